@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// IPv4/IPv6 address and prefix values shared by the queue decoder, the engine
+// and the rules writer: fixed size, no allocation, hashable.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sipguard::net {
+
+enum class Family : uint8_t { None = 0, V4 = 4, V6 = 6 };
+
+// Stored in network byte order. IPv4 uses bytes [0,4); the rest stay zero so
+// that equality and hashing can compare all 16 bytes.
+struct IpAddress {
+	std::array<uint8_t, 16> bytes{};
+	Family family = Family::None;
+
+	static IpAddress v4(const uint8_t* network_order);
+	static IpAddress v4(uint32_t host_order);
+	static IpAddress v6(const uint8_t* network_order);
+
+	// Accepts dotted quad, RFC 5952/4291 IPv6 text, and IPv6 in brackets.
+	static std::optional<IpAddress> parse(std::string_view text);
+
+	bool is_v4() const { return family == Family::V4; }
+	bool is_v6() const { return family == Family::V6; }
+	bool valid() const { return family != Family::None; }
+	size_t size() const { return is_v4() ? 4 : is_v6() ? 16 : 0; }
+	unsigned max_prefix() const { return is_v4() ? 32 : 128; }
+	bool is_unspecified() const; // 0.0.0.0 or ::
+
+	// The address with every bit past `prefix_len` cleared.
+	IpAddress masked(unsigned prefix_len) const;
+
+	std::string to_string() const;
+	// Writes into `out` (at least 46 bytes); returns the length. No allocation.
+	size_t format(char* out, size_t cap) const;
+
+	friend bool operator==(const IpAddress&, const IpAddress&) = default;
+	friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+};
+
+struct IpAddressHash {
+	size_t operator()(const IpAddress& a) const noexcept;
+};
+
+// An address block: `base` is always stored masked to `prefix_len`.
+struct Cidr {
+	IpAddress base;
+	uint8_t prefix_len = 0;
+
+	// "192.0.2.0/24", "2001:db8::/32", or a bare address (full length).
+	// Host bits set past the prefix are an error, so typos are not widened.
+	static std::optional<Cidr> parse(std::string_view text, std::string* error = nullptr);
+	static Cidr host(const IpAddress& a) { return {a, static_cast<uint8_t>(a.max_prefix())}; }
+
+	bool contains(const IpAddress& a) const;
+	bool is_host() const { return prefix_len == base.max_prefix(); }
+	std::string to_string() const;
+
+	friend bool operator==(const Cidr&, const Cidr&) = default;
+};
+
+} // namespace sipguard::net

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Zero-copy SIP message parser (RFC 3261 §7, §20, §25): classifies a buffer as
+// a request, a response, or not SIP, and fills a Message with views into it.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "agent/sip/message.h"
+
+namespace sipguard::sip {
+
+enum class Transport : uint8_t {
+	Datagram, // UDP: the buffer is exactly one message; Content-Length may be absent
+	Stream,   // TCP: Content-Length is mandatory; trailing bytes belong to the next message
+};
+
+// Parses one message from the start of `data`. Never allocates, never reads
+// outside `data`. On return `out.kind`, `out.error` and `out.not_sip` say what
+// it was; `out.length` says how many bytes it used (Stream: up to the end of
+// the body; Datagram: all of `data`).
+void parse(std::string_view data, Transport transport, Message& out);
+
+inline void parse(std::span<const uint8_t> data, Transport transport, Message& out)
+{
+	parse(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()), transport, out);
+}
+
+} // namespace sipguard::sip
