@@ -27,6 +27,9 @@ struct PacketView {
 	uint32_t tcp_seq = 0;
 	uint8_t tcp_flags = 0;
 	bool fragment = false; // a non-first fragment or one the decoder could not reassemble
+	// The first fragment of a fragmented datagram: ports are valid, the
+	// payload holds only this fragment's share of the datagram.
+	bool first_fragment = false;
 	std::span<const uint8_t> payload;
 
 	// The far end of the packet as seen from the protected host.
