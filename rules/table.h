@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Creating, atomically replacing and removing `table inet sipguard` (and nothing else).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/net/ip_address.h"
+#include "rules/netlink.h"
+#include "rules/status.h"
+
+namespace sipguard::rules {
+
+// Object names. Only these are ever created or deleted; other tables
+// (firewalld, docker, ufw, fail2ban) are never flushed or touched.
+inline constexpr const char* kTable = "sipguard";
+inline constexpr const char* kProbeTable = "sipguard_probe"; // never committed, see probe_queue_backend
+inline constexpr const char* kSetBan4 = "ban4";
+inline constexpr const char* kSetBan6 = "ban6";
+inline constexpr const char* kSetBanNet4 = "bannet4";
+inline constexpr const char* kSetBanNet6 = "bannet6";
+inline constexpr const char* kSetAllow4 = "allow4";
+inline constexpr const char* kSetAllow6 = "allow6";
+inline constexpr const char* kSetMedia4 = "media4";
+inline constexpr const char* kSetMedia6 = "media6";
+inline constexpr const char* kSetSipPorts = "sipports";
+inline constexpr const char* kChainPrerouting = "prerouting";
+inline constexpr const char* kChainInput = "input";
+inline constexpr const char* kChainMedia = "media";
+inline constexpr const char* kChainOutput = "output";
+
+// Rule comments; read_counters finds the counters by these.
+inline constexpr const char* kCommentBanDrop = "sipguard-ban-drop";
+inline constexpr const char* kCommentMediaDrop = "sipguard-media-drop";
+
+struct TableSpec {
+	std::vector<uint16_t> sip_ports{5060};
+	uint16_t queue_base = 0;
+	uint16_t queue_count = 1; // queues queue_base .. queue_base+queue_count-1
+	bool pin_media = false;
+	uint16_t rtp_min = 10000;
+	uint16_t rtp_max = 20000;
+	uint32_t ban_set_size = 1048576;
+	uint32_t media_set_size = 65536;
+	std::vector<net::Cidr> allow; // never banned: accepted in prerouting before the ban check
+	// On replace, copy the current ban and media elements (with their
+	// remaining time) into the new table.
+	bool keep_elements = true;
+};
+
+// Checks ranges (ports, queues, RTP range, sizes); returns a message or "".
+std::string validate(const TableSpec& spec);
+
+enum class QueueBackend : uint8_t {
+	Native,          // nft `queue` expression (CONFIG_NFT_QUEUE)
+	CompatNfqueueV3, // xtables NFQUEUE target revision 3 through nft_compat
+};
+std::string_view to_string(QueueBackend backend);
+
+// Asks the kernel whether it knows the native `queue` expression, without
+// committing anything: one batch that creates `inet sipguard_probe` with a
+// queue rule and ends with a message that must fail, so the transaction is
+// always aborted. The rule message's own errno tells the answer.
+// Falls back to CompatNfqueueV3 when native gives ENOENT/EOPNOTSUPP; fails
+// if neither is available.
+Status probe_queue_backend(Netlink& nl, QueueBackend& out);
+
+// Creates `table inet sipguard` or replaces it, in one transaction: add the
+// table (idempotent), delete it, add it anew with sets, chains, rules and the
+// allow elements. Nobody ever sees a half-built table.
+Status install(Netlink& nl, const TableSpec& spec, QueueBackend backend);
+
+// install with probing; on success `chosen` holds the backend used.
+Status install_auto(Netlink& nl, const TableSpec& spec, QueueBackend& chosen);
+
+// Deletes `table inet sipguard` (no error if it does not exist).
+Status remove(Netlink& nl);
+
+// True if `table inet sipguard` exists.
+Status table_exists(Netlink& nl, bool& exists);
+
+struct Counters {
+	uint64_t ban_drop_packets = 0, ban_drop_bytes = 0;     // prerouting, all ban sets
+	uint64_t media_drop_packets = 0, media_drop_bytes = 0; // media chain fallthrough drop
+};
+// Reads the counter expressions of our rules (identified by comment).
+Status read_counters(Netlink& nl, Counters& out);
+
+} // namespace sipguard::rules

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The rules writer thread: collects ban/unban/pinhole requests from other threads and flushes them as batches.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "agent/net/ip_address.h"
+#include "rules/netlink.h"
+
+namespace sipguard::rules {
+
+struct WriterConfig {
+	size_t queue_capacity = 65536;                   // pending requests; submit fails beyond
+	std::chrono::microseconds flush_interval{1000};  // oldest request waits at most this long
+	size_t max_batch = 4096;                         // or flush when this many are pending
+};
+
+struct WriterRequest {
+	enum class Op : uint8_t { Ban, Unban, OpenPinhole, ClosePinhole };
+	Op op = Op::Ban;
+	net::Cidr target;       // Ban/Unban: the prefix; pinholes: host address
+	uint16_t port = 0;      // pinholes only
+	std::chrono::seconds timeout{0};
+};
+
+struct WriterStats {
+	uint64_t submitted = 0;
+	uint64_t rejected_full = 0;   // submit() while the queue was full
+	uint64_t batches = 0;
+	uint64_t elements = 0;        // requests applied successfully
+	uint64_t failed_elements = 0; // requests the kernel refused (logged)
+	uint64_t batch_latency_ns_sum = 0;
+	uint64_t batch_latency_ns_max = 0;
+	uint64_t batch_latency_ns_last = 0;
+};
+
+// Owns the Netlink socket (open it in the right namespace before handing it
+// over). submit() is thread-safe and never blocks on the kernel.
+class Writer {
+public:
+	// Called on the writer thread after each request the kernel refused.
+	using FailureHandler = std::function<void(const WriterRequest&, const std::string& message)>;
+
+	explicit Writer(Netlink nl, WriterConfig config = {}, FailureHandler on_failure = {});
+	~Writer(); // stops after flushing what is queued
+	Writer(const Writer&) = delete;
+	Writer& operator=(const Writer&) = delete;
+
+	bool submit(const WriterRequest& request);
+	bool ban(const net::Cidr& target, std::chrono::seconds timeout);
+	bool unban(const net::Cidr& target);
+	bool open_pinhole(const net::IpAddress& addr, uint16_t port, std::chrono::seconds timeout);
+	bool close_pinhole(const net::IpAddress& addr, uint16_t port);
+
+	// Blocks until everything submitted before the call has been committed.
+	void flush();
+	void stop();
+	WriterStats stats() const;
+
+private:
+	void run();
+	void apply(std::vector<WriterRequest>& requests);
+
+	Netlink nl_;
+	WriterConfig config_;
+	FailureHandler on_failure_;
+
+	mutable std::mutex mutex_;
+	std::condition_variable wake_;     // writer waits for work
+	std::condition_variable drained_;  // flush() waits for progress
+	std::deque<WriterRequest> queue_;
+	uint64_t enqueued_ = 0, done_ = 0;
+	bool stopping_ = false;
+	WriterStats stats_;
+	std::thread thread_;
+};
+
+} // namespace sipguard::rules
