@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Detector thresholds: one plain struct per detector with documented
+// defaults. The parameter table in agent/engine/config.h maps config keys
+// (detect.*) onto these fields.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/detect/finding.h"
+
+namespace sipguard::detect {
+
+using namespace std::chrono_literals;
+
+// A token bucket: `burst` requests at once, refilled at `rate` per second.
+// At 500 req/s a bucket trips after burst * 500 / (500 - rate) requests, i.e.
+// within (burst / (500 - rate)) seconds of the flood's start.
+struct Rate {
+	double rate = 0;  // tokens per second
+	double burst = 0; // bucket size
+};
+
+struct ScannerConfig {
+	bool enabled = true;
+	// Case-insensitive substrings of User-Agent (THREATS.md: SIPVicious,
+	// Kamailio's default cfg and secfilter samples).
+	std::vector<std::string> user_agents{"friendly-scanner", "sipvicious", "sipcli", "VaxSIPUserAgent",
+	                                     "pplsip",           "sundayddr",  "iWar",   "SIPScan",
+	                                     "SIP Call",         "Cisco-SIPGateway", "PortSIP VoIP SDK",
+	                                     "Nmap NSE",         "sip-scan",   "sipsak"};
+	// Case-insensitive substrings of the From display name or user.
+	std::vector<std::string> from_patterns{"sipvicious", "friendly-scanner"};
+	// Exact (case-insensitive) From users used by scanners.
+	std::vector<std::string> from_users{"nm", "voipgw"};
+	// Behaviour: a source that never had a success, probing (OPTIONS, or
+	// REGISTER/INVITE without credentials) several distinct users, or whose
+	// probes are all answered with errors.
+	Millis window = 60s;
+	uint32_t probe_users = 4;  // distinct probed users without any success
+	uint32_t error_probes = 6; // probes answered >= 400 (not 401/407) without any success
+};
+
+struct EnumerationConfig {
+	bool enabled = true;
+	Millis window = 60s;
+	// Distinct users answered 404/403/484/... (or challenged and never
+	// followed up with credentials within challenge_grace), minus
+	// success_credit per user that succeeded.
+	uint32_t max_users = 8;
+	uint32_t success_credit = 3;
+	Millis challenge_grace = 2s;
+	// Challenged users outstanding from a source that has never sent
+	// credentials at all (a PBX answering 401 to every unknown user).
+	uint32_t max_unanswered_challenges = 40;
+};
+
+struct BruteForceConfig {
+	bool enabled = true;
+	Millis window = 10min;
+	// Requests with credentials answered 401/407/403 per source (one failure
+	// immediately followed by a success for the same user is forgiven: stale
+	// nonce, RFC 2617 §3.2.1).
+	uint32_t max_failures = 5;
+	// Failures against one user from all sources in the window: past it, a
+	// source's first failure on that user is enough (distributed cracking).
+	uint32_t max_failures_per_user = 20;
+};
+
+struct FloodConfig {
+	bool enabled = true;
+	// Per source and method class. A phone's normal bursts (REGISTER + auth
+	// retry, a call with PRACK/ACK/BYE, BLF SUBSCRIBEs) stay far below.
+	Rate invite{10, 40};
+	Rate register_{20, 40};
+	Rate options{10, 40};
+	Rate other{50, 120};
+	// Per /24 (IPv4) or /64 (IPv6), all methods together: trips within
+	// ~90 ms of a 500 req/s flood spread over many addresses of one prefix.
+	Rate prefix{50, 40};
+	// Requests from sources with no success yet, all sources together; past
+	// it such requests are dropped (not banned), counted as shed.
+	Rate global_unknown{2000, 4000};
+	// Tokens returned to a source's bucket per 2xx it receives, so a NATed
+	// office whose registrations succeed is not a flood.
+	double success_refund = 2;
+	// Bucket sizes are multiplied by this for sources that have succeeded
+	// (a 2xx to REGISTER/INVITE) or that the PBX itself contacts (trunks).
+	double known_multiplier = 4;
+};
+
+struct MalformedConfig {
+	bool enabled = true;
+	Millis window = 60s;
+	uint32_t max_messages = 10; // malformed/not-SIP (keep-alives and STUN excepted)
+	// Pass malformed messages to the PBX (false) or drop them (true). Default
+	// pass: a parser disagreement must not cut a phone off before the ban
+	// threshold says it is an attack.
+	bool drop = false;
+};
+
+struct ForgedConfig {
+	bool enabled = true;
+	// Case-insensitive Event values (up to ';') that reboot or reprovision phones.
+	std::vector<std::string> events{"check-sync", "resync"};
+	Millis window = 1h;
+	uint32_t max_messages = 2; // dropped NOTIFYs before a ban
+};
+
+} // namespace sipguard::detect

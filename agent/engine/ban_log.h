@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The ban log: one JSON line per ban, unban, expiry, prefix ban and dry-run
+// finding (for tools and SIEMs), plus one human-readable line on stderr (for
+// the journal). Thread-safe; reopen() for logrotate on SIGHUP.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "agent/detect/finding.h"
+#include "agent/net/ip_address.h"
+
+namespace sipguard::engine {
+
+using detect::TimePoint;
+
+struct BanLogEvent {
+	TimePoint ts{};
+	std::string_view event;      // "ban", "unban", "expire", "prefix_ban", "finding"
+	net::Cidr target;            // addr + prefix_len
+	std::string_view detector;   // "scanner", ..., "manual"; "" for unban/expire without one
+	std::string_view reason;
+	std::string_view evidence_json = "{}"; // a JSON object
+	std::string_view evidence_text;        // for the human line
+	int64_t duration_s = 0;
+	uint32_t offence_count = 0;
+};
+
+// {"ts":"2026-11-29T22:41:07.123Z","event":"ban","addr":"203.0.113.7","prefix_len":32,...}
+std::string format_json(const BanLogEvent& e);
+// "ban 203.0.113.7/32 for 10m (offence 1): scanner: scanner user-agent [ua=friendly-scanner]"
+std::string format_human(const BanLogEvent& e);
+// RFC 3339 UTC with milliseconds: "2026-11-29T22:41:07.123Z".
+std::string format_rfc3339(TimePoint t);
+
+class BanLog {
+public:
+	// Logs to nothing (stderr line only if set_human_stream()).
+	BanLog() = default;
+	~BanLog();
+	BanLog(const BanLog&) = delete;
+	BanLog& operator=(const BanLog&) = delete;
+
+	// Appends to `path` (created 0640, O_APPEND|O_CLOEXEC, line-buffered).
+	// Returns false and sets `error` ("PATH: strerror") on failure.
+	bool open(const std::string& path, std::string* error = nullptr);
+	// Writes JSON lines to a stream the caller owns (replay, tests).
+	void attach(FILE* stream);
+	// Reopens the path given to open() (logrotate moved the file away).
+	bool reopen(std::string* error = nullptr);
+	// Where the human-readable line goes (default stderr; nullptr = nowhere).
+	void set_human_stream(FILE* stream);
+
+	void write(const BanLogEvent& e);
+	uint64_t lines_written() const;
+
+private:
+	void close_owned();
+
+	mutable std::mutex mu_;
+	std::string path_;
+	FILE* file_ = nullptr; // owned when !path_.empty()
+	bool owned_ = false;
+	FILE* human_ = stderr;
+	uint64_t lines_ = 0;
+};
+
+} // namespace sipguard::engine

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The engine: one shard per queue thread. Decodes SIP from a PacketView,
+// runs the detectors over bounded per-source/per-prefix state, asks the
+// shared BanManager for enforcement and returns the packet's verdict. Pure:
+// no syscalls, time passed in, no allocation per packet in steady state.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "agent/detect/finding.h"
+#include "agent/engine/ban_manager.h"
+#include "agent/engine/call_hook.h"
+#include "agent/engine/config.h"
+#include "nfq/packet_view.h"
+#include "nfq/verdict_plan.h"
+
+namespace sipguard::detect {
+class Detectors;
+}
+
+namespace sipguard::engine {
+
+using nfq::Verdict;
+
+// A source's packets start (or stop) being dropped by the engine.
+struct VerdictChange {
+	net::IpAddress source;
+	uint8_t prefix_len = 0;
+	Verdict verdict = Verdict::Accept;
+	std::string_view why; // static: "banned", "prefix banned", "unbanned", "check-sync", ...
+	detect::TimePoint at{};
+};
+
+// Side effects of on_packet. Called synchronously on the shard's thread; a
+// daemon sink forwards to the log/metrics, a replay sink prints.
+class Sink : public PinholeSink {
+public:
+	// A detector's finding and what the ban manager made of it (Banned,
+	// DryRun, Allowlisted, ...). The ban is already logged and announced to
+	// the BanListener by the manager.
+	virtual void on_finding(const detect::Finding& f, const BanResult& result) = 0;
+	virtual void on_verdict_change(const VerdictChange& /*c*/) {}
+	void on_pinhole(const PinholeEvent& /*e*/) override {}
+};
+
+// Counters ("pegs"): written by the shard thread only; read them from that
+// thread or accept a torn snapshot.
+struct EngineCounters {
+	uint64_t packets = 0;
+	uint64_t sip_messages = 0;
+	uint64_t requests = 0;
+	uint64_t responses = 0;
+	uint64_t malformed = 0;
+	uint64_t not_sip = 0;      // http/binary on a SIP port (counted as malformed by the detector)
+	uint64_t keepalives = 0;   // CRLF, STUN
+	uint64_t fragments = 0;    // non-first fragments, accepted uninspected
+	uint64_t accepted = 0;
+	uint64_t dropped = 0;
+	uint64_t dropped_banned = 0;
+	uint64_t shed = 0;         // dropped by the global guard
+	uint64_t findings = 0;
+	std::array<uint64_t, detect::kDetectorCount> findings_by_detector{};
+	uint64_t bans = 0;         // findings that produced a new ban
+	uint64_t matched_responses = 0;
+	uint64_t unmatched_responses = 0;
+	uint64_t source_evictions = 0;
+	uint64_t prefix_evictions = 0;
+	uint64_t transaction_evictions = 0;
+	uint64_t flow_evictions = 0;
+	uint64_t tcp_overflows = 0;
+	uint64_t forged_dropped = 0;
+	uint64_t call_hook_drops = 0;
+};
+
+class Engine {
+public:
+	// `config` is read at construction (table sizes) and on set_config();
+	// `bans` and `sink` must outlive the engine.
+	Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink);
+	~Engine();
+	Engine(const Engine&) = delete;
+	Engine& operator=(const Engine&) = delete;
+
+	Verdict on_packet(const nfq::PacketView& packet, nfq::Direction direction, detect::TimePoint now);
+	// Housekeeping, about once a second: ban expiry is the manager's (call
+	// BanManager::expire from one thread); this ages the shard's tables and
+	// ticks the call hook.
+	void on_tick(detect::TimePoint now);
+
+	// Thresholds and policy from a reloaded config; table sizes keep their
+	// construction values until restart.
+	void set_config(std::shared_ptr<const Config> config);
+	void set_call_hook(CallHook* hook) { hook_ = hook; }
+
+	const EngineCounters& counters() const { return counters_; }
+	// Fixed memory held by the shard's tables, in bytes (for the docs/bench).
+	size_t table_bytes() const;
+
+private:
+	struct Impl;
+	std::unique_ptr<Impl> impl_;
+	CallHook* hook_ = nullptr;
+	EngineCounters counters_;
+};
+
+} // namespace sipguard::engine
