@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Ban and media pinhole set elements: batched add/delete with per-element timeouts, listing.
+#include "rules/elements.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <arpa/inet.h>
+#include <libnftnl/common.h>
+#include <linux/netlink.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "rules/elements_internal.h"
+#include "rules/encode.h"
+#include "rules/nftnl_handles.h"
+#include "rules/table.h"
+
+namespace sipguard::rules {
+
+namespace {
+
+// Elements per NEWSETELEM/DELSETELEM message. The element list is one
+// netlink attribute (NFTA_SET_ELEM_LIST_ELEMENTS) whose length is 16 bits,
+// so a message must stay under 64 KiB: 256 elements of at most ~80 bytes.
+constexpr size_t kPerMessage = 256;
+constexpr size_t kPerElementBytes = 160;
+constexpr size_t kHeaderBytes = 1024;
+
+const char* ban_set_name(const net::Cidr& c)
+{
+	if (c.base.is_v4())
+		return c.is_host() ? kSetBan4 : kSetBanNet4;
+	return c.is_host() ? kSetBan6 : kSetBanNet6;
+}
+
+uint64_t ms(std::chrono::milliseconds d) { return d.count() > 0 ? static_cast<uint64_t>(d.count()) : 0; }
+
+std::string element_text(const ElementOp& op)
+{
+	if (op.is_media)
+		return (op.target.base.is_v6() ? "[" + op.target.base.to_string() + "]" : op.target.base.to_string()) +
+		       " . " + std::to_string(op.port);
+	return op.target.to_string();
+}
+
+// Builds one message for `ops[i..i+n)`, all in the same set.
+void append_message(Batch& batch, uint16_t type, const char* set_name, const ElementOp* ops, size_t n,
+                    bool with_timeouts)
+{
+	auto s = make_set();
+	nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
+	nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set_name);
+	for (size_t i = 0; i < n; ++i) {
+		const ElementOp& op = ops[i];
+		if (op.is_media) {
+			// ipv4_addr . inet_service: each field padded to 4 bytes, the
+			// padding zero (nft_payload_eval zeroes the register tail).
+			uint8_t key[20] = {};
+			size_t alen = op.target.base.size();
+			std::memcpy(key, op.target.base.bytes.data(), alen);
+			uint16_t be = htons(op.port);
+			std::memcpy(key + alen, &be, 2);
+			auto e = make_set_elem();
+			nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, key, static_cast<uint32_t>(alen + 4));
+			if (with_timeouts && op.timeout.count() > 0)
+				nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_TIMEOUT, ms(op.timeout));
+			if (with_timeouts && op.expires_in.count() > 0)
+				nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_EXPIRATION, ms(op.expires_in));
+			nftnl_set_elem_add(s.get(), e.release());
+		} else if (op.target.is_host()) {
+			auto e = make_set_elem();
+			nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, op.target.base.bytes.data(),
+			                   static_cast<uint32_t>(op.target.base.size()));
+			if (with_timeouts && op.timeout.count() > 0)
+				nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_TIMEOUT, ms(op.timeout));
+			if (with_timeouts && op.expires_in.count() > 0)
+				nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_EXPIRATION, ms(op.expires_in));
+			nftnl_set_elem_add(s.get(), e.release());
+		} else {
+			// Interval set (rbtree): start element carries the timeout; the
+			// end element is flagged INTERVAL_END and may carry nothing else
+			// (nf_tables_api.c rejects a timeout on it).
+			IntervalKeys k = interval_keys(op.target);
+			auto start = make_set_elem();
+			nftnl_set_elem_set(start.get(), NFTNL_SET_ELEM_KEY, k.start.data(), static_cast<uint32_t>(k.len));
+			if (with_timeouts && op.timeout.count() > 0)
+				nftnl_set_elem_set_u64(start.get(), NFTNL_SET_ELEM_TIMEOUT, ms(op.timeout));
+			if (with_timeouts && op.expires_in.count() > 0)
+				nftnl_set_elem_set_u64(start.get(), NFTNL_SET_ELEM_EXPIRATION, ms(op.expires_in));
+			nftnl_set_elem_add(s.get(), start.release());
+			if (k.has_end) {
+				auto end = make_set_elem();
+				nftnl_set_elem_set(end.get(), NFTNL_SET_ELEM_KEY, k.end.data(), static_cast<uint32_t>(k.len));
+				nftnl_set_elem_set_u32(end.get(), NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+				nftnl_set_elem_add(s.get(), end.release());
+			}
+		}
+	}
+	char* buf = batch.reserve(kHeaderBytes + n * 2 * kPerElementBytes);
+	// NLM_F_CREATE without NLM_F_EXCL: re-adding an existing element is not
+	// an error (nft_add_set_elem turns EEXIST into success without EXCL).
+	uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0;
+	nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, 0);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+	std::string what = std::string(type == NFT_MSG_NEWSETELEM ? "add " : "delete ") + std::to_string(n) +
+	                   (n == 1 ? " element " : " elements ") + (n == 1 ? "" : "from ") + element_text(ops[0]) +
+	                   (type == NFT_MSG_NEWSETELEM ? " to" : " from") + " set inet " + kTable + " " + set_name;
+	batch.commit_message(std::move(what));
+}
+
+} // namespace
+
+const char* set_name_of(const ElementOp& op)
+{
+	if (op.is_media)
+		return op.target.base.is_v4() ? kSetMedia4 : kSetMedia6;
+	return ban_set_name(op.target);
+}
+
+void append_element_ops(Batch& batch, std::span<const ElementOp> ops)
+{
+	// Group by (set, kind) preserving order within a group; messages of one
+	// transaction apply in order, so the add/delete/add pattern per group
+	// keeps its meaning.
+	std::vector<const ElementOp*> sorted;
+	sorted.reserve(ops.size());
+	for (const auto& op : ops)
+		sorted.push_back(&op);
+	std::stable_sort(sorted.begin(), sorted.end(), [](const ElementOp* a, const ElementOp* b) {
+		int sa = std::strcmp(set_name_of(*a), set_name_of(*b));
+		if (sa != 0)
+			return sa < 0;
+		return static_cast<int>(a->kind) < static_cast<int>(b->kind);
+	});
+	std::vector<ElementOp> group;
+	auto flush = [&]() {
+		if (group.empty())
+			return;
+		const char* name = set_name_of(group[0]);
+		ElementOp::Kind kind = group[0].kind;
+		for (size_t i = 0; i < group.size(); i += kPerMessage) {
+			size_t n = std::min(kPerMessage, group.size() - i);
+			const ElementOp* p = group.data() + i;
+			switch (kind) {
+			case ElementOp::Kind::Add:
+				append_message(batch, NFT_MSG_NEWSETELEM, name, p, n, true);
+				break;
+			case ElementOp::Kind::Refresh:
+				// add (idempotent) + delete + add with the new timeout:
+				// atomically replaces an existing element's timeout.
+				append_message(batch, NFT_MSG_NEWSETELEM, name, p, n, false);
+				append_message(batch, NFT_MSG_DELSETELEM, name, p, n, false);
+				append_message(batch, NFT_MSG_NEWSETELEM, name, p, n, true);
+				break;
+			case ElementOp::Kind::Delete:
+				// A failing message aborts the whole transaction, and
+				// deleting an absent element fails with ENOENT; adding it
+				// first (idempotent) makes the delete always succeed.
+				append_message(batch, NFT_MSG_NEWSETELEM, name, p, n, false);
+				append_message(batch, NFT_MSG_DELSETELEM, name, p, n, false);
+				break;
+			}
+		}
+		group.clear();
+	};
+	for (const ElementOp* op : sorted) {
+		if (!group.empty() &&
+		    (std::strcmp(set_name_of(group[0]), set_name_of(*op)) != 0 || group[0].kind != op->kind))
+			flush();
+		group.push_back(*op);
+	}
+	flush();
+}
+
+Status commit_element_ops(Netlink& nl, std::span<const ElementOp> ops)
+{
+	for (size_t i = 0; i < ops.size(); i += kMaxElementsPerTransaction) {
+		size_t n = std::min(kMaxElementsPerTransaction, ops.size() - i);
+		Batch batch;
+		append_element_ops(batch, ops.subspan(i, n));
+		Status st = nl.commit(batch);
+		if (!st.ok())
+			return st;
+	}
+	return Status::success();
+}
+
+namespace {
+
+bool valid_ban(const net::Cidr& c) { return c.base.valid(); }
+
+std::vector<ElementOp> ban_ops(std::span<const BanElement> bans, ElementOp::Kind kind)
+{
+	std::vector<ElementOp> ops;
+	ops.reserve(bans.size());
+	for (const auto& b : bans) {
+		ElementOp op;
+		op.kind = kind;
+		op.target = net::Cidr{b.target.base.masked(b.target.prefix_len), b.target.prefix_len};
+		op.timeout = b.timeout;
+		ops.push_back(op);
+	}
+	return ops;
+}
+
+std::vector<ElementOp> media_ops(std::span<const MediaElement> elems, ElementOp::Kind kind)
+{
+	std::vector<ElementOp> ops;
+	ops.reserve(elems.size());
+	for (const auto& m : elems) {
+		ElementOp op;
+		op.kind = kind;
+		op.is_media = true;
+		op.target = net::Cidr::host(m.addr);
+		op.port = m.port;
+		op.timeout = m.timeout;
+		ops.push_back(op);
+	}
+	return ops;
+}
+
+Status check_bans(std::span<const BanElement> bans)
+{
+	for (const auto& b : bans)
+		if (!valid_ban(b.target) || b.target.prefix_len > b.target.base.max_prefix())
+			return Status::failure(EINVAL, "ban element has no valid address");
+	return Status::success();
+}
+
+} // namespace
+
+void append_ban_adds(Batch& batch, std::span<const BanElement> bans, bool refresh)
+{
+	auto ops = ban_ops(bans, refresh ? ElementOp::Kind::Refresh : ElementOp::Kind::Add);
+	append_element_ops(batch, ops);
+}
+
+void append_ban_deletes(Batch& batch, std::span<const net::Cidr> targets)
+{
+	std::vector<BanElement> bans;
+	for (const auto& t : targets)
+		bans.push_back({t, {}});
+	auto ops = ban_ops(bans, ElementOp::Kind::Delete);
+	append_element_ops(batch, ops);
+}
+
+void append_media_adds(Batch& batch, std::span<const MediaElement> elems, bool refresh)
+{
+	append_element_ops(batch, media_ops(elems, refresh ? ElementOp::Kind::Refresh : ElementOp::Kind::Add));
+}
+
+void append_media_deletes(Batch& batch, std::span<const MediaElement> elems)
+{
+	append_element_ops(batch, media_ops(elems, ElementOp::Kind::Delete));
+}
+
+Status add_bans(Netlink& nl, std::span<const BanElement> bans, bool refresh)
+{
+	if (Status st = check_bans(bans); !st.ok())
+		return st;
+	return commit_element_ops(nl, ban_ops(bans, refresh ? ElementOp::Kind::Refresh : ElementOp::Kind::Add));
+}
+
+Status delete_bans(Netlink& nl, std::span<const net::Cidr> targets)
+{
+	std::vector<BanElement> bans;
+	for (const auto& t : targets)
+		bans.push_back({t, {}});
+	if (Status st = check_bans(bans); !st.ok())
+		return st;
+	return commit_element_ops(nl, ban_ops(bans, ElementOp::Kind::Delete));
+}
+
+Status add_media(Netlink& nl, std::span<const MediaElement> elems, bool refresh)
+{
+	for (const auto& m : elems)
+		if (!m.addr.valid())
+			return Status::failure(EINVAL, "media element has no valid address");
+	return commit_element_ops(nl, media_ops(elems, refresh ? ElementOp::Kind::Refresh : ElementOp::Kind::Add));
+}
+
+Status delete_media(Netlink& nl, std::span<const MediaElement> elems)
+{
+	for (const auto& m : elems)
+		if (!m.addr.valid())
+			return Status::failure(EINVAL, "media element has no valid address");
+	return commit_element_ops(nl, media_ops(elems, ElementOp::Kind::Delete));
+}
+
+// ---- listing ----
+
+Status list_set_raw(Netlink& nl, const char* set_name, std::vector<RawElement>& out)
+{
+	auto s = make_set();
+	nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
+	nftnl_set_set_str(s.get(), NFTNL_SET_NAME, set_name);
+	std::string what = std::string("list elements of set inet ") + kTable + " " + set_name;
+	Status st = nl.dump(
+		[&](char* buf, uint32_t seq) {
+			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, seq);
+			nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+			return nlh;
+		},
+		[&](const nlmsghdr* nlh) {
+			auto reply = make_set();
+			if (nftnl_set_elems_nlmsg_parse(nlh, reply.get()) < 0)
+				return false;
+			nftnl_set_elem_foreach(
+				reply.get(),
+				[](nftnl_set_elem* e, void* data) -> int {
+					auto* vec = static_cast<std::vector<RawElement>*>(data);
+					RawElement r;
+					uint32_t len = 0;
+					const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+					if (key && len <= sizeof r.key) {
+						std::memcpy(r.key.data(), key, len);
+						r.key_len = len;
+					}
+					if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+						r.interval_end = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;
+					if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
+						r.timeout = std::chrono::milliseconds(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT));
+					if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+						r.expires_in =
+							std::chrono::milliseconds(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION));
+					vec->push_back(r);
+					return 0;
+				},
+				&out);
+			return true;
+		},
+		what);
+	return st;
+}
+
+namespace {
+
+net::IpAddress addr_from(const uint8_t* p, bool v4)
+{
+	return v4 ? net::IpAddress::v4(p) : net::IpAddress::v6(p);
+}
+
+// end - start as a prefix length, or -1 if the range is not a prefix.
+int prefix_from_range(const RawElement& start, const RawElement* end, size_t len)
+{
+	// Range size = end - start; for a prefix it is a power of two 2^(bits-p).
+	std::array<uint8_t, 16> diff{};
+	if (end) {
+		int borrow = 0;
+		for (size_t i = len; i-- > 0;) {
+			int d = int(end->key[i]) - int(start.key[i]) - borrow;
+			borrow = d < 0;
+			diff[i] = static_cast<uint8_t>(d & 0xff);
+		}
+	} else {
+		// Runs to the top: size = 2^bits - start = (~start) + 1.
+		int carry = 1;
+		for (size_t i = len; i-- > 0;) {
+			int d = (~start.key[i] & 0xff) + carry;
+			carry = d > 0xff;
+			diff[i] = static_cast<uint8_t>(d & 0xff);
+		}
+		if (carry) // start == 0: the whole space
+			return 0;
+	}
+	int bit = -1;
+	for (size_t i = 0; i < len * 8; ++i) {
+		if (diff[i / 8] & (0x80u >> (i % 8))) {
+			if (bit >= 0)
+				return -1;
+			bit = static_cast<int>(i);
+		}
+	}
+	// One bit set at `bit` (from the top): size 2^(len*8-1-bit), prefix bit+1.
+	return bit < 0 ? -1 : bit + 1;
+}
+
+void intervals_to_bans(std::vector<RawElement> raw, bool v4, std::vector<ListedBan>& out)
+{
+	size_t len = v4 ? 4 : 16;
+	std::sort(raw.begin(), raw.end(), [&](const RawElement& a, const RawElement& b) {
+		int c = std::memcmp(a.key.data(), b.key.data(), len);
+		if (c != 0)
+			return c < 0;
+		return a.interval_end > b.interval_end; // an end at X sorts before a start at X
+	});
+	for (size_t i = 0; i < raw.size(); ++i) {
+		if (raw[i].interval_end)
+			continue;
+		const RawElement* end = (i + 1 < raw.size() && raw[i + 1].interval_end) ? &raw[i + 1] : nullptr;
+		int p = prefix_from_range(raw[i], end, len);
+		if (p < 0)
+			continue; // not written by us (not a prefix); skip rather than misreport
+		ListedBan b;
+		b.target = net::Cidr{addr_from(raw[i].key.data(), v4), static_cast<uint8_t>(p)};
+		b.timeout = raw[i].timeout;
+		b.expires_in = raw[i].expires_in;
+		out.push_back(b);
+	}
+}
+
+} // namespace
+
+Status list_bans(Netlink& nl, std::vector<ListedBan>& out)
+{
+	out.clear();
+	for (const char* name : {kSetBan4, kSetBan6}) {
+		std::vector<RawElement> raw;
+		if (Status st = list_set_raw(nl, name, raw); !st.ok())
+			return st;
+		bool v4 = name == kSetBan4;
+		for (const auto& r : raw) {
+			if (r.key_len != (v4 ? 4u : 16u))
+				continue;
+			ListedBan b;
+			b.target = net::Cidr::host(addr_from(r.key.data(), v4));
+			b.timeout = r.timeout;
+			b.expires_in = r.expires_in;
+			out.push_back(b);
+		}
+	}
+	for (const char* name : {kSetBanNet4, kSetBanNet6}) {
+		std::vector<RawElement> raw;
+		if (Status st = list_set_raw(nl, name, raw); !st.ok())
+			return st;
+		intervals_to_bans(std::move(raw), name == kSetBanNet4, out);
+	}
+	return Status::success();
+}
+
+Status list_media(Netlink& nl, std::vector<ListedMedia>& out)
+{
+	out.clear();
+	for (const char* name : {kSetMedia4, kSetMedia6}) {
+		std::vector<RawElement> raw;
+		if (Status st = list_set_raw(nl, name, raw); !st.ok())
+			return st;
+		bool v4 = name == kSetMedia4;
+		size_t alen = v4 ? 4 : 16;
+		for (const auto& r : raw) {
+			if (r.key_len != alen + 4)
+				continue;
+			ListedMedia m;
+			m.addr = addr_from(r.key.data(), v4);
+			uint16_t be;
+			std::memcpy(&be, r.key.data() + alen, 2);
+			m.port = ntohs(be);
+			m.timeout = r.timeout;
+			m.expires_in = r.expires_in;
+			out.push_back(m);
+		}
+	}
+	return Status::success();
+}
+
+} // namespace sipguard::rules

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Element operations shared by elements.cpp, table.cpp (keeping elements on replace) and the writer.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "agent/net/ip_address.h"
+#include "rules/netlink.h"
+#include "rules/status.h"
+
+namespace sipguard::rules {
+
+struct ElementOp {
+	enum class Kind : uint8_t {
+		Add,     // idempotent add; an existing element keeps its old timeout
+		Refresh, // add + delete + add: element ends up with exactly this timeout
+		Delete,  // add + delete: never fails for an absent element
+	};
+	Kind kind = Kind::Add;
+	bool is_media = false;
+	net::Cidr target; // media: host address
+	uint16_t port = 0;
+	std::chrono::milliseconds timeout{0};
+	std::chrono::milliseconds expires_in{0}; // restoring: remaining time (NFTA_SET_ELEM_EXPIRATION)
+};
+
+// Target set of an element (ban4/ban6/bannet4/bannet6/media4/media6).
+const char* set_name_of(const ElementOp& op);
+
+// Appends messages for all ops (grouped per set and kind).
+void append_element_ops(Batch& batch, std::span<const ElementOp> ops);
+// Commits in transactions of at most kMaxElementsPerTransaction ops.
+Status commit_element_ops(Netlink& nl, std::span<const ElementOp> ops);
+
+struct RawElement {
+	std::array<uint8_t, 20> key{};
+	uint32_t key_len = 0;
+	bool interval_end = false;
+	std::chrono::milliseconds timeout{0};
+	std::chrono::milliseconds expires_in{0};
+};
+Status list_set_raw(Netlink& nl, const char* set_name, std::vector<RawElement>& out);
+
+} // namespace sipguard::rules

@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Creating, atomically replacing and removing `table inet sipguard` (and nothing else).
+#include "rules/table.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include <libnftnl/common.h>
+#include <linux/netlink.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "agent/util/log.h"
+#include "rules/elements.h"
+#include "rules/elements_internal.h"
+#include "rules/encode.h"
+#include "rules/nftnl_handles.h"
+
+namespace sipguard::rules {
+
+namespace {
+
+// Kept elements that ride in the replacing transaction itself; beyond this
+// they follow in further transactions (each atomic) right after it.
+constexpr size_t kKeptInFirstTransaction = 65536;
+
+} // namespace
+
+std::string validate(const TableSpec& spec)
+{
+	if (spec.sip_ports.empty())
+		return "no SIP ports configured";
+	for (uint16_t p : spec.sip_ports)
+		if (p == 0)
+			return "SIP port 0 is not a valid port";
+	if (spec.queue_count == 0)
+		return "queue count must be at least 1";
+	if (uint32_t(spec.queue_base) + spec.queue_count - 1 > 65535)
+		return "queues " + std::to_string(spec.queue_base) + ".." +
+		       std::to_string(uint32_t(spec.queue_base) + spec.queue_count - 1) + " exceed queue number 65535";
+	if (spec.pin_media) {
+		if (spec.rtp_min == 0 || spec.rtp_min > spec.rtp_max)
+			return "RTP port range " + std::to_string(spec.rtp_min) + "-" + std::to_string(spec.rtp_max) +
+			       " is empty or starts at 0";
+		for (uint16_t p : spec.sip_ports)
+			if (p >= spec.rtp_min && p <= spec.rtp_max)
+				return "SIP port " + std::to_string(p) + " lies inside the RTP range";
+	}
+	if (spec.ban_set_size == 0 || spec.media_set_size == 0)
+		return "set sizes must be at least 1";
+	for (const auto& c : spec.allow)
+		if (!c.base.valid())
+			return "allowlist entry without an address";
+	return "";
+}
+
+std::string_view to_string(QueueBackend backend)
+{
+	switch (backend) {
+	case QueueBackend::Native:
+		return "native nft queue";
+	case QueueBackend::CompatNfqueueV3:
+		return "xt NFQUEUE v3 (nft_compat)";
+	}
+	return "?";
+}
+
+namespace {
+
+void append_probe_table(Batch& batch, uint16_t flags, const char* what)
+{
+	auto t = make_table();
+	nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kProbeTable);
+	nftnl_table_set_u32(t.get(), NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	char* buf = batch.reserve(4096);
+	nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWTABLE, NFPROTO_INET, flags, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t.get());
+	batch.commit_message(what);
+}
+
+// 1 = expression accepted, 0 = not available (ENOENT/EOPNOTSUPP), <0 = -errno.
+int probe_one(Netlink& nl, QueueBackend backend, std::string& detail)
+{
+	Batch batch;
+	append_probe_table(batch, NLM_F_CREATE | NLM_F_EXCL, "probe: add table inet sipguard_probe");
+	{
+		auto c = make_chain();
+		nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kProbeTable);
+		nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, "probe");
+		nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+		char* buf = batch.reserve(4096);
+		nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, 0);
+		nftnl_chain_nlmsg_build_payload(nlh, c.get());
+		batch.commit_message("probe: add chain");
+	}
+	{
+		auto r = make_rule();
+		nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+		nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kProbeTable);
+		nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, "probe");
+		nftnl_rule_add_expr(r.get(), make_queue_expr(backend, 0, 1).release());
+		char* buf = batch.reserve(4096);
+		nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_APPEND | NLM_F_CREATE, 0);
+		nftnl_rule_nlmsg_build_payload(nlh, r.get());
+		batch.commit_message(std::string("probe: add rule with ") + std::string(to_string(backend)));
+	}
+	// Sentinel: the same table again with NLM_F_EXCL fails with EEXIST, so
+	// the kernel always aborts this transaction and nothing is committed.
+	append_probe_table(batch, NLM_F_CREATE | NLM_F_EXCL, "probe: sentinel (expected to fail)");
+
+	std::vector<std::pair<size_t, int>> errors;
+	Status st = nl.commit(batch, &errors);
+	if (st.ok()) {
+		// The sentinel cannot succeed; if it did, clean up and complain.
+		Batch undo;
+		append_probe_table(undo, NLM_F_CREATE, "probe cleanup");
+		auto t = make_table();
+		nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kProbeTable);
+		char* buf = undo.reserve(4096);
+		nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_DELTABLE, NFPROTO_INET, 0, 0);
+		nftnl_table_nlmsg_build_payload(nlh, t.get());
+		undo.commit_message("probe cleanup: delete table inet sipguard_probe");
+		(void)nl.commit(undo);
+		detail = "probe transaction unexpectedly committed";
+		return -EPROTO;
+	}
+	int rule_err = 0, sentinel_err = 0;
+	for (auto [index, err] : errors) {
+		if (index == 2)
+			rule_err = err;
+		else if (index == 3)
+			sentinel_err = err;
+		else {
+			detail = st.message;
+			return -err;
+		}
+	}
+	if (sentinel_err != EEXIST && sentinel_err != 0 && rule_err == 0) {
+		detail = st.message;
+		return -sentinel_err;
+	}
+	if (rule_err == 0)
+		return 1;
+	detail = st.message;
+	if (rule_err == ENOENT || rule_err == EOPNOTSUPP)
+		return 0;
+	return -rule_err;
+}
+
+} // namespace
+
+Status probe_queue_backend(Netlink& nl, QueueBackend& out)
+{
+	std::string detail;
+	int native = probe_one(nl, QueueBackend::Native, detail);
+	if (native == 1) {
+		out = QueueBackend::Native;
+		return Status::success();
+	}
+	if (native < 0)
+		return Status::failure(-native, "probing the nft queue expression failed: " + detail);
+	LOG(Rules, Info, "kernel has no native nft queue expression ({}); trying xt NFQUEUE through nft_compat",
+	    detail);
+	int compat = probe_one(nl, QueueBackend::CompatNfqueueV3, detail);
+	if (compat == 1) {
+		out = QueueBackend::CompatNfqueueV3;
+		return Status::success();
+	}
+	return Status::failure(compat < 0 ? -compat : ENOENT,
+	                       "the kernel supports neither the nft queue expression (CONFIG_NFT_QUEUE) nor the xt "
+	                       "NFQUEUE target through nft_compat: " +
+	                           detail);
+}
+
+Status table_exists(Netlink& nl, bool& exists)
+{
+	exists = false;
+	auto t = make_table();
+	nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kTable);
+	bool found = false;
+	Status st = nl.dump(
+		[&](char* buf, uint32_t seq) {
+			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
+			nftnl_table_nlmsg_build_payload(nlh, t.get());
+			return nlh;
+		},
+		[&](const nlmsghdr*) {
+			found = true;
+			return true;
+		},
+		std::string("get table inet ") + kTable);
+	if (!st.ok()) {
+		if (st.error == ENOENT)
+			return Status::success();
+		return st;
+	}
+	exists = found;
+	return Status::success();
+}
+
+namespace {
+
+Status collect_kept(Netlink& nl, std::vector<ElementOp>& kept)
+{
+	for (const char* name : {kSetBan4, kSetBan6, kSetBanNet4, kSetBanNet6, kSetMedia4, kSetMedia6}) {
+		std::vector<RawElement> raw;
+		Status st = list_set_raw(nl, name, raw);
+		if (!st.ok()) {
+			if (st.error == ENOENT)
+				continue; // set absent in an older layout
+			return st;
+		}
+		bool media = std::strncmp(name, "media", 5) == 0;
+		bool v4 = name[std::strlen(name) - 1] == '4';
+		size_t alen = v4 ? 4 : 16;
+		bool interval = std::strncmp(name, "bannet", 6) == 0;
+		if (interval) {
+			// Start and end elements pair up in key order (an end at X
+			// sorts before a start at X).
+			std::sort(raw.begin(), raw.end(), [&](const RawElement& a, const RawElement& b) {
+				int c = std::memcmp(a.key.data(), b.key.data(), alen);
+				return c != 0 ? c < 0 : a.interval_end > b.interval_end;
+			});
+		}
+		for (size_t i = 0; i < raw.size(); ++i) {
+			const RawElement& r = raw[i];
+			if (r.interval_end)
+				continue;
+			if (r.timeout.count() > 0 && r.expires_in.count() <= 0)
+				continue; // expired, awaiting garbage collection
+			ElementOp op;
+			op.kind = ElementOp::Kind::Add;
+			op.timeout = r.timeout;
+			op.expires_in = r.expires_in;
+			net::IpAddress a = v4 ? net::IpAddress::v4(r.key.data()) : net::IpAddress::v6(r.key.data());
+			if (media) {
+				op.is_media = true;
+				op.target = net::Cidr::host(a);
+				op.port = static_cast<uint16_t>((r.key[alen] << 8) | r.key[alen + 1]);
+			} else if (!interval) {
+				op.target = net::Cidr::host(a);
+			} else {
+				// Prefix length from the matching end element.
+				const RawElement* end = (i + 1 < raw.size() && raw[i + 1].interval_end) ? &raw[i + 1] : nullptr;
+				unsigned bits = static_cast<unsigned>(alen * 8);
+				unsigned p = bits;
+				for (unsigned len = 0; len <= bits; ++len) {
+					net::Cidr c{a, static_cast<uint8_t>(len)};
+					if (c.base.masked(len) != a)
+						continue;
+					IntervalKeys k = interval_keys(c);
+					if ((!end && !k.has_end) ||
+					    (end && k.has_end && std::memcmp(k.end.data(), end->key.data(), alen) == 0)) {
+						p = len;
+						break;
+					}
+				}
+				op.target = net::Cidr{a, static_cast<uint8_t>(p)};
+			}
+			kept.push_back(op);
+		}
+	}
+	return Status::success();
+}
+
+} // namespace
+
+Status install(Netlink& nl, const TableSpec& spec, QueueBackend backend)
+{
+	if (std::string err = validate(spec); !err.empty())
+		return Status::failure(EINVAL, "invalid table spec: " + err);
+
+	std::vector<ElementOp> kept;
+	if (spec.keep_elements) {
+		bool exists = false;
+		if (Status st = table_exists(nl, exists); !st.ok())
+			return st;
+		if (exists)
+			if (Status st = collect_kept(nl, kept); !st.ok())
+				return st;
+	}
+
+	auto build = [&](size_t keep_n) {
+		Batch batch;
+		// add (idempotent) + delete + add anew: replaces an existing table
+		// and creates a missing one, in one transaction.
+		append_table_add(batch);
+		append_table_delete(batch);
+		append_table_contents(batch, spec, backend);
+		append_element_ops(batch, std::span<const ElementOp>(kept.data(), keep_n));
+		return batch;
+	};
+	size_t first_n = std::min(kept.size(), kKeptInFirstTransaction);
+	Status st = nl.commit(build(first_n));
+	if (!st.ok() && first_n > 0) {
+		// A kept element may no longer fit (smaller set size): install the
+		// table anyway; the daemon re-applies its bans from its own state.
+		LOG(Rules, Warning, "replacing the table with its {} elements failed ({}); replacing without them",
+		    kept.size(), st.message);
+		kept.clear();
+		first_n = 0;
+		st = nl.commit(build(0));
+	}
+	if (!st.ok())
+		return st;
+	if (kept.size() > first_n) {
+		Status rest = commit_element_ops(nl, std::span<const ElementOp>(kept).subspan(first_n));
+		if (!rest.ok())
+			LOG(Rules, Warning, "restoring {} elements after replacing the table: {}", kept.size() - first_n,
+			    rest.message);
+	}
+	return Status::success();
+}
+
+Status install_auto(Netlink& nl, const TableSpec& spec, QueueBackend& chosen)
+{
+	QueueBackend backend;
+	if (Status st = probe_queue_backend(nl, backend); !st.ok())
+		return st;
+	Status st = install(nl, spec, backend);
+	if (st.ok())
+		chosen = backend;
+	return st;
+}
+
+Status remove(Netlink& nl)
+{
+	// add (idempotent) + delete: removes it if present, never ENOENT.
+	Batch batch;
+	append_table_add(batch);
+	append_table_delete(batch);
+	return nl.commit(batch);
+}
+
+namespace {
+
+bool rule_comment_is(const nftnl_rule* r, const char* comment)
+{
+	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
+		return false;
+	uint32_t len = 0;
+	const void* data = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	struct Ctx {
+		const char* want;
+		bool match = false;
+	} ctx{comment};
+	nftnl_udata_parse(
+		data, len,
+		[](const nftnl_udata* attr, void* p) -> int {
+			auto* c = static_cast<Ctx*>(p);
+			if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT) {
+				const char* v = static_cast<const char*>(nftnl_udata_get(attr));
+				uint32_t l = nftnl_udata_len(attr);
+				size_t want = std::strlen(c->want);
+				if (l >= want && std::strncmp(v, c->want, want) == 0 && (l == want || v[want] == '\0'))
+					c->match = true;
+			}
+			return 0;
+		},
+		&ctx);
+	return ctx.match;
+}
+
+struct CounterSum {
+	uint64_t packets = 0, bytes = 0;
+};
+
+int sum_counter(nftnl_expr* e, void* data)
+{
+	auto* sum = static_cast<CounterSum*>(data);
+	const char* name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	if (name && std::strcmp(name, "counter") == 0) {
+		sum->packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+		sum->bytes += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	}
+	return 0;
+}
+
+} // namespace
+
+Status read_counters(Netlink& nl, Counters& out)
+{
+	out = {};
+	for (const char* chain : {kChainPrerouting, kChainMedia}) {
+		auto filter = make_rule();
+		nftnl_rule_set_u32(filter.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
+		nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kTable);
+		nftnl_rule_set_str(filter.get(), NFTNL_RULE_CHAIN, chain);
+		Status st = nl.dump(
+			[&](char* buf, uint32_t seq) {
+				nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
+				nftnl_rule_nlmsg_build_payload(nlh, filter.get());
+				return nlh;
+			},
+			[&](const nlmsghdr* nlh) {
+				auto r = make_rule();
+				if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0)
+					return false;
+				const char* rchain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+				if (!rchain || std::strcmp(rchain, chain) != 0)
+					return true;
+				CounterSum sum;
+				if (rule_comment_is(r.get(), kCommentBanDrop)) {
+					nftnl_expr_foreach(r.get(), sum_counter, &sum);
+					out.ban_drop_packets += sum.packets;
+					out.ban_drop_bytes += sum.bytes;
+				} else if (rule_comment_is(r.get(), kCommentMediaDrop)) {
+					nftnl_expr_foreach(r.get(), sum_counter, &sum);
+					out.media_drop_packets += sum.packets;
+					out.media_drop_bytes += sum.bytes;
+				}
+				return true;
+			},
+			std::string("list rules of chain inet ") + kTable + " " + chain);
+		if (!st.ok())
+			return st;
+	}
+	return Status::success();
+}
+
+} // namespace sipguard::rules

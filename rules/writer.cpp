@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The rules writer thread: collects ban/unban/pinhole requests from other threads and flushes them as batches.
+#include "rules/writer.h"
+
+#include <algorithm>
+
+#include "agent/util/log.h"
+#include "rules/elements_internal.h"
+
+namespace sipguard::rules {
+
+Writer::Writer(Netlink nl, WriterConfig config, FailureHandler on_failure)
+	: nl_(std::move(nl)), config_(config), on_failure_(std::move(on_failure))
+{
+	if (config_.max_batch == 0)
+		config_.max_batch = 1;
+	thread_ = std::thread([this] { run(); });
+}
+
+Writer::~Writer() { stop(); }
+
+void Writer::stop()
+{
+	{
+		std::lock_guard lock(mutex_);
+		if (stopping_ && !thread_.joinable())
+			return;
+		stopping_ = true;
+	}
+	wake_.notify_all();
+	if (thread_.joinable())
+		thread_.join();
+}
+
+bool Writer::submit(const WriterRequest& request)
+{
+	{
+		std::lock_guard lock(mutex_);
+		if (stopping_ || queue_.size() >= config_.queue_capacity) {
+			++stats_.rejected_full;
+			return false;
+		}
+		queue_.push_back(request);
+		++enqueued_;
+		++stats_.submitted;
+	}
+	wake_.notify_one();
+	return true;
+}
+
+bool Writer::ban(const net::Cidr& target, std::chrono::seconds timeout)
+{
+	return submit({WriterRequest::Op::Ban, target, 0, timeout});
+}
+
+bool Writer::unban(const net::Cidr& target) { return submit({WriterRequest::Op::Unban, target, 0, {}}); }
+
+bool Writer::open_pinhole(const net::IpAddress& addr, uint16_t port, std::chrono::seconds timeout)
+{
+	return submit({WriterRequest::Op::OpenPinhole, net::Cidr::host(addr), port, timeout});
+}
+
+bool Writer::close_pinhole(const net::IpAddress& addr, uint16_t port)
+{
+	return submit({WriterRequest::Op::ClosePinhole, net::Cidr::host(addr), port, {}});
+}
+
+void Writer::flush()
+{
+	std::unique_lock lock(mutex_);
+	uint64_t target = enqueued_;
+	wake_.notify_one();
+	drained_.wait(lock, [&] { return done_ >= target || !thread_.joinable(); });
+}
+
+WriterStats Writer::stats() const
+{
+	std::lock_guard lock(mutex_);
+	return stats_;
+}
+
+namespace {
+
+ElementOp to_op(const WriterRequest& r)
+{
+	ElementOp op;
+	op.target = net::Cidr{r.target.base.masked(r.target.prefix_len), r.target.prefix_len};
+	op.timeout = r.timeout;
+	switch (r.op) {
+	case WriterRequest::Op::Ban:
+		op.kind = ElementOp::Kind::Refresh;
+		break;
+	case WriterRequest::Op::Unban:
+		op.kind = ElementOp::Kind::Delete;
+		break;
+	case WriterRequest::Op::OpenPinhole:
+		op.kind = ElementOp::Kind::Refresh;
+		op.is_media = true;
+		op.port = r.port;
+		break;
+	case WriterRequest::Op::ClosePinhole:
+		op.kind = ElementOp::Kind::Delete;
+		op.is_media = true;
+		op.port = r.port;
+		break;
+	}
+	return op;
+}
+
+} // namespace
+
+void Writer::apply(std::vector<WriterRequest>& requests)
+{
+	// Later requests for the same element win (ban then unban = unban):
+	// keep only the last request per (set, key, port).
+	std::vector<ElementOp> ops;
+	ops.reserve(requests.size());
+	for (auto it = requests.rbegin(); it != requests.rend(); ++it) {
+		ElementOp op = to_op(*it);
+		bool seen = std::any_of(ops.begin(), ops.end(), [&](const ElementOp& o) {
+			return o.is_media == op.is_media && o.target == op.target && o.port == op.port;
+		});
+		if (!seen && op.target.base.valid())
+			ops.push_back(op);
+	}
+	std::reverse(ops.begin(), ops.end());
+
+	auto t0 = std::chrono::steady_clock::now();
+	Batch batch;
+	append_element_ops(batch, ops);
+	Status st = nl_.commit(batch);
+	uint64_t ns = static_cast<uint64_t>(
+		std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+	uint64_t ok = 0, failed = 0;
+	if (st.ok()) {
+		ok = requests.size();
+	} else {
+		// The transaction was aborted as a whole; isolate the culprit(s)
+		// by committing each element alone, so one bad element (say an
+		// overlapping prefix) does not cost the others their ban.
+		LOG(Rules, Warning, "batch of {} element operations failed ({}); retrying one by one", ops.size(),
+		    st.message);
+		for (const ElementOp& op : ops) {
+			Batch single;
+			append_element_ops(single, std::span<const ElementOp>(&op, 1));
+			Status one = nl_.commit(single);
+			if (one.ok()) {
+				++ok;
+				continue;
+			}
+			++failed;
+			LOG(Rules, Error, "{}", one.message);
+			if (on_failure_) {
+				WriterRequest r{};
+				r.op = op.is_media ? (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::ClosePinhole
+				                                                          : WriterRequest::Op::OpenPinhole)
+				                   : (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::Unban
+				                                                          : WriterRequest::Op::Ban);
+				r.target = op.target;
+				r.port = op.port;
+				r.timeout = std::chrono::duration_cast<std::chrono::seconds>(op.timeout);
+				on_failure_(r, one.message);
+			}
+		}
+		ok += requests.size() - ops.size(); // superseded duplicates
+	}
+	std::lock_guard lock(mutex_);
+	++stats_.batches;
+	stats_.elements += ok;
+	stats_.failed_elements += failed;
+	stats_.batch_latency_ns_last = ns;
+	stats_.batch_latency_ns_sum += ns;
+	stats_.batch_latency_ns_max = std::max(stats_.batch_latency_ns_max, ns);
+}
+
+void Writer::run()
+{
+	std::vector<WriterRequest> pending;
+	for (;;) {
+		{
+			std::unique_lock lock(mutex_);
+			wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+			if (queue_.empty() && stopping_)
+				break;
+			// Coalesce: wait up to flush_interval for more, unless enough
+			// are pending to fill a batch (or we are stopping/flushing).
+			auto deadline = std::chrono::steady_clock::now() + config_.flush_interval;
+			while (!stopping_ && queue_.size() < config_.max_batch &&
+			       wake_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= config_.max_batch; }) ==
+			           false) {
+				if (std::chrono::steady_clock::now() >= deadline)
+					break;
+			}
+			size_t n = std::min(queue_.size(), config_.max_batch);
+			pending.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
+			queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+		}
+		apply(pending);
+		{
+			std::lock_guard lock(mutex_);
+			done_ += pending.size();
+		}
+		drained_.notify_all();
+	}
+	drained_.notify_all();
+}
+
+} // namespace sipguard::rules
