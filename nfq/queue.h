@@ -92,8 +92,8 @@ public:
 	// Opens a netlink socket, sizes its receive buffer, sets NETLINK_NO_ENOBUFS
 	// and sends bind + copy range + queue length + flags in one
 	// NFQNL_MSG_CONFIG, then checks the kernel's ACK (sequence and port id).
-	// Returns 0 or -errno; `error` names the step that failed (EBUSY: another
-	// process holds the queue; EPERM: not CAP_NET_ADMIN).
+	// Returns 0 or -errno; `error` names the step that failed (EPERM: another
+	// socket holds the queue number, or no CAP_NET_ADMIN).
 	int open(const QueueConfig& config, std::string& error);
 	bool is_open() const;
 
