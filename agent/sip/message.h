@@ -12,15 +12,28 @@ namespace sipguard::sip {
 
 // Documented bounds (README "Parser limits"): anything larger is malformed
 // with Malformation::OversizedField / TooManyHeaders, never a crash.
+//
+//   kMaxMessageBytes     whole message (UDP datagram; TCP head + body)
+//   kMaxHeaderCount      header lines (a folded header counts once)
+//   kMaxHeaderLineBytes  one header, name to end of its last folded line
+//   kMaxUriBytes         Request-URI, and URIs in From/To/Contact
+//   kMaxCallIdBytes      Call-ID value
+//   kMaxTokenBytes       method, tag, branch, URI user, auth username/realm, Event
+//   kMaxVia              Via values stored in Message::via (the rest are only counted)
+//   kMaxViaTotal         Via values in one message; more is malformed. Max-Forwards
+//                        starts at 70 (RFC 3261 §8.1.1.6), so a legitimate request
+//                        cannot have passed more proxies than that.
 inline constexpr size_t kMaxMessageBytes = 65535;  // one UDP datagram / TCP message head+body
 inline constexpr size_t kMaxHeaderCount = 128;
 inline constexpr size_t kMaxHeaderLineBytes = 8192; // after unfolding
 inline constexpr size_t kMaxUriBytes = 1024;
 inline constexpr size_t kMaxCallIdBytes = 256;
 inline constexpr size_t kMaxTokenBytes = 256;       // method, tag, branch, user, ...
-inline constexpr size_t kMaxVia = 16;               // Via values kept; more is malformed
+inline constexpr size_t kMaxVia = 16;               // Via values kept; the rest only counted (via_total)
+inline constexpr size_t kMaxViaTotal = 70;          // more Via values than this is malformed
 
 enum class Kind : uint8_t { Request, Response, NotSip };
+std::string_view to_string(Kind k); // "request", "response", "not_sip"
 
 // Why a message was rejected. Stable names (see to_string) appear in
 // `sipguard parse --json` and in metrics.
@@ -47,10 +60,15 @@ enum class Malformation : uint8_t {
 	NulByte,
 	NoHeaderEnd,          // datagram with no blank line after the headers
 	BadSdp,
+	// Appended after the first draft; keep existing values stable.
+	BadContact,           // Contact syntax (e.g. an addr-spec with '?' outside <>, RFC 3261 §20)
+	BadAuthorization,     // Authorization / WWW-Authenticate and proxy variants
+	BadNumber,            // Max-Forwards > 255, Expires > 2^32-1, non-numeric (error_detail names it)
 };
 std::string_view to_string(Malformation m);
 
-enum class NotSipKind : uint8_t { None, Keepalive, Stun, Http, Binary };
+// Text: printable ASCII that is not a SIP start line (e.g. a stray banner).
+enum class NotSipKind : uint8_t { None, Keepalive, Stun, Http, Binary, Text };
 std::string_view to_string(NotSipKind k);
 
 enum class Method : uint8_t {
@@ -133,7 +151,8 @@ struct Message {
 	std::string_view reason;
 
 	std::array<Via, kMaxVia> via{};
-	uint8_t via_count = 0;
+	uint8_t via_count = 0;       // values stored in `via` (at most kMaxVia)
+	uint16_t via_total = 0;      // all Via values seen (at most kMaxViaTotal)
 	NameAddr from;
 	NameAddr to;
 	NameAddr contact;        // first Contact value; contact_star for "Contact: *"
@@ -150,13 +169,21 @@ struct Message {
 	std::string_view event;      // Event header value up to the first ';'
 	std::string_view event_params; // after the ';' (e.g. "reboot=true"), may be empty
 	int32_t max_forwards = -1;   // -1 when absent
-	std::string_view content_type;
+	std::string_view content_type; // media type without parameters, e.g. "application/sdp"
 	int64_t content_length = -1; // -1 when absent
 	int64_t expires = -1;        // Expires header; -1 when absent
 	std::string_view body;
 	uint16_t header_count = 0;
 
 	size_t length = 0;           // bytes of the buffer this message used (head + body)
+	size_t body_offset = 0;      // offset of the body in the buffer
+	// Datagram only: bytes after the declared Content-Length, which RFC 3261
+	// §18.3 says to discard (RFC 4475 "dblreq" is valid). Non-zero is worth
+	// noticing (a second request smuggled in one datagram) but not malformed.
+	size_t trailing_bytes = 0;
+	// Stream only: the buffer ends before the message does. Not malformed:
+	// wait for more bytes (`error` says which part is missing).
+	bool incomplete = false;
 
 	bool valid() const { return kind != Kind::NotSip && error == Malformation::None; }
 	bool is_request() const { return kind == Kind::Request; }

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "agent/sip/message.h"
+#include "agent/sip/sdp.h"
 
 namespace sipguard::sip {
 
@@ -20,6 +21,12 @@ enum class Transport : uint8_t {
 // it was; `out.length` says how many bytes it used (Stream: up to the end of
 // the body; Datagram: all of `data`).
 void parse(std::string_view data, Transport transport, Message& out);
+
+// As above, and when the message is valid and carries application/sdp, also
+// parses the body into `sdp`; an SDP error makes the message malformed
+// (Malformation::BadSdp, error_detail names the SDP error). Plain parse()
+// leaves the body alone: only consumers that need SDP pay for it.
+void parse(std::string_view data, Transport transport, Message& out, sdp::Session& sdp);
 
 inline void parse(std::span<const uint8_t> data, Transport transport, Message& out)
 {

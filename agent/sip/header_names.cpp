@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Header-name lookup: a switch on length, then a case-insensitive compare
+// against the few names of that length; compact forms in one table.
+#include "agent/sip/header_names.h"
+
+#include <array>
+
+namespace sipguard::sip {
+
+namespace {
+
+// `lower` is a lowercase literal of letters and '-'. The name was already
+// checked to be a token (RFC 3261 §25.1), and for token characters `c | 0x20`
+// equals a lowercase letter or '-' only when c is that letter (either case)
+// or '-', so this is an exact case-insensitive comparison.
+bool ieq(std::string_view name, std::string_view lower)
+{
+	if (name.size() != lower.size())
+		return false;
+	for (size_t i = 0; i < name.size(); ++i)
+		if ((static_cast<unsigned char>(name[i]) | 0x20) != static_cast<unsigned char>(lower[i]))
+			return false;
+	return true;
+}
+
+// Compact forms: RFC 3261 §7.3.3 (c e f i k l m s t v) and the IANA SIP
+// header registry (a b d j n o r u x y). The only place they are expanded.
+constexpr std::array<HeaderId, 26> make_compact()
+{
+	std::array<HeaderId, 26> t{};
+	for (auto& x : t)
+		x = HeaderId::Other;
+	t['a' - 'a'] = HeaderId::AcceptContact;      // RFC 3841
+	t['b' - 'a'] = HeaderId::ReferredBy;         // RFC 3892
+	t['c' - 'a'] = HeaderId::ContentType;
+	t['d' - 'a'] = HeaderId::RequestDisposition; // RFC 3841
+	t['e' - 'a'] = HeaderId::ContentEncoding;
+	t['f' - 'a'] = HeaderId::From;
+	t['i' - 'a'] = HeaderId::CallId;
+	t['j' - 'a'] = HeaderId::RejectContact;      // RFC 3841
+	t['k' - 'a'] = HeaderId::Supported;
+	t['l' - 'a'] = HeaderId::ContentLength;
+	t['m' - 'a'] = HeaderId::Contact;
+	t['n' - 'a'] = HeaderId::IdentityInfo;       // RFC 4474
+	t['o' - 'a'] = HeaderId::Event;              // RFC 6665
+	t['r' - 'a'] = HeaderId::ReferTo;            // RFC 3515
+	t['s' - 'a'] = HeaderId::Subject;
+	t['t' - 'a'] = HeaderId::To;
+	t['u' - 'a'] = HeaderId::AllowEvents;        // RFC 6665
+	t['v' - 'a'] = HeaderId::Via;
+	t['x' - 'a'] = HeaderId::SessionExpires;     // RFC 4028
+	t['y' - 'a'] = HeaderId::Identity;           // RFC 8224
+	return t;
+}
+constexpr auto kCompact = make_compact();
+
+} // namespace
+
+HeaderId lookup_header(std::string_view n)
+{
+	if (n.empty())
+		return HeaderId::Other;
+	const unsigned char c0 = static_cast<unsigned char>(n[0]) | 0x20;
+	switch (n.size()) {
+	case 1:
+		return (c0 >= 'a' && c0 <= 'z') ? kCompact[c0 - 'a'] : HeaderId::Other;
+	case 2:
+		return ieq(n, "to") ? HeaderId::To : HeaderId::Other;
+	case 3:
+		return ieq(n, "via") ? HeaderId::Via : HeaderId::Other;
+	case 4:
+		if (c0 == 'f')
+			return ieq(n, "from") ? HeaderId::From : HeaderId::Other;
+		return ieq(n, "cseq") ? HeaderId::CSeq : HeaderId::Other;
+	case 5:
+		return ieq(n, "event") ? HeaderId::Event : HeaderId::Other;
+	case 6:
+		return ieq(n, "server") ? HeaderId::Server : HeaderId::Other;
+	case 7:
+		switch (c0) {
+		case 'c':
+			if (ieq(n, "call-id"))
+				return HeaderId::CallId;
+			return ieq(n, "contact") ? HeaderId::Contact : HeaderId::Other;
+		case 'e':
+			return ieq(n, "expires") ? HeaderId::Expires : HeaderId::Other;
+		case 's':
+			return ieq(n, "subject") ? HeaderId::Subject : HeaderId::Other;
+		default:
+			return HeaderId::Other;
+		}
+	case 8:
+		if (c0 == 'r')
+			return ieq(n, "refer-to") ? HeaderId::ReferTo : HeaderId::Other;
+		return ieq(n, "identity") ? HeaderId::Identity : HeaderId::Other;
+	case 9:
+		return ieq(n, "supported") ? HeaderId::Supported : HeaderId::Other;
+	case 10:
+		return ieq(n, "user-agent") ? HeaderId::UserAgent : HeaderId::Other;
+	case 11:
+		return ieq(n, "referred-by") ? HeaderId::ReferredBy : HeaderId::Other;
+	case 12:
+		if (c0 == 'c')
+			return ieq(n, "content-type") ? HeaderId::ContentType : HeaderId::Other;
+		if (c0 == 'm')
+			return ieq(n, "max-forwards") ? HeaderId::MaxForwards : HeaderId::Other;
+		if (c0 == 'a')
+			return ieq(n, "allow-events") ? HeaderId::AllowEvents : HeaderId::Other;
+		return HeaderId::Other;
+	case 13:
+		if (c0 == 'a')
+			return ieq(n, "authorization") ? HeaderId::Authorization : HeaderId::Other;
+		if (c0 == 'i')
+			return ieq(n, "identity-info") ? HeaderId::IdentityInfo : HeaderId::Other;
+		return HeaderId::Other;
+	case 14:
+		if (c0 == 'c')
+			return ieq(n, "content-length") ? HeaderId::ContentLength : HeaderId::Other;
+		if (c0 == 'a')
+			return ieq(n, "accept-contact") ? HeaderId::AcceptContact : HeaderId::Other;
+		return ieq(n, "reject-contact") ? HeaderId::RejectContact : HeaderId::Other;
+	case 15:
+		return ieq(n, "session-expires") ? HeaderId::SessionExpires : HeaderId::Other;
+	case 16:
+		if (c0 == 'w')
+			return ieq(n, "www-authenticate") ? HeaderId::WwwAuthenticate : HeaderId::Other;
+		return ieq(n, "content-encoding") ? HeaderId::ContentEncoding : HeaderId::Other;
+	case 18:
+		return ieq(n, "proxy-authenticate") ? HeaderId::ProxyAuthenticate : HeaderId::Other;
+	case 19:
+		if (c0 == 'p')
+			return ieq(n, "proxy-authorization") ? HeaderId::ProxyAuthorization : HeaderId::Other;
+		return ieq(n, "request-disposition") ? HeaderId::RequestDisposition : HeaderId::Other;
+	default:
+		return HeaderId::Other;
+	}
+}
+
+std::string_view header_name(HeaderId id)
+{
+	switch (id) {
+	case HeaderId::Other: return "";
+	case HeaderId::Via: return "Via";
+	case HeaderId::From: return "From";
+	case HeaderId::To: return "To";
+	case HeaderId::CallId: return "Call-ID";
+	case HeaderId::CSeq: return "CSeq";
+	case HeaderId::Contact: return "Contact";
+	case HeaderId::ContentLength: return "Content-Length";
+	case HeaderId::ContentType: return "Content-Type";
+	case HeaderId::UserAgent: return "User-Agent";
+	case HeaderId::Server: return "Server";
+	case HeaderId::Authorization: return "Authorization";
+	case HeaderId::ProxyAuthorization: return "Proxy-Authorization";
+	case HeaderId::WwwAuthenticate: return "WWW-Authenticate";
+	case HeaderId::ProxyAuthenticate: return "Proxy-Authenticate";
+	case HeaderId::Event: return "Event";
+	case HeaderId::MaxForwards: return "Max-Forwards";
+	case HeaderId::Expires: return "Expires";
+	case HeaderId::AcceptContact: return "Accept-Contact";
+	case HeaderId::ReferredBy: return "Referred-By";
+	case HeaderId::RequestDisposition: return "Request-Disposition";
+	case HeaderId::ContentEncoding: return "Content-Encoding";
+	case HeaderId::RejectContact: return "Reject-Contact";
+	case HeaderId::Supported: return "Supported";
+	case HeaderId::IdentityInfo: return "Identity-Info";
+	case HeaderId::ReferTo: return "Refer-To";
+	case HeaderId::Subject: return "Subject";
+	case HeaderId::AllowEvents: return "Allow-Events";
+	case HeaderId::SessionExpires: return "Session-Expires";
+	case HeaderId::Identity: return "Identity";
+	}
+	return "";
+}
+
+} // namespace sipguard::sip

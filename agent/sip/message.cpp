@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Stable names of the parser's enums (used in JSON output and metrics) and
+// method lookup.
+#include "agent/sip/message.h"
+
+namespace sipguard::sip {
+
+std::string_view to_string(Malformation m)
+{
+	switch (m) {
+	case Malformation::None: return "none";
+	case Malformation::Empty: return "empty";
+	case Malformation::BadStartLine: return "bad_start_line";
+	case Malformation::BadVersion: return "bad_version";
+	case Malformation::BadMethod: return "bad_method";
+	case Malformation::BadRequestUri: return "bad_request_uri";
+	case Malformation::BadStatusCode: return "bad_status_code";
+	case Malformation::BadHeaderSyntax: return "bad_header_syntax";
+	case Malformation::MissingHeader: return "missing_header";
+	case Malformation::DuplicateHeader: return "duplicate_header";
+	case Malformation::BadVia: return "bad_via";
+	case Malformation::BadFromTo: return "bad_from_to";
+	case Malformation::BadCSeq: return "bad_cseq";
+	case Malformation::CSeqMethodMismatch: return "cseq_method_mismatch";
+	case Malformation::BadContentLength: return "bad_content_length";
+	case Malformation::ContentLengthMismatch: return "content_length_mismatch";
+	case Malformation::UnbalancedQuote: return "unbalanced_quote";
+	case Malformation::OversizedField: return "oversized_field";
+	case Malformation::TooManyHeaders: return "too_many_headers";
+	case Malformation::NulByte: return "nul_byte";
+	case Malformation::NoHeaderEnd: return "no_header_end";
+	case Malformation::BadSdp: return "bad_sdp";
+	case Malformation::BadContact: return "bad_contact";
+	case Malformation::BadAuthorization: return "bad_authorization";
+	case Malformation::BadNumber: return "bad_number";
+	}
+	return "unknown";
+}
+
+std::string_view to_string(NotSipKind k)
+{
+	switch (k) {
+	case NotSipKind::None: return "none";
+	case NotSipKind::Keepalive: return "keepalive";
+	case NotSipKind::Stun: return "stun";
+	case NotSipKind::Http: return "http";
+	case NotSipKind::Binary: return "binary";
+	case NotSipKind::Text: return "text";
+	}
+	return "unknown";
+}
+
+std::string_view to_string(Kind k)
+{
+	switch (k) {
+	case Kind::Request: return "request";
+	case Kind::Response: return "response";
+	case Kind::NotSip: return "not_sip";
+	}
+	return "unknown";
+}
+
+std::string_view to_string(Method m)
+{
+	switch (m) {
+	case Method::Unknown: return "unknown";
+	case Method::Invite: return "INVITE";
+	case Method::Ack: return "ACK";
+	case Method::Bye: return "BYE";
+	case Method::Cancel: return "CANCEL";
+	case Method::Register: return "REGISTER";
+	case Method::Options: return "OPTIONS";
+	case Method::Prack: return "PRACK";
+	case Method::Subscribe: return "SUBSCRIBE";
+	case Method::Notify: return "NOTIFY";
+	case Method::Publish: return "PUBLISH";
+	case Method::Info: return "INFO";
+	case Method::Refer: return "REFER";
+	case Method::Message: return "MESSAGE";
+	case Method::Update: return "UPDATE";
+	}
+	return "unknown";
+}
+
+Method method_from_token(std::string_view t)
+{
+	// Methods are case-sensitive (RFC 3261 §7.1): "invite" is an extension method.
+	switch (t.size()) {
+	case 3:
+		if (t == "ACK") return Method::Ack;
+		if (t == "BYE") return Method::Bye;
+		break;
+	case 4:
+		if (t == "INFO") return Method::Info;
+		break;
+	case 5:
+		if (t == "PRACK") return Method::Prack;
+		if (t == "REFER") return Method::Refer;
+		break;
+	case 6:
+		if (t == "INVITE") return Method::Invite;
+		if (t == "CANCEL") return Method::Cancel;
+		if (t == "NOTIFY") return Method::Notify;
+		if (t == "UPDATE") return Method::Update;
+		break;
+	case 7:
+		if (t == "OPTIONS") return Method::Options;
+		if (t == "PUBLISH") return Method::Publish;
+		if (t == "MESSAGE") return Method::Message;
+		break;
+	case 8:
+		if (t == "REGISTER") return Method::Register;
+		break;
+	case 9:
+		if (t == "SUBSCRIBE") return Method::Subscribe;
+		break;
+	default:
+		break;
+	}
+	return Method::Unknown;
+}
+
+bool Message::has_sdp() const
+{
+	constexpr std::string_view kSdp = "application/sdp";
+	if (body.empty() || content_type.size() != kSdp.size())
+		return false;
+	for (size_t i = 0; i < kSdp.size(); ++i) {
+		char c = content_type[i];
+		if (c >= 'A' && c <= 'Z')
+			c = static_cast<char>(c + ('a' - 'A'));
+		if (c != kSdp[i])
+			return false;
+	}
+	return true;
+}
+
+} // namespace sipguard::sip

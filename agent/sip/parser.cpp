@@ -1,0 +1,1136 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Zero-copy SIP parser: start line, header fields (long and compact forms,
+// folding, comma lists, quoted strings), framing by Content-Length, and the
+// not-SIP classification (keep-alive, STUN, HTTP, junk).
+#include "agent/sip/parser.h"
+
+#include <array>
+#include <cstring>
+
+#include "agent/sip/header_names.h"
+
+namespace sipguard::sip {
+
+namespace {
+
+// Character classes of RFC 3261 §25.1.
+enum : uint16_t {
+	kToken = 1 << 0,  // token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"
+	kDigit = 1 << 1,  // DIGIT
+	kHex = 1 << 2,    // HEXDIG (either case, RFC 3261 §25.1 note on case-insensitive hex)
+	kAlpha = 1 << 3,  // ALPHA
+	kUri = 1 << 4,    // unreserved / reserved / "%" (escaped is checked separately),
+	                  // plus "[" "]" of IPv6reference (§25.1 SIP-URI, RFC 3986 absoluteURI)
+	kWord = 1 << 5,   // word (Call-ID): token chars plus "(" ")" "<" ">" ":" "\" DQUOTE "/" "[" "]" "?" "{" "}"
+	kLws = 1 << 6,    // SP / HTAB, and CR LF inside an unfolded header value (LWS, §25.1)
+	kHost = 1 << 7,   // hostname / IPv4address: alphanum "-" "."  ("_" tolerated, seen in the wild)
+	kParam = 1 << 8,  // gen-value / pvalue: token chars plus ":" "[" "]" "/" "@" (host values, §25.1)
+	kText = 1 << 9,   // printable ASCII and HTAB: what a start line of a text protocol is made of
+	kScheme = 1 << 10,// scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+};
+
+constexpr std::array<uint16_t, 256> make_classes()
+{
+	std::array<uint16_t, 256> t{};
+	auto add = [&t](const char* chars, uint16_t cls) {
+		for (const char* c = chars; *c; ++c)
+			t[static_cast<unsigned char>(*c)] |= cls;
+	};
+	for (int c = 'a'; c <= 'z'; ++c)
+		t[c] |= kToken | kAlpha | kUri | kWord | kHost | kParam | kScheme;
+	for (int c = 'A'; c <= 'Z'; ++c)
+		t[c] |= kToken | kAlpha | kUri | kWord | kHost | kParam | kScheme;
+	for (int c = '0'; c <= '9'; ++c)
+		t[c] |= kToken | kDigit | kHex | kUri | kWord | kHost | kParam | kScheme;
+	add("abcdefABCDEF", kHex);
+	add("-.!%*_+`'~", kToken | kWord | kParam);
+	add("-.!~*'()", kUri);          // mark
+	add(";/?:@&=+$,%_", kUri);      // reserved, "%" and "_" (unreserved)
+	add("[]", kUri);
+	add("()<>:\\\"/[]?{}", kWord);
+	add(":[]/@", kParam);
+	add("-._", kHost);
+	add("+-.", kScheme);
+	add(" \t\r\n", kLws);
+	for (int c = 0x20; c < 0x7f; ++c)
+		t[c] |= kText;
+	t['\t'] |= kText;
+	return t;
+}
+constexpr auto kClass = make_classes();
+
+inline bool is(char c, uint16_t cls) { return (kClass[static_cast<unsigned char>(c)] & cls) != 0; }
+
+inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool ieq(std::string_view a, std::string_view lower_b)
+{
+	if (a.size() != lower_b.size())
+		return false;
+	for (size_t i = 0; i < a.size(); ++i)
+		if (lower(a[i]) != lower_b[i])
+			return false;
+	return true;
+}
+
+bool istarts(std::string_view a, std::string_view lower_b)
+{
+	return a.size() >= lower_b.size() && ieq(a.substr(0, lower_b.size()), lower_b);
+}
+
+// A cursor over one header value. The value may span folded lines; CR and LF
+// inside it are always followed by SP/HT (the line splitter guarantees that),
+// so treating them as LWS is exactly the unfolding of RFC 3261 §7.3.1.
+struct Cur {
+	const char* p;
+	const char* e;
+
+	bool end() const { return p >= e; }
+	char peek() const { return p < e ? *p : '\0'; }
+	void skip_lws()
+	{
+		while (p < e && is(*p, kLws))
+			++p;
+	}
+	bool eat(char c)
+	{
+		if (p < e && *p == c) {
+			++p;
+			return true;
+		}
+		return false;
+	}
+	// SWS c SWS, e.g. SEMI, COLON, EQUAL, SLASH, COMMA (§25.1).
+	bool eat_sep(char c)
+	{
+		const char* save = p;
+		skip_lws();
+		if (eat(c)) {
+			skip_lws();
+			return true;
+		}
+		p = save;
+		return false;
+	}
+	std::string_view run(uint16_t cls)
+	{
+		const char* s = p;
+		while (p < e && is(*p, cls))
+			++p;
+		return {s, static_cast<size_t>(p - s)};
+	}
+	std::string_view rest() const { return {p, static_cast<size_t>(e - p)}; }
+};
+
+std::string_view trim(std::string_view v)
+{
+	while (!v.empty() && is(v.front(), kLws))
+		v.remove_prefix(1);
+	while (!v.empty() && is(v.back(), kLws))
+		v.remove_suffix(1);
+	return v;
+}
+
+// quoted-string (§25.1): DQUOTE *(qdtext / quoted-pair) DQUOTE. On success the
+// view is the content without the quotes, escapes left in place.
+enum class QResult { Ok, Unbalanced, Bad };
+QResult quoted(Cur& c, std::string_view& out)
+{
+	if (!c.eat('"'))
+		return QResult::Bad;
+	const char* s = c.p;
+	while (c.p < c.e) {
+		const char ch = *c.p;
+		if (ch == '"') {
+			out = {s, static_cast<size_t>(c.p - s)};
+			++c.p;
+			return QResult::Ok;
+		}
+		if (ch == '\\') {
+			// quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F): not CR or LF.
+			if (c.p + 1 >= c.e || c.p[1] == '\r' || c.p[1] == '\n')
+				return QResult::Unbalanced;
+			c.p += 2;
+			continue;
+		}
+		++c.p;
+	}
+	return QResult::Unbalanced;
+}
+
+bool parse_uint(std::string_view s, uint64_t max, uint64_t& out)
+{
+	if (s.empty() || s.size() > 20)
+		return false;
+	uint64_t v = 0;
+	for (char ch : s) {
+		if (!is(ch, kDigit))
+			return false;
+		v = v * 10 + static_cast<uint64_t>(ch - '0');
+		if (v > max)
+			return false;
+	}
+	out = v;
+	return true;
+}
+
+bool parse_port(std::string_view s, uint16_t& port)
+{
+	uint64_t v = 0;
+	if (s.size() > 5 || !parse_uint(s, 65535, v))
+		return false;
+	port = static_cast<uint16_t>(v);
+	return true;
+}
+
+// IPv6reference contents (§25.1): hex digits, ':' and '.' (embedded IPv4).
+bool valid_ipv6(std::string_view h)
+{
+	if (h.size() < 2 || h.size() > 45)
+		return false;
+	for (char ch : h)
+		if (!is(ch, kHex) && ch != ':' && ch != '.')
+			return false;
+	return h.find(':') != std::string_view::npos;
+}
+
+// host [":" port] with optional LWS around ':' when `lws` (sent-by in Via).
+bool parse_hostport(Cur& c, std::string_view& host, uint16_t& port, bool lws)
+{
+	if (c.eat('[')) {
+		const char* s = c.p;
+		while (c.p < c.e && *c.p != ']')
+			++c.p;
+		if (c.p >= c.e)
+			return false;
+		host = {s, static_cast<size_t>(c.p - s)};
+		++c.p;
+		if (!valid_ipv6(host))
+			return false;
+	} else {
+		host = c.run(kHost);
+		if (host.empty() || host.size() > 255)
+			return false;
+	}
+	if (lws ? c.eat_sep(':') : c.eat(':'))
+		return parse_port(c.run(kDigit), port);
+	return true;
+}
+
+// Checks the URI character set and %HH escapes (§25.1 escaped).
+bool uri_chars_ok(std::string_view s)
+{
+	for (size_t i = 0; i < s.size(); ++i) {
+		const char ch = s[i];
+		if (!is(ch, kUri))
+			return false;
+		if (ch == '%') {
+			if (i + 2 >= s.size() + 0 || !is(s[i + 1], kHex) || !is(s[i + 2], kHex))
+				return false;
+			i += 2;
+		}
+	}
+	return true;
+}
+
+// Fills `u` from `raw` (§19.1.1, §25.1 SIP-URI; other schemes keep only the
+// scheme and the user part of tel:). `request_line`: URI headers ("?...")
+// are not allowed in a Request-URI (§19.1.1 table, RFC 4475 "escruri").
+bool parse_uri(std::string_view raw, Uri& u, bool request_line)
+{
+	u = Uri{};
+	u.raw = raw;
+	if (raw.empty() || raw.size() > kMaxUriBytes || !uri_chars_ok(raw))
+		return false;
+	const size_t colon = raw.find(':');
+	if (colon == std::string_view::npos || colon == 0 || !is(raw[0], kAlpha))
+		return false;
+	u.scheme = raw.substr(0, colon);
+	for (char ch : u.scheme)
+		if (!is(ch, kScheme))
+			return false;
+	std::string_view rest = raw.substr(colon + 1);
+	if (ieq(u.scheme, "sip") || ieq(u.scheme, "sips")) {
+		// '@' is neither a param nor a header character, so the first one
+		// ends the userinfo; the user part may hold ';' (RFC 4475 "semiuri").
+		const size_t at = rest.find('@');
+		if (at != std::string_view::npos) {
+			std::string_view userinfo = rest.substr(0, at);
+			const size_t pw = userinfo.find(':');
+			u.user = userinfo.substr(0, pw);
+			if (u.user.empty() || u.user.size() > kMaxTokenBytes)
+				return false;
+			rest = rest.substr(at + 1);
+		}
+		// '?' in the user part is legal (user-unreserved, RFC 4475 "intmeth");
+		// after the host it starts URI headers.
+		if (request_line && rest.find('?') != std::string_view::npos)
+			return false;
+		Cur c{rest.data(), rest.data() + rest.size()};
+		if (!parse_hostport(c, u.host, u.port, false))
+			return false;
+		return c.end() || *c.p == ';' || *c.p == '?';
+	}
+	if (ieq(u.scheme, "tel")) {
+		u.user = rest.substr(0, rest.find(';'));
+		return !u.user.empty() && u.user.size() <= kMaxTokenBytes;
+	}
+	// absoluteURI of another scheme (e.g. urn:, http:): opaque.
+	return !rest.empty();
+}
+
+// generic-param value (§25.1 gen-value = token / host / quoted-string).
+bool param_value(Cur& c, std::string_view& v, Malformation& err)
+{
+	if (c.peek() == '"') {
+		switch (quoted(c, v)) {
+		case QResult::Ok: return true;
+		case QResult::Unbalanced: err = Malformation::UnbalancedQuote; return false;
+		case QResult::Bad: return false;
+		}
+	}
+	v = c.run(kParam);
+	return !v.empty();
+}
+
+// *( SEMI generic-param ) after a name-addr / addr-spec; stops at ',' or end.
+// Fills the tag. An empty parameter (";;", RFC 4475 "badinv01") is malformed.
+bool header_params(Cur& c, std::string_view* tag, Malformation& err)
+{
+	for (;;) {
+		c.skip_lws();
+		if (c.end() || c.peek() == ',')
+			return true;
+		if (!c.eat(';'))
+			return false;
+		c.skip_lws();
+		std::string_view name = c.run(kToken);
+		if (name.empty())
+			return false;
+		std::string_view value;
+		if (c.eat_sep('=')) {
+			if (!param_value(c, value, err))
+				return false;
+		}
+		if (tag && ieq(name, "tag")) {
+			if (value.empty())
+				return false;
+			*tag = value;
+		}
+	}
+}
+
+// name-addr / addr-spec with parameters (§20.10 Contact, §20.20 From, §20.39 To).
+// Leaves `c` at the ',' ending the value or at the end.
+bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
+{
+	c.skip_lws();
+	const char* start = c.p;
+	bool bracket = false;
+	if (c.peek() == '"') {
+		std::string_view d;
+		switch (quoted(c, d)) {
+		case QResult::Ok: break;
+		case QResult::Unbalanced: err = Malformation::UnbalancedQuote; return false;
+		case QResult::Bad: return false;
+		}
+		na.display = d;
+		c.skip_lws();
+		if (c.peek() != '<')
+			return false;
+		bracket = true;
+	} else {
+		// display-name = *(token LWS): scan tokens and LWS; a '<' next means
+		// name-addr (RFC 4475 "lwsdisp": no LWS before '<' is fine).
+		while (c.p < c.e && (is(*c.p, kToken) || is(*c.p, kLws)))
+			++c.p;
+		if (c.peek() == '<') {
+			na.display = trim({start, static_cast<size_t>(c.p - start)});
+			bracket = true;
+		} else {
+			c.p = start;
+		}
+	}
+	if (bracket) {
+		++c.p; // '<'
+		const char* s = c.p;
+		while (c.p < c.e && *c.p != '>')
+			++c.p;
+		if (c.p >= c.e)
+			return false;
+		// No LWS inside the brackets (§25.1 name-addr; RFC 4475 "badaspec").
+		if (!parse_uri({s, static_cast<size_t>(c.p - s)}, na.uri, false))
+			return false;
+		++c.p;
+	} else {
+		// addr-spec without brackets ends at the first ';' (those are header
+		// parameters), ',' or LWS. Such a URI MUST NOT hold ',', '?' or ';'
+		// (§20: else it needs brackets; RFC 4475 "regbadct").
+		const char* s = c.p;
+		while (c.p < c.e && *c.p != ';' && *c.p != ',' && !is(*c.p, kLws))
+			++c.p;
+		std::string_view raw{s, static_cast<size_t>(c.p - s)};
+		if (raw.find('?') != std::string_view::npos || !parse_uri(raw, na.uri, false))
+			return false;
+	}
+	return header_params(c, &na.tag, err);
+}
+
+// Via (§20.42): 1#( sent-protocol LWS sent-by *( SEMI via-params ) ).
+Malformation parse_via(Cur c, Message& m)
+{
+	for (;;) {
+		c.skip_lws();
+		Via v;
+		std::string_view proto = c.run(kToken);
+		if (proto.empty() || !c.eat_sep('/'))
+			return Malformation::BadVia;
+		std::string_view version = c.run(kToken);
+		if (version.empty() || !c.eat_sep('/'))
+			return Malformation::BadVia;
+		v.transport = c.run(kToken);
+		if (v.transport.empty() || v.transport.size() > kMaxTokenBytes)
+			return Malformation::BadVia;
+		const char* before = c.p;
+		c.skip_lws();
+		if (c.p == before)
+			return Malformation::BadVia;
+		if (!parse_hostport(c, v.host, v.port, true))
+			return Malformation::BadVia;
+		for (;;) {
+			c.skip_lws();
+			if (c.end() || c.peek() == ',')
+				break;
+			if (!c.eat(';'))
+				return Malformation::BadVia;
+			c.skip_lws();
+			std::string_view name = c.run(kToken);
+			if (name.empty())
+				return Malformation::BadVia;
+			std::string_view value;
+			bool has_value = false;
+			if (c.eat_sep('=')) {
+				has_value = true;
+				Malformation err = Malformation::BadVia;
+				if (!param_value(c, value, err))
+					return err;
+			}
+			if (ieq(name, "branch")) {
+				if (value.size() > kMaxTokenBytes)
+					return Malformation::OversizedField;
+				// via-branch = "branch" EQUAL token (§20.42, §25.1).
+				if (!has_value || value.empty() || value.data()[-1] == '"')
+					return Malformation::BadVia;
+				for (char ch : value)
+					if (!is(ch, kToken))
+						return Malformation::BadVia;
+				v.branch = value;
+			} else if (ieq(name, "received")) {
+				if (!has_value || value.empty())
+					return Malformation::BadVia;
+				v.received = value;
+			} else if (ieq(name, "rport")) {
+				v.has_rport = true;
+				if (has_value && !parse_port(value, v.rport))
+					return Malformation::BadVia;
+			}
+		}
+		if (m.via_total >= kMaxViaTotal)
+			return Malformation::OversizedField;
+		if (m.via_count < kMaxVia)
+			m.via[m.via_count++] = v;
+		++m.via_total;
+		if (c.end())
+			return Malformation::None;
+		++c.p; // ','
+	}
+}
+
+// Authorization / Proxy-Authorization (§22.4, §25.1 credentials) or a
+// challenge (§20.27, §20.44): scheme LWS auth-param *(COMMA auth-param).
+Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
+{
+	c.skip_lws();
+	std::string_view scheme = c.run(kToken);
+	if (scheme.empty() || scheme.size() > kMaxTokenBytes)
+		return Malformation::BadAuthorization;
+	if (cred) {
+		cred->present = true;
+		cred->scheme = scheme;
+	} else {
+		chal->present = true;
+		chal->scheme = scheme;
+	}
+	c.skip_lws();
+	bool first = true;
+	while (!c.end()) {
+		if (!first && !c.eat_sep(','))
+			return Malformation::BadAuthorization;
+		first = false;
+		c.skip_lws();
+		std::string_view name = c.run(kToken);
+		if (name.empty() || !c.eat_sep('='))
+			return Malformation::BadAuthorization;
+		std::string_view value;
+		if (c.peek() == '"') {
+			switch (quoted(c, value)) {
+			case QResult::Ok: break;
+			case QResult::Unbalanced: return Malformation::UnbalancedQuote;
+			case QResult::Bad: return Malformation::BadAuthorization;
+			}
+		} else {
+			value = c.run(kParam);
+			if (value.empty())
+				return Malformation::BadAuthorization;
+		}
+		if (value.size() > kMaxUriBytes)
+			return Malformation::OversizedField;
+		if (cred) {
+			if (ieq(name, "username")) {
+				if (value.size() > kMaxTokenBytes)
+					return Malformation::OversizedField;
+				cred->username = value;
+			} else if (ieq(name, "realm")) {
+				cred->realm = value;
+			} else if (ieq(name, "uri")) {
+				cred->uri = value;
+			} else if (ieq(name, "nonce")) {
+				cred->has_nonce = true;
+			} else if (ieq(name, "response")) {
+				cred->has_response = true;
+			}
+		} else {
+			if (ieq(name, "realm"))
+				chal->realm = value;
+			else if (ieq(name, "nonce"))
+				chal->has_nonce = true;
+			else if (ieq(name, "qop"))
+				chal->qop = value;
+		}
+		c.skip_lws();
+	}
+	return Malformation::None;
+}
+
+// Sets out's error and returns; keeps the call sites short.
+inline void fail(Message& m, Malformation err, std::string_view detail)
+{
+	m.error = err;
+	m.error_detail = detail;
+}
+
+// STUN (RFC 5389 §6): first two bits zero, magic cookie 0x2112A442 at offset
+// 4; classic STUN (RFC 3489) has no cookie but a 20-byte header whose length
+// field covers the rest of the datagram.
+bool looks_like_stun(std::string_view d)
+{
+	if (d.size() < 20)
+		return false;
+	const auto* b = reinterpret_cast<const unsigned char*>(d.data());
+	if ((b[0] & 0xC0) != 0)
+		return false;
+	if (b[4] == 0x21 && b[5] == 0x12 && b[6] == 0xA4 && b[7] == 0x42)
+		return true;
+	const size_t len = (static_cast<size_t>(b[2]) << 8) | b[3];
+	return b[0] <= 0x01 && len + 20 == d.size() && (len % 4) == 0;
+}
+
+bool all_text(std::string_view s)
+{
+	for (char ch : s)
+		if (!is(ch, kText))
+			return false;
+	return true;
+}
+
+// Classifies the first line and parses the request or status line.
+// Returns false when the message is finished (not SIP or a fatal error).
+bool parse_start_line(std::string_view line, Message& m)
+{
+	if (istarts(line, "sip/")) {
+		m.kind = Kind::Response;
+		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2);
+		// "SIP" is case-insensitive (RFC 5234 string literal), 2.0 is exact.
+		if (line.size() < 7 || line.substr(3, 4) != "/2.0" || (line.size() > 7 && line[7] != ' ')) {
+			fail(m, Malformation::BadVersion, "Status-Line");
+			return false;
+		}
+		if (line.size() < 11 || !is(line[8], kDigit) || !is(line[9], kDigit) || !is(line[10], kDigit)
+		    || (line.size() > 11 && line[11] != ' ')) {
+			fail(m, Malformation::BadStatusCode, "Status-Line");
+			return false;
+		}
+		m.status = static_cast<uint16_t>((line[8] - '0') * 100 + (line[9] - '0') * 10 + (line[10] - '0'));
+		if (m.status < 100 || m.status > 699) {
+			fail(m, Malformation::BadStatusCode, "Status-Line");
+			return false;
+		}
+		// Reason-Phrase may be empty (RFC 4475 "noreason") and hold UTF-8
+		// (RFC 4475 "unreason"); control characters other than HT are not text.
+		m.reason = line.size() > 12 ? line.substr(12) : std::string_view{};
+		for (char ch : m.reason)
+			if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t') {
+				fail(m, Malformation::BadStartLine, "Reason-Phrase");
+				return false;
+			}
+		return true;
+	}
+	if (istarts(line, "http/")) {
+		m.not_sip = NotSipKind::Http;
+		return false;
+	}
+	const size_t last_sp = line.rfind(' ');
+	const std::string_view last_word = last_sp == std::string_view::npos ? std::string_view{} : line.substr(last_sp + 1);
+	if (istarts(last_word, "http/")) {
+		// "GET / HTTP/1.1", "M-SEARCH * HTTP/1.1" (SSDP), "NOTIFY * HTTP/1.1".
+		m.not_sip = NotSipKind::Http;
+		return false;
+	}
+	const bool sip_version = istarts(last_word, "sip/");
+	size_t mlen = 0;
+	while (mlen < line.size() && is(line[mlen], kToken))
+		++mlen;
+	const bool token_sp = mlen > 0 && mlen < line.size() && line[mlen] == ' ';
+	if (!sip_version && (!token_sp || !all_text(line))) {
+		m.not_sip = all_text(line) ? NotSipKind::Text : NotSipKind::Binary;
+		return false;
+	}
+	m.kind = Kind::Request;
+	if (!token_sp) {
+		fail(m, Malformation::BadMethod, "Request-Line");
+		return false;
+	}
+	if (mlen > kMaxTokenBytes) {
+		fail(m, Malformation::OversizedField, "Method");
+		return false;
+	}
+	m.method_token = line.substr(0, mlen);
+	m.method = method_from_token(m.method_token);
+	// Request-Line = Method SP Request-URI SP SIP-Version CRLF (§7.1): exactly
+	// one SP each, nothing after the version (RFC 4475 "lwsstart", "trws").
+	if (is(line.back(), kLws)) {
+		fail(m, Malformation::BadStartLine, "Request-Line");
+		return false;
+	}
+	if (!sip_version) {
+		fail(m, Malformation::BadStartLine, "Request-Line");
+		return false;
+	}
+	if (last_word.size() != 7 || last_word.substr(3) != "/2.0") {
+		fail(m, Malformation::BadVersion, "Request-Line");
+		return false;
+	}
+	if (last_sp <= mlen) {
+		fail(m, Malformation::BadStartLine, "Request-Line");
+		return false;
+	}
+	std::string_view ruri = line.substr(mlen + 1, last_sp - mlen - 1);
+	if (ruri.size() > kMaxUriBytes) {
+		fail(m, Malformation::OversizedField, "Request-URI");
+		return false;
+	}
+	// LWS inside, "<...>" or headers make an invalid Request-URI (RFC 4475
+	// "lwsruri", "ltgtruri", "escruri").
+	if (!parse_uri(ruri, m.ruri, true)) {
+		fail(m, Malformation::BadRequestUri, "Request-URI");
+		return false;
+	}
+	return true;
+}
+
+Malformation parse_number(std::string_view v, uint64_t max, uint64_t& out)
+{
+	v = trim(v);
+	return parse_uint(v, max, out) ? Malformation::None : Malformation::BadNumber;
+}
+
+// One header field. `value` is trimmed, may span folded lines.
+void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& seen)
+{
+	Cur c{value.data(), value.data() + value.size()};
+	auto once = [&](uint32_t bit) {
+		if (seen & bit) {
+			fail(m, Malformation::DuplicateHeader, header_name(id));
+			return false;
+		}
+		seen |= bit;
+		return true;
+	};
+	switch (id) {
+	case HeaderId::Via: {
+		const Malformation e = parse_via(c, m);
+		if (e != Malformation::None)
+			fail(m, e, "Via");
+		break;
+	}
+	case HeaderId::From:
+	case HeaderId::To: {
+		if (!once(id == HeaderId::From ? 1u : 2u))
+			return;
+		NameAddr& na = id == HeaderId::From ? m.from : m.to;
+		Malformation err = Malformation::BadFromTo;
+		if (!parse_name_addr(c, na, err) || !c.end())
+			fail(m, err, header_name(id));
+		else if (na.tag.size() > kMaxTokenBytes)
+			fail(m, Malformation::OversizedField, header_name(id));
+		break;
+	}
+	case HeaderId::CallId: {
+		if (!once(4))
+			return;
+		// callid = word [ "@" word ] (§25.1); '@' is itself a word character
+		// in practice, so: one non-empty run of word characters and '@'.
+		if (value.size() > kMaxCallIdBytes) {
+			fail(m, Malformation::OversizedField, "Call-ID");
+			return;
+		}
+		for (char ch : value)
+			if (!is(ch, kWord) && ch != '@') {
+				fail(m, Malformation::BadHeaderSyntax, "Call-ID");
+				return;
+			}
+		if (value.empty()) {
+			fail(m, Malformation::BadHeaderSyntax, "Call-ID");
+			return;
+		}
+		m.call_id = value;
+		break;
+	}
+	case HeaderId::CSeq: {
+		if (!once(8))
+			return;
+		// CSeq = 1*DIGIT LWS Method; the number is below 2^31 (§8.1.1.5,
+		// RFC 4475 "scalar02").
+		std::string_view num = c.run(kDigit);
+		uint64_t n = 0;
+		if (num.size() > 10 || !parse_uint(num, 0x7fffffffu, n)) {
+			fail(m, Malformation::BadCSeq, "CSeq");
+			return;
+		}
+		const char* before = c.p;
+		c.skip_lws();
+		std::string_view method = c.run(kToken);
+		if (c.p == before || method.empty() || !c.end() || method.size() > kMaxTokenBytes) {
+			fail(m, Malformation::BadCSeq, "CSeq");
+			return;
+		}
+		m.cseq = static_cast<uint32_t>(n);
+		m.cseq_method_token = method;
+		m.cseq_method = method_from_token(method);
+		break;
+	}
+	case HeaderId::Contact: {
+		if (!m.contact.uri.raw.empty() || m.contact_star)
+			return; // the first Contact value is what consumers use
+		if (value == "*") {
+			m.contact_star = true;
+			return;
+		}
+		Malformation err = Malformation::BadContact;
+		if (!parse_name_addr(c, m.contact, err))
+			fail(m, err, "Contact");
+		break;
+	}
+	case HeaderId::ContentLength: {
+		if (!once(16))
+			return;
+		uint64_t n = 0;
+		// Not a number (RFC 4475 "ncl": -999) or more than a message can hold.
+		if (parse_number(value, kMaxMessageBytes, n) != Malformation::None) {
+			fail(m, Malformation::BadContentLength, "Content-Length");
+			return;
+		}
+		m.content_length = static_cast<int64_t>(n);
+		break;
+	}
+	case HeaderId::ContentType: {
+		// media-type = m-type SLASH m-subtype *(SEMI m-parameter) (§20.15).
+		std::string_view type = c.run(kToken);
+		if (type.empty() || !c.eat_sep('/') || c.run(kToken).empty()) {
+			fail(m, Malformation::BadHeaderSyntax, "Content-Type");
+			return;
+		}
+		m.content_type = trim({type.data(), static_cast<size_t>(c.p - type.data())});
+		if (m.content_type.find_first_of(" \t\r\n") != std::string_view::npos)
+			m.content_type = {}; // "application / sdp": legal but not matched by has_sdp()
+		break;
+	}
+	case HeaderId::UserAgent:
+		if (m.kind == Kind::Request && m.user_agent.empty())
+			m.user_agent = value;
+		break;
+	case HeaderId::Server:
+		if (m.kind == Kind::Response && m.user_agent.empty())
+			m.user_agent = value;
+		break;
+	case HeaderId::Authorization:
+	case HeaderId::ProxyAuthorization: {
+		Credentials& cr = id == HeaderId::Authorization ? m.authorization : m.proxy_authorization;
+		if (cr.present)
+			return; // first credentials only (one per realm is legal)
+		const Malformation e = parse_auth(c, &cr, nullptr);
+		if (e != Malformation::None)
+			fail(m, e, header_name(id));
+		break;
+	}
+	case HeaderId::WwwAuthenticate:
+	case HeaderId::ProxyAuthenticate: {
+		Challenge& ch = id == HeaderId::WwwAuthenticate ? m.www_authenticate : m.proxy_authenticate;
+		if (ch.present)
+			return;
+		const Malformation e = parse_auth(c, nullptr, &ch);
+		if (e != Malformation::None)
+			fail(m, e, header_name(id));
+		break;
+	}
+	case HeaderId::Event: {
+		// Event = event-type *( SEMI event-param ) (RFC 6665 §8.4).
+		std::string_view type = c.run(kToken);
+		if (type.empty() || type.size() > kMaxTokenBytes) {
+			fail(m, type.empty() ? Malformation::BadHeaderSyntax : Malformation::OversizedField, "Event");
+			return;
+		}
+		m.event = type;
+		if (c.eat_sep(';'))
+			m.event_params = trim(c.rest());
+		else if (!trim(c.rest()).empty())
+			fail(m, Malformation::BadHeaderSyntax, "Event");
+		break;
+	}
+	case HeaderId::MaxForwards: {
+		uint64_t n = 0;
+		// 0..255 (§20.22; RFC 4475 "scalar02" style overflow).
+		if (parse_number(value, 255, n) != Malformation::None) {
+			fail(m, Malformation::BadNumber, "Max-Forwards");
+			return;
+		}
+		m.max_forwards = static_cast<int32_t>(n);
+		break;
+	}
+	case HeaderId::Expires: {
+		uint64_t n = 0;
+		// delta-seconds up to 2^32-1 (§20.19, §25.1; RFC 4475 "scalar02").
+		if (parse_number(value, 0xffffffffu, n) != Malformation::None) {
+			fail(m, Malformation::BadNumber, "Expires");
+			return;
+		}
+		m.expires = static_cast<int64_t>(n);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+// Finds the end of the header block in a stream: the offset just past the
+// empty line, or npos when it is not buffered yet.
+size_t find_head_end(std::string_view d)
+{
+	size_t pos = 0;
+	for (;;) {
+		const void* nl = std::memchr(d.data() + pos, '\n', d.size() - pos);
+		if (!nl)
+			return std::string_view::npos;
+		pos = static_cast<size_t>(static_cast<const char*>(nl) - d.data()) + 1;
+		if (pos < d.size() && d[pos] == '\n')
+			return pos + 1;
+		if (pos + 1 < d.size() && d[pos] == '\r' && d[pos + 1] == '\n')
+			return pos + 2;
+	}
+}
+
+// Stream only: after a malformed message whose header block is complete,
+// finds its Content-Length so the framer can skip exactly that message and
+// stay in sync. Returns 0 when the length cannot be known.
+size_t resync_length(std::string_view data)
+{
+	size_t start = 0;
+	while (start < data.size() && (data[start] == '\r' || data[start] == '\n'))
+		++start;
+	const size_t head = find_head_end(data.substr(start));
+	if (head == std::string_view::npos)
+		return 0;
+	const std::string_view block = data.substr(start, head);
+	int64_t cl = -1;
+	size_t pos = 0;
+	while (pos < block.size()) {
+		size_t e = block.find('\n', pos);
+		if (e == std::string_view::npos)
+			e = block.size();
+		std::string_view line = block.substr(pos, e - pos);
+		pos = e + 1;
+		Cur c{line.data(), line.data() + line.size()};
+		const std::string_view name = c.run(kToken);
+		if (name.empty() || lookup_header(name) != HeaderId::ContentLength || !c.eat_sep(':'))
+			continue;
+		uint64_t n = 0;
+		if (cl >= 0 || !parse_uint(trim(c.rest()), kMaxMessageBytes, n))
+			return 0; // duplicate or bad Content-Length: framing is unknowable
+		cl = static_cast<int64_t>(n);
+	}
+	if (cl < 0)
+		return 0;
+	return start + head + static_cast<size_t>(cl);
+}
+
+void parse_impl(std::string_view data, Transport transport, Message& out);
+
+} // namespace
+
+void parse(std::string_view data, Transport transport, Message& out)
+{
+	parse_impl(data, transport, out);
+	if (transport == Transport::Stream && out.error != Malformation::None && !out.incomplete
+	    && out.kind != Kind::NotSip && out.length == 0) {
+		const size_t n = resync_length(data);
+		if (n > 0 && n <= data.size())
+			out.length = n;
+	}
+}
+
+namespace {
+
+void parse_impl(std::string_view data, Transport transport, Message& out)
+{
+	out = Message{};
+	const bool stream = transport == Transport::Stream;
+	if (data.empty()) {
+		fail(out, Malformation::Empty, "message");
+		if (stream)
+			out.incomplete = true;
+		return;
+	}
+	if (looks_like_stun(data)) {
+		out.not_sip = NotSipKind::Stun;
+		out.length = data.size();
+		return;
+	}
+	// CRLFs before the start line are ignored (§7.5); a datagram of nothing
+	// but CRLF is a keep-alive (RFC 5626 §3.5.1 "\r\n\r\n" ping, "\r\n" pong).
+	size_t start = 0;
+	while (start < data.size() && (data[start] == '\r' || data[start] == '\n'))
+		++start;
+	if (start == data.size()) {
+		out.not_sip = NotSipKind::Keepalive;
+		out.length = data.size();
+		return;
+	}
+	if (!stream && data.size() > kMaxMessageBytes) {
+		out.length = data.size();
+		fail(out, Malformation::OversizedField, "message");
+		// Still classify what it claims to be, for the counters.
+	}
+
+	const char* const base = data.data();
+	const size_t size = data.size();
+
+	// Start line.
+	const size_t line_cap = std::min(size - start, kMaxHeaderLineBytes);
+	const void* nl = std::memchr(base + start, '\n', line_cap);
+	std::string_view line;
+	size_t pos = 0;
+	if (nl) {
+		const size_t e = static_cast<size_t>(static_cast<const char*>(nl) - base);
+		line = data.substr(start, e - start);
+		pos = e + 1;
+	} else if (stream && size - start < kMaxHeaderLineBytes) {
+		// A partial start line: only junk that can never become a SIP start
+		// line is judged now, so it is not buffered until overflow.
+		line = data.substr(start);
+		if (line.back() == '\r')
+			line.remove_suffix(1);
+		if (istarts(line, "http/")) {
+			out.not_sip = NotSipKind::Http;
+			out.length = size;
+			return;
+		}
+		if (!istarts(line, "sip/") && !all_text(line)) {
+			out.not_sip = NotSipKind::Binary;
+			out.length = size;
+			return;
+		}
+		out.kind = istarts(line, "sip/") ? Kind::Response : Kind::Request;
+		out.incomplete = true;
+		fail(out, Malformation::NoHeaderEnd, "start line");
+		return;
+	} else {
+		line = data.substr(start, line_cap);
+		pos = size;
+	}
+	if (!line.empty() && line.back() == '\r')
+		line.remove_suffix(1);
+	const Malformation oversized = out.error;
+	if (!parse_start_line(line, out)) {
+		if (out.kind == Kind::NotSip)
+			out.length = size;
+		return;
+	}
+	if (oversized != Malformation::None) {
+		out.error = oversized;
+		return;
+	}
+	if (!nl) {
+		fail(out, line_cap < size - start ? Malformation::OversizedField : Malformation::NoHeaderEnd, "start line");
+		return;
+	}
+
+	// Stream: wait for the whole header block before judging it.
+	if (stream) {
+		const size_t head_end = find_head_end(data.substr(start));
+		if (head_end == std::string_view::npos) {
+			out.incomplete = true;
+			fail(out, Malformation::NoHeaderEnd, "headers");
+			return;
+		}
+	}
+
+	// A NUL is never legal in the header block (§25.1: no production admits
+	// %x00 outside an escaped %00).
+	size_t head_limit = find_head_end(data.substr(start));
+	head_limit = head_limit == std::string_view::npos ? size : start + head_limit;
+	if (std::memchr(base + start, '\0', head_limit - start)) {
+		fail(out, Malformation::NulByte, "headers");
+		return;
+	}
+
+	// Header fields. Each logical header is a line plus its folded
+	// continuation lines (lines starting with SP/HT, §7.3.1).
+	uint32_t seen = 0;
+	size_t body_start = std::string_view::npos;
+	while (pos < size) {
+		// Empty line: end of headers.
+		if (base[pos] == '\n') {
+			body_start = pos + 1;
+			break;
+		}
+		if (base[pos] == '\r' && pos + 1 < size && base[pos + 1] == '\n') {
+			body_start = pos + 2;
+			break;
+		}
+		if (base[pos] == ' ' || base[pos] == '\t') {
+			// A continuation with no header to continue (right after the start line).
+			fail(out, Malformation::BadHeaderSyntax, "folded line after start line");
+			return;
+		}
+		const size_t hstart = pos;
+		size_t hend = 0; // end of the logical header, excluding its final line break
+		for (;;) {
+			const size_t cap = std::min(size - pos, kMaxHeaderLineBytes + 2);
+			const void* n = std::memchr(base + pos, '\n', cap);
+			if (!n) {
+				if (cap < size - pos)
+					fail(out, Malformation::OversizedField, "header line");
+				else
+					fail(out, Malformation::NoHeaderEnd, "headers");
+				return;
+			}
+			const size_t e = static_cast<size_t>(static_cast<const char*>(n) - base);
+			hend = (e > hstart && base[e - 1] == '\r') ? e - 1 : e;
+			pos = e + 1;
+			if (pos < size && (base[pos] == ' ' || base[pos] == '\t'))
+				continue; // folded
+			break;
+		}
+		if (hend - hstart > kMaxHeaderLineBytes) {
+			fail(out, Malformation::OversizedField, "header line");
+			return;
+		}
+		if (++out.header_count > kMaxHeaderCount) {
+			fail(out, Malformation::TooManyHeaders, "headers");
+			return;
+		}
+		// header-name HCOLON value (§7.3.1: LWS allowed before the colon).
+		Cur c{base + hstart, base + hend};
+		std::string_view name = c.run(kToken);
+		if (name.empty() || !c.eat_sep(':')) {
+			fail(out, Malformation::BadHeaderSyntax, "header name");
+			return;
+		}
+		const HeaderId id = lookup_header(name);
+		if (id != HeaderId::Other) {
+			parse_header(id, trim(c.rest()), out, seen);
+			if (out.error != Malformation::None)
+				return;
+		}
+	}
+	if (body_start == std::string_view::npos) {
+		fail(out, Malformation::NoHeaderEnd, "headers");
+		return;
+	}
+
+	// Mandatory headers (§8.1.1, §8.2.6.2 responses copy the same five).
+	if (out.via_total == 0) {
+		fail(out, Malformation::MissingHeader, "Via");
+		return;
+	}
+	if (!(seen & 1u)) {
+		fail(out, Malformation::MissingHeader, "From");
+		return;
+	}
+	if (!(seen & 2u)) {
+		fail(out, Malformation::MissingHeader, "To");
+		return;
+	}
+	if (!(seen & 4u)) {
+		fail(out, Malformation::MissingHeader, "Call-ID");
+		return;
+	}
+	if (!(seen & 8u)) {
+		fail(out, Malformation::MissingHeader, "CSeq");
+		return;
+	}
+	// The CSeq method matches the request method, ACK and CANCEL included
+	// (their CSeq carries "ACK"/"CANCEL", §17.1.1.3, §9.1).
+	if (out.kind == Kind::Request && out.cseq_method_token != out.method_token) {
+		fail(out, Malformation::CSeqMethodMismatch, "CSeq");
+		return;
+	}
+
+	// Body framing (§18.3, §20.14).
+	out.body_offset = body_start;
+	const size_t avail = size - body_start;
+	if (stream) {
+		if (out.content_length < 0) {
+			fail(out, Malformation::MissingHeader, "Content-Length");
+			return;
+		}
+		const size_t cl = static_cast<size_t>(out.content_length);
+		if (avail < cl) {
+			out.incomplete = true;
+			out.length = body_start + cl;
+			fail(out, Malformation::ContentLengthMismatch, "body");
+			return;
+		}
+		out.body = data.substr(body_start, cl);
+		out.length = body_start + cl;
+		return;
+	}
+	out.length = size;
+	if (out.content_length < 0) {
+		out.body = data.substr(body_start);
+		return;
+	}
+	const size_t cl = static_cast<size_t>(out.content_length);
+	if (avail < cl) {
+		// The datagram ends before the declared body (RFC 4475 "clerr").
+		fail(out, Malformation::ContentLengthMismatch, "Content-Length");
+		return;
+	}
+	out.body = data.substr(body_start, cl);
+	out.trailing_bytes = avail - cl;
+}
+
+} // namespace
+
+void parse(std::string_view data, Transport transport, Message& out, sdp::Session& session)
+{
+	parse(data, transport, out);
+	session = sdp::Session{};
+	if (!out.valid() || !out.has_sdp())
+		return;
+	const sdp::Error e = sdp::parse(out.body, session);
+	if (e != sdp::Error::None)
+		fail(out, Malformation::BadSdp, sdp::to_string(e));
+}
+
+} // namespace sipguard::sip

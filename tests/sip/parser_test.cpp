@@ -1,0 +1,772 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Parser behaviour on valid, tricky-but-valid (RFC 4475 §3.1.1) and invalid
+// (RFC 4475 §3.1.2) messages, and the not-SIP classification.
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <string>
+
+#include "agent/sip/header_names.h"
+#include "agent/sip/parser.h"
+#include "tests/sip/test_util.h"
+
+using namespace sipguard::sip;
+using sipguard::sip::test::wire;
+
+namespace {
+
+// Parses a copy kept alive for the rest of the test run: a Message's views
+// point into the buffer it was parsed from.
+Message parsed(std::string_view text, Transport t = Transport::Datagram)
+{
+	static std::deque<std::string> keep;
+	keep.emplace_back(text);
+	Message m;
+	parse(keep.back(), t, m);
+	return m;
+}
+
+const char* const kInvite = R"(INVITE sip:bob@biloxi.example.com SIP/2.0
+Via: SIP/2.0/UDP pc33.atlanta.example.com:5062;branch=z9hG4bK776asdhds;rport
+Max-Forwards: 70
+To: Bob <sip:bob@biloxi.example.com>
+From: "Alice \"A\" Liddell" <sip:alice@atlanta.example.com>;tag=1928301774
+Call-ID: a84b4c76e66710@pc33.atlanta.example.com
+CSeq: 314159 INVITE
+Contact: <sip:alice@pc33.atlanta.example.com>
+User-Agent: TestPhone/1.0
+Content-Type: application/sdp
+Content-Length: {CL}
+
+v=0
+o=alice 2890844526 2890844526 IN IP4 pc33.atlanta.example.com
+s=-
+c=IN IP4 192.0.2.101
+t=0 0
+m=audio 49172 RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+)";
+
+} // namespace
+
+TEST_CASE("a plain INVITE with SDP is a valid request with every field")
+{
+	const std::string w = wire(kInvite);
+	Message m = parsed(w);
+	REQUIRE(m.valid());
+	CHECK(m.kind == Kind::Request);
+	CHECK(m.method == Method::Invite);
+	CHECK(m.method_token == "INVITE");
+	CHECK(m.ruri.scheme == "sip");
+	CHECK(m.ruri.user == "bob");
+	CHECK(m.ruri.host == "biloxi.example.com");
+	CHECK(m.ruri.port == 0);
+	REQUIRE(m.via_count == 1);
+	CHECK(m.via[0].transport == "UDP");
+	CHECK(m.via[0].host == "pc33.atlanta.example.com");
+	CHECK(m.via[0].port == 5062);
+	CHECK(m.via[0].branch == "z9hG4bK776asdhds");
+	CHECK(m.via[0].has_rport);
+	CHECK(m.via[0].rport == 0);
+	CHECK(m.from.display == "Alice \\\"A\\\" Liddell");
+	CHECK(m.from.uri.user == "alice");
+	CHECK(m.from.tag == "1928301774");
+	CHECK(m.to.display == "Bob");
+	CHECK(m.to.uri.user == "bob");
+	CHECK(m.to.tag.empty());
+	CHECK(m.call_id == "a84b4c76e66710@pc33.atlanta.example.com");
+	CHECK(m.cseq == 314159);
+	CHECK(m.cseq_method == Method::Invite);
+	CHECK(m.contact.uri.host == "pc33.atlanta.example.com");
+	CHECK(m.user_agent == "TestPhone/1.0");
+	CHECK(m.max_forwards == 70);
+	CHECK(m.content_type == "application/sdp");
+	CHECK(m.has_sdp());
+	CHECK(m.content_length == static_cast<int64_t>(m.body.size()));
+	CHECK(m.body.substr(0, 4) == "v=0\r");
+	CHECK(m.length == w.size());
+	CHECK(m.trailing_bytes == 0);
+	CHECK(m.header_count == 10);
+}
+
+TEST_CASE("responses: status, reason, Server, challenge")
+{
+	const std::string w = wire(R"(SIP/2.0 401 Unauthorized
+Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabc;received=198.51.100.7;rport=40000
+From: <sip:100@pbx.example.com>;tag=aa
+To: <sip:100@pbx.example.com>;tag=bb
+Call-ID: reg1
+CSeq: 2 REGISTER
+Server: Asterisk PBX 18
+WWW-Authenticate: Digest algorithm=MD5, realm="asterisk", nonce="1b2c3d", qop="auth"
+Content-Length: 0
+
+)");
+	Message m = parsed(w);
+	REQUIRE(m.valid());
+	CHECK(m.kind == Kind::Response);
+	CHECK(m.status == 401);
+	CHECK(m.reason == "Unauthorized");
+	CHECK(m.user_agent == "Asterisk PBX 18");
+	CHECK(m.via[0].received == "198.51.100.7");
+	CHECK(m.via[0].rport == 40000);
+	CHECK(m.www_authenticate.present);
+	CHECK(m.www_authenticate.scheme == "Digest");
+	CHECK(m.www_authenticate.realm == "asterisk");
+	CHECK(m.www_authenticate.has_nonce);
+	CHECK(m.www_authenticate.qop == "auth");
+	CHECK(m.cseq_method == Method::Register);
+	CHECK(m.body.empty());
+}
+
+TEST_CASE("REGISTER with Authorization, Expires, Event, IPv6 hosts")
+{
+	const std::string w = wire(R"(REGISTER sip:[2001:db8::10]:5070;transport=tcp SIP/2.0
+Via: SIP/2.0/TCP [2001:db8::20]:5061;branch=z9hG4bK1
+Max-Forwards: 70
+From: <sip:alice@[2001:db8::10]>;tag=x1
+To: <sip:alice@[2001:db8::10]>
+Call-ID: 77@[2001:db8::20]
+CSeq: 3 REGISTER
+Contact: <sip:alice@[2001:db8::20]:5061>;expires=600
+Expires: 3600
+Event: reg;id=7
+Authorization: Digest username="alice", realm="example.com", nonce="abc", uri="sip:[2001:db8::10]", response="0123456789abcdef"
+Proxy-Authorization: Digest username="proxyuser",realm="p"
+l: 0
+
+)");
+	Message m = parsed(w);
+	REQUIRE(m.valid());
+	CHECK(m.ruri.host == "2001:db8::10");
+	CHECK(m.ruri.port == 5070);
+	CHECK(m.via[0].host == "2001:db8::20");
+	CHECK(m.via[0].port == 5061);
+	CHECK(m.via[0].transport == "TCP");
+	CHECK(m.contact.uri.port == 5061);
+	CHECK(m.expires == 3600);
+	CHECK(m.event == "reg");
+	CHECK(m.event_params == "id=7");
+	CHECK(m.authorization.present);
+	CHECK(m.authorization.username == "alice");
+	CHECK(m.authorization.realm == "example.com");
+	CHECK(m.authorization.uri == "sip:[2001:db8::10]");
+	CHECK(m.authorization.has_nonce);
+	CHECK(m.authorization.has_response);
+	CHECK(m.proxy_authorization.username == "proxyuser");
+	CHECK(m.content_length == 0);
+}
+
+TEST_CASE("compact forms and case-insensitive names are the same headers")
+{
+	const std::string w = wire(R"(MESSAGE sip:bob@example.com SIP/2.0
+v: SIP/2.0/UDP h.example.com;branch=z9hG4bKc1
+f: <sip:a@example.com>;tag=1
+t: <sip:bob@example.com>
+i: compact-1
+cseq: 1 MESSAGE
+m: <sip:a@h.example.com>
+c: text/plain
+o: presence
+MAX-FORWARDS: 5
+l: {CL}
+
+hi)");
+	Message m = parsed(w);
+	REQUIRE(m.valid());
+	CHECK(m.call_id == "compact-1");
+	CHECK(m.content_type == "text/plain");
+	CHECK(m.event == "presence");
+	CHECK(m.max_forwards == 5);
+	CHECK(m.body == "hi");
+	CHECK_FALSE(m.has_sdp());
+	for (char c = 'a'; c <= 'z'; ++c) {
+		const std::string n(1, c);
+		const std::string up(1, static_cast<char>(c - 32));
+		CHECK(lookup_header(n) == lookup_header(up));
+	}
+	CHECK(lookup_header("v") == HeaderId::Via);
+	CHECK(lookup_header("i") == HeaderId::CallId);
+	CHECK(lookup_header("k") == HeaderId::Supported);
+	CHECK(lookup_header("x") == HeaderId::SessionExpires);
+	CHECK(lookup_header("g") == HeaderId::Other);
+	CHECK(lookup_header("CALL-ID") == HeaderId::CallId);
+	CHECK(lookup_header("www-AUTHENTICATE") == HeaderId::WwwAuthenticate);
+	CHECK(lookup_header("Proxy-Authorization") == HeaderId::ProxyAuthorization);
+	CHECK(lookup_header("Call_ID") == HeaderId::Other);
+	CHECK(header_name(lookup_header("l")) == "Content-Length");
+}
+
+TEST_CASE("several Via values in one header and across headers; folding")
+{
+	const std::string w = wire(R"(BYE sip:bob@192.0.2.4 SIP/2.0
+Via: SIP/2.0/UDP p1.example.com;branch=z9hG4bK1, SIP/2.0/TCP
+  p2.example.com:5080 ; branch = z9hG4bK2 ; received=192.0.2.9
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3
+From: <sip:a@example.com>;tag=1
+To: <sip:bob@example.com>;tag=2
+Call-ID: v1
+CSeq: 2 BYE
+Content-Length: 0
+
+)");
+	Message m = parsed(w);
+	REQUIRE(m.valid());
+	REQUIRE(m.via_count == 3);
+	CHECK(m.via_total == 3);
+	CHECK(m.via[1].transport == "TCP");
+	CHECK(m.via[1].host == "p2.example.com");
+	CHECK(m.via[1].port == 5080);
+	CHECK(m.via[1].branch == "z9hG4bK2");
+	CHECK(m.via[1].received == "192.0.2.9");
+	CHECK(m.via[2].branch == "z9hG4bK3");
+}
+
+TEST_CASE("more Via values than stored are counted; beyond the hop bound is malformed")
+{
+	std::string vias;
+	for (int i = 0; i < 40; ++i)
+		vias += "Via: SIP/2.0/UDP h" + std::to_string(i) + ".example.com;branch=z9hG4bK" + std::to_string(i) + "\n";
+	const std::string base = "OPTIONS sip:x@example.com SIP/2.0\n";
+	const std::string rest = "From: <sip:a@example.com>;tag=1\nTo: <sip:x@example.com>\nCall-ID: many\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n";
+	Message m = parsed(wire(base + vias + rest));
+	REQUIRE(m.valid());
+	CHECK(m.via_count == kMaxVia);
+	CHECK(m.via_total == 40);
+	std::string too_many;
+	for (int i = 0; i < 71; ++i)
+		too_many += "v: SIP/2.0/UDP h.example.com;branch=z9hG4bK" + std::to_string(i) + "\n";
+	m = parsed(wire(base + too_many + rest));
+	CHECK(m.error == Malformation::OversizedField);
+	CHECK(m.error_detail == "Via");
+}
+
+// RFC 4475 §3.1.1.1 "wsinv": whitespace, folding, case, compact forms.
+TEST_CASE("RFC 4475 wsinv: a short tortuous INVITE is valid")
+{
+	const std::string w = wire(R"(INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0
+TO :
+ sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n
+from   : "J Rosenberg \\\""       <sip:jdrosen@example.com>
+  ;
+  tag = 98asjd8
+MaX-fOrWaRdS: 0068
+Call-ID: wsinv.ndaksdj@192.0.2.1
+Content-Length   : {CL}
+cseq: 0009
+  INVITE
+Via  : SIP  /   2.0
+ /UDP
+    192.0.2.2;branch=390skdjuw
+s :
+NewFangledHeader:   newfangled value
+ continued newfangled value
+UnknownHeaderWithUnusualValue: ;;,,;;,;
+Content-Type: application/sdp
+Route:
+ <sip:services.example.com;lr;unknownwith=value;unknown-no-value>
+v:  SIP  / 2.0  / TCP     spindle.example.com   ;
+  branch  =   z9hG4bK9ikj8  ,
+ SIP  /    2.0   / UDP  192.168.255.111   ; branch=
+ z9hG4bK30239
+m:"Quoted string \"\"" <sip:jdrosen@example.com> ; newparam =
+      newvalue ;
+  secondparam ; q = 0.33
+
+v=0
+o=mhandley 29739 7272939 IN IP4 192.0.2.3
+s=-
+c=IN IP4 192.0.2.4
+t=0 0
+m=audio 49217 RTP/AVP 0 12
+m=video 3227 RTP/AVP 31
+a=rtpmap:31 LPC
+)");
+	Message m;
+	sdp::Session s;
+	parse(w, Transport::Datagram, m, s);
+	REQUIRE(m.valid());
+	CHECK(m.to.tag == "1918181833n");
+	CHECK(m.to.uri.user == "vivekg");
+	CHECK(m.from.tag == "98asjd8");
+	CHECK(m.from.display == "J Rosenberg \\\\\\\"");
+	CHECK(m.max_forwards == 68);
+	CHECK(m.cseq == 9);
+	CHECK(m.cseq_method == Method::Invite);
+	REQUIRE(m.via_count == 3);
+	CHECK(m.via[0].host == "192.0.2.2");
+	CHECK(m.via[1].transport == "TCP");
+	CHECK(m.via[1].host == "spindle.example.com");
+	CHECK(m.via[1].branch == "z9hG4bK9ikj8");
+	CHECK(m.via[2].branch == "z9hG4bK30239");
+	CHECK(m.contact.display == "Quoted string \\\"\\\"");
+	CHECK(s.media_count == 2);
+}
+
+// RFC 4475 §3.1.1.2 "intmeth": the widest legal character ranges.
+TEST_CASE("RFC 4475 intmeth: unusual method, URI and header characters are valid")
+{
+	const std::string w = wire(
+	    "!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0\n"
+	    "Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK-.!%66*_+`'~\n"
+	    "To: \"BEL:\\\x07 NUL:\\\x01 DEL:\\\x7f\" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>\n"
+	    "From: token1~` token2'+_ token3*%!.- <sip:mundane@example.com> ;fromParam''~+*_!.-%=\"\xd1\x80\xd0\xb0\xd0\xb1\xd0\xbe\xd1\x82\xd0\xb0\xd1\x8e\xd1\x89\xd0\xb8\xd0\xb9\";tag=_token~1'+`*%!-.\n"
+	    "Call-ID: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\n"
+	    "CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\n"
+	    "Max-Forwards: 255\n"
+	    "extensionHeader-!.%*+_`'~:\xef\xbb\xbf\xe5\xa4\xa7\xe5\x81\x9c\xe9\x9b\xbb\n"
+	    "Content-Length: 0\n\n");
+	Message m = parsed(w);
+	INFO(to_string(m.error), " ", m.error_detail);
+	REQUIRE(m.valid());
+	CHECK(m.method == Method::Unknown);
+	CHECK(m.method_token == "!interesting-Method0123456789_*+`.%indeed'~");
+	CHECK(m.ruri.user == "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*");
+	CHECK(m.ruri.host == "example.com");
+	CHECK(m.from.display == "token1~` token2'+_ token3*%!.-");
+	CHECK(m.from.tag == "_token~1'+`*%!-.");
+	CHECK(m.via[0].branch == "z9hG4bK-.!%66*_+`'~");
+	CHECK(m.call_id == "intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{");
+}
+
+// RFC 4475 §3.1.1.3 "esc01" and §3.1.1.4 "escnull": escapes in URIs.
+TEST_CASE("RFC 4475 esc01/escnull: escaped characters are valid and left escaped")
+{
+	Message m = parsed(wire(R"(INVITE sip:sips%3Auser%40example.com@example.net SIP/2.0
+To: sip:%75se%72@example.com
+From: <sip:I%20have%20spaces@example.net>;tag=938
+Max-Forwards: 87
+i: esc01.239409asdfakjkn23onasd0-3234
+CSeq: 234234 INVITE
+Via: SIP/2.0/UDP host5.example.net;branch=z9hG4bKkdjuw
+C: application/sdp
+Contact:
+  <sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31>
+Content-Length: {CL}
+
+v=0
+o=mhandley 29739 7272939 IN IP4 192.0.2.1
+s=-
+c=IN IP4 192.0.2.1
+t=0 0
+m=audio 49217 RTP/AVP 0 12
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.ruri.user == "sips%3Auser%40example.com");
+	CHECK(m.ruri.host == "example.net");
+	CHECK(m.to.uri.user == "%75se%72");
+	CHECK(m.from.uri.user == "I%20have%20spaces");
+	CHECK(m.contact.uri.user == "cal%6Cer");
+
+	m = parsed(wire(R"(REGISTER sip:example.com SIP/2.0
+To: sip:null-%00-null@example.com
+From: sip:null-%00-null@example.com;tag=839923423
+Max-Forwards: 70
+Call-ID: escnull.39203ndfvkjdasfkq3w4otrq0adsfdfnavd
+CSeq: 14398234 REGISTER
+Via: SIP/2.0/UDP host5.example.com;branch=z9hG4bKkdjuw
+Contact: <sip:%00@host5.example.com>
+Contact: <sip:%00%00@host5.example.com>
+L:0
+
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.to.uri.user == "null-%00-null");
+}
+
+// RFC 4475 §3.1.1.5 "esc02": '%' that is not an escape, in tokens.
+TEST_CASE("RFC 4475 esc02: percent signs in method and header names")
+{
+	Message m = parsed(wire(R"(RE%47IST%45R sip:registrar.example.com SIP/2.0
+To: "%Z%45" <sip:resource@example.com>
+From: "%Z%45" <sip:resource@example.com>;tag=f232jadfj23
+Call-ID: esc02.asdfnqwo34rq23i34jrjasdcnl23nrlknsdf
+Via: SIP/2.0/TCP host.example.com;rport;branch=z9hG4bK209093
+CSeq: 29344 RE%47IST%45R
+Max-Forwards: 70
+Contact: <sip:alias1@host1.example.com>
+C%6Fntact: <sip:alias2@host2.example.com>
+Contact: <sip:alias3@host3.example.com>
+l: 0
+
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.method == Method::Unknown);
+	CHECK(m.contact.uri.user == "alias1");
+	CHECK(m.from.display == "%Z%45");
+}
+
+TEST_CASE("RFC 4475 lwsdisp, semiuri, transports, unknown scheme")
+{
+	Message m = parsed(wire(R"(OPTIONS sip:user@example.com SIP/2.0
+To: sip:user@example.com
+From: caller<sip:caller@example.com>;tag=323
+Max-Forwards: 70
+Call-ID: lwsdisp.1234abcd@funky.example.com
+CSeq: 60 OPTIONS
+Via: SIP/2.0/UDP funky.example.com;branch=z9hG4bKkdjuw
+l: 0
+
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.from.display == "caller");
+	CHECK(m.from.uri.user == "caller");
+
+	m = parsed(wire(R"(OPTIONS sip:user;par=u%40example.net@example.com SIP/2.0
+To: sip:j_user@example.com
+From: sip:caller@example.org;tag=33242
+Max-Forwards: 3
+Call-ID: semiuri.0ha0isndaksdj
+CSeq: 8 OPTIONS
+Accept: application/sdp, application/pkcs7-mime,
+        multipart/mixed, multipart/signed,
+        message/sip, message/sipfrag
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKkdjuw
+l: 0
+
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.ruri.user == "user;par=u%40example.net");
+	CHECK(m.ruri.host == "example.com");
+
+	m = parsed(wire(R"(OPTIONS sip:user@example.com SIP/2.0
+To: sip:user@example.com
+From: <sip:caller@example.com>;tag=323
+Max-Forwards: 70
+Call-ID: transports.kijh4akdnaqjkwendsasfdj
+Accept: application/sdp
+CSeq: 60 OPTIONS
+Via: SIP/2.0/UDP t1.example.com;branch=z9hG4bKkdjuw
+Via: SIP/2.0/SCTP t2.example.com;branch=z9hG4bKklasjdhf
+Via: SIP/2.0/TLS t3.example.com;branch=z9hG4bK2980unddj
+Via: SIP/2.0/UNKNOWN t4.example.com;branch=z9hG4bKasd0f3en
+Via: SIP/2.0/TCP t5.example.com;branch=z9hG4bK0a9idfnee
+l: 0
+
+)"));
+	REQUIRE(m.valid());
+	REQUIRE(m.via_count == 5);
+	CHECK(m.via[1].transport == "SCTP");
+	CHECK(m.via[3].transport == "UNKNOWN");
+
+	m = parsed(wire(R"(OPTIONS nobodyKnowsThisScheme:totallyopaquecontent SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.net;tag=384
+Max-Forwards: 3
+Call-ID: unkscm.nasdfasser0q239nwsdfasdkl34
+CSeq: 3923423 OPTIONS
+Via: SIP/2.0/TCP host9.example.com;branch=z9hG4bKkdjuw39234
+Content-Length: 0
+
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.ruri.scheme == "nobodyKnowsThisScheme");
+}
+
+TEST_CASE("RFC 4475 longreq: long values and many Via headers are valid")
+{
+	std::string user;
+	for (int i = 0; i < 5; ++i)
+		user += "amazinglylongcallername";
+	std::string value;
+	for (int i = 0; i < 30; ++i)
+		value += "verylonngvalue";
+	std::string text = "INVITE sip:user@example.com SIP/2.0\n"
+	                   "To: \"I have a user name of extremeextremeextremeextremeextremeextremeextremeextremeextremeextreme proportion\"<sip:user@example.com:6000;unknownparam1="
+	    + value + ";longparamnamenamenamenamenamenamenamenamenamename=shortvalue>\n"
+	              "F: sip:" + user + "@example.net;tag=12982424;unknownheaderparam=" + value + ";unknownValuelessparamname\n"
+	              "Call-ID: longreq.onereallyreallyreallyreallyreallyreallyreallyreallyreallyreallyreallyreallylongcallid\n"
+	              "CSeq: 3882340 INVITE\n"
+	              "Unknown-LongName-" + value + ": unknown-long-value-" + value + "\n"
+	              "Via: SIP/2.0/TCP sip33.example.com\n";
+	for (int i = 32; i >= 1; --i)
+		text += "v: SIP/2.0/TCP sip" + std::to_string(i) + ".example.com\n";
+	text += "Via: SIP/2.0/TCP host.example.com;received=192.0.2.5;branch=" + value.substr(0, 200) + "\n"
+	        "Max-Forwards: 70\n"
+	        "Contact: \"" + user + "\" <sip:" + user + "@host5.example.net>\n"
+	        "Content-Type: application/sdp\n"
+	        "l: {CL}\n\n"
+	        "v=0\no=mhandley 29739 7272939 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 49217 RTP/AVP 0\n";
+	Message m = parsed(wire(text));
+	INFO(to_string(m.error), " ", m.error_detail);
+	REQUIRE(m.valid());
+	CHECK(m.via_total == 34);
+	CHECK(m.via_count == kMaxVia);
+	CHECK(m.from.uri.user == user);
+	CHECK(m.to.uri.port == 6000);
+}
+
+TEST_CASE("RFC 4475 dblreq: bytes after Content-Length in a datagram are ignored, not an error")
+{
+	const std::string first = wire(R"(REGISTER sip:example.com SIP/2.0
+To: sip:j.user@example.com
+From: sip:j.user@example.com;tag=43251j3j324
+Max-Forwards: 8
+I: dblreq.0ha0isndaksdj99sdfafnl3lk233412
+Contact: sip:j.user@host.example.com
+CSeq: 8 REGISTER
+Via: SIP/2.0/UDP 192.0.2.125;branch=z9hG4bKkdjuw23492
+Content-Length: 0
+
+)");
+	const std::string second = wire(R"(INVITE sip:joe@example.com SIP/2.0
+t: sip:joe@example.com
+From: sip:caller@example.net;tag=141334
+Max-Forwards: 8
+Call-ID: dblreq.0ha0isnda977644900765@192.0.2.15
+CSeq: 8 INVITE
+Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bKkdjuw380234
+Content-Length: 0
+
+)");
+	Message m = parsed(first + second);
+	REQUIRE(m.valid());
+	CHECK(m.method == Method::Register);
+	CHECK(m.body.empty());
+	CHECK(m.trailing_bytes == second.size());
+}
+
+TEST_CASE("RFC 4475 mpart01, unreason, noreason, baddate are valid")
+{
+	Message m = parsed(wire(R"(MESSAGE sip:kumiko@example.org SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-d87543-4dade06d0bdb11ee-1--d87543-;rport
+Max-Forwards: 70
+Route: <sip:127.0.0.1:5080>
+Identity: r5mwreLuyDRYBi/0TiPwEsY3rEVsk/G2WxhgTV1PF7hHuL
+Identity-Info: <https://example.com/cert>;alg=rsa-sha1
+To: <sip:kumiko@example.org>
+From: <sip:fluffy@example.com>;tag=2fb0dcc9
+Call-ID: 3d9485ad0c49859b@Zmx1ZmZ5LW1hY2xhcHRvcA..
+CSeq: 1 MESSAGE
+Content-Transfer-Encoding: binary
+Content-Type: multipart/mixed;boundary=7a9cbec02ceef655
+Date: Sat, 15 Oct 2005 04:44:56 GMT
+User-Agent: SIPimp.org/0.2.5 (curses)
+Content-Length: {CL}
+
+--7a9cbec02ceef655
+Content-Type: text/plain
+Content-Transfer-Encoding: binary
+
+Hello
+--7a9cbec02ceef655--
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.content_type == "multipart/mixed");
+	CHECK_FALSE(m.has_sdp());
+
+	m = parsed(wire("SIP/2.0 200 = 2**3 * 5**2 \xd0\xbd\xd0\xbe \xd1\x81\xd1\x82\xd0\xbe\n"
+	                "Via: SIP/2.0/UDP 192.0.2.198;branch=z9hG4bK1324923\n"
+	                "Call-ID: unreason.1234ksdfak3j2erwedfsASdf\n"
+	                "CSeq: 35 INVITE\n"
+	                "From: sip:user@example.com;tag=11141343\n"
+	                "To: sip:user@example.edu;tag=2229\n"
+	                "Content-Length: 0\n\n"));
+	REQUIRE(m.valid());
+	CHECK(m.status == 200);
+
+	m = parsed(wire(R"(SIP/2.0 100 
+Via: SIP/2.0/UDP 192.0.2.105;branch=z9hG4bK2398ndaoe
+Call-ID: noreason.asndj203insdf99223ndf
+CSeq: 35 INVITE
+From: <sip:user@example.com>;tag=39ansfi3
+To: <sip:user@example.edu>;tag=902jndnke3
+Content-Length: 0
+
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.status == 100);
+	CHECK(m.reason.empty());
+
+	m = parsed(wire(R"(INVITE sip:user@example.com SIP/2.0
+To: sip:user@example.com
+From: sip:caller@example.net;tag=2234923
+Max-Forwards: 70
+Call-ID: baddate.239423mnsadf3j23lj42--sedfnm234
+CSeq: 1392934 INVITE
+Via: SIP/2.0/UDP host.example.com;branch=z9hG4bKkdjuw
+Date: Fri, 01 Jan 2010 16:00:00 EST
+Contact: <sip:caller@host5.example.net>
+Content-Length: 0
+
+)"));
+	CHECK(m.valid());
+}
+
+// Invalid messages: each must be rejected with the reason a detector and an
+// operator would want to see.
+TEST_CASE("RFC 4475 invalid messages are malformed with a specific reason")
+{
+	struct Case {
+		const char* name;
+		std::string text;
+		Malformation expect;
+	};
+	const std::string tail = "From: <sip:a@example.com>;tag=1\nTo: <sip:b@example.com>\nCall-ID: x1\nCSeq: 1 OPTIONS\n"
+	                         "Via: SIP/2.0/UDP h.example.com;branch=z9hG4bK1\nContent-Length: 0\n\n";
+	const Case cases[] = {
+		{"badvers", "OPTIONS sip:t.watson@example.org SIP/7.0\n" + tail, Malformation::BadVersion},
+		{"ltgtruri", "OPTIONS <sip:user@example.com> SIP/2.0\n" + tail, Malformation::BadRequestUri},
+		{"lwsruri", "OPTIONS sip:user@example.com; lr SIP/2.0\n" + tail, Malformation::BadRequestUri},
+		{"lwsstart", "OPTIONS  sip:user@example.com SIP/2.0\n" + tail, Malformation::BadRequestUri},
+		{"trws", "OPTIONS sip:remote-target@example.com SIP/2.0  \n" + tail, Malformation::BadStartLine},
+		{"escruri", "OPTIONS sip:user@example.com?Route=%3Csip:example.com%3E SIP/2.0\n" + tail, Malformation::BadRequestUri},
+		{"badstatus", "SIP/2.0 99 Too low\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n", Malformation::BadStatusCode},
+		{"resp-bad-version", "SIP/2.1 200 OK\n" + tail, Malformation::BadVersion},
+		{"mismatch01", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("CSeq")) + "CSeq: 1 INVITE\n"
+		                   + tail.substr(tail.find("Via")), Malformation::CSeqMethodMismatch},
+		{"insuf", "OPTIONS sip:user@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n",
+		 Malformation::MissingHeader},
+		{"multi01", "OPTIONS sip:user@example.com SIP/2.0\nCall-ID: other\n" + tail, Malformation::DuplicateHeader},
+		{"ncl", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("Content-Length")) + "Content-Length: -999\n\n",
+		 Malformation::BadContentLength},
+		{"cl-not-number", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("Content-Length")) + "Content-Length: 1O\n\n",
+		 Malformation::BadContentLength},
+		{"clerr", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("Content-Length")) + "Content-Length: 9999\n\nv=0\n",
+		 Malformation::ContentLengthMismatch},
+		{"scalar02-cseq", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("CSeq")) + "CSeq: 36893488147419103232 OPTIONS\n"
+		                      + tail.substr(tail.find("Via")), Malformation::BadCSeq},
+		{"scalar02-expires", "OPTIONS sip:user@example.com SIP/2.0\nExpires: 10000000000000000000\n" + tail, Malformation::BadNumber},
+		{"max-forwards-300", "OPTIONS sip:user@example.com SIP/2.0\nMax-Forwards: 300\n" + tail, Malformation::BadNumber},
+		{"quotbal", "OPTIONS sip:user@example.com SIP/2.0\nTo: \"Mr. J. User <sip:j.user@example.com>\n"
+		                + tail.substr(tail.find("Call-ID")) , Malformation::UnbalancedQuote},
+		{"badaspec", "OPTIONS sip:user@example.com SIP/2.0\nTo: \"Watson, Thomas\" < sip:t.watson@example.org >\n"
+		                 + tail.substr(0, tail.find("To:")) + tail.substr(tail.find("Call-ID")), Malformation::BadFromTo},
+		{"regbadct", "OPTIONS sip:user@example.com SIP/2.0\nContact: sip:user@example.com?Route=%3Csip:sip.example.com%3E\n" + tail,
+		 Malformation::BadContact},
+		{"badinv01", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("Via")) + "Via: SIP/2.0/UDP 192.0.2.15;;,;,,\n\n",
+		 Malformation::BadVia},
+		{"badbranch", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("Via")) + "Via: SIP/2.0/UDP 192.0.2.15;branch=\"z9hG4bK1\"\n\n",
+		 Malformation::BadVia},
+		{"via-port", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("Via")) + "Via: SIP/2.0/UDP 192.0.2.15:99999;branch=z9\n\n",
+		 Malformation::BadVia},
+		{"no-colon", "OPTIONS sip:user@example.com SIP/2.0\nThis is not a header\n" + tail, Malformation::BadHeaderSyntax},
+		{"folded-start", "OPTIONS sip:user@example.com SIP/2.0\n continued\n" + tail, Malformation::BadHeaderSyntax},
+		{"no-end", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.size() - 1), Malformation::NoHeaderEnd},
+		{"bad-method", "INV@TE sip:user@example.com SIP/2.0\n" + tail, Malformation::BadMethod},
+		{"no-version", "OPTIONS sip:user@example.com\n" + tail, Malformation::BadStartLine},
+		{"empty-call-id", "OPTIONS sip:user@example.com SIP/2.0\nCall-ID:\n" + tail.substr(0, tail.find("Call-ID"))
+		                      + tail.substr(tail.find("CSeq")), Malformation::BadHeaderSyntax},
+		{"bad-auth", "OPTIONS sip:user@example.com SIP/2.0\nAuthorization: Digest username=\"alice\n" + tail, Malformation::UnbalancedQuote},
+		{"cseq-no-method", "OPTIONS sip:user@example.com SIP/2.0\n" + tail.substr(0, tail.find("CSeq")) + "CSeq: 1\n"
+		                       + tail.substr(tail.find("Via")), Malformation::BadCSeq},
+	};
+	for (const auto& c : cases) {
+		INFO(c.name);
+		Message m = parsed(wire(c.text));
+		CHECK_FALSE(m.valid());
+		CHECK(m.kind != Kind::NotSip);
+		CHECK(to_string(m.error) == to_string(c.expect));
+		CHECK_FALSE(m.error_detail.empty());
+	}
+}
+
+TEST_CASE("NUL bytes in the headers are malformed; in the body they are data")
+{
+	std::string w = wire("OPTIONS sip:user@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\n"
+	                     "To: <sip:b@c>\nCall-ID: n\nCSeq: 1 OPTIONS\nSubject: a\x01" "b\nContent-Length: 3\n\nabc");
+	const size_t at = w.find('\x01');
+	w[at] = '\0';
+	Message m = parsed(w);
+	CHECK(m.error == Malformation::NulByte);
+	w[at] = 'x';
+	w[w.size() - 2] = '\0';
+	m = parsed(w);
+	CHECK(m.valid());
+	CHECK(m.body.size() == 3);
+}
+
+TEST_CASE("huge fields are malformed with oversized_field, never a crash")
+{
+	const std::string tail = "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:b@c>\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n";
+	Message m = parsed(wire("OPTIONS sip:" + std::string(2000, 'u') + "@example.com SIP/2.0\nCall-ID: a\n" + tail));
+	CHECK(m.error == Malformation::OversizedField);
+	CHECK(m.error_detail == "Request-URI");
+	m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\nCall-ID: " + std::string(300, 'c') + "\n" + tail));
+	CHECK(m.error == Malformation::OversizedField);
+	CHECK(m.error_detail == "Call-ID");
+	m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\nCall-ID: a\nX-Big: " + std::string(9000, 'x') + "\n" + tail));
+	CHECK(m.error == Malformation::OversizedField);
+	std::string many;
+	for (int i = 0; i < 200; ++i)
+		many += "X-H: 1\n";
+	m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\nCall-ID: a\n" + many + tail));
+	CHECK(m.error == Malformation::TooManyHeaders);
+	m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\nCall-ID: a\n" + tail + std::string(70000, 'b')));
+	CHECK(m.error == Malformation::OversizedField);
+	CHECK(m.error_detail == "message");
+	m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\nCall-ID: a\nFrom: <sip:a@b>;tag=" + std::string(300, 't') + "\n"
+	                + tail.substr(tail.find("To:"))));
+	CHECK(m.error == Malformation::OversizedField);
+	m = parsed(std::string(100000, 'A') + " sip:x SIP/2.0\r\n\r\n");
+	CHECK_FALSE(m.valid());
+}
+
+TEST_CASE("not SIP: keep-alives, STUN, HTTP/SSDP, binary junk, text")
+{
+	CHECK(parsed("\r\n\r\n").not_sip == NotSipKind::Keepalive);
+	CHECK(parsed("\r\n").not_sip == NotSipKind::Keepalive);
+	CHECK(parsed("\r\n").kind == Kind::NotSip);
+	CHECK_FALSE(parsed("\r\n").valid());
+
+	// STUN Binding Request (RFC 5389): type 0x0001, length 0, magic cookie.
+	std::string stun("\x00\x01\x00\x00\x21\x12\xa4\x42" "abcdefghijkl", 20);
+	CHECK(parsed(stun).not_sip == NotSipKind::Stun);
+	// Classic STUN (RFC 3489): no cookie, length field covers the rest.
+	std::string classic("\x00\x01\x00\x04" "0123456789ab0123" "\x00\x00\x00\x00", 24);
+	CHECK(parsed(classic).not_sip == NotSipKind::Stun);
+
+	CHECK(parsed("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\r\n").not_sip == NotSipKind::Http);
+	CHECK(parsed("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").not_sip == NotSipKind::Http);
+	CHECK(parsed("GET / HTTP/1.0\r\n\r\n").not_sip == NotSipKind::Http);
+	CHECK(parsed(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)).not_sip == NotSipKind::Binary);
+	CHECK(parsed(std::string("\xff\xfe\x00\x00junk", 8)).not_sip == NotSipKind::Binary);
+	CHECK(parsed("hello\r\n").not_sip == NotSipKind::Text);
+	CHECK(parsed("").error == Malformation::Empty);
+	CHECK(parsed("").kind == Kind::NotSip);
+}
+
+TEST_CASE("Content-Length framing: datagram vs stream")
+{
+	const std::string head = "OPTIONS sip:u@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	                         "To: <sip:b@c>\r\nCall-ID: a\r\nCSeq: 1 OPTIONS\r\n";
+	// Datagram without Content-Length: the body is the rest.
+	Message m = parsed(head + "\r\nbody");
+	REQUIRE(m.valid());
+	CHECK(m.body == "body");
+	CHECK(m.content_length == -1);
+	// Stream without Content-Length: mandatory (RFC 3261 §18.3, §20.14).
+	m = parsed(head + "\r\nbody", Transport::Stream);
+	CHECK(m.error == Malformation::MissingHeader);
+	CHECK(m.error_detail == "Content-Length");
+	CHECK_FALSE(m.incomplete);
+	// Stream: a short body is incomplete, not malformed for good.
+	m = parsed(head + "Content-Length: 10\r\n\r\nbody", Transport::Stream);
+	CHECK(m.incomplete);
+	m = parsed(head + "Content-Length: 4\r\n\r\nbodyNEXT", Transport::Stream);
+	REQUIRE(m.valid());
+	CHECK(m.body == "body");
+	CHECK(m.length == m.body_offset + 4);
+	// Stream: half a header block is incomplete.
+	m = parsed(head.substr(0, 50), Transport::Stream);
+	CHECK(m.incomplete);
+	CHECK(m.kind == Kind::Request);
+}
+
+TEST_CASE("to_string names are stable")
+{
+	CHECK(to_string(Malformation::BadVersion) == "bad_version");
+	CHECK(to_string(Malformation::ContentLengthMismatch) == "content_length_mismatch");
+	CHECK(to_string(Malformation::NulByte) == "nul_byte");
+	CHECK(to_string(NotSipKind::Keepalive) == "keepalive");
+	CHECK(to_string(NotSipKind::Stun) == "stun");
+	CHECK(to_string(NotSipKind::Http) == "http");
+	CHECK(to_string(Kind::NotSip) == "not_sip");
+	CHECK(to_string(Method::Register) == "REGISTER");
+	CHECK(to_string(sdp::Direction::Inactive) == "inactive");
+	CHECK(to_string(sdp::Error::NoConnection) == "no_connection");
+	for (int i = 0; i <= static_cast<int>(Malformation::BadNumber); ++i)
+		CHECK(to_string(static_cast<Malformation>(i)) != "unknown");
+	CHECK(method_from_token("invite") == Method::Unknown);
+	CHECK(method_from_token("SUBSCRIBE") == Method::Subscribe);
+}
