@@ -1,21 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Puts a SIP queue rule (queue 0, bypass) into a test namespace.
+// Puts sipguard's own table (SIP ports queued to queue 0 with bypass, in and
+// out) into a test namespace through rules::install, the path the daemon uses.
 #pragma once
 
-#include <string>
+#include <doctest/doctest.h>
 
+#include "rules/netlink.h"
+#include "rules/table.h"
 #include "tests/privileged/netns.h"
 
 namespace sipguard::nfq {
 
-// Bootstrap with iptables-nft (NFQUEUE through nft_compat) until rules::install lands.
 inline void install_queue_rule(const test::Netns& ns, uint16_t port)
 {
-	std::string p = std::to_string(port);
-	for (const char* tool : {"iptables-nft", "ip6tables-nft"}) {
-		ns.must(std::string(tool) + " -A INPUT -p udp --dport " + p + " -j NFQUEUE --queue-num 0 --queue-bypass");
-		ns.must(std::string(tool) + " -A OUTPUT -p udp --sport " + p + " -j NFQUEUE --queue-num 0 --queue-bypass");
-	}
+	test::EnterNetns in(ns);
+	rules::Netlink nl;
+	rules::Status st = nl.open();
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	rules::TableSpec spec;
+	spec.sip_ports = {port};
+	spec.queue_base = 0;
+	spec.queue_count = 1;
+	rules::QueueBackend backend;
+	st = rules::install_auto(nl, spec, backend);
+	REQUIRE_MESSAGE(st.ok(), st.message);
 }
 
 } // namespace sipguard::nfq
