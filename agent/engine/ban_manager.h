@@ -6,6 +6,7 @@
 // only on the slow path (findings, control, expiry).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -152,12 +153,15 @@ private:
 	bool policy_exempt_locked(const net::IpAddress& a) const;
 	bool prefix_covers_exempt_locked(const net::Cidr& c) const;
 	const BanRecord* covering_locked(const net::IpAddress& a, TimePoint now) const;
-	BanRecord& install_locked(BanRecord rec, std::string_view event);
+	BanRecord& install_locked(BanRecord rec, std::string_view event, TimePoint now);
+	void remove_locked(const net::Cidr& target, std::string_view event, UnbanCause cause, TimePoint now);
+	void prune_history_locked(TimePoint now);
 	OffenceHistory& record_offence_locked(const net::Cidr& target, Detector d, std::string_view reason,
 	                                      TimePoint now);
 	Millis ladder_locked(uint32_t offence_count) const;
 	std::optional<BanRecord> maybe_prefix_ban_locked(const net::IpAddress& a, TimePoint now);
 	void log_locked(std::string_view event, const BanRecord& r, TimePoint now);
+	void log_finding_locked(const detect::Finding& f, std::string_view note);
 	void bump();
 
 	mutable std::mutex mu_;
@@ -172,6 +176,7 @@ private:
 	std::unordered_map<net::Cidr, OffenceHistory, CidrHash> history_;
 	// Host bans per prefix, for aggregation: prefix -> (addr, time) of recent bans.
 	std::unordered_map<net::Cidr, std::vector<std::pair<net::IpAddress, TimePoint>>, CidrHash> recent_by_prefix_;
+	std::array<uint32_t, 129> len_count_{}; // active bans per prefix length
 	std::atomic<uint64_t> generation_{1};
 };
 

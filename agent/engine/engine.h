@@ -24,6 +24,7 @@ class Detectors;
 namespace sipguard::engine {
 
 using nfq::Verdict;
+class EnginePass;
 
 // A source's packets start (or stop) being dropped by the engine.
 struct VerdictChange {
@@ -99,8 +100,10 @@ public:
 	// Fixed memory held by the shard's tables, in bytes (for the docs/bench).
 	size_t table_bytes() const;
 
+	struct Impl; // tables and scratch; defined in engine.cpp
+
 private:
-	struct Impl;
+	friend class EnginePass;
 	std::unique_ptr<Impl> impl_;
 	CallHook* hook_ = nullptr;
 	EngineCounters counters_;

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Brute-force detector (svcrack): requests that carried credentials and were
+// answered with another challenge or 403, per source and per user. A first
+// challenge (no credentials) is never a failure, and one failure followed by
+// a success for the same user (stale nonce, RFC 2617 §3.2.1 / RFC 7616 §3.3)
+// is forgiven.
+#include "agent/detect/detectors.h"
+
+namespace sipguard::detect::brute_force {
+
+UserFailures::UserFailures(size_t capacity)
+{
+	size_t cap = 64;
+	while (cap < capacity)
+		cap <<= 1;
+	mask_ = cap - 1;
+	entries_ = std::make_unique<Entry[]>(cap);
+}
+
+uint32_t UserFailures::add(uint32_t user_hash, TimePoint now, Millis window)
+{
+	// Direct-mapped: a collision replaces the older user. Losing a count
+	// only delays the distributed-cracking rule; the per-source rule holds.
+	Entry& e = entries_[(user_hash * 2654435761u) & mask_];
+	if (e.hash != user_hash || now - e.start > window) {
+		e.hash = user_hash;
+		e.count = 0;
+		e.start = now;
+	}
+	return ++e.count;
+}
+
+bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& users, const ResponseFacts& r,
+                 TimePoint now, Finding& out)
+{
+	if (!cfg.enabled || !r.had_credentials || r.status < 200)
+		return false;
+	if (st.brute_window == TimePoint{} || now - st.brute_window > cfg.window) {
+		st.brute_window = now;
+		st.auth_failures = 0;
+	}
+	UserSlot* u = st.user(r.target_hash, r.target_user, true);
+	if (is_success(r)) {
+		if (u && u->pending_failures > 0) {
+			if (st.auth_failures > 0)
+				--st.auth_failures;
+			u->pending_failures = 0;
+		}
+		return false;
+	}
+	if (!is_challenge(r.status) && r.status != 403)
+		return false;
+	++st.auth_failures;
+	if (u && u->pending_failures < 255)
+		++u->pending_failures;
+	if (!r.target_user.empty())
+		st.last_auth_user.set(r.target_user);
+	uint32_t per_user = users.add(r.auth_hash ? r.auth_hash : r.target_hash, now, cfg.window);
+	std::string_view reason;
+	if (st.auth_failures >= cfg.max_failures)
+		reason = "failed authentications";
+	else if (per_user >= cfg.max_failures_per_user)
+		reason = "failed authentication on a user under distributed attack";
+	else
+		return false;
+	begin_finding(out, Detector::BruteForce, reason, now, cfg.window);
+	out.evidence.add_count("failures", st.auth_failures);
+	out.evidence.add_count("user_failures_all_sources", per_user);
+	out.evidence.add_count("last_status", r.status);
+	out.evidence.add_sample("auth_user", st.last_auth_user.view());
+	add_source_samples(out, st);
+	return true;
+}
+
+} // namespace sipguard::detect::brute_force

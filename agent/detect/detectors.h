@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Entry points of the detectors. Each is a set of free functions over the
+// bounded per-source state: the engine calls them with the facts of one
+// message and gets back at most one Finding (returns true and fills `out`,
+// except `out.source`, which the engine sets from the packet).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "agent/detect/config.h"
+#include "agent/detect/facts.h"
+#include "agent/detect/finding.h"
+#include "agent/detect/source_state.h"
+#include "agent/sip/message.h"
+
+namespace sipguard::detect {
+
+// Fills the common fields of a finding.
+void begin_finding(Finding& out, Detector d, std::string_view reason, TimePoint now, Millis window);
+// Adds the source's sampled user names and User-Agent to the evidence.
+void add_source_samples(Finding& out, const SourceState& st);
+
+MethodClass method_class(sip::Method m);
+
+namespace scanner {
+// Signatures (User-Agent, From display/user), then behaviour (OPTIONS probes
+// to several users from a source the PBX does not know).
+bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r, TimePoint now, Finding& out);
+// Probes answered with errors (>= 400 but not a challenge) from an unknown source.
+bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now, Finding& out);
+} // namespace scanner
+
+namespace enumeration {
+bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFacts& r, TimePoint now, Finding& out);
+bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now,
+                 Finding& out);
+} // namespace enumeration
+
+namespace brute_force {
+// Failures per user from all sources of a shard, for distributed cracking.
+class UserFailures {
+public:
+	explicit UserFailures(size_t capacity = 4096);
+	// Counts a failure against `user_hash`; returns the user's count in window.
+	uint32_t add(uint32_t user_hash, TimePoint now, Millis window);
+
+private:
+	struct Entry {
+		uint32_t hash = 0;
+		uint32_t count = 0;
+		TimePoint start{};
+	};
+	std::unique_ptr<Entry[]> entries_;
+	size_t mask_;
+};
+
+bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& users, const ResponseFacts& r,
+                 TimePoint now, Finding& out);
+} // namespace brute_force
+
+namespace flood {
+enum class Hit : uint8_t { None, Source, Prefix };
+// `prefix` may be null (no prefix state: table disabled).
+Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const RequestFacts& r, TimePoint now,
+               Finding& out);
+void on_response(const FloodConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now);
+} // namespace flood
+
+namespace malformed {
+// `what` names the malformation or not-SIP kind (static text).
+bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view what, TimePoint now, Finding& out);
+} // namespace malformed
+
+namespace forged {
+// True for NOTIFY with an Event in cfg.events (RFC 6665 §8.2.1 event package
+// name, compared case-insensitively up to ';').
+bool is_forged_control(const ForgedConfig& cfg, const sip::Message& msg);
+// Counts one dropped forged request (or a call-hook offence); true when the
+// source passed the threshold.
+bool on_offence(const ForgedConfig& cfg, SourceState& st, std::string_view what, std::string_view sample,
+                TimePoint now, Finding& out);
+} // namespace forged
+
+} // namespace sipguard::detect

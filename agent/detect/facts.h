@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The facts the engine extracts once per message and hands to every
+// detector: who is targeted, whether credentials were sent, and (for a
+// response) what the matched request was.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "agent/sip/message.h"
+
+namespace sipguard::detect {
+
+// An In request (remote -> PBX).
+struct RequestFacts {
+	const sip::Message& msg;
+	sip::Method method = sip::Method::Unknown;
+	std::string_view target_user; // To user for REGISTER (the AOR), else R-URI user (To if empty)
+	uint32_t target_hash = 0;
+	bool has_credentials = false;  // Authorization or Proxy-Authorization with a response
+	std::string_view auth_user;    // credentials' username, else From user
+	uint32_t auth_hash = 0;
+	// OPTIONS, or REGISTER/INVITE/SUBSCRIBE without credentials: what a
+	// scanner sends to learn whether something answers.
+	bool probe = false;
+};
+
+// An Out response (PBX -> remote) matched to the request it answers.
+struct ResponseFacts {
+	uint16_t status = 0;
+	sip::Method method = sip::Method::Unknown;
+	uint32_t target_hash = 0;
+	uint32_t auth_hash = 0;
+	bool had_credentials = false;
+	bool probe = false;
+	std::string_view target_user; // sample kept with the transaction (may be truncated)
+};
+
+// A final response that says the request was accepted (RFC 3261 §21.2) for
+// a method where that means the sender is a legitimate user. OPTIONS is
+// answered 200 to anyone.
+inline bool is_success(const ResponseFacts& r)
+{
+	return r.status >= 200 && r.status < 300 && r.method != sip::Method::Options;
+}
+inline bool is_challenge(uint16_t status) { return status == 401 || status == 407; }
+
+} // namespace sipguard::detect

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Per-source and per-prefix detector state: fixed size (no pointers, no
+// heap), so it can live in a BoundedTable and be evicted by overwriting.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "agent/detect/config.h"
+#include "agent/detect/finding.h"
+
+namespace sipguard::detect {
+
+// A token bucket in double precision; `last` is when it was last refilled.
+struct TokenBucket {
+	double tokens = -1; // < 0: not yet initialised (starts full)
+	TimePoint last{};
+
+	// Takes one token; false when the bucket is empty.
+	bool take(const Rate& r, double scale, TimePoint now)
+	{
+		refill(r, scale, now);
+		if (tokens < 1)
+			return false;
+		tokens -= 1;
+		return true;
+	}
+	void refund(const Rate& r, double scale, double n, TimePoint now)
+	{
+		refill(r, scale, now);
+		tokens = std::min(tokens + n, r.burst * scale);
+	}
+	void refill(const Rate& r, double scale, TimePoint now)
+	{
+		double cap = r.burst * scale;
+		if (tokens < 0) {
+			tokens = cap;
+			last = now;
+			return;
+		}
+		if (now > last) {
+			double dt = std::chrono::duration<double>(now - last).count();
+			tokens = std::min(cap, tokens + dt * r.rate * scale);
+			last = now;
+		}
+	}
+};
+
+// FNV-1a over the ASCII-lowercased text: user names are compared
+// case-insensitively (extensions are digits; SIP user parts are
+// case-sensitive per RFC 3261 §19.1.4, but a scanner gains nothing by
+// changing case, so folding only makes counting stricter).
+inline uint32_t hash_user(std::string_view s)
+{
+	uint32_t h = 2166136261u;
+	for (char c : s) {
+		unsigned char u = static_cast<unsigned char>(c);
+		if (u >= 'A' && u <= 'Z')
+			u = static_cast<unsigned char>(u + 32);
+		h = (h ^ u) * 16777619u;
+	}
+	return h ? h : 1; // 0 marks an empty slot
+}
+
+// One target user seen from a source in the current window.
+struct UserSlot {
+	enum Flag : uint8_t {
+		Probed = 1,        // OPTIONS probe
+		Challenged = 2,    // 401/407 to a request without credentials
+		CredsSent = 4,     // a request with credentials followed
+		FailedHard = 8,    // 404/403/484/604 without credentials
+		Success = 16,      // 2xx to REGISTER/INVITE/...
+	};
+	uint32_t hash = 0;
+	uint8_t flags = 0;
+	uint8_t pending_failures = 0; // credentialed attempts answered 401/407/403
+	uint16_t challenged_at_ds = 0; // deciseconds since the users window started
+};
+
+struct SampleText {
+	std::array<char, 24> text{};
+	uint8_t len = 0;
+	void set(std::string_view s)
+	{
+		len = static_cast<uint8_t>(std::min(s.size(), text.size()));
+		std::copy_n(s.data(), len, text.data());
+	}
+	std::string_view view() const { return {text.data(), len}; }
+};
+
+enum class MethodClass : uint8_t { Invite, Register, Options, Other, Count };
+
+struct SourceState {
+	static constexpr size_t kUsers = 32;
+	static constexpr size_t kUserSamples = 4;
+
+	TimePoint first_seen{};
+	TimePoint last_seen{};
+	uint32_t requests = 0;
+
+	// Knowledge that makes a source less suspicious.
+	bool ever_success = false;     // a 2xx to REGISTER/INVITE/SUBSCRIBE/MESSAGE
+	bool ever_credentials = false; // sent Authorization/Proxy-Authorization
+	bool pbx_peer = false;         // the PBX sent it requests (trunk, registered phone)
+	bool allowlisted = false;      // cached policy (refreshed with ban_gen)
+	bool trusted = false;
+
+	// Enforcement cache.
+	TimePoint banned_until{};
+	uint64_t ban_gen = 0;
+	std::array<TimePoint, kDetectorCount> suppress_until{}; // no repeated findings per detector
+
+	// Users of the current window (scanner, enumeration, brute force).
+	TimePoint users_window{};
+	std::array<UserSlot, kUsers> users{};
+	uint8_t user_count = 0;
+	uint16_t users_untracked_failed = 0; // failures for users that found no slot
+	std::array<SampleText, kUserSamples> user_samples{};
+	uint8_t user_sample_count = 0;
+	SampleText user_agent;
+
+	// Scanner behaviour.
+	TimePoint scan_window{};
+	uint16_t probes = 0;
+	uint16_t probe_errors = 0;
+
+	// Brute force.
+	TimePoint brute_window{};
+	uint16_t auth_failures = 0;
+	SampleText last_auth_user;
+
+	// Flood.
+	std::array<TokenBucket, static_cast<size_t>(MethodClass::Count)> buckets{};
+
+	// Malformed.
+	TimePoint malformed_window{};
+	uint16_t malformed = 0;
+	uint8_t last_malformation = 0;
+
+	// Forged control.
+	TimePoint forged_window{};
+	uint16_t forged = 0;
+
+	bool known() const { return ever_success || pbx_peer; }
+
+	// Resets the users window when it is older than `window`.
+	void roll_users(TimePoint now, Millis window)
+	{
+		if (users_window == TimePoint{} || now - users_window > window) {
+			users_window = now;
+			users = {};
+			user_count = 0;
+			users_untracked_failed = 0;
+			user_sample_count = 0;
+		}
+	}
+	uint16_t deciseconds(TimePoint now) const
+	{
+		auto ds = std::chrono::duration_cast<std::chrono::milliseconds>(now - users_window).count() / 100;
+		return static_cast<uint16_t>(std::clamp<int64_t>(ds, 0, 65535));
+	}
+
+	// Finds or adds a user. A full table reuses a slot whose user succeeded
+	// (resolved, no longer evidence); else returns nullptr (untracked).
+	UserSlot* user(uint32_t hash, std::string_view name, bool create)
+	{
+		for (uint8_t i = 0; i < user_count; ++i)
+			if (users[i].hash == hash)
+				return &users[i];
+		if (!create)
+			return nullptr;
+		UserSlot* slot = nullptr;
+		if (user_count < kUsers) {
+			slot = &users[user_count++];
+		} else {
+			for (auto& u : users)
+				if (u.flags & UserSlot::Success) {
+					slot = &u;
+					break;
+				}
+		}
+		if (!slot)
+			return nullptr;
+		*slot = UserSlot{};
+		slot->hash = hash;
+		if (user_sample_count < kUserSamples && !name.empty()) {
+			bool dup = false;
+			for (uint8_t i = 0; i < user_sample_count; ++i)
+				dup = dup || user_samples[i].view() == name;
+			if (!dup)
+				user_samples[user_sample_count++].set(name);
+		}
+		return slot;
+	}
+};
+
+struct PrefixState {
+	TokenBucket bucket;
+	uint32_t requests = 0;
+	TimePoint banned_until{};
+	uint64_t ban_gen = 0;
+	TimePoint suppress_until{};
+};
+
+} // namespace sipguard::detect

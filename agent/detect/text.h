@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// ASCII case-insensitive matching for signature lists (User-Agent, From,
+// Event): no locale, no allocation.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sipguard::detect {
+
+inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+inline bool iequals(std::string_view a, std::string_view b)
+{
+	if (a.size() != b.size())
+		return false;
+	for (size_t i = 0; i < a.size(); ++i)
+		if (ascii_lower(a[i]) != ascii_lower(b[i]))
+			return false;
+	return true;
+}
+
+inline bool icontains(std::string_view hay, std::string_view needle)
+{
+	if (needle.empty())
+		return false;
+	if (needle.size() > hay.size())
+		return false;
+	for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+		size_t j = 0;
+		while (j < needle.size() && ascii_lower(hay[i + j]) == ascii_lower(needle[j]))
+			++j;
+		if (j == needle.size())
+			return true;
+	}
+	return false;
+}
+
+// The first pattern contained in `hay`, or nullptr.
+inline const std::string* find_any(std::string_view hay, const std::vector<std::string>& patterns)
+{
+	for (const auto& p : patterns)
+		if (icontains(hay, p))
+			return &p;
+	return nullptr;
+}
+
+} // namespace sipguard::detect

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Engine shard: per-packet pipeline from PacketView to verdict over fixed
+// tables (sources, prefixes, pending transactions, TCP flows).
+#include "agent/engine/engine.h"
+
+#include <cstring>
+#include <optional>
+
+#include "agent/detect/bounded_table.h"
+#include "agent/detect/detectors.h"
+#include "agent/sip/framer.h"
+#include "agent/sip/parser.h"
+
+namespace sipguard::engine {
+
+using detect::Finding;
+using detect::PrefixState;
+using detect::RequestFacts;
+using detect::ResponseFacts;
+using detect::SampleText;
+using detect::SourceState;
+using detect::TimePoint;
+
+namespace {
+
+uint64_t fnv64(std::string_view s, uint64_t h = 1469598103934665603ull)
+{
+	for (char c : s)
+		h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+	return h;
+}
+
+// Transaction key: the remote address, Call-ID, CSeq number and method
+// (RFC 3261 §17.2.3 matches on branch; Call-ID + CSeq is what both sides
+// of a response carry unchanged and is enough to pair request and answer).
+uint64_t txn_key(const net::IpAddress& remote, const sip::Message& m)
+{
+	uint64_t h = fnv64(m.call_id, detect::hash_address(remote));
+	h ^= (static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method)) * 0x9E3779B97F4A7C15ull;
+	h ^= h >> 29;
+	return h ? h : 1;
+}
+
+bool has_credentials(const sip::Message& m)
+{
+	return (m.authorization.present && m.authorization.has_response) ||
+	       (m.proxy_authorization.present && m.proxy_authorization.has_response);
+}
+
+struct Txn {
+	uint64_t key = 0;
+	TimePoint created{};
+	uint32_t target_hash = 0;
+	uint32_t auth_hash = 0;
+	sip::Method method = sip::Method::Unknown;
+	bool creds = false;
+	bool probe = false;
+	SampleText target;
+};
+
+class TxnTable {
+public:
+	static constexpr size_t kProbe = 4;
+	explicit TxnTable(size_t capacity)
+	{
+		size_t cap = 64;
+		while (cap < capacity)
+			cap <<= 1;
+		mask_ = cap - 1;
+		slots_ = std::make_unique<Txn[]>(cap);
+	}
+	// Inserts, replacing a same-key entry (retransmission), else a free or
+	// timed-out slot, else the oldest in the probe window (evicted).
+	Txn& insert(uint64_t key, TimePoint now, detect::Millis timeout, uint64_t& evictions)
+	{
+		Txn* victim = nullptr;
+		for (size_t n = 0; n < kProbe; ++n) {
+			Txn& t = slots_[(key + n) & mask_];
+			if (t.key == key)
+				return t;
+			if (t.key == 0 || now - t.created > timeout) {
+				if (!victim || victim->key != 0)
+					victim = &t;
+			} else if (!victim || (victim->key != 0 && t.created < victim->created)) {
+				victim = &t;
+			}
+		}
+		if (victim->key != 0 && now - victim->created <= timeout)
+			++evictions;
+		*victim = Txn{};
+		victim->key = key;
+		victim->created = now;
+		return *victim;
+	}
+	Txn* find(uint64_t key)
+	{
+		for (size_t n = 0; n < kProbe; ++n) {
+			Txn& t = slots_[(key + n) & mask_];
+			if (t.key == key)
+				return &t;
+		}
+		return nullptr;
+	}
+	size_t bytes() const { return (mask_ + 1) * sizeof(Txn); }
+
+private:
+	std::unique_ptr<Txn[]> slots_;
+	size_t mask_ = 0;
+};
+
+struct Flow {
+	uint64_t key = 0;
+	TimePoint last{};
+	std::optional<sip::StreamFramer> framer; // allocated on first use, then reused
+};
+
+} // namespace
+
+struct Engine::Impl {
+	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s)
+		: cfg(std::move(c)), bans(b), sink(s), sources(cfg->tables.sources), prefixes(cfg->tables.prefixes),
+		  txns(cfg->tables.transactions), flows(std::make_unique<Flow[]>(cfg->tables.tcp_flows)),
+		  flow_count(cfg->tables.tcp_flows), user_failures(4096)
+	{
+	}
+
+	std::shared_ptr<const Config> cfg;
+	BanManager& bans;
+	Sink& sink;
+	detect::BoundedTable<SourceState> sources;
+	detect::BoundedTable<PrefixState> prefixes;
+	TxnTable txns;
+	std::unique_ptr<Flow[]> flows;
+	size_t flow_count;
+	detect::brute_force::UserFailures user_failures;
+	detect::TokenBucket global_unknown;
+	sip::Message msg; // reused: parse() resets it
+	Finding finding;  // reused scratch
+};
+
+Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink)
+	: impl_(std::make_unique<Impl>(std::move(config), bans, sink))
+{
+}
+
+Engine::~Engine() = default;
+
+void Engine::set_config(std::shared_ptr<const Config> config) { impl_->cfg = std::move(config); }
+
+size_t Engine::table_bytes() const
+{
+	return impl_->sources.bytes() + impl_->prefixes.bytes() + impl_->txns.bytes() +
+	       impl_->flow_count * sizeof(Flow);
+}
+
+void Engine::on_tick(TimePoint now)
+{
+	if (hook_)
+		hook_->on_tick(now, impl_->sink);
+}
+
+namespace {
+
+bool in_list(const std::vector<net::Cidr>& l, const net::IpAddress& a)
+{
+	for (const auto& c : l)
+		if (c.contains(a))
+			return true;
+	return false;
+}
+
+uint8_t prefix_len_for(const Config& c, const net::IpAddress& a)
+{
+	return a.is_v4() ? c.ban.prefix_len_v4 : c.ban.prefix_len_v6;
+}
+
+} // namespace
+
+// The per-packet pipeline lives in a helper so that Impl stays a plain bag
+// of tables.
+class EnginePass {
+public:
+	EnginePass(Engine::Impl& impl, EngineCounters& counters, CallHook* hook, const nfq::PacketView& pkt,
+	           nfq::Direction dir, TimePoint now)
+		: m_(impl), c_(counters), hook_(hook), cfg_(*impl.cfg), pkt_(pkt), dir_(dir), now_(now),
+		  remote_(pkt.remote(dir))
+	{
+	}
+
+	Verdict run();
+
+private:
+	Verdict message(const sip::Message& msg);
+	Verdict request(const sip::Message& msg);
+	Verdict response(const sip::Message& msg);
+	Verdict malformed(std::string_view what);
+	// Reports a finding for the current source; returns true when the
+	// source is now banned (drop).
+	bool emit(Finding& f, bool prefix);
+	void refresh_ban_state();
+	bool banned() const { return st_->banned_until > now_; }
+
+	Engine::Impl& m_;
+	EngineCounters& c_;
+	CallHook* hook_;
+	const Config& cfg_;
+	const nfq::PacketView& pkt_;
+	nfq::Direction dir_;
+	TimePoint now_;
+	const net::IpAddress& remote_;
+	SourceState* st_ = nullptr;
+};
+
+void EnginePass::refresh_ban_state()
+{
+	uint64_t gen = m_.bans.generation();
+	if (st_->ban_gen == gen)
+		return;
+	bool was = banned();
+	st_->ban_gen = gen;
+	st_->allowlisted = in_list(cfg_.allowlist, remote_) || in_list(cfg_.trusted, remote_);
+	st_->trusted = in_list(cfg_.trusted, remote_);
+	bool now_banned = m_.bans.is_banned(remote_, now_);
+	// Until the next generation change (expiry, unban and every new ban bump
+	// it), the answer stands.
+	st_->banned_until = now_banned ? TimePoint::max() : TimePoint{};
+	if (was != now_banned)
+		m_.sink.on_verdict_change(VerdictChange{remote_, static_cast<uint8_t>(remote_.max_prefix()),
+		                                        now_banned ? Verdict::Drop : Verdict::Accept,
+		                                        now_banned ? "banned" : "unbanned", now_});
+}
+
+bool EnginePass::emit(Finding& f, bool prefix)
+{
+	auto d = static_cast<size_t>(f.detector);
+	if (!prefix && st_->suppress_until[d] > now_)
+		return false;
+	PrefixState* ps = nullptr;
+	if (prefix) {
+		ps = m_.prefixes.find(remote_.masked(prefix_len_for(cfg_, remote_)));
+		if (ps && ps->suppress_until > now_)
+			return false;
+	}
+	f.source = remote_;
+	f.prefix_len = prefix ? prefix_len_for(cfg_, remote_) : static_cast<uint8_t>(remote_.max_prefix());
+	BanResult res = m_.bans.on_finding(f, now_);
+	++c_.findings;
+	++c_.findings_by_detector[d];
+	if (res.outcome == BanOutcome::Banned)
+		++c_.bans;
+	// One finding per detector and window while the source is not banned
+	// (dry run, allowlisted): the log says it once, not per packet.
+	TimePoint until = now_ + std::max<detect::Duration>(f.evidence.window, std::chrono::seconds(10));
+	if (prefix) {
+		if (ps)
+			ps->suppress_until = until;
+	} else {
+		st_->suppress_until[d] = until;
+	}
+	m_.sink.on_finding(f, res);
+	if (res.drop()) {
+		bool was = banned();
+		st_->banned_until = TimePoint::max();
+		st_->ban_gen = m_.bans.generation();
+		if (!was)
+			m_.sink.on_verdict_change(VerdictChange{remote_, f.prefix_len, Verdict::Drop,
+			                                        prefix ? "prefix banned" : "banned", now_});
+		return true;
+	}
+	return false;
+}
+
+Verdict EnginePass::run()
+{
+	++c_.packets;
+	if (pkt_.fragment) {
+		++c_.fragments;
+		return Verdict::Accept;
+	}
+	if (pkt_.l4 != nfq::L4::Udp && pkt_.l4 != nfq::L4::Tcp)
+		return Verdict::Accept;
+	if (!remote_.valid())
+		return Verdict::Accept;
+
+	bool inserted = false;
+	uint64_t before = m_.sources.evictions();
+	st_ = &m_.sources.find_or_insert(remote_, inserted);
+	c_.source_evictions += m_.sources.evictions() - before;
+	if (inserted)
+		st_->first_seen = now_;
+	st_->last_seen = now_;
+	refresh_ban_state();
+	if (banned()) {
+		++c_.dropped_banned;
+		return Verdict::Drop;
+	}
+
+	Verdict v = Verdict::Accept;
+	if (pkt_.l4 == nfq::L4::Udp) {
+		sip::parse(pkt_.payload, sip::Transport::Datagram, m_.msg);
+		v = message(m_.msg);
+		return v;
+	}
+
+	// TCP: one framer per direction of a flow; several messages per segment.
+	constexpr uint8_t kFin = 0x01, kRst = 0x04;
+	uint64_t key = detect::hash_address(remote_) ^
+	               (static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 | static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 |
+	                static_cast<uint64_t>(dir_)) * 0x9E3779B97F4A7C15ull;
+	key = key ? key : 1;
+	Flow* flow = nullptr;
+	Flow* victim = nullptr;
+	size_t n = m_.flow_count;
+	for (size_t i = 0, idx = key % n; i < 8 && i < n; ++i, idx = (idx + 1) % n) {
+		Flow& f = m_.flows[idx];
+		if (f.key == key) {
+			flow = &f;
+			break;
+		}
+		if (!victim || f.key == 0 || (victim->key != 0 && f.last < victim->last))
+			if (!victim || victim->key != 0)
+				victim = &f;
+	}
+	if (pkt_.payload.empty()) {
+		if (flow && (pkt_.tcp_flags & (kFin | kRst)))
+			flow->key = 0;
+		return Verdict::Accept;
+	}
+	if (!flow) {
+		if (victim->key != 0)
+			++c_.flow_evictions;
+		flow = victim;
+		flow->key = key;
+		if (!flow->framer)
+			flow->framer.emplace();
+		else
+			flow->framer->reset();
+	}
+	flow->last = now_;
+	std::span<const uint8_t> data = pkt_.payload;
+	while (!data.empty()) {
+		size_t took = flow->framer->feed(data);
+		data = data.subspan(took);
+		for (;;) {
+			auto status = flow->framer->next(m_.msg);
+			if (status == sip::StreamFramer::Status::NeedMore)
+				break;
+			Verdict mv;
+			if (status == sip::StreamFramer::Status::Overflow) {
+				++c_.tcp_overflows;
+				mv = malformed("tcp message too large");
+			} else {
+				mv = message(m_.msg);
+			}
+			if (mv == Verdict::Drop)
+				v = Verdict::Drop;
+			if (banned())
+				return Verdict::Drop;
+		}
+		if (took == 0 && !data.empty()) {
+			// The framer holds a partial message that cannot grow: next()
+			// reported NeedMore with a full buffer. Reset, count, move on.
+			flow->framer->reset();
+			++c_.tcp_overflows;
+		}
+	}
+	if (pkt_.tcp_flags & (kFin | kRst))
+		flow->key = 0;
+	return v;
+}
+
+Verdict EnginePass::malformed(std::string_view what)
+{
+	++c_.malformed;
+	if (dir_ != nfq::Direction::In || st_->allowlisted)
+		return Verdict::Accept;
+	Finding& f = m_.finding;
+	if (detect::malformed::on_message(cfg_.malformed, *st_, what, now_, f) && emit(f, false))
+		return Verdict::Drop;
+	return (cfg_.malformed.drop && !cfg_.dry_run) ? Verdict::Drop : Verdict::Accept;
+}
+
+Verdict EnginePass::message(const sip::Message& msg)
+{
+	if (msg.kind == sip::Kind::NotSip) {
+		if (msg.not_sip == sip::NotSipKind::Keepalive || msg.not_sip == sip::NotSipKind::Stun) {
+			++c_.keepalives;
+			return Verdict::Accept;
+		}
+		++c_.not_sip;
+		return malformed(sip::to_string(msg.not_sip));
+	}
+	if (msg.error != sip::Malformation::None)
+		return malformed(sip::to_string(msg.error));
+	++c_.sip_messages;
+
+	Verdict v = Verdict::Accept;
+	if (msg.is_request()) {
+		++c_.requests;
+		if (dir_ == nfq::Direction::In) {
+			v = request(msg);
+		} else if (msg.method == sip::Method::Options || msg.method == sip::Method::Invite ||
+		           msg.method == sip::Method::Register || msg.method == sip::Method::Subscribe) {
+			// The PBX itself talks to this address: a trunk or a registered
+			// phone it qualifies, not a stranger.
+			st_->pbx_peer = true;
+		}
+	} else {
+		++c_.responses;
+		if (dir_ == nfq::Direction::Out)
+			v = response(msg);
+	}
+	if (v == Verdict::Drop && banned())
+		return v;
+
+	if (hook_) {
+		SipContext ctx{pkt_, dir_, msg, now_, remote_, st_->trusted, st_->allowlisted};
+		CallDecision d = hook_->on_sip(ctx, m_.sink);
+		if (d.drop && !st_->allowlisted) {
+			++c_.call_hook_drops;
+			if (!cfg_.dry_run)
+				v = Verdict::Drop;
+		}
+		if (d.offence && dir_ == nfq::Direction::In && !st_->trusted && !st_->allowlisted) {
+			Finding& f = m_.finding;
+			if (detect::forged::on_offence(cfg_.forged, *st_, d.reason.empty() ? "in-dialog request from a non-party" : d.reason,
+			                               msg.method_token, now_, f) &&
+			    emit(f, false))
+				v = Verdict::Drop;
+		}
+	}
+	return v;
+}
+
+Verdict EnginePass::request(const sip::Message& msg)
+{
+	SourceState& st = *st_;
+	++st.requests;
+	if (st.user_agent.len == 0 && !msg.user_agent.empty())
+		st.user_agent.set(msg.user_agent);
+
+	bool creds = has_credentials(msg);
+	std::string_view target = msg.method == sip::Method::Register ? msg.to.uri.user
+	                          : !msg.ruri.user.empty()              ? msg.ruri.user
+	                                                                : msg.to.uri.user;
+	std::string_view auth_user = msg.authorization.present         ? msg.authorization.username
+	                             : msg.proxy_authorization.present ? msg.proxy_authorization.username
+	                                                               : msg.from.uri.user;
+	RequestFacts r{msg};
+	r.method = msg.method;
+	r.target_user = target;
+	r.target_hash = detect::hash_user(target);
+	r.has_credentials = creds;
+	r.auth_user = auth_user;
+	r.auth_hash = detect::hash_user(auth_user);
+	r.probe = msg.method == sip::Method::Options ||
+	          (!creds && (msg.method == sip::Method::Register || msg.method == sip::Method::Invite ||
+	                      msg.method == sip::Method::Subscribe));
+	if (creds)
+		st.ever_credentials = true;
+	st.roll_users(now_, cfg_.enumeration.window);
+
+	Verdict v = Verdict::Accept;
+	Finding& f = m_.finding;
+	if (!st.trusted && detect::forged::is_forged_control(cfg_.forged, msg)) {
+		++c_.forged_dropped;
+		if (!cfg_.dry_run && !st.allowlisted)
+			v = Verdict::Drop;
+		std::string_view sample = msg.event_params.empty() ? msg.event : msg.event_params;
+		if (!st.allowlisted &&
+		    detect::forged::on_offence(cfg_.forged, st, "NOTIFY check-sync from an untrusted source", sample, now_, f) &&
+		    emit(f, false))
+			return Verdict::Drop;
+	}
+
+	if (!st.allowlisted) {
+		if (!st.known() && !m_.global_unknown.take(cfg_.flood.global_unknown, 1.0, now_)) {
+			// Shed, not banned: under a spoofed flood the global guard keeps
+			// the PBX alive without trusting any single source address.
+			++c_.shed;
+			if (!cfg_.dry_run)
+				v = Verdict::Drop;
+		}
+		if (detect::scanner::on_request(cfg_.scanner, st, r, now_, f) && emit(f, false))
+			return Verdict::Drop;
+		if (detect::enumeration::on_request(cfg_.enumeration, st, r, now_, f) && emit(f, false))
+			return Verdict::Drop;
+		PrefixState* ps = nullptr;
+		if (cfg_.flood.enabled && !st.known()) {
+			bool ins = false;
+			uint64_t before = m_.prefixes.evictions();
+			ps = &m_.prefixes.find_or_insert(remote_.masked(prefix_len_for(cfg_, remote_)), ins);
+			c_.prefix_evictions += m_.prefixes.evictions() - before;
+		}
+		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
+		if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix))
+			return Verdict::Drop;
+	}
+
+	if (msg.method != sip::Method::Ack) {
+		Txn& t = m_.txns.insert(txn_key(remote_, msg), now_, cfg_.tables.transaction_timeout,
+		                        c_.transaction_evictions);
+		t.target_hash = r.target_hash;
+		t.auth_hash = r.auth_hash;
+		t.method = msg.method;
+		t.creds = creds;
+		t.probe = r.probe;
+		t.target.set(target);
+	}
+	return v;
+}
+
+Verdict EnginePass::response(const sip::Message& msg)
+{
+	Txn* t = m_.txns.find(txn_key(remote_, msg));
+	if (!t) {
+		++c_.unmatched_responses;
+		return Verdict::Accept;
+	}
+	++c_.matched_responses;
+	ResponseFacts r;
+	r.status = msg.status;
+	r.method = t->method;
+	r.target_hash = t->target_hash;
+	r.auth_hash = t->auth_hash;
+	r.had_credentials = t->creds;
+	r.probe = t->probe;
+	r.target_user = t->target.view();
+	if (msg.status >= 200)
+		t->key = 0; // final: the transaction is done (retransmissions are unmatched)
+	if (msg.status < 200)
+		return Verdict::Accept;
+
+	SourceState& st = *st_;
+	st.roll_users(now_, cfg_.enumeration.window);
+	if (detect::is_success(r))
+		st.ever_success = true;
+	detect::flood::on_response(cfg_.flood, st, r, now_);
+	if (st.allowlisted)
+		return Verdict::Accept;
+	Finding& f = m_.finding;
+	if (detect::scanner::on_response(cfg_.scanner, st, r, now_, f) && emit(f, false))
+		return Verdict::Drop;
+	if (detect::enumeration::on_response(cfg_.enumeration, st, r, now_, f) && emit(f, false))
+		return Verdict::Drop;
+	if (detect::brute_force::on_response(cfg_.brute_force, st, m_.user_failures, r, now_, f) && emit(f, false))
+		return Verdict::Drop;
+	return Verdict::Accept;
+}
+
+Verdict Engine::on_packet(const nfq::PacketView& packet, nfq::Direction direction, TimePoint now)
+{
+	EnginePass pass(*impl_, counters_, hook_, packet, direction, now);
+	Verdict v = pass.run();
+	if (v == Verdict::Drop)
+		++counters_.dropped;
+	else
+		++counters_.accepted;
+	return v;
+}
+
+} // namespace sipguard::engine
