@@ -361,10 +361,13 @@ lab_sipguard_available() {
 		LAB_SIPGUARD_MISSING="no sipguard binary (build it, or set SIPGUARD=path)"
 		return 1
 	fi
-	local c missing=()
+	local c missing=() top
+	top=$("$SIPGUARD_BIN" --help 2>&1 || true)
 	for c in run bans explain unban; do
-		"$SIPGUARD_BIN" "$c" --help >/dev/null 2>&1 || missing+=("'sipguard $c'")
+		grep -qE "^ +$c( |$)" <<<"$top" || missing+=("'sipguard $c'")
 	done
+	"$SIPGUARD_BIN" run --help 2>&1 | grep -q -- "--config" || missing+=("'sipguard run --config'")
+	"$SIPGUARD_BIN" bans --help 2>&1 | grep -q -- "--follow" || missing+=("'sipguard bans --follow'")
 	if [ ${#missing[@]} -gt 0 ]; then
 		LAB_SIPGUARD_MISSING="$SIPGUARD_BIN lacks ${missing[*]}"
 		return 1
