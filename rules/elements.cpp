@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <linux/netlink.h>
 #include <linux/netfilter.h>
@@ -304,6 +305,17 @@ Status list_set_raw(Netlink& nl, const char* set_name, std::vector<RawElement>& 
 			return nlh;
 		},
 		[&](const nlmsghdr* nlh) {
+			// Some libnftnl releases return an uninitialised status for a
+			// reply without elements (an empty set): skip those ourselves.
+			bool has_elements = false;
+			auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+			for (auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
+			     mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a)) {
+				if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
+					has_elements = true;
+			}
+			if (!has_elements)
+				return true;
 			auto reply = make_set();
 			if (nftnl_set_elems_nlmsg_parse(nlh, reply.get()) < 0)
 				return false;

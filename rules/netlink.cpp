@@ -245,6 +245,14 @@ Status Netlink::dump(const std::function<nlmsghdr*(char* buf, uint32_t seq)>& bu
 {
 	if (!sock_)
 		return Status::failure(EBADF, "netlink socket is not open");
+	// Replies left over from an earlier exchange (there should be none)
+	// would fail the sequence check below; drop them first.
+	{
+		pollfd pfd{mnl_socket_get_fd(sock_), POLLIN, 0};
+		while (poll(&pfd, 1, 0) > 0 &&
+		       recv(mnl_socket_get_fd(sock_), rx_.data(), rx_.size(), MSG_DONTWAIT) > 0) {
+		}
+	}
 	std::vector<char> req(MNL_SOCKET_BUFFER_SIZE, 0);
 	uint32_t seq = ++seq_;
 	nlmsghdr* nlh = build(req.data(), seq);

@@ -183,7 +183,7 @@ Status table_exists(Netlink& nl, bool& exists)
 	bool found = false;
 	Status st = nl.dump(
 		[&](char* buf, uint32_t seq) {
-			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
+			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, 0, seq);
 			nftnl_table_nlmsg_build_payload(nlh, t.get());
 			return nlh;
 		},

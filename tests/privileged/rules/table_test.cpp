@@ -2,7 +2,10 @@
 // Privileged: `table inet sipguard` is created, replaced and removed as specified, and nothing else is touched.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <string>
+
+#include <unistd.h>
 
 #include "rules/netlink.h"
 #include "rules/table.h"
@@ -25,6 +28,17 @@ rules::TableSpec spec_for_test()
 	spec.rtp_max = 20000;
 	spec.allow = {*net::Cidr::parse("10.200.9.0/24"), *net::Cidr::parse("fd00:5a:9::/48")};
 	return spec;
+}
+
+// A socket opened inside the namespace stays bound to it after the thread
+// returns to its own namespace (so shell commands run from here work).
+rules::Netlink open_in(const Netns& ns)
+{
+	EnterNetns in(ns);
+	rules::Netlink nl;
+	rules::Status st = nl.open();
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	return nl;
 }
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
@@ -87,4 +101,122 @@ TEST_CASE("install creates the table as specified; the queue backend is probed w
 	else
 		CHECK(contains(json_input, R"({"queue": {"num": {"range": [3, 4]}, "flags": "bypass"}})"));
 	CHECK(contains(json, R"("hook": "prerouting", "prio": -300)"));
+}
+
+namespace {
+
+// Foreign tables an operator may have: they must survive our install,
+// replace and remove byte for byte.
+void create_foreign_tables(const Netns& ns)
+{
+	ns.must("nft add table inet filter");
+	ns.must("nft add chain inet filter input '{ type filter hook input priority 0; policy accept; }'");
+	ns.must("nft add rule inet filter input tcp dport 22 accept");
+	ns.must("nft add table ip fail2ban");
+	ns.must("nft add set ip fail2ban f2b-sshd '{ type ipv4_addr; }'");
+	ns.must("nft add element ip fail2ban f2b-sshd '{ 192.0.2.7 }'");
+	ns.must("nft add chain ip fail2ban f2b-chain '{ type filter hook input priority -1; }'");
+	ns.must("nft add rule ip fail2ban f2b-chain ip saddr @f2b-sshd reject");
+	ns.must("nft add table ip6 dockerlike");
+	ns.must("nft add chain ip6 dockerlike forward_chain '{ type filter hook forward priority 0; }'");
+	ns.must("nft add rule ip6 dockerlike forward_chain ip6 saddr fd00:5a::/64 counter accept");
+}
+
+std::string foreign_snapshot(const Netns& ns)
+{
+	return ns.exec_capture("nft list table inet filter; nft list table ip fail2ban; nft list table ip6 dockerlike");
+}
+
+} // namespace
+
+TEST_CASE("install, replace and remove leave foreign tables untouched")
+{
+	test::require_root_or_skip();
+	Netns ns("rules-foreign");
+	create_foreign_tables(ns);
+	std::string before = foreign_snapshot(ns);
+	REQUIRE(contains(before, "192.0.2.7"));
+	REQUIRE(contains(before, "tcp dport 22 accept"));
+
+	rules::Netlink nl = open_in(ns);
+	rules::QueueBackend backend;
+	REQUIRE(rules::probe_queue_backend(nl, backend).ok());
+	auto spec = spec_for_test();
+	rules::Status st = rules::install(nl, spec, backend);
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	CHECK(foreign_snapshot(ns) == before);
+
+	// Replace with a different spec: new ports, no media pinning.
+	spec.sip_ports = {5070};
+	spec.pin_media = false;
+	st = rules::install(nl, spec, backend);
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	std::string text = ns.exec_capture("nft list table inet sipguard");
+	CHECK(contains(text, "elements = { 5070 }"));
+	CHECK_FALSE(contains(text, "5060"));
+	CHECK_FALSE(contains(text, "jump media"));
+	CHECK(foreign_snapshot(ns) == before);
+
+	st = rules::remove(nl);
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	int status = 0;
+	ns.exec_capture("nft list table inet sipguard 2>/dev/null", &status);
+	CHECK(status != 0);
+	bool exists = true;
+	REQUIRE(rules::table_exists(nl, exists).ok());
+	CHECK_FALSE(exists);
+	// Removing what is not there is not an error.
+	st = rules::remove(nl);
+	CHECK_MESSAGE(st.ok(), st.message);
+	CHECK(foreign_snapshot(ns) == before);
+	CHECK(ns.exec_capture("nft list tables") == "table inet filter\ntable ip fail2ban\ntable ip6 dockerlike\n");
+}
+
+TEST_CASE("replacing is atomic: a concurrent reader always sees the whole table")
+{
+	test::require_root_or_skip();
+	Netns ns("rules-atomic");
+	rules::Netlink nl = open_in(ns);
+	rules::QueueBackend backend;
+	REQUIRE(rules::probe_queue_backend(nl, backend).ok());
+	auto spec = spec_for_test();
+	REQUIRE(rules::install(nl, spec, backend).ok());
+
+	// A reader process lists the table in a loop while we replace it; every
+	// listing must show all 4 chains and 9 sets (bounded: 200 listings).
+	std::string script = "i=0; bad=0; while [ $i -lt 200 ]; do "
+	                     "o=$(nft list table inet sipguard 2>&1); "
+	                     "c=$(printf '%s\\n' \"$o\" | grep -c '^\tchain '); "
+	                     "s=$(printf '%s\\n' \"$o\" | grep -c '^\tset '); "
+	                     "if [ \"$c\" != 4 ] || [ \"$s\" != 9 ]; then bad=$((bad+1)); fi; i=$((i+1)); done; echo $bad";
+	std::string path = "/tmp/sg-rules-reader-" + std::to_string(getpid()) + ".sh";
+	{
+		FILE* f = fopen(path.c_str(), "w");
+		REQUIRE(f != nullptr);
+		fputs(script.c_str(), f);
+		fclose(f);
+	}
+	struct Reader {
+		FILE* f;
+		std::string path;
+		~Reader()
+		{
+			if (f)
+				pclose(f);
+			unlink(path.c_str());
+		}
+	} reader{popen(("ip netns exec " + ns.name() + " sh " + path).c_str(), "r"), path};
+	REQUIRE(reader.f != nullptr);
+	int replaced = 0;
+	for (int i = 0; i < 100; ++i) {
+		spec.sip_ports = {static_cast<uint16_t>(5060 + (i % 7))};
+		rules::Status st = rules::install(nl, spec, backend);
+		REQUIRE_MESSAGE(st.ok(), st.message);
+		++replaced;
+	}
+	char buf[64] = {};
+	size_t n = fread(buf, 1, sizeof buf - 1, reader.f);
+	std::string bad(buf, n);
+	CHECK(replaced == 100);
+	CHECK(bad == "0\n");
 }
