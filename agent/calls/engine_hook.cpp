@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// engine::CallHook implementation over calls::Tracker.
+#include "agent/calls/engine_hook.h"
+
+#include "agent/util/log.h"
+
+namespace sipguard::calls {
+
+static_assert(std::is_same_v<TimePoint, detect::TimePoint>, "tracker and engine must share one clock type");
+
+engine::CallDecision EngineHook::on_sip(const engine::SipContext& ctx, engine::PinholeSink& sink)
+{
+	out_ = &sink;
+	MessageContext mc;
+	mc.remote = ctx.remote;
+	mc.direction = ctx.direction;
+	mc.now = ctx.now;
+	// Allowlisted sources are never dropped by policy; trusted ones are peers.
+	mc.trusted = ctx.remote_trusted || ctx.remote_allowlisted;
+	const Decision d = tracker_.on_message(ctx.message, mc);
+	out_ = nullptr;
+
+	engine::CallDecision out;
+	switch (d) {
+	case Decision::Accept:
+		break;
+	case Decision::DropForged:
+		out.drop = true;
+		out.offence = true; // counted by detect's forged-control towards a ban
+		out.reason = tracker_.last_reason();
+		break;
+	case Decision::DropUnknownDialog:
+	case Decision::DropCallLimit:
+		out.drop = true;
+		out.reason = tracker_.last_reason();
+		break;
+	}
+	return out;
+}
+
+void EngineHook::on_tick(detect::TimePoint now, engine::PinholeSink& sink)
+{
+	out_ = &sink;
+	tracker_.on_tick(now);
+	out_ = nullptr;
+}
+
+void EngineHook::on_pinhole(const PinholeUpdate& u)
+{
+	if (observer_)
+		observer_->on_pinhole(u);
+	if (!out_)
+		return;
+	engine::PinholeEvent e;
+	e.op = u.op == PinholeOp::Open      ? engine::PinholeEvent::Op::Open
+	       : u.op == PinholeOp::Refresh ? engine::PinholeEvent::Op::Refresh
+	                                    : engine::PinholeEvent::Op::Close;
+	e.remote = u.addr;
+	e.local_port = u.local_port;
+	e.remote_port = u.remote_port;
+	e.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(u.timeout);
+	e.call_hash = u.call_hash;
+	e.reason = u.reason;
+	e.at = u.at;
+	out_->on_pinhole(e);
+}
+
+void EngineHook::on_finding(const Finding& f)
+{
+	if (observer_)
+		observer_->on_finding(f);
+	// The tracker reports each limited key at most once a minute, so this
+	// line is already rate-limited.
+	char addr[64];
+	size_t n = f.source.format(addr, sizeof(addr));
+	LOG(Calls, Warning, "call-limit: INVITE from {} dropped: {} {}{}{} ({} of {})", std::string_view(addr, n), f.scope,
+	    f.subject[0] ? "\"" : "", f.subject, f.subject[0] ? "\" " : "", f.reason, f.count, f.limit);
+}
+
+} // namespace sipguard::calls

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The call tracker: follows INVITE dialogs and their SDP offer/answer (RFC
+// 3261, 3262, 3264, 3311), decides which media pinholes must be open, checks
+// that in-dialog requests come from a party of the dialog, and enforces call
+// limits. Pure: no syscalls, time passed in, fixed-capacity tables.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "agent/calls/config.h"
+#include "agent/calls/events.h"
+#include "agent/calls/fixed_index.h"
+#include "agent/net/ip_address.h"
+#include "agent/sip/message.h"
+#include "agent/sip/sdp.h"
+#include "nfq/packet_view.h"
+
+namespace sipguard::calls {
+
+// Streams (m= lines) followed per dialog side; later m-lines are ignored and
+// counted (audio + video + two more covers real phones).
+inline constexpr size_t kMaxStreams = 4;
+// Early dialogs (distinct To tags) per (remote, Call-ID) when a proxy forks.
+inline constexpr size_t kMaxForks = 3;
+// Pinholes one fork may hold: streams x (RTP, RTCP) x (SDP, signalling
+// address) x (current, pending re-offer).
+inline constexpr size_t kMaxPinholesPerFork = kMaxStreams * 2 * 2 * 2;
+// Dialogs sharing one Call-ID (hairpins, proxies forwarding, forks via
+// different addresses); an INVITE past this is not tracked (counted).
+inline constexpr size_t kMaxDialogsPerCallId = 8;
+
+struct MessageContext {
+	net::IpAddress remote;                         // far end (PacketView::remote)
+	nfq::Direction direction = nfq::Direction::In; // In: sent by `remote`
+	TimePoint now{};
+	bool trusted = false; // allowlisted by the engine's policy (trunks are known here)
+};
+
+enum class Decision : uint8_t {
+	Accept,
+	DropForged,        // in-dialog request for a known Call-ID from a non-party
+	DropUnknownDialog, // in-dialog request for an unknown Call-ID (policy "drop")
+	DropCallLimit,     // new INVITE past a call limit
+};
+std::string_view to_string(Decision d);
+
+// Counters ("pegs"); read by the engine for metrics.
+struct Counters {
+	uint64_t dialogs_created = 0;
+	uint64_t dialogs_confirmed = 0;
+	uint64_t dialogs_ended = 0;       // BYE, CANCEL, failure
+	uint64_t dialogs_expired = 0;     // early/idle timeout
+	uint64_t dialogs_evicted = 0;     // table full
+	uint64_t dialogs_untracked = 0;   // too many dialogs for one Call-ID
+	uint64_t forks_untracked = 0;     // more To tags than kMaxForks
+	uint64_t streams_ignored = 0;     // m-lines past kMaxStreams
+	uint64_t sdp_errors = 0;          // SDP bodies the parser rejected
+	uint64_t pinholes_opened = 0;
+	uint64_t pinholes_refreshed = 0;
+	uint64_t pinholes_closed = 0;
+	uint64_t pinhole_table_full = 0;  // media for a call could not be opened
+	uint64_t forged_dropped = 0;
+	uint64_t unknown_dialog_dropped = 0;
+	uint64_t unknown_dialog_accepted = 0;
+	uint64_t call_limit_dropped = 0;
+	uint64_t sources_evicted = 0;
+	uint64_t users_evicted = 0;
+};
+
+class Tracker {
+public:
+	Tracker(Config config, Sink& sink);
+	Tracker(const Tracker&) = delete;
+	Tracker& operator=(const Tracker&) = delete;
+
+	// One valid SIP message seen on the wire. Returns the verdict the engine
+	// should apply; pinhole updates and findings go to the sink.
+	Decision on_message(const sip::Message& msg, const MessageContext& ctx);
+
+	// Timers: expiry of dialogs and refresh of kernel timeouts. Call at least
+	// once a second (on_message also advances time).
+	void on_tick(TimePoint now);
+
+	// Why the last on_message() dropped (static text), empty after Accept.
+	std::string_view last_reason() const { return reason_; }
+
+	const Counters& counters() const { return counters_; }
+	const Config& config() const { return config_; }
+	size_t active_dialogs() const { return early_.size + confirmed_.size; }
+	size_t open_pinholes() const { return refresh_.size; }
+
+	// Is `addr . local_port` open in the tracker's view (tests, replay)?
+	bool pinhole_open(const net::IpAddress& addr, uint16_t local_port) const;
+
+private:
+	struct StreamDesc {
+		net::IpAddress addr;      // last specified c= address (kept over a 0.0.0.0 hold)
+		net::IpAddress rtcp_addr; // a=rtcp address, else invalid
+		uint16_t port = 0;
+		uint16_t rtcp_port = 0;   // a=rtcp port, else 0
+		sip::sdp::Direction dir = sip::sdp::Direction::SendRecv;
+		bool zero_hold = false;   // c=0.0.0.0 (RFC 3264 §8.4 / RFC 2543 hold)
+		bool rtcp_mux = false;
+	};
+	struct SideDesc {
+		std::array<StreamDesc, kMaxStreams> streams{};
+		uint8_t count = 0;
+		bool present = false;
+	};
+	struct Fork {
+		uint64_t tag = 0;         // hash of the callee's tag
+		bool live = false;
+		bool confirmed = false;
+		bool pending = false;     // re-offer awaiting its answer; prev_* hold the old state
+		sip::Method pending_method = sip::Method::Unknown;
+		uint32_t pending_cseq = 0;
+		SideDesc local, remote, prev_local, prev_remote;
+		std::array<uint32_t, kMaxPinholesPerFork> pins{};
+		uint8_t pin_count = 0;
+	};
+	enum class State : uint8_t { Free, Early, Confirmed, Terminated };
+	struct Dialog {
+		uint64_t callid_hash = 0;
+		net::IpAddress remote;
+		State state = State::Free;
+		bool uac = false;           // the PBX sent the initial INVITE
+		bool counted = false;       // holds a concurrent-call count
+		uint8_t trunk = kNoTrunk;
+		uint16_t callid_len = 0;
+		uint32_t invite_cseq = 0;
+		uint64_t caller_tag = 0;
+		uint64_t user_hash = 0;     // 0: no user counted
+		TimePoint last_activity{};
+		SideDesc offer;             // caller's SDP in the initial INVITE
+		std::array<Fork, kMaxForks> forks{};
+		uint8_t fork_count = 0;
+		std::array<char, sip::kMaxCallIdBytes> callid{};
+	};
+	struct Pinhole {
+		net::IpAddress addr;
+		uint16_t port = 0;
+		uint32_t refs = 0;
+		uint16_t remote_port = 0; // of the first opener, for logs
+		uint64_t call_hash = 0;   // of the first opener, for logs
+		TimePoint last_sent{};
+	};
+	// Per-source / per-user counters for call limits.
+	struct Counted {
+		uint64_t key = 0;
+		net::IpAddress addr;        // sources only
+		bool used = false;
+		uint32_t concurrent = 0;
+		uint32_t attempts = 0;
+		TimePoint attempts_since{};
+		TimePoint last_limit_finding{};
+		bool limit_reported = false;
+	};
+	class CountedTable {
+	public:
+		explicit CountedTable(size_t cap) : slots_(cap), index_(cap), links_(cap), free_(cap) {}
+		Counted* find(uint64_t key, const net::IpAddress& addr);
+		// Creates when absent, evicting the least recently used; `evicted` counts that.
+		Counted& get(uint64_t key, const net::IpAddress& addr, uint64_t& evicted);
+
+	private:
+		std::vector<Counted> slots_;
+		HashIndex index_;
+		ListLinks links_;
+		ListLinks::List lru_;
+		FreeSlots free_;
+	};
+	struct TrunkState {
+		uint32_t concurrent = 0;
+		uint32_t attempts = 0;
+		TimePoint attempts_since{};
+		TimePoint last_limit_finding{};
+		bool limit_reported = false;
+	};
+	static constexpr uint8_t kNoTrunk = 0xff;
+	struct Key {
+		net::IpAddress addr;
+		uint16_t port;
+		uint16_t remote_port; // informational
+	};
+
+	// Dialog table.
+	uint32_t find_dialog(const net::IpAddress& remote, uint64_t h, std::string_view callid) const;
+	template <class Visit>
+	void for_each_same_callid(uint64_t h, std::string_view callid, Visit&& visit) const;
+	uint32_t alloc_dialog(TimePoint now);
+	void free_dialog(uint32_t slot);
+	ListLinks::List& list_of(State s);
+	void set_state(uint32_t slot, State s, TimePoint now);
+	void touch(uint32_t slot, TimePoint now);
+	void terminate(uint32_t slot, TimePoint now);
+
+	// Message handling.
+	Decision on_initial_invite(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
+	Decision on_in_dialog_request(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
+	void apply_request(uint32_t slot, const sip::Message& msg, const MessageContext& ctx);
+	void on_response(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
+	Fork* fork_for(Dialog& d, const sip::Message& msg);
+	Fork* fork_by_tag(Dialog& d, uint64_t tag, bool create);
+	bool read_sdp(const sip::Message& msg, const SideDesc& previous, SideDesc& out);
+	void close_fork(Dialog& d, Fork& f, TimePoint now);
+	void update_pinholes(Dialog& d, Fork& f, TimePoint now);
+	size_t desired_pinholes(const Dialog& d, const SideDesc& local, const SideDesc& remote,
+	                        std::array<Key, kMaxPinholesPerFork>& out, size_t n) const;
+
+	// Pinhole table.
+	uint32_t acquire_pinhole(const Key& k, uint64_t call_hash, TimePoint now);
+	void release_pinhole(uint32_t slot, TimePoint now);
+	void emit(PinholeOp op, const Pinhole& p, TimePoint now);
+
+	// Limits.
+	uint8_t trunk_of(const net::IpAddress& a) const;
+	bool trusted(const MessageContext& ctx) const;
+	bool check_limits(const sip::Message& msg, const MessageContext& ctx, uint8_t trunk, uint64_t user_hash,
+	                  std::string_view user);
+	void count_call(Dialog& d, const MessageContext& ctx);
+	void uncount_call(Dialog& d);
+	void report_limit(const MessageContext& ctx, std::string_view scope, std::string_view subject,
+	                  uint32_t count, uint32_t limit, std::string_view reason);
+
+	Config config_;
+	Sink& sink_;
+	Counters counters_;
+	std::string_view reason_; // of the last drop
+	std::string_view why_;    // cause of the pinhole updates being emitted now
+
+	std::vector<Dialog> dialogs_;
+	HashIndex dialog_index_;
+	ListLinks dialog_links_;
+	ListLinks::List early_, confirmed_, terminated_;
+	FreeSlots dialog_free_;
+
+	std::vector<Pinhole> pinholes_;
+	HashIndex pinhole_index_;
+	ListLinks pinhole_links_;
+	ListLinks::List refresh_;
+	FreeSlots pinhole_free_;
+
+	CountedTable sources_;
+	CountedTable users_;
+	std::vector<TrunkState> trunk_state_;
+};
+
+} // namespace sipguard::calls

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Call tracker: offer/answer cases, pinhole lifetime, in-dialog validation and
+// call limits, with raw SIP through the real parser and a controlled clock.
+#include "tests/calls/call_fixture.h"
+
+using namespace sipguard;
+using namespace sipguard::calls;
+using namespace sipguard::calls::test;
+
+namespace {
+
+constexpr const char* kPhone = "198.51.100.7";  // remote caller / callee signalling address
+constexpr const char* kPbx = "203.0.113.1";     // the protected host's media address
+constexpr const char* kOther = "192.0.2.66";    // a third party
+
+Msg invite(std::string body = {}, std::string call_id = "call-1@198.51.100.7")
+{
+	Msg m;
+	m.start = "INVITE sip:100@pbx.example SIP/2.0";
+	m.call_id = std::move(call_id);
+	m.body = std::move(body);
+	return m;
+}
+
+Msg response(int status, const char* reason, std::string to_tag, std::string body = {}, const Msg& req = invite())
+{
+	Msg m = req;
+	m.start = "SIP/2.0 " + std::to_string(status) + " " + reason;
+	m.to_tag = std::move(to_tag);
+	m.body = std::move(body);
+	return m;
+}
+
+// A request inside the dialog `caller`/`callee`. `from_caller`: sent by the
+// caller (From = caller tag), else by the callee (tags swapped).
+Msg in_dialog(const char* method, int cseq, bool from_caller, std::string body = {},
+              std::string call_id = "call-1@198.51.100.7", std::string callee_tag = "callee")
+{
+	Msg m;
+	m.start = std::string(method) + " sip:peer@example.com SIP/2.0";
+	m.call_id = std::move(call_id);
+	m.from_tag = from_caller ? "caller" : callee_tag;
+	m.to_tag = from_caller ? callee_tag : "caller";
+	m.cseq = cseq;
+	m.cseq_method = method;
+	m.body = std::move(body);
+	return m;
+}
+
+Msg in_dialog_response(int status, const char* reason, const Msg& req, std::string body = {})
+{
+	Msg m = req;
+	m.start = "SIP/2.0 " + std::to_string(status) + " " + reason;
+	m.body = std::move(body);
+	return m;
+}
+
+// Inbound call from kPhone (media 198.51.100.7:40000) answered by the PBX on
+// port 10000: the usual office case.
+void establish_inbound(Fixture& f)
+{
+	REQUIRE(f.in(kPhone, invite(audio(kPhone, 40000))) == Decision::Accept);
+	f.out(kPhone, response(100, "Trying", ""));
+	f.out(kPhone, response(180, "Ringing", "callee"));
+	REQUIRE(f.open_count() == 0); // no answer yet: no local port known
+	f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000)));
+	Msg ack = in_dialog("ACK", 1, true);
+	REQUIRE(f.in(kPhone, ack) == Decision::Accept);
+}
+
+} // namespace
+
+TEST_CASE("inbound call: remote's INVITE SDP and the PBX's 200 open RTP and RTCP; BYE closes them")
+{
+	Fixture f;
+	establish_inbound(f);
+	CHECK(f.is_open(kPhone, 10000));
+	CHECK(f.is_open(kPhone, 10001)); // RTCP on port+1 (RFC 3550 §11)
+	CHECK(f.open_count() == 2);      // the signalling address equals c=: no duplicates
+	CHECK(f.tracker.active_dialogs() == 1);
+
+	CHECK(f.in(kPhone, in_dialog("BYE", 2, true)) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+	CHECK(f.rec.count(PinholeOp::Close) == 2);
+	CHECK(f.tracker.active_dialogs() == 0);
+	// The retransmitted BYE is recognised (the dialog lingers), not "unknown".
+	CHECK(f.in(kPhone, in_dialog("BYE", 2, true)) == Decision::Accept);
+	CHECK(f.tracker.counters().unknown_dialog_dropped == 0);
+}
+
+TEST_CASE("outbound call: the PBX's INVITE gives the local port, the remote's 183 the media address")
+{
+	Fixture f;
+	const char* trunk = "198.51.100.20";
+	Msg inv = invite(audio(kPbx, 10002), "out-1@pbx");
+	inv.from_tag = "caller";
+	REQUIRE(f.out(trunk, inv) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+	// Early media from a media server that is not the signalling address.
+	f.in(trunk, response(183, "Session Progress", "callee", audio("192.0.2.50", 5000), inv));
+	CHECK(f.is_open("192.0.2.50", 10002));
+	CHECK(f.is_open("192.0.2.50", 10003));
+	CHECK(f.is_open(trunk, 10002)); // nat_policy sdp+signalling (default)
+	CHECK(f.is_open(trunk, 10003));
+	CHECK(f.open_count() == 4);
+	// 200 without SDP: the 183's answer stands (RFC 3261 §13.2.1).
+	f.in(trunk, response(200, "OK", "callee", {}, inv));
+	CHECK(f.open_count() == 4);
+	CHECK(f.tracker.counters().dialogs_confirmed == 1);
+	// The PBX hangs up.
+	CHECK(f.out(trunk, in_dialog("BYE", 2, true, {}, "out-1@pbx")) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+}
+
+TEST_CASE("nat_policy decides which source addresses may send media")
+{
+	for (auto [policy, sdp_open, sig_open] : {std::tuple{NatPolicy::Sdp, true, false},
+	                                          std::tuple{NatPolicy::SdpAndSignalling, true, true},
+	                                          std::tuple{NatPolicy::Signalling, false, true}}) {
+		CAPTURE(to_string(policy));
+		Config c;
+		c.nat_policy = policy;
+		Fixture f(c);
+		// A phone behind NAT: private address in SDP, public signalling address.
+		f.in(kPhone, invite(audio("10.1.2.3", 40000)));
+		f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000)));
+		CHECK(f.is_open("10.1.2.3", 10000) == sdp_open);
+		CHECK(f.is_open(kPhone, 10000) == sig_open);
+		CHECK(f.is_open(kPhone, 10001) == sig_open);
+	}
+}
+
+TEST_CASE("a declined call opens nothing and its ACK passes")
+{
+	Fixture f;
+	f.in(kPhone, invite(audio(kPhone, 40000)));
+	f.out(kPhone, response(603, "Decline", "callee"));
+	CHECK(f.open_count() == 0);
+	CHECK(f.rec.updates.empty());
+	CHECK(f.in(kPhone, in_dialog("ACK", 1, true)) == Decision::Accept);
+	CHECK(f.tracker.active_dialogs() == 0);
+}
+
+TEST_CASE("early media closes on CANCEL and on a final failure")
+{
+	SUBCASE("CANCEL")
+	{
+		Fixture f;
+		f.in(kPhone, invite(audio(kPhone, 40000)));
+		f.out(kPhone, response(183, "Session Progress", "callee", audio(kPbx, 10000)));
+		CHECK(f.is_open(kPhone, 10000));
+		Msg cancel = invite();
+		cancel.start = "CANCEL sip:100@pbx.example SIP/2.0";
+		cancel.cseq_method = "CANCEL";
+		CHECK(f.in(kPhone, cancel) == Decision::Accept);
+		CHECK(f.open_count() == 0);
+		f.out(kPhone, response(487, "Request Terminated", "callee"));
+		CHECK(f.open_count() == 0);
+	}
+	SUBCASE("486 Busy")
+	{
+		Fixture f;
+		f.in(kPhone, invite(audio(kPhone, 40000)));
+		f.out(kPhone, response(183, "Session Progress", "callee", audio(kPbx, 10000)));
+		CHECK(f.open_count() == 2);
+		f.out(kPhone, response(486, "Busy Here", "callee"));
+		CHECK(f.open_count() == 0);
+	}
+	SUBCASE("CANCEL after the 200 does not end the call (RFC 3261 §9.2)")
+	{
+		Fixture f;
+		establish_inbound(f);
+		Msg cancel = invite();
+		cancel.start = "CANCEL sip:100@pbx.example SIP/2.0";
+		cancel.cseq_method = "CANCEL";
+		f.in(kPhone, cancel);
+		CHECK(f.open_count() == 2);
+	}
+}
+
+TEST_CASE("forking: each early dialog gets its media; the answer closes the losing branches")
+{
+	Fixture f;
+	const char* proxy = "198.51.100.30";
+	Msg inv = invite(audio(kPbx, 10010), "fork@pbx");
+	f.out(proxy, inv);
+	f.in(proxy, response(183, "Session Progress", "branch-a", audio("192.0.2.1", 7000), inv));
+	f.in(proxy, response(183, "Session Progress", "branch-b", audio("192.0.2.2", 7002), inv));
+	CHECK(f.is_open("192.0.2.1", 10010));
+	CHECK(f.is_open("192.0.2.2", 10010));
+	f.in(proxy, response(200, "OK", "branch-b", audio("192.0.2.2", 7002), inv));
+	CHECK_FALSE(f.is_open("192.0.2.1", 10010));
+	CHECK(f.is_open("192.0.2.2", 10010));
+	CHECK(f.is_open(proxy, 10010));
+	// BYE from the winning branch (callee tag branch-b) ends the call.
+	CHECK(f.in(proxy, in_dialog("BYE", 1, false, {}, "fork@pbx", "branch-b")) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+}
+
+TEST_CASE("re-INVITE moves media; the old pinholes close when the new offer is answered")
+{
+	Fixture f;
+	establish_inbound(f);
+	// The phone moves its media (e.g. transfer to another device behind a B2BUA).
+	Msg reinv = in_dialog("INVITE", 2, true, audio("198.51.100.8", 41000));
+	CHECK(f.in(kPhone, reinv) == Decision::Accept);
+	// Until the answer, both old and new media pass.
+	CHECK(f.is_open(kPhone, 10000));
+	CHECK(f.is_open("198.51.100.8", 10000));
+	f.out(kPhone, in_dialog_response(200, "OK", reinv, audio(kPbx, 10000)));
+	CHECK(f.is_open("198.51.100.8", 10000));
+	CHECK(f.is_open("198.51.100.8", 10001));
+	CHECK(f.is_open(kPhone, 10000)); // signalling address (nat_policy sdp+signalling)
+	CHECK(f.open_count() == 4);
+
+	Config strict;
+	strict.nat_policy = NatPolicy::Sdp;
+	Fixture g(strict);
+	establish_inbound(g);
+	Msg reinv2 = in_dialog("INVITE", 2, true, audio("198.51.100.8", 41000));
+	g.in(kPhone, reinv2);
+	g.out(kPhone, in_dialog_response(200, "OK", reinv2, audio(kPbx, 10020)));
+	CHECK_FALSE(g.is_open(kPhone, 10000));
+	CHECK_FALSE(g.is_open("198.51.100.8", 10000));
+	CHECK(g.is_open("198.51.100.8", 10020));
+	CHECK(g.is_open("198.51.100.8", 10021));
+	CHECK(g.open_count() == 2);
+}
+
+TEST_CASE("a rejected re-INVITE leaves the media as it was (RFC 3261 §14.1)")
+{
+	Config strict;
+	strict.nat_policy = NatPolicy::Sdp;
+	Fixture f(strict);
+	establish_inbound(f);
+	Msg reinv = in_dialog("INVITE", 2, true, audio("198.51.100.8", 41000));
+	f.in(kPhone, reinv);
+	f.out(kPhone, in_dialog_response(488, "Not Acceptable Here", reinv));
+	CHECK(f.is_open(kPhone, 10000));
+	CHECK_FALSE(f.is_open("198.51.100.8", 10000));
+	CHECK(f.open_count() == 2);
+	// The dialog continues normally.
+	CHECK(f.in(kPhone, in_dialog("BYE", 3, true)) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+}
+
+TEST_CASE("hold: RTP stops, RTCP stays; resume reopens RTP")
+{
+	SUBCASE("the remote holds us with sendonly: it still sends (music on hold)")
+	{
+		Fixture f;
+		establish_inbound(f);
+		Msg hold = in_dialog("INVITE", 2, true, audio(kPhone, 40000, {"sendonly"}));
+		f.in(kPhone, hold);
+		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000, {"recvonly"})));
+		CHECK(f.is_open(kPhone, 10000));
+		CHECK(f.is_open(kPhone, 10001));
+	}
+	SUBCASE("the PBX holds the remote with sendonly: the remote sends no RTP")
+	{
+		Fixture f;
+		establish_inbound(f);
+		Msg hold = in_dialog("INVITE", 1, false, audio(kPbx, 10000, {"sendonly"}));
+		f.out(kPhone, hold);
+		f.in(kPhone, in_dialog_response(200, "OK", hold, audio(kPhone, 40000, {"recvonly"})));
+		CHECK_FALSE(f.is_open(kPhone, 10000));
+		CHECK(f.is_open(kPhone, 10001)); // RFC 3264 §5.1: RTCP continues on hold
+		Msg resume = in_dialog("INVITE", 2, false, audio(kPbx, 10000));
+		f.out(kPhone, resume);
+		f.in(kPhone, in_dialog_response(200, "OK", resume, audio(kPhone, 40000)));
+		CHECK(f.is_open(kPhone, 10000));
+	}
+	SUBCASE("inactive")
+	{
+		Fixture f;
+		establish_inbound(f);
+		Msg hold = in_dialog("INVITE", 2, true, audio(kPhone, 40000, {"inactive"}));
+		f.in(kPhone, hold);
+		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000, {"inactive"})));
+		CHECK_FALSE(f.is_open(kPhone, 10000));
+		CHECK(f.is_open(kPhone, 10001));
+	}
+	SUBCASE("c=0.0.0.0 (RFC 2543 hold) keeps RTCP at the last known address")
+	{
+		Config strict;
+		strict.nat_policy = NatPolicy::Sdp;
+		Fixture f(strict);
+		establish_inbound(f);
+		Msg hold = in_dialog("INVITE", 2, true, audio("0.0.0.0", 40000));
+		f.in(kPhone, hold);
+		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000)));
+		CHECK_FALSE(f.is_open(kPhone, 10000));
+		CHECK(f.is_open(kPhone, 10001));
+		CHECK_FALSE(f.is_open("0.0.0.0", 10000));
+		Msg resume = in_dialog("INVITE", 3, true, audio(kPhone, 40000));
+		f.in(kPhone, resume);
+		f.out(kPhone, in_dialog_response(200, "OK", resume, audio(kPbx, 10000)));
+		CHECK(f.is_open(kPhone, 10000));
+	}
+}
+
+TEST_CASE("audio and video: a pinhole pair per m-line; port 0 closes a stream")
+{
+	Config strict;
+	strict.nat_policy = NatPolicy::Sdp;
+	Fixture f(strict);
+	f.in(kPhone, invite(sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 40002, {}, ""}})));
+	f.out(kPhone, response(200, "OK", "callee", sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 10002, {}, ""}})));
+	CHECK(f.is_open(kPhone, 10000));
+	CHECK(f.is_open(kPhone, 10001));
+	CHECK(f.is_open(kPhone, 10002));
+	CHECK(f.is_open(kPhone, 10003));
+	CHECK(f.open_count() == 4);
+	// The remote drops video (RFC 3264 §8.2: port 0).
+	Msg reinv = in_dialog("INVITE", 2, true, sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 0, {}, ""}}));
+	f.in(kPhone, reinv);
+	f.out(kPhone, in_dialog_response(200, "OK", reinv, sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 0, {}, ""}})));
+	CHECK(f.is_open(kPhone, 10000));
+	CHECK_FALSE(f.is_open(kPhone, 10002));
+	CHECK_FALSE(f.is_open(kPhone, 10003));
+	CHECK(f.open_count() == 2);
+}
+
+TEST_CASE("a video answer with port 0 rejects only video; media-level c= is used")
+{
+	Config strict;
+	strict.nat_policy = NatPolicy::Sdp;
+	Fixture f(strict);
+	f.in(kPhone, invite(sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 40002, {}, "198.51.100.99"}})));
+	f.out(kPhone, response(200, "OK", "callee", sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 10002, {}, ""}})));
+	CHECK(f.is_open("198.51.100.99", 10002)); // video from the media-level address
+	CHECK_FALSE(f.is_open(kPhone, 10002));
+	CHECK(f.is_open(kPhone, 10000));
+	Fixture g(strict);
+	g.in(kPhone, invite(sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 40002, {}, ""}})));
+	g.out(kPhone, response(200, "OK", "callee", sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 0, {}, ""}})));
+	CHECK(g.open_count() == 2);
+}
+
+TEST_CASE("RTCP: a=rtcp names the port (RFC 3605); rtcp-mux needs none (RFC 5761)")
+{
+	Config strict;
+	strict.nat_policy = NatPolicy::Sdp;
+	{
+		Fixture f(strict);
+		f.in(kPhone, invite(audio(kPhone, 40000, {"rtcp:40100 IN IP4 198.51.100.77"})));
+		f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000, {"rtcp:10500"})));
+		CHECK(f.is_open(kPhone, 10000));
+		CHECK(f.is_open("198.51.100.77", 10500)); // the remote sends RTCP from its a=rtcp address
+		CHECK_FALSE(f.is_open(kPhone, 10001));
+		CHECK(f.open_count() == 2);
+	}
+	{
+		Fixture f(strict);
+		f.in(kPhone, invite(audio(kPhone, 40000, {"rtcp-mux"})));
+		f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000, {"rtcp-mux"})));
+		CHECK(f.is_open(kPhone, 10000));
+		CHECK(f.open_count() == 1);
+	}
+	{
+		// Offered but not accepted: separate RTCP.
+		Fixture f(strict);
+		f.in(kPhone, invite(audio(kPhone, 40000, {"rtcp-mux"})));
+		f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000)));
+		CHECK(f.open_count() == 2);
+	}
+}
+
+TEST_CASE("IPv6 SDP opens IPv6 pinholes")
+{
+	Fixture f;
+	const char* phone6 = "2001:db8::7";
+	f.in(phone6, invite(audio(phone6, 40000)));
+	f.out(phone6, response(200, "OK", "callee", audio("2001:db8::1", 10000)));
+	CHECK(f.is_open("2001:db8::7", 10000));
+	CHECK(f.is_open("2001:db8::7", 10001));
+	REQUIRE_FALSE(f.rec.updates.empty());
+	CHECK(f.rec.updates[0].addr.is_v6());
+	// IPv4 signalling, IPv6 media: both families, per policy.
+	Fixture g;
+	g.in(kPhone, invite(audio("2001:db8::9", 40000)));
+	g.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000)));
+	CHECK(g.is_open("2001:db8::9", 10000));
+	CHECK(g.is_open(kPhone, 10000));
+}
+
+TEST_CASE("late offer: 200 carries the offer, ACK the answer")
+{
+	Fixture f;
+	f.in(kPhone, invite());
+	f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000)));
+	CHECK(f.open_count() == 0);
+	f.in(kPhone, in_dialog("ACK", 1, true, audio(kPhone, 40000)));
+	CHECK(f.is_open(kPhone, 10000));
+	CHECK(f.is_open(kPhone, 10001));
+}
+
+TEST_CASE("reliable provisional: offer in 183, answer in PRACK (RFC 3262); UPDATE changes early media (RFC 3311)")
+{
+	Config strict;
+	strict.nat_policy = NatPolicy::Sdp;
+	Fixture f(strict);
+	f.in(kPhone, invite());
+	f.out(kPhone, response(183, "Session Progress", "callee", audio(kPbx, 10000)));
+	CHECK(f.open_count() == 0);
+	Msg prack = in_dialog("PRACK", 2, true, audio(kPhone, 40000));
+	CHECK(f.in(kPhone, prack) == Decision::Accept);
+	CHECK(f.is_open(kPhone, 10000));
+	// UPDATE from the caller moves its media before the answer.
+	Msg update = in_dialog("UPDATE", 3, true, audio("198.51.100.8", 40000));
+	CHECK(f.in(kPhone, update) == Decision::Accept);
+	CHECK(f.is_open(kPhone, 10000)); // until answered
+	CHECK(f.is_open("198.51.100.8", 10000));
+	f.out(kPhone, in_dialog_response(200, "OK", update, audio(kPbx, 10000)));
+	CHECK_FALSE(f.is_open(kPhone, 10000));
+	CHECK(f.is_open("198.51.100.8", 10000));
+	// A rejected UPDATE changes nothing.
+	Msg update2 = in_dialog("UPDATE", 4, true, audio("198.51.100.9", 40000));
+	f.in(kPhone, update2);
+	f.out(kPhone, in_dialog_response(491, "Request Pending", update2));
+	CHECK(f.is_open("198.51.100.8", 10000));
+	CHECK_FALSE(f.is_open("198.51.100.9", 10000));
+}
+
+TEST_CASE("retransmitted 200s and a 407 retry with the same Call-ID are handled once")
+{
+	Fixture f;
+	f.in(kPhone, invite(audio(kPhone, 40000)));
+	f.out(kPhone, response(407, "Proxy Authentication Required", "chal"));
+	CHECK(f.tracker.active_dialogs() == 0);
+	Msg retry = invite(audio(kPhone, 40000));
+	retry.cseq = 2;
+	retry.auth_user = "alice";
+	CHECK(f.in(kPhone, retry) == Decision::Accept);
+	for (int i = 0; i < 5; ++i)
+		f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000), retry));
+	CHECK(f.rec.count(PinholeOp::Open) == 2);
+	CHECK(f.open_count() == 2);
+	CHECK(f.tracker.counters().dialogs_created == 1);
+}
+
+TEST_CASE("the PBX's BYE to another address of the call still closes it (Call-ID and tags)")
+{
+	// snort3_demo Eyebeam capture: the BYE goes to a different host than the INVITE came from.
+	Fixture f;
+	establish_inbound(f);
+	CHECK(f.out("198.51.100.88", in_dialog("BYE", 1, false)) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+}
+
+TEST_CASE("forged BYE/CANCEL/re-INVITE from a non-party are dropped; the call continues")
+{
+	Fixture f;
+	establish_inbound(f);
+	for (const char* method : {"BYE", "INVITE", "UPDATE", "REFER", "INFO", "PRACK"}) {
+		CAPTURE(method);
+		Msg m = in_dialog(method, 9, true, std::string(method) == "INVITE" ? audio(kOther, 6666) : "");
+		CHECK(f.in(kOther, m) == Decision::DropForged);
+		CHECK_FALSE(f.tracker.last_reason().empty());
+	}
+	Msg cancel = invite();
+	cancel.start = "CANCEL sip:100@pbx.example SIP/2.0";
+	cancel.cseq_method = "CANCEL";
+	CHECK(f.in(kOther, cancel) == Decision::DropForged);
+	CHECK(f.tracker.counters().forged_dropped == 7);
+	CHECK(f.is_open(kPhone, 10000));
+	CHECK_FALSE(f.is_open(kOther, 10000));
+	// The real party hangs up normally.
+	CHECK(f.in(kPhone, in_dialog("BYE", 2, true)) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+	// A forged BYE for the ended (lingering) call is still forged.
+	CHECK(f.in(kOther, in_dialog("BYE", 3, true)) == Decision::DropForged);
+}
+
+TEST_CASE("unknown dialogs: policy drop (default) or accept; trusted sources and ACK pass")
+{
+	{
+		Fixture f;
+		CHECK(f.in(kOther, in_dialog("BYE", 2, true, {}, "never-seen")) == Decision::DropUnknownDialog);
+		CHECK(f.in(kOther, in_dialog("INVITE", 2, true, {}, "never-seen")) == Decision::DropUnknownDialog);
+		CHECK(f.in(kOther, in_dialog("ACK", 2, true, {}, "never-seen")) == Decision::Accept);
+		CHECK(f.in(kOther, in_dialog("NOTIFY", 2, true, {}, "never-seen")) == Decision::Accept);
+		CHECK(f.tracker.counters().unknown_dialog_dropped == 2);
+		f.trusted = true;
+		CHECK(f.in(kOther, in_dialog("BYE", 2, true, {}, "never-seen")) == Decision::Accept);
+	}
+	{
+		Config c;
+		c.unknown_dialog = UnknownDialogPolicy::Accept;
+		Fixture f(c);
+		CHECK(f.in(kOther, in_dialog("BYE", 2, true, {}, "never-seen")) == Decision::Accept);
+		CHECK(f.tracker.counters().unknown_dialog_accepted == 1);
+	}
+	{
+		Config c;
+		c.trunks.push_back(Trunk{"itsp", {*net::Cidr::parse("192.0.2.0/24")}, {}, true});
+		Fixture f(c);
+		CHECK(f.in(kOther, in_dialog("BYE", 2, true, {}, "never-seen")) == Decision::Accept);
+	}
+}
+
+TEST_CASE("a trunk's other node may end a call set up through another node of the same trunk")
+{
+	Config c;
+	c.trunks.push_back(Trunk{"itsp", {*net::Cidr::parse("198.51.100.0/28")}, {}, false});
+	Fixture f(c);
+	establish_inbound(f); // kPhone = 198.51.100.7, inside the trunk
+	CHECK(f.in("198.51.100.9", in_dialog("BYE", 2, true)) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+	// Outside the trunk: forged.
+	Fixture g(c);
+	establish_inbound(g);
+	CHECK(g.in("198.51.100.99", in_dialog("BYE", 2, true)) == Decision::DropForged);
+}
+
+TEST_CASE("call limits: concurrent calls and attempts per minute per source, user and trunk")
+{
+	SUBCASE("per source, concurrent")
+	{
+		Config c;
+		c.per_source = {2, 0};
+		c.per_user = {};
+		Fixture f(c);
+		CHECK(f.in(kPhone, invite(audio(kPhone, 40000), "a")) == Decision::Accept);
+		CHECK(f.in(kPhone, invite(audio(kPhone, 40002), "b")) == Decision::Accept);
+		// A retransmission of a tracked INVITE is not a new call.
+		CHECK(f.in(kPhone, invite(audio(kPhone, 40002), "b")) == Decision::Accept);
+		CHECK(f.in(kPhone, invite(audio(kPhone, 40004), "c")) == Decision::DropCallLimit);
+		CHECK(f.in(kPhone, invite(audio(kPhone, 40004), "d")) == Decision::DropCallLimit);
+		REQUIRE(f.rec.findings.size() == 1); // one finding per key and minute
+		CHECK(f.rec.findings[0].scope == "source");
+		CHECK(f.rec.findings[0].limit == 2);
+		CHECK(f.rec.findings[0].source == ip(kPhone));
+		CHECK(f.tracker.counters().call_limit_dropped == 2);
+		// Other sources are unaffected.
+		CHECK(f.in(kOther, invite(audio(kOther, 40000), "x")) == Decision::Accept);
+		// One call ends: room for another.
+		f.out(kPhone, response(486, "Busy Here", "callee", {}, invite({}, "a")));
+		CHECK(f.in(kPhone, invite(audio(kPhone, 40004), "c")) == Decision::Accept);
+	}
+	SUBCASE("per source, attempts per minute")
+	{
+		Config c;
+		c.per_source = {0, 3};
+		Fixture f(c);
+		for (int i = 0; i < 3; ++i) {
+			CHECK(f.in(kPhone, invite({}, "r" + std::to_string(i))) == Decision::Accept);
+			f.out(kPhone, response(404, "Not Found", "t", {}, invite({}, "r" + std::to_string(i))));
+		}
+		CHECK(f.in(kPhone, invite({}, "r3")) == Decision::DropCallLimit);
+		f.advance(61s);
+		CHECK(f.in(kPhone, invite({}, "r4")) == Decision::Accept);
+	}
+	SUBCASE("per user (authenticated user, else From user)")
+	{
+		Config c;
+		c.per_source = {};
+		c.per_user = {1, 0};
+		Fixture f(c);
+		Msg a = invite({}, "u1");
+		a.auth_user = "200";
+		CHECK(f.in(kPhone, a) == Decision::Accept);
+		Msg b = invite({}, "u2");
+		b.auth_user = "200";
+		CHECK(f.in(kOther, b) == Decision::DropCallLimit);
+		REQUIRE(f.rec.findings.size() == 1);
+		CHECK(f.rec.findings[0].scope == "user");
+		CHECK(std::string(f.rec.findings[0].subject) == "200");
+		Msg other_user = invite({}, "u3");
+		other_user.from_user = "bob";
+		CHECK(f.in(kOther, other_user) == Decision::Accept);
+	}
+	SUBCASE("per trunk replaces per source, both directions count")
+	{
+		Config c;
+		c.per_source = {1, 0};
+		c.per_user = {};
+		c.trunks.push_back(Trunk{"itsp", {*net::Cidr::parse("198.51.100.0/24")}, {2, 0}, true});
+		Fixture f(c);
+		CHECK(f.in("198.51.100.1", invite({}, "t1")) == Decision::Accept);
+		CHECK(f.out("198.51.100.2", invite({}, "t2")) == Decision::Accept); // outbound call on the trunk
+		CHECK(f.in("198.51.100.1", invite({}, "t3")) == Decision::DropCallLimit);
+		REQUIRE(f.rec.findings.size() == 1);
+		CHECK(f.rec.findings[0].scope == "trunk");
+		CHECK(std::string(f.rec.findings[0].subject) == "itsp");
+	}
+	SUBCASE("0 = unlimited")
+	{
+		Config c;
+		c.per_source = {};
+		c.per_user = {};
+		Fixture f(c);
+		for (int i = 0; i < 1000; ++i)
+			REQUIRE(f.in(kPhone, invite({}, "n" + std::to_string(i))) == Decision::Accept);
+	}
+}
+
+TEST_CASE("timers: pinholes are refreshed while the call lives; dead dialogs expire")
+{
+	Config c;
+	c.pinhole_timeout = 60s;
+	c.early_dialog_timeout = 120s;
+	c.call_idle_timeout = 3600s;
+	Fixture f(c);
+	establish_inbound(f);
+	f.advance(29s);
+	CHECK(f.rec.count(PinholeOp::Refresh) == 0);
+	f.advance(2s);
+	CHECK(f.rec.count(PinholeOp::Refresh) == 2);
+	for (const auto& u : f.rec.updates)
+		if (u.op != PinholeOp::Close)
+			CHECK(u.timeout == 60s);
+	// Refreshed every half timeout for as long as the call lasts.
+	for (int i = 0; i < 100; ++i)
+		f.advance(10s);
+	CHECK(f.rec.count(PinholeOp::Refresh) >= 2 * 30);
+	CHECK(f.open_count() == 2);
+	// No signalling for call_idle_timeout: the BYE was lost.
+	f.advance(3600s);
+	CHECK(f.open_count() == 0);
+	CHECK(f.tracker.counters().dialogs_expired == 1);
+
+	// An early dialog with early media that never gets a final response.
+	Fixture g(c);
+	g.in(kPhone, invite(audio(kPhone, 40000)));
+	g.out(kPhone, response(183, "Session Progress", "callee", audio(kPbx, 10000)));
+	CHECK(g.open_count() == 2);
+	g.advance(119s);
+	CHECK(g.open_count() == 2);
+	g.advance(2s);
+	CHECK(g.open_count() == 0);
+	// After the linger time the Call-ID is forgotten: its BYE is "unknown".
+	g.advance(60s);
+	CHECK(g.in(kPhone, in_dialog("BYE", 2, true)) == Decision::DropUnknownDialog);
+}
+
+TEST_CASE("bounded tables: dialogs past the cap evict (ended first, then early), counted")
+{
+	Config c;
+	c.max_dialogs = 16;
+	c.per_source = {};
+	c.per_user = {};
+	Fixture f(c);
+	establish_inbound(f); // one confirmed call worth keeping
+	for (int i = 0; i < 40; ++i) {
+		const std::string ip_text = "192.0.2." + std::to_string(i + 1);
+		f.in(ip_text.c_str(), invite(audio(ip_text, 40000), "flood-" + std::to_string(i)));
+	}
+	CHECK(f.tracker.counters().dialogs_evicted == 40 + 1 - 16);
+	CHECK(f.tracker.active_dialogs() == 16);
+	// The confirmed call survived the flood of unanswered INVITEs.
+	CHECK(f.is_open(kPhone, 10000));
+	CHECK(f.in(kPhone, in_dialog("BYE", 2, true)) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+}
+
+TEST_CASE("pinhole table full: counted, the call proceeds without media, nothing leaks")
+{
+	Config c;
+	c.max_pinholes = 16;
+	c.nat_policy = NatPolicy::Sdp;
+	Fixture f(c);
+	for (int i = 0; i < 12; ++i) {
+		const std::string cid = "p" + std::to_string(i);
+		f.in(kPhone, invite(audio(kPhone, 40000 + 2 * i), cid));
+		f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000 + 2 * i), invite({}, cid)));
+	}
+	CHECK(f.open_count() == 16);
+	CHECK(f.tracker.counters().pinhole_table_full == 8);
+	for (int i = 0; i < 12; ++i)
+		f.in(kPhone, in_dialog("BYE", 2, true, {}, "p" + std::to_string(i)));
+	CHECK(f.open_count() == 0);
+	CHECK(f.tracker.open_pinholes() == 0);
+}
+
+TEST_CASE("shared pinholes are reference-counted: one call's BYE does not cut another's media")
+{
+	Config c;
+	c.nat_policy = NatPolicy::Signalling;
+	Fixture f(c);
+	// Two calls from one address answered on the same local port (a PBX
+	// reusing a port while the first dialog is still up).
+	f.in(kPhone, invite(audio(kPhone, 40000), "s1"));
+	f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000), invite({}, "s1")));
+	f.in(kPhone, invite(audio(kPhone, 40002), "s2"));
+	f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000), invite({}, "s2")));
+	CHECK(f.rec.count(PinholeOp::Open) == 2);
+	f.in(kPhone, in_dialog("BYE", 2, true, {}, "s1"));
+	CHECK(f.is_open(kPhone, 10000));
+	f.in(kPhone, in_dialog("BYE", 2, true, {}, "s2"));
+	CHECK(f.open_count() == 0);
+}
+
+TEST_CASE("config: parameter table and validation")
+{
+	Config c;
+	CHECK_FALSE(c.validate().has_value());
+	const Parameter* p = find_parameter("nat_policy");
+	REQUIRE(p != nullptr);
+	std::string err;
+	CHECK(p->set_text(c, "signalling", err));
+	CHECK(c.nat_policy == NatPolicy::Signalling);
+	CHECK_FALSE(p->set_text(c, "nat", err));
+	CHECK(err.find("sdp+signalling") != std::string::npos);
+	const Parameter* t = find_parameter("pinhole_timeout");
+	REQUIRE(t != nullptr);
+	CHECK(t->set_integer(c, 30, err));
+	CHECK(c.pinhole_timeout == 30s);
+	c.pinhole_timeout = 1s;
+	REQUIRE(c.validate().has_value());
+	CHECK(c.validate()->find("calls.pinhole_timeout") != std::string::npos);
+	Config d;
+	d.trunks.push_back(Trunk{"a", {}, {}, true});
+	CHECK(d.validate().has_value());
+	for (const auto& row : parameters()) {
+		CHECK_FALSE(row.help.empty());
+		CHECK((row.set_integer != nullptr) != (row.set_text != nullptr));
+	}
+}
