@@ -105,8 +105,9 @@ void append_message(Batch& batch, uint16_t type, const char* set_name, const Ele
 	uint16_t flags = type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0;
 	nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, 0);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-	std::string what = std::string(type == NFT_MSG_NEWSETELEM ? "add " : "delete ") + std::to_string(n) +
-	                   (n == 1 ? " element " : " elements ") + (n == 1 ? "" : "from ") + element_text(ops[0]) +
+	std::string what = std::string(type == NFT_MSG_NEWSETELEM ? "add " : "delete ") +
+	                   (n == 1 ? "element " + element_text(ops[0])
+	                           : std::to_string(n) + " elements (first " + element_text(ops[0]) + ")") +
 	                   (type == NFT_MSG_NEWSETELEM ? " to" : " from") + " set inet " + kTable + " " + set_name;
 	batch.commit_message(std::move(what));
 }

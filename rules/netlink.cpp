@@ -29,9 +29,11 @@ constexpr size_t kRxBuffer = 256 * 1024;
 
 void set_buffer(mnl_socket* sock, int force_opt, int opt)
 {
+	// SOL_SOCKET options: mnl_socket_setsockopt only does SOL_NETLINK.
 	int size = kSocketBuffer;
-	if (mnl_socket_setsockopt(sock, force_opt, &size, sizeof size) != 0)
-		(void)mnl_socket_setsockopt(sock, opt, &size, sizeof size);
+	int fd = mnl_socket_get_fd(sock);
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof size) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
 }
 
 } // namespace
