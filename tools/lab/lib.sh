@@ -270,12 +270,12 @@ lab_attack_result() {
 lab_pbx_count() { grep -c "SGLAB req .*src=$1 " "$KAM_LOG" || true; }
 # Distinct users named by IP's requests at the PBX (To user of REGISTER, R-URI user of INVITE).
 lab_pbx_distinct_users() {
-	grep "SGLAB req .*src=$1 " "$KAM_LOG" | sed -nE 's/.* m=REGISTER ru=[^ ]* fu=[^ ]* tu=([^ ]*) .*/\1/p; s/.* m=INVITE ru=([^ ]*) .*/\1/p' | sort -u | wc -l
+	{ grep "SGLAB req .*src=$1 " "$KAM_LOG" || true; } | sed -nE 's/.* m=REGISTER ru=[^ ]* fu=[^ ]* tu=([^ ]*) .*/\1/p; s/.* m=INVITE ru=([^ ]*) .*/\1/p' | sort -u | wc -l
 }
 lab_pbx_auth_failures() { grep -c "SGLAB auth-failed .*src=$1 " "$KAM_LOG" || true; }
 # Epoch of the first / last request from IP that reached Kamailio.
-lab_pbx_first_ts() { grep "SGLAB req .*src=$1 " "$KAM_LOG" | head -1 | sed -nE 's/.* t=([0-9.]+) .*/\1/p'; }
-lab_pbx_last_ts() { grep "SGLAB req .*src=$1 " "$KAM_LOG" | tail -1 | sed -nE 's/.* t=([0-9.]+) .*/\1/p'; }
+lab_pbx_first_ts() { grep "SGLAB req .*src=$1 " "$KAM_LOG" | sed -nE '1s/.* t=([0-9.]+) .*/\1/p' || true; }
+lab_pbx_last_ts() { grep "SGLAB req .*src=$1 " "$KAM_LOG" | tail -1 | sed -nE 's/.* t=([0-9.]+) .*/\1/p' || true; }
 
 # From the wire capture (tshark in the pbx namespace, before netfilter):
 # requests IP sent to the PBX, and the epoch of the first one.
@@ -283,7 +283,7 @@ lab_wire_sent() {
 	tshark -n -r "$1" -Y "ip.src==$2 && sip.Method" -T fields -e frame.time_epoch 2>/dev/null | wc -l
 }
 lab_wire_first_ts() {
-	tshark -n -r "$1" -Y "ip.src==$2 && sip.Method" -T fields -e frame.time_epoch -c 1 2>/dev/null | head -1
+	tshark -n -r "$1" -Y "ip.src==$2 && sip.Method" -T fields -e frame.time_epoch 2>/dev/null | head -1 || true
 }
 
 # Legitimate traffic. lab_legit_register: all ten users once; prints "ok/total".
