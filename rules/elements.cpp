@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -293,7 +294,8 @@ Status delete_media(Netlink& nl, std::span<const MediaElement> elems)
 
 // ---- listing ----
 
-Status list_set_raw(Netlink& nl, const char* set_name, std::vector<RawElement>& out)
+namespace {
+Status list_set_once(Netlink& nl, const char* set_name, std::vector<RawElement>& out, bool& interrupted)
 {
 	auto s = make_set();
 	nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTable);
@@ -306,6 +308,8 @@ Status list_set_raw(Netlink& nl, const char* set_name, std::vector<RawElement>& 
 			return nlh;
 		},
 		[&](const nlmsghdr* nlh) {
+			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+				interrupted = true;
 			// Some libnftnl releases return an uninitialised status for a
 			// reply without elements (an empty set): skip those ourselves.
 			bool has_elements = false;
@@ -346,6 +350,34 @@ Status list_set_raw(Netlink& nl, const char* set_name, std::vector<RawElement>& 
 		},
 		what);
 	return st;
+}
+} // namespace
+
+Status list_set_raw(Netlink& nl, const char* set_name, std::vector<RawElement>& out)
+{
+	// A dump is walked in several recv rounds; if the kernel resizes the
+	// set's hash table in between (rhashtable grows in a deferred worker
+	// after large inserts), the walk can repeat some elements and miss
+	// others. Repeats are visible, so retry (bounded) until a walk has none.
+	for (int attempt = 0;; ++attempt) {
+		out.clear();
+		bool interrupted = false;
+		Status st = list_set_once(nl, set_name, out, interrupted);
+		if (!st.ok())
+			return st;
+		std::vector<std::pair<std::array<uint8_t, 20>, bool>> keys;
+		keys.reserve(out.size());
+		for (const auto& e : out)
+			keys.emplace_back(e.key, e.interval_end);
+		std::sort(keys.begin(), keys.end());
+		bool repeated = std::adjacent_find(keys.begin(), keys.end()) != keys.end();
+		if (!repeated && !interrupted)
+			return Status::success();
+		if (attempt == 6)
+			return Status::failure(EAGAIN, std::string("list elements of set inet ") + kTable + " " + set_name +
+			                                   ": the set kept changing during the listing");
+		std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+	}
 }
 
 namespace {
