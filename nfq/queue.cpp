@@ -42,9 +42,11 @@ constexpr uint32_t kMaxCopyRange = 0xffff - 4;
 constexpr size_t kMessageOverhead = 1024;
 // Size of one verdict message: nlmsghdr + nfgenmsg + NFQA_VERDICT_HDR.
 constexpr size_t kVerdictMsgSize = 64;
-// How many queued packets a stop still runs through the handler before
-// unbinding (the kernel drops whatever is still queued at unbind).
+// How long (and how many queued packets) a stop still runs through the
+// handler before unbinding (the kernel drops whatever is still queued at
+// unbind); bounded so that a flood cannot hold a shutdown past a second.
 constexpr size_t kStopDrainBudget = 65536;
+constexpr auto kStopDrainTime = std::chrono::milliseconds(100);
 
 struct MnlCloser {
 	void operator()(mnl_socket* s) const { mnl_socket_close(s); }
@@ -467,7 +469,8 @@ int Queue::run(Handler& handler, const std::atomic<bool>& stop)
 	// Packets already in the socket are in the kernel queue too; unbinding
 	// would drop them (instance_destroy flushes with NF_DROP), so decide them.
 	size_t drained = 0;
-	while (result == 0 && drained < kStopDrainBudget) {
+	auto drain_until = std::chrono::steady_clock::now() + kStopDrainTime;
+	while (result == 0 && drained < kStopDrainBudget && std::chrono::steady_clock::now() < drain_until) {
 		int r = q.receive(MSG_DONTWAIT, handler, got);
 		if (r == -EINTR || r == -ENOBUFS)
 			continue;

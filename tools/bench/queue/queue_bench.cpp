@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Queue-path benchmark: 500-byte SIP datagrams from one namespace to another
+// through (a) no queue, (b) a minimal libmnl accept-all consumer, (d)
+// sipguard's queue loop with a handler that does nothing, (c) sipguard's
+// queue loop parsing every datagram with sip::parse. Prints packets per
+// second, (c)/(b), and kernel queue drops / uninspected (failed-open) packets.
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <netinet/in.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/sip/parser.h"
+#include "agent/util/log.h"
+#include "nfq/proc_stats.h"
+#include "nfq/queue.h"
+#include "rules/netlink.h"
+#include "rules/table.h"
+#include "tests/privileged/netns.h"
+#include "tools/bench/queue/reference_consumer.h"
+
+using namespace sipguard;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kSenderAddr = "10.201.7.1";
+constexpr const char* kPbxAddr = "10.201.7.2";
+constexpr uint16_t kSipPort = 5060;
+constexpr size_t kDatagramSize = 500;
+constexpr unsigned kSendBatch = 32;
+constexpr int kTemplates = 64;
+
+struct Options {
+	double seconds = 3.0;       // time limit per run
+	uint64_t count = 3'000'000; // datagram limit per run
+	int reps = 3;
+	double paced_fraction = 0.8; // paced run at this fraction of the slower maximum
+	bool fail_open = true;
+	uint64_t preload = 50'000; // drain runs: datagrams queued before the consumer starts
+};
+
+void usage()
+{
+	std::fprintf(stderr,
+	             "usage: sipguard-bench-queue [--seconds S] [--count N] [--reps R] [--paced F] [--preload N] [--fail-closed]\n"
+	             "  Runs as root; creates and removes its own network namespaces.\n");
+}
+
+bool parse_options(int argc, char** argv, Options& o)
+{
+	for (int i = 1; i < argc; ++i) {
+		std::string a = argv[i];
+		auto next = [&](double lo, double hi, double& out) {
+			if (i + 1 >= argc)
+				return false;
+			char* end;
+			out = std::strtod(argv[++i], &end);
+			return *end == 0 && out >= lo && out <= hi;
+		};
+		double v;
+		if (a == "--seconds" && next(0.1, 30, v))
+			o.seconds = v;
+		else if (a == "--count" && next(1, 1e8, v))
+			o.count = static_cast<uint64_t>(v);
+		else if (a == "--reps" && next(1, 20, v))
+			o.reps = static_cast<int>(v);
+		else if (a == "--paced" && next(0.05, 1.0, v))
+			o.paced_fraction = v;
+		else if (a == "--preload" && next(100, 200'000, v))
+			o.preload = static_cast<uint64_t>(v);
+		else if (a == "--fail-closed")
+			o.fail_open = false;
+		else {
+			std::fprintf(stderr, "sipguard-bench-queue: bad argument '%s'\n", a.c_str());
+			return false;
+		}
+	}
+	return true;
+}
+
+// Real-looking REGISTER/OPTIONS requests padded to exactly kDatagramSize bytes.
+std::vector<std::string> make_datagrams()
+{
+	std::vector<std::string> out;
+	for (int i = 0; i < kTemplates; ++i) {
+		bool reg = i % 2 == 0;
+		std::string m = std::string(reg ? "REGISTER sip:pbx.example.test SIP/2.0\r\n" : "OPTIONS sip:pbx.example.test SIP/2.0\r\n") +
+		                "Via: SIP/2.0/UDP " + kSenderAddr + ":5062;branch=z9hG4bK-bench-" + std::to_string(i) + ";rport\r\n"
+		                "Max-Forwards: 70\r\n"
+		                "From: <sip:" + std::to_string(1000 + i) + "@pbx.example.test>;tag=b" + std::to_string(i) + "\r\n"
+		                "To: <sip:" + std::to_string(1000 + i) + "@pbx.example.test>\r\n"
+		                "Call-ID: bench-" + std::to_string(i) + "@" + kSenderAddr + "\r\n"
+		                "CSeq: " + std::to_string(i + 1) + (reg ? " REGISTER" : " OPTIONS") + "\r\n"
+		                "Contact: <sip:" + std::to_string(1000 + i) + "@" + kSenderAddr + ":5062>\r\n"
+		                "User-Agent: sipguard-bench\r\n"
+		                "Content-Length: 0\r\n";
+		std::string pad = "X-Pad: ";
+		size_t room = kDatagramSize - m.size() - pad.size() - 4; // "\r\n" after pad, "\r\n" ending
+		m += pad + std::string(room, 'p') + "\r\n\r\n";
+		out.push_back(m);
+	}
+	return out;
+}
+
+sockaddr_in addr4(const char* ip, uint16_t port)
+{
+	sockaddr_in s{};
+	s.sin_family = AF_INET;
+	s.sin_port = htons(port);
+	inet_pton(AF_INET, ip, &s.sin_addr);
+	return s;
+}
+
+void pin_to_cpu(int cpu)
+{
+	if (std::thread::hardware_concurrency() < 2)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
+struct SendResult {
+	uint64_t sent = 0;
+	double seconds = 0;
+};
+
+// Bounded sender: stops at `count` datagrams or `seconds`, whichever first.
+// rate_pps == 0: as fast as sendmmsg goes.
+SendResult send_datagrams(const test::Netns& ns, const std::vector<std::string>& dgrams, const Options& o,
+                          double rate_pps)
+{
+	pin_to_cpu(0);
+	test::EnterNetns in(ns);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	sockaddr_in src = addr4(kSenderAddr, 5062), dst = addr4(kPbxAddr, kSipPort);
+	bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
+	connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
+	std::vector<mmsghdr> msgs(kSendBatch);
+	std::vector<iovec> iov(kSendBatch);
+	SendResult r;
+	auto t0 = Clock::now();
+	auto limit = t0 + std::chrono::duration<double>(o.seconds);
+	size_t tmpl = 0;
+	while (r.sent < o.count) {
+		auto now = Clock::now();
+		if (now >= limit)
+			break;
+		if (rate_pps > 0) {
+			double due = std::chrono::duration<double>(now - t0).count() * rate_pps;
+			if (static_cast<double>(r.sent) >= due) {
+				std::this_thread::yield();
+				continue;
+			}
+		}
+		unsigned n = static_cast<unsigned>(std::min<uint64_t>(kSendBatch, o.count - r.sent));
+		for (unsigned i = 0; i < n; ++i) {
+			const std::string& d = dgrams[tmpl++ % dgrams.size()];
+			iov[i] = {const_cast<char*>(d.data()), d.size()};
+			msgs[i] = {};
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		int k = sendmmsg(fd, msgs.data(), n, 0);
+		if (k > 0)
+			r.sent += static_cast<uint64_t>(k);
+	}
+	r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+	close(fd);
+	return r;
+}
+
+// The PBX: counts datagrams arriving on 5060 until `stop`.
+void sink(const test::Netns& ns, std::atomic<bool>& ready, const std::atomic<bool>& stop, std::atomic<uint64_t>& got)
+{
+	pin_to_cpu(0);
+	int fd;
+	{
+		test::EnterNetns in(ns);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	}
+	int big = 64 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+	timeval tv{0, 50 * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	sockaddr_in a = addr4(kPbxAddr, kSipPort);
+	bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+	constexpr unsigned batch = 64;
+	static thread_local char bufs[batch][2048];
+	mmsghdr msgs[batch];
+	iovec iov[batch];
+	ready = true;
+	while (!stop.load(std::memory_order_relaxed)) {
+		for (unsigned i = 0; i < batch; ++i) {
+			iov[i] = {bufs[i], sizeof bufs[i]};
+			msgs[i] = {};
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(fd, msgs, batch, MSG_WAITFORONE, nullptr);
+		if (n > 0)
+			got.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+	}
+	close(fd);
+}
+
+class NullHandler : public nfq::Handler {
+public:
+	nfq::Verdict on_packet(const nfq::PacketView&, nfq::Direction) override { return nfq::Verdict::Accept; }
+};
+
+class ParsingHandler : public nfq::Handler {
+public:
+	nfq::Verdict on_packet(const nfq::PacketView& p, nfq::Direction) override
+	{
+		sip::Message m;
+		sip::parse(p.payload, sip::Transport::Datagram, m);
+		valid += m.valid();
+		return nfq::Verdict::Accept;
+	}
+	uint64_t valid = 0;
+};
+
+enum class Mode { NoQueue, Reference, SipguardNull, SipguardParse };
+
+const char* mode_name(Mode m)
+{
+	switch (m) {
+	case Mode::NoQueue: return "(a) no queue";
+	case Mode::Reference: return "(b) reference libmnl consumer";
+	case Mode::SipguardNull: return "(d) sipguard loop, no parsing";
+	case Mode::SipguardParse: return "(c) sipguard loop + sip::parse";
+	}
+	return "?";
+}
+
+struct RunResult {
+	SendResult send;
+	uint64_t delivered = 0; // arrived at the PBX socket
+	uint64_t inspected = 0; // verdicts given by the consumer
+	uint64_t kernel_queued = 0; // id sequence delta: packets the queue rule handed to the queue
+	uint64_t queue_dropped = 0, user_dropped = 0;
+	uint64_t parsed_valid = 0;
+	double drain_seconds = 0; // drain runs: time to verdict drain_target queued packets
+	uint64_t drain_target = 0;
+	bool ok = true;
+	double drain_pps() const { return drain_seconds > 0 ? static_cast<double>(drain_target) / drain_seconds : 0; }
+	double delivered_pps() const { return send.seconds > 0 ? static_cast<double>(delivered) / send.seconds : 0; }
+	double inspected_pps() const { return send.seconds > 0 ? static_cast<double>(inspected) / send.seconds : 0; }
+	// Packets the kernel queued but the consumer never saw: accepted
+	// uninspected by fail-open (or dropped, when fail-closed).
+	uint64_t uninspected() const { return kernel_queued > inspected ? kernel_queued - inspected : 0; }
+};
+
+bool kernel_stats(const test::Netns& ns, nfq::KernelQueueStats& out)
+{
+	test::EnterNetns in(ns);
+	std::vector<nfq::KernelQueueStats> ks;
+	std::string error;
+	if (!nfq::read_proc_queue_stats(ks, error)) {
+		std::fprintf(stderr, "%s\n", error.c_str());
+		return false;
+	}
+	for (const auto& k : ks)
+		if (k.queue_num == 0) {
+			out = k;
+			return true;
+		}
+	return false;
+}
+
+uint64_t consumed(Mode mode, const nfq::Queue& queue, const std::atomic<uint64_t>& ref_verdicts)
+{
+	if (mode == Mode::Reference)
+		return ref_verdicts.load(std::memory_order_relaxed);
+	nfq::QueueStats st = queue.stats();
+	return st.accepted + st.dropped;
+}
+
+// One run. `drain`: the consumer binds but waits while `o.preload` datagrams
+// are queued, then the time it takes to verdict them all is measured; this
+// isolates the consumer's own rate from the sender's (2 cores).
+RunResult run_once(Mode mode, const test::Netns& snd, const test::Netns& pbx, const std::vector<std::string>& dgrams,
+                   const Options& o, double rate, bool drain = false)
+{
+	RunResult res;
+	std::atomic<bool> stop_sink{false}, sink_ready{false}, stop_consumer{false}, consumer_ready{false}, go{!drain};
+	std::atomic<uint64_t> delivered{0}, ref_verdicts{0};
+	std::thread sink_thread([&] { sink(pbx, sink_ready, stop_sink, delivered); });
+
+	nfq::QueueConfig qc;
+	qc.fail_open = o.fail_open;
+	Options so = o;
+	if (drain) {
+		so.count = o.preload;
+		so.seconds = 10;
+		qc.max_len = static_cast<uint32_t>(o.preload + 1024);
+		qc.rcvbuf = static_cast<size_t>(qc.max_len) * 2560;
+	}
+	nfq::Queue queue;
+	NullHandler null_handler;
+	ParsingHandler parse_handler;
+	std::thread consumer;
+	std::string error;
+	int consumer_result = 0;
+	if (mode == Mode::Reference) {
+		consumer = std::thread([&] {
+			pin_to_cpu(1);
+			test::EnterNetns in(pbx);
+			consumer_result = bench::run_reference_consumer(qc, go, stop_consumer, ref_verdicts, consumer_ready, error);
+			consumer_ready = true;
+		});
+	} else if (mode != Mode::NoQueue) {
+		{
+			test::EnterNetns in(pbx);
+			if (queue.open(qc, error) != 0) {
+				std::fprintf(stderr, "%s\n", error.c_str());
+				res.ok = false;
+			}
+		}
+		nfq::Handler* h = mode == Mode::SipguardParse ? static_cast<nfq::Handler*>(&parse_handler) : &null_handler;
+		if (res.ok)
+			consumer = std::thread([&, h] {
+				pin_to_cpu(1);
+				while (!go.load() && !stop_consumer.load())
+					std::this_thread::sleep_for(std::chrono::microseconds(100));
+				consumer_result = queue.run(*h, stop_consumer);
+			});
+		consumer_ready = true;
+	} else {
+		consumer_ready = true;
+	}
+	while (!sink_ready || !consumer_ready)
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+	nfq::KernelQueueStats before{}, after{};
+	bool have_before = mode != Mode::NoQueue && kernel_stats(pbx, before);
+	if (res.ok) {
+		std::thread sender([&] { res.send = send_datagrams(snd, dgrams, so, rate); });
+		sender.join();
+	}
+	if (drain && res.ok) {
+		// Every datagram is in the kernel queue (or lost before it); start the clock.
+		nfq::KernelQueueStats mid{};
+		for (int i = 0; i < 100; ++i) {
+			if (kernel_stats(pbx, mid) && mid.id_sequence - before.id_sequence >= res.send.sent)
+				break;
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+		}
+		uint64_t target = mid.queue_total;
+		auto t0 = Clock::now();
+		go = true;
+		auto last_progress = t0;
+		uint64_t seen = 0;
+		while (Clock::now() - last_progress < std::chrono::milliseconds(500)) {
+			uint64_t now_seen = consumed(mode, queue, ref_verdicts);
+			if (now_seen != seen) {
+				seen = now_seen;
+				last_progress = Clock::now();
+			}
+			if (seen >= target)
+				break;
+			std::this_thread::sleep_for(std::chrono::microseconds(200));
+		}
+		res.drain_seconds = std::chrono::duration<double>(last_progress - t0).count();
+		res.drain_target = target;
+	}
+	// Let queued packets drain to the sink.
+	uint64_t last = ~0ull;
+	for (int i = 0; i < 40 && delivered.load() != last; ++i) {
+		last = delivered.load();
+		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	}
+	bool have_after = mode != Mode::NoQueue && kernel_stats(pbx, after);
+	stop_consumer = true;
+	if (consumer.joinable())
+		consumer.join();
+	stop_sink = true;
+	sink_thread.join();
+	if (consumer_result != 0) {
+		std::fprintf(stderr, "%s: consumer failed: %s (%s)\n", mode_name(mode), std::strerror(-consumer_result),
+		             error.c_str());
+		res.ok = false;
+	}
+	res.delivered = delivered;
+	if (mode != Mode::NoQueue)
+		res.inspected = consumed(mode, queue, ref_verdicts);
+	res.parsed_valid = parse_handler.valid;
+	if (have_before && have_after) {
+		res.kernel_queued = after.id_sequence - before.id_sequence;
+		res.queue_dropped = after.queue_dropped - before.queue_dropped;
+		res.user_dropped = after.user_dropped - before.user_dropped;
+	} else if (mode != Mode::NoQueue) {
+		std::fprintf(stderr, "%s: could not read /proc queue stats\n", mode_name(mode));
+	}
+	return res;
+}
+
+void print(Mode m, const RunResult& r, double rate)
+{
+	std::printf("%-31s rate %-6s sent %8llu in %.2fs, delivered %8llu (%6.0f pps), inspected %8llu (%6.0f pps), "
+	            "queue_dropped %llu user_dropped %llu uninspected %llu%s\n",
+	            mode_name(m), rate > 0 ? std::to_string(static_cast<long>(rate)).c_str() : "max",
+	            static_cast<unsigned long long>(r.send.sent), r.send.seconds,
+	            static_cast<unsigned long long>(r.delivered), r.delivered_pps(),
+	            static_cast<unsigned long long>(r.inspected), r.inspected_pps(),
+	            static_cast<unsigned long long>(r.queue_dropped), static_cast<unsigned long long>(r.user_dropped),
+	            static_cast<unsigned long long>(r.uninspected()),
+	            m == Mode::SipguardParse && r.parsed_valid != r.inspected ? "  (parse: some not valid!)" : "");
+	std::fflush(stdout);
+}
+
+double median(std::vector<double> v)
+{
+	std::sort(v.begin(), v.end());
+	return v.empty() ? 0 : v[v.size() / 2];
+}
+
+bool set_table(const test::Netns& pbx, bool present)
+{
+	test::EnterNetns in(pbx);
+	rules::Netlink nl;
+	rules::Status st = nl.open();
+	if (st.ok()) {
+		if (present) {
+			rules::TableSpec spec;
+			spec.sip_ports = {kSipPort};
+			rules::QueueBackend backend;
+			st = rules::install_auto(nl, spec, backend);
+		} else {
+			st = rules::remove(nl);
+		}
+	}
+	if (!st.ok())
+		std::fprintf(stderr, "rules: %s\n", st.message.c_str());
+	return st.ok();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+	Options o;
+	if (!parse_options(argc, argv, o)) {
+		usage();
+		return 2;
+	}
+	if (geteuid() != 0) {
+		std::fprintf(stderr, "sipguard-bench-queue: needs root (network namespaces, NFQUEUE)\n");
+		return 77;
+	}
+	log::set_threshold(log::Level::Warning);
+	try {
+		test::Netns snd("qbs"), pbx("qbp");
+		test::link_veth(snd, "s0", {std::string(kSenderAddr) + "/24"}, pbx, "p0", {std::string(kPbxAddr) + "/24"});
+		std::vector<std::string> dgrams = make_datagrams();
+		std::printf("queue bench: %zu-byte SIP datagrams, %.1fs or %llu per run, %d reps, fail-open %s, "
+		            "sender on CPU0, consumer on CPU1\n",
+		            dgrams[0].size(), o.seconds, static_cast<unsigned long long>(o.count), o.reps,
+		            o.fail_open ? "on" : "off");
+		// Warm-up: ARP and caches.
+		Options warm = o;
+		warm.count = 1000;
+		run_once(Mode::NoQueue, snd, pbx, dgrams, warm, 0);
+
+		const Mode modes[] = {Mode::NoQueue, Mode::Reference, Mode::SipguardNull, Mode::SipguardParse};
+		std::vector<double> pps[4];
+		bool ok = true;
+		for (int rep = 0; rep < o.reps; ++rep) {
+			for (int mi = 0; mi < 4; ++mi) {
+				Mode m = modes[mi];
+				if (!set_table(pbx, m != Mode::NoQueue))
+					return 1;
+				RunResult r = run_once(m, snd, pbx, dgrams, o, 0);
+				ok = ok && r.ok;
+				print(m, r, 0);
+				pps[mi].push_back(m == Mode::NoQueue ? r.delivered_pps() : r.inspected_pps());
+			}
+		}
+		double a = median(pps[0]), b = median(pps[1]), d = median(pps[2]), c = median(pps[3]);
+		std::printf("\nmedian max rate (pps; queued modes count inspected packets):\n"
+		            "  (a) no queue            %10.0f\n"
+		            "  (b) reference consumer  %10.0f\n"
+		            "  (d) sipguard, no parse  %10.0f\n"
+		            "  (c) sipguard + parse    %10.0f\n"
+		            "  (c)/(b) = %.2f   (d)/(b) = %.2f   (c)/(a) = %.2f\n",
+		            a, b, d, c, b > 0 ? c / b : 0, b > 0 ? d / b : 0, a > 0 ? c / a : 0);
+
+		// Consumer capacity on its own: verdict a preloaded queue.
+		std::printf("\ndrain: %llu datagrams queued, then the consumer starts (its own rate, sender idle):\n",
+		            static_cast<unsigned long long>(o.preload));
+		const Mode qmodes[] = {Mode::Reference, Mode::SipguardNull, Mode::SipguardParse};
+		std::vector<double> dpps[3];
+		for (int rep = 0; rep < o.reps; ++rep) {
+			for (int mi = 0; mi < 3; ++mi) {
+				RunResult r = run_once(qmodes[mi], snd, pbx, dgrams, o, 0, true);
+				ok = ok && r.ok;
+				std::printf("%-31s drained %llu of %llu queued in %.3fs = %.0f pps (uninspected %llu, queue_dropped %llu)\n",
+				            mode_name(qmodes[mi]), static_cast<unsigned long long>(r.inspected),
+				            static_cast<unsigned long long>(r.drain_target), r.drain_seconds, r.drain_pps(),
+				            static_cast<unsigned long long>(r.uninspected()),
+				            static_cast<unsigned long long>(r.queue_dropped));
+				std::fflush(stdout);
+				dpps[mi].push_back(r.drain_pps());
+			}
+		}
+		double db = median(dpps[0]), dd = median(dpps[1]), dc = median(dpps[2]);
+		std::printf("\nmedian drain rate (pps):\n"
+		            "  (b) reference consumer  %10.0f\n"
+		            "  (d) sipguard, no parse  %10.0f\n"
+		            "  (c) sipguard + parse    %10.0f\n"
+		            "  (c)/(b) = %.2f   (d)/(b) = %.2f\n",
+		            db, dd, dc, db > 0 ? dc / db : 0, db > 0 ? dd / db : 0);
+
+		// Below the maximum: paced at a fraction of what sipguard sustains
+		// (the lower of its drain rate and the end-to-end maximum).
+		double rate = o.paced_fraction * std::min(dc, c);
+		std::printf("\npaced at %.0f%% of min(drain (c), max rate (c)) = %.0f pps:\n", o.paced_fraction * 100, rate);
+		uint64_t bad = 0;
+		for (Mode m : {Mode::Reference, Mode::SipguardParse}) {
+			RunResult r = run_once(m, snd, pbx, dgrams, o, rate);
+			ok = ok && r.ok;
+			print(m, r, rate);
+			if (m == Mode::SipguardParse)
+				bad += r.queue_dropped + r.user_dropped + r.uninspected() + (r.send.sent - r.delivered);
+		}
+		set_table(pbx, false);
+		std::printf("\nsipguard paced run: %s (kernel queue drops + uninspected + lost = %llu)\n",
+		            bad == 0 ? "no drops" : "DROPS", static_cast<unsigned long long>(bad));
+		return ok ? 0 : 1;
+	} catch (const std::exception& e) {
+		std::fprintf(stderr, "sipguard-bench-queue: %s\n", e.what());
+		return 1;
+	}
+}
