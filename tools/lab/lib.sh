@@ -384,3 +384,161 @@ lab_sipguard_bans_of() {
 	[ "${LAB_PROTECTED:-0}" = 1 ] || { echo "n/a (unprotected)"; return 0; }
 	lab_sipguard_bans_of_impl "$1"
 }
+
+# Session manipulation from the attacker. lab_forged_call_start: one long
+# legitimate call (user 101 to voicemail, HOLD ms) whose dialog the attacker
+# then targets; lab_forged_bye K: a BYE for that dialog from attacker address
+# k, with the PBX's Record-Route as Route so that an unprotected Kamailio
+# relays it to the voicemail and ends the call.
+lab_forged_call_start() {
+	local hold=${1:-8000}
+	FORGED_STAT=$LAB_TMP/forged-call.csv
+	FORGED_MSG=$LAB_TMP/forged-call-msg.log
+	printf 'SEQUENTIAL\n101;x;[authentication username=101 password=%s]\n' \
+		"$(awk -F';' '$1 == "101" {print $2}' "$LAB_DIR/users.csv")" >"$LAB_TMP/forged-user.csv"
+	ip netns exec "$NS_LEG" timeout $((hold / 1000 + 20)) sipp -sf "$LAB_DIR/scenarios/legit-call.xml" \
+		-inf "$LAB_TMP/forged-user.csv" -i "$LEGIT_IP" -p 5064 -mi "$LEGIT_IP" -mp 31000 \
+		-m 1 -d "$hold" -nostdin -trace_stat -stf "$FORGED_STAT" -fd 1 -trace_msg -message_file "$FORGED_MSG" \
+		-cid_str "forgetest-%u@sglab" "$PBX_IP:5060" >"$LAB_TMP/forged-call.log" 2>&1 &
+	FORGED_PID=$!
+	lab_track "$FORGED_PID"
+}
+
+lab_forged_call_wait() {
+	wait "$FORGED_PID" 2>/dev/null || true
+	FORGED_RESULT=$(lab_sipp_result "$FORGED_STAT")
+}
+
+lab_forged_bye() {
+	local ip totag
+	ip=$(atk_ip "$1")
+	totag=$(grep -m1 -oE '^To: <sip:200@[^>]*>;tag=vm[0-9]+' "$FORGED_MSG" | sed 's/.*tag=//' || true)
+	[ -n "$totag" ] || { lab_log "forged BYE: the call has no answer yet"; return 1; }
+	ip netns exec "$NS_ATK" python3 "$LAB_DIR/sipsend.py" --src "$ip" --dst "$PBX_IP" <<-EOF
+		BYE sip:200@$PBX_IP:$VM_PORT SIP/2.0
+		Via: SIP/2.0/UDP $ip:5060;branch=z9hG4bK-forged$RANDOM;rport
+		Route: <sip:$PBX_IP;lr;ftag=uac1>
+		Max-Forwards: 70
+		From: "Phone 101" <sip:101@$PBX_IP>;tag=uac1
+		To: <sip:200@$PBX_IP>;tag=$totag
+		Call-ID: forgetest-1@sglab
+		CSeq: 10 BYE
+		User-Agent: Yealink SIP-T46S 66.86.0.15
+		Content-Length: 0
+	EOF
+}
+
+# lab_check_sync K: NOTIFY Event: check-sync (reboots Yealink phones) from attacker k.
+lab_check_sync() {
+	local ip
+	ip=$(atk_ip "$1")
+	ip netns exec "$NS_ATK" python3 "$LAB_DIR/sipsend.py" --src "$ip" --dst "$PBX_IP" <<-EOF
+		NOTIFY sip:100@$PBX_IP SIP/2.0
+		Via: SIP/2.0/UDP $ip:5060;branch=z9hG4bK-cs$RANDOM;rport
+		Max-Forwards: 70
+		From: <sip:$ip>;tag=cs$RANDOM
+		To: <sip:100@$PBX_IP>
+		Call-ID: checksync-$RANDOM@$ip
+		CSeq: 1 NOTIFY
+		Event: check-sync;reboot=true
+		Subscription-State: terminated
+		Content-Length: 0
+	EOF
+}
+
+# lab_sipguard_start: sipguard in the PBX namespace with the default config,
+# except the paths (state, ban log, control socket: under this run's temp dir)
+# and media pinning on for the voicemail's RTP ports. Sets SIPGUARD_PID,
+# SIPGUARD_SOCKET, SG_BANLOG.
+lab_sipguard_start() {
+	SG_BANLOG=$LAB_TMP/sipguard-bans.log
+	export SIPGUARD_SOCKET=$LAB_TMP/sipguard.sock
+	SG_CONFIG=$LAB_TMP/sipguard.toml
+	mkdir -p "$LAB_TMP/sipguard-state"
+	cat >"$SG_CONFIG" <<-EOF
+		# sipguard lab: the default config, with per-run paths and media pinning
+		# for the voicemail's RTP ports (sipp -mp 20000 on the PBX host).
+		[daemon]
+		state_dir = "$LAB_TMP/sipguard-state"
+		ban_log = "$SG_BANLOG"
+		control_socket = "$SIPGUARD_SOCKET"
+		remove_table_on_exit = true
+
+		[media]
+		pinning = true
+		rtp_range = "20000-20999"
+	EOF
+	if [ -n "${LAB_SIPGUARD_EXTRA_CONFIG:-}" ]; then
+		printf '%s\n' "$LAB_SIPGUARD_EXTRA_CONFIG" >>"$SG_CONFIG"
+	fi
+	"$SIPGUARD_BIN" check-config "$SG_CONFIG" >&2 || lab_die "sipguard rejected the lab config $SG_CONFIG"
+	ip netns exec "$NS_PBX" "$SIPGUARD_BIN" run --config "$SG_CONFIG" >"$LAB_TMP/sipguard.log" 2>&1 &
+	SIPGUARD_PID=$!
+	lab_track "$SIPGUARD_PID"
+	local i
+	for i in $(seq 100); do
+		kill -0 "$SIPGUARD_PID" 2>/dev/null || { cat "$LAB_TMP/sipguard.log" >&2; lab_die "sipguard exited at start"; }
+		"$SIPGUARD_BIN" status --socket "$SIPGUARD_SOCKET" >/dev/null 2>&1 && {
+			lab_log "sipguard up in $NS_PBX (pid $SIPGUARD_PID, ban log $SG_BANLOG)"
+			return 0
+		}
+		sleep 0.1
+	done
+	cat "$LAB_TMP/sipguard.log" >&2
+	lab_die "sipguard's control socket did not answer within 10 s"
+}
+
+# The operator's live view: `sipguard bans --follow`, prefixed, to stderr.
+lab_sipguard_follow_start() {
+	stdbuf -oL "$SIPGUARD_BIN" bans --follow --socket "$SIPGUARD_SOCKET" \
+		> >(sed -u 's/^/    [sipguard bans --follow] /' >&2) 2>&1 &
+	lab_track $!
+}
+
+# "EPOCH DETECTOR" of the first ban covering IP in the ban log, or "- -".
+lab_sipguard_ban_of_impl() {
+	python3 - "$SG_BANLOG" "$1" <<-'EOF'
+		import sys, json, ipaddress, datetime
+		ip = ipaddress.ip_address(sys.argv[2])
+		try:
+		    lines = open(sys.argv[1]).read().splitlines()
+		except OSError:
+		    lines = []
+		for l in lines:
+		    try:
+		        e = json.loads(l)
+		    except ValueError:
+		        continue
+		    if e.get("event") not in ("ban", "prefix_ban"):
+		        continue
+		    try:
+		        net = ipaddress.ip_network(f"{e['addr']}/{e.get('prefix_len', ip.max_prefixlen)}", strict=False)
+		    except (KeyError, ValueError):
+		        continue
+		    if ip in net:
+		        ts = datetime.datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
+		        print(f"{ts:.3f} {e.get('detector') or '-'}")
+		        break
+		else:
+		    print("- -")
+	EOF
+}
+
+# Number of ban events naming exactly IP in the ban log.
+lab_sipguard_bans_of_impl() {
+	python3 - "$SG_BANLOG" "$1" <<-'EOF'
+		import sys, json
+		n = 0
+		try:
+		    for l in open(sys.argv[1]):
+		        try:
+		            e = json.loads(l)
+		        except ValueError:
+		            continue
+		        if e.get("event") in ("ban", "prefix_ban") and e.get("addr") == sys.argv[2]:
+		            n += 1
+		except OSError:
+		    pass
+		print(n)
+	EOF
+}
