@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// libFuzzer target: the SIP parser (datagram and stream) and the framer.
+#include <cstddef>
+#include <cstdint>
+
+#include "agent/sip/framer.h"
+#include "agent/sip/parser.h"
+#include "tools/fuzz/fuzz_check.h"
+
+using namespace sipguard::sip;
+using sipguard::fuzz::check_view;
+
+namespace {
+
+void check_message(std::string_view in, const Message& m)
+{
+	if (m.length > in.size() && !m.incomplete)
+		__builtin_trap();
+	check_view(in, m.method_token);
+	check_view(in, m.ruri.raw);
+	check_view(in, m.ruri.user);
+	check_view(in, m.ruri.host);
+	check_view(in, m.reason);
+	check_view(in, m.call_id);
+	check_view(in, m.from.display);
+	check_view(in, m.from.tag);
+	check_view(in, m.to.uri.user);
+	check_view(in, m.to.tag);
+	check_view(in, m.contact.uri.raw);
+	check_view(in, m.cseq_method_token);
+	check_view(in, m.user_agent);
+	check_view(in, m.authorization.username);
+	check_view(in, m.www_authenticate.realm);
+	check_view(in, m.event);
+	check_view(in, m.event_params);
+	check_view(in, m.content_type);
+	check_view(in, m.body);
+	if (m.via_count > kMaxVia || m.via_total > kMaxViaTotal || m.via_count > m.via_total)
+		__builtin_trap();
+	for (uint8_t i = 0; i < m.via_count; ++i) {
+		check_view(in, m.via[i].transport);
+		check_view(in, m.via[i].host);
+		check_view(in, m.via[i].branch);
+		check_view(in, m.via[i].received);
+	}
+	if (m.valid() && (m.from.uri.raw.empty() || m.to.uri.raw.empty() || m.call_id.empty() || m.via_count == 0))
+		__builtin_trap();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+	const std::string_view in(reinterpret_cast<const char*>(data), size);
+	Message m;
+	sdp::Session s;
+	parse(in, Transport::Datagram, m, s);
+	check_message(in, m);
+	parse(in, Transport::Stream, m);
+	check_message(in, m);
+
+	// The framer, fed in three uneven pieces with a small buffer so the
+	// overflow and compaction paths run too.
+	StreamFramer f(2048);
+	const size_t a = size / 3, b = size / 2;
+	const std::string_view parts[] = {in.substr(0, a), in.substr(a, b - a), in.substr(b)};
+	for (std::string_view part : parts) {
+		while (!part.empty()) {
+			const size_t n = f.feed(part);
+			part.remove_prefix(n);
+			for (int i = 0; i < 256; ++i) {
+				const auto st = f.next(m);
+				if (st == StreamFramer::Status::NeedMore)
+					break;
+				if (st == StreamFramer::Status::Message && !m.valid())
+					__builtin_trap();
+			}
+			if (n == 0 && f.buffered() == f.capacity())
+				f.reset();
+		}
+	}
+	return 0;
+}
