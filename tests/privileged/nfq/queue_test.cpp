@@ -399,3 +399,74 @@ TEST_CASE("opening a queue number another socket holds fails")
 	CHECK(b.open(QueueConfig{}, error) == -EPERM);
 	CHECK(error.find("queue 0") != std::string::npos);
 }
+
+TEST_CASE("QueueGroup: one thread per queue, traffic spread over two queues all arrives")
+{
+	test::require_root_or_skip();
+	Lab lab;
+	{
+		test::EnterNetns in(lab.pbx);
+		rules::Netlink nl;
+		REQUIRE(nl.open().ok());
+		rules::TableSpec spec;
+		spec.sip_ports = {kSipPort};
+		spec.queue_base = 0;
+		spec.queue_count = 2;
+		rules::QueueBackend backend;
+		rules::Status st = rules::install_auto(nl, spec, backend);
+		REQUIRE_MESSAGE(st.ok(), st.message);
+	}
+	RecordingHandler h0, h1;
+	QueueConfig c0, c1;
+	c0.queue_num = 0;
+	c1.queue_num = 1;
+	std::vector<QueueConfig> configs{c0, c1};
+	std::vector<Handler*> handlers{&h0, &h1};
+	QueueGroup group;
+	std::atomic<bool> stop{false};
+	std::string error;
+	{
+		test::EnterNetns in(lab.pbx);
+		REQUIRE_MESSAGE(group.open(configs, error) == 0, error);
+	}
+	REQUIRE(group.size() == 2);
+	REQUIRE_MESSAGE(group.start(handlers, stop, error) == 0, error);
+
+	int pbx4 = udp_socket(lab.pbx, kPbxV4, kSipPort);
+	// Several remote addresses so the kernel's hash has something to spread.
+	std::vector<std::string> sources;
+	for (int i = 10; i < 26; ++i) {
+		sources.push_back("10.200.1." + std::to_string(i));
+		lab.client.must("ip addr add " + sources.back() + "/24 dev c0");
+	}
+	std::vector<int> fds;
+	for (const auto& s : sources)
+		fds.push_back(udp_socket(lab.client, s.c_str(), 5062));
+	constexpr int per_source = 20;
+	for (int i = 0; i < per_source; ++i)
+		for (size_t k = 0; k < fds.size(); ++k)
+			send_to(fds[k], kPbxV4, kSipPort, sip_options(sources[k].c_str(), i));
+	size_t want = per_source * fds.size();
+	CHECK(receive_all(pbx4, want).size() == want);
+	auto t0 = Clock::now();
+	stop = true;
+	CHECK(group.join() == 0);
+	CHECK(Clock::now() - t0 < std::chrono::seconds(1));
+	QueueStats total = group.total();
+	CHECK(total.received == want);
+	CHECK(total.accepted == want);
+	CHECK(h0.seen().size() + h1.seen().size() == want);
+	// Each remote address stays on one queue (the engine shards by source).
+	for (const auto& s : sources) {
+		size_t on0 = 0, on1 = 0;
+		for (const auto& x : h0.seen())
+			on0 += x.src == s;
+		for (const auto& x : h1.seen())
+			on1 += x.src == s;
+		CHECK((on0 == 0 || on1 == 0));
+	}
+	MESSAGE("queue 0 saw ", h0.seen().size(), ", queue 1 saw ", h1.seen().size());
+	close(pbx4);
+	for (int fd : fds)
+		close(fd);
+}

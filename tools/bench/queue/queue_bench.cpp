@@ -159,11 +159,12 @@ SendResult send_datagrams(const test::Netns& ns, const std::vector<std::string>&
 		if (now >= limit)
 			break;
 		if (rate_pps > 0) {
-			double due = std::chrono::duration<double>(now - t0).count() * rate_pps;
-			if (static_cast<double>(r.sent) >= due) {
-				std::this_thread::yield();
-				continue;
-			}
+			// Sleep until this batch is due, so the sender leaves its CPU to
+			// the softirq work and the sink it shares the CPU with.
+			auto due = t0 + std::chrono::duration_cast<Clock::duration>(
+			                    std::chrono::duration<double>(static_cast<double>(r.sent) / rate_pps));
+			if (due > now)
+				std::this_thread::sleep_until(due);
 		}
 		unsigned n = static_cast<unsigned>(std::min<uint64_t>(kSendBatch, o.count - r.sent));
 		for (unsigned i = 0; i < n; ++i) {
@@ -250,7 +251,7 @@ struct RunResult {
 	SendResult send;
 	uint64_t delivered = 0; // arrived at the PBX socket
 	uint64_t inspected = 0; // verdicts given by the consumer
-	uint64_t kernel_queued = 0; // id sequence delta: packets the queue rule handed to the queue
+	uint64_t kernel_queued = 0; // id sequence delta: packets the kernel put in the queue
 	uint64_t queue_dropped = 0, user_dropped = 0;
 	uint64_t parsed_valid = 0;
 	double drain_seconds = 0; // drain runs: time to verdict drain_target queued packets
@@ -259,9 +260,16 @@ struct RunResult {
 	double drain_pps() const { return drain_seconds > 0 ? static_cast<double>(drain_target) / drain_seconds : 0; }
 	double delivered_pps() const { return send.seconds > 0 ? static_cast<double>(delivered) / send.seconds : 0; }
 	double inspected_pps() const { return send.seconds > 0 ? static_cast<double>(inspected) / send.seconds : 0; }
-	// Packets the kernel queued but the consumer never saw: accepted
-	// uninspected by fail-open (or dropped, when fail-closed).
-	uint64_t uninspected() const { return kernel_queued > inspected ? kernel_queued - inspected : 0; }
+	// Packets that reached the queue rule but were not queued (queue full or
+	// socket full): with fail-open the kernel accepts them uninspected and
+	// counts them nowhere (it only numbers packets it really queues).
+	uint64_t failed_open(bool queued_mode) const
+	{
+		return queued_mode && send.sent > kernel_queued ? send.sent - kernel_queued : 0;
+	}
+	// Arrived at the PBX without a verdict from the consumer.
+	uint64_t uninspected() const { return delivered > inspected ? delivered - inspected : 0; }
+	uint64_t lost() const { return send.sent > delivered ? send.sent - delivered : 0; }
 };
 
 bool kernel_stats(const test::Netns& ns, nfq::KernelQueueStats& out)
@@ -377,11 +385,17 @@ RunResult run_once(Mode mode, const test::Netns& snd, const test::Netns& pbx, co
 		res.drain_seconds = std::chrono::duration<double>(last_progress - t0).count();
 		res.drain_target = target;
 	}
-	// Let queued packets drain to the sink.
-	uint64_t last = ~0ull;
-	for (int i = 0; i < 40 && delivered.load() != last; ++i) {
-		last = delivered.load();
-		std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	// Let queued packets drain to the sink: until nothing new for 300 ms (at most 5 s).
+	{
+		uint64_t last = delivered.load();
+		auto quiet_since = Clock::now(), limit = Clock::now() + std::chrono::seconds(5);
+		while (Clock::now() < limit && Clock::now() - quiet_since < std::chrono::milliseconds(300)) {
+			std::this_thread::sleep_for(std::chrono::milliseconds(20));
+			if (delivered.load() != last) {
+				last = delivered.load();
+				quiet_since = Clock::now();
+			}
+		}
 	}
 	bool have_after = mode != Mode::NoQueue && kernel_stats(pbx, after);
 	stop_consumer = true;
@@ -411,13 +425,15 @@ RunResult run_once(Mode mode, const test::Netns& snd, const test::Netns& pbx, co
 void print(Mode m, const RunResult& r, double rate)
 {
 	std::printf("%-31s rate %-6s sent %8llu in %.2fs, delivered %8llu (%6.0f pps), inspected %8llu (%6.0f pps), "
-	            "queue_dropped %llu user_dropped %llu uninspected %llu%s\n",
+	            "lost %llu, failed open %llu, uninspected %llu, queue_dropped %llu user_dropped %llu%s\n",
 	            mode_name(m), rate > 0 ? std::to_string(static_cast<long>(rate)).c_str() : "max",
 	            static_cast<unsigned long long>(r.send.sent), r.send.seconds,
 	            static_cast<unsigned long long>(r.delivered), r.delivered_pps(),
 	            static_cast<unsigned long long>(r.inspected), r.inspected_pps(),
-	            static_cast<unsigned long long>(r.queue_dropped), static_cast<unsigned long long>(r.user_dropped),
+	            static_cast<unsigned long long>(r.lost()),
+	            static_cast<unsigned long long>(r.failed_open(m != Mode::NoQueue)),
 	            static_cast<unsigned long long>(r.uninspected()),
+	            static_cast<unsigned long long>(r.queue_dropped), static_cast<unsigned long long>(r.user_dropped),
 	            m == Mode::SipguardParse && r.parsed_valid != r.inspected ? "  (parse: some not valid!)" : "");
 	std::fflush(stdout);
 }
@@ -466,6 +482,19 @@ int main(int argc, char** argv)
 		test::Netns snd("qbs"), pbx("qbp");
 		test::link_veth(snd, "s0", {std::string(kSenderAddr) + "/24"}, pbx, "p0", {std::string(kPbxAddr) + "/24"});
 		std::vector<std::string> dgrams = make_datagrams();
+		// Other work on the machine skews every figure; say how busy it was.
+		auto loadavg = [] {
+			char buf[64] = {};
+			FILE* f = std::fopen("/proc/loadavg", "r");
+			if (f) {
+				if (!std::fgets(buf, sizeof buf, f))
+					buf[0] = 0;
+				std::fclose(f);
+			}
+			std::string l = buf;
+			return l.substr(0, l.find(' ', l.find(' ', l.find(' ') + 1) + 1));
+		};
+		std::printf("load average at start: %s\n", loadavg().c_str());
 		std::printf("queue bench: %zu-byte SIP datagrams, %.1fs or %llu per run, %d reps, fail-open %s, "
 		            "sender on CPU0, consumer on CPU1\n",
 		            dgrams[0].size(), o.seconds, static_cast<unsigned long long>(o.count), o.reps,
@@ -507,10 +536,10 @@ int main(int argc, char** argv)
 			for (int mi = 0; mi < 3; ++mi) {
 				RunResult r = run_once(qmodes[mi], snd, pbx, dgrams, o, 0, true);
 				ok = ok && r.ok;
-				std::printf("%-31s drained %llu of %llu queued in %.3fs = %.0f pps (uninspected %llu, queue_dropped %llu)\n",
+				std::printf("%-31s drained %llu of %llu queued in %.3fs = %.0f pps (failed open %llu, queue_dropped %llu)\n",
 				            mode_name(qmodes[mi]), static_cast<unsigned long long>(r.inspected),
 				            static_cast<unsigned long long>(r.drain_target), r.drain_seconds, r.drain_pps(),
-				            static_cast<unsigned long long>(r.uninspected()),
+				            static_cast<unsigned long long>(r.failed_open(true)),
 				            static_cast<unsigned long long>(r.queue_dropped));
 				std::fflush(stdout);
 				dpps[mi].push_back(r.drain_pps());
@@ -534,10 +563,11 @@ int main(int argc, char** argv)
 			ok = ok && r.ok;
 			print(m, r, rate);
 			if (m == Mode::SipguardParse)
-				bad += r.queue_dropped + r.user_dropped + r.uninspected() + (r.send.sent - r.delivered);
+				bad += r.queue_dropped + r.user_dropped + r.failed_open(true) + r.uninspected() + r.lost();
 		}
 		set_table(pbx, false);
-		std::printf("\nsipguard paced run: %s (kernel queue drops + uninspected + lost = %llu)\n",
+		std::printf("\nload average at end: %s\n", loadavg().c_str());
+		std::printf("sipguard paced run: %s (kernel queue drops + failed open + uninspected + lost = %llu)\n",
 		            bad == 0 ? "no drops" : "DROPS", static_cast<unsigned long long>(bad));
 		return ok ? 0 : 1;
 	} catch (const std::exception& e) {
