@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <endian.h>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -295,6 +296,90 @@ Status delete_media(Netlink& nl, std::span<const MediaElement> elems)
 // ---- listing ----
 
 namespace {
+
+// Walks the attributes of a nest (or of a message payload) with bounds checks.
+template <typename F>
+bool for_each_attr(const void* start, size_t len, F&& f)
+{
+	auto* a = static_cast<const nlattr*>(start);
+	int remaining = static_cast<int>(len);
+	while (mnl_attr_ok(a, remaining)) {
+		if (!f(a))
+			return false;
+		remaining -= static_cast<int>(MNL_ALIGN(a->nla_len));
+		a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
+	}
+	return true;
+}
+
+bool parse_one_element(const nlattr* elem, RawElement& r)
+{
+	return for_each_attr(mnl_attr_get_payload(elem), mnl_attr_get_payload_len(elem), [&](const nlattr* a) {
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_SET_ELEM_KEY:
+			// Nested NFTA_DATA_VALUE holding the key bytes.
+			return for_each_attr(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a), [&](const nlattr* d) {
+				if (mnl_attr_get_type(d) == NFTA_DATA_VALUE) {
+					uint16_t n = mnl_attr_get_payload_len(d);
+					if (n > r.key.size())
+						return false;
+					std::memcpy(r.key.data(), mnl_attr_get_payload(d), n);
+					r.key_len = n;
+				}
+				return true;
+			});
+		case NFTA_SET_ELEM_FLAGS:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+				return false;
+			r.interval_end = ntohl(mnl_attr_get_u32(a)) & NFT_SET_ELEM_INTERVAL_END;
+			return true;
+		case NFTA_SET_ELEM_TIMEOUT:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+				return false;
+			r.timeout = std::chrono::milliseconds(be64toh(mnl_attr_get_u64(a)));
+			return true;
+		case NFTA_SET_ELEM_EXPIRATION:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) < 0)
+				return false;
+			r.expires_in = std::chrono::milliseconds(be64toh(mnl_attr_get_u64(a)));
+			return true;
+		default:
+			return true;
+		}
+	});
+}
+
+} // namespace
+
+bool parse_elements(const nlmsghdr* nlh, std::vector<RawElement>& out, std::string* set_name)
+{
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(nfgenmsg))
+		return false;
+	return for_each_attr(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)),
+	                     nlh->nlmsg_len - NLMSG_HDRLEN - NLMSG_ALIGN(sizeof(nfgenmsg)), [&](const nlattr* a) {
+		                     uint16_t type = mnl_attr_get_type(a);
+		                     if (type == NFTA_SET_ELEM_LIST_SET && set_name) {
+			                     if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0)
+				                     return false;
+			                     *set_name = mnl_attr_get_str(a);
+		                     }
+		                     if (type != NFTA_SET_ELEM_LIST_ELEMENTS)
+			                     return true;
+		                     return for_each_attr(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a),
+		                                          [&](const nlattr* e) {
+			                                          // The kernel ignores the nest type of
+			                                          // list items (libnftnl numbers them
+			                                          // 1, 2, 3...), so do we.
+			                                          RawElement r;
+			                                          if (!parse_one_element(e, r))
+				                                          return false;
+			                                          out.push_back(r);
+			                                          return true;
+		                                          });
+	                     });
+}
+
+namespace {
 Status list_set_once(Netlink& nl, const char* set_name, std::vector<RawElement>& out, bool& interrupted)
 {
 	auto s = make_set();
@@ -310,43 +395,7 @@ Status list_set_once(Netlink& nl, const char* set_name, std::vector<RawElement>&
 		[&](const nlmsghdr* nlh) {
 			if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 				interrupted = true;
-			// Some libnftnl releases return an uninitialised status for a
-			// reply without elements (an empty set): skip those ourselves.
-			bool has_elements = false;
-			auto* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
-			for (auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-			     mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a)) {
-				if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
-					has_elements = true;
-			}
-			if (!has_elements)
-				return true;
-			auto reply = make_set();
-			if (nftnl_set_elems_nlmsg_parse(nlh, reply.get()) < 0)
-				return false;
-			nftnl_set_elem_foreach(
-				reply.get(),
-				[](nftnl_set_elem* e, void* data) -> int {
-					auto* vec = static_cast<std::vector<RawElement>*>(data);
-					RawElement r;
-					uint32_t len = 0;
-					const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-					if (key && len <= sizeof r.key) {
-						std::memcpy(r.key.data(), key, len);
-						r.key_len = len;
-					}
-					if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
-						r.interval_end = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END;
-					if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT))
-						r.timeout = std::chrono::milliseconds(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT));
-					if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-						r.expires_in =
-							std::chrono::milliseconds(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION));
-					vec->push_back(r);
-					return 0;
-				},
-				&out);
-			return true;
+			return parse_elements(nlh, out);
 		},
 		what);
 	return st;

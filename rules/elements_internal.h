@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "agent/net/ip_address.h"
@@ -43,6 +44,12 @@ struct RawElement {
 	std::chrono::milliseconds timeout{0};
 	std::chrono::milliseconds expires_in{0};
 };
+// Parses the elements of one NEWSETELEM/GETSETELEM message (libmnl only:
+// some libnftnl releases return an uninitialised status from
+// nftnl_set_elems_nlmsg_parse). Returns false on a malformed message;
+// `set_name` receives NFTA_SET_ELEM_LIST_SET when present.
+bool parse_elements(const nlmsghdr* nlh, std::vector<RawElement>& out, std::string* set_name = nullptr);
+
 Status list_set_raw(Netlink& nl, const char* set_name, std::vector<RawElement>& out);
 
 } // namespace sipguard::rules
