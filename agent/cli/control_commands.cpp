@@ -1,11 +1,354 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// TEMPORARY scaffold: replaced by the owner of this subcommand.
+// The operator commands that talk to a running daemon over its control
+// socket: status, bans, ban, unban, explain, stats, reload.
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
 #include <CLI/CLI.hpp>
+#include <fmt/core.h>
 
 #include "agent/cli/commands.h"
+#include "agent/daemon/control_client.h"
+#include "agent/daemon/duration.h"
+#include "agent/daemon/json.h"
+#include "agent/daemon/metrics.h"
+#include "agent/net/ip_address.h"
 
 namespace sipguard::cli {
 
-void add_control_commands(CLI::App& /*app*/, int& /*exit_code*/) {}
+namespace {
+
+namespace json = daemon::json;
+using daemon::ControlClient;
+
+struct Common {
+	std::string socket;
+	bool json = false;
+};
+
+std::string socket_path(const Common& c)
+{
+	if (!c.socket.empty())
+		return c.socket;
+	if (const char* env = std::getenv("SIPGUARD_SOCKET"); env && *env)
+		return env;
+	return std::string(daemon::kDefaultControlSocket);
+}
+
+void add_socket_option(CLI::App* cmd, Common& c)
+{
+	cmd->add_option("--socket", c.socket,
+	                fmt::format("Control socket of the daemon (default $SIPGUARD_SOCKET, else {})",
+	                            daemon::kDefaultControlSocket))
+		->type_name("PATH");
+}
+
+// Sends one request; prints the daemon's error and returns nullopt on
+// failure (the exit status is then in `exit_code`).
+std::optional<json::Value> call(const Common& c, std::string_view cmd, json::Value args, int& exit_code)
+{
+	try {
+		ControlClient client(socket_path(c));
+		auto r = client.call(daemon::control::encode_request(cmd, std::move(args)));
+		if (!r.ok) {
+			fmt::print(stderr, "sipguard: {}\n", r.error);
+			exit_code = 1;
+			return std::nullopt;
+		}
+		return std::move(r.body);
+	} catch (const std::exception& e) {
+		fmt::print(stderr, "sipguard: {}\n", e.what());
+		exit_code = 2;
+		return std::nullopt;
+	}
+}
+
+std::string remaining(int64_t s) { return daemon::format_duration(std::chrono::seconds(s)); }
+
+std::string target_of(const json::Value& b)
+{
+	return fmt::format("{}/{}", b["addr"].as_string(), b["prefix_len"].as_int());
+}
+
+void print_bans_table(const json::Array& bans)
+{
+	if (bans.empty()) {
+		fmt::print("no active bans\n");
+		return;
+	}
+	fmt::print("{:<42} {:<14} {:>10} {:>8}  {}\n", "ADDRESS", "DETECTOR", "REMAINING", "OFFENCES", "REASON");
+	for (const auto& b : bans)
+		fmt::print("{:<42} {:<14} {:>10} {:>8}  {}\n", target_of(b), b["detector"].as_string(),
+		           remaining(b["remaining_s"].as_int()), b["offences"].as_int(), b["reason"].as_string());
+	fmt::print("{} active ban{}\n", bans.size(), bans.size() == 1 ? "" : "s");
+}
+
+// One ban log event (the JSON line the daemon streams) for a terminal.
+std::string pretty_event(const json::Value& e)
+{
+	std::string target = fmt::format("{}/{}", e["addr"].as_string(), e["prefix_len"].as_int());
+	std::string out = fmt::format("{} {:<10} {}", e["ts"].as_string(), e["event"].as_string(), target);
+	if (e["duration_s"].as_int() > 0)
+		out += fmt::format(" for {}", remaining(e["duration_s"].as_int()));
+	if (e["offence_count"].as_int() > 0)
+		out += fmt::format(" (offence {})", e["offence_count"].as_int());
+	if (!e["detector"].as_string().empty())
+		out += fmt::format(": {}", e["detector"].as_string());
+	if (!e["reason"].as_string().empty())
+		out += fmt::format(": {}", e["reason"].as_string());
+	return out;
+}
+
+int follow(const Common& c, bool as_json)
+{
+	try {
+		ControlClient client(socket_path(c));
+		json::Value args = json::Object{};
+		args.set("follow", true);
+		auto r = client.call(daemon::control::encode_request("bans", args));
+		if (!r.ok) {
+			fmt::print(stderr, "sipguard: {}\n", r.error);
+			return 1;
+		}
+		if (as_json) {
+			for (const auto& b : r.body["bans"].as_array())
+				fmt::print("{}\n", b.dump());
+		} else {
+			print_bans_table(r.body["bans"].as_array());
+			fmt::print("-- following new events (Ctrl-C to stop) --\n");
+		}
+		std::fflush(stdout);
+		while (auto line = client.read_line(-1)) {
+			if (as_json) {
+				fmt::print("{}\n", *line);
+			} else {
+				auto v = json::parse(*line);
+				fmt::print("{}\n", v ? pretty_event(*v) : *line);
+			}
+			std::fflush(stdout);
+		}
+		fmt::print(stderr, "sipguard: the daemon closed the connection\n");
+		return 1;
+	} catch (const std::exception& e) {
+		fmt::print(stderr, "sipguard: {}\n", e.what());
+		return 2;
+	}
+}
+
+void print_status(const json::Value& s)
+{
+	fmt::print("sipguard {} (pid {}), up {}, config {}\n", s["version"].as_string(), s["pid"].as_int(),
+	           remaining(s["uptime_s"].as_int()), s["config"].as_string());
+	fmt::print("queues:      {} (backend {}){}{}\n", s["queues"].as_int(), s["queue_backend"].as_string(),
+	           s["dry_run"].as_bool() ? ", DRY RUN" : "", s["media_pinning"].as_bool() ? ", media pinning on" : "");
+	fmt::print("packets:     {} in, {} out\n", s["packets"]["in"].as_int(), s["packets"]["out"].as_int());
+	fmt::print("verdicts:    {} accepted, {} dropped\n", s["verdicts"]["accepted"].as_int(),
+	           s["verdicts"]["dropped"].as_int());
+	fmt::print("SIP:         {} messages, {} malformed, {} findings\n", s["sip_messages"].as_int(),
+	           s["malformed"].as_int(), s["findings"].as_int());
+	fmt::print("bans:        {} active, {} since start ({} restored at start in {:.1f} ms)\n",
+	           s["bans_active"].as_int(), s["bans_total"].as_int(), s["restored_bans"].as_int(),
+	           s["restore_ms"].as_double());
+	fmt::print("calls:       {} active, {} media pinholes\n", s["calls"].as_int(), s["pinholes"].as_int());
+	fmt::print("drops:       {} in the kernel queue, {} socket overruns (ENOBUFS)\n", s["drops"]["kernel"].as_int(),
+	           s["drops"]["queue_enobufs"].as_int());
+}
+
+void print_explain(const json::Value& x)
+{
+	fmt::print("{}:", x["addr"].as_string());
+	if (x["trusted"].as_bool())
+		fmt::print(" trusted peer (never banned)");
+	else if (x["allowlisted"].as_bool())
+		fmt::print(" allowlisted (never banned)");
+	const auto& bans = x["bans"].as_array();
+	if (bans.empty())
+		fmt::print(" not banned\n");
+	else
+		fmt::print(" banned by {} rule{}\n", bans.size(), bans.size() == 1 ? "" : "s");
+	for (const auto& b : bans) {
+		fmt::print("\n  ban {} ({}{}), {} left of {}, offence {}\n", target_of(b), b["detector"].as_string(),
+		           b["prefix_ban"].as_bool() ? ", prefix aggregation" : "", remaining(b["remaining_s"].as_int()),
+		           remaining(b["duration_s"].as_int()), b["offences"].as_int());
+		fmt::print("    since {} until {}\n", b["since"].as_string(), b["until"].as_string());
+		fmt::print("    reason:   {}\n", b["reason"].as_string());
+		if (!b["evidence_text"].as_string().empty())
+			fmt::print("    evidence: {}\n", b["evidence_text"].as_string());
+		else if (b["evidence"].is_object() && !b["evidence"].as_object().empty())
+			fmt::print("    evidence: {}\n", b["evidence"].dump());
+	}
+	if (const json::Value* h = x.find("history")) {
+		fmt::print("\n  offence history of {}: {} offence{}, last {}\n", (*h)["target"].as_string(),
+		           (*h)["count"].as_int(), (*h)["count"].as_int() == 1 ? "" : "s", (*h)["last"].as_string());
+		for (const auto& o : (*h)["offences"].as_array())
+			fmt::print("    {}  {:<14} {:>6}  {}\n", o["at"].as_string(), o["detector"].as_string(),
+			           remaining(o["duration_s"].as_int()), o["reason"].as_string());
+	} else {
+		fmt::print("  no offence history\n");
+	}
+}
+
+} // namespace
+
+void add_control_commands(CLI::App& app, int& exit_code)
+{
+	const char* footer = "Talks to `sipguard run` over its control socket (root or group sipguard).\n"
+	                     "Exit status: 0 ok, 1 the daemon refused (e.g. no such ban), 2 usage error or daemon "
+	                     "unreachable.";
+
+	{
+		auto c = std::make_shared<Common>();
+		CLI::App* cmd = app.add_subcommand("status", "Show the daemon's state: queues, packets, verdicts, bans, calls");
+		add_socket_option(cmd, *c);
+		cmd->add_flag("--json", c->json, "Print the status as one JSON object");
+		cmd->footer(footer);
+		cmd->callback([c, &exit_code] {
+			if (auto s = call(*c, "status", json::Object{}, exit_code)) {
+				if (c->json) {
+					s->object().erase(s->object().begin()); // drop "ok"
+					fmt::print("{}\n", s->dump());
+				} else {
+					print_status(*s);
+				}
+			}
+		});
+	}
+	{
+		auto c = std::make_shared<Common>();
+		auto follow_flag = std::make_shared<bool>(false);
+		CLI::App* cmd = app.add_subcommand("bans", "List active bans (address, detector, remaining time, offences)");
+		add_socket_option(cmd, *c);
+		cmd->add_flag("--json", c->json, "One JSON object per ban (and per event with --follow)");
+		cmd->add_flag("-f,--follow", *follow_flag,
+		              "After the list, stream ban/unban/expiry/finding events as they happen (like tail -f of the "
+		              "ban log)");
+		cmd->footer(footer);
+		cmd->callback([c, follow_flag, &exit_code] {
+			if (*follow_flag) {
+				exit_code = follow(*c, c->json);
+				return;
+			}
+			if (auto r = call(*c, "bans", json::Object{}, exit_code)) {
+				if (c->json) {
+					for (const auto& b : (*r)["bans"].as_array())
+						fmt::print("{}\n", b.dump());
+				} else {
+					print_bans_table((*r)["bans"].as_array());
+				}
+			}
+		});
+	}
+	{
+		auto c = std::make_shared<Common>();
+		auto addr = std::make_shared<std::string>();
+		auto dur = std::make_shared<std::string>();
+		auto reason = std::make_shared<std::string>();
+		CLI::App* cmd = app.add_subcommand("ban", "Ban an address or prefix now (kernel set element with a timeout)");
+		cmd->add_option("address", *addr, "ADDR or ADDR/PREFIX, IPv4 or IPv6")->required()->type_name("ADDR[/PREFIX]");
+		cmd->add_option("--for", *dur,
+		                "How long: 90s, 10m, 1h, 7d, 1h30m... (default: the next step of the ban ladder for this "
+		                "address)")
+			->type_name("DURATION");
+		cmd->add_option("--reason", *reason, "Why (shown by bans/explain and in the ban log)")->type_name("TEXT");
+		add_socket_option(cmd, *c);
+		cmd->footer(footer);
+		cmd->callback([=, &exit_code] {
+			std::string err;
+			if (!net::Cidr::parse(*addr, &err))
+				throw CLI::ValidationError("address", fmt::format("\"{}\" is not an address or prefix{}", *addr,
+				                                                  err.empty() ? "" : ": " + err));
+			json::Value args = json::Object{};
+			args.set("addr", *addr);
+			if (!dur->empty()) {
+				auto d = daemon::parse_duration(*dur, &err);
+				if (!d)
+					throw CLI::ValidationError("--for", err);
+				if (*d < std::chrono::seconds(1))
+					throw CLI::ValidationError("--for", "the duration must be at least 1s");
+				args.set("for_s", std::chrono::duration_cast<std::chrono::seconds>(*d).count());
+			}
+			if (!reason->empty())
+				args.set("reason", *reason);
+			if (auto r = call(*c, "ban", args, exit_code)) {
+				const json::Value& b = (*r)["ban"];
+				if ((*r)["outcome"].as_string() == "already_banned")
+					fmt::print("{} is already banned ({} left)\n", target_of(b), remaining(b["remaining_s"].as_int()));
+				else
+					fmt::print("banned {} for {} (offence {})\n", target_of(b), remaining(b["duration_s"].as_int()),
+					           b["offences"].as_int());
+			}
+		});
+	}
+	{
+		auto c = std::make_shared<Common>();
+		auto addr = std::make_shared<std::string>();
+		CLI::App* cmd = app.add_subcommand("unban", "Lift a ban now (the exact address or prefix that was banned)");
+		cmd->add_option("address", *addr, "ADDR or ADDR/PREFIX as listed by `sipguard bans`")
+			->required()
+			->type_name("ADDR[/PREFIX]");
+		add_socket_option(cmd, *c);
+		cmd->footer(footer);
+		cmd->callback([=, &exit_code] {
+			std::string err;
+			if (!net::Cidr::parse(*addr, &err))
+				throw CLI::ValidationError("address", fmt::format("\"{}\" is not an address or prefix{}", *addr,
+				                                                  err.empty() ? "" : ": " + err));
+			json::Value args = json::Object{};
+			args.set("addr", *addr);
+			if (call(*c, "unban", args, exit_code))
+				fmt::print("unbanned {}\n", *addr);
+		});
+	}
+	{
+		auto c = std::make_shared<Common>();
+		auto addr = std::make_shared<std::string>();
+		CLI::App* cmd = app.add_subcommand("explain", "Show why an address is banned: bans, evidence, offence history");
+		cmd->add_option("address", *addr, "IPv4 or IPv6 address")->required()->type_name("ADDR");
+		add_socket_option(cmd, *c);
+		cmd->add_flag("--json", c->json, "Print the explanation as one JSON object");
+		cmd->footer(footer);
+		cmd->callback([=, &exit_code] {
+			if (!net::IpAddress::parse(*addr))
+				throw CLI::ValidationError("address", fmt::format("\"{}\" is not an IPv4 or IPv6 address", *addr));
+			json::Value args = json::Object{};
+			args.set("addr", *addr);
+			if (auto r = call(*c, "explain", args, exit_code)) {
+				if (c->json) {
+					r->object().erase(r->object().begin());
+					fmt::print("{}\n", r->dump());
+				} else {
+					print_explain(*r);
+				}
+			}
+		});
+	}
+	{
+		auto c = std::make_shared<Common>();
+		auto prom = std::make_shared<bool>(false);
+		CLI::App* cmd = app.add_subcommand("stats", "Show the daemon's metrics, human-readable");
+		cmd->add_flag("--prometheus", *prom, "Print the Prometheus text exposition as served on the metrics socket");
+		add_socket_option(cmd, *c);
+		cmd->footer(footer);
+		cmd->callback([=, &exit_code] {
+			if (auto r = call(*c, "stats", json::Object{}, exit_code)) {
+				const std::string& text = (*r)["metrics"].as_string();
+				fmt::print("{}", *prom ? text : daemon::metrics::to_human(text));
+			}
+		});
+	}
+	{
+		auto c = std::make_shared<Common>();
+		CLI::App* cmd = app.add_subcommand(
+			"reload", "Reload the config file and reopen the ban log (like SIGHUP), and report the outcome");
+		add_socket_option(cmd, *c);
+		cmd->footer(footer);
+		cmd->callback([=, &exit_code] {
+			if (auto r = call(*c, "reload", json::Object{}, exit_code))
+				fmt::print("reloaded {}\n", (*r)["config"].as_string());
+		});
+	}
+}
 
 } // namespace sipguard::cli

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The control thread: one poll loop over the control socket, the metrics
+// sockets (HTTP GET /metrics) and their clients. Handlers run on this thread
+// and only take short locks, so queue threads are never blocked by a client.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/daemon/config.h"
+#include "agent/daemon/control_protocol.h"
+#include "agent/daemon/unique_fd.h"
+
+namespace sipguard::daemon {
+
+struct PeerCred {
+	pid_t pid = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+};
+
+struct HandlerResult {
+	std::string line;    // the response, without the newline
+	bool follow = false; // keep the connection open and stream published events
+};
+
+class ControlServer {
+public:
+	using Handler = std::function<HandlerResult(const control::Request&, const PeerCred&)>;
+	using MetricsFn = std::function<std::string()>;
+
+	struct Options {
+		std::string control_path;
+		std::string group;        // "" or a group name; members may connect
+		std::string metrics_path; // "" = off
+		Endpoint metrics_tcp;     // disabled = off
+	};
+
+	ControlServer(const ControlServer&) = delete;
+	ControlServer& operator=(const ControlServer&) = delete;
+	~ControlServer();
+
+	// Binds and listens (no thread yet). Throws std::runtime_error with the
+	// path and errno text on failure (e.g. a daemon already listening).
+	static std::unique_ptr<ControlServer> create(const Options& opts, Handler handler, MetricsFn metrics);
+
+	void start();
+	// Stops the thread, closes clients, unlinks the socket files.
+	void stop();
+
+	// Thread-safe: queues one line (no newline) for every follower.
+	void publish(std::string line);
+
+	size_t clients() const { return client_count_.load(std::memory_order_relaxed); }
+
+	// Whether credentials may use the sockets: root, our own uid, or a
+	// member (primary or supplementary) of the configured group.
+	static bool peer_allowed(const PeerCred& c, bool have_group, gid_t group);
+
+private:
+	struct Client;
+	ControlServer() = default;
+	void run();
+	void accept_on(int listen_fd, int kind);
+	void on_readable(Client& c);
+	void flush(Client& c);
+
+	Options opts_;
+	Handler handler_;
+	MetricsFn metrics_;
+	bool have_group_ = false;
+	gid_t group_gid_ = 0;
+	UniqueFd control_fd_;
+	UniqueFd metrics_fd_;
+	UniqueFd metrics_tcp_fd_;
+	UniqueFd wake_fd_;
+	std::vector<std::unique_ptr<Client>> clients_;
+	std::atomic<size_t> client_count_{0};
+	std::mutex pub_mutex_;
+	std::deque<std::string> pub_queue_;
+	std::atomic<bool> stop_{false};
+	std::thread thread_;
+	bool unlinked_ = false;
+};
+
+} // namespace sipguard::daemon

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Prometheus text exposition writer, histogram, registry, human rendering.
+#include "agent/daemon/metrics.h"
+
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include <fmt/core.h>
+
+namespace sipguard::daemon::metrics {
+
+namespace {
+
+std::string_view type_name(Type t)
+{
+	switch (t) {
+	case Type::Counter: return "counter";
+	case Type::Gauge: return "gauge";
+	case Type::Histogram: return "histogram";
+	case Type::Summary: return "summary";
+	}
+	return "untyped";
+}
+
+std::string format_value(double v)
+{
+	if (std::isnan(v))
+		return "NaN";
+	if (std::isinf(v))
+		return v > 0 ? "+Inf" : "-Inf";
+	if (v == std::floor(v) && std::fabs(v) < 1e15)
+		return fmt::format("{}", static_cast<int64_t>(v));
+	return fmt::format("{}", v);
+}
+
+std::string escape_help(std::string_view v)
+{
+	std::string out;
+	for (char c : v) {
+		if (c == '\\')
+			out += "\\\\";
+		else if (c == '\n')
+			out += "\\n";
+		else
+			out += c;
+	}
+	return out;
+}
+
+} // namespace
+
+std::string escape_label(std::string_view v)
+{
+	std::string out;
+	for (char c : v) {
+		if (c == '\\')
+			out += "\\\\";
+		else if (c == '"')
+			out += "\\\"";
+		else if (c == '\n')
+			out += "\\n";
+		else
+			out += c;
+	}
+	return out;
+}
+
+void Exposition::family(std::string_view name, Type type, std::string_view help)
+{
+	for (auto& f : families_)
+		if (f.name == name)
+			return;
+	families_.push_back({std::string(name), type, std::string(help), {}});
+}
+
+Exposition::Family* Exposition::find(std::string_view sample_name)
+{
+	for (auto& f : families_) {
+		if (sample_name == f.name)
+			return &f;
+		if (f.type == Type::Histogram || f.type == Type::Summary) {
+			for (std::string_view suffix : {"_bucket", "_sum", "_count"})
+				if (sample_name.size() == f.name.size() + suffix.size() && sample_name.starts_with(f.name) &&
+				    sample_name.ends_with(suffix))
+					return &f;
+		}
+	}
+	return nullptr;
+}
+
+void Exposition::sample(std::string_view name, const Labels& labels, double value)
+{
+	Family* f = find(name);
+	if (!f) {
+		// Undeclared: declare untyped-as-gauge so the output stays valid.
+		family(name, Type::Gauge, "");
+		f = &families_.back();
+	}
+	std::string& s = f->samples;
+	s += name;
+	if (!labels.empty()) {
+		s += '{';
+		for (size_t i = 0; i < labels.size(); ++i) {
+			if (i)
+				s += ',';
+			s += fmt::format("{}=\"{}\"", labels[i].first, escape_label(labels[i].second));
+		}
+		s += '}';
+	}
+	s += ' ';
+	s += format_value(value);
+	s += '\n';
+}
+
+std::string Exposition::text() const
+{
+	std::string out;
+	for (const auto& f : families_) {
+		if (!f.help.empty())
+			out += fmt::format("# HELP {} {}\n", f.name, escape_help(f.help));
+		out += fmt::format("# TYPE {} {}\n", f.name, type_name(f.type));
+		out += f.samples;
+	}
+	return out;
+}
+
+Histogram::Histogram(std::vector<double> bounds)
+	: bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1])
+{
+	for (size_t i = 0; i <= bounds_.size(); ++i)
+		buckets_[i].store(0);
+}
+
+void Histogram::observe(double seconds)
+{
+	size_t i = 0;
+	while (i < bounds_.size() && seconds > bounds_[i])
+		++i;
+	buckets_[i].fetch_add(1, std::memory_order_relaxed);
+	count_.fetch_add(1, std::memory_order_relaxed);
+	sum_ns_.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e9), std::memory_order_relaxed);
+}
+
+void Histogram::collect(Exposition& e, std::string_view name, std::string_view help, const Labels& labels) const
+{
+	e.family(name, Type::Histogram, help);
+	const std::string bucket = std::string(name) + "_bucket";
+	uint64_t cum = 0;
+	for (size_t i = 0; i <= bounds_.size(); ++i) {
+		cum += buckets_[i].load(std::memory_order_relaxed);
+		Labels l = labels;
+		l.emplace_back("le", i < bounds_.size() ? format_value(bounds_[i]) : "+Inf");
+		e.sample(bucket, l, static_cast<double>(cum));
+	}
+	e.sample(std::string(name) + "_sum", labels, static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+	e.sample(std::string(name) + "_count", labels, static_cast<double>(count_.load(std::memory_order_relaxed)));
+}
+
+void Registry::add(Collector c)
+{
+	std::lock_guard lock(mutex_);
+	collectors_.push_back(std::move(c));
+}
+
+std::string Registry::scrape() const
+{
+	Exposition e;
+	std::lock_guard lock(mutex_);
+	for (const auto& c : collectors_)
+		c(e);
+	return e.text();
+}
+
+std::string to_human(std::string_view text)
+{
+	// Groups samples under their HELP line; histograms collapse to count,
+	// mean and the bucket holding the median.
+	std::string out;
+	std::string current;
+	std::map<std::string, std::pair<double, double>> hist; // family -> (sum, count)
+	while (!text.empty()) {
+		size_t nl = text.find('\n');
+		std::string_view line = text.substr(0, nl);
+		text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+		if (line.starts_with("# HELP ")) {
+			std::string_view rest = line.substr(7);
+			size_t sp = rest.find(' ');
+			out += fmt::format("\n{}\n", sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1));
+			current = std::string(rest.substr(0, sp));
+			continue;
+		}
+		if (line.empty() || line.front() == '#')
+			continue;
+		size_t sp = line.rfind(' ');
+		std::string_view series = line.substr(0, sp);
+		std::string_view value = line.substr(sp + 1);
+		if (series.find("_bucket") != std::string_view::npos)
+			continue;
+		std::string_view name = series.substr(0, series.find('{'));
+		std::string_view labels =
+			series.find('{') == std::string_view::npos ? std::string_view{} : series.substr(series.find('{'));
+		if (name.ends_with("_sum") || name.ends_with("_count")) {
+			auto& h = hist[current + std::string(labels)];
+			double v = std::strtod(std::string(value).c_str(), nullptr);
+			if (name.ends_with("_sum"))
+				h.first = v;
+			else {
+				h.second = v;
+				out += fmt::format("  {:<58} count {:.0f}, mean {:.3f} ms\n",
+				                   std::string(current) + std::string(labels), h.second,
+				                   h.second > 0 ? h.first / h.second * 1000 : 0.0);
+			}
+			continue;
+		}
+		out += fmt::format("  {:<58} {}\n", series, value);
+	}
+	if (!out.empty() && out.front() == '\n')
+		out.erase(0, 1);
+	return out;
+}
+
+} // namespace sipguard::daemon::metrics

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Atomic save and tolerant load of the state file.
+#include "agent/daemon/persistence.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/core.h>
+
+#include "agent/daemon/json.h"
+#include "agent/daemon/unique_fd.h"
+
+namespace sipguard::daemon {
+
+int64_t unix_now_ms()
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+		.count();
+}
+
+namespace {
+
+void write_all(int fd, const std::string& data, const std::string& path)
+{
+	size_t off = 0;
+	while (off < data.size()) {
+		ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+		}
+		off += static_cast<size_t>(n);
+	}
+}
+
+} // namespace
+
+void save_state(const std::string& path, const SavedState& state)
+{
+	std::string out;
+	out.reserve(64 + state.bans.size() * 160 + state.offences.size() * 80);
+	json::Value head = json::Object{};
+	head.set("sipguard_state", 1);
+	head.set("saved_at_ms", state.saved_at_ms);
+	head.set("bans", state.bans.size());
+	head.set("offences", state.offences.size());
+	head.dump_to(out);
+	out += '\n';
+	for (const SavedBan& b : state.bans) {
+		json::Value v = json::Object{};
+		v.set("t", "ban");
+		v.set("net", b.net.to_string());
+		v.set("expires_ms", b.expires_ms);
+		v.set("since_ms", b.since_ms);
+		v.set("detector", b.detector);
+		v.set("reason", b.reason);
+		v.set("offences", b.offences);
+		v.set("manual", b.manual);
+		v.set("prefix", b.prefix);
+		auto ev = json::parse(b.evidence_json);
+		v.set("evidence", ev ? std::move(*ev) : json::Value(json::Object{}));
+		v.set("evidence_text", b.evidence_text);
+		v.dump_to(out);
+		out += '\n';
+	}
+	for (const SavedOffence& o : state.offences) {
+		json::Value v = json::Object{};
+		v.set("t", "offence");
+		v.set("net", o.target.to_string());
+		v.set("count", o.count);
+		v.set("last_ms", o.last_ms);
+		json::Array items;
+		for (const SavedOffenceItem& it : o.items) {
+			json::Value i = json::Object{};
+			i.set("at_ms", it.at_ms);
+			i.set("detector", it.detector);
+			i.set("reason", it.reason);
+			i.set("duration_ms", it.duration_ms);
+			items.push_back(std::move(i));
+		}
+		v.set("items", std::move(items));
+		v.dump_to(out);
+		out += '\n';
+	}
+
+	std::filesystem::path p(path);
+	std::filesystem::path dir = p.parent_path().empty() ? "." : p.parent_path();
+	std::error_code ec;
+	std::filesystem::create_directories(dir, ec);
+	const std::string tmp = path + ".tmp";
+	{
+		UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+		if (!fd)
+			throw std::runtime_error(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
+		write_all(fd.get(), out, tmp);
+		// Data must be on disk before the rename makes it the state file,
+		// or a power cut can leave a renamed but empty file (ext4 delalloc).
+		if (::fsync(fd.get()) < 0)
+			throw std::runtime_error(fmt::format("cannot fsync {}: {}", tmp, std::strerror(errno)));
+	}
+	if (::rename(tmp.c_str(), path.c_str()) < 0)
+		throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno)));
+	UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	if (dfd)
+		::fsync(dfd.get());
+}
+
+LoadedState load_state(const std::string& path, int64_t now_ms)
+{
+	LoadedState r;
+	std::ifstream in(path, std::ios::binary);
+	if (!in) {
+		if (errno == ENOENT)
+			return r;
+		throw std::runtime_error(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+	}
+	r.found = true;
+	std::string line;
+	size_t lineno = 0;
+	bool header = false;
+	while (std::getline(in, line)) {
+		++lineno;
+		if (line.empty())
+			continue;
+		std::string err;
+		auto v = json::parse(line, &err);
+		auto warn = [&](std::string_view why) { r.warnings.push_back(fmt::format("{}:{}: {}", path, lineno, why)); };
+		if (!v || !v->is_object()) {
+			warn("not a JSON object: " + err);
+			continue;
+		}
+		if (!header) {
+			if ((*v)["sipguard_state"].as_int() != 1) {
+				warn("not a sipguard state file (version 1 header missing)");
+				r.found = false;
+				return r;
+			}
+			header = true;
+			r.state.saved_at_ms = (*v)["saved_at_ms"].as_int();
+			continue;
+		}
+		const std::string& t = (*v)["t"].as_string();
+		if (t == "ban") {
+			std::string why;
+			auto net = net::Cidr::parse((*v)["net"].as_string(), &why);
+			if (!net) {
+				warn("bad ban network: " + why);
+				continue;
+			}
+			SavedBan b;
+			b.net = *net;
+			b.expires_ms = (*v)["expires_ms"].as_int();
+			b.since_ms = (*v)["since_ms"].as_int();
+			b.detector = (*v)["detector"].as_string();
+			b.reason = (*v)["reason"].as_string();
+			b.offences = static_cast<uint32_t>((*v)["offences"].as_int());
+			b.manual = (*v)["manual"].as_bool();
+			b.prefix = (*v)["prefix"].as_bool();
+			b.evidence_json = (*v)["evidence"].is_object() ? (*v)["evidence"].dump() : "{}";
+			b.evidence_text = (*v)["evidence_text"].as_string();
+			if (b.expires_ms != 0 && b.expires_ms <= now_ms) {
+				++r.expired_dropped;
+				continue;
+			}
+			r.state.bans.push_back(std::move(b));
+		} else if (t == "offence") {
+			std::string why;
+			auto net = net::Cidr::parse((*v)["net"].as_string(), &why);
+			if (!net) {
+				warn("bad offence network: " + why);
+				continue;
+			}
+			SavedOffence o{*net, static_cast<uint32_t>((*v)["count"].as_int()), (*v)["last_ms"].as_int(), {}};
+			for (const json::Value& i : (*v)["items"].as_array())
+				o.items.push_back({i["at_ms"].as_int(), i["detector"].as_string(), i["reason"].as_string(),
+				                   i["duration_ms"].as_int()});
+			r.state.offences.push_back(std::move(o));
+		} else {
+			warn(fmt::format("unknown record type \"{}\"", t));
+		}
+	}
+	if (!header && lineno > 0) {
+		r.warnings.push_back(fmt::format("{}: empty or truncated state file", path));
+		r.found = false;
+	}
+	return r;
+}
+
+} // namespace sipguard::daemon

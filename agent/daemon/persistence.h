@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The state file: active bans with their absolute expiry and the offence
+// history of the ban ladder, so a restart (or reboot) re-applies bans with
+// their remaining time and repeat offenders keep escalating.
+//
+// Format (state.json, JSON lines so a reader can stream it):
+//   {"sipguard_state":1,"saved_at_ms":1764450000000,"bans":2,"offences":1}
+//   {"t":"ban","net":"192.0.2.7/32","expires_ms":...,"since_ms":...,"detector":"scanner",
+//    "reason":"...","offences":2,"manual":false,"prefix":false,"evidence":{...},"evidence_text":"..."}
+//   {"t":"offence","net":"192.0.2.7/32","count":2,"last_ms":...,"items":[{"at_ms":...,
+//    "detector":"scanner","reason":"...","duration_ms":600000}]}
+// Written to a temp file, fsync'd, renamed over the old one, and the
+// directory fsync'd: a crash leaves either the old or the new file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/net/ip_address.h"
+
+namespace sipguard::daemon {
+
+inline constexpr const char* kStateFileName = "state.json";
+
+struct SavedBan {
+	net::Cidr net;
+	int64_t expires_ms = 0; // unix epoch milliseconds; 0 = permanent
+	int64_t since_ms = 0;
+	std::string detector;
+	std::string reason;
+	uint32_t offences = 0;
+	bool manual = false;
+	bool prefix = false;            // an aggregated prefix ban
+	std::string evidence_json = "{}"; // what `sipguard explain` shows
+	std::string evidence_text;
+	friend bool operator==(const SavedBan&, const SavedBan&) = default;
+};
+
+struct SavedOffenceItem {
+	int64_t at_ms = 0;
+	std::string detector;
+	std::string reason;
+	int64_t duration_ms = 0;
+	friend bool operator==(const SavedOffenceItem&, const SavedOffenceItem&) = default;
+};
+
+struct SavedOffence {
+	net::Cidr target;
+	uint32_t count = 0;
+	int64_t last_ms = 0;
+	std::vector<SavedOffenceItem> items; // newest last
+	friend bool operator==(const SavedOffence&, const SavedOffence&) = default;
+};
+
+struct SavedState {
+	int64_t saved_at_ms = 0;
+	std::vector<SavedBan> bans;
+	std::vector<SavedOffence> offences;
+};
+
+int64_t unix_now_ms();
+
+// Throws std::runtime_error naming the path and the errno text.
+void save_state(const std::string& path, const SavedState& state);
+
+struct LoadedState {
+	SavedState state;
+	bool found = false;          // false: no file (first start)
+	size_t expired_dropped = 0;  // bans whose expiry passed while we were down
+	std::vector<std::string> warnings; // skipped bad lines, "path:line: why"
+};
+
+// Bans that expired before `now_ms` are dropped. A corrupt line is skipped
+// with a warning; an unreadable file throws.
+LoadedState load_state(const std::string& path, int64_t now_ms);
+
+} // namespace sipguard::daemon

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The config loader: every error class names file:line:column and the key,
+// defaults come from the parameter table, and the shipped sipguard.toml is
+// exactly the table's generated default config.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "agent/daemon/config.h"
+
+using namespace sipguard::daemon;
+
+namespace {
+
+std::vector<std::string> errors_of(std::string_view text)
+{
+	LoadResult r = load_config_text(text, "sipguard.toml");
+	std::vector<std::string> out;
+	for (const auto& e : r.errors)
+		out.push_back(e.to_string());
+	if (!r.errors.empty())
+		CHECK_FALSE(r.config);
+	return out;
+}
+
+std::string one_error(std::string_view text)
+{
+	auto e = errors_of(text);
+	REQUIRE(e.size() == 1);
+	return e[0];
+}
+
+} // namespace
+
+TEST_CASE("the defaults load and decode")
+{
+	ConfigPtr d = default_config();
+	REQUIRE(d);
+	CHECK(d->source() == "<embedded defaults>");
+	CHECK(d->daemon().sip_ports == std::vector<uint16_t>{5060});
+	CHECK(d->daemon().queues == online_cpus());
+	CHECK(d->daemon().control_socket == "/run/sipguard/control.sock");
+	CHECK(d->daemon().rtp_range == PortRange{10000, 20000});
+	CHECK_FALSE(d->daemon().metrics_listen.enabled());
+	CHECK(d->daemon().save_interval == Millis(1000));
+	CHECK_FALSE(d->daemon().remove_table_on_exit);
+}
+
+TEST_CASE("a valid file overrides defaults, in sections, dotted keys or inline tables")
+{
+	LoadResult r = load_config_text("[daemon]\n"
+	                                "queues = 3\n"
+	                                "save_interval = \"2s\"\n"
+	                                "[media]\n"
+	                                "rtp_range = \"30000-30100\"\n"
+	                                "[sip]\n"
+	                                "ports = [5060, 5080]\n"
+	                                "[metrics]\n"
+	                                "listen = \"127.0.0.1:9260\"\n"
+	                                "[policy]\n"
+	                                "allowlist = [\"192.0.2.0/24\", \"2001:db8::1\"]\n",
+	                                "x.toml");
+	for (auto& e : r.errors)
+		FAIL(e.to_string());
+	REQUIRE(r.config);
+	const DaemonSettings& d = r.config->daemon();
+	CHECK(d.queues == 3);
+	CHECK(d.save_interval == Millis(2000));
+	CHECK(d.sip_ports == std::vector<uint16_t>{5060, 5080});
+	CHECK(d.rtp_range == PortRange{30000, 30100});
+	REQUIRE(d.allowlist.size() == 2);
+	CHECK(d.allowlist[1].to_string() == "2001:db8::1");
+	CHECK(d.metrics_listen.to_string() == "127.0.0.1:9260");
+	CHECK(r.config->is_set("daemon.queues"));
+	CHECK_FALSE(r.config->is_set("daemon.fail_open"));
+	auto changed = r.config->diff(*default_config());
+	CHECK(std::find(changed.begin(), changed.end(), "sip.ports") != changed.end());
+	CHECK(std::find(changed.begin(), changed.end(), "daemon.fail_open") == changed.end());
+}
+
+TEST_CASE("unknown key: position of the key and a suggestion")
+{
+	CHECK(one_error("[daemon]\nqueues = 2\nqeues = 2\n") ==
+	      "sipguard.toml:3:1: daemon.qeues: unknown key (did you mean daemon.queues?)");
+	CHECK(one_error("\n\n[nonsense]\nx = 1\n") == "sipguard.toml:3:2: nonsense: unknown section");
+	CHECK(one_error("[daemon]\nsub.key = 1\n") == "sipguard.toml:2:1: daemon.sub: unknown section");
+	CHECK(one_error("policy.allowlist = []\nmetrics = { listen = \"\", sockett = \"\" }\n") ==
+	      "sipguard.toml:2:26: metrics.sockett: unknown key (did you mean metrics.socket?)");
+	CHECK(one_error("sip = 5\n") == "sipguard.toml:1:1: sip: expected a table (section [sip]), got 5");
+}
+
+TEST_CASE("wrong type")
+{
+	CHECK(one_error("[daemon]\n\nqueues = \"abc\"\n") ==
+	      "sipguard.toml:3:1: daemon.queues: expected an integer in 0..64, got \"abc\"");
+	CHECK(one_error("[daemon]\nfail_open = 1\n") ==
+	      "sipguard.toml:2:1: daemon.fail_open: expected true or false, got 1");
+	CHECK(one_error("[sip]\nports = 5060\n") ==
+	      "sipguard.toml:2:1: sip.ports: expected an array of 1..32 distinct ports in 1..65535, got 5060");
+	CHECK(one_error("[daemon]\nstate_dir = \"relative/dir\"\n") ==
+	      "sipguard.toml:2:1: daemon.state_dir: expected an absolute path, got \"relative/dir\"");
+	CHECK(one_error("[daemon]\nlog_level = \"loud\"\n") ==
+	      "sipguard.toml:2:1: daemon.log_level: expected one of \"debug\", \"info\", \"warning\", \"error\", got \"loud\"");
+}
+
+TEST_CASE("out of range")
+{
+	CHECK(one_error("[daemon]\n  queues = 65\n") ==
+	      "sipguard.toml:2:3: daemon.queues: expected an integer in 0..64, got 65");
+	CHECK(one_error("[sip]\nports = [5060, 70000]\n") ==
+	      "sipguard.toml:2:16: sip.ports[1]: expected a port in 1..65535, got 70000");
+	CHECK(one_error("[sip]\nports = [5060, 5060]\n") == "sipguard.toml:2:16: sip.ports[1]: port 5060 is listed twice");
+	CHECK(one_error("[media]\nrtp_range = \"20000-10000\"\n") ==
+	      "sipguard.toml:2:1: media.rtp_range: expected a port range \"LO-HI\" with 1 <= LO <= HI <= 65535, got "
+	      "\"20000-10000\"");
+	CHECK(one_error("[media]\nrtp_range = \"5000-6000\"\n") ==
+	      "sipguard.toml:2:1: media.rtp_range: the RTP range 5000-6000 contains SIP port 5060");
+}
+
+TEST_CASE("bad CIDR")
+{
+	CHECK(one_error("[policy]\nallowlist = [\"192.0.2.0/24\", \"10.0.0.1/33\"]\n").find(
+		      "sipguard.toml:2:30: policy.allowlist[1]: expected an address or CIDR block like \"192.0.2.0/24\", got "
+		      "\"10.0.0.1/33\"") == 0);
+	CHECK(one_error("[policy]\ntrusted = [\"192.0.2.1/24\"]\n").find("sipguard.toml:2:12: policy.trusted[0]: ") == 0);
+	CHECK(one_error("[policy]\ntrusted = [\"not-an-address\"]\n").find("policy.trusted[0]") != std::string::npos);
+}
+
+TEST_CASE("bad duration")
+{
+	CHECK(one_error("[daemon]\nsave_interval = \"10x\"\n") ==
+	      "sipguard.toml:2:1: daemon.save_interval: expected a duration in 100ms..1h like \"90s\", \"10m\", "
+	      "\"1h30m\", got \"10x\"");
+	CHECK(one_error("[daemon]\nsave_interval = 5\n").find("got 5") != std::string::npos);
+	CHECK(one_error("[daemon]\nsave_interval = \"2h\"\n").find("got \"2h\" (out of range)") != std::string::npos);
+}
+
+TEST_CASE("TOML syntax error")
+{
+	CHECK(one_error("[daemon]\nqueues = = 2\n").find("sipguard.toml:2:10: TOML syntax error: ") == 0);
+	CHECK(one_error("[daemon\n").find("sipguard.toml:1:") == 0);
+	CHECK(one_error("[daemon]\nqueues = 1\nqueues = 2\n").find("sipguard.toml:3:") == 0);
+}
+
+TEST_CASE("every problem is reported, not only the first")
+{
+	auto e = errors_of("[daemon]\nqueues = -1\nbogus = 1\n[sip]\nports = []\n");
+	REQUIRE(e.size() == 3);
+	CHECK(e[0].find(":2:1: daemon.queues:") != std::string::npos);
+	CHECK(e[1].find(":3:1: daemon.bogus: unknown key") != std::string::npos);
+	CHECK(e[2].find(":5:1: sip.ports:") != std::string::npos);
+}
+
+TEST_CASE("an unreadable file is reported as such")
+{
+	LoadResult r = load_config_file("/nonexistent/sipguard.toml");
+	CHECK(r.unreadable);
+	REQUIRE(r.errors.size() == 1);
+	CHECK(r.errors[0].to_string() ==
+	      "/nonexistent/sipguard.toml: cannot read the config file: No such file or directory");
+}
+
+TEST_CASE("every key of the table has a default, a help text, and appears in the default config")
+{
+	std::string text = default_config_text();
+	for (const Param& p : all_params()) {
+		CAPTURE(p.name);
+		CHECK_FALSE(p.help.empty());
+		CHECK_FALSE(p.default_value.empty());
+		std::string key(p.name.substr(p.name.rfind('.') + 1));
+		CHECK(text.find("\n" + key + " = " + std::string(p.default_value) + "\n") != std::string::npos);
+	}
+	LoadResult r = load_config_text(text, "generated");
+	CHECK(r.errors.empty());
+	REQUIRE(r.config);
+	CHECK(r.config->diff(*default_config()).empty());
+}
+
+TEST_CASE("the shipped agent/daemon/sipguard.toml is the generated default config")
+{
+	const char* root = std::getenv("SIPGUARD_SOURCE_ROOT");
+	REQUIRE_MESSAGE(root, "SIPGUARD_SOURCE_ROOT is set by meson");
+	std::filesystem::path p = std::filesystem::path(root) / "agent" / "daemon" / "sipguard.toml";
+	std::ifstream in(p);
+	REQUIRE_MESSAGE(in, "missing ", p.string());
+	std::stringstream ss;
+	ss << in.rdbuf();
+	INFO("regenerate with: sipguard check-config --print-defaults > agent/daemon/sipguard.toml");
+	CHECK(ss.str() == default_config_text());
+	LoadResult r = load_config_file(p.string());
+	CHECK(r.errors.empty());
+}

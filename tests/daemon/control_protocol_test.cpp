@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Control protocol lines and the JSON they ride on: encode, decode, reject.
+#include <doctest/doctest.h>
+
+#include "agent/daemon/control_protocol.h"
+#include "agent/daemon/json.h"
+
+using namespace sipguard::daemon;
+
+TEST_CASE("JSON values round-trip, escapes included")
+{
+	json::Value v = json::Object{};
+	v.set("s", "quote \" backslash \\ newline \n tab \t ctl \x01");
+	v.set("i", -42);
+	v.set("big", int64_t{1764450000000});
+	v.set("d", 0.25);
+	v.set("b", true);
+	v.set("n", nullptr);
+	v.set("a", json::Array{1, "two", json::Array{}});
+	std::string text = v.dump();
+	CHECK(text.find('\n') == std::string::npos);
+	auto back = json::parse(text);
+	REQUIRE(back);
+	CHECK(*back == v);
+	CHECK((*back)["big"].as_int() == 1764450000000);
+	CHECK((*back)["s"].as_string() == v["s"].as_string());
+}
+
+TEST_CASE("JSON parser rejects malformed input with an offset")
+{
+	std::string err;
+	for (const char* bad : {"", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "tru", "\"unterminated", "01", "{} x",
+	                        "\"\\q\"", "[\"a\nb\"]"}) {
+		CAPTURE(bad);
+		CHECK_FALSE(json::parse(bad, &err));
+		CHECK(err.find("offset") == 0);
+	}
+	std::string deep(1000, '[');
+	CHECK_FALSE(json::parse(deep, &err));
+	auto u = json::parse("\"\\u00e9\\ud83d\\ude00\"");
+	REQUIRE(u);
+	CHECK(u->as_string() == "\xc3\xa9\xf0\x9f\x98\x80");
+}
+
+TEST_CASE("requests encode to one line and decode back")
+{
+	json::Value args = json::Object{};
+	args.set("addr", "192.0.2.7/32");
+	args.set("for_s", 600);
+	args.set("reason", "manual: \"test\"");
+	std::string line = control::encode_request("ban", args);
+	CHECK(line.find('\n') == std::string::npos);
+	std::string err;
+	auto req = control::decode_request(line, &err);
+	REQUIRE(req);
+	CHECK(req->cmd == "ban");
+	CHECK(req->args["addr"].as_string() == "192.0.2.7/32");
+	CHECK(req->args["for_s"].as_int() == 600);
+	CHECK(req->args["reason"].as_string() == "manual: \"test\"");
+}
+
+TEST_CASE("bad requests are refused with a reason")
+{
+	std::string err;
+	CHECK_FALSE(control::decode_request("not json", &err));
+	CHECK(err.find("malformed JSON") == 0);
+	CHECK_FALSE(control::decode_request("[1]", &err));
+	CHECK(err.find("object") != std::string::npos);
+	CHECK_FALSE(control::decode_request("{\"x\":1}", &err));
+	CHECK(err.find("\"cmd\"") != std::string::npos);
+	CHECK_FALSE(control::decode_request("{\"cmd\":\"format-disk\"}", &err));
+	CHECK(err == "unknown command \"format-disk\"");
+	CHECK_FALSE(control::decode_request(std::string(control::kMaxLine + 1, ' '), &err));
+}
+
+TEST_CASE("responses carry ok, an error, or a body")
+{
+	json::Value body = json::Object{};
+	body.set("bans", json::Array{});
+	auto ok = control::decode_response(control::encode_ok(body), nullptr);
+	REQUIRE(ok);
+	CHECK(ok->ok);
+	CHECK(ok->body["bans"].is_array());
+	auto bad = control::decode_response(control::encode_error("no such ban: 192.0.2.9"), nullptr);
+	REQUIRE(bad);
+	CHECK_FALSE(bad->ok);
+	CHECK(bad->error == "no such ban: 192.0.2.9");
+	std::string err;
+	CHECK_FALSE(control::decode_response("{\"bans\":[]}", &err));
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The state file: bans and offences survive a save/load with their expiry,
+// expired bans are dropped, corrupt lines are skipped with a warning.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/daemon/persistence.h"
+
+using namespace sipguard;
+using namespace sipguard::daemon;
+
+namespace {
+struct TempDir {
+	std::filesystem::path path;
+	TempDir()
+	{
+		char tmpl[] = "/tmp/sipguard-persist-XXXXXX";
+		path = ::mkdtemp(tmpl);
+	}
+	~TempDir() { std::filesystem::remove_all(path); }
+};
+} // namespace
+
+TEST_CASE("bans and offence history round-trip with their absolute expiry")
+{
+	TempDir dir;
+	const std::string path = (dir.path / "state.json").string();
+	const int64_t now = unix_now_ms();
+	SavedState s;
+	s.saved_at_ms = now;
+	s.bans.push_back({*net::Cidr::parse("192.0.2.7"), now + 600000, now - 1000, "scanner", "User-Agent \"sipvicious\"", 1,
+	                  false, false, "{\"window_s\":60,\"samples\":{\"user_agent\":[\"sipvicious\"]}}", "ua=sipvicious"});
+	s.bans.push_back({*net::Cidr::parse("198.51.100.0/24"), now + 3600000, now, "scanner", "3 hosts banned in /24", 2,
+	                  false, true, "{}", ""});
+	s.bans.push_back({*net::Cidr::parse("2001:db8::/64"), 0, now, "manual", "operator", 0, true, false, "{}", ""});
+	s.offences.push_back({*net::Cidr::parse("203.0.113.5"), 3, now - 5000,
+	                      {{now - 9000, "flood", "INVITE rate", 600000}, {now - 5000, "flood", "INVITE rate", 3600000}}});
+	save_state(path, s);
+	CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+
+	// Loaded 90 s later: the same bans, so remaining time = expiry - now.
+	LoadedState l = load_state(path, now + 90000);
+	CHECK(l.found);
+	CHECK(l.warnings.empty());
+	CHECK(l.state.saved_at_ms == now);
+	REQUIRE(l.state.bans.size() == 3);
+	CHECK(l.state.bans == s.bans);
+	CHECK(l.state.bans[0].expires_ms - (now + 90000) == 510000);
+	CHECK(l.state.offences == s.offences);
+}
+
+TEST_CASE("bans that expired while the daemon was down are dropped")
+{
+	TempDir dir;
+	const std::string path = (dir.path / "state.json").string();
+	SavedState s;
+	s.bans.push_back({*net::Cidr::parse("192.0.2.1"), 1000, 0, "flood", "", 1, false});
+	s.bans.push_back({*net::Cidr::parse("192.0.2.2"), 5000, 0, "flood", "", 1, false});
+	save_state(path, s);
+	LoadedState l = load_state(path, 2000);
+	CHECK(l.expired_dropped == 1);
+	REQUIRE(l.state.bans.size() == 1);
+	CHECK(l.state.bans[0].net.to_string() == "192.0.2.2");
+}
+
+TEST_CASE("a missing file is a first start, corrupt lines are skipped")
+{
+	TempDir dir;
+	const std::string path = (dir.path / "state.json").string();
+	LoadedState none = load_state(path, 0);
+	CHECK_FALSE(none.found);
+	CHECK(none.state.bans.empty());
+
+	std::ofstream(path) << "{\"sipguard_state\":1,\"saved_at_ms\":5}\n"
+	                    << "{\"t\":\"ban\",\"net\":\"192.0.2.300\",\"expires_ms\":0}\n"
+	                    << "garbage\n"
+	                    << "{\"t\":\"ban\",\"net\":\"192.0.2.9/32\",\"expires_ms\":0,\"detector\":\"manual\"}\n";
+	LoadedState l = load_state(path, 0);
+	CHECK(l.found);
+	CHECK(l.warnings.size() == 2);
+	CHECK(l.warnings[0].find(path + ":2:") == 0);
+	REQUIRE(l.state.bans.size() == 1);
+	CHECK(l.state.bans[0].detector == "manual");
+
+	std::ofstream(path, std::ios::trunc) << "{\"something\":\"else\"}\n";
+	CHECK_FALSE(load_state(path, 0).found);
+}
+
+TEST_CASE("saving replaces the previous file atomically")
+{
+	TempDir dir;
+	const std::string path = (dir.path / "state.json").string();
+	SavedState a;
+	a.bans.push_back({*net::Cidr::parse("192.0.2.1"), 0, 0, "x", "", 1, false});
+	save_state(path, a);
+	SavedState b;
+	save_state(path, b);
+	CHECK(load_state(path, 0).state.bans.empty());
+	CHECK_THROWS_AS(save_state("/proc/definitely/not/writable/state.json", a), std::runtime_error);
+}
