@@ -180,9 +180,9 @@ int Queue::Impl::wait_ack(uint32_t want_seq, std::string& error)
 		}
 		if (addr.nl_pid != 0)
 			continue; // only the kernel may talk to us
-		size_t rest = static_cast<size_t>(len);
-		for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, static_cast<int>(rest));
-		     nlh = mnl_nlmsg_next(nlh, reinterpret_cast<int*>(&rest))) {
+		int rest = static_cast<int>(len);
+		for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, rest);
+		     nlh = mnl_nlmsg_next(nlh, &rest)) {
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
 				if (nlh->nlmsg_seq != want_seq || nlh->nlmsg_pid != portid)
 					continue;

@@ -432,7 +432,7 @@ void print(Mode m, const RunResult& r, double rate)
 	            static_cast<unsigned long long>(r.inspected), r.inspected_pps(),
 	            static_cast<unsigned long long>(r.lost()),
 	            static_cast<unsigned long long>(r.failed_open(m != Mode::NoQueue)),
-	            static_cast<unsigned long long>(r.uninspected()),
+	            static_cast<unsigned long long>(m != Mode::NoQueue ? r.uninspected() : 0),
 	            static_cast<unsigned long long>(r.queue_dropped), static_cast<unsigned long long>(r.user_dropped),
 	            m == Mode::SipguardParse && r.parsed_valid != r.inspected ? "  (parse: some not valid!)" : "");
 	std::fflush(stdout);
