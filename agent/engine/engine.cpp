@@ -41,6 +41,19 @@ uint64_t txn_key(const net::IpAddress& remote, const sip::Message& m)
 	return h ? h : 1;
 }
 
+// Keep-alives that are not RFC 5626 CRLF: some phones and NAT helpers send
+// short runs of spaces or NUL bytes (seen in sngrep/aaa.pcap: "     " every
+// few seconds). They are not SIP, not malformed, and never an offence.
+bool is_blank_keepalive(std::span<const uint8_t> p)
+{
+	if (p.empty() || p.size() > 32)
+		return false;
+	for (uint8_t b : p)
+		if (b != ' ' && b != '\t' && b != '\r' && b != '\n' && b != 0)
+			return false;
+	return true;
+}
+
 bool has_credentials(const sip::Message& m)
 {
 	return (m.authorization.present && m.authorization.has_response) ||
@@ -383,7 +396,8 @@ Verdict EnginePass::malformed(std::string_view what)
 Verdict EnginePass::message(const sip::Message& msg)
 {
 	if (msg.kind == sip::Kind::NotSip) {
-		if (msg.not_sip == sip::NotSipKind::Keepalive || msg.not_sip == sip::NotSipKind::Stun) {
+		if (msg.not_sip == sip::NotSipKind::Keepalive || msg.not_sip == sip::NotSipKind::Stun ||
+		    (pkt_.l4 == nfq::L4::Udp && is_blank_keepalive(pkt_.payload))) {
 			++c_.keepalives;
 			return Verdict::Accept;
 		}
