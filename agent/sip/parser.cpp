@@ -5,7 +5,9 @@
 #include "agent/sip/parser.h"
 
 #include <array>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "agent/sip/header_names.h"
 
@@ -875,6 +877,21 @@ size_t resync_length(std::string_view data)
 
 void parse_impl(std::string_view data, Transport transport, Message& out);
 
+// Message is trivially copyable and 2 KB, most of it the Via array of which
+// only via[0..via_count) is ever read: resetting everything but that array
+// halves the per-message fixed cost.
+static_assert(std::is_trivially_copyable_v<Message> && std::is_standard_layout_v<Message>);
+void reset(Message& out)
+{
+	static const Message kEmpty{};
+	constexpr size_t via_begin = offsetof(Message, via);
+	constexpr size_t via_end = via_begin + sizeof(Message::via);
+	auto* dst = reinterpret_cast<unsigned char*>(&out);
+	const auto* src = reinterpret_cast<const unsigned char*>(&kEmpty);
+	std::memcpy(dst, src, via_begin);
+	std::memcpy(dst + via_end, src + via_end, sizeof(Message) - via_end);
+}
+
 } // namespace
 
 void parse(std::string_view data, Transport transport, Message& out)
@@ -892,7 +909,7 @@ namespace {
 
 void parse_impl(std::string_view data, Transport transport, Message& out)
 {
-	out = Message{};
+	reset(out);
 	const bool stream = transport == Transport::Stream;
 	if (data.empty()) {
 		fail(out, Malformation::Empty, "message");
@@ -985,13 +1002,11 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	}
 
 	// A NUL is never legal in the header block (§25.1: no production admits
-	// %x00 outside an escaped %00).
-	size_t head_limit = find_head_end(data.substr(start));
-	head_limit = head_limit == std::string_view::npos ? size : start + head_limit;
-	if (std::memchr(base + start, '\0', head_limit - start)) {
-		fail(out, Malformation::NulByte, "headers");
-		return;
-	}
+	// %x00 outside an escaped %00), but a body may hold any byte. One
+	// vectorised scan of the whole buffer; only when it finds a NUL does the
+	// header loop below have to check each line against it.
+	const void* nul_ptr = std::memchr(base + pos, '\0', size - pos);
+	const size_t first_nul = nul_ptr ? static_cast<size_t>(static_cast<const char*>(nul_ptr) - base) : size;
 
 	// Header fields. Each logical header is a line plus its folded
 	// continuation lines (lines starting with SP/HT, §7.3.1).
@@ -1030,6 +1045,10 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 			if (pos < size && (base[pos] == ' ' || base[pos] == '\t'))
 				continue; // folded
 			break;
+		}
+		if (first_nul < pos) {
+			fail(out, Malformation::NulByte, "headers");
+			return;
 		}
 		if (hend - hstart > kMaxHeaderLineBytes) {
 			fail(out, Malformation::OversizedField, "header line");
@@ -1125,9 +1144,10 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 void parse(std::string_view data, Transport transport, Message& out, sdp::Session& session)
 {
 	parse(data, transport, out);
-	session = sdp::Session{};
-	if (!out.valid() || !out.has_sdp())
+	if (!out.valid() || !out.has_sdp()) {
+		session = sdp::Session{};
 		return;
+	}
 	const sdp::Error e = sdp::parse(out.body, session);
 	if (e != sdp::Error::None)
 		fail(out, Malformation::BadSdp, sdp::to_string(e));
