@@ -46,14 +46,18 @@ lab_legit_calls_start "$LEGIT_CALLS" 3000
 check_banlog() {
 	local name=$1 ip=$2 out
 	out=$(python3 - "$SG_BANLOG" "$ip" <<-'EOF'
-		import sys, json
+		import sys, json, ipaddress
+		ip = ipaddress.ip_address(sys.argv[2])
 		bans = []
 		for l in open(sys.argv[1]):
 		    try:
 		        e = json.loads(l)
 		    except ValueError:
 		        print(f"not JSON: {l.strip()}"); sys.exit(1)
-		    if e.get("event") in ("ban", "prefix_ban") and e.get("addr") == sys.argv[2]:
+		    if e.get("event") not in ("ban", "prefix_ban"):
+		        continue
+		    net = ipaddress.ip_network(f"{e['addr']}/{e.get('prefix_len', ip.max_prefixlen)}", strict=False)
+		    if ip in net:
 		        bans.append(e)
 		if len(bans) != 1:
 		    print(f"{len(bans)} ban lines"); sys.exit(1)

@@ -467,6 +467,9 @@ lab_sipguard_start() {
 		[media]
 		pinning = true
 		rtp_range = "20000-20999"
+
+		[metrics]
+		socket = "$LAB_TMP/sipguard-metrics.sock"
 	EOF
 	if [ -n "${LAB_SIPGUARD_EXTRA_CONFIG:-}" ]; then
 		printf '%s\n' "$LAB_SIPGUARD_EXTRA_CONFIG" >>"$SG_CONFIG"
