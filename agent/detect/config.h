@@ -40,7 +40,8 @@ struct ScannerConfig {
 	// probes are all answered with errors.
 	Millis window = 60s;
 	uint32_t probe_users = 4;  // distinct probed users without any success
-	uint32_t error_probes = 6; // probes answered >= 400 (not 401/407) without any success
+	uint32_t error_probes = 10; // probes answered >= 400 (not 401/407) without any success;
+	                            // above enumeration.max_users so distinct-user scans are enumeration's
 };
 
 struct EnumerationConfig {

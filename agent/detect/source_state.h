@@ -93,7 +93,9 @@ struct SampleText {
 enum class MethodClass : uint8_t { Invite, Register, Options, Other, Count };
 
 struct SourceState {
-	static constexpr size_t kUsers = 32;
+	// Room for a NATed office's phones challenged at once (see
+	// enumeration.max_unanswered_challenges, which must stay below it).
+	static constexpr size_t kUsers = 48;
 	static constexpr size_t kUserSamples = 4;
 
 	TimePoint first_seen{};

@@ -92,7 +92,7 @@ const std::array kParams{
 	      .help = "OPTIONS probes to this many distinct users from a source the PBX does not know\n"
 	              "(no success, no credentials, not contacted by the PBX) mark a scanner.",
 	      .min = 2, .max = 1000, SG_FIELD(scanner.probe_users)},
-	Param{.name = "detect.scanner.error_probes", .type = T::Int, .default_value = "6",
+	Param{.name = "detect.scanner.error_probes", .type = T::Int, .default_value = "10",
 	      .help = "Probes (OPTIONS; REGISTER/INVITE without credentials) answered with errors other than\n"
 	              "a challenge, from a source the PBX does not know, that mark a scanner.",
 	      .min = 2, .max = 10000, SG_FIELD(scanner.error_probes)},
