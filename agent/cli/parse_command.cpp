@@ -326,7 +326,7 @@ void print_text(const sip::Message& m, const sip::sdp::Session& s, size_t index,
 		const sip::Via& v = m.via[i];
 		fmt::print("  via[{}]: {} {}:{} branch={}{}{}\n", i, printable(v.transport), printable(v.host), v.port,
 		           printable(v.branch), v.received.empty() ? "" : " received=" + printable(v.received),
-		           v.has_rport ? " rport=" + std::to_string(v.rport) : "");
+		           !v.has_rport ? std::string() : v.rport ? " rport=" + std::to_string(v.rport) : std::string(" rport"));
 	}
 	if (m.via_total > m.via_count)
 		fmt::print("  via_total: {}\n", m.via_total);
