@@ -381,7 +381,9 @@ std::vector<BanRecord> BanManager::active(TimePoint now) const
 	for (const auto& [k, b] : active_)
 		if (b.until > now)
 			out.push_back(b);
-	std::sort(out.begin(), out.end(), [](const BanRecord& a, const BanRecord& b) { return a.start < b.start; });
+	std::sort(out.begin(), out.end(), [](const BanRecord& a, const BanRecord& b) {
+		return std::tie(a.start, a.target.base, a.target.prefix_len) < std::tie(b.start, b.target.base, b.target.prefix_len);
+	});
 	return out;
 }
 
@@ -434,8 +436,10 @@ BanSnapshot BanManager::snapshot(TimePoint now) const
 	for (const auto& [k, b] : active_)
 		if (b.until > now)
 			s.bans.push_back(BanSnapshot::Active{b, b.remaining(now)});
-	std::sort(s.bans.begin(), s.bans.end(),
-	          [](const auto& a, const auto& b) { return a.ban.start < b.ban.start; });
+	std::sort(s.bans.begin(), s.bans.end(), [](const auto& a, const auto& b) {
+		return std::tie(a.ban.start, a.ban.target.base, a.ban.target.prefix_len) <
+		       std::tie(b.ban.start, b.ban.target.base, b.ban.target.prefix_len);
+	});
 	for (const auto& [k, h] : history_)
 		if (now - h.last <= ban_cfg_.history_ttl)
 			s.history.push_back(h);

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The engine parameter table: every row's default equals the struct's
+// default, setters reach their field, ranges are enforced.
+#include <set>
+
+#include <doctest/doctest.h>
+
+#include "agent/engine/config.h"
+
+using namespace sipguard;
+using namespace std::chrono_literals;
+
+TEST_CASE("param table: unique names, help, getters and setters for every row")
+{
+	std::set<std::string_view> names;
+	for (const auto& p : engine::params()) {
+		CAPTURE(p.name);
+		CHECK(names.insert(p.name).second);
+		CHECK_FALSE(p.help.empty());
+		CHECK_FALSE(p.default_value.empty());
+		REQUIRE(static_cast<bool>(p.set));
+		REQUIRE(static_cast<bool>(p.get));
+		engine::Config c;
+		// The default value validates against its own row.
+		CHECK(engine::validate(p, p.get(c)) == "");
+	}
+	CHECK(names.size() >= 40);
+	CHECK(engine::find_param("detect.flood.invite_burst"));
+	CHECK_FALSE(engine::find_param("detect.flood.nope"));
+}
+
+TEST_CASE("param table: setters reach the struct and ranges are checked")
+{
+	engine::Config c;
+	const auto* p = engine::find_param("detect.brute_force.max_failures");
+	REQUIRE(p);
+	CHECK(engine::apply(c, *p, int64_t{3}) == "");
+	CHECK(c.brute_force.max_failures == 3);
+	CHECK(engine::apply(c, *p, int64_t{0}) == "expected an integer in 1..10000");
+	CHECK(engine::apply(c, *p, true) != "");
+
+	const auto* ladder = engine::find_param("ban.ladder");
+	REQUIRE(ladder);
+	CHECK(engine::apply(c, *ladder, std::vector<detect::Millis>{1min, 1h}) == "");
+	CHECK(c.ban.ladder.size() == 2);
+	CHECK(engine::apply(c, *ladder, std::vector<detect::Millis>{}) != "");
+	c.ban.ladder = {1h, 1min};
+	CHECK(engine::check(c) != "");
+
+	const auto* ua = engine::find_param("detect.scanner.user_agents");
+	REQUIRE(ua);
+	CHECK(engine::apply(c, *ua, std::vector<std::string>{"evil"}) == "");
+	CHECK(c.scanner.user_agents == std::vector<std::string>{"evil"});
+	CHECK(engine::apply(c, *ua, std::vector<std::string>{""}) != "");
+
+	const auto* rate = engine::find_param("detect.flood.prefix_rate");
+	REQUIRE(rate);
+	CHECK(engine::apply(c, *rate, 12.5) == "");
+	CHECK(c.flood.prefix.rate == 12.5);
+}
+
+TEST_CASE("param table: documented defaults match the structs")
+{
+	engine::Config c;
+	CHECK(std::get<int64_t>(engine::find_param("detect.enumeration.max_users")->get(c)) == 8);
+	CHECK(std::get<int64_t>(engine::find_param("ban.prefix_threshold")->get(c)) == 3);
+	CHECK(std::get<double>(engine::find_param("detect.flood.invite_burst")->get(c)) == 40.0);
+	CHECK(engine::find_param("detect.flood.invite_burst")->default_value == "40.0");
+	CHECK(std::get<std::vector<detect::Millis>>(engine::find_param("ban.ladder")->get(c)).size() == 4);
+}
