@@ -35,10 +35,13 @@ std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::st
 void MediaChecker::on_pinhole(const PinholeUpdate& u)
 {
 	Key k{u.addr, u.local_port};
-	if (u.op == PinholeOp::Close)
+	if (u.op == PinholeOp::Close) {
 		expires_.erase(k);
-	else
+		closed_[k] = u.at;
+	} else {
 		expires_[k] = u.at + u.timeout;
+		closed_.erase(k);
+	}
 }
 
 MediaChecker::Result MediaChecker::check(const nfq::PacketView& pkt, bool to_local, bool is_sip, TimePoint now)
@@ -59,6 +62,9 @@ MediaChecker::Result MediaChecker::check(const nfq::PacketView& pkt, bool to_loc
 		return Result::Inside;
 	}
 	++outside_;
+	auto c = closed_.find(Key{pkt.src, pkt.dport});
+	if (c != closed_.end() && now >= c->second && now - c->second <= kLateWindow)
+		++after_close_;
 	return Result::Outside;
 }
 
@@ -72,6 +78,9 @@ size_t MediaChecker::elements(TimePoint now) const
 
 std::string MediaChecker::summary() const
 {
+	if (after_close_)
+		return fmt::format("media: {} in pinholes, {} outside ({} of them less than {} s after a BYE/CANCEL closed their pinhole)",
+		                   inside_, outside_, after_close_, kLateWindow.count());
 	return fmt::format("media: {} in pinholes, {} outside", inside_, outside_);
 }
 

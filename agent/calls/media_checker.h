@@ -47,8 +47,13 @@ public:
 
 	uint64_t inside() const { return inside_; }
 	uint64_t outside() const { return outside_; }
+	// Of outside(): packets arriving within kLateWindow after their element
+	// was deleted (RTP still in flight when the BYE closed the pinhole; the
+	// kernel drops them, nobody listens any more).
+	uint64_t after_close() const { return after_close_; }
+	static constexpr std::chrono::seconds kLateWindow{1};
 	size_t elements(TimePoint now) const;
-	// "media: N in pinholes, M outside"
+	// "media: N in pinholes, M outside" (+ how many of M came just after a close)
 	std::string summary() const;
 
 private:
@@ -65,8 +70,10 @@ private:
 	};
 	MediaSelector selector_;
 	std::unordered_map<Key, TimePoint, KeyHash> expires_;
+	std::unordered_map<Key, TimePoint, KeyHash> closed_; // deletion time
 	uint64_t inside_ = 0;
 	uint64_t outside_ = 0;
+	uint64_t after_close_ = 0;
 };
 
 } // namespace sipguard::calls
