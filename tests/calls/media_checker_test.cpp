@@ -69,7 +69,14 @@ TEST_CASE("elements behave like nftables set elements with timeouts")
 	CHECK(m.check(rtp, true, false, t0 + 102s) == MediaChecker::Result::Outside);
 	CHECK(m.inside() == 2);
 	CHECK(m.outside() == 5);
-	CHECK(m.summary() == "media: 2 in pinholes, 5 outside");
+	CHECK(m.after_close() == 1); // the packet 1 s after the BYE
+	CHECK(m.summary() == "media: 2 in pinholes, 5 outside (1 of them less than 1 s after a BYE/CANCEL closed their pinhole)");
+	// Long after the close it is plainly outside.
+	CHECK(m.check(rtp, true, false, t0 + 200s) == MediaChecker::Result::Outside);
+	CHECK(m.after_close() == 1);
+	MediaChecker fresh(*MediaSelector::parse("auto"));
+	fresh.check(rtp, true, false, t0);
+	CHECK(fresh.summary() == "media: 0 in pinholes, 1 outside");
 }
 
 TEST_CASE("what counts as media")
