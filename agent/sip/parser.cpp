@@ -899,6 +899,16 @@ void parse(std::string_view data, Transport transport, Message& out)
 	parse_impl(data, transport, out);
 	if (transport == Transport::Stream && out.error != Malformation::None && !out.incomplete
 	    && out.kind != Kind::NotSip && out.length == 0) {
+		// Decide at message completion: a malformed message whose header
+		// block is still arriving is reported once it is complete, when its
+		// Content-Length can say where the next message starts.
+		size_t skip = 0;
+		while (skip < data.size() && (data[skip] == '\r' || data[skip] == '\n'))
+			++skip;
+		if (find_head_end(data.substr(skip)) == std::string_view::npos && data.size() < kMaxMessageBytes) {
+			out.incomplete = true;
+			return;
+		}
 		const size_t n = resync_length(data);
 		if (n > 0 && n <= data.size())
 			out.length = n;

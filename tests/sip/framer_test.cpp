@@ -134,3 +134,24 @@ TEST_CASE("malformed messages: skipped when framed, buffer dropped when not")
 	CHECK(h.next(m) == StreamFramer::Status::Malformed);
 	CHECK(m.error == Malformation::MissingHeader);
 }
+
+TEST_CASE("a malformed message split across segments is reported once, and the next one parses")
+{
+	std::string bad = msg(1, "abc");
+	bad.replace(bad.find("SIP/2.0\r\n"), 7, "SIP/3.0");
+	const std::string stream = bad + msg(2);
+	for (size_t cut = 1; cut < bad.size(); cut += 7) {
+		StreamFramer f;
+		int malformed = 0;
+		std::vector<std::string> ids;
+		f.feed(std::string_view(stream).substr(0, cut));
+		for (auto& id : drain(f, &malformed))
+			ids.push_back(id);
+		f.feed(std::string_view(stream).substr(cut));
+		for (auto& id : drain(f, &malformed))
+			ids.push_back(id);
+		INFO("cut at ", cut);
+		CHECK(malformed == 1);
+		CHECK(ids == std::vector<std::string>{"call-2"});
+	}
+}
