@@ -3,6 +3,7 @@
 #include "rules/writer.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "agent/util/log.h"
 #include "rules/elements_internal.h"
@@ -112,18 +113,32 @@ ElementOp to_op(const WriterRequest& r)
 void Writer::apply(std::vector<WriterRequest>& requests)
 {
 	// Later requests for the same element win (ban then unban = unban):
-	// keep only the last request per (set, key, port).
-	std::vector<ElementOp> ops;
-	ops.reserve(requests.size());
-	for (auto it = requests.rbegin(); it != requests.rend(); ++it) {
-		ElementOp op = to_op(*it);
-		bool seen = std::any_of(ops.begin(), ops.end(), [&](const ElementOp& o) {
-			return o.is_media == op.is_media && o.target == op.target && o.port == op.port;
-		});
-		if (!seen && op.target.base.valid())
-			ops.push_back(op);
+	// keep only the last request per (set, key, port), in request order.
+	std::vector<ElementOp> all;
+	all.reserve(requests.size());
+	for (const auto& r : requests)
+		all.push_back(to_op(r));
+	std::vector<size_t> order(all.size());
+	for (size_t i = 0; i < order.size(); ++i)
+		order[i] = i;
+	auto key_less = [&](size_t a, size_t b) {
+		const ElementOp& x = all[a];
+		const ElementOp& y = all[b];
+		return std::tie(x.is_media, x.target.base.family, x.target.base.bytes, x.target.prefix_len, x.port) <
+		       std::tie(y.is_media, y.target.base.family, y.target.base.bytes, y.target.prefix_len, y.port);
+	};
+	std::stable_sort(order.begin(), order.end(), key_less);
+	std::vector<uint8_t> keep(all.size(), 0);
+	for (size_t i = 0; i < order.size(); ++i) {
+		bool last_of_key = i + 1 == order.size() || key_less(order[i], order[i + 1]);
+		if (last_of_key && all[order[i]].target.base.valid())
+			keep[order[i]] = 1;
 	}
-	std::reverse(ops.begin(), ops.end());
+	std::vector<ElementOp> ops;
+	ops.reserve(all.size());
+	for (size_t i = 0; i < all.size(); ++i)
+		if (keep[i])
+			ops.push_back(all[i]);
 
 	auto t0 = std::chrono::steady_clock::now();
 	Batch batch;
