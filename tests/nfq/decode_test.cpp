@@ -21,7 +21,13 @@ std::string_view text(std::span<const uint8_t> s)
 	return {reinterpret_cast<const char*>(s.data()), s.size()};
 }
 
-DecodeStatus dec(const Bytes& b, PacketView& v) { return decode_ip(b, v); }
+// Keeps the packet alive until the next call: the view points into it.
+Bytes g_packet;
+DecodeStatus dec(Bytes b, PacketView& v)
+{
+	g_packet = std::move(b);
+	return decode_ip(g_packet, v);
+}
 
 } // namespace
 
