@@ -2,11 +2,14 @@
 // Privileged: `table inet sipguard` is created, replaced and removed as specified, and nothing else is touched.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 
 #include <unistd.h>
 
+#include "rules/elements.h"
 #include "rules/netlink.h"
 #include "rules/table.h"
 #include "tests/privileged/netns.h"
@@ -219,4 +222,47 @@ TEST_CASE("replacing is atomic: a concurrent reader always sees the whole table"
 	std::string bad(buf, n);
 	CHECK(replaced == 100);
 	CHECK(bad == "0\n");
+}
+
+TEST_CASE("replacing the table keeps bans and pinholes with their remaining time")
+{
+	test::require_root_or_skip();
+	Netns ns("rules-keep");
+	rules::Netlink nl = open_in(ns);
+	rules::QueueBackend backend;
+	REQUIRE(rules::probe_queue_backend(nl, backend).ok());
+	auto spec = spec_for_test();
+	REQUIRE(rules::install(nl, spec, backend).ok());
+	std::vector<rules::BanElement> bans = {{*net::Cidr::parse("192.0.2.10"), std::chrono::seconds(600)},
+	                                       {*net::Cidr::parse("198.51.100.0/24"), std::chrono::seconds(3600)},
+	                                       {*net::Cidr::parse("2001:db8::/32"), std::chrono::seconds(0)},
+	                                       {*net::Cidr::parse("2001:db8:ffff::1"), std::chrono::seconds(60)}};
+	REQUIRE(rules::add_bans(nl, bans).ok());
+	std::vector<rules::MediaElement> media = {{*net::IpAddress::parse("192.0.2.20"), 10002, std::chrono::seconds(90)}};
+	REQUIRE(rules::add_media(nl, media).ok());
+
+	spec.sip_ports = {5070};
+	rules::Status st = rules::install(nl, spec, backend);
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	std::vector<rules::ListedBan> listed;
+	REQUIRE(rules::list_bans(nl, listed).ok());
+	REQUIRE(listed.size() == bans.size());
+	for (const auto& b : bans) {
+		auto it = std::find_if(listed.begin(), listed.end(), [&](const auto& l) { return l.target == b.target; });
+		REQUIRE_MESSAGE(it != listed.end(), b.target.to_string());
+		CHECK(it->timeout == std::chrono::duration_cast<std::chrono::milliseconds>(b.timeout));
+		if (b.timeout.count() > 0)
+			CHECK(it->expires_in > it->timeout - std::chrono::seconds(10));
+	}
+	std::vector<rules::ListedMedia> pins;
+	REQUIRE(rules::list_media(nl, pins).ok());
+	REQUIRE(pins.size() == 1);
+	CHECK(pins[0].port == 10002);
+	CHECK(pins[0].timeout == std::chrono::seconds(90));
+
+	// Without keep_elements the new table starts empty.
+	spec.keep_elements = false;
+	REQUIRE(rules::install(nl, spec, backend).ok());
+	REQUIRE(rules::list_bans(nl, listed).ok());
+	CHECK(listed.empty());
 }
