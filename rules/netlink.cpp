@@ -36,6 +36,30 @@ void set_buffer(mnl_socket* sock, int force_opt, int opt)
 		(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
 }
 
+// The kernel's explanatory text, if it sent one (NETLINK_EXT_ACK): TLVs
+// after the nlmsgerr and the echoed header (payload is capped by
+// NETLINK_CAP_ACK).
+std::string extack_message(const nlmsghdr* nlh)
+{
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return {};
+	const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(nlh));
+	size_t off = NLMSG_HDRLEN + sizeof(nlmsgerr);
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(nlmsghdr);
+	if (off >= nlh->nlmsg_len)
+		return {};
+	auto* a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(nlh) + off);
+	int remaining = static_cast<int>(nlh->nlmsg_len - off);
+	while (mnl_attr_ok(a, remaining)) {
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+			return mnl_attr_get_str(a);
+		remaining -= static_cast<int>(MNL_ALIGN(a->nla_len));
+		a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
+	}
+	return {};
+}
+
 } // namespace
 
 Batch::Batch() { buf_.resize(64 * 1024); }
@@ -214,6 +238,9 @@ Status Netlink::receive_acks(uint32_t first_seq, size_t count, const Batch& batc
 				if (errors)
 					errors->emplace_back(index, err);
 				message += (message.empty() ? "" : "; ") + describe_error(batch.what(index), err);
+				std::string ext = extack_message(nlh);
+				if (!ext.empty())
+					message += " (kernel: " + ext + ")";
 			}
 		}
 	}
