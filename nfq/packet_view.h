@@ -28,7 +28,10 @@ struct PacketView {
 	uint8_t tcp_flags = 0;
 	bool fragment = false; // a non-first fragment or one the decoder could not reassemble
 	// The first fragment of a fragmented datagram: ports are valid, the
-	// payload holds only this fragment's share of the datagram.
+	// payload holds only this fragment's share of the datagram, so it must not
+	// be judged as a whole (truncated) SIP message. On the queue's input hook
+	// this happens for IPv6 only: IPv4 is reassembled before LOCAL_IN
+	// (ip_local_deliver), IPv6 after it unless conntrack's defrag is active.
 	bool first_fragment = false;
 	std::span<const uint8_t> payload;
 
