@@ -342,9 +342,14 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 			return false;
 		bracket = true;
 	} else {
-		// display-name = *(token LWS): scan tokens and LWS; a '<' next means
-		// name-addr (RFC 4475 "lwsdisp": no LWS before '<' is fine).
-		while (c.p < c.e && (is(*c.p, kToken) || is(*c.p, kLws)))
+		// display-name = *(token LWS), and a '<' next means name-addr (RFC
+		// 4475 "lwsdisp": no LWS before '<' is fine). Like most proxies we
+		// accept any text before the '<' (real phones send `\"arik\" <sip:..>`,
+		// seen in the suricata-verify captures): the display name is never
+		// security-relevant, and rejecting it would make a working phone look
+		// like a fuzzer. A ';' or ',' first means an addr-spec with parameters.
+		while (c.p < c.e && *c.p != '<' && *c.p != ';' && *c.p != ',' && *c.p != ':'
+		       && (static_cast<unsigned char>(*c.p) >= 0x20 || is(*c.p, kLws)))
 			++c.p;
 		if (c.peek() == '<') {
 			na.display = trim({start, static_cast<size_t>(c.p - start)});
@@ -481,7 +486,12 @@ Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
 			case QResult::Bad: return Malformation::BadAuthorization;
 			}
 		} else {
-			value = c.run(kParam);
+			// token / unquoted value; tolerate stray characters up to the next
+			// ',' or LWS (backslash-escaped quotes are seen from real UAs).
+			const char* vs = c.p;
+			while (c.p < c.e && *c.p != ',' && !is(*c.p, kLws) && static_cast<unsigned char>(*c.p) >= 0x20)
+				++c.p;
+			value = {vs, static_cast<size_t>(c.p - vs)};
 			if (value.empty())
 				return Malformation::BadAuthorization;
 		}

@@ -770,3 +770,38 @@ TEST_CASE("to_string names are stable")
 	CHECK(method_from_token("invite") == Method::Unknown);
 	CHECK(method_from_token("SUBSCRIBE") == Method::Subscribe);
 }
+
+TEST_CASE("lenient where real phones deviate: text display names, escaped quotes in auth params")
+{
+	// Both from the suricata-verify captures in the shared corpus.
+	Message m = parsed(wire(R"(INVITE sip:97239287044@voip.example.net SIP/2.0
+Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bKnp104984053-44ce4a41192.168.1.2;rport
+From: \"arik\" <sip:816666@voip.example.net>;tag=6433ef9
+To: <sip:97239287044@voip.example.net>
+Call-ID: 105090259-446faf7a@192.168.1.2
+CSeq: 1 INVITE
+Content-Length: 0
+
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.from.display == "\\\"arik\\\"");
+	CHECK(m.from.uri.user == "816666");
+	CHECK(m.from.tag == "6433ef9");
+
+	m = parsed(wire(R"(SIP/2.0 401 Unauthorized
+Via: SIP/2.0/UDP 192.168.1.2:5060;branch=z9hG4bK1
+From: <sip:a@example.net>;tag=1
+To: <sip:a@example.net>;tag=2
+Call-ID: c1
+CSeq: 1 REGISTER
+WWW-Authenticate: Digest realm=\"sip.example.dk\",nonce=\"1701af566be182070084c6f740706bb\",stale=false,algorithm=MD5
+Content-Length: 0
+
+)"));
+	REQUIRE(m.valid());
+	CHECK(m.www_authenticate.has_nonce);
+	// Still strict where it matters: an unbalanced quote is malformed.
+	m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+	                "From: \"Mr. J. User <sip:a@example.com>;tag=1\nTo: <sip:b@c>\nCall-ID: q\nCSeq: 1 OPTIONS\n\n"));
+	CHECK(m.error == Malformation::UnbalancedQuote);
+}
