@@ -56,6 +56,11 @@ struct EnumerationConfig {
 	// Challenged users outstanding from a source that has never sent
 	// credentials at all (a PBX answering 401 to every unknown user).
 	uint32_t max_unanswered_challenges = 40;
+	// Distinct users challenged or refused from ONE source port of a source
+	// that has never sent credentials: one UA instance (one socket) asking
+	// for many users is a scanner (svwar), while the phones of a NATed
+	// office each get their own port from the NAT (RFC 4787 NAPT).
+	uint32_t max_users_per_port = 8;
 };
 
 struct BruteForceConfig {
@@ -81,6 +86,9 @@ struct FloodConfig {
 	// Per /24 (IPv4) or /64 (IPv6), all methods together: trips within
 	// ~90 ms of a 500 req/s flood spread over many addresses of one prefix.
 	Rate prefix{50, 40};
+	// The prefix bucket applies once this many addresses of the prefix sent
+	// requests within 10 s (2..4).
+	uint32_t prefix_min_sources = 3;
 	// Requests from sources with no success yet, all sources together; past
 	// it such requests are dropped (not banned), counted as shed.
 	Rate global_unknown{2000, 4000};

@@ -16,11 +16,12 @@ bool is_user_failure(uint16_t status)
 	return status == 403 || status == 404 || status == 484 || status == 604 || status == 410;
 }
 
-bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, Finding& out)
+bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, uint16_t port, Finding& out)
 {
 	uint32_t failed = st.users_untracked_failed;
 	uint32_t outstanding = 0;
 	uint32_t succeeded = 0;
+	uint32_t same_port = 0; // challenged or refused users asked from `port`
 	const uint16_t now_ds = st.deciseconds(now);
 	const auto grace_ds = static_cast<uint32_t>(cfg.challenge_grace.count() / 100);
 	for (uint8_t i = 0; i < st.user_count; ++i) {
@@ -29,6 +30,9 @@ bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, Find
 			++succeeded;
 			continue;
 		}
+		if (port != 0 && u.port == port && (u.flags & (UserSlot::FailedHard | UserSlot::Challenged)) &&
+		    !(u.flags & UserSlot::CredsSent))
+			++same_port;
 		if (u.flags & UserSlot::FailedHard) {
 			++failed;
 		} else if ((u.flags & UserSlot::Challenged) && !(u.flags & UserSlot::CredsSent)) {
@@ -41,6 +45,8 @@ bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, Find
 	std::string_view reason;
 	if (effective >= static_cast<int64_t>(cfg.max_users))
 		reason = "distinct users answered 404/403 or left challenged, without success";
+	else if (!st.ever_credentials && same_port >= cfg.max_users_per_port)
+		reason = "distinct users from one source port challenged or refused, credentials never sent";
 	else if (!st.ever_credentials && outstanding >= cfg.max_unanswered_challenges)
 		reason = "distinct users challenged, credentials never sent";
 	else
@@ -49,6 +55,7 @@ bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, Find
 	out.evidence.add_count("failed_users", failed);
 	out.evidence.add_count("unanswered_challenges", outstanding);
 	out.evidence.add_count("successful_users", succeeded);
+	out.evidence.add_count("users_from_one_port", same_port);
 	out.evidence.add_count("requests", st.requests);
 	add_source_samples(out, st);
 	return true;
@@ -61,21 +68,20 @@ bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFact
 	if (!cfg.enabled)
 		return false;
 	if (r.has_credentials) {
-		if (UserSlot* u = st.user(r.target_hash, r.target_user, true))
+		if (UserSlot* u = st.user(r.target_hash, r.target_user, true, r.remote_port))
 			u->flags |= UserSlot::CredsSent;
 		return false;
 	}
+	st.user(r.target_hash, r.target_user, true, r.remote_port);
 	// A new request re-evaluates challenges whose grace ran out.
-	if (st.user_count == 0)
-		return false;
-	return evaluate(cfg, st, now, out);
+	return evaluate(cfg, st, now, 0, out);
 }
 
 bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || r.status < 200)
 		return false;
-	UserSlot* u = st.user(r.target_hash, r.target_user, true);
+	UserSlot* u = st.user(r.target_hash, r.target_user, true, r.remote_port);
 	if (is_success(r)) {
 		if (u)
 			u->flags |= UserSlot::Success;
@@ -96,7 +102,7 @@ bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFa
 	} else {
 		return false;
 	}
-	return evaluate(cfg, st, now, out);
+	return evaluate(cfg, st, now, r.remote_port, out);
 }
 
 } // namespace sipguard::detect::enumeration

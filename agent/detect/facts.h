@@ -23,6 +23,8 @@ struct RequestFacts {
 	// OPTIONS, or REGISTER/INVITE/SUBSCRIBE without credentials: what a
 	// scanner sends to learn whether something answers.
 	bool probe = false;
+	uint16_t remote_port = 0; // the packet's source port (one UA instance = one port)
+	uint64_t source_hash = 0; // hash of the packet's source address (prefix accounting)
 };
 
 // An Out response (PBX -> remote) matched to the request it answers.
@@ -34,6 +36,7 @@ struct ResponseFacts {
 	bool had_credentials = false;
 	bool probe = false;
 	std::string_view target_user; // sample kept with the transaction (may be truncated)
+	uint16_t remote_port = 0;     // the port the response goes to
 };
 
 // A final response that says the request was accepted (RFC 3261 §21.2) for

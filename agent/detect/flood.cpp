@@ -60,9 +60,11 @@ Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, con
 	}
 	if (prefix && !st.known()) {
 		++prefix->requests;
-		if (!prefix->bucket.take(cfg.prefix, 1.0, now)) {
+		size_t sources = prefix->note_source(r.source_hash, now, std::chrono::seconds(10));
+		if (sources >= cfg.prefix_min_sources && !prefix->bucket.take(cfg.prefix, 1.0, now)) {
 			begin_finding(out, Detector::Flood, "request flood from one prefix", now, window_of(cfg.prefix));
 			out.evidence.add_count("prefix_requests", prefix->requests);
+			out.evidence.add_count("recent_sources", static_cast<int64_t>(sources));
 			out.evidence.add_count("burst", static_cast<int64_t>(cfg.prefix.burst));
 			out.evidence.add_count("rate_per_s", static_cast<int64_t>(cfg.prefix.rate));
 			out.evidence.add_sample("method", r.msg.method_token);

@@ -77,6 +77,7 @@ struct UserSlot {
 	uint8_t flags = 0;
 	uint8_t pending_failures = 0; // credentialed attempts answered 401/407/403
 	uint16_t challenged_at_ds = 0; // deciseconds since the users window started
+	uint16_t port = 0;             // remote port the user was first targeted from
 };
 
 struct SampleText {
@@ -166,7 +167,7 @@ struct SourceState {
 
 	// Finds or adds a user. A full table reuses a slot whose user succeeded
 	// (resolved, no longer evidence); else returns nullptr (untracked).
-	UserSlot* user(uint32_t hash, std::string_view name, bool create)
+	UserSlot* user(uint32_t hash, std::string_view name, bool create, uint16_t port = 0)
 	{
 		for (uint8_t i = 0; i < user_count; ++i)
 			if (users[i].hash == hash)
@@ -187,6 +188,7 @@ struct SourceState {
 			return nullptr;
 		*slot = UserSlot{};
 		slot->hash = hash;
+		slot->port = port;
 		if (user_sample_count < kUserSamples && !name.empty()) {
 			bool dup = false;
 			for (uint8_t i = 0; i < user_sample_count; ++i)
@@ -199,8 +201,35 @@ struct SourceState {
 };
 
 struct PrefixState {
+	static constexpr size_t kRecentSources = 4;
 	TokenBucket bucket;
 	uint32_t requests = 0;
+	// Recently seen sources of the prefix: the prefix bucket applies only
+	// when several addresses share the load (one host's flood is that
+	// host's ban, not its neighbours').
+	std::array<uint64_t, kRecentSources> recent_sources{};
+	std::array<TimePoint, kRecentSources> recent_seen{};
+	uint8_t recent_next = 0;
+
+	// Records `source_hash`; returns the distinct sources seen within `window`.
+	size_t note_source(uint64_t source_hash, TimePoint now, Duration window)
+	{
+		bool found = false;
+		for (size_t i = 0; i < kRecentSources; ++i)
+			if (recent_sources[i] == source_hash) {
+				recent_seen[i] = now;
+				found = true;
+			}
+		if (!found) {
+			recent_sources[recent_next] = source_hash;
+			recent_seen[recent_next] = now;
+			recent_next = static_cast<uint8_t>((recent_next + 1) % kRecentSources);
+		}
+		size_t n = 0;
+		for (size_t i = 0; i < kRecentSources; ++i)
+			n += (recent_sources[i] != 0 && now - recent_seen[i] <= window) ? 1 : 0;
+		return n;
+	}
 	TimePoint banned_until{};
 	uint64_t ban_gen = 0;
 	TimePoint suppress_until{};

@@ -117,6 +117,11 @@ const std::array kParams{
 	      .help = "Distinct users challenged at once from a source that never sent credentials (a PBX that\n"
 	              "answers 401 to unknown users too); above a NATed office's phone count.",
 	      .min = 2, .max = 10000, SG_FIELD(enumeration.max_unanswered_challenges)},
+	Param{.name = "detect.enumeration.max_users_per_port", .type = T::Int, .default_value = "8",
+	      .help = "Distinct users challenged (401/407) or refused from one source port of a source that has\n"
+	              "never sent credentials. One socket asking for many users is a scanner; NATed phones\n"
+	              "each have their own port.",
+	      .min = 2, .max = 10000, SG_FIELD(enumeration.max_users_per_port)},
 	// brute force
 	Param{.name = "detect.brute_force.enabled", .type = T::Bool, .default_value = "true",
 	      .help = "Detect password guessing (svcrack).", SG_FIELD(brute_force.enabled)},
@@ -149,6 +154,10 @@ const std::array kParams{
 	SG_RATE("global_unknown", global_unknown, "2000.0", "4000.0",
 	        "All sources the PBX does not know together (past it their requests are shed, not banned),"),
 #undef SG_RATE
+	Param{.name = "detect.flood.prefix_min_sources", .type = T::Int, .default_value = "3",
+	      .help = "The per-prefix bucket applies once this many addresses of the prefix sent requests within\n"
+	              "10 s, so one host's flood bans that host, not its /24.",
+	      .min = 2, .max = 4, SG_FIELD(flood.prefix_min_sources)},
 	Param{.name = "detect.flood.success_refund", .type = T::Float, .default_value = "2.0",
 	      .help = "Tokens given back to a source's bucket for each 2xx it receives.", .fmin = 0, .fmax = 1000,
 	      SG_FIELD(flood.success_refund)},

@@ -470,6 +470,8 @@ Verdict EnginePass::request(const sip::Message& msg)
 	r.probe = msg.method == sip::Method::Options ||
 	          (!creds && (msg.method == sip::Method::Register || msg.method == sip::Method::Invite ||
 	                      msg.method == sip::Method::Subscribe));
+	r.remote_port = pkt_.remote_port(dir_);
+	r.source_hash = detect::hash_address(remote_) | 1;
 	if (creds)
 		st.ever_credentials = true;
 	st.roll_users(now_, cfg_.enumeration.window);
@@ -540,6 +542,7 @@ Verdict EnginePass::response(const sip::Message& msg)
 	r.had_credentials = t->creds;
 	r.probe = t->probe;
 	r.target_user = t->target.view();
+	r.remote_port = pkt_.remote_port(dir_);
 	if (msg.status >= 200)
 		t->key = 0; // final: the transaction is done (retransmissions are unmatched)
 	if (msg.status < 200)
