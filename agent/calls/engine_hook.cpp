@@ -73,8 +73,12 @@ void EngineHook::on_finding(const Finding& f)
 	// line is already rate-limited.
 	char addr[64];
 	size_t n = f.source.format(addr, sizeof(addr));
-	LOG(Calls, Warning, "call-limit: INVITE from {} dropped: {} {}{}{} ({} of {})", std::string_view(addr, n), f.scope,
-	    f.subject[0] ? "\"" : "", f.subject, f.subject[0] ? "\" " : "", f.reason, f.count, f.limit);
+	if (f.subject[0])
+		LOG(Calls, Warning, "call-limit: INVITE from {} dropped: {} \"{}\": {} ({} of {})", std::string_view(addr, n), f.scope,
+		    f.subject, f.reason, f.count, f.limit);
+	else
+		LOG(Calls, Warning, "call-limit: INVITE from {} dropped: {}: {} ({} of {})", std::string_view(addr, n), f.scope,
+		    f.reason, f.count, f.limit);
 }
 
 } // namespace sipguard::calls

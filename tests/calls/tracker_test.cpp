@@ -717,3 +717,20 @@ TEST_CASE("config: parameter table and validation")
 		CHECK((row.set_integer != nullptr) != (row.set_text != nullptr));
 	}
 }
+
+TEST_CASE("call limit holds for retransmissions of the dropped INVITE while the calls are up")
+{
+	Config c;
+	c.per_source = {2, 0};
+	Fixture f(c);
+	for (const char* cid : {"l1", "l2"}) {
+		CHECK(f.in(kPhone, invite(audio(kPhone, 40000), cid)) == Decision::Accept);
+		f.out(kPhone, response(180, "Ringing", "callee", {}, invite({}, cid)));
+		f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000), invite({}, cid)));
+		f.in(kPhone, in_dialog("ACK", 1, true, {}, cid));
+	}
+	for (int i = 0; i < 6; ++i) {
+		CHECK(f.in(kPhone, invite(audio(kPhone, 40004), "l3")) == Decision::DropCallLimit);
+		f.advance(500ms);
+	}
+}
