@@ -29,6 +29,7 @@ enum : uint16_t {
 	kParam = 1 << 8,  // gen-value / pvalue: token chars plus ":" "[" "]" "/" "@" (host values, §25.1)
 	kText = 1 << 9,   // printable ASCII and HTAB: what a start line of a text protocol is made of
 	kScheme = 1 << 10,// scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+	kUriPlain = 1 << 11, // kUri minus the characters URI parsing must look at: "%" "@" "?"
 };
 
 constexpr std::array<uint16_t, 256> make_classes()
@@ -56,6 +57,9 @@ constexpr std::array<uint16_t, 256> make_classes()
 	add(" \t\r\n", kLws);
 	for (int c = 0x20; c < 0x7f; ++c)
 		t[c] |= kText;
+	for (int c = 0; c < 256; ++c)
+		if ((t[c] & kUri) && c != '%' && c != '@' && c != '?')
+			t[c] |= kUriPlain;
 	t['\t'] |= kText;
 	return t;
 }
@@ -220,16 +224,28 @@ bool parse_hostport(Cur& c, std::string_view& host, uint16_t& port, bool lws)
 }
 
 // Checks the URI character set and %HH escapes (§25.1 escaped).
-bool uri_chars_ok(std::string_view s)
+// One pass over a URI: checks the character set and %HH escapes (§25.1
+// escaped), and finds the first '@' and the last '?'.
+bool scan_uri(std::string_view s, size_t& at, size_t& question)
 {
-	for (size_t i = 0; i < s.size(); ++i) {
-		const char ch = s[i];
-		if (!is(ch, kUri))
+	at = question = std::string_view::npos;
+	const size_t n = s.size();
+	for (size_t i = 0; i < n; ++i) {
+		const unsigned char ch = static_cast<unsigned char>(s[i]);
+		const uint16_t cls = kClass[ch];
+		if (cls & kUriPlain)
+			continue;
+		if (!(cls & kUri))
 			return false;
 		if (ch == '%') {
-			if (i + 2 >= s.size() + 0 || !is(s[i + 1], kHex) || !is(s[i + 2], kHex))
+			if (i + 2 >= n || !is(s[i + 1], kHex) || !is(s[i + 2], kHex))
 				return false;
 			i += 2;
+		} else if (ch == '@') {
+			if (at == std::string_view::npos)
+				at = i;
+		} else {
+			question = i;
 		}
 	}
 	return true;
@@ -242,7 +258,8 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line)
 {
 	u = Uri{};
 	u.raw = raw;
-	if (raw.empty() || raw.size() > kMaxUriBytes || !uri_chars_ok(raw))
+	size_t at = 0, question = 0;
+	if (raw.empty() || raw.size() > kMaxUriBytes || !scan_uri(raw, at, question))
 		return false;
 	const size_t colon = raw.find(':');
 	if (colon == std::string_view::npos || colon == 0 || !is(raw[0], kAlpha))
@@ -255,18 +272,19 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line)
 	if (ieq(u.scheme, "sip") || ieq(u.scheme, "sips")) {
 		// '@' is neither a param nor a header character, so the first one
 		// ends the userinfo; the user part may hold ';' (RFC 4475 "semiuri").
-		const size_t at = rest.find('@');
 		if (at != std::string_view::npos) {
-			std::string_view userinfo = rest.substr(0, at);
+			if (at < colon)
+				return false;
+			std::string_view userinfo = raw.substr(colon + 1, at - colon - 1);
 			const size_t pw = userinfo.find(':');
 			u.user = userinfo.substr(0, pw);
 			if (u.user.empty() || u.user.size() > kMaxTokenBytes)
 				return false;
-			rest = rest.substr(at + 1);
+			rest = raw.substr(at + 1);
 		}
 		// '?' in the user part is legal (user-unreserved, RFC 4475 "intmeth");
 		// after the host it starts URI headers.
-		if (request_line && rest.find('?') != std::string_view::npos)
+		if (request_line && question != std::string_view::npos && (at == std::string_view::npos || question > at))
 			return false;
 		Cur c{rest.data(), rest.data() + rest.size()};
 		if (!parse_hostport(c, u.host, u.port, false))
