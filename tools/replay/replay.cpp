@@ -349,13 +349,14 @@ Result run(const std::string& path, const Options& options)
 		result.summary.media_checked = true;
 		result.summary.media_inside = media->inside();
 		result.summary.media_outside = media->outside();
+		result.summary.media_after_close = media->after_close();
 	}
 	if (options.out)
 		fmt::print(options.out, "{}\n", format_summary(result.summary, options.json));
 	if (options.out && media) {
 		if (options.json)
-			fmt::print(options.out, "{{\"event\":\"media\",\"in_pinholes\":{},\"outside\":{}}}\n", media->inside(),
-			           media->outside());
+			fmt::print(options.out, "{{\"event\":\"media\",\"in_pinholes\":{},\"outside\":{},\"after_close\":{}}}\n",
+			           media->inside(), media->outside(), media->after_close());
 		else
 			fmt::print(options.out, "{}\n", media->summary());
 	}

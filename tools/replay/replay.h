@@ -60,6 +60,7 @@ struct Summary {
 	bool media_checked = false;
 	uint64_t media_inside = 0;
 	uint64_t media_outside = 0;
+	uint64_t media_after_close = 0; // of media_outside: in flight when the call's pinhole closed
 	engine::EngineCounters engine;
 };
 
