@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -243,6 +244,26 @@ TEST_CASE("CLI round trips: ban, list, explain, follow, unban, errors")
 		"curl -s --unix-socket " + (dir.path / "metrics.sock").string() + " http://localhost/metrics");
 	CHECK(metrics.find("# TYPE sipguard_bans_active gauge") != std::string::npos);
 	CHECK(metrics.find("sipguard_bans_active 1\n") != std::string::npos);
+	// Every series the shipped Grafana dashboard queries is exported.
+	if (const char* root = std::getenv("SIPGUARD_SOURCE_ROOT")) {
+		std::string dash = read_file(std::filesystem::path(root) / "tools" / "grafana" / "sipguard.json");
+		REQUIRE_FALSE(dash.empty());
+		size_t pos = 0;
+		int names = 0;
+		while ((pos = dash.find("sipguard_", pos)) != std::string::npos) {
+			size_t end = pos;
+			while (end < dash.size() && (std::isalnum(static_cast<unsigned char>(dash[end])) || dash[end] == '_'))
+				++end;
+			std::string name = dash.substr(pos, end - pos);
+			pos = end;
+			if (name == "sipguard_")
+				continue;
+			++names;
+			CAPTURE(name);
+			CHECK(metrics.find("\n" + name) != std::string::npos);
+		}
+		CHECK(names > 20);
+	}
 
 	// A user who is neither root nor in group sipguard is refused.
 	out = sipguard::test::run_capture("setpriv --reuid=65534 --regid=65534 --clear-groups " + agent.cli_cmd("status") +
