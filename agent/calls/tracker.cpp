@@ -362,6 +362,8 @@ Decision Tracker::on_in_dialog_request(const sip::Message& msg, const MessageCon
 		});
 		for (size_t i = 0; i < n; ++i)
 			apply_request(matches[i], msg, ctx);
+		if (n == 0)
+			adopt(msg, ctx, h);
 		return Decision::Accept;
 	}
 
@@ -405,6 +407,52 @@ Decision Tracker::on_in_dialog_request(const sip::Message& msg, const MessageCon
 	}
 	++counters_.unknown_dialog_accepted;
 	return Decision::Accept;
+}
+
+// The PBX sends an in-dialog request for a dialog we never saw set up (the
+// agent restarted during the call): the PBX vouches for it, so track it from
+// here on, with the PBX's tag as the "caller" side. Later requests from that
+// remote then pass under the unknown-dialog policy "drop", and SDP in this
+// re-INVITE/UPDATE and its answer reopen the media pinholes.
+void Tracker::adopt(const sip::Message& msg, const MessageContext& ctx, uint64_t h)
+{
+	if (msg.to.tag.empty() || msg.from.tag.empty())
+		return;
+	switch (msg.method) {
+	case Method::Invite:
+	case Method::Update:
+	case Method::Info:
+	case Method::Refer:
+	case Method::Notify:
+	case Method::Message:
+		break;
+	default:
+		return; // BYE/CANCEL end it anyway; ACK and PRACK belong to a transaction we missed
+	}
+	const uint32_t slot = alloc_dialog(ctx.now);
+	Dialog& d = dialogs_[slot];
+	d.callid_hash = h;
+	d.remote = ctx.remote;
+	d.callid_len = static_cast<uint16_t>(msg.call_id.size());
+	std::memcpy(d.callid.data(), msg.call_id.data(), msg.call_id.size());
+	dialog_index_.insert(h, slot);
+	d.state = State::Free;
+	d.uac = true;
+	d.counted = false;
+	d.trunk = trunk_of(ctx.remote);
+	d.invite_cseq = 0; // no initial INVITE transaction to match
+	d.caller_tag = hash_text(msg.from.tag, config_.hash_seed);
+	d.user_hash = 0;
+	d.offer = SideDesc{};
+	d.fork_count = 0;
+	for (auto& f : d.forks)
+		f.live = false;
+	set_state(slot, State::Confirmed, ctx.now);
+	Fork* f = fork_by_tag(d, hash_text(msg.to.tag, config_.hash_seed), true);
+	if (f)
+		f->confirmed = true;
+	++counters_.dialogs_adopted;
+	apply_request(slot, msg, ctx);
 }
 
 Tracker::Fork* Tracker::fork_by_tag(Dialog& d, uint64_t tag, bool create)

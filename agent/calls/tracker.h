@@ -54,6 +54,7 @@ struct Counters {
 	uint64_t dialogs_expired = 0;     // early/idle timeout
 	uint64_t dialogs_evicted = 0;     // table full
 	uint64_t dialogs_untracked = 0;   // too many dialogs for one Call-ID
+	uint64_t dialogs_adopted = 0;     // learnt from the PBX's own in-dialog request (after a restart)
 	uint64_t forks_untracked = 0;     // more To tags than kMaxForks
 	uint64_t streams_ignored = 0;     // m-lines past kMaxStreams
 	uint64_t sdp_errors = 0;          // SDP bodies the parser rejected
@@ -200,6 +201,7 @@ private:
 	Decision on_initial_invite(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
 	Decision on_in_dialog_request(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
 	void apply_request(uint32_t slot, const sip::Message& msg, const MessageContext& ctx);
+	void adopt(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
 	void on_response(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
 	Fork* fork_for(Dialog& d, const sip::Message& msg);
 	Fork* fork_by_tag(Dialog& d, uint64_t tag, bool create);

@@ -734,3 +734,27 @@ TEST_CASE("call limit holds for retransmissions of the dropped INVITE while the 
 		f.advance(500ms);
 	}
 }
+
+TEST_CASE("after a restart: the PBX's own re-INVITE adopts the call; the remote may then end it")
+{
+	Config strict;
+	strict.nat_policy = NatPolicy::Sdp;
+	Fixture f(strict);
+	// The call was set up before the agent started: the remote's re-INVITE
+	// is an unknown dialog (policy drop)...
+	CHECK(f.in(kPhone, in_dialog("INVITE", 5, true, audio(kPhone, 40000))) == Decision::DropUnknownDialog);
+	// ...but the PBX's session refresh vouches for it.
+	Msg refresh = in_dialog("INVITE", 7, false, audio(kPbx, 10000));
+	CHECK(f.out(kPhone, refresh) == Decision::Accept);
+	CHECK(f.tracker.counters().dialogs_adopted == 1);
+	f.in(kPhone, in_dialog_response(200, "OK", refresh, audio(kPhone, 40000)));
+	CHECK(f.is_open(kPhone, 10000)); // media pinholes are back
+	CHECK(f.is_open(kPhone, 10001));
+	// A third party is still refused, the real remote is a party now.
+	CHECK(f.in(kOther, in_dialog("BYE", 6, true)) == Decision::DropForged);
+	CHECK(f.in(kPhone, in_dialog("BYE", 6, true)) == Decision::Accept);
+	CHECK(f.open_count() == 0);
+	// A PBX BYE for an unknown call adopts nothing.
+	CHECK(f.out(kPhone, in_dialog("BYE", 9, false, {}, "gone")) == Decision::Accept);
+	CHECK(f.tracker.counters().dialogs_adopted == 1);
+}
