@@ -51,7 +51,7 @@ enum class Malformation : uint8_t {
 	BadVia,
 	BadFromTo,
 	BadCSeq,
-	CSeqMethodMismatch,   // request method != CSeq method (ACK/CANCEL excepted per §17.1.1.3 and §9.1)
+	CSeqMethodMismatch,   // request method != CSeq method (ACK and CANCEL carry their own method too, §17.1.1.3, §9.1)
 	BadContentLength,     // not a number, or too large
 	ContentLengthMismatch,// body shorter/longer than declared on a datagram
 	UnbalancedQuote,

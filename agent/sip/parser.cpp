@@ -925,6 +925,10 @@ void reset(Message& out)
 void parse(std::string_view data, Transport transport, Message& out)
 {
 	parse_impl(data, transport, out);
+	if (transport == Transport::Datagram) {
+		out.length = data.size(); // a datagram is used whole, valid or not
+		return;
+	}
 	if (transport == Transport::Stream && out.error != Malformation::None && !out.incomplete
 	    && out.kind != Kind::NotSip && out.length == 0) {
 		// Decide at message completion: a malformed message whose header
