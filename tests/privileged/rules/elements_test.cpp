@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rules/elements.h"
+#include "rules/elements_internal.h"
 #include "rules/netlink.h"
 #include "rules/table.h"
 #include "rules/writer.h"
@@ -257,4 +258,24 @@ TEST_CASE("the writer thread batches requests from several threads")
 	std::vector<rules::ListedMedia> media;
 	REQUIRE(rules::list_media(for_listing, media).ok());
 	CHECK(media.size() == 1);
+}
+
+TEST_CASE("restoring an element sets its remaining time (NFTA_SET_ELEM_EXPIRATION), not only its timeout")
+{
+	test::require_root_or_skip();
+	Netns ns("rules-expire");
+	rules::Netlink nl = open_with_table(ns);
+	rules::ElementOp op;
+	op.kind = rules::ElementOp::Kind::Add;
+	op.target = cidr("192.0.2.44");
+	op.timeout = 600s;
+	op.expires_in = 100s;
+	rules::Status st = rules::commit_element_ops(nl, std::span<const rules::ElementOp>(&op, 1));
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	std::vector<rules::ListedBan> listed;
+	REQUIRE(rules::list_bans(nl, listed).ok());
+	REQUIRE(listed.size() == 1);
+	CHECK(listed[0].timeout == 600s);
+	CHECK(listed[0].expires_in <= 100s);
+	CHECK(listed[0].expires_in > 90s);
 }
