@@ -565,6 +565,16 @@ bool looks_like_stun(std::string_view d)
 	return b[0] <= 0x01 && len + 20 == d.size() && (len % 4) == 0;
 }
 
+bool is_blank_keepalive(std::string_view d)
+{
+	if (d.size() > 32)
+		return false;
+	for (char c : d)
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\0')
+			return false;
+	return true;
+}
+
 bool all_text(std::string_view s)
 {
 	for (char ch : s)
@@ -970,6 +980,13 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	while (start < data.size() && (data[start] == '\r' || data[start] == '\n'))
 		++start;
 	if (start == data.size()) {
+		out.not_sip = NotSipKind::Keepalive;
+		out.length = data.size();
+		return;
+	}
+	// Some UAs keep NAT bindings open with a few spaces or NUL bytes instead
+	// of CRLF: a short datagram of nothing but blanks is a keep-alive too.
+	if (!stream && is_blank_keepalive(data)) {
 		out.not_sip = NotSipKind::Keepalive;
 		out.length = data.size();
 		return;

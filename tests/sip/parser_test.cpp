@@ -707,6 +707,9 @@ TEST_CASE("not SIP: keep-alives, STUN, HTTP/SSDP, binary junk, text")
 	CHECK(parsed("\r\n\r\n").not_sip == NotSipKind::Keepalive);
 	CHECK(parsed("\r\n").not_sip == NotSipKind::Keepalive);
 	CHECK(parsed("\r\n").kind == Kind::NotSip);
+	CHECK(parsed(std::string("\0\0\0\0", 4)).not_sip == NotSipKind::Keepalive);
+	CHECK(parsed(" ").not_sip == NotSipKind::Keepalive);
+	CHECK(parsed(std::string(40, ' ')).not_sip != NotSipKind::Keepalive);
 	CHECK_FALSE(parsed("\r\n").valid());
 
 	// STUN Binding Request (RFC 5389): type 0x0001, length 0, magic cookie.
