@@ -57,7 +57,7 @@ const std::array kParameters = {
 	SG_INT_PARAM("max_pinholes", max_pinholes, 16, 1 << 22, "16384",
 	             "media pinholes (address . port) per queue thread; a call that finds the table full gets no media (counted)"),
 	SG_INT_PARAM("max_tracked_sources", max_tracked_sources, 16, 1 << 22, "8192",
-	             "per-source counters for call limits and forged requests (LRU, evictions counted)"),
+	             "per-source counters for call limits (LRU, evictions counted)"),
 	SG_INT_PARAM("max_tracked_users", max_tracked_users, 16, 1 << 22, "8192",
 	             "per-user counters for call limits (LRU)"),
 	SG_SEC_PARAM("pinhole_timeout", pinhole_timeout, 10, 86400, "120",
