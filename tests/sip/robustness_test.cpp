@@ -284,3 +284,147 @@ TEST_CASE("every pjproject fuzz seed goes through the SIP and SDP parsers")
 	CHECK(t.total >= 27);
 	CHECK(t.valid > 0);
 }
+
+namespace {
+
+uint16_t be16(const unsigned char* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint32_t le32(const unsigned char* p)
+{
+	return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+	       static_cast<uint32_t>(p[3]) << 24;
+}
+
+// UDP payloads to or from the SIP ports (5060-5080) of a classic
+// little-endian pcap: Ethernet (+VLAN), Linux SLL, BSD null, raw IPv4/IPv6.
+// Fragments and IPv6 extension headers are skipped: this is a parser test,
+// not a decoder test (the replay code owns reassembly).
+std::vector<std::string> sip_udp_payloads(const std::string& file)
+{
+	std::vector<std::string> out;
+	const auto* d = reinterpret_cast<const unsigned char*>(file.data());
+	if (file.size() < 24 || le32(d) != 0xa1b2c3d4)
+		return out;
+	const uint32_t link = le32(d + 20);
+	size_t pos = 24;
+	while (pos + 16 <= file.size()) {
+		const uint32_t caplen = le32(d + pos + 8);
+		pos += 16;
+		if (caplen > file.size() - pos)
+			break;
+		const unsigned char* p = d + pos;
+		size_t n = caplen;
+		pos += caplen;
+		uint16_t ethertype = 0;
+		if (link == 1) { // Ethernet
+			if (n < 14)
+				continue;
+			ethertype = be16(p + 12);
+			p += 14, n -= 14;
+			if (ethertype == 0x8100 && n >= 4) {
+				ethertype = be16(p + 2);
+				p += 4, n -= 4;
+			}
+		} else if (link == 113) { // Linux cooked
+			if (n < 16)
+				continue;
+			ethertype = be16(p + 14);
+			p += 16, n -= 16;
+		} else if (link == 0) { // BSD loopback: host-order AF
+			if (n < 4)
+				continue;
+			ethertype = le32(p) == 2 ? 0x0800 : 0x86dd;
+			p += 4, n -= 4;
+		} else if (link == 228 || link == 101 || link == 12) { // raw IP
+			if (n < 1)
+				continue;
+			ethertype = (p[0] >> 4) == 4 ? 0x0800 : 0x86dd;
+		} else {
+			return out;
+		}
+		size_t l4 = 0;
+		if (ethertype == 0x0800) {
+			if (n < 20 || (p[0] >> 4) != 4 || p[9] != 17)
+				continue;
+			if ((be16(p + 6) & 0x3fff) != 0) // MF or an offset: a fragment
+				continue;
+			l4 = static_cast<size_t>(p[0] & 0x0f) * 4;
+		} else if (ethertype == 0x86dd) {
+			if (n < 40 || p[6] != 17)
+				continue;
+			l4 = 40;
+		} else {
+			continue;
+		}
+		if (n < l4 + 8)
+			continue;
+		const unsigned char* udp = p + l4;
+		const uint16_t sport = be16(udp), dport = be16(udp + 2);
+		const bool sip_port = (sport >= 5060 && sport <= 5080) || (dport >= 5060 && dport <= 5080);
+		const size_t ulen = be16(udp + 4);
+		if (!sip_port || ulen < 8 || ulen > n - l4)
+			continue;
+		// RTP/RTCP (version 2: first byte 0x80-0xbf) on a port in that range.
+		if (ulen > 8 && (udp[8] & 0xc0) == 0x80)
+			continue;
+		out.emplace_back(reinterpret_cast<const char*>(udp + 8), ulen - 8);
+	}
+	return out;
+}
+
+} // namespace
+
+// The real calls and registrations in the corpus captures (phones, PBXs,
+// carriers) must all parse as valid: a false "malformed" here would make the
+// malformed-traffic detector ban a working phone.
+TEST_CASE("real SIP traffic in the corpus captures parses as valid")
+{
+	SIPGUARD_REQUIRE_CORPUS(corpus);
+	const fs::path pcaps = corpus / "pcaps";
+	if (!fs::is_directory(pcaps)) {
+		MESSAGE("skipped: no pcaps in the corpus");
+		return;
+	}
+	// Captures of genuine traffic. The crafted ones (zeek long paths and
+	// junk, suricata duplicate To headers) are only run for crashes below.
+	const char* const genuine[] = {
+		"snort3_demo/SIP_CALL_RTP_G711.pcap",
+		"snort3_demo/SIP_Eyebeam2Eyebeam_Video_Audio.pcap",
+		"sngrep/aaa.pcap",
+		"zeek/wireshark.pcap",
+		"wireshark-samples_via_rtp-pcap/SIP_DTMF2.pcap",
+		"wireshark-samples_via_rtp-pcap/sip-rtp-g722.pcap",
+		"wireshark-samples_via_rtp-pcap/sip-rtp-opus.pcap",
+		"wireshark-samples_via_rtp-pcap/nb6-telephone.pcap",
+		"suricata-verify/sip-body-frames__public-cloudshark-sip-s0.pcap",
+		"suricata-verify/sip-options-method__input.pcap",
+		"suricata-verify/sip-sdp__sdp.pcap",
+		"suricata-verify/sip-pattern-matching__sip.pcap",
+	};
+	size_t checked = 0;
+	for (const char* name : genuine) {
+		const fs::path p = pcaps / name;
+		if (!fs::exists(p))
+			continue;
+		for (const auto& payload : sip_udp_payloads(read_file(p))) {
+			Message m;
+			sdp::Session s;
+			parse(payload, Transport::Datagram, m, s);
+			if (m.kind == Kind::NotSip && m.not_sip == NotSipKind::Keepalive)
+				continue;
+			INFO(std::string(name), ": ", to_string(m.error), " ", m.error_detail, " | ", payload.substr(0, payload.find('\r')));
+			CHECK(m.valid());
+			++checked;
+		}
+	}
+	MESSAGE("genuine SIP datagrams checked: " << checked);
+	CHECK(checked > 200);
+
+	// Every capture, crafted ones included: no crash, no overread.
+	Tally t;
+	for (const auto& e : fs::recursive_directory_iterator(pcaps))
+		if (e.is_regular_file() && e.path().extension() == ".pcap")
+			for (const auto& payload : sip_udp_payloads(read_file(e.path())))
+				exercise(payload, t);
+	MESSAGE("all captures: " << t.total << " SIP-port datagrams, " << t.valid << " valid, " << t.malformed
+	                         << " malformed, " << t.not_sip << " not SIP");
+}
