@@ -84,7 +84,7 @@ banned() { # banned IP -> epoch of the ban or empty
 
 k=0
 FLOODS=()
-run() { k=$((k + 1)); IP=$(atk_ip "$k"); lab_log "attack $k: $1 from $IP"; lab_attack "$1" "$k"; sleep 0.5; }
+run() { k=$((k + 1)); IP=$(atk_addr "$1" "$k"); lab_log "attack $k: $1 from $IP"; lab_attack "$1" "$k"; sleep 0.5; }
 
 # svmap: banned on its first probe; a second scan gets nothing through.
 run svmap
@@ -112,11 +112,11 @@ for name in svcrack svcrack-ua; do
 	check_banlog "$name" "$IP"
 done
 
-for name in flood-invite flood-register; do
+for name in flood-invite flood-register flood-invite6 flood-register6; do
 	run "$name"
 	b=$(banned "$IP")
 	check "$name: banned" test -n "$b"
-	FLOODS+=("$name:$IP:${b:-}")
+	FLOODS+=("$name|$IP|${b:-}")
 	check_banlog "$name" "$IP"
 done
 
@@ -140,7 +140,7 @@ lab_capture_stop wire
 
 # Flood ban latency: from the first flood request on the wire to the ban.
 for f in "${FLOODS[@]}"; do
-	IFS=: read -r name ip b <<<"$f"
+	IFS="|" read -r name ip b <<<"$f"
 	first=$(lab_wire_first_ts "$LAB_TMP/wire.pcap" "$ip")
 	if [ -n "$b" ] && [ -n "$first" ]; then
 		d=$(ms_between "$first" "$b")

@@ -6,9 +6,9 @@
 # PID at teardown; every traffic generator is bounded in count and in time.
 #
 # Topology (one Linux bridge in its own namespace, veth peers into the others):
-#   pbx      10.77.0.10/16  fd00:77::10/48       Kamailio (+ sipguard) + voicemail UAS
-#   legit    10.77.2.20/16  fd00:77:2::20/48     sipp phones (users 100-109)
-#   attacker 10.77.<10+k>.66/16, fd00:77:<10+k>::66/48 for attack k = 1..20
+#   pbx      10.77.0.10/16  fd00:77::10/32       Kamailio (+ sipguard) + voicemail UAS
+#   legit    10.77.2.20/16  fd00:77:2::20/32     sipp phones (users 100-109)
+#   attacker 10.77.<10+k>.66/16, fd00:77:<10+k>::66/32 for attack k = 1..20
 #            (one /24 per attack, so prefix aggregation of one attack never
 #            pre-bans the next one)
 
@@ -28,6 +28,8 @@ lab_die() { lab_log "error: $*"; exit 1; }
 
 atk_ip() { echo "10.77.$((10 + $1)).66"; }
 atk_ip6() { echo "fd00:77:$((10 + $1))::66"; }
+# atk_addr NAME K: the source address attack NAME uses (IPv6 for the *6 floods).
+atk_addr() { if [ "${1%6}" != "$1" ]; then atk_ip6 "$2"; else atk_ip "$2"; fi; }
 
 # lab_require_peers: exit 77 (skip) when not root or a peer tool is missing.
 lab_require_peers() {
@@ -115,13 +117,13 @@ lab_net_up() {
 		ip -n "$ns" link set eth0 up
 	done
 	ip -n "$NS_PBX" addr add "$PBX_IP/16" dev eth0
-	ip -n "$NS_PBX" addr add "$PBX_IP6/48" dev eth0 nodad
+	ip -n "$NS_PBX" addr add "$PBX_IP6/32" dev eth0 nodad
 	ip -n "$NS_LEG" addr add "$LEGIT_IP/16" dev eth0
-	ip -n "$NS_LEG" addr add "$LEGIT_IP6/48" dev eth0 nodad
+	ip -n "$NS_LEG" addr add "$LEGIT_IP6/32" dev eth0 nodad
 	local k
 	for k in $(seq 1 20); do
 		ip -n "$NS_ATK" addr add "$(atk_ip "$k")/16" dev eth0
-		ip -n "$NS_ATK" addr add "$(atk_ip6 "$k")/48" dev eth0 nodad
+		ip -n "$NS_ATK" addr add "$(atk_ip6 "$k")/32" dev eth0 nodad
 	done
 }
 
@@ -209,8 +211,9 @@ lab_sipvicious_patched() {
 # Attacks. lab_attack NAME K: run attack NAME from attacker address k in the
 # attacker namespace, in the foreground, output in $LAB_TMP/attack-NAME.log.
 # Names: svmap svmap-ua svwar-register svwar-invite svcrack and *-ua, flood-invite,
-# flood-register. Each is bounded by its own limits and by `timeout`.
-LAB_ATTACKS=(svmap svwar-register svwar-invite svcrack svmap-ua svwar-register-ua svwar-invite-ua svcrack-ua flood-invite flood-register)
+# flood-register (and flood-invite6, flood-register6 over IPv6). Each is bounded
+# by its own limits and by `timeout`.
+LAB_ATTACKS=(svmap svwar-register svwar-invite svcrack svmap-ua svwar-register-ua svwar-invite-ua svcrack-ua flood-invite flood-register flood-register6)
 
 lab_attack() {
 	local name=$1 k=$2 ip patched=0 base
@@ -244,11 +247,17 @@ lab_attack() {
 		ip netns exec "$NS_ATK" timeout 40 "${sv[@]}" svcrack "${sv_common[@]}" -u "$LAB_WEAK_USER" \
 			-d "$LAB_DIR/svcrack-dict.txt" --maximumtime 4 "$PBX_IP" >"$log" 2>&1 || true
 		;;
-	flood-invite | flood-register)
+	flood-invite | flood-register | flood-invite6 | flood-register6)
 		# 500 requests per second for 2 s (1000 requests), stops after 6 s at most.
-		ip netns exec "$NS_ATK" timeout 15 sipp -sf "$LAB_DIR/scenarios/$name.xml" -i "$ip" -p 5060 \
+		# The *6 variants run over IPv6 (attacker fd00:77:<10+k>::66 to [fd00:77::10]).
+		local src=$ip dst=$PBX_IP:5060
+		if [ "${name%6}" != "$name" ]; then
+			src=$(atk_ip6 "$k")
+			dst="[$PBX_IP6]:5060"
+		fi
+		ip netns exec "$NS_ATK" timeout 15 sipp -sf "$LAB_DIR/scenarios/${name%6}.xml" -i "$src" -p 5060 \
 			-r 500 -rp 1000 -m 1000 -l 2000 -timeout 6s -timeout_error -nostdin -trace_err \
-			-error_file "$LAB_TMP/attack-$name-errors.log" "$PBX_IP:5060" >"$log" 2>&1 || true
+			-error_file "$LAB_TMP/attack-$name-errors.log" "$dst" >"$log" 2>&1 || true
 		;;
 	*) lab_die "unknown attack $name (known: ${LAB_ATTACKS[*]})" ;;
 	esac
@@ -277,13 +286,15 @@ lab_pbx_auth_failures() { grep -c "SGLAB auth-failed .*src=$1 " "$KAM_LOG" || tr
 lab_pbx_first_ts() { grep "SGLAB req .*src=$1 " "$KAM_LOG" | sed -nE '1s/.* t=([0-9.]+) .*/\1/p' || true; }
 lab_pbx_last_ts() { grep "SGLAB req .*src=$1 " "$KAM_LOG" | tail -1 | sed -nE 's/.* t=([0-9.]+) .*/\1/p' || true; }
 
+lab_ipfield() { case $1 in *:*) echo ipv6 ;; *) echo ip ;; esac; }
+
 # From the wire capture (tshark in the pbx namespace, before netfilter):
 # requests IP sent to the PBX, and the epoch of the first one.
 lab_wire_sent() {
-	tshark -n -r "$1" -Y "ip.src==$2 && sip.Method" -T fields -e frame.time_epoch 2>/dev/null | wc -l
+	tshark -n -r "$1" -Y "$(lab_ipfield "$2").src==$2 && sip.Method" -T fields -e frame.time_epoch 2>/dev/null | wc -l
 }
 lab_wire_first_ts() {
-	tshark -n -r "$1" -Y "ip.src==$2 && sip.Method" -T fields -e frame.time_epoch 2>/dev/null | head -1 || true
+	tshark -n -r "$1" -Y "$(lab_ipfield "$2").src==$2 && sip.Method" -T fields -e frame.time_epoch 2>/dev/null | head -1 || true
 }
 
 # Legitimate traffic. lab_legit_register: all ten users once; prints "ok/total".
