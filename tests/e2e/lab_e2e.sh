@@ -8,6 +8,7 @@
 # Each attack comes from a fresh attacker address in its own /24, so no unban
 # is needed between attacks and prefix aggregation of one cannot pre-ban the next.
 set -euo pipefail
+# shellcheck source=tools/lab/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../tools/lab/lib.sh"
 
 [ -n "${1:-}" ] && SIPGUARD_BIN=$1
@@ -79,7 +80,7 @@ check_banlog() {
 banned() { # banned IP -> epoch of the ban or empty
 	local b
 	read -r b _ < <(lab_sipguard_ban_of "$1")
-	[ "$b" != "-" ] && echo "$b" || true
+	if [ "$b" != "-" ]; then echo "$b"; fi
 }
 
 k=0

@@ -38,7 +38,7 @@ lab_require_peers() {
 		exit 77
 	fi
 	local t missing=()
-	for t in ip kamailio sipp svmap svwar svcrack tshark python3 timeout; do
+	for t in ip ss kamailio sipp svmap svwar svcrack tshark python3 timeout stdbuf; do
 		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
