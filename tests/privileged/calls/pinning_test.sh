@@ -6,7 +6,8 @@
 # Checks: the call's RTP arrives; the same port from a third namespace is
 # dropped; a forged BYE from the third namespace is dropped and the call
 # continues; after the BYE the pinhole is gone within one second; a
-# concurrent-call limit holds. Usage: pinning_test.sh SIPGUARD_BINARY
+# concurrent-call limit holds; an IPv6 call pins into @media6.
+# Usage: pinning_test.sh SIPGUARD_BINARY
 # Exit 0 pass, 1 fail, 77 skip (not root, no sipp/nft/python3).
 set -u
 
@@ -27,6 +28,10 @@ PBX=10.88.1.1
 PHONE=10.88.1.2
 PBX2=10.88.2.1
 THIRD=10.88.2.2
+PBX6=fd00:88:1::1
+PHONE6=fd00:88:1::2
+PBX26=fd00:88:2::1
+THIRD6=fd00:88:2::2
 TMP=$(mktemp -d /tmp/sgcalls.XXXXXX) || exit 1
 PIDS=()
 FAILURES=0
@@ -67,9 +72,15 @@ ip -n "$NS_PBX" link set eth0 up
 ip -n "$NS_PBX" link set eth1 up
 ip -n "$NS_PHONE" link set eth0 up
 ip -n "$NS_THIRD" link set eth0 up
+ip -n "$NS_PBX" addr add $PBX6/64 dev eth0 nodad
+ip -n "$NS_PBX" addr add $PBX26/64 dev eth1 nodad
+ip -n "$NS_PHONE" addr add $PHONE6/64 dev eth0 nodad
+ip -n "$NS_THIRD" addr add $THIRD6/64 dev eth0 nodad
 # The third party reaches the PBX's phone-side address through the PBX.
 ip -n "$NS_THIRD" route add 10.88.1.0/24 via $PBX2
 ip -n "$NS_PHONE" route add 10.88.2.0/24 via $PBX
+ip -n "$NS_THIRD" -6 route add fd00:88:1::/64 via $PBX26
+ip -n "$NS_PHONE" -6 route add fd00:88:2::/64 via $PBX6
 
 # Counters of what survives sipguard's input chain (priority -10): a table of
 # our own at priority 10, inside the PBX namespace only.
@@ -77,15 +88,20 @@ printf '%s\n' \
 	"table inet sgtest {" \
 	"  counter phone_rtp {}" \
 	"  counter third_rtp {}" \
+	"  counter phone6_rtp {}" \
+	"  counter third6_rtp {}" \
 	"  chain input {" \
 	"    type filter hook input priority 10; policy accept;" \
 	"    ip saddr $PHONE udp dport 20000-20999 counter name \"phone_rtp\"" \
 	"    ip saddr $THIRD udp dport 20000-20999 counter name \"third_rtp\"" \
+	"    ip6 saddr $PHONE6 udp dport 20000-20999 counter name \"phone6_rtp\"" \
+	"    ip6 saddr $THIRD6 udp dport 20000-20999 counter name \"third6_rtp\"" \
 	"  }" \
 	"}" >"$TMP/sgtest.nft"
 in_ns "$NS_PBX" nft -f "$TMP/sgtest.nft" || { echo "FAIL: test counter table"; exit 1; }
 counter() { in_ns "$NS_PBX" nft list counter inet sgtest "$1" | awk '/packets/ { print $2 }'; }
 media_elements() { in_ns "$NS_PBX" nft list set inet sipguard media4 | tr ',{}' '\n\n\n' | grep -c "$1 \. "; }
+media6_elements() { in_ns "$NS_PBX" nft list set inet sipguard media6 | tr ',{}' '\n\n\n' | grep -c "$1 \. "; }
 
 # --- sipguard with media pinning on 20000-20999 ------------------------------
 SOCK=$TMP/sipguard.sock
@@ -137,7 +153,7 @@ send_udp() {
 	in_ns "$1" python3 -c '
 import socket, sys, time
 src, dst, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(socket.AF_INET6 if ":" in src else socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((src, 0))
 rtp = bytes([0x80, 0x08, 0, 1, 0, 0, 0, 160, 0x12, 0x34, 0x56, 0x78]) + bytes(160)
 for i in range(count):
@@ -252,6 +268,44 @@ if grep -q "call-limit" "$TMP/sipguard.log"; then
 	pass "logged: $(grep -m1 call-limit "$TMP/sipguard.log")"
 else
 	fail "no call-limit line in the sipguard log"
+fi
+
+# --- 3. IPv6: a call over IPv6 (c=IN IP6) pins into @media6 -----------------
+log "call over IPv6: phone [$PHONE6] -> PBX [$PBX6] (UAS media port 20100), up 4 s"
+in_ns "$NS_PBX" timeout 60 sipp -sn uas -i $PBX6 -p 5060 -mp 20100 -nostdin >"$TMP/uas6.log" 2>&1 &
+PIDS+=("$!")
+sleep 0.5
+in_ns "$NS_PHONE" timeout 30 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE6 -p 5064 -mp 30020 -m 1 -d 4000 -nostdin \
+	-cid_str 'sgv6-%u@%s' "[$PBX6]:5060" >"$TMP/uac6.log" 2>&1 &
+UAC6_PID=$!
+PIDS+=("$UAC6_PID")
+sleep 1.5
+n6=$(media6_elements $PHONE6)
+if [ "$n6" -ge 1 ]; then pass "pinholes for $PHONE6 in @media6 ($n6)"; else fail "no pinhole for $PHONE6 in @media6"; fi
+send_udp "$NS_PHONE" $PHONE6 $PBX6 20100 20
+send_udp "$NS_THIRD" $THIRD6 $PBX6 20100 20
+p6=$(counter phone6_rtp)
+t6=$(counter third6_rtp)
+if [ "${p6:-0}" = 20 ] && [ "${t6:-1}" = 0 ]; then
+	pass "IPv6 media: 20 of 20 packets from the phone passed, 0 of 20 from the third namespace"
+else
+	fail "IPv6 media: ${p6:-?} of 20 from the phone, ${t6:-?} of 20 from the third namespace passed"
+fi
+wait "$UAC6_PID"
+rc6=$?
+[ $rc6 = 0 ] || fail "the IPv6 call failed (sipp exit $rc6)"
+gone6=0
+for _ in $(seq 20); do
+	if [ "$(media6_elements $PHONE6)" = 0 ]; then
+		gone6=1
+		break
+	fi
+	sleep 0.05
+done
+if [ "$n6" -ge 1 ] && [ $gone6 = 1 ]; then
+	pass "IPv6 pinholes gone within 1 s of the BYE"
+elif [ "$n6" -ge 1 ]; then
+	fail "IPv6 pinholes still there 1 s after the BYE"
 fi
 
 "$SIPGUARD" stats --socket "$SOCK" 2>&1 | grep -i -E 'call|pinhole|forged|dialog|media' | sed 's/^/    sipguard stats: /'
