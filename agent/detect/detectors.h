@@ -65,7 +65,10 @@ enum class Hit : uint8_t { None, Source, Prefix };
 // `prefix` may be null (no prefix state: table disabled).
 Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const RequestFacts& r, TimePoint now,
                Finding& out);
-void on_response(const FloodConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now);
+// A success refunds the source's bucket and, when given, its prefix's (so a
+// whole site re-registering after an outage is not a prefix flood).
+void on_response(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const ResponseFacts& r,
+                 TimePoint now);
 } // namespace flood
 
 namespace malformed {

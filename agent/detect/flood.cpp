@@ -75,10 +75,13 @@ Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, con
 	return Hit::None;
 }
 
-void on_response(const FloodConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now)
+void on_response(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const ResponseFacts& r,
+                 TimePoint now)
 {
 	if (!cfg.enabled || !is_success(r))
 		return;
+	if (prefix)
+		prefix->bucket.refund(cfg.prefix, 1.0, cfg.success_refund, now);
 	MethodClass c = method_class(r.method);
 	st.buckets[static_cast<size_t>(c)].refund(rate_for(cfg, c), st.known() ? cfg.known_multiplier : 1.0,
 	                                          cfg.success_refund, now);

@@ -219,8 +219,9 @@ const std::array kParams{
 	      .help = "Active bans held; past it new findings are logged but not banned.", .min = 1, .max = 10000000,
 	      SG_FIELD(ban.max_active)},
 	// tables
-	Param{.name = "engine.sources", .type = T::Int, .default_value = "32768",
-	      .help = "Per-source states per queue thread (fixed memory, ~400 B each; CLOCK eviction beyond).",
+	Param{.name = "engine.sources", .type = T::Int, .default_value = "16384",
+	      .help = "Per-source states per queue thread (fixed memory, about 1 KB each; CLOCK eviction beyond:\n"
+	              "a flood from more addresses costs no more memory, evictions are counted).",
 	      .min = 1024, .max = 16777216, SG_FIELD(tables.sources)},
 	Param{.name = "engine.prefixes", .type = T::Int, .default_value = "16384",
 	      .help = "Per-/24 and per-/64 states per queue thread.", .min = 256, .max = 16777216,

@@ -48,10 +48,10 @@ struct BanConfig {
 };
 
 struct TableConfig {
-	uint32_t sources = 65536;      // per-source states per engine shard
+	uint32_t sources = 16384;      // per-source states per engine shard (~1 KB each)
 	uint32_t prefixes = 16384;     // per-/24 and per-/64 states per shard
 	uint32_t transactions = 32768; // pending requests awaiting a response
-	uint32_t tcp_flows = 1024;     // TCP flows with a framer (64 KiB each)
+	uint32_t tcp_flows = 256;      // TCP stream directions with a framer (64 KiB each, on first use)
 	Millis transaction_timeout = 32s; // RFC 3261 Timer B/F (64*T1)
 };
 

@@ -552,7 +552,8 @@ Verdict EnginePass::response(const sip::Message& msg)
 	st.roll_users(now_, cfg_.enumeration.window);
 	if (detect::is_success(r))
 		st.ever_success = true;
-	detect::flood::on_response(cfg_.flood, st, r, now_);
+	PrefixState* ps = detect::is_success(r) ? m_.prefixes.find(remote_.masked(prefix_len_for(cfg_, remote_))) : nullptr;
+	detect::flood::on_response(cfg_.flood, st, ps, r, now_);
 	if (st.allowlisted)
 		return Verdict::Accept;
 	Finding& f = m_.finding;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The engine parameter table: every row's default equals the struct's
 // default, setters reach their field, ranges are enforced.
+#include <cstdlib>
 #include <set>
+#include <string>
 
 #include <doctest/doctest.h>
 
@@ -57,6 +59,37 @@ TEST_CASE("param table: setters reach the struct and ranges are checked")
 	REQUIRE(rate);
 	CHECK(engine::apply(c, *rate, 12.5) == "");
 	CHECK(c.flood.prefix.rate == 12.5);
+}
+
+TEST_CASE("param table: every scalar row's default_value is the struct's default")
+{
+	engine::Config c;
+	for (const auto& p : engine::params()) {
+		CAPTURE(p.name);
+		engine::ParamValue v = p.get(c);
+		switch (p.type) {
+		case engine::ParamType::Bool:
+			CHECK(p.default_value == (std::get<bool>(v) ? "true" : "false"));
+			break;
+		case engine::ParamType::Int:
+			CHECK(std::string(p.default_value) == std::to_string(std::get<int64_t>(v)));
+			break;
+		case engine::ParamType::Float:
+			CHECK(std::strtod(std::string(p.default_value).c_str(), nullptr) == std::get<double>(v));
+			break;
+		case engine::ParamType::Duration: {
+			auto ms = std::get<detect::Millis>(v).count();
+			std::string d(p.default_value);
+			long n = std::strtol(d.c_str() + 1, nullptr, 10);
+			char unit = d[d.size() - 2];
+			long mult = unit == 's' ? 1000 : unit == 'm' ? 60000 : unit == 'h' ? 3600000 : 86400000;
+			CHECK(n * mult == ms);
+			break;
+		}
+		default:
+			break;
+		}
+	}
 }
 
 TEST_CASE("param table: documented defaults match the structs")

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Engine throughput: packets per second through Engine::on_packet (decode
+// of SIP included, detectors, transaction matching, call hook off), for a
+// benign PBX traffic mix and for a spoofed-source flood, against the parser
+// alone on the same messages (the reference measured in the same run).
+//
+//   sipguard-bench-engine [--seconds S]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "agent/engine/ban_manager.h"
+#include "agent/engine/engine.h"
+#include "agent/sip/parser.h"
+#include "tests/engine/sip_builder.h"
+
+using namespace sipguard;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct NullSink final : engine::Sink {
+	uint64_t findings = 0;
+	void on_finding(const detect::Finding& f, const engine::BanResult&) override
+	{
+		if (++findings <= 3 && std::getenv("BENCH_VERBOSE"))
+			fmt::print(stderr, "finding: {} {}: {}\n", f.source.to_string(), detect::to_string(f.detector), f.reason);
+	}
+};
+
+struct Pkt {
+	net::IpAddress remote;
+	uint16_t port;
+	nfq::Direction dir;
+	std::string text;
+};
+
+// A benign mix: phones registering with a challenge, calls with PRACK/ACK/
+// BYE, keep-alives and OPTIONS qualify, from 2000 phones.
+std::vector<Pkt> benign_mix()
+{
+	std::vector<Pkt> v;
+	for (int p = 0; p < 2000; ++p) {
+		auto addr = net::IpAddress::v4(0xC6336400u + static_cast<uint32_t>(p)); // 198.51.100.0+
+		std::string host = addr.to_string();
+		test::Req r;
+		r.method = "REGISTER";
+		r.ruri_user = "";
+		r.from_user = r.to_user = std::to_string(1000 + p);
+		r.via_host = host;
+		r.call_id = fmt::format("reg-{}@{}", p, host);
+		v.push_back({addr, 5060, nfq::Direction::In, test::request(r)});
+		v.push_back({addr, 5060, nfq::Direction::Out, test::response(r, 401)});
+		r.cseq = 2;
+		r.credentials = true;
+		v.push_back({addr, 5060, nfq::Direction::In, test::request(r)});
+		v.push_back({addr, 5060, nfq::Direction::Out, test::response(r, 200)});
+		if (p % 4 == 0) {
+			test::Req c;
+			c.method = "INVITE";
+			c.ruri_user = c.to_user = "0049301234567";
+			c.from_user = r.from_user;
+			c.via_host = host;
+			c.call_id = fmt::format("call-{}@{}", p, host);
+			c.proxy_credentials = true;
+			c.body = "v=0\r\no=- 1 1 IN IP4 " + host + "\r\ns=-\r\nc=IN IP4 " + host +
+			         "\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+			v.push_back({addr, 5060, nfq::Direction::In, test::request(c)});
+			v.push_back({addr, 5060, nfq::Direction::Out, test::response(c, 100)});
+			v.push_back({addr, 5060, nfq::Direction::Out, test::response(c, 180)});
+			v.push_back({addr, 5060, nfq::Direction::Out, test::response(c, 200)});
+			for (const char* m : {"ACK", "BYE"}) {
+				test::Req d = c;
+				d.method = m;
+				d.body.clear();
+				d.cseq = std::string_view(m) == "BYE" ? 2 : 1;
+				v.push_back({addr, 5060, nfq::Direction::In, test::request(d)});
+				if (std::string_view(m) == "BYE")
+					v.push_back({addr, 5060, nfq::Direction::Out, test::response(d, 200)});
+			}
+		}
+		v.push_back({addr, 5060, nfq::Direction::In, "\r\n\r\n"});
+		test::Req q;
+		q.method = "OPTIONS";
+		q.ruri_user = q.to_user = r.from_user;
+		q.via_host = "192.0.2.1";
+		q.call_id = fmt::format("qualify-{}", p);
+		v.push_back({addr, 5060, nfq::Direction::Out, test::request(q)});
+		v.push_back({addr, 5060, nfq::Direction::In, test::response(q, 200)});
+	}
+	return v;
+}
+
+// One INVITE text from 1,000,000 spoofed sources (each seen once).
+std::vector<Pkt> spoofed_flood()
+{
+	test::Req r;
+	r.method = "INVITE";
+	r.user_agent = "Grandstream GXP2160";
+	std::string text = test::request(r);
+	std::vector<Pkt> v;
+	v.reserve(1000000);
+	for (uint32_t i = 0; i < 1000000; ++i)
+		v.push_back({net::IpAddress::v4(0x0a000000u + i), 5060, nfq::Direction::In, text});
+	return v;
+}
+
+double run_engine(const std::vector<Pkt>& pkts, double seconds, uint64_t& total, NullSink& sink, size_t& bytes)
+{
+	auto cfg = std::make_shared<engine::Config>();
+	engine::BanManager bans(*cfg, nullptr);
+	engine::Engine eng(cfg, bans, sink);
+	bytes = eng.table_bytes();
+	detect::TimePoint now{std::chrono::seconds(1'800'000'000)};
+	nfq::PacketView pv;
+	pv.l4 = nfq::L4::Udp;
+	auto pbx = net::IpAddress::v4(0xC0000201u);
+	total = 0;
+	auto start = Clock::now();
+	auto deadline = start + std::chrono::duration<double>(seconds);
+	while (Clock::now() < deadline) {
+		for (const auto& p : pkts) {
+			bool in = p.dir == nfq::Direction::In;
+			pv.src = in ? p.remote : pbx;
+			pv.dst = in ? pbx : p.remote;
+			pv.sport = in ? p.port : 5060;
+			pv.dport = in ? 5060 : p.port;
+			pv.payload = {reinterpret_cast<const uint8_t*>(p.text.data()), p.text.size()};
+			eng.on_packet(pv, p.dir, now);
+			now += std::chrono::microseconds(200); // keeps the benign mix far below flood rates per source
+		}
+		total += pkts.size();
+	}
+	return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double run_parse(const std::vector<Pkt>& pkts, double seconds, uint64_t& total)
+{
+	sip::Message m;
+	uint64_t sink = 0;
+	total = 0;
+	auto start = Clock::now();
+	auto deadline = start + std::chrono::duration<double>(seconds);
+	while (Clock::now() < deadline) {
+		for (const auto& p : pkts) {
+			sip::parse(p.text, sip::Transport::Datagram, m);
+			sink += m.length;
+		}
+		total += pkts.size();
+	}
+	if (sink == 42)
+		std::puts("");
+	return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+	double seconds = 2;
+	for (int i = 1; i < argc; ++i) {
+		if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+			seconds = std::atof(argv[++i]);
+		} else {
+			std::fprintf(stderr, "usage: %s [--seconds S]\n", argv[0]);
+			return 2;
+		}
+	}
+	fmt::print("engine throughput, one shard, {} s per measurement\n", seconds);
+	for (auto [name, pkts] : {std::pair{"benign mix (2000 phones: REGISTER+auth, calls, qualify, keep-alives)", benign_mix()},
+	                          std::pair{"spoofed INVITE flood (1,000,000 sources)", spoofed_flood()}}) {
+		NullSink sink;
+		uint64_t n_eng = 0, n_parse = 0;
+		size_t bytes = 0;
+		double t_eng = run_engine(pkts, seconds, n_eng, sink, bytes);
+		double t_parse = run_parse(pkts, seconds, n_parse);
+		double pps_eng = static_cast<double>(n_eng) / t_eng;
+		double pps_parse = static_cast<double>(n_parse) / t_parse;
+		fmt::print("{}\n  engine.on_packet: {:>10.0f} packets/s ({:.0f} ns/packet), tables {:.1f} MiB, findings {}\n"
+		           "  parser alone:     {:>10.0f} packets/s ({:.0f} ns/packet)\n"
+		           "  ratio engine/parser: {:.2f}\n",
+		           name, pps_eng, 1e9 / pps_eng, static_cast<double>(bytes) / (1024 * 1024), sink.findings, pps_parse,
+		           1e9 / pps_parse, pps_eng / pps_parse);
+	}
+	return 0;
+}
