@@ -177,7 +177,8 @@ private:
 	bool start();
 	void restore_state();
 	void save_state_now(const char* why);
-	void main_loop();
+	bool main_loop(); // false: a queue thread died (exit non-zero so systemd restarts us)
+	bool queues_alive();
 	std::string reload(); // "" on success, else the reason the old config stays
 	void stop();
 
@@ -610,8 +611,30 @@ std::string Daemon::reload()
 	return "";
 }
 
-void Daemon::main_loop()
+// A queue thread that ended (fatal socket error) unbinds its queue; its SIP
+// then passes uninspected through the bypass. The kernel's list of bound
+// queues shows it: three misses in a row (a second apart) end the daemon
+// with a failure so that systemd (Restart=on-failure) starts a whole one.
+bool Daemon::queues_alive()
 {
+	std::vector<nfq::KernelQueueStats> ks;
+	std::string err;
+	if (!nfq::read_proc_queue_stats(ks, err))
+		return true; // cannot tell; never stop on an unreadable /proc
+	for (size_t i = 0; i < queues_.size(); ++i) {
+		const nfq::Queue& q = queues_.queue(i);
+		bool found = false;
+		for (const auto& k : ks)
+			found = found || (k.queue_num == q.config().queue_num && k.peer_portid == q.portid());
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+bool Daemon::main_loop()
+{
+	int dead_checks = 0;
 	uint64_t wd_usec = 0;
 	const bool watchdog = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
 	// Feed at half the interval, as sd_watchdog_enabled(3) recommends.
@@ -627,6 +650,12 @@ void Daemon::main_loop()
 		if (now >= next_expire) {
 			bans_->expire(now_tp());
 			next_expire = now + std::chrono::seconds(1);
+			dead_checks = queues_alive() ? 0 : dead_checks + 1;
+			if (dead_checks >= 3) {
+				LOG(Daemon, Error, "a queue thread is gone (its queue is no longer bound); exiting so the "
+				                   "service manager restarts sipguard");
+				return false;
+			}
 		}
 		if (dirty_.load(std::memory_order_relaxed) && now - last_save_ >= config_->daemon().save_interval)
 			save_state_now("changed");
@@ -639,7 +668,7 @@ void Daemon::main_loop()
 		int n = ::poll(pfds, 2, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			LOG(Daemon, Error, "poll: {}", std::strerror(errno));
-			return;
+			return false;
 		}
 		if (pfds[1].revents & POLLIN) {
 			uint64_t v;
@@ -664,7 +693,7 @@ void Daemon::main_loop()
 					reload();
 				} else {
 					LOG(Daemon, Info, "{}: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-					return;
+					return true;
 				}
 			}
 		}
@@ -707,7 +736,7 @@ int Daemon::run()
 		return config_explicit_ && !std::filesystem::exists(config_path_) ? 2 : 1;
 	bool ok = start();
 	if (ok)
-		main_loop();
+		ok = main_loop();
 	stop();
 	return ok ? 0 : 1;
 }
