@@ -451,3 +451,40 @@ TEST_CASE("20,000 saved bans are restored at start (time printed)")
 	CHECK(std::atoi(count.c_str()) == 20000);
 	CHECK(agent.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("a scanner's OPTIONS get it banned end to end, then the kernel drops it")
+{
+	sipguard::test::require_root_or_skip();
+	Netns pbx("daemon-scan-pbx");
+	Netns peer("daemon-scan-peer");
+	sipguard::test::link_veth(pbx, "pbx0", {"10.200.7.1/24"}, peer, "peer0", {"10.200.7.2/24"});
+	TempDir dir;
+	Agent agent(pbx, dir.path);
+	agent.start();
+	const std::string sender = (dir.path / "scan.py").string();
+	std::ofstream(sender) << R"(import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.200.7.2", 5070))
+for i in range(3):
+    msg = ("OPTIONS sip:100@10.200.7.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.200.7.2:5070;branch=z9hG4bK%d\r\n"
+           "From: \"sipvicious\"<sip:100@1.1.1.1>;tag=%d\r\nTo: <sip:100@10.200.7.1>\r\nCall-ID: %d@x\r\n"
+           "CSeq: 1 OPTIONS\r\nUser-Agent: friendly-scanner\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n") % (i, i, i)
+    s.sendto(msg.encode(), ("10.200.7.1", 5060))
+)";
+	peer.must("python3 " + sender);
+	std::this_thread::sleep_for(1s);
+	json::Value bans = agent.bans();
+	const json::Value* b = find_ban(bans, "10.200.7.2");
+	REQUIRE(b);
+	CHECK((*b)["detector"].as_string() == "scanner");
+	CHECK(kernel_set(pbx, "ban4").find("10.200.7.2") != std::string::npos);
+	CHECK(agent.cli("explain 10.200.7.2").find("friendly-scanner") != std::string::npos);
+	// Now the kernel drops it in prerouting, before the queue.
+	peer.must("python3 " + sender);
+	std::this_thread::sleep_for(300ms);
+	std::string m = agent.cli("stats --prometheus");
+	CHECK(m.find("sipguard_kernel_dropped_packets_total{rule=\"ban\"} 3\n") != std::string::npos);
+	CHECK(m.find("sipguard_findings_total{detector=\"scanner\"} 1\n") != std::string::npos);
+	CHECK(m.find("sipguard_sip_requests_total{method=\"OPTIONS\"} 3\n") != std::string::npos);
+	CHECK(agent.stop(SIGTERM) == 0);
+}
