@@ -329,6 +329,33 @@ TEST_CASE("replay: raw-IP link type, IPv4 fragments, TCP segments and direction 
 	CHECK(first(rt, Event::Kind::Ban)->packet == 2);
 }
 
+TEST_CASE("replay: every supported link type decodes the same capture")
+{
+	TempDir dir;
+	auto pbx = *net::IpAddress::parse("2001:db8::1");
+	auto scanner = *net::IpAddress::parse("2001:db8:bad::5");
+	auto pbx4 = *net::IpAddress::parse("192.0.2.1");
+	auto scanner4 = *net::IpAddress::parse("203.0.113.5");
+	detect::TimePoint t{std::chrono::seconds(1'800'000'000)};
+	Req probe;
+	probe.method = "OPTIONS";
+	probe.user_agent = "sipvicious";
+	using L = replay::PcapWriter::Link;
+	for (L link : {L::Ethernet, L::EthernetVlan, L::Raw, L::Sll, L::Sll2, L::Null}) {
+		CAPTURE(static_cast<int>(link));
+		std::string path = (dir.path / fmt::format("link{}.pcap", static_cast<int>(link))).string();
+		replay::PcapWriter w;
+		REQUIRE(w.open(path, link));
+		w.udp(t, scanner4, 5060, pbx4, 5060, request(probe));
+		w.udp(t, scanner, 5060, pbx, 5060, request(probe));
+		REQUIRE(w.close());
+		auto r = run(path, {"192.0.2.1", "2001:db8::1"});
+		REQUIRE_MESSAGE(r.ok, r.error);
+		CHECK(r.summary.inbound == 2);
+		CHECK(count(r, Event::Kind::Ban) == 2);
+	}
+}
+
 TEST_CASE("replay: unreadable capture is a clear error naming the file")
 {
 	auto r = run("/nonexistent/dir/capture.pcap", {"192.0.2.1"});

@@ -12,7 +12,7 @@ namespace sipguard::replay {
 namespace {
 
 constexpr uint32_t kMagicNs = 0xa1b23c4d;
-constexpr uint32_t kLinkEthernet = 1, kLinkRaw = 101;
+constexpr uint32_t kLinkEthernet = 1, kLinkRaw = 101, kLinkSll = 113, kLinkSll2 = 276, kLinkNull = 0;
 
 void put16(std::vector<uint8_t>& v, size_t at, uint16_t x)
 {
@@ -105,7 +105,14 @@ bool PcapWriter::open(const std::string& path, Link link, std::string* error)
 	hdr[2] = 0;
 	hdr[3] = 0;
 	hdr[4] = 262144;
-	hdr[5] = link == Link::Ethernet ? kLinkEthernet : kLinkRaw;
+	switch (link) {
+	case Link::Ethernet:
+	case Link::EthernetVlan: hdr[5] = kLinkEthernet; break;
+	case Link::Raw: hdr[5] = kLinkRaw; break;
+	case Link::Sll: hdr[5] = kLinkSll; break;
+	case Link::Sll2: hdr[5] = kLinkSll2; break;
+	case Link::Null: hdr[5] = kLinkNull; break;
+	}
 	error_ = std::fwrite(hdr, sizeof(hdr), 1, f_) != 1;
 	return !error_;
 }
@@ -131,12 +138,45 @@ void PcapWriter::frame(detect::TimePoint ts, std::span<const uint8_t> ip, bool v
 	if (!f_)
 		return;
 	std::vector<uint8_t> fr;
-	if (link_ == Link::Ethernet) {
-		fr.assign(14, 0);
+	const uint16_t ethertype = v6 ? 0x86dd : 0x0800;
+	switch (link_) {
+	case Link::Ethernet:
+	case Link::EthernetVlan: {
+		bool vlan = link_ == Link::EthernetVlan;
+		fr.assign(vlan ? 18 : 14, 0);
 		const uint8_t dst_mac[6] = {0x02, 0, 0, 0, 0, 1}, src_mac[6] = {0x02, 0, 0, 0, 0, 2};
 		std::memcpy(fr.data(), dst_mac, 6);
 		std::memcpy(fr.data() + 6, src_mac, 6);
-		put16(fr, 12, v6 ? 0x86dd : 0x0800);
+		if (vlan) {
+			put16(fr, 12, 0x8100); // 802.1Q
+			put16(fr, 14, 42);     // VLAN id
+			put16(fr, 16, ethertype);
+		} else {
+			put16(fr, 12, ethertype);
+		}
+		break;
+	}
+	case Link::Sll: // LINKTYPE_LINUX_SLL: type, ARPHRD, addr len, addr[8], protocol
+		fr.assign(16, 0);
+		put16(fr, 2, 1);
+		put16(fr, 4, 6);
+		put16(fr, 14, ethertype);
+		break;
+	case Link::Sll2: // LINKTYPE_LINUX_SLL2: protocol, reserved, ifindex, ARPHRD, type, addr len, addr[8]
+		fr.assign(20, 0);
+		put16(fr, 0, ethertype);
+		put32(fr, 4, 2);
+		put16(fr, 8, 1);
+		fr[11] = 6;
+		break;
+	case Link::Null: { // LINKTYPE_NULL: AF_ value in the writer's (host) byte order
+		uint32_t af = v6 ? 30 : 2;
+		fr.resize(4);
+		std::memcpy(fr.data(), &af, 4);
+		break;
+	}
+	case Link::Raw:
+		break;
 	}
 	fr.insert(fr.end(), ip.begin(), ip.end());
 	auto ns = ts.time_since_epoch().count();

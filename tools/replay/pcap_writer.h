@@ -18,7 +18,7 @@ namespace sipguard::replay {
 
 class PcapWriter {
 public:
-	enum class Link : uint8_t { Ethernet, Raw };
+	enum class Link : uint8_t { Ethernet, EthernetVlan, Raw, Sll, Sll2, Null };
 
 	PcapWriter() = default;
 	~PcapWriter();
