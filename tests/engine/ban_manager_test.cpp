@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Ban manager: ladder, history, prefix aggregation, policy, manual bans,
 // expiry, snapshot/restore, and the ban log lines it writes.
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <string>
+#include <thread>
+#include <vector>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -253,4 +257,38 @@ TEST_CASE("ban log: human line")
 	CHECK(engine::format_human(e) ==
 	      "ban 203.0.113.5 for 10m (offence 1): scanner: scanner User-Agent [requests=1 user_agent=friendly-scanner]");
 	CHECK(engine::format_rfc3339(t0) == "2027-01-15T08:00:00.000Z");
+}
+
+TEST_CASE("ban manager and ban log are safe to share between engine shards")
+{
+	engine::Config cfg;
+	FILE* f = std::tmpfile();
+	engine::BanLog log;
+	log.attach(f);
+	log.set_human_stream(nullptr);
+	engine::BanManager m(cfg, &log);
+	constexpr int kThreads = 4, kPer = 500;
+	std::atomic<int> missing{0};
+	std::vector<std::thread> threads;
+	for (int t = 0; t < kThreads; ++t)
+		threads.emplace_back([&, t] {
+			for (int i = 0; i < kPer; ++i) {
+				// Distinct /24 per address so no prefix bans muddy the count.
+				auto a = net::IpAddress::v4(0x0a000000u | static_cast<uint32_t>(t) << 20 | static_cast<uint32_t>(i) << 8 | 1);
+				m.on_finding(finding(a, t0), t0);
+				if (!m.is_banned(a, t0))
+					missing.fetch_add(1);
+				(void)m.generation();
+				(void)m.active_count();
+			}
+		});
+	for (auto& th : threads)
+		th.join();
+	CHECK(missing.load() == 0);
+	CHECK(m.active_count() == kThreads * kPer);
+	CHECK(log.lines_written() == kThreads * kPer);
+	std::string s = read_all(f);
+	CHECK(std::count(s.begin(), s.end(), '\n') == kThreads * kPer);
+	CHECK(m.expire(t0 + 10min) == kThreads * kPer);
+	std::fclose(f);
 }
