@@ -336,6 +336,84 @@ private:
 			cfg.values_[name] = v;
 			return;
 		}
+		case T::TrunkList: {
+			auto a = n.as_array();
+			if (!a || a->size() > p.max_items)
+				return bad(p, name, n);
+			std::vector<TrunkSpec> out;
+			for (size_t i = 0; i < a->size(); ++i) {
+				const toml::node& e = *a->get(i);
+				std::string ename = fmt::format("{}[{}]", name, i);
+				auto t = e.as_table();
+				if (!t) {
+					error(e.source(), ename, fmt::format("{}, got {}", describe_expected(p), describe_node(e)));
+					continue;
+				}
+				TrunkSpec spec;
+				bool ok = true, have_name = false;
+				for (auto&& [k, v] : *t) {
+					std::string key(k.str());
+					std::string kname = ename + "." + key;
+					auto fail = [&](std::string msg) {
+						error(k.source(), kname, std::move(msg));
+						ok = false;
+					};
+					if (key == "name") {
+						auto s = v.as_string();
+						if (!s || s->get().empty() || s->get().size() > 64)
+							fail(fmt::format("expected a name of 1..64 characters, got {}", describe_node(v)));
+						else
+							spec.name = s->get(), have_name = true;
+					} else if (key == "networks") {
+						auto arr = v.as_array();
+						if (!arr || arr->empty() || arr->size() > 256) {
+							fail(fmt::format("expected an array of 1..256 CIDR blocks, got {}", describe_node(v)));
+							continue;
+						}
+						for (size_t j = 0; j < arr->size(); ++j) {
+							auto s = arr->get(j)->as_string();
+							std::string why;
+							auto c = s ? net::Cidr::parse(s->get(), &why) : std::nullopt;
+							if (!c) {
+								error(arr->get(j)->source(), fmt::format("{}[{}]", kname, j),
+								      fmt::format("expected an address or CIDR block like \"192.0.2.0/24\", got {}{}",
+								                  describe_node(*arr->get(j)), why.empty() ? "" : " (" + why + ")"));
+								ok = false;
+								continue;
+							}
+							spec.networks.push_back(*c);
+						}
+					} else if (key == "trusted") {
+						if (auto b = v.as_boolean())
+							spec.trusted = b->get();
+						else
+							fail(fmt::format("expected true or false, got {}", describe_node(v)));
+					} else if (key == "max_calls" || key == "max_call_attempts") {
+						auto iv = v.as_integer();
+						if (!iv || iv->get() < 0 || iv->get() > 1000000)
+							fail(fmt::format("expected an integer in 0..1000000, got {}", describe_node(v)));
+						else
+							(key == "max_calls" ? spec.max_calls : spec.max_call_attempts) =
+								static_cast<uint32_t>(iv->get());
+					} else {
+						fail("unknown key (trunk keys: name, networks, trusted, max_calls, max_call_attempts)");
+					}
+				}
+				if (ok && (!have_name || spec.networks.empty())) {
+					error(e.source(), ename, "a trunk needs a name and at least one network");
+					continue;
+				}
+				for (const auto& other : out)
+					if (ok && other.name == spec.name) {
+						error(e.source(), ename, fmt::format("trunk \"{}\" is defined twice", spec.name));
+						ok = false;
+					}
+				if (ok)
+					out.push_back(std::move(spec));
+			}
+			cfg.values_[name] = std::move(out);
+			return;
+		}
 		case T::StringList: {
 			auto a = n.as_array();
 			if (!a || a->size() > p.max_items)
@@ -538,6 +616,8 @@ private:
 			if (!ok)
 				cross_error(cfg, p.name, err);
 		}
+		for (const TrunkSpec& t : cfg.get_trunks("calls.trunk"))
+			c.trunks.push_back({t.name, t.networks, calls::Limits{t.max_calls, t.max_call_attempts}, t.trusted});
 		if (auto err = c.validate())
 			errors_.push_back({source_, 0, 0, "", *err});
 		cfg.calls_ = std::move(c);
@@ -587,6 +667,10 @@ const std::vector<uint16_t>& Config::get_ports(std::string_view key) const
 }
 PortRange Config::get_port_range(std::string_view key) const { return typed<PortRange>(*this, key); }
 Endpoint Config::get_endpoint(std::string_view key) const { return typed<Endpoint>(*this, key); }
+const std::vector<TrunkSpec>& Config::get_trunks(std::string_view key) const
+{
+	return typed<std::vector<TrunkSpec>>(*this, key);
+}
 const std::vector<std::string>& Config::get_strings(std::string_view key) const
 {
 	return typed<std::vector<std::string>>(*this, key);

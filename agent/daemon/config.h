@@ -37,9 +37,19 @@ struct Endpoint {
 	friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
+// One [[calls.trunk]] entry as written (comparable, for reload diffs).
+struct TrunkSpec {
+	std::string name;
+	std::vector<net::Cidr> networks;
+	bool trusted = true;
+	uint32_t max_calls = 0;
+	uint32_t max_call_attempts = 0;
+	friend bool operator==(const TrunkSpec&, const TrunkSpec&) = default;
+};
+
 using ParamValue = std::variant<bool, int64_t, double, std::string, Millis, std::vector<Millis>,
                                 std::vector<net::Cidr>, std::vector<uint16_t>, PortRange, Endpoint,
-                                std::vector<std::string>>;
+                                std::vector<std::string>, std::vector<TrunkSpec>>;
 
 // One validation problem, formatted "file:line:column: key: message".
 struct ConfigError {
@@ -97,6 +107,7 @@ public:
 	PortRange get_port_range(std::string_view key) const;
 	Endpoint get_endpoint(std::string_view key) const;
 	const std::vector<std::string>& get_strings(std::string_view key) const;
+	const std::vector<TrunkSpec>& get_trunks(std::string_view key) const;
 	const ParamValue& get(std::string_view key) const;
 	// True when the key was set in the file rather than defaulted.
 	bool is_set(std::string_view key) const;

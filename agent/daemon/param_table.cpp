@@ -86,6 +86,7 @@ const std::vector<Param>& all_params()
 			t.push_back(from_engine(e));
 		for (const calls::Parameter& c : calls::parameters())
 			t.push_back(from_calls(c));
+		t.push_back(trunk_param());
 		std::set<std::string_view> seen;
 		for (const Param& p : t)
 			if (!seen.insert(p.name).second)

@@ -95,6 +95,16 @@ const std::array kDaemonParams{
 	      .apply = Param::Apply::Restart},
 };
 
+// Last in the file (after the call tracker's [calls] keys), so the generated
+// config has one [calls] section.
+const Param kTrunkParam = {.name = "calls.trunk", .type = T::TrunkList, .default_value = "[]",
+	      .help = "SIP trunks (ITSPs): a name, the networks of their signalling and media nodes, whether they\n"
+	              "are trusted (exempt from forged/unknown-dialog checks; default true) and their call limits\n"
+	              "(0 = unlimited, the default), replacing the per-source limits for their addresses. Example:\n"
+	              "trunk = [{name = \"itsp\", networks = [\"203.0.113.0/28\"], max_calls = 30}]\n"
+	              "(or delete this line and write [[calls.trunk]] tables at the end of the file).",
+	      .max_items = 255, .apply = Param::Apply::Restart};
+
 std::string range_ms(int64_t lo, int64_t hi)
 {
 	return fmt::format("{}..{}", format_duration(Millis(lo)), format_duration(Millis(hi)));
@@ -135,6 +145,9 @@ std::string describe_expected(const Param& p)
 	case T::PortList: return fmt::format("expected an array of 1..{} distinct ports in 1..65535", p.max_items);
 	case T::PortRange: return "expected a port range \"LO-HI\" with 1 <= LO <= HI <= 65535";
 	case T::Endpoint: return "expected \"ADDRESS:PORT\" (\"[V6]:PORT\" for IPv6) or \"\"";
+	case T::TrunkList:
+		return "expected an array of tables {name = \"...\", networks = [\"CIDR\", ...], trusted = true, "
+		       "max_calls = 0, max_call_attempts = 0}";
 	case T::StringList:
 		return fmt::format("expected an array of at most {} non-empty strings of at most 128 bytes", p.max_items);
 	}
@@ -142,5 +155,6 @@ std::string describe_expected(const Param& p)
 }
 
 std::span<const Param> daemon_params() { return kDaemonParams; }
+const Param& trunk_param() { return kTrunkParam; }
 
 } // namespace sipguard::daemon

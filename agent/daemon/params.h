@@ -27,6 +27,7 @@ enum class ParamType : uint8_t {
 	PortRange,    // "LO-HI", 1 <= LO <= HI <= 65535
 	Endpoint,     // "" (off) or "ADDR:PORT" / "[V6]:PORT"
 	StringList,   // 0..max_items non-empty strings of at most 128 bytes
+	TrunkList,    // array of tables {name, networks, trusted, max_calls, max_call_attempts}
 };
 
 struct Param {
@@ -56,6 +57,8 @@ std::string describe_expected(const Param& p);
 
 // The daemon's own rows (ports, queues, paths, metrics, RTP range, ...).
 std::span<const Param> daemon_params();
+// calls.trunk: a daemon-parsed row that belongs after the tracker's keys.
+const Param& trunk_param();
 
 // Every row the config file accepts: the daemon's, the engine's (detectors,
 // ban ladder, policy) and the call tracker's, in file order.

@@ -194,3 +194,37 @@ TEST_CASE("the shipped agent/daemon/sipguard.toml is the generated default confi
 	LoadResult r = load_config_file(p.string());
 	CHECK(r.errors.empty());
 }
+
+TEST_CASE("SIP trunks as [[calls.trunk]] tables reach the call tracker's config")
+{
+	LoadResult r = load_config_text("[[calls.trunk]]\n"
+	                                "name = \"itsp\"\n"
+	                                "networks = [\"203.0.113.0/28\", \"2001:db8:77::/48\"]\n"
+	                                "max_calls = 30\n"
+	                                "[[calls.trunk]]\n"
+	                                "name = \"sbc\"\n"
+	                                "networks = [\"198.51.100.9\"]\n"
+	                                "trusted = false\n",
+	                                "t.toml");
+	for (auto& e : r.errors)
+		FAIL(e.to_string());
+	REQUIRE(r.config);
+	const auto& trunks = r.config->calls().trunks;
+	REQUIRE(trunks.size() == 2);
+	CHECK(trunks[0].name == "itsp");
+	CHECK(trunks[0].networks.size() == 2);
+	CHECK(trunks[0].limits.max_concurrent_calls == 30);
+	CHECK(trunks[0].trusted);
+	CHECK_FALSE(trunks[1].trusted);
+
+	CHECK(one_error("[[calls.trunk]]\nname = \"x\"\nnetworks = [\"10.0.0.0/33\"]\n").find(
+		      "sipguard.toml:3:13: calls.trunk[0].networks[0]: expected an address or CIDR block") == 0);
+	CHECK(one_error("[[calls.trunk]]\nname = \"x\"\nnetworks = [\"10.0.0.1\"]\nmaxcalls = 3\n") ==
+	      "sipguard.toml:4:1: calls.trunk[0].maxcalls: unknown key (trunk keys: name, networks, trusted, max_calls, "
+	      "max_call_attempts)");
+	CHECK(one_error("[[calls.trunk]]\nname = \"x\"\n").find("calls.trunk[0]: a trunk needs a name and at least one "
+	                                                        "network") != std::string::npos);
+	CHECK(one_error("calls.trunk = [{name = \"a\", networks = [\"10.0.0.1\"]}, {name = \"a\", networks = "
+	                "[\"10.0.0.2\"]}]\n")
+	          .find("trunk \"a\" is defined twice") != std::string::npos);
+}
