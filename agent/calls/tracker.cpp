@@ -54,7 +54,8 @@ bool usable(const net::IpAddress& a)
 void copy_subject(char (&dst)[64], std::string_view s)
 {
 	size_t n = std::min(s.size(), sizeof(dst) - 1);
-	std::memcpy(dst, s.data(), n);
+	if (n)
+		std::memcpy(dst, s.data(), n); // an empty view may have a null data()
 	dst[n] = '\0';
 }
 
