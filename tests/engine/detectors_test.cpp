@@ -547,3 +547,45 @@ TEST_CASE("tables: a flood from 1,000,000 spoofed addresses costs fixed memory a
 	CHECK(h.engine.counters().source_evictions >= 1000000 - 4096 * 2);
 	CHECK(h.engine.counters().shed > 0); // the global guard for unknown sources
 }
+
+TEST_CASE("brute force: distributed cracking of one user from many addresses")
+{
+	Harness h;
+	int banned = 0;
+	for (int i = 0; i < 40; ++i) {
+		// One address per /24, one failed attempt each: the per-source rule
+		// never fires; the per-user rule does once the user passed 20 failures.
+		auto src = ip(fmt::format("198.18.{}.9", i));
+		Req r = phone_register("105", src.to_string(), 2, true);
+		r.call_id = fmt::format("dist-{}", i);
+		h.in(src, request(r));
+		h.out(src, response(r, 401));
+		banned += h.banned(src) ? 1 : 0;
+		h.advance(500ms);
+	}
+	CHECK(banned == 40 - 19);
+	REQUIRE(h.first_finding(Detector::BruteForce));
+	CHECK(h.first_finding(Detector::BruteForce)->reason == "failed authentication on a user under distributed attack");
+}
+
+TEST_CASE("escalation through the engine: a scanner coming back after its ban expired gets the next step")
+{
+	Harness h;
+	auto attacker = ip("203.0.113.5");
+	h.in(attacker, request(svmap_probe(0)));
+	REQUIRE(h.banned(attacker));
+	h.advance(11min);
+	CHECK(h.bans.expire(h.now) == 1);
+	CHECK_FALSE(h.banned(attacker));
+	// The engine learns of the expiry from the generation change and lets
+	// the next packet through to the detectors, which ban again, for 1 h.
+	CHECK(h.in(attacker, request(svmap_probe(1))) == Verdict::Drop);
+	auto active = h.bans.active(h.now);
+	REQUIRE(active.size() == 1);
+	CHECK(active[0].offence_count == 2);
+	CHECK(active[0].duration() == std::chrono::hours(1));
+	bool unban_seen = false;
+	for (const auto& c : h.sink.changes)
+		unban_seen = unban_seen || (c.verdict == Verdict::Accept && c.source == attacker);
+	CHECK(unban_seen);
+}
