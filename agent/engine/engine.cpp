@@ -124,6 +124,8 @@ private:
 struct Flow {
 	uint64_t key = 0;
 	TimePoint last{};
+	uint32_t next_seq = 0; // sequence number of the next byte expected
+	bool has_seq = false;
 	std::optional<sip::StreamFramer> framer; // allocated on first use, then reused
 };
 
@@ -344,6 +346,7 @@ Verdict EnginePass::run()
 			++c_.flow_evictions;
 		flow = victim;
 		flow->key = key;
+		flow->has_seq = false;
 		if (!flow->framer)
 			flow->framer.emplace();
 		else
@@ -351,6 +354,22 @@ Verdict EnginePass::run()
 	}
 	flow->last = now_;
 	std::span<const uint8_t> data = pkt_.payload;
+	// Retransmissions and overlaps are not fed twice (a retransmitted
+	// REGISTER would otherwise count twice); after a gap (a segment lost
+	// before the queue) the partial message cannot be completed: restart.
+	if (flow->has_seq) {
+		auto delta = static_cast<int32_t>(pkt_.tcp_seq - flow->next_seq);
+		if (delta < 0) {
+			auto seen = static_cast<uint32_t>(-static_cast<int64_t>(delta));
+			if (seen >= data.size())
+				return Verdict::Accept;
+			data = data.subspan(seen);
+		} else if (delta > 0) {
+			flow->framer->reset();
+		}
+	}
+	flow->next_seq = pkt_.tcp_seq + static_cast<uint32_t>(pkt_.payload.size());
+	flow->has_seq = true;
 	while (!data.empty()) {
 		size_t took = flow->framer->feed(data);
 		data = data.subspan(took);

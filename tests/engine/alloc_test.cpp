@@ -45,13 +45,15 @@ TEST_CASE("engine: no allocation per packet in steady state")
 	std::string keepalive = "\r\n\r\n";
 	std::string tcp_two = in_msgs[0] + in_msgs[1];
 	auto phone = ip("198.51.100.10");
+	uint32_t seq = 1;
 	auto run = [&](int rounds) {
 		for (int k = 0; k < rounds; ++k)
 			for (size_t i = 0; i < in_msgs.size(); ++i) {
 				h.in(phone, in_msgs[i]);
 				h.out(phone, out_msgs[i]);
 				h.in(phone, keepalive);
-				h.send(phone, 40000, nfq::Direction::In, tcp_two, nfq::L4::Tcp, 0, 0x18);
+				h.send(phone, 40000, nfq::Direction::In, tcp_two, nfq::L4::Tcp, seq, 0x18);
+				seq += static_cast<uint32_t>(tcp_two.size());
 				h.in(net::IpAddress::v4(0x0a000000u + static_cast<uint32_t>(k * 64 + i)), in_msgs[i]);
 				h.advance(std::chrono::milliseconds(50));
 			}

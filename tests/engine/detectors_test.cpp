@@ -525,6 +525,16 @@ TEST_CASE("tcp: several messages in one segment and one message over two segment
 	      Verdict::Drop);
 	CHECK(h.engine.counters().sip_messages == 2);
 	CHECK(h.banned(attacker));
+
+	// A retransmitted segment is not counted twice.
+	auto phone = ip("198.51.100.14");
+	uint32_t seq = 1000;
+	for (int i = 0; i < 3; ++i)
+		h.send(phone, 40001, nfq::Direction::In, one, nfq::L4::Tcp, seq, 0x18);
+	CHECK(h.engine.counters().sip_messages == 3);
+	seq += static_cast<uint32_t>(one.size());
+	h.send(phone, 40001, nfq::Direction::In, one, nfq::L4::Tcp, seq, 0x18);
+	CHECK(h.engine.counters().sip_messages == 4);
 }
 
 TEST_CASE("tables: a flood from 1,000,000 spoofed addresses costs fixed memory and counts evictions")
