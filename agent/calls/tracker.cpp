@@ -710,8 +710,77 @@ bool Tracker::read_sdp(const sip::Message& msg, const SideDesc& previous, SideDe
 				sd.addr = previous.streams[i].addr;
 		}
 	}
+	read_candidates(msg.body, next);
 	out = next;
 	return true;
+}
+
+// a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
+// (RFC 8839 §5.1). Only UDP candidates with a literal address (not mDNS
+// names); per stream the kMaxCandidates best by type: srflx/prflx, relay, host.
+void Tracker::read_candidates(std::string_view body, SideDesc& desc)
+{
+	int stream = -1;
+	std::array<uint8_t, kMaxCandidates> rank_of{};
+	size_t pos = 0;
+	while (pos < body.size()) {
+		size_t end = body.find('\n', pos);
+		if (end == std::string_view::npos)
+			end = body.size();
+		std::string_view line = body.substr(pos, end - pos);
+		pos = end + 1;
+		if (!line.empty() && line.back() == '\r')
+			line.remove_suffix(1);
+		if (line.starts_with("m=")) {
+			++stream;
+			rank_of = {};
+			continue;
+		}
+		if (stream < 0 || stream >= desc.count || !line.starts_with("a=candidate:"))
+			continue;
+		std::array<std::string_view, 8> field{};
+		size_t n = 0;
+		for (size_t i = 0; i < line.size() && n < field.size();) {
+			size_t j = line.find(' ', i);
+			if (j == std::string_view::npos)
+				j = line.size();
+			if (j > i)
+				field[n++] = line.substr(i, j - i);
+			i = j + 1;
+		}
+		if (n < 8 || field[6] != "typ")
+			continue;
+		const std::string_view transport = field[2];
+		if (transport.size() != 3 || (transport[0] | 0x20) != 'u' || (transport[1] | 0x20) != 'd' ||
+		    (transport[2] | 0x20) != 'p')
+			continue;
+		auto addr = net::IpAddress::parse(field[4]);
+		if (!addr || !usable(*addr))
+			continue;
+		const uint8_t rank = field[7] == "srflx" || field[7] == "prflx" ? 0 : field[7] == "relay" ? 1 : 2;
+		StreamDesc& sd = desc.streams[stream];
+		if (*addr == sd.addr)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < sd.candidate_count; ++k)
+			dup = dup || sd.candidates[k] == *addr;
+		if (dup)
+			continue;
+		// Keep the best kMaxCandidates, sorted by rank (stable: first seen wins ties).
+		size_t at = sd.candidate_count;
+		while (at > 0 && rank < rank_of[at - 1])
+			--at;
+		if (at >= kMaxCandidates)
+			continue;
+		const size_t last = std::min<size_t>(sd.candidate_count, kMaxCandidates - 1);
+		for (size_t k = last; k > at; --k) {
+			sd.candidates[k] = sd.candidates[k - 1];
+			rank_of[k] = rank_of[k - 1];
+		}
+		sd.candidates[at] = *addr;
+		rank_of[at] = rank;
+		sd.candidate_count = static_cast<uint8_t>(std::min<size_t>(sd.candidate_count + 1, kMaxCandidates));
+	}
 }
 
 // --- pinholes ---------------------------------------------------------------
@@ -748,6 +817,11 @@ size_t Tracker::desired_pinholes(const Dialog& d, const SideDesc& local, const S
 			if (rtp)
 				add(r.addr, l.port, r.port);
 			add(rtcp_addr, rtcp, r_rtcp);
+			for (size_t k = 0; k < r.candidate_count; ++k) {
+				if (rtp)
+					add(r.candidates[k], l.port, 0);
+				add(r.candidates[k], rtcp, 0);
+			}
 		}
 		if (use_sig) {
 			if (rtp)

@@ -24,9 +24,12 @@ namespace sipguard::calls {
 inline constexpr size_t kMaxStreams = 4;
 // Early dialogs (distinct To tags) per (remote, Call-ID) when a proxy forks.
 inline constexpr size_t kMaxForks = 3;
-// Pinholes one fork may hold: streams x (RTP, RTCP) x (SDP, signalling
-// address) x (current, pending re-offer).
-inline constexpr size_t kMaxPinholesPerFork = kMaxStreams * 2 * 2 * 2;
+// ICE candidate addresses (RFC 8445 a=candidate) kept per stream besides c=:
+// server-reflexive and relayed ones first, they are what arrives over NAT.
+inline constexpr size_t kMaxCandidates = 2;
+// Pinholes one fork may hold: streams x (RTP, RTCP) x (SDP, signalling,
+// candidates) x (current, pending re-offer).
+inline constexpr size_t kMaxPinholesPerFork = kMaxStreams * 2 * (2 + kMaxCandidates) * 2;
 // Dialogs sharing one Call-ID (hairpins, proxies forwarding, forks via
 // different addresses); an INVITE past this is not tracked (counted).
 inline constexpr size_t kMaxDialogsPerCallId = 8;
@@ -104,6 +107,8 @@ private:
 		sip::sdp::Direction dir = sip::sdp::Direction::SendRecv;
 		bool zero_hold = false;   // c=0.0.0.0 (RFC 3264 §8.4 / RFC 2543 hold)
 		bool rtcp_mux = false;
+		uint8_t candidate_count = 0;
+		std::array<net::IpAddress, kMaxCandidates> candidates{};
 	};
 	struct SideDesc {
 		std::array<StreamDesc, kMaxStreams> streams{};
@@ -206,6 +211,7 @@ private:
 	Fork* fork_for(Dialog& d, const sip::Message& msg);
 	Fork* fork_by_tag(Dialog& d, uint64_t tag, bool create);
 	bool read_sdp(const sip::Message& msg, const SideDesc& previous, SideDesc& out);
+	static void read_candidates(std::string_view body, SideDesc& desc);
 	void close_fork(Dialog& d, Fork& f, TimePoint now);
 	void update_pinholes(Dialog& d, Fork& f, TimePoint now);
 	size_t desired_pinholes(const Dialog& d, const SideDesc& local, const SideDesc& remote,

@@ -758,3 +758,39 @@ TEST_CASE("after a restart: the PBX's own re-INVITE adopts the call; the remote 
 	CHECK(f.out(kPhone, in_dialog("BYE", 9, false, {}, "gone")) == Decision::Accept);
 	CHECK(f.tracker.counters().dialogs_adopted == 1);
 }
+
+TEST_CASE("ICE: reflexive and relayed candidates may send media too (RFC 8445)")
+{
+	Config c;
+	c.nat_policy = NatPolicy::Sdp;
+	Fixture f(c);
+	// Host address in c=, public reflexive and relayed candidates, an mDNS
+	// host candidate and a TCP candidate (both ignored).
+	const std::string offer = sdp("10.0.0.5", {{"audio", 40000,
+	                                            {"candidate:1 1 UDP 2130706431 10.0.0.5 40000 typ host",
+	                                             "candidate:2 1 UDP 1694498815 198.51.100.50 61000 typ srflx raddr 10.0.0.5 rport 40000",
+	                                             "candidate:3 1 udp 16777215 192.0.2.200 3478 typ relay raddr 198.51.100.50 rport 61000",
+	                                             "candidate:4 1 UDP 2130706430 abc.local 40002 typ host",
+	                                             "candidate:5 1 TCP 1 198.51.100.60 9 typ host tcptype active"},
+	                                            ""}});
+	f.in(kPhone, invite(offer));
+	f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000)));
+	CHECK(f.is_open("10.0.0.5", 10000));
+	CHECK(f.is_open("198.51.100.50", 10000));
+	CHECK(f.is_open("198.51.100.50", 10001));
+	CHECK(f.is_open("192.0.2.200", 10000));
+	CHECK_FALSE(f.is_open("198.51.100.60", 10000));
+	CHECK(f.open_count() == 6);
+	// With more candidates than kept, reflexive ones win over host ones.
+	Fixture g(c);
+	const std::string many = sdp("10.0.0.5", {{"audio", 40000,
+	                                           {"candidate:1 1 UDP 1 10.0.0.6 40000 typ host",
+	                                            "candidate:2 1 UDP 1 10.0.0.7 40000 typ host",
+	                                            "candidate:3 1 UDP 1 198.51.100.51 61000 typ srflx raddr 10.0.0.5 rport 40000"},
+	                                           ""}});
+	g.in(kPhone, invite(many));
+	g.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000)));
+	CHECK(g.is_open("198.51.100.51", 10000));
+	CHECK(g.is_open("10.0.0.6", 10000));
+	CHECK_FALSE(g.is_open("10.0.0.7", 10000));
+}
