@@ -932,6 +932,11 @@ void Tracker::emit(PinholeOp op, const Pinhole& p, TimePoint now)
 	sink_.on_pinhole(u);
 }
 
+size_t Tracker::bytes_per_dialog()
+{
+	return sizeof(Dialog);
+}
+
 bool Tracker::pinhole_open(const net::IpAddress& addr, uint16_t local_port) const
 {
 	const uint64_t h = mix(hash_address(addr, config_.hash_seed), local_port);

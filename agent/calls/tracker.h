@@ -95,6 +95,9 @@ public:
 	size_t active_dialogs() const { return early_.size + confirmed_.size; }
 	size_t open_pinholes() const { return refresh_.size; }
 
+	// Fixed memory of one dialog slot (docs: max_dialogs sizing).
+	static size_t bytes_per_dialog();
+
 	// Is `addr . local_port` open in the tracker's view (tests, replay)?
 	bool pinhole_open(const net::IpAddress& addr, uint16_t local_port) const;
 
