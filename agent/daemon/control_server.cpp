@@ -213,6 +213,8 @@ void ControlServer::stop()
 
 void ControlServer::publish(std::string line)
 {
+	if (!has_followers())
+		return;
 	{
 		std::lock_guard lock(pub_mutex_);
 		// A burst larger than this is more than any follower could use; the
@@ -347,8 +349,10 @@ void ControlServer::on_readable(Client& c)
 				r.line = control::encode_error(fmt::format("internal error: {}", e.what()));
 			}
 			c.out += r.line + "\n";
-			if (r.follow)
+			if (r.follow && !c.follower) {
 				c.follower = true;
+				follower_count_.fetch_add(1, std::memory_order_relaxed);
+			}
 		}
 		if (c.in.size() > control::kMaxLine) {
 			c.out += control::encode_error("request line too long") + "\n";
@@ -412,6 +416,10 @@ void ControlServer::run()
 			accept_on(metrics_tcp_fd_.get(), kMetricsTcp);
 		std::erase_if(clients_, [](const auto& c) { return c->dead; });
 		client_count_.store(clients_.size(), std::memory_order_relaxed);
+		size_t followers = 0;
+		for (const auto& c : clients_)
+			followers += c->follower ? 1 : 0;
+		follower_count_.store(followers, std::memory_order_relaxed);
 	}
 }
 

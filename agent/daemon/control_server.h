@@ -60,6 +60,8 @@ public:
 	void publish(std::string line);
 
 	size_t clients() const { return client_count_.load(std::memory_order_relaxed); }
+	// Lets publishers skip formatting events nobody follows.
+	bool has_followers() const { return follower_count_.load(std::memory_order_relaxed) > 0; }
 
 	// Whether credentials may use the sockets: root, our own uid, or a
 	// member (primary or supplementary) of the configured group.
@@ -84,6 +86,7 @@ private:
 	UniqueFd wake_fd_;
 	std::vector<std::unique_ptr<Client>> clients_;
 	std::atomic<size_t> client_count_{0};
+	std::atomic<size_t> follower_count_{0};
 	std::mutex pub_mutex_;
 	std::deque<std::string> pub_queue_;
 	std::atomic<bool> stop_{false};
