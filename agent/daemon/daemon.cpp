@@ -338,7 +338,7 @@ bool Daemon::load_initial_config()
 	for (const auto& e : r.errors)
 		LOG(Daemon, Error, "{}", e.to_string());
 	if (!r.config) {
-		LOG(Daemon, Error, "invalid configuration; not starting");
+		LOG(Daemon, Error, "{}; not starting", r.unreadable ? "unreadable configuration" : "invalid configuration");
 		return false;
 	}
 	config_ = r.config;
