@@ -60,7 +60,7 @@ const std::array kDaemonParams{
 	Param{.name = "daemon.ban_log", .type = T::Path, .default_value = "\"/var/log/sipguard/bans.log\"",
 	      .help = "Ban log, one JSON line per ban, unban, expiry and detection. \"\" = no file.\n"
 	              "Reopened on SIGHUP (logrotate).",
-	      .min = 0},
+	      .min = 0, .apply = Param::Apply::Restart},
 	Param{.name = "daemon.control_socket", .type = T::Path, .default_value = "\"/run/sipguard/control.sock\"",
 	      .help = "Unix socket of the control CLI (sipguard status/bans/ban/unban/...).\n"
 	              "Mode 0660; root and members of control_group may use it.",
