@@ -1,27 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Header-name lookup: a switch on length, then a case-insensitive compare
-// against the few names of that length; compact forms in one table.
+// Header-name lookup: a switch on length and first letter, then one
+// word-wise case-insensitive compare; compact forms in one table.
 #include "agent/sip/header_names.h"
 
 #include <array>
 
+#include "agent/sip/scan.h"
+
 namespace sipguard::sip {
 
 namespace {
-
-// `lower` is a lowercase literal of letters and '-'. The name was already
-// checked to be a token (RFC 3261 §25.1), and for token characters `c | 0x20`
-// equals a lowercase letter or '-' only when c is that letter (either case)
-// or '-', so this is an exact case-insensitive comparison.
-bool ieq(std::string_view name, std::string_view lower)
-{
-	if (name.size() != lower.size())
-		return false;
-	for (size_t i = 0; i < name.size(); ++i)
-		if ((static_cast<unsigned char>(name[i]) | 0x20) != static_cast<unsigned char>(lower[i]))
-			return false;
-	return true;
-}
 
 // Compact forms: RFC 3261 §7.3.3 (c e f i k l m s t v) and the IANA SIP
 // header registry (a b d j n o r u x y). The only place they are expanded.
@@ -60,77 +48,78 @@ HeaderId lookup_header(std::string_view n)
 {
 	if (n.empty())
 		return HeaderId::Other;
+	const char* const d = n.data();
 	const unsigned char c0 = static_cast<unsigned char>(n[0]) | 0x20;
 	switch (n.size()) {
 	case 1:
 		return (c0 >= 'a' && c0 <= 'z') ? kCompact[c0 - 'a'] : HeaderId::Other;
 	case 2:
-		return ieq(n, "to") ? HeaderId::To : HeaderId::Other;
+		return scan::ieq<"to">(d) ? HeaderId::To : HeaderId::Other;
 	case 3:
-		return ieq(n, "via") ? HeaderId::Via : HeaderId::Other;
+		return scan::ieq<"via">(d) ? HeaderId::Via : HeaderId::Other;
 	case 4:
 		if (c0 == 'f')
-			return ieq(n, "from") ? HeaderId::From : HeaderId::Other;
-		return ieq(n, "cseq") ? HeaderId::CSeq : HeaderId::Other;
+			return scan::ieq<"from">(d) ? HeaderId::From : HeaderId::Other;
+		return scan::ieq<"cseq">(d) ? HeaderId::CSeq : HeaderId::Other;
 	case 5:
-		return ieq(n, "event") ? HeaderId::Event : HeaderId::Other;
+		return scan::ieq<"event">(d) ? HeaderId::Event : HeaderId::Other;
 	case 6:
-		return ieq(n, "server") ? HeaderId::Server : HeaderId::Other;
+		return scan::ieq<"server">(d) ? HeaderId::Server : HeaderId::Other;
 	case 7:
 		switch (c0) {
 		case 'c':
-			if (ieq(n, "call-id"))
+			if (scan::ieq<"call-id">(d))
 				return HeaderId::CallId;
-			return ieq(n, "contact") ? HeaderId::Contact : HeaderId::Other;
+			return scan::ieq<"contact">(d) ? HeaderId::Contact : HeaderId::Other;
 		case 'e':
-			return ieq(n, "expires") ? HeaderId::Expires : HeaderId::Other;
+			return scan::ieq<"expires">(d) ? HeaderId::Expires : HeaderId::Other;
 		case 's':
-			return ieq(n, "subject") ? HeaderId::Subject : HeaderId::Other;
+			return scan::ieq<"subject">(d) ? HeaderId::Subject : HeaderId::Other;
 		default:
 			return HeaderId::Other;
 		}
 	case 8:
 		if (c0 == 'r')
-			return ieq(n, "refer-to") ? HeaderId::ReferTo : HeaderId::Other;
-		return ieq(n, "identity") ? HeaderId::Identity : HeaderId::Other;
+			return scan::ieq<"refer-to">(d) ? HeaderId::ReferTo : HeaderId::Other;
+		return scan::ieq<"identity">(d) ? HeaderId::Identity : HeaderId::Other;
 	case 9:
-		return ieq(n, "supported") ? HeaderId::Supported : HeaderId::Other;
+		return scan::ieq<"supported">(d) ? HeaderId::Supported : HeaderId::Other;
 	case 10:
-		return ieq(n, "user-agent") ? HeaderId::UserAgent : HeaderId::Other;
+		return scan::ieq<"user-agent">(d) ? HeaderId::UserAgent : HeaderId::Other;
 	case 11:
-		return ieq(n, "referred-by") ? HeaderId::ReferredBy : HeaderId::Other;
+		return scan::ieq<"referred-by">(d) ? HeaderId::ReferredBy : HeaderId::Other;
 	case 12:
 		if (c0 == 'c')
-			return ieq(n, "content-type") ? HeaderId::ContentType : HeaderId::Other;
+			return scan::ieq<"content-type">(d) ? HeaderId::ContentType : HeaderId::Other;
 		if (c0 == 'm')
-			return ieq(n, "max-forwards") ? HeaderId::MaxForwards : HeaderId::Other;
+			return scan::ieq<"max-forwards">(d) ? HeaderId::MaxForwards : HeaderId::Other;
 		if (c0 == 'a')
-			return ieq(n, "allow-events") ? HeaderId::AllowEvents : HeaderId::Other;
+			return scan::ieq<"allow-events">(d) ? HeaderId::AllowEvents : HeaderId::Other;
 		return HeaderId::Other;
 	case 13:
 		if (c0 == 'a')
-			return ieq(n, "authorization") ? HeaderId::Authorization : HeaderId::Other;
+			return scan::ieq<"authorization">(d) ? HeaderId::Authorization : HeaderId::Other;
 		if (c0 == 'i')
-			return ieq(n, "identity-info") ? HeaderId::IdentityInfo : HeaderId::Other;
+			return scan::ieq<"identity-info">(d) ? HeaderId::IdentityInfo : HeaderId::Other;
 		return HeaderId::Other;
 	case 14:
 		if (c0 == 'c')
-			return ieq(n, "content-length") ? HeaderId::ContentLength : HeaderId::Other;
+			return scan::ieq<"content-length">(d) ? HeaderId::ContentLength : HeaderId::Other;
 		if (c0 == 'a')
-			return ieq(n, "accept-contact") ? HeaderId::AcceptContact : HeaderId::Other;
-		return ieq(n, "reject-contact") ? HeaderId::RejectContact : HeaderId::Other;
+			return scan::ieq<"accept-contact">(d) ? HeaderId::AcceptContact : HeaderId::Other;
+		return scan::ieq<"reject-contact">(d) ? HeaderId::RejectContact : HeaderId::Other;
 	case 15:
-		return ieq(n, "session-expires") ? HeaderId::SessionExpires : HeaderId::Other;
+		return scan::ieq<"session-expires">(d) ? HeaderId::SessionExpires : HeaderId::Other;
 	case 16:
 		if (c0 == 'w')
-			return ieq(n, "www-authenticate") ? HeaderId::WwwAuthenticate : HeaderId::Other;
-		return ieq(n, "content-encoding") ? HeaderId::ContentEncoding : HeaderId::Other;
+			return scan::ieq<"www-authenticate">(d) ? HeaderId::WwwAuthenticate : HeaderId::Other;
+		return scan::ieq<"content-encoding">(d) ? HeaderId::ContentEncoding : HeaderId::Other;
 	case 18:
-		return ieq(n, "proxy-authenticate") ? HeaderId::ProxyAuthenticate : HeaderId::Other;
+		return scan::ieq<"proxy-authenticate">(d) ? HeaderId::ProxyAuthenticate : HeaderId::Other;
 	case 19:
 		if (c0 == 'p')
-			return ieq(n, "proxy-authorization") ? HeaderId::ProxyAuthorization : HeaderId::Other;
-		return ieq(n, "request-disposition") ? HeaderId::RequestDisposition : HeaderId::Other;
+			return scan::ieq<"proxy-authorization">(d) ? HeaderId::ProxyAuthorization : HeaderId::Other;
+		return scan::ieq<"request-disposition">(d) ? HeaderId::RequestDisposition : HeaderId::Other;
 	default:
 		return HeaderId::Other;
 	}

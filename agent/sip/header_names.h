@@ -42,7 +42,8 @@ enum class HeaderId : uint8_t {
 	Identity,
 };
 
-// `name` is the header name as written (a token, any case).
+// `name` is the header name as written (any case). Exact for any bytes: a
+// name with a non-token character is Other.
 HeaderId lookup_header(std::string_view name);
 // The canonical long name ("Call-ID"); "" for Other.
 std::string_view header_name(HeaderId id);

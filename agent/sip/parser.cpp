@@ -14,6 +14,7 @@
 #endif
 
 #include "agent/sip/header_names.h"
+#include "agent/sip/scan.h"
 
 namespace sipguard::sip {
 
@@ -33,7 +34,9 @@ enum : uint16_t {
 	kParam = 1 << 8,  // gen-value / pvalue: token chars plus ":" "[" "]" "/" "@" (host values, §25.1)
 	kText = 1 << 9,   // printable ASCII and HTAB: what a start line of a text protocol is made of
 	kScheme = 1 << 10,// scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-	kUriPlain = 1 << 11, // kUri minus the characters URI parsing must look at: "%" "@" "?"
+	kUriPlain = 1 << 11, // kUri minus the characters URI parsing must look at: "%" "@" "?" ":"
+	kCallId = 1 << 12, // word and "@" (callid = word [ "@" word ], §25.1)
+	kAddrSpec = 1 << 13, // what an addr-spec without <> runs over: not ';' ',' LWS
 };
 
 constexpr std::array<uint16_t, 256> make_classes()
@@ -62,9 +65,15 @@ constexpr std::array<uint16_t, 256> make_classes()
 	for (int c = 0x20; c < 0x7f; ++c)
 		t[c] |= kText;
 	for (int c = 0; c < 256; ++c)
-		if ((t[c] & kUri) && c != '%' && c != '@' && c != '?')
+		if ((t[c] & kUri) && c != '%' && c != '@' && c != '?' && c != ':')
 			t[c] |= kUriPlain;
 	t['\t'] |= kText;
+	for (int c = 0; c < 256; ++c)
+		if ((t[c] & kWord) || c == '@')
+			t[c] |= kCallId;
+	for (int c = 0; c < 256; ++c)
+		if (c != ';' && c != ',' && !(t[c] & kLws))
+			t[c] |= kAddrSpec;
 	return t;
 }
 constexpr auto kClass = make_classes();
@@ -130,6 +139,10 @@ struct Cur {
 	std::string_view run(uint16_t cls)
 	{
 		const char* s = p;
+		// Four bytes per iteration while four remain: runs (names, hosts,
+		// tokens) are mostly longer than that.
+		while (e - p >= 4 && is(p[0], cls) && is(p[1], cls) && is(p[2], cls) && is(p[3], cls))
+			p += 4;
 		while (p < e && is(*p, cls))
 			++p;
 		return {s, static_cast<size_t>(p - s)};
@@ -155,6 +168,11 @@ QResult quoted(Cur& c, std::string_view& out)
 		return QResult::Bad;
 	const char* s = c.p;
 	while (c.p < c.e) {
+		c.p = scan::find2(c.p, c.e, '"', '\\');
+		if (!c.p) {
+			c.p = c.e;
+			break;
+		}
 		const char ch = *c.p;
 		if (ch == '"') {
 			out = {s, static_cast<size_t>(c.p - s)};
@@ -239,28 +257,35 @@ bool scan_uri(std::string_view s, size_t& colon, size_t& at, size_t& question)
 {
 	colon = at = question = std::string_view::npos;
 	const size_t n = s.size();
-	for (size_t i = 0; i < n; ++i) {
-		const unsigned char ch = static_cast<unsigned char>(s[i]);
-		const uint16_t cls = kClass[ch];
-		if (cls & kUriPlain) {
-			if (ch == ':' && colon == std::string_view::npos)
+	const char* const d = s.data();
+	size_t i = 0;
+	for (;;) {
+		// Plain URI characters, four at a time while four remain.
+		while (i + 4 <= n && is(d[i], kUriPlain) && is(d[i + 1], kUriPlain) && is(d[i + 2], kUriPlain)
+		       && is(d[i + 3], kUriPlain))
+			i += 4;
+		while (i < n && is(d[i], kUriPlain))
+			++i;
+		if (i >= n)
+			return true;
+		const char ch = d[i];
+		if (ch == ':') {
+			if (colon == std::string_view::npos)
 				colon = i;
-			continue;
-		}
-		if (!(cls & kUri))
-			return false;
-		if (ch == '%') {
-			if (i + 2 >= n || !is(s[i + 1], kHex) || !is(s[i + 2], kHex))
+		} else if (ch == '%') {
+			if (i + 2 >= n || !is(d[i + 1], kHex) || !is(d[i + 2], kHex))
 				return false;
 			i += 2;
 		} else if (ch == '@') {
 			if (at == std::string_view::npos)
 				at = i;
-		} else {
+		} else if (ch == '?') {
 			question = i;
+		} else {
+			return false;
 		}
+		++i;
 	}
-	return true;
 }
 
 // Fills `u` from `raw` (§19.1.1, §25.1 SIP-URI; other schemes keep only the
@@ -280,7 +305,7 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line)
 		if (!is(ch, kScheme))
 			return false;
 	std::string_view rest = raw.substr(colon + 1);
-	if (ieq(u.scheme, "sip") || ieq(u.scheme, "sips")) {
+	if (scan::ieq<"sip">(u.scheme) || scan::ieq<"sips">(u.scheme)) {
 		// '@' is neither a param nor a header character, so the first one
 		// ends the userinfo; the user part may hold ';' (RFC 4475 "semiuri").
 		if (at != std::string_view::npos) {
@@ -305,7 +330,7 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line)
 			return false;
 		return c.end() || *c.p == ';' || *c.p == '?';
 	}
-	if (ieq(u.scheme, "tel")) {
+	if (scan::ieq<"tel">(u.scheme)) {
 		u.user = rest.substr(0, rest.find(';'));
 		return !u.user.empty() && u.user.size() <= kMaxTokenBytes;
 	}
@@ -346,7 +371,7 @@ bool header_params(Cur& c, std::string_view* tag, Malformation& err)
 			if (!param_value(c, value, err))
 				return false;
 		}
-		if (tag && ieq(name, "tag")) {
+		if (tag && scan::ieq<"tag">(name)) {
 			if (value.empty())
 				return false;
 			*tag = value;
@@ -393,9 +418,8 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 	if (bracket) {
 		++c.p; // '<'
 		const char* s = c.p;
-		while (c.p < c.e && *c.p != '>')
-			++c.p;
-		if (c.p >= c.e)
+		c.p = scan::find(c.p, c.e, '>');
+		if (!c.p)
 			return false;
 		// No LWS inside the brackets (§25.1 name-addr; RFC 4475 "badaspec").
 		if (!parse_uri({s, static_cast<size_t>(c.p - s)}, na.uri, false))
@@ -405,10 +429,7 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 		// addr-spec without brackets ends at the first ';' (those are header
 		// parameters), ',' or LWS. Such a URI MUST NOT hold ',', '?' or ';'
 		// (§20: else it needs brackets; RFC 4475 "regbadct").
-		const char* s = c.p;
-		while (c.p < c.e && *c.p != ';' && *c.p != ',' && !is(*c.p, kLws))
-			++c.p;
-		std::string_view raw{s, static_cast<size_t>(c.p - s)};
+		const std::string_view raw = c.run(kAddrSpec);
 		if (raw.find('?') != std::string_view::npos || !parse_uri(raw, na.uri, false))
 			return false;
 	}
@@ -457,21 +478,22 @@ Malformation parse_via(Cur c, Message& m)
 				if (!param_value(c, value, err))
 					return err;
 			}
-			if (ieq(name, "branch")) {
+			// Parameter names are tokens: a length check then one word compare.
+			if (name.size() == 6 && scan::ieq<"branch">(name.data())) {
 				if (value.size() > kMaxTokenBytes)
 					return Malformation::OversizedField;
 				// via-branch = "branch" EQUAL token (§20.42, §25.1).
 				if (!has_value || value.empty() || value.data()[-1] == '"')
 					return Malformation::BadVia;
-				for (char ch : value)
-					if (!is(ch, kToken))
-						return Malformation::BadVia;
+				Cur t{value.data(), value.data() + value.size()};
+				if (t.run(kToken).size() != value.size())
+					return Malformation::BadVia;
 				v.branch = value;
-			} else if (ieq(name, "received")) {
+			} else if (name.size() == 8 && scan::ieq<"received">(name.data())) {
 				if (!has_value || value.empty())
 					return Malformation::BadVia;
 				v.received = value;
-			} else if (ieq(name, "rport")) {
+			} else if (name.size() == 5 && scan::ieq<"rport">(name.data())) {
 				v.has_rport = true;
 				if (has_value && !parse_port(value, v.rport))
 					return Malformation::BadVia;
@@ -532,27 +554,47 @@ Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
 		}
 		if (value.size() > kMaxUriBytes)
 			return Malformation::OversizedField;
+		// auth-param names are tokens: dispatch on length, then one word compare.
+		const char* const nd = name.data();
 		if (cred) {
-			if (ieq(name, "username")) {
-				if (value.size() > kMaxTokenBytes)
-					return Malformation::OversizedField;
-				cred->username = value;
-			} else if (ieq(name, "realm")) {
-				cred->realm = value;
-			} else if (ieq(name, "uri")) {
-				cred->uri = value;
-			} else if (ieq(name, "nonce")) {
-				cred->has_nonce = true;
-			} else if (ieq(name, "response")) {
-				cred->has_response = true;
+			switch (name.size()) {
+			case 3:
+				if (scan::ieq<"uri">(nd))
+					cred->uri = value;
+				break;
+			case 5:
+				if (scan::ieq<"realm">(nd))
+					cred->realm = value;
+				else if (scan::ieq<"nonce">(nd))
+					cred->has_nonce = true;
+				break;
+			case 8:
+				if (scan::ieq<"username">(nd)) {
+					if (value.size() > kMaxTokenBytes)
+						return Malformation::OversizedField;
+					cred->username = value;
+				} else if (scan::ieq<"response">(nd)) {
+					cred->has_response = true;
+				}
+				break;
+			default:
+				break;
 			}
 		} else {
-			if (ieq(name, "realm"))
-				chal->realm = value;
-			else if (ieq(name, "nonce"))
-				chal->has_nonce = true;
-			else if (ieq(name, "qop"))
-				chal->qop = value;
+			switch (name.size()) {
+			case 3:
+				if (scan::ieq<"qop">(nd))
+					chal->qop = value;
+				break;
+			case 5:
+				if (scan::ieq<"realm">(nd))
+					chal->realm = value;
+				else if (scan::ieq<"nonce">(nd))
+					chal->has_nonce = true;
+				break;
+			default:
+				break;
+			}
 		}
 		c.skip_lws();
 	}
@@ -762,12 +804,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 			fail(m, Malformation::OversizedField, "Call-ID");
 			return;
 		}
-		for (char ch : value)
-			if (!is(ch, kWord) && ch != '@') {
-				fail(m, Malformation::BadHeaderSyntax, "Call-ID");
-				return;
-			}
-		if (value.empty()) {
+		if (c.run(kCallId).size() != value.size() || value.empty()) {
 			fail(m, Malformation::BadHeaderSyntax, "Call-ID");
 			return;
 		}
@@ -1156,17 +1193,31 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 			return;
 		}
 		// header-name HCOLON value (§7.3.1: LWS allowed before the colon).
-		Cur c{base + hstart, base + hend};
-		std::string_view name = c.run(kToken);
-		if (name.empty() || !c.eat_sep(':')) {
+		// The first ':' ends the name (a token holds none); a known name
+		// matched exactly is a token by construction, any other name is
+		// checked character by character.
+		const char* const hs = base + hstart;
+		const char* const he = base + hend;
+		const char* const colon = scan::find(hs, he, ':');
+		const char* ne = colon ? colon : hs;
+		while (ne > hs && is(ne[-1], kLws))
+			--ne;
+		const std::string_view name{hs, static_cast<size_t>(ne - hs)};
+		if (name.empty()) [[unlikely]] {
 			fail(out, Malformation::BadHeaderSyntax, "header name");
 			return;
 		}
 		const HeaderId id = lookup_header(name);
 		if (id != HeaderId::Other) {
-			parse_header(id, trim(c.rest()), out, seen);
+			parse_header(id, trim({colon + 1, static_cast<size_t>(he - colon - 1)}), out, seen);
 			if (out.error != Malformation::None)
 				return;
+		} else {
+			Cur t{hs, ne};
+			if (t.run(kToken).size() != name.size()) [[unlikely]] {
+				fail(out, Malformation::BadHeaderSyntax, "header name");
+				return;
+			}
 		}
 	}
 	if (body_start == std::string_view::npos) {

@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "agent/sip/scan.h"
+
 namespace sipguard::sip::sdp {
 
 std::string_view to_string(Direction d)
@@ -76,6 +78,33 @@ bool hostname_chars(std::string_view s)
 	return !s.empty();
 }
 
+// Dotted-quad IPv4 (what nearly every c= and o= line holds) without the
+// libc call; exactly what inet_pton accepts (1-3 digits per octet, no
+// leading zero, <= 255). Anything else goes to IpAddress::parse.
+bool fast_ipv4(std::string_view a, net::IpAddress& out)
+{
+	uint32_t v = 0;
+	size_t i = 0;
+	for (int octet = 0; octet < 4; ++octet) {
+		if (octet > 0) {
+			if (i >= a.size() || a[i] != '.')
+				return false;
+			++i;
+		}
+		const size_t s = i;
+		uint32_t o = 0;
+		while (i < a.size() && i - s < 3 && a[i] >= '0' && a[i] <= '9')
+			o = o * 10 + static_cast<uint32_t>(a[i++] - '0');
+		if (i == s || o > 255 || (i - s > 1 && a[s] == '0'))
+			return false;
+		v = (v << 8) | o;
+	}
+	if (i != a.size())
+		return false;
+	out = net::IpAddress::v4(v);
+	return true;
+}
+
 // nettype SP addrtype SP connection-address (RFC 4566 §5.7). The address
 // may carry "/ttl[/count]" (multicast); an FQDN is legal but cannot be
 // pinned, so it leaves `addr` invalid without an error.
@@ -97,6 +126,8 @@ bool parse_address(Fields& f, net::IpAddress& addr)
 		if (slash != std::string_view::npos)
 			a = a.substr(0, slash);
 	}
+	if (addrtype == "IP4" && fast_ipv4(a, addr))
+		return true;
 	if (auto ip = net::IpAddress::parse(a)) {
 		if ((addrtype == "IP4") != ip->is_v4())
 			return false;
@@ -137,8 +168,8 @@ Error parse(std::string_view body, Session& out)
 	Media* cur = nullptr;
 	size_t pos = 0;
 	while (pos < body.size()) {
-		const void* nl = std::memchr(body.data() + pos, '\n', body.size() - pos);
-		const size_t e = nl ? static_cast<size_t>(static_cast<const char*>(nl) - body.data()) : body.size();
+		const char* nl = scan::find(body.data() + pos, body.data() + body.size(), '\n');
+		const size_t e = nl ? static_cast<size_t>(nl - body.data()) : body.size();
 		std::string_view line = body.substr(pos, e - pos);
 		pos = e + 1;
 		if (!line.empty() && line.back() == '\r')

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Internal scanning helpers shared by the SIP and SDP parsers: inline SSE2
+// byte searches (header values are tens of bytes, where a libc call costs
+// more than the scan) and fixed-literal case-insensitive compares.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace sipguard::sip::scan {
+
+// The first byte equal to `c` in [p, e), or nullptr. Never reads outside
+// [p, e): 16-byte loads only while 16 bytes remain.
+inline const char* find(const char* p, const char* e, char c)
+{
+#if defined(__SSE2__)
+	const __m128i v = _mm_set1_epi8(c);
+	while (e - p >= 16) {
+		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+		const int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(x, v));
+		if (mask)
+			return p + __builtin_ctz(static_cast<unsigned>(mask));
+		p += 16;
+	}
+#endif
+	for (; p < e; ++p)
+		if (*p == c)
+			return p;
+	return nullptr;
+}
+
+// The first byte equal to `a` or `b` in [p, e), or nullptr.
+inline const char* find2(const char* p, const char* e, char a, char b)
+{
+#if defined(__SSE2__)
+	const __m128i va = _mm_set1_epi8(a);
+	const __m128i vb = _mm_set1_epi8(b);
+	while (e - p >= 16) {
+		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+		const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)));
+		if (mask)
+			return p + __builtin_ctz(static_cast<unsigned>(mask));
+		p += 16;
+	}
+#endif
+	for (; p < e; ++p)
+		if (*p == a || *p == b)
+			return p;
+	return nullptr;
+}
+
+inline uint64_t load8(const char* p)
+{
+	uint64_t v;
+	std::memcpy(&v, p, 8);
+	return v;
+}
+inline uint32_t load4(const char* p)
+{
+	uint32_t v;
+	std::memcpy(&v, p, 4);
+	return v;
+}
+
+// A lowercase literal usable as a template argument: ieq<"call-id">(p).
+template <size_t N>
+struct Lit {
+	char s[N];
+	constexpr Lit(const char (&x)[N])
+	{
+		for (size_t i = 0; i < N; ++i)
+			s[i] = x[i];
+	}
+	static constexpr size_t size = N - 1;
+	// Bytes [off, off+W) as a native-endian word, and the mask of its letter
+	// bytes (0x20 where the literal has a lowercase letter).
+	template <typename W>
+	constexpr W word(size_t off) const
+	{
+		W v = 0;
+		for (size_t i = 0; i < sizeof(W); ++i)
+			v |= static_cast<W>(static_cast<unsigned char>(s[off + i])) << (8 * byte_index<W>(i));
+		return v;
+	}
+	template <typename W>
+	constexpr W mask(size_t off) const
+	{
+		W v = 0;
+		for (size_t i = 0; i < sizeof(W); ++i)
+			if (s[off + i] >= 'a' && s[off + i] <= 'z')
+				v |= static_cast<W>(0x20) << (8 * byte_index<W>(i));
+		return v;
+	}
+	template <typename W>
+	static constexpr size_t byte_index(size_t i)
+	{
+		return std::endian::native == std::endian::little ? i : sizeof(W) - 1 - i;
+	}
+};
+
+// The n = L.size bytes at `p` equal the lowercase literal L ignoring ASCII
+// case. Exact for any input bytes: only bytes where L has a letter are
+// OR-ed with 0x20 (for a letter, c | 0x20 == 'x' only when c is 'x' or 'X');
+// every other byte must match exactly. Overlapping word loads, no loop;
+// the caller guarantees n readable bytes.
+// One word of L at offset Off: (bytes | letter mask) == literal word, the
+// constants folded at compile time.
+template <Lit L, size_t Off, typename W>
+inline bool ieq_word(const char* p)
+{
+	constexpr W word = L.template word<W>(Off);
+	constexpr W mask = L.template mask<W>(Off);
+	W v;
+	std::memcpy(&v, p + Off, sizeof(W));
+	return (v | mask) == word;
+}
+
+template <Lit L>
+inline bool ieq(const char* p)
+{
+	constexpr size_t n = L.size;
+	static_assert(n >= 1 && n <= 24, "literal length");
+	if constexpr (n >= 16)
+		return ieq_word<L, 0, uint64_t>(p) && ieq_word<L, 8, uint64_t>(p) && ieq_word<L, n - 8, uint64_t>(p);
+	else if constexpr (n >= 8)
+		return ieq_word<L, 0, uint64_t>(p) && ieq_word<L, n - 8, uint64_t>(p);
+	else if constexpr (n >= 4)
+		return ieq_word<L, 0, uint32_t>(p) && ieq_word<L, n - 4, uint32_t>(p);
+	else if constexpr (n >= 2)
+		return ieq_word<L, 0, uint16_t>(p) && ieq_word<L, n - 2, uint16_t>(p);
+	else
+		return ieq_word<L, 0, uint8_t>(p);
+}
+
+// Same, for a view of any length.
+template <Lit L>
+inline bool ieq(std::string_view v)
+{
+	return v.size() == L.size && ieq<L>(v.data());
+}
+
+} // namespace sipguard::sip::scan
