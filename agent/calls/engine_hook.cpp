@@ -2,6 +2,8 @@
 // engine::CallHook implementation over calls::Tracker.
 #include "agent/calls/engine_hook.h"
 
+#include <cstring>
+
 #include "agent/util/log.h"
 
 namespace sipguard::calls {
@@ -17,10 +19,13 @@ engine::CallDecision EngineHook::on_sip(const engine::SipContext& ctx, engine::P
 	mc.now = ctx.now;
 	// Allowlisted sources are never dropped by policy; trusted ones are peers.
 	mc.trusted = ctx.remote_trusted || ctx.remote_allowlisted;
+	limit_set_ = false;
 	const Decision d = tracker_.on_message(ctx.message, mc);
 	out_ = nullptr;
 
 	engine::CallDecision out;
+	if (limit_set_)
+		out.limit = &limit_; // the engine logs it as a call-limit finding
 	switch (d) {
 	case Decision::Accept:
 		break;
@@ -69,6 +74,12 @@ void EngineHook::on_finding(const Finding& f)
 {
 	if (observer_)
 		observer_->on_finding(f);
+	if (out_) { // inside on_sip: pass it to the engine
+		std::memcpy(limit_subject_, f.subject, sizeof(limit_subject_));
+		limit_subject_[sizeof(limit_subject_) - 1] = 0;
+		limit_ = engine::CallLimitReport{f.reason, f.scope, std::string_view(limit_subject_), f.count, f.limit};
+		limit_set_ = true;
+	}
 	// The tracker reports each limited key at most once a minute, so this
 	// line is already rate-limited.
 	char addr[64];

@@ -29,6 +29,10 @@ private:
 	Tracker tracker_;
 	engine::PinholeSink* out_ = nullptr;
 	Sink* observer_ = nullptr;
+	// The limit reported during the current on_sip (handed to the engine).
+	engine::CallLimitReport limit_;
+	char limit_subject_[sizeof(Finding::subject)] = {};
+	bool limit_set_ = false;
 };
 
 } // namespace sipguard::calls

@@ -46,25 +46,50 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& use
 				--st.auth_failures;
 			u->pending_failures = 0;
 		}
+		if (u)
+			u->fast_failures = 0; // the password works: earlier failures were stale nonces
 		return false;
 	}
 	if (!is_challenge(r.status) && r.status != 403)
 		return false;
 	++st.auth_failures;
-	if (u && u->pending_failures < 255)
-		++u->pending_failures;
+	uint32_t fast = 0;
+	if (u) {
+		if (u->pending_failures < 255)
+			++u->pending_failures;
+		// Fast repeat: failures of the same method for this user in a row
+		// within fast_window (deciseconds of the users window).
+		const uint16_t now_ds = st.deciseconds(now);
+		const auto method = static_cast<uint8_t>(r.method);
+		const auto fast_ds = static_cast<uint32_t>(cfg.fast_window.count() / 100);
+		if (u->fast_failures == 0 || u->fast_method != method ||
+		    static_cast<uint32_t>(now_ds - u->fast_start_ds) > fast_ds) {
+			u->fast_failures = 0;
+			u->fast_method = method;
+			u->fast_start_ds = now_ds;
+		}
+		if (u->fast_failures < 255)
+			++u->fast_failures;
+		fast = u->fast_failures;
+	}
 	if (!r.target_user.empty())
 		st.last_auth_user.set(r.target_user);
 	uint32_t per_user = users.add(r.auth_hash ? r.auth_hash : r.target_hash, now, cfg.window);
 	std::string_view reason;
-	if (st.auth_failures >= cfg.max_failures)
+	Millis window = cfg.window;
+	if (st.auth_failures >= cfg.max_failures) {
 		reason = "failed authentications";
-	else if (per_user >= cfg.max_failures_per_user)
+	} else if (cfg.fast_failures > 0 && fast >= cfg.fast_failures) {
+		reason = "failed authentications for one user in quick succession";
+		window = cfg.fast_window;
+	} else if (per_user >= cfg.max_failures_per_user) {
 		reason = "failed authentication on a user under distributed attack";
-	else
+	} else {
 		return false;
-	begin_finding(out, Detector::BruteForce, reason, now, cfg.window);
+	}
+	begin_finding(out, Detector::BruteForce, reason, now, window);
 	out.evidence.add_count("failures", st.auth_failures);
+	out.evidence.add_count("user_fast_failures", fast);
 	out.evidence.add_count("user_failures_all_sources", per_user);
 	out.evidence.add_count("last_status", r.status);
 	out.evidence.add_sample("auth_user", st.last_auth_user.view());

@@ -60,7 +60,17 @@ struct EnumerationConfig {
 	// that has never sent credentials: one UA instance (one socket) asking
 	// for many users is a scanner (svwar), while the phones of a NATed
 	// office each get their own port from the NAT (RFC 4787 NAPT).
-	uint32_t max_users_per_port = 8;
+	// Checked when a request without credentials for a NEW user arrives:
+	// it counts the OTHER users of that port already challenged or refused
+	// and not answered with credentials, so a desk phone with up to this
+	// many lines never trips it however its REGISTERs and 401s interleave
+	// (each line answers its 401 with credentials). Sources the PBX knows
+	// (a 2xx, or contacted by the PBX) are exempt.
+	uint32_t max_users_per_port = 6;
+	// The same for INVITE (svwar -m INVITE): a phone does not call several
+	// distinct users that are all challenged or refused without ever
+	// answering a challenge; svwar's ACKs double what reaches the PBX.
+	uint32_t max_invite_users_per_port = 4;
 };
 
 struct BruteForceConfig {
@@ -73,6 +83,14 @@ struct BruteForceConfig {
 	// Failures against one user from all sources in the window: past it, a
 	// source's first failure on that user is enough (distributed cracking).
 	uint32_t max_failures_per_user = 20;
+	// Fast repeat (svcrack: one guess per ~12 ms): this many failed
+	// credentialed requests for the SAME user and the same method from one
+	// source within fast_window. A phone with a wrong password fails once
+	// and retries after 30 s or more; a stale nonce is one failure then a
+	// success (which clears the count); a phone answering a 407 for an
+	// INVITE and a 401 for a REGISTER fails at most once per method.
+	uint32_t fast_failures = 2;
+	Millis fast_window = 5s;
 };
 
 struct FloodConfig {
@@ -116,6 +134,16 @@ struct ForgedConfig {
 	std::vector<std::string> events{"check-sync", "resync"};
 	Millis window = 1h;
 	uint32_t max_messages = 2; // dropped NOTIFYs before a ban
+};
+
+// Call limits (agent/calls: concurrent calls / attempts per minute per
+// source, user or trunk). The tracker drops the INVITEs past a limit and
+// reports each limited key at most once a minute; the engine writes that
+// report to the ban log as a `call-limit` finding.
+struct CallLimitConfig {
+	// Also ban the source (ban ladder) on such a finding. Default off: a
+	// busy but legitimate site hitting its limit should be told, not cut off.
+	bool ban = false;
 };
 
 } // namespace sipguard::detect

@@ -16,7 +16,10 @@ bool is_user_failure(uint16_t status)
 	return status == 403 || status == 404 || status == 484 || status == 604 || status == 410;
 }
 
-bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, uint16_t port, Finding& out)
+// `port`/`port_limit` (request time only; port 0 = skip): the per-port rule
+// over the users other than `new_user` asked from that port.
+bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, uint16_t port, uint32_t port_limit,
+              uint32_t new_user, Finding& out)
 {
 	uint32_t failed = st.users_untracked_failed;
 	uint32_t outstanding = 0;
@@ -30,8 +33,8 @@ bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, uint
 			++succeeded;
 			continue;
 		}
-		if (port != 0 && u.port == port && (u.flags & (UserSlot::FailedHard | UserSlot::Challenged)) &&
-		    !(u.flags & UserSlot::CredsSent))
+		if (port != 0 && u.port == port && u.hash != new_user &&
+		    (u.flags & (UserSlot::FailedHard | UserSlot::Challenged)) && !(u.flags & UserSlot::CredsSent))
 			++same_port;
 		if (u.flags & UserSlot::FailedHard) {
 			++failed;
@@ -45,7 +48,7 @@ bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, uint
 	std::string_view reason;
 	if (effective >= static_cast<int64_t>(cfg.max_users))
 		reason = "distinct users answered 404/403 or left challenged, without success";
-	else if (!st.ever_credentials && same_port >= cfg.max_users_per_port)
+	else if (port != 0 && !st.ever_credentials && !st.known() && same_port >= port_limit)
 		reason = "distinct users from one source port challenged or refused, credentials never sent";
 	else if (!st.ever_credentials && outstanding >= cfg.max_unanswered_challenges)
 		reason = "distinct users challenged, credentials never sent";
@@ -72,9 +75,15 @@ bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFact
 			u->flags |= UserSlot::CredsSent;
 		return false;
 	}
-	st.user(r.target_hash, r.target_user, true, r.remote_port);
-	// A new request re-evaluates challenges whose grace ran out.
-	return evaluate(cfg, st, now, 0, out);
+	UserSlot* u = st.user(r.target_hash, r.target_user, true, r.remote_port);
+	// A new request re-evaluates challenges whose grace ran out. A request
+	// for a user not yet answered from this port is where svwar shows
+	// itself: the earlier users of its one socket were challenged or
+	// refused and it moved on without answering; judging it here drops it
+	// before it reaches the PBX.
+	bool fresh = u && !(u->flags & (UserSlot::Challenged | UserSlot::FailedHard | UserSlot::Success));
+	uint32_t limit = r.method == sip::Method::Invite ? cfg.max_invite_users_per_port : cfg.max_users_per_port;
+	return evaluate(cfg, st, now, fresh ? r.remote_port : 0, limit, r.target_hash, out);
 }
 
 bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now, Finding& out)
@@ -102,7 +111,7 @@ bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFa
 	} else {
 		return false;
 	}
-	return evaluate(cfg, st, now, r.remote_port, out);
+	return evaluate(cfg, st, now, 0, 0, 0, out);
 }
 
 } // namespace sipguard::detect::enumeration

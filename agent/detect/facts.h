@@ -41,10 +41,13 @@ struct ResponseFacts {
 
 // A final response that says the request was accepted (RFC 3261 §21.2) for
 // a method where that means the sender is a legitimate user. OPTIONS is
-// answered 200 to anyone.
+// answered 200 to anyone, and so is a CANCEL that matches a pending INVITE
+// (RFC 3261 §9.2: the 200 only says the CANCEL was received; svwar cancels
+// ringing extensions).
 inline bool is_success(const ResponseFacts& r)
 {
-	return r.status >= 200 && r.status < 300 && r.method != sip::Method::Options;
+	return r.status >= 200 && r.status < 300 && r.method != sip::Method::Options &&
+	       r.method != sip::Method::Cancel;
 }
 inline bool is_challenge(uint16_t status) { return status == 401 || status == 407; }
 

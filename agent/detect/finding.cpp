@@ -12,7 +12,7 @@ namespace sipguard::detect {
 namespace {
 
 constexpr std::array<std::string_view, kDetectorCount> kNames{
-	"scanner", "enumeration", "brute_force", "flood", "malformed", "forged_control", "manual",
+	"scanner", "enumeration", "brute_force", "flood", "malformed", "forged_control", "manual", "call-limit",
 };
 
 void append_json_string(std::string& out, std::string_view s)

@@ -28,8 +28,9 @@ enum class Detector : uint8_t {
 	Malformed,
 	ForgedControl, // NOTIFY check-sync from an untrusted source; calls hook offences
 	Manual,        // operator `sipguard ban`
+	CallLimit,     // a call limit of the call tracker (agent/calls) was hit
 };
-inline constexpr size_t kDetectorCount = 7;
+inline constexpr size_t kDetectorCount = 8;
 std::string_view to_string(Detector d);
 bool detector_from_string(std::string_view text, Detector& out);
 

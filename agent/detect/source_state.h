@@ -78,6 +78,10 @@ struct UserSlot {
 	uint8_t pending_failures = 0; // credentialed attempts answered 401/407/403
 	uint16_t challenged_at_ds = 0; // deciseconds since the users window started
 	uint16_t port = 0;             // remote port the user was first targeted from
+	// Brute force, fast repeat: failures of one method in a row, since fast_start_ds.
+	uint8_t fast_failures = 0;
+	uint8_t fast_method = 0;   // sip::Method of those failures
+	uint16_t fast_start_ds = 0;
 };
 
 struct SampleText {

@@ -42,6 +42,7 @@ std::string_view to_string(BanOutcome o)
 	case BanOutcome::Allowlisted: return "allowlisted";
 	case BanOutcome::DryRun: return "dry_run";
 	case BanOutcome::TableFull: return "table_full";
+	case BanOutcome::Reported: return "reported";
 	case BanOutcome::Invalid: return "invalid";
 	}
 	return "?";
@@ -276,6 +277,11 @@ BanResult BanManager::on_finding(const detect::Finding& f, TimePoint now)
 	if (is_prefix ? prefix_covers_exempt_locked(target) : policy_exempt_locked(f.source)) {
 		res.outcome = BanOutcome::Allowlisted;
 		log_finding_locked(f, "allowlisted: not banned");
+		return res;
+	}
+	if (!f.wants_ban) {
+		res.outcome = BanOutcome::Reported;
+		log_finding_locked(f, "reported, not banned");
 		return res;
 	}
 	if (dry_run_) {

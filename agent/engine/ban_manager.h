@@ -68,6 +68,7 @@ enum class BanOutcome : uint8_t {
 	Allowlisted,   // allowlisted or trusted: never banned
 	DryRun,        // logged as a finding only
 	TableFull,     // max_active reached
+	Reported,      // logged as a finding; the detector does not ask for a ban (call-limit)
 	Invalid,       // not a usable address/prefix
 };
 std::string_view to_string(BanOutcome o);

@@ -56,11 +56,24 @@ public:
 	virtual void on_pinhole(const PinholeEvent& e) = 0;
 };
 
+// A call limit hit while handling the message (the tracker reports each
+// limited key at most once a minute). The engine logs it as a `call-limit`
+// finding against the packet's source (banned only with
+// detect.call_limit.ban). Views stay valid until the next on_sip call.
+struct CallLimitReport {
+	std::string_view reason;  // static: "concurrent calls at the limit", ...
+	std::string_view scope;   // static: "source", "user", "trunk"
+	std::string_view subject; // user or trunk name (may be empty)
+	uint32_t count = 0;
+	uint32_t limit = 0;
+};
+
 // What the tracker wants done with the message.
 struct CallDecision {
 	bool drop = false;       // e.g. BYE/CANCEL/re-INVITE/REFER from a non-party of the dialog
 	bool offence = false;    // counts towards a ForgedControl ban of the remote (untrusted only)
 	std::string_view reason; // static text, e.g. "BYE from non-party"
+	const CallLimitReport* limit = nullptr; // set when a call limit was reported
 };
 
 class CallHook {

@@ -117,11 +117,18 @@ const std::array kParams{
 	      .help = "Distinct users challenged at once from a source that never sent credentials (a PBX that\n"
 	              "answers 401 to unknown users too); above a NATed office's phone count.",
 	      .min = 2, .max = 10000, SG_FIELD(enumeration.max_unanswered_challenges)},
-	Param{.name = "detect.enumeration.max_users_per_port", .type = T::Int, .default_value = "8",
+	Param{.name = "detect.enumeration.max_users_per_port", .type = T::Int, .default_value = "6",
 	      .help = "Distinct users challenged (401/407) or refused from one source port of a source that has\n"
-	              "never sent credentials. One socket asking for many users is a scanner; NATed phones\n"
-	              "each have their own port.",
+	              "never sent credentials and never succeeded, counted when a request without credentials\n"
+	              "for yet another user arrives from that port (it is dropped and the source banned). One\n"
+	              "socket asking for many users is a scanner; NATed phones each have their own port, and a\n"
+	              "desk phone with up to this many lines answers its challenges with credentials.",
 	      .min = 2, .max = 10000, SG_FIELD(enumeration.max_users_per_port)},
+	Param{.name = "detect.enumeration.max_invite_users_per_port", .type = T::Int, .default_value = "4",
+	      .help = "The same for INVITE (svwar -m INVITE): distinct called users challenged or refused from\n"
+	              "one source port, credentials never sent, before the next INVITE to another user is\n"
+	              "dropped and the source banned.",
+	      .min = 2, .max = 10000, SG_FIELD(enumeration.max_invite_users_per_port)},
 	// brute force
 	Param{.name = "detect.brute_force.enabled", .type = T::Bool, .default_value = "true",
 	      .help = "Detect password guessing (svcrack).", SG_FIELD(brute_force.enabled)},
@@ -135,6 +142,16 @@ const std::array kParams{
 	Param{.name = "detect.brute_force.max_failures_per_user", .type = T::Int, .default_value = "20",
 	      .help = "Failures on one user from all sources; past it every failing source is banned at once.",
 	      .min = 1, .max = 100000, SG_FIELD(brute_force.max_failures_per_user)},
+	Param{.name = "detect.brute_force.fast_failures", .type = T::Int, .default_value = "2",
+	      .help = "Requests with credentials for the same user and method answered 401/407/403 from one\n"
+	              "source within fast_window before a ban (svcrack guesses every few ms; a phone with a\n"
+	              "wrong password retries after 30 s or more). A success for the user clears the count\n"
+	              "(stale nonce). 0 disables the rule.",
+	      .min = 0, .max = 10000, SG_FIELD(brute_force.fast_failures)},
+	Param{.name = "detect.brute_force.fast_window", .type = T::Duration, .default_value = "\"5s\"",
+	      .help = "Window of the fast-repeat rule (at most detect.enumeration.window, which bounds the\n"
+	              "per-user state).",
+	      .min = 100, .max = 600000, SG_FIELD(brute_force.fast_window)},
 	// flood
 	Param{.name = "detect.flood.enabled", .type = T::Bool, .default_value = "true",
 	      .help = "Rate-limit requests per source and per /24 (/64).", SG_FIELD(flood.enabled)},
@@ -191,6 +208,11 @@ const std::array kParams{
 	Param{.name = "detect.forged.max_messages", .type = T::Int, .default_value = "2",
 	      .help = "Forged control requests (each dropped) from one source before a ban.", .min = 1, .max = 10000,
 	      SG_FIELD(forged.max_messages)},
+	// call limits (reported by the call tracker)
+	Param{.name = "detect.call_limit.ban", .type = T::Bool, .default_value = "false",
+	      .help = "Ban a source whose INVITEs hit a call limit (calls.*); by default the tracker only drops\n"
+	              "the INVITEs past the limit and the ban log gets a `finding` with detector call-limit.",
+	      SG_FIELD(call_limit.ban)},
 	// bans
 	Param{.name = "ban.ladder", .type = T::DurationList, .default_value = "[\"10m\", \"1h\", \"24h\", \"7d\"]",
 	      .help = "Ban duration per offence: the first ban lasts ladder[0], the second ladder[1], ...;\n"

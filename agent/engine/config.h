@@ -29,6 +29,7 @@ using detect::BruteForceConfig;
 using detect::FloodConfig;
 using detect::MalformedConfig;
 using detect::ForgedConfig;
+using detect::CallLimitConfig;
 
 struct BanConfig {
 	// Offence n gets ladder[min(n, size) - 1].
@@ -62,6 +63,7 @@ struct Config {
 	FloodConfig flood;
 	MalformedConfig malformed;
 	ForgedConfig forged;
+	CallLimitConfig call_limit;
 	BanConfig ban;
 	TableConfig tables;
 	// Policy, owned by the daemon's table (policy.allowlist, policy.trusted,

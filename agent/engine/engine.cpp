@@ -209,6 +209,9 @@ private:
 	Verdict request(const sip::Message& msg);
 	Verdict response(const sip::Message& msg);
 	Verdict malformed(std::string_view what);
+	// Logs a call tracker's limit report as a call-limit finding; true when
+	// that banned the source (detect.call_limit.ban).
+	bool call_limit(const CallLimitReport& rep);
 	// Reports a finding for the current source; returns true when the
 	// source is now banned (drop).
 	bool emit(Finding& f, bool prefix);
@@ -308,6 +311,15 @@ Verdict EnginePass::run()
 	if (banned()) {
 		++c_.dropped_banned;
 		return Verdict::Drop;
+	}
+	// A first fragment (IPv6 is not reassembled before the input hook
+	// unless conntrack defrag runs) holds only the start of the datagram:
+	// parsing it would call a valid large INVITE malformed. Its ports are
+	// valid, so a banned source was dropped above; otherwise pass it
+	// uninspected like the fragments that follow it.
+	if (pkt_.first_fragment) {
+		++c_.first_fragments;
+		return Verdict::Accept;
 	}
 
 	Verdict v = Verdict::Accept;
@@ -461,8 +473,27 @@ Verdict EnginePass::message(const sip::Message& msg)
 			    emit(f, false))
 				v = Verdict::Drop;
 		}
+		if (d.limit && dir_ == nfq::Direction::In && call_limit(*d.limit))
+			v = Verdict::Drop;
 	}
 	return v;
+}
+
+bool EnginePass::call_limit(const CallLimitReport& rep)
+{
+	Finding& f = m_.finding;
+	// The tracker already reports a limited key at most once a minute; the
+	// finding's window says so (and suppresses repeats from this source).
+	detect::begin_finding(f, detect::Detector::CallLimit, rep.reason.empty() ? "call limit reached" : rep.reason, now_,
+	                      std::chrono::minutes(1));
+	f.wants_ban = cfg_.call_limit.ban;
+	f.evidence.add_count("calls", rep.count);
+	f.evidence.add_count("limit", rep.limit);
+	f.evidence.add_sample("scope", rep.scope);
+	f.evidence.add_sample("subject", rep.subject);
+	if (st_->user_agent.len)
+		f.evidence.add_sample("user_agent", st_->user_agent.view());
+	return emit(f, false);
 }
 
 Verdict EnginePass::request(const sip::Message& msg)
