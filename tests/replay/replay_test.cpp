@@ -14,6 +14,7 @@
 #include "tests/corpus.h"
 #include "tests/engine/sip_builder.h"
 #include "tests/replay/attack_captures.h"
+#include "tools/replay/pcap_source.h"
 #include "tools/replay/pcap_writer.h"
 #include "tools/replay/replay.h"
 
@@ -75,6 +76,33 @@ size_t requests_reached(const Capture& c, uint64_t upto)
 	size_t n = 0;
 	for (const auto& p : c.requests)
 		n += p.frame <= upto ? 1 : 0;
+	return n;
+}
+
+// SIP requests in an IPv4/UDP capture sent to `local` in frames before
+// `before`: what reached the PBX before the ban dropped the source (the
+// frame that causes a ban is itself dropped when it is a request).
+size_t lab_requests_before(const std::string& path, const std::string& local, uint64_t before)
+{
+	replay::PcapSource src;
+	std::string err;
+	if (!src.open(path, err))
+		return 0;
+	auto dst = *net::IpAddress::parse(local);
+	std::span<const uint8_t> ip;
+	detect::TimePoint ts;
+	uint64_t frame = 0;
+	size_t n = 0;
+	while (src.next(ip, ts, frame) && frame < before) {
+		if (ip.size() < 28 || (ip[0] >> 4) != 4 || ip[9] != 17)
+			continue;
+		size_t ihl = (ip[0] & 0x0f) * 4u;
+		if (ip.size() < ihl + 8 || net::IpAddress::v4(ip.data() + 16) != dst)
+			continue;
+		std::string_view payload(reinterpret_cast<const char*>(ip.data() + ihl + 8), ip.size() - ihl - 8);
+		if (!payload.empty() && payload.rfind("SIP/2.0", 0) != 0 && payload[0] != '\r')
+			++n;
+	}
 	return n;
 }
 
@@ -432,6 +460,15 @@ TEST_CASE("replay: lab captures of real sipvicious runs, when present")
 				CHECK(ban->packet == 1);
 			if (expect == "enumeration" || expect == "brute_force")
 				CHECK(r.summary.engine.requests <= 16);
+			// Issue 7 targets for the patched (phone User-Agent) tools:
+			// svcrack at most 5 requests at the PBX, svwar at most 7.
+			const std::string name = entry.path().filename().string();
+			size_t reached = lab_requests_before(entry.path().string(), local, ban->packet);
+			MESSAGE(name, ": ", reached, " requests before the ban (frame ", ban->packet, ")");
+			if (name == "svcrack-ua.pcap")
+				CHECK(reached <= 5);
+			if (name == "svwar-register-ua.pcap" || name == "svwar-invite-ua.pcap")
+				CHECK(reached <= 7);
 			if (expect == "flood")
 				CHECK(ban->offset_s <= 0.100);
 		} else {
