@@ -994,27 +994,6 @@ void parse_impl(std::string_view data, Transport transport, Message& out);
 // only via[0..via_count) is ever read: resetting everything but that array
 // halves the per-message fixed cost.
 static_assert(std::is_trivially_copyable_v<Message> && std::is_standard_layout_v<Message>);
-// Copies N bytes with 16-byte moves: a constant-size memcpy of a few
-// hundred bytes becomes `rep movsq`, whose start-up cost showed as ~4% of a
-// whole OPTIONS parse in perf.
-// (GCC turns the loop back into `rep movsq` unless told not to.)
-template <size_t N>
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-#endif
-inline void copy_fixed(unsigned char* d, const unsigned char* s)
-{
-#if defined(__SSE2__)
-	size_t i = 0;
-	for (; i + 16 <= N; i += 16)
-		_mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
-	if constexpr (N % 16 != 0)
-		std::memcpy(d + N - N % 16, s + N - N % 16, N % 16);
-#else
-	std::memcpy(d, s, N);
-#endif
-}
-
 void reset(Message& out)
 {
 	static const Message kEmpty{};
@@ -1022,8 +1001,8 @@ void reset(Message& out)
 	constexpr size_t via_end = via_begin + sizeof(Message::via);
 	auto* dst = reinterpret_cast<unsigned char*>(&out);
 	const auto* src = reinterpret_cast<const unsigned char*>(&kEmpty);
-	copy_fixed<via_begin>(dst, src);
-	copy_fixed<sizeof(Message) - via_end>(dst + via_end, src + via_end);
+	scan::copy_fixed<via_begin>(dst, src);
+	scan::copy_fixed<sizeof(Message) - via_end>(dst + via_end, src + via_end);
 }
 
 } // namespace
@@ -1314,7 +1293,10 @@ void parse(std::string_view data, Transport transport, Message& out, sdp::Sessio
 {
 	parse(data, transport, out);
 	if (!out.valid() || !out.has_sdp()) {
-		session = sdp::Session{};
+		// The call tracker passes every message here: reset without rep movsq.
+		static const sdp::Session kEmpty{};
+		scan::copy_fixed<sizeof(sdp::Session)>(reinterpret_cast<unsigned char*>(&session),
+		                                       reinterpret_cast<const unsigned char*>(&kEmpty));
 		return;
 	}
 	const sdp::Error e = sdp::parse(out.body, session);

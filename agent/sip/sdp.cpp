@@ -4,6 +4,7 @@
 #include "agent/sip/sdp.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include "agent/sip/scan.h"
 
@@ -45,9 +46,8 @@ struct Fields {
 	{
 		while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
 			rest.remove_prefix(1);
-		size_t i = 0;
-		while (i < rest.size() && rest[i] != ' ' && rest[i] != '\t')
-			++i;
+		const char* sp = scan::find2(rest.data(), rest.data() + rest.size(), ' ', '\t');
+		const size_t i = sp ? static_cast<size_t>(sp - rest.data()) : rest.size();
 		std::string_view f = rest.substr(0, i);
 		rest.remove_prefix(i);
 		return f;
@@ -115,17 +115,10 @@ bool parse_address(Fields& f, net::IpAddress& addr)
 	std::string_view a = f.next();
 	if (nettype != "IN" || (addrtype != "IP4" && addrtype != "IP6") || a.empty())
 		return false;
-	if (addrtype == "IP4") {
-		// IPv4 multicast "/ttl[/count]".
-		const size_t slash = a.find('/');
-		if (slash != std::string_view::npos)
-			a = a.substr(0, slash);
-	} else {
-		// IPv6 multicast "/count" only.
-		const size_t slash = a.find('/');
-		if (slash != std::string_view::npos)
-			a = a.substr(0, slash);
-	}
+	// IPv4 multicast "/ttl[/count]", IPv6 multicast "/count": the address
+	// is what precedes the first '/'.
+	if (const char* slash = scan::find(a.data(), a.data() + a.size(), '/'))
+		a = a.substr(0, static_cast<size_t>(slash - a.data()));
 	if (addrtype == "IP4" && fast_ipv4(a, addr))
 		return true;
 	if (auto ip = net::IpAddress::parse(a)) {
@@ -157,7 +150,11 @@ bool direction_attr(std::string_view a, Direction& d)
 
 Error parse(std::string_view body, Session& out)
 {
-	out = Session{};
+	// Session is trivially copyable: reset it with 16-byte moves from a
+	// static empty one (see scan::copy_fixed).
+	static_assert(std::is_trivially_copyable_v<Session>);
+	static const Session kEmpty{};
+	scan::copy_fixed<sizeof(Session)>(reinterpret_cast<unsigned char*>(&out), reinterpret_cast<const unsigned char*>(&kEmpty));
 	if (body.empty())
 		return Error::Empty;
 	if (body.size() > kMaxSdpBytes)
@@ -229,7 +226,8 @@ Error parse(std::string_view body, Session& out)
 			break;
 		}
 		case 'a': {
-			const size_t colon = value.find(':');
+			const char* cp = scan::find(value.data(), value.data() + value.size(), ':');
+			const size_t colon = cp ? static_cast<size_t>(cp - value.data()) : std::string_view::npos;
 			const std::string_view name = value.substr(0, colon);
 			Direction d;
 			if (direction_attr(name, d)) {
