@@ -454,7 +454,11 @@ int Queue::run(Handler& handler, const std::atomic<bool>& stop)
 		// MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first message,
 		// then take whatever else is already queued, up to the batch.
 		int r = q.receive(MSG_WAITFORONE, handler, got);
-		if (r == 0 || r == -EAGAIN || r == -EWOULDBLOCK || r == -EINTR)
+		if (r == -EAGAIN || r == -EWOULDBLOCK) {
+			handler.on_idle();
+			continue;
+		}
+		if (r == 0 || r == -EINTR)
 			continue;
 		if (r == -ENOBUFS) {
 			// Messages were lost (only without NETLINK_NO_ENOBUFS or an old

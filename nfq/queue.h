@@ -28,6 +28,10 @@ class Handler {
 public:
 	virtual ~Handler() = default;
 	virtual Verdict on_packet(const PacketView& packet, Direction direction) = 0;
+	// Called from the queue thread when no packet arrived for the receive
+	// timeout (at most 200 ms), so time-driven work (dialog timeouts, table
+	// ageing) runs on an idle queue too, without a lock or another thread.
+	virtual void on_idle() {}
 };
 
 struct QueueConfig {

@@ -126,6 +126,7 @@ public:
 	Shard(Daemon& d, std::shared_ptr<const engine::Config> ecfg, const calls::Config& ccfg, uint64_t version);
 
 	nfq::Verdict on_packet(const nfq::PacketView& p, nfq::Direction dir) override;
+	void on_idle() override;
 	void on_finding(const detect::Finding& f, const engine::BanResult& result) override;
 	void on_pinhole(const engine::PinholeEvent& e) override;
 
@@ -141,6 +142,8 @@ public:
 	ShardCounter pinhole_submit_failed;
 
 private:
+	void tick(TimePoint now);
+
 	Daemon& d_;
 	calls::EngineHook hook_;
 	engine::Engine engine_;
@@ -227,6 +230,18 @@ Shard::Shard(Daemon& d, std::shared_ptr<const engine::Config> ecfg, const calls:
 	engine_.set_call_hook(&hook_);
 }
 
+// Time-driven engine work (dialog and pinhole timeouts, table ageing) at most
+// once a second, from whichever comes first: a packet or an idle queue.
+void Shard::tick(TimePoint now)
+{
+	if (now - last_tick_ >= std::chrono::seconds(1)) {
+		last_tick_ = now;
+		engine_.on_tick(now);
+	}
+}
+
+void Shard::on_idle() { tick(now_tp()); }
+
 nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
 {
 	const TimePoint now = now_tp();
@@ -237,10 +252,7 @@ nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
 		version_ = v;
 		engine_.set_config(d_.engine_config());
 	}
-	if (now - last_tick_ >= std::chrono::seconds(1)) {
-		last_tick_ = now;
-		engine_.on_tick(now);
-	}
+	tick(now);
 	const int di = dir == nfq::Direction::In ? 0 : 1;
 	packets[di].add();
 	SipPeek peek = peek_sip(p.payload);

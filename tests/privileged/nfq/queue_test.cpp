@@ -159,11 +159,14 @@ public:
 		                 p.first_fragment});
 		return !drop_src_.empty() && p.src.to_string() == drop_src_ ? Verdict::Drop : Verdict::Accept;
 	}
+	void on_idle() override { idle_calls.fetch_add(1, std::memory_order_relaxed); }
 	std::vector<Seen> seen()
 	{
 		std::lock_guard lock(mu_);
 		return seen_;
 	}
+
+	std::atomic<int> idle_calls{0};
 
 private:
 	std::string drop_src_;
@@ -359,10 +362,13 @@ TEST_CASE("run() returns within a second of the stop request, idle or busy")
 	{
 		RecordingHandler handler;
 		RunningQueue rq(lab.pbx, handler);
-		std::this_thread::sleep_for(std::chrono::milliseconds(300)); // blocked in recvmmsg
+		std::this_thread::sleep_for(std::chrono::milliseconds(700)); // blocked in recvmmsg
 		auto took = rq.finish();
 		CHECK(rq.result == 0);
 		CHECK(took < std::chrono::seconds(1));
+		// An idle queue still gives the handler its time-driven work (the
+		// receive timeout is at most 200 ms).
+		CHECK(handler.idle_calls.load() >= 2);
 	}
 	{
 		RecordingHandler handler;
