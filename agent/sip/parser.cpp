@@ -150,7 +150,7 @@ struct Cur {
 	std::string_view rest() const { return {p, static_cast<size_t>(e - p)}; }
 };
 
-std::string_view trim(std::string_view v)
+[[gnu::always_inline]] inline std::string_view trim(std::string_view v)
 {
 	while (!v.empty() && is(v.front(), kLws))
 		v.remove_prefix(1);
@@ -191,7 +191,7 @@ QResult quoted(Cur& c, std::string_view& out)
 	return QResult::Unbalanced;
 }
 
-bool parse_uint(std::string_view s, uint64_t max, uint64_t& out)
+[[gnu::always_inline]] inline bool parse_uint(std::string_view s, uint64_t max, uint64_t& out)
 {
 	if (s.empty() || s.size() > 20)
 		return false;
@@ -253,7 +253,7 @@ bool parse_hostport(Cur& c, std::string_view& host, uint16_t& port, bool lws)
 // Checks the URI character set and %HH escapes (§25.1 escaped).
 // One pass over a URI: checks the character set and %HH escapes (§25.1
 // escaped), and finds the first '@' and the last '?'.
-bool scan_uri(std::string_view s, size_t& colon, size_t& at, size_t& question)
+[[gnu::always_inline]] inline bool scan_uri(std::string_view s, size_t& colon, size_t& at, size_t& question)
 {
 	colon = at = question = std::string_view::npos;
 	const size_t n = s.size();
@@ -339,7 +339,7 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line)
 }
 
 // generic-param value (§25.1 gen-value = token / host / quoted-string).
-bool param_value(Cur& c, std::string_view& v, Malformation& err)
+[[gnu::always_inline]] inline bool param_value(Cur& c, std::string_view& v, Malformation& err)
 {
 	if (c.peek() == '"') {
 		switch (quoted(c, v)) {
