@@ -15,6 +15,7 @@
 #include "agent/cli/commands.h"
 #include "agent/sip/parser.h"
 #include "agent/sip/sdp.h"
+#include "agent/util/json_string.h"
 
 namespace sipguard::cli {
 
@@ -72,69 +73,18 @@ std::string normalise_line_ends(std::string data)
 	return out;
 }
 
-// JSON string with every control character, quote and backslash escaped;
-// valid UTF-8 passes through, any other byte >= 0x80 becomes \u00XX.
-void json_string(std::string& o, std::string_view s)
-{
-	o += '"';
-	const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-	const size_t n = s.size();
-	for (size_t i = 0; i < n; ++i) {
-		const unsigned char c = p[i];
-		if (c == '"') {
-			o += "\\\"";
-		} else if (c == '\\') {
-			o += "\\\\";
-		} else if (c == '\n') {
-			o += "\\n";
-		} else if (c == '\r') {
-			o += "\\r";
-		} else if (c == '\t') {
-			o += "\\t";
-		} else if (c < 0x20 || c == 0x7f) {
-			o += fmt::format("\\u{:04x}", c);
-		} else if (c < 0x80) {
-			o += static_cast<char>(c);
-		} else {
-			// Length of a well-formed UTF-8 sequence starting here (RFC 3629 §4).
-			size_t len = 0;
-			if (c >= 0xc2 && c <= 0xdf)
-				len = 2;
-			else if (c >= 0xe0 && c <= 0xef)
-				len = 3;
-			else if (c >= 0xf0 && c <= 0xf4)
-				len = 4;
-			bool ok = len > 0 && i + len <= n;
-			for (size_t k = 1; ok && k < len; ++k)
-				ok = (p[i + k] & 0xc0) == 0x80;
-			if (ok && len == 3) {
-				ok = !(c == 0xe0 && p[i + 1] < 0xa0) && !(c == 0xed && p[i + 1] > 0x9f);
-			} else if (ok && len == 4) {
-				ok = !(c == 0xf0 && p[i + 1] < 0x90) && !(c == 0xf4 && p[i + 1] > 0x8f);
-			}
-			if (ok) {
-				o.append(reinterpret_cast<const char*>(p + i), len);
-				i += len - 1;
-			} else {
-				o += fmt::format("\\u{:04x}", c);
-			}
-		}
-	}
-	o += '"';
-}
-
 void key(std::string& o, std::string_view k)
 {
 	if (o.back() != '{')
 		o += ',';
-	json_string(o, k);
+	util::append_json_string(o, k);
 	o += ':';
 }
 
 void kv(std::string& o, std::string_view k, std::string_view v)
 {
 	key(o, k);
-	json_string(o, v);
+	util::append_json_string(o, v);
 }
 
 void kv_num(std::string& o, std::string_view k, int64_t v)
@@ -276,7 +226,7 @@ std::string to_json(const sip::Message& m, const sip::sdp::Session& s, size_t in
 std::string printable(std::string_view v)
 {
 	std::string o;
-	json_string(o, v);
+	util::append_json_string(o, v);
 	return o.substr(1, o.size() - 2);
 }
 

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "agent/util/json_string.h"
+
 namespace sipguard::daemon::json {
 
 namespace {
@@ -369,25 +371,7 @@ Value& Value::set(std::string key, Value v)
 	return *this;
 }
 
-void escape_to(std::string& out, std::string_view s)
-{
-	out += '"';
-	for (char c : s) {
-		switch (c) {
-		case '"': out += "\\\""; break;
-		case '\\': out += "\\\\"; break;
-		case '\n': out += "\\n"; break;
-		case '\r': out += "\\r"; break;
-		case '\t': out += "\\t"; break;
-		default:
-			if (static_cast<unsigned char>(c) < 0x20)
-				out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-			else
-				out += c;
-		}
-	}
-	out += '"';
-}
+void escape_to(std::string& out, std::string_view s) { util::append_json_string(out, s); }
 
 void Value::dump_to(std::string& out) const
 {

@@ -7,6 +7,8 @@
 
 #include <fmt/core.h>
 
+#include "agent/util/json_string.h"
+
 namespace sipguard::detect {
 
 namespace {
@@ -14,23 +16,6 @@ namespace {
 constexpr std::array<std::string_view, kDetectorCount> kNames{
 	"scanner", "enumeration", "brute_force", "flood", "malformed", "forged_control", "manual", "call-limit",
 };
-
-void append_json_string(std::string& out, std::string_view s)
-{
-	out += '"';
-	for (char c : s) {
-		unsigned char u = static_cast<unsigned char>(c);
-		if (c == '"' || c == '\\') {
-			out += '\\';
-			out += c;
-		} else if (u < 0x20) {
-			out += fmt::format("\\u{:04x}", u);
-		} else {
-			out += c;
-		}
-	}
-	out += '"';
-}
 
 } // namespace
 
@@ -89,7 +74,7 @@ void Evidence::append_json(std::string& out) const
 	}
 	for (uint8_t i = 0; i < count_n; ++i) {
 		sep();
-		append_json_string(out, counts[i].name);
+		util::append_json_string(out, counts[i].name);
 		out += fmt::format(":{}", counts[i].value);
 	}
 	if (sample_n > 0) {
@@ -106,7 +91,7 @@ void Evidence::append_json(std::string& out) const
 			if (!first_name)
 				out += ',';
 			first_name = false;
-			append_json_string(out, samples[i].name);
+			util::append_json_string(out, samples[i].name);
 			out += ":[";
 			bool first_val = true;
 			for (uint8_t j = i; j < sample_n; ++j) {
@@ -115,7 +100,7 @@ void Evidence::append_json(std::string& out) const
 				if (!first_val)
 					out += ',';
 				first_val = false;
-				append_json_string(out, samples[j].view());
+				util::append_json_string(out, samples[j].view());
 			}
 			out += ']';
 		}

@@ -10,26 +10,12 @@
 
 #include <fmt/core.h>
 
+#include "agent/util/json_string.h"
+
 namespace sipguard::engine {
 
 namespace {
 
-void json_string(std::string& out, std::string_view s)
-{
-	out += '"';
-	for (char c : s) {
-		unsigned char u = static_cast<unsigned char>(c);
-		if (c == '"' || c == '\\') {
-			out += '\\';
-			out += c;
-		} else if (u < 0x20) {
-			out += fmt::format("\\u{:04x}", u);
-		} else {
-			out += c;
-		}
-	}
-	out += '"';
-}
 
 std::string human_duration(int64_t s)
 {
@@ -67,15 +53,15 @@ std::string format_json(const BanLogEvent& e)
 	std::string out;
 	out.reserve(256 + e.evidence_json.size());
 	out += "{\"ts\":";
-	json_string(out, format_rfc3339(e.ts));
+	util::append_json_string(out, format_rfc3339(e.ts));
 	out += ",\"event\":";
-	json_string(out, e.event);
+	util::append_json_string(out, e.event);
 	out += ",\"addr\":";
-	json_string(out, e.target.base.to_string());
+	util::append_json_string(out, e.target.base.to_string());
 	out += fmt::format(",\"prefix_len\":{},\"detector\":", e.target.prefix_len);
-	json_string(out, e.detector);
+	util::append_json_string(out, e.detector);
 	out += ",\"reason\":";
-	json_string(out, e.reason);
+	util::append_json_string(out, e.reason);
 	out += ",\"evidence\":";
 	out += e.evidence_json.empty() ? std::string_view("{}") : e.evidence_json;
 	out += fmt::format(",\"duration_s\":{},\"offence_count\":{}}}", e.duration_s, e.offence_count);

@@ -8,6 +8,7 @@
 
 #include "agent/calls/engine_hook.h"
 #include "agent/engine/ban_manager.h"
+#include "agent/util/json_string.h"
 #include "nfq/decode.h"
 #include "tools/replay/pcap_source.h"
 
@@ -15,22 +16,6 @@ namespace sipguard::replay {
 
 namespace {
 
-void json_string(std::string& out, std::string_view s)
-{
-	out += '"';
-	for (char c : s) {
-		unsigned char u = static_cast<unsigned char>(c);
-		if (c == '"' || c == '\\') {
-			out += '\\';
-			out += c;
-		} else if (u < 0x20) {
-			out += fmt::format("\\u{:04x}", u);
-		} else {
-			out += c;
-		}
-	}
-	out += '"';
-}
 
 std::string human_duration(int64_t s)
 {
@@ -189,10 +174,10 @@ std::string format_event(const Event& e, bool json)
 		case Event::Kind::Unban:
 		case Event::Kind::Expire:
 			out += fmt::format(",\"detector\":\"{}\",\"reason\":", detect::to_string(e.detector));
-			json_string(out, e.reason);
+			util::append_json_string(out, e.reason);
 			if (e.kind == Event::Kind::Finding) {
 				out += ",\"outcome\":";
-				json_string(out, e.outcome);
+				util::append_json_string(out, e.outcome);
 			} else {
 				out += fmt::format(",\"duration_s\":{},\"offence_count\":{}", e.duration_s, e.offence_count);
 			}
@@ -201,14 +186,14 @@ std::string format_event(const Event& e, bool json)
 			break;
 		case Event::Kind::Verdict:
 			out += ",\"verdict\":";
-			json_string(out, e.outcome);
+			util::append_json_string(out, e.outcome);
 			out += ",\"why\":";
-			json_string(out, e.reason);
+			util::append_json_string(out, e.reason);
 			break;
 		case Event::Kind::Pinhole:
 			out += fmt::format(",\"op\":\"{}\",\"local_port\":{},\"timeout_s\":{},\"why\":", e.outcome, e.local_port,
 			                   e.duration_s);
-			json_string(out, e.reason);
+			util::append_json_string(out, e.reason);
 			break;
 		}
 		out += '}';
