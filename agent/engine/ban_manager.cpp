@@ -341,6 +341,8 @@ BanResult BanManager::ban(const net::Cidr& target, Millis duration, std::string_
 	rec.detector = Detector::Manual;
 	rec.reason = reason.empty() ? std::string("manual ban") : std::string(reason);
 	rec.start = now;
+	if (duration.count() > 0 && !h.offences.empty())
+		h.offences.back().duration = duration; // the operator's --for, not the ladder step
 	rec.until = now + (duration.count() > 0 ? duration : ladder_locked(h.count));
 	rec.offence_count = h.count;
 	rec.prefix = !target.is_host();

@@ -172,6 +172,13 @@ TEST_CASE("manual ban/unban, explain, snapshot and restore with remaining time")
 	REQUIRE(r.outcome == BanOutcome::Banned);
 	CHECK(r.ban->detector == detect::Detector::Manual);
 	CHECK(m.is_banned(ip("192.0.2.77"), t0));
+	// The offence history records the operator's duration, not the ladder's.
+	{
+		auto s0 = m.snapshot(t0);
+		REQUIRE(s0.history.size() == 1);
+		REQUIRE_FALSE(s0.history[0].offences.empty());
+		CHECK(s0.history[0].offences.back().duration == 2h);
+	}
 	m.on_finding(finding(ip("203.0.113.1"), t0), t0);
 	auto snap = m.snapshot(t0 + 5min);
 	REQUIRE(snap.bans.size() == 2);
