@@ -194,7 +194,7 @@ lab_capture_stop() {
 }
 
 # Patched sipvicious: a private copy whose default User-Agent is a phone's and
-# whose svcrack first-REGISTER From tag (fixed "3206210844" upstream) is random.
+# whose svcrack From tag on the first REGISTER (fixed "3206210844" upstream) is random.
 lab_sipvicious_patched() {
 	SV_PATCHED=$LAB_TMP/sv-patched
 	[ -d "$SV_PATCHED/sipvicious" ] && return 0
