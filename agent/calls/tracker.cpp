@@ -520,10 +520,7 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 	}
 	case Method::Cancel: {
 		// RFC 3261 §9.2: CANCEL has no effect once a final response was sent.
-		bool confirmed = false;
-		for (size_t i = 0; i < d.fork_count; ++i)
-			confirmed = confirmed || d.forks[i].confirmed;
-		if (!confirmed) {
+		if (!d.any_fork_confirmed()) {
 			terminate(slot, ctx.now);
 			++counters_.dialogs_ended;
 		}
@@ -585,10 +582,7 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 			if (status >= 300) {
 				// RFC 3261 §13.2.2.3-4: a final failure ends every early
 				// dialog; once one fork is confirmed the call stands.
-				bool confirmed = false;
-				for (size_t i = 0; i < d.fork_count; ++i)
-					confirmed = confirmed || d.forks[i].confirmed;
-				if (!confirmed) {
+				if (!d.any_fork_confirmed()) {
 					terminate(slot, ctx.now);
 					++counters_.dialogs_ended;
 				}

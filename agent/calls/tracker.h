@@ -146,6 +146,16 @@ private:
 		std::array<Fork, kMaxForks> forks{};
 		uint8_t fork_count = 0;
 		std::array<char, sip::kMaxCallIdBytes> callid{};
+
+		// Once one fork has a final 2xx the call stands (RFC 3261 §13.2.2.4):
+		// neither CANCEL nor another fork's failure ends it.
+		bool any_fork_confirmed() const
+		{
+			for (size_t i = 0; i < fork_count; ++i)
+				if (forks[i].confirmed)
+					return true;
+			return false;
+		}
 	};
 	struct Pinhole {
 		net::IpAddress addr;
