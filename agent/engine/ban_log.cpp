@@ -14,9 +14,6 @@
 
 namespace sipguard::engine {
 
-namespace {
-
-
 std::string human_duration(int64_t s)
 {
 	if (s <= 0)
@@ -29,8 +26,6 @@ std::string human_duration(int64_t s)
 		return fmt::format("{}m", s / 60);
 	return fmt::format("{}s", s);
 }
-
-} // namespace
 
 std::string format_rfc3339(TimePoint t)
 {

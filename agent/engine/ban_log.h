@@ -36,6 +36,8 @@ std::string format_json(const BanLogEvent& e);
 std::string format_human(const BanLogEvent& e);
 // RFC 3339 UTC with milliseconds: "2026-11-29T22:41:07.123Z".
 std::string format_rfc3339(TimePoint t);
+// Whole seconds in the largest unit that divides them exactly: "10m", "24h", "90s".
+std::string human_duration(int64_t seconds);
 
 class BanLog {
 public:

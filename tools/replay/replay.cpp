@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "agent/calls/engine_hook.h"
+#include "agent/engine/ban_log.h"
 #include "agent/engine/ban_manager.h"
 #include "agent/util/json_string.h"
 #include "nfq/decode.h"
@@ -17,16 +18,6 @@ namespace sipguard::replay {
 namespace {
 
 
-std::string human_duration(int64_t s)
-{
-	if (s % 86400 == 0 && s)
-		return fmt::format("{}d", s / 86400);
-	if (s % 3600 == 0 && s)
-		return fmt::format("{}h", s / 3600);
-	if (s % 60 == 0 && s)
-		return fmt::format("{}m", s / 60);
-	return fmt::format("{}s", s);
-}
 
 class Collector final : public engine::Sink, public engine::BanListener {
 public:
@@ -207,11 +198,11 @@ std::string format_event(const Event& e, bool json)
 		                   e.evidence_text);
 	case Event::Kind::Ban:
 	case Event::Kind::PrefixBan:
-		return fmt::format("{} for {} (offence {}): {}: {}", head, human_duration(e.duration_s), e.offence_count,
+		return fmt::format("{} for {} (offence {}): {}: {}", head, engine::human_duration(e.duration_s), e.offence_count,
 		                   detect::to_string(e.detector), e.reason);
 	case Event::Kind::Unban:
 	case Event::Kind::Expire:
-		return fmt::format("{} after {}", head, human_duration(e.duration_s));
+		return fmt::format("{} after {}", head, engine::human_duration(e.duration_s));
 	case Event::Kind::Verdict:
 		return fmt::format("{} {} ({})", head, e.outcome, e.reason);
 	case Event::Kind::Pinhole:
