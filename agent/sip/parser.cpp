@@ -100,9 +100,12 @@ bool istarts(std::string_view a, std::string_view lower_b)
 // A cursor over one header value. The value may span folded lines; CR and LF
 // inside it are always followed by SP/HT (the line splitter guarantees that),
 // so treating them as LWS is exactly the unfolding of RFC 3261 §7.3.1.
+// `lim` is the end of the message buffer: bytes up to it may be read (never
+// judged) so that class runs classify 16 bytes at a time (scan::skip_set).
 struct Cur {
 	const char* p;
 	const char* e;
+	const char* lim;
 
 	bool end() const { return p >= e; }
 	char peek() const { return p < e ? *p : '\0'; }
@@ -136,18 +139,40 @@ struct Cur {
 		p = save;
 		return false;
 	}
-	std::string_view run(uint16_t cls)
+	// The longest run of class Cls from p. Letters, digits and the class's
+	// most common other members are classified 16 bytes at a time; any other
+	// member of the class (e.g. '!' in a token) is stepped over one byte at a
+	// time before the vector scan resumes.
+	template <uint16_t Cls>
+	std::string_view run()
 	{
 		const char* s = p;
-		// Four bytes per iteration while four remain: runs (names, hosts,
-		// tokens) are mostly longer than that.
-		while (e - p >= 4 && is(p[0], cls) && is(p[1], cls) && is(p[2], cls) && is(p[3], cls))
-			p += 4;
-		while (p < e && is(*p, cls))
-			++p;
-		return {s, static_cast<size_t>(p - s)};
+		for (;;) {
+			p = skip_fast<Cls>();
+			if (p < e && is(*p, Cls)) {
+				++p;
+				continue;
+			}
+			return {s, static_cast<size_t>(p - s)};
+		}
 	}
 	std::string_view rest() const { return {p, static_cast<size_t>(e - p)}; }
+
+private:
+	template <uint16_t Cls>
+	const char* skip_fast() const
+	{
+		if constexpr (Cls == kDigit)
+			return scan::skip_set<false>(p, e, lim);
+		else if constexpr (Cls == kToken || Cls == kHost || Cls == kParam)
+			return scan::skip_set<true, '-', '.'>(p, e, lim);
+		else if constexpr (Cls == kCallId)
+			return scan::skip_set<true, '-', '.', '@'>(p, e, lim);
+		else if constexpr (Cls == kAddrSpec)
+			return scan::skip_set<true, '-', '.', '@', ':'>(p, e, lim);
+		else
+			return p; // no fast subset: the byte loop in run() does it all
+	}
 };
 
 [[gnu::always_inline]] inline std::string_view trim(std::string_view v)
@@ -241,12 +266,12 @@ bool parse_hostport(Cur& c, std::string_view& host, uint16_t& port, bool lws)
 		if (!valid_ipv6(host))
 			return false;
 	} else {
-		host = c.run(kHost);
+		host = c.run<kHost>();
 		if (host.empty() || host.size() > 255)
 			return false;
 	}
 	if (lws ? c.eat_sep(':') : c.eat(':'))
-		return parse_port(c.run(kDigit), port);
+		return parse_port(c.run<kDigit>(), port);
 	return true;
 }
 
@@ -291,7 +316,7 @@ bool parse_hostport(Cur& c, std::string_view& host, uint16_t& port, bool lws)
 // Fills `u` from `raw` (§19.1.1, §25.1 SIP-URI; other schemes keep only the
 // scheme and the user part of tel:). `request_line`: URI headers ("?...")
 // are not allowed in a Request-URI (§19.1.1 table, RFC 4475 "escruri").
-bool parse_uri(std::string_view raw, Uri& u, bool request_line)
+bool parse_uri(std::string_view raw, Uri& u, bool request_line, const char* lim)
 {
 	u = Uri{};
 	u.raw = raw;
@@ -325,7 +350,7 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line)
 		// after the host it starts URI headers.
 		if (request_line && question != std::string_view::npos && (at == std::string_view::npos || question > at))
 			return false;
-		Cur c{rest.data(), rest.data() + rest.size()};
+		Cur c{rest.data(), rest.data() + rest.size(), lim};
 		if (!parse_hostport(c, u.host, u.port, false))
 			return false;
 		return c.end() || *c.p == ';' || *c.p == '?';
@@ -348,7 +373,7 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line)
 		case QResult::Bad: return false;
 		}
 	}
-	v = c.run(kParam);
+	v = c.run<kParam>();
 	return !v.empty();
 }
 
@@ -363,7 +388,7 @@ bool header_params(Cur& c, std::string_view* tag, Malformation& err)
 		if (!c.eat(';'))
 			return false;
 		c.skip_lws();
-		std::string_view name = c.run(kToken);
+		std::string_view name = c.run<kToken>();
 		if (name.empty())
 			return false;
 		std::string_view value;
@@ -422,15 +447,15 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 		if (!c.p)
 			return false;
 		// No LWS inside the brackets (§25.1 name-addr; RFC 4475 "badaspec").
-		if (!parse_uri({s, static_cast<size_t>(c.p - s)}, na.uri, false))
+		if (!parse_uri({s, static_cast<size_t>(c.p - s)}, na.uri, false, c.lim))
 			return false;
 		++c.p;
 	} else {
 		// addr-spec without brackets ends at the first ';' (those are header
 		// parameters), ',' or LWS. Such a URI MUST NOT hold ',', '?' or ';'
 		// (§20: else it needs brackets; RFC 4475 "regbadct").
-		const std::string_view raw = c.run(kAddrSpec);
-		if (raw.find('?') != std::string_view::npos || !parse_uri(raw, na.uri, false))
+		const std::string_view raw = c.run<kAddrSpec>();
+		if (raw.find('?') != std::string_view::npos || !parse_uri(raw, na.uri, false, c.lim))
 			return false;
 	}
 	return header_params(c, &na.tag, err);
@@ -445,13 +470,13 @@ Malformation parse_via(Cur c, Message& m)
 		// Parse straight into the next slot; past kMaxVia only count.
 		Via& v = m.via_count < kMaxVia ? m.via[m.via_count] : scratch;
 		v = Via{};
-		std::string_view proto = c.run(kToken);
+		std::string_view proto = c.run<kToken>();
 		if (proto.empty() || !c.eat_sep('/'))
 			return Malformation::BadVia;
-		std::string_view version = c.run(kToken);
+		std::string_view version = c.run<kToken>();
 		if (version.empty() || !c.eat_sep('/'))
 			return Malformation::BadVia;
-		v.transport = c.run(kToken);
+		v.transport = c.run<kToken>();
 		if (v.transport.empty() || v.transport.size() > kMaxTokenBytes)
 			return Malformation::BadVia;
 		const char* before = c.p;
@@ -467,7 +492,7 @@ Malformation parse_via(Cur c, Message& m)
 			if (!c.eat(';'))
 				return Malformation::BadVia;
 			c.skip_lws();
-			std::string_view name = c.run(kToken);
+			std::string_view name = c.run<kToken>();
 			if (name.empty())
 				return Malformation::BadVia;
 			std::string_view value;
@@ -485,8 +510,8 @@ Malformation parse_via(Cur c, Message& m)
 				// via-branch = "branch" EQUAL token (§20.42, §25.1).
 				if (!has_value || value.empty() || value.data()[-1] == '"')
 					return Malformation::BadVia;
-				Cur t{value.data(), value.data() + value.size()};
-				if (t.run(kToken).size() != value.size())
+				Cur t{value.data(), value.data() + value.size(), c.lim};
+				if (t.run<kToken>().size() != value.size())
 					return Malformation::BadVia;
 				v.branch = value;
 			} else if (name.size() == 8 && scan::ieq<"received">(name.data())) {
@@ -515,7 +540,7 @@ Malformation parse_via(Cur c, Message& m)
 Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
 {
 	c.skip_lws();
-	std::string_view scheme = c.run(kToken);
+	std::string_view scheme = c.run<kToken>();
 	if (scheme.empty() || scheme.size() > kMaxTokenBytes)
 		return Malformation::BadAuthorization;
 	if (cred) {
@@ -532,7 +557,7 @@ Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
 			return Malformation::BadAuthorization;
 		first = false;
 		c.skip_lws();
-		std::string_view name = c.run(kToken);
+		std::string_view name = c.run<kToken>();
 		if (name.empty() || !c.eat_sep('='))
 			return Malformation::BadAuthorization;
 		std::string_view value;
@@ -665,7 +690,7 @@ bool all_text(std::string_view s)
 
 // Classifies the first line and parses the request or status line.
 // Returns false when the message is finished (not SIP or a fatal error).
-bool parse_start_line(std::string_view line, Message& m)
+bool parse_start_line(std::string_view line, Message& m, const char* lim)
 {
 	if (istarts(line, "sip/")) {
 		m.kind = Kind::Response;
@@ -751,7 +776,7 @@ bool parse_start_line(std::string_view line, Message& m)
 	}
 	// LWS inside, "<...>" or headers make an invalid Request-URI (RFC 4475
 	// "lwsruri", "ltgtruri", "escruri").
-	if (!parse_uri(ruri, m.ruri, true)) {
+	if (!parse_uri(ruri, m.ruri, true, lim)) {
 		fail(m, Malformation::BadRequestUri, "Request-URI");
 		return false;
 	}
@@ -765,9 +790,9 @@ Malformation parse_number(std::string_view v, uint64_t max, uint64_t& out)
 }
 
 // One header field. `value` is trimmed, may span folded lines.
-void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& seen)
+void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& seen, const char* lim)
 {
-	Cur c{value.data(), value.data() + value.size()};
+	Cur c{value.data(), value.data() + value.size(), lim};
 	auto once = [&](uint32_t bit) {
 		if (seen & bit) {
 			fail(m, Malformation::DuplicateHeader, header_name(id));
@@ -804,7 +829,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 			fail(m, Malformation::OversizedField, "Call-ID");
 			return;
 		}
-		if (c.run(kCallId).size() != value.size() || value.empty()) {
+		if (c.run<kCallId>().size() != value.size() || value.empty()) {
 			fail(m, Malformation::BadHeaderSyntax, "Call-ID");
 			return;
 		}
@@ -816,7 +841,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 			return;
 		// CSeq = 1*DIGIT LWS Method; the number is below 2^31 (§8.1.1.5,
 		// RFC 4475 "scalar02").
-		std::string_view num = c.run(kDigit);
+		std::string_view num = c.run<kDigit>();
 		uint64_t n = 0;
 		if (num.size() > 10 || !parse_uint(num, 0x7fffffffu, n)) {
 			fail(m, Malformation::BadCSeq, "CSeq");
@@ -824,7 +849,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 		}
 		const char* before = c.p;
 		c.skip_lws();
-		std::string_view method = c.run(kToken);
+		std::string_view method = c.run<kToken>();
 		if (c.p == before || method.empty() || !c.end() || method.size() > kMaxTokenBytes) {
 			fail(m, Malformation::BadCSeq, "CSeq");
 			return;
@@ -860,8 +885,8 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 	}
 	case HeaderId::ContentType: {
 		// media-type = m-type SLASH m-subtype *(SEMI m-parameter) (§20.15).
-		std::string_view type = c.run(kToken);
-		if (type.empty() || !c.eat_sep('/') || c.run(kToken).empty()) {
+		std::string_view type = c.run<kToken>();
+		if (type.empty() || !c.eat_sep('/') || c.run<kToken>().empty()) {
 			fail(m, Malformation::BadHeaderSyntax, "Content-Type");
 			return;
 		}
@@ -900,7 +925,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 	}
 	case HeaderId::Event: {
 		// Event = event-type *( SEMI event-param ) (RFC 6665 §8.4).
-		std::string_view type = c.run(kToken);
+		std::string_view type = c.run<kToken>();
 		if (type.empty() || type.size() > kMaxTokenBytes) {
 			fail(m, type.empty() ? Malformation::BadHeaderSyntax : Malformation::OversizedField, "Event");
 			return;
@@ -974,8 +999,8 @@ size_t resync_length(std::string_view data)
 			e = block.size();
 		std::string_view line = block.substr(pos, e - pos);
 		pos = e + 1;
-		Cur c{line.data(), line.data() + line.size()};
-		const std::string_view name = c.run(kToken);
+		Cur c{line.data(), line.data() + line.size(), data.data() + data.size()};
+		const std::string_view name = c.run<kToken>();
 		if (name.empty() || lookup_header(name) != HeaderId::ContentLength || !c.eat_sep(':'))
 			continue;
 		uint64_t n = 0;
@@ -1111,7 +1136,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	if (!line.empty() && line.back() == '\r')
 		line.remove_suffix(1);
 	const Malformation oversized = out.error;
-	if (!parse_start_line(line, out)) {
+	if (!parse_start_line(line, out, base + size)) {
 		if (out.kind == Kind::NotSip)
 			out.length = size;
 		return;
@@ -1165,7 +1190,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		size_t hend = 0; // end of the logical header, excluding its final line break
 		for (;;) {
 			const size_t cap = std::min(size - pos, kMaxHeaderLineBytes + 2);
-			const void* n = find_lf(base + pos, base + pos + cap);
+			const char* n = find_lf(base + pos, base + pos + cap);
 			if (!n) {
 				if (cap < size - pos)
 					fail(out, Malformation::OversizedField, "header line");
@@ -1173,7 +1198,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 					fail(out, Malformation::NoHeaderEnd, "headers");
 				return;
 			}
-			const size_t e = static_cast<size_t>(static_cast<const char*>(n) - base);
+			const size_t e = static_cast<size_t>(n - base);
 			hend = (e > hstart && base[e - 1] == '\r') ? e - 1 : e;
 			pos = e + 1;
 			if (pos < size && (base[pos] == ' ' || base[pos] == '\t'))
@@ -1209,12 +1234,12 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		}
 		const HeaderId id = lookup_header(name);
 		if (id != HeaderId::Other) {
-			parse_header(id, trim({colon + 1, static_cast<size_t>(he - colon - 1)}), out, seen);
+			parse_header(id, trim({colon + 1, static_cast<size_t>(he - colon - 1)}), out, seen, base + size);
 			if (out.error != Malformation::None)
 				return;
 		} else {
-			Cur t{hs, ne};
-			if (t.run(kToken).size() != name.size()) [[unlikely]] {
+			Cur t{hs, ne, base + size};
+			if (t.run<kToken>().size() != name.size()) [[unlikely]] {
 				fail(out, Malformation::BadHeaderSyntax, "header name");
 				return;
 			}

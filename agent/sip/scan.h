@@ -56,6 +56,47 @@ inline const char* find2(const char* p, const char* e, char a, char b)
 	return nullptr;
 }
 
+// Skips bytes that are ASCII digits, letters (when Letters) or one of
+// Extra..., starting at p and stopping at e: returns the first other byte, or
+// e. `lim` (>= e) is the end of readable memory (the end of the message
+// buffer): 16-byte blocks are classified at once while a whole block is
+// readable, so a run that ends near a value's end still takes the vector
+// path. Callers handle class members outside this set (it is a fast subset
+// of their character class).
+template <bool Letters, char... Extra>
+inline const char* skip_set(const char* p, const char* e, const char* lim)
+{
+#if defined(__SSE2__)
+	while (p < e && lim - p >= 16) {
+		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+		// Unsigned range checks: v <= k  <=>  min(v, k) == v.
+		const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+		__m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+		if constexpr (Letters) {
+			const __m128i l = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+			in = _mm_or_si128(in, _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l));
+		}
+		((in = _mm_or_si128(in, _mm_cmpeq_epi8(x, _mm_set1_epi8(Extra)))), ...);
+		const unsigned out = ~static_cast<unsigned>(_mm_movemask_epi8(in)) & 0xffffu;
+		if (out) {
+			p += __builtin_ctz(out);
+			return p < e ? p : e;
+		}
+		p += 16;
+	}
+	if (p >= e)
+		return e;
+#endif
+	(void)lim;
+	for (; p < e; ++p) {
+		const char c = *p;
+		const bool letter = Letters && (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+		if (!((c >= '0' && c <= '9') || letter || ((c == Extra) || ...)))
+			return p;
+	}
+	return e;
+}
+
 inline uint64_t load8(const char* p)
 {
 	uint64_t v;
@@ -158,6 +199,9 @@ inline void copy_fixed(unsigned char* d, const unsigned char* s)
 {
 #if defined(__SSE2__)
 	size_t i = 0;
+	// Fully unrolled: the loop counter and branch would otherwise double the
+	// instruction count of a reset.
+#pragma GCC unroll 128
 	for (; i + 16 <= N; i += 16)
 		_mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
 	if constexpr (N % 16 != 0)
