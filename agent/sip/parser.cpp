@@ -275,42 +275,79 @@ bool parse_hostport(Cur& c, std::string_view& host, uint16_t& port, bool lws)
 	return true;
 }
 
-// Checks the URI character set and %HH escapes (§25.1 escaped).
+// Where a URI's delimiters are, from one pass over it (npos when absent).
+struct UriMarks {
+	size_t colon = std::string_view::npos;  // first ':' (ends the scheme)
+	size_t colon2 = std::string_view::npos; // second ':' (ends a SIP user, or the host)
+	size_t at = std::string_view::npos;     // first '@'
+	size_t question = std::string_view::npos; // last '?'
+};
+
 // One pass over a URI: checks the character set and %HH escapes (§25.1
-// escaped), and finds the first '@' and the last '?'.
-[[gnu::always_inline]] inline bool scan_uri(std::string_view s, size_t& colon, size_t& at, size_t& question)
+// escaped) and notes the delimiters. 16 bytes at a time while the message
+// buffer (`lim`) holds a whole block: a mask of the delimiters and one of
+// the common URI characters (letters, digits, ". - _ ; =") are built per
+// block, and only the few other bytes are looked up in the class table.
+[[gnu::always_inline]] inline bool scan_uri(std::string_view s, const char* lim, UriMarks& k)
 {
-	colon = at = question = std::string_view::npos;
 	const size_t n = s.size();
 	const char* const d = s.data();
-	size_t i = 0;
-	for (;;) {
-		// Plain URI characters, four at a time while four remain.
-		while (i + 4 <= n && is(d[i], kUriPlain) && is(d[i + 1], kUriPlain) && is(d[i + 2], kUriPlain)
-		       && is(d[i + 3], kUriPlain))
-			i += 4;
-		while (i < n && is(d[i], kUriPlain))
-			++i;
-		if (i >= n)
-			return true;
-		const char ch = d[i];
+	auto note = [&k](char ch, size_t i) {
 		if (ch == ':') {
-			if (colon == std::string_view::npos)
-				colon = i;
-		} else if (ch == '%') {
-			if (i + 2 >= n || !is(d[i + 1], kHex) || !is(d[i + 2], kHex))
+			if (k.colon == std::string_view::npos)
+				k.colon = i;
+			else if (k.colon2 == std::string_view::npos)
+				k.colon2 = i;
+		} else if (ch == '@') {
+			if (k.at == std::string_view::npos)
+				k.at = i;
+		} else {
+			k.question = i;
+		}
+	};
+	auto escape_ok = [&](size_t i) { return i + 2 < n && is(d[i + 1], kHex) && is(d[i + 2], kHex); };
+	size_t i = 0;
+#if defined(__SSE2__)
+	for (; i < n && lim - (d + i) >= 16; i += 16) {
+		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+		const __m128i l = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+		const __m128i g = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+		__m128i common = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l),
+		                              _mm_cmpeq_epi8(_mm_min_epu8(g, _mm_set1_epi8(9)), g));
+		for (const char ch : {'.', '-', '_', ';', '='})
+			common = _mm_or_si128(common, _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)));
+		const unsigned valid = n - i >= 16 ? 0xffffu : (1u << (n - i)) - 1;
+		unsigned rest = ~static_cast<unsigned>(_mm_movemask_epi8(common)) & valid;
+		// In address order, so "first" and "last" keep their meaning.
+		while (rest) {
+			const size_t j = i + static_cast<size_t>(__builtin_ctz(rest));
+			rest &= rest - 1;
+			const char ch = d[j];
+			if (ch == ':' || ch == '@' || ch == '?')
+				note(ch, j);
+			else if (ch == '%') {
+				if (!escape_ok(j))
+					return false;
+			} else if (!is(ch, kUriPlain))
+				return false;
+		}
+	}
+#endif
+	(void)lim;
+	for (; i < n; ++i) {
+		const char ch = d[i];
+		if (is(ch, kUriPlain))
+			continue;
+		if (ch == ':' || ch == '@' || ch == '?')
+			note(ch, i);
+		else if (ch == '%') {
+			if (!escape_ok(i))
 				return false;
 			i += 2;
-		} else if (ch == '@') {
-			if (at == std::string_view::npos)
-				at = i;
-		} else if (ch == '?') {
-			question = i;
-		} else {
+		} else
 			return false;
-		}
-		++i;
 	}
+	return true;
 }
 
 // Fills `u` from `raw` (§19.1.1, §25.1 SIP-URI; other schemes keep only the
@@ -320,28 +357,28 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line, const char* lim)
 {
 	u = Uri{};
 	u.raw = raw;
-	size_t colon = 0, at = 0, question = 0;
-	if (raw.empty() || raw.size() > kMaxUriBytes || !scan_uri(raw, colon, at, question))
+	UriMarks k;
+	if (raw.empty() || raw.size() > kMaxUriBytes || !scan_uri(raw, lim, k))
 		return false;
+	const size_t colon = k.colon, at = k.at, question = k.question;
 	if (colon == std::string_view::npos || colon == 0 || !is(raw[0], kAlpha))
 		return false;
 	u.scheme = raw.substr(0, colon);
-	for (char ch : u.scheme)
-		if (!is(ch, kScheme))
-			return false;
+	const bool sip = scan::ieq<"sip">(u.scheme) || scan::ieq<"sips">(u.scheme);
+	if (!sip)
+		for (char ch : u.scheme)
+			if (!is(ch, kScheme))
+				return false;
 	std::string_view rest = raw.substr(colon + 1);
-	if (scan::ieq<"sip">(u.scheme) || scan::ieq<"sips">(u.scheme)) {
+	if (sip) {
 		// '@' is neither a param nor a header character, so the first one
 		// ends the userinfo; the user part may hold ';' (RFC 4475 "semiuri").
 		if (at != std::string_view::npos) {
 			if (at < colon)
 				return false;
 			// user [":" password]
-			size_t ulen = 0;
 			const size_t ui = colon + 1;
-			while (ui + ulen < at && raw[ui + ulen] != ':')
-				++ulen;
-			u.user = raw.substr(ui, ulen);
+			u.user = raw.substr(ui, std::min(k.colon2, at) - ui);
 			if (u.user.empty() || u.user.size() > kMaxTokenBytes)
 				return false;
 			rest = raw.substr(at + 1);
