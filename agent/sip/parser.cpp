@@ -187,7 +187,7 @@ private:
 // quoted-string (§25.1): DQUOTE *(qdtext / quoted-pair) DQUOTE. On success the
 // view is the content without the quotes, escapes left in place.
 enum class QResult { Ok, Unbalanced, Bad };
-QResult quoted(Cur& c, std::string_view& out)
+[[gnu::always_inline]] inline QResult quoted(Cur& c, std::string_view& out)
 {
 	if (!c.eat('"'))
 		return QResult::Bad;
@@ -232,7 +232,7 @@ QResult quoted(Cur& c, std::string_view& out)
 	return true;
 }
 
-bool parse_port(std::string_view s, uint16_t& port)
+[[gnu::always_inline]] inline bool parse_port(std::string_view s, uint16_t& port)
 {
 	uint64_t v = 0;
 	if (s.size() > 5 || !parse_uint(s, 65535, v))
@@ -253,7 +253,7 @@ bool valid_ipv6(std::string_view h)
 }
 
 // host [":" port] with optional LWS around ':' when `lws` (sent-by in Via).
-bool parse_hostport(Cur& c, std::string_view& host, uint16_t& port, bool lws)
+[[gnu::always_inline]] inline bool parse_hostport(Cur& c, std::string_view& host, uint16_t& port, bool lws)
 {
 	if (c.eat('[')) {
 		const char* s = c.p;
@@ -416,7 +416,7 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line, const char* lim)
 
 // *( SEMI generic-param ) after a name-addr / addr-spec; stops at ',' or end.
 // Fills the tag. An empty parameter (";;", RFC 4475 "badinv01") is malformed.
-bool header_params(Cur& c, std::string_view* tag, Malformation& err)
+[[gnu::always_inline]] inline bool header_params(Cur& c, std::string_view* tag, Malformation& err)
 {
 	for (;;) {
 		c.skip_lws();
