@@ -111,7 +111,8 @@ struct Cur {
 	char peek() const { return p < e ? *p : '\0'; }
 	void skip_lws()
 	{
-		while (p < e && is(*p, kLws))
+		// LWS bytes are all <= SP: one compare rejects the common case.
+		while (p < e && static_cast<unsigned char>(*p) <= ' ' && is(*p, kLws))
 			++p;
 	}
 	bool eat(char c)
@@ -507,12 +508,18 @@ Malformation parse_via(Cur c, Message& m)
 		// Parse straight into the next slot; past kMaxVia only count.
 		Via& v = m.via_count < kMaxVia ? m.via[m.via_count] : scratch;
 		v = Via{};
-		std::string_view proto = c.run<kToken>();
-		if (proto.empty() || !c.eat_sep('/'))
-			return Malformation::BadVia;
-		std::string_view version = c.run<kToken>();
-		if (version.empty() || !c.eat_sep('/'))
-			return Malformation::BadVia;
+		// sent-protocol: nearly always "SIP/2.0/" without LWS, checked as one
+		// word; anything else takes the general path.
+		if (c.e - c.p >= 8 && scan::ieq<"sip/2.0/">(c.p)) {
+			c.p += 8;
+		} else {
+			std::string_view proto = c.run<kToken>();
+			if (proto.empty() || !c.eat_sep('/'))
+				return Malformation::BadVia;
+			std::string_view version = c.run<kToken>();
+			if (version.empty() || !c.eat_sep('/'))
+				return Malformation::BadVia;
+		}
 		v.transport = c.run<kToken>();
 		if (v.transport.empty() || v.transport.size() > kMaxTokenBytes)
 			return Malformation::BadVia;
