@@ -929,14 +929,21 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 	}
 	case HeaderId::ContentType: {
 		// media-type = m-type SLASH m-subtype *(SEMI m-parameter) (§20.15).
-		std::string_view type = c.run<kToken>();
-		if (type.empty() || !c.eat_sep('/') || c.run<kToken>().empty()) {
+		const std::string_view type = c.run<kToken>();
+		if (type.empty() || !c.eat_sep('/')) {
 			fail(m, Malformation::BadHeaderSyntax, "Content-Type");
 			return;
 		}
-		m.content_type = trim({type.data(), static_cast<size_t>(c.p - type.data())});
-		if (m.content_type.find_first_of(" \t\r\n") != std::string_view::npos)
-			m.content_type = {}; // "application / sdp": legal but not matched by has_sdp()
+		const std::string_view subtype = c.run<kToken>();
+		if (subtype.empty()) {
+			fail(m, Malformation::BadHeaderSyntax, "Content-Type");
+			return;
+		}
+		// "application / sdp" is legal but not matched by has_sdp(): only a
+		// type written without LWS around the '/' is kept.
+		const size_t span = static_cast<size_t>(c.p - type.data());
+		if (span == type.size() + 1 + subtype.size())
+			m.content_type = {type.data(), span};
 		break;
 	}
 	case HeaderId::UserAgent:
@@ -1362,10 +1369,7 @@ void parse(std::string_view data, Transport transport, Message& out, sdp::Sessio
 {
 	parse(data, transport, out);
 	if (!out.valid() || !out.has_sdp()) {
-		// The call tracker passes every message here: reset without rep movsq.
-		static const sdp::Session kEmpty{};
-		scan::copy_fixed<sizeof(sdp::Session)>(reinterpret_cast<unsigned char*>(&session),
-		                                       reinterpret_cast<const unsigned char*>(&kEmpty));
+		session.clear(); // the call tracker passes every message here
 		return;
 	}
 	const sdp::Error e = sdp::parse(out.body, session);

@@ -4,7 +4,6 @@
 #include "agent/sip/sdp.h"
 
 #include <cstring>
-#include <type_traits>
 
 #include "agent/sip/scan.h"
 
@@ -150,11 +149,7 @@ bool direction_attr(std::string_view a, Direction& d)
 
 Error parse(std::string_view body, Session& out)
 {
-	// Session is trivially copyable: reset it with 16-byte moves from a
-	// static empty one (see scan::copy_fixed).
-	static_assert(std::is_trivially_copyable_v<Session>);
-	static const Session kEmpty{};
-	scan::copy_fixed<sizeof(Session)>(reinterpret_cast<unsigned char*>(&out), reinterpret_cast<const unsigned char*>(&kEmpty));
+	out.clear();
 	if (body.empty())
 		return Error::Empty;
 	if (body.size() > kMaxSdpBytes)

@@ -35,8 +35,20 @@ struct Session {
 	net::IpAddress connection; // session-level c=, invalid when absent
 	net::IpAddress origin;     // o= address
 	Direction direction = Direction::SendRecv;
-	std::array<Media, kMaxMedia> media{};
+	std::array<Media, kMaxMedia> media{}; // only media[0, media_count) are meaningful
 	uint8_t media_count = 0;
+
+	// Empties the session for reuse. Media slots past media_count are never
+	// read and are written whole when an m= line fills them, so only the
+	// session-level fields are reset (a tenth of the struct; the parser
+	// calls this once per SIP message).
+	void clear()
+	{
+		connection = {};
+		origin = {};
+		direction = Direction::SendRecv;
+		media_count = 0;
+	}
 };
 
 enum class Error : uint8_t { None, Empty, BadLine, BadConnection, BadMedia, TooManyMedia, Oversized, NoConnection };
