@@ -351,10 +351,16 @@ struct UriMarks {
 	return true;
 }
 
+// Where a URI was written: what may follow its host differs.
+enum class UriSite {
+	NameAddr,    // inside <...>: URI headers ("?...") allowed
+	RequestLine, // no URI headers (§19.1.1 table, RFC 4475 "escruri"); '?' in the user part is fine
+	AddrSpec,    // without <>: no '?' at all (§20: else it needs brackets; RFC 4475 "regbadct")
+};
+
 // Fills `u` from `raw` (§19.1.1, §25.1 SIP-URI; other schemes keep only the
-// scheme and the user part of tel:). `request_line`: URI headers ("?...")
-// are not allowed in a Request-URI (§19.1.1 table, RFC 4475 "escruri").
-bool parse_uri(std::string_view raw, Uri& u, bool request_line, const char* lim)
+// scheme and the user part of tel:), as written at `site`.
+bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 {
 	u = Uri{};
 	u.raw = raw;
@@ -362,6 +368,8 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line, const char* lim)
 	if (raw.empty() || raw.size() > kMaxUriBytes || !scan_uri(raw, lim, k))
 		return false;
 	const size_t colon = k.colon, at = k.at, question = k.question;
+	if (site == UriSite::AddrSpec && question != std::string_view::npos)
+		return false;
 	if (colon == std::string_view::npos || colon == 0 || !is(raw[0], kAlpha))
 		return false;
 	u.scheme = raw.substr(0, colon);
@@ -386,7 +394,8 @@ bool parse_uri(std::string_view raw, Uri& u, bool request_line, const char* lim)
 		}
 		// '?' in the user part is legal (user-unreserved, RFC 4475 "intmeth");
 		// after the host it starts URI headers.
-		if (request_line && question != std::string_view::npos && (at == std::string_view::npos || question > at))
+		if (site == UriSite::RequestLine && question != std::string_view::npos
+		    && (at == std::string_view::npos || question > at))
 			return false;
 		Cur c{rest.data(), rest.data() + rest.size(), lim};
 		if (!parse_hostport(c, u.host, u.port, false))
@@ -485,7 +494,7 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 		if (!c.p)
 			return false;
 		// No LWS inside the brackets (§25.1 name-addr; RFC 4475 "badaspec").
-		if (!parse_uri({s, static_cast<size_t>(c.p - s)}, na.uri, false, c.lim))
+		if (!parse_uri({s, static_cast<size_t>(c.p - s)}, na.uri, UriSite::NameAddr, c.lim))
 			return false;
 		++c.p;
 	} else {
@@ -493,7 +502,7 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 		// parameters), ',' or LWS. Such a URI MUST NOT hold ',', '?' or ';'
 		// (§20: else it needs brackets; RFC 4475 "regbadct").
 		const std::string_view raw = c.run<kAddrSpec>();
-		if (raw.find('?') != std::string_view::npos || !parse_uri(raw, na.uri, false, c.lim))
+		if (!parse_uri(raw, na.uri, UriSite::AddrSpec, c.lim))
 			return false;
 	}
 	return header_params(c, &na.tag, err);
@@ -820,7 +829,7 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 	}
 	// LWS inside, "<...>" or headers make an invalid Request-URI (RFC 4475
 	// "lwsruri", "ltgtruri", "escruri").
-	if (!parse_uri(ruri, m.ruri, true, lim)) {
+	if (!parse_uri(ruri, m.ruri, UriSite::RequestLine, lim)) {
 		fail(m, Malformation::BadRequestUri, "Request-URI");
 		return false;
 	}
