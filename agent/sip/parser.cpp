@@ -310,13 +310,8 @@ struct UriMarks {
 	size_t i = 0;
 #if defined(__SSE2__)
 	for (; i < n && lim - (d + i) >= 16; i += 16) {
-		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
-		const __m128i l = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
-		const __m128i g = _mm_sub_epi8(x, _mm_set1_epi8('0'));
-		__m128i common = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l),
-		                              _mm_cmpeq_epi8(_mm_min_epu8(g, _mm_set1_epi8(9)), g));
-		for (const char ch : {'.', '-', '_', ';', '='})
-			common = _mm_or_si128(common, _mm_cmpeq_epi8(x, _mm_set1_epi8(ch)));
+		const __m128i common = scan::class_mask<true, '.', '-', '_', ';', '='>(
+		    _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i)));
 		const unsigned valid = n - i >= 16 ? 0xffffu : (1u << (n - i)) - 1;
 		unsigned rest = ~static_cast<unsigned>(_mm_movemask_epi8(common)) & valid;
 		// In address order, so "first" and "last" keep their meaning.

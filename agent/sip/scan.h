@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Internal scanning helpers shared by the SIP and SDP parsers: inline SSE2
-// byte searches (header values are tens of bytes, where a libc call costs
-// more than the scan) and fixed-literal case-insensitive compares.
+// byte searches and character-class runs (header values are tens of bytes,
+// where a libc call costs more than the scan) and fixed-literal
+// case-insensitive compares.
 #pragma once
 
 #include <bit>
@@ -56,6 +57,23 @@ inline const char* find2(const char* p, const char* e, char a, char b)
 	return nullptr;
 }
 
+#if defined(__SSE2__)
+// 0xff in each byte of x that is an ASCII digit, a letter (when Letters) or
+// one of Extra..., 0 elsewhere. Unsigned range checks: v <= k <=> min(v, k) == v.
+template <bool Letters, char... Extra>
+inline __m128i class_mask(__m128i x)
+{
+	const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+	__m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+	if constexpr (Letters) {
+		const __m128i l = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+		in = _mm_or_si128(in, _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l));
+	}
+	((in = _mm_or_si128(in, _mm_cmpeq_epi8(x, _mm_set1_epi8(Extra)))), ...);
+	return in;
+}
+#endif
+
 // Skips bytes that are ASCII digits, letters (when Letters) or one of
 // Extra..., starting at p and stopping at e: returns the first other byte, or
 // e. `lim` (>= e) is the end of readable memory (the end of the message
@@ -68,15 +86,7 @@ inline const char* skip_set(const char* p, const char* e, const char* lim)
 {
 #if defined(__SSE2__)
 	while (p < e && lim - p >= 16) {
-		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-		// Unsigned range checks: v <= k  <=>  min(v, k) == v.
-		const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
-		__m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
-		if constexpr (Letters) {
-			const __m128i l = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
-			in = _mm_or_si128(in, _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l));
-		}
-		((in = _mm_or_si128(in, _mm_cmpeq_epi8(x, _mm_set1_epi8(Extra)))), ...);
+		const __m128i in = class_mask<Letters, Extra...>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 		const unsigned out = ~static_cast<unsigned>(_mm_movemask_epi8(in)) & 0xffffu;
 		if (out) {
 			p += __builtin_ctz(out);
