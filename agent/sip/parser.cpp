@@ -80,21 +80,11 @@ constexpr auto kClass = make_classes();
 
 inline bool is(char c, uint16_t cls) { return (kClass[static_cast<unsigned char>(c)] & cls) != 0; }
 
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool ieq(std::string_view a, std::string_view lower_b)
+// `a` starts with the lowercase literal L, ignoring ASCII case.
+template <scan::Lit L>
+bool istarts(std::string_view a)
 {
-	if (a.size() != lower_b.size())
-		return false;
-	for (size_t i = 0; i < a.size(); ++i)
-		if (lower(a[i]) != lower_b[i])
-			return false;
-	return true;
-}
-
-bool istarts(std::string_view a, std::string_view lower_b)
-{
-	return a.size() >= lower_b.size() && ieq(a.substr(0, lower_b.size()), lower_b);
+	return a.size() >= L.size && scan::ieq<L>(a.data());
 }
 
 // A cursor over one header value. The value may span folded lines; CR and LF
@@ -740,7 +730,7 @@ bool all_text(std::string_view s)
 // Returns false when the message is finished (not SIP or a fatal error).
 bool parse_start_line(std::string_view line, Message& m, const char* lim)
 {
-	if (istarts(line, "sip/")) {
+	if (istarts<"sip/">(line)) {
 		m.kind = Kind::Response;
 		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2);
 		// "SIP" is case-insensitive (RFC 5234 string literal), 2.0 is exact.
@@ -768,21 +758,24 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 			}
 		return true;
 	}
-	if (istarts(line, "http/")) {
+	if (istarts<"http/">(line)) {
 		m.not_sip = NotSipKind::Http;
 		return false;
 	}
-	const size_t last_sp = line.rfind(' ');
+	// The line nearly always ends in " SIP/2.0" (which holds no other SP):
+	// one word compare instead of a backward search.
+	const size_t last_sp = line.size() > 8 && scan::ieq<" sip/2.0">(line.data() + line.size() - 8)
+	                           ? line.size() - 8
+	                           : line.rfind(' ');
 	const std::string_view last_word = last_sp == std::string_view::npos ? std::string_view{} : line.substr(last_sp + 1);
-	if (istarts(last_word, "http/")) {
+	if (istarts<"http/">(last_word)) {
 		// "GET / HTTP/1.1", "M-SEARCH * HTTP/1.1" (SSDP), "NOTIFY * HTTP/1.1".
 		m.not_sip = NotSipKind::Http;
 		return false;
 	}
-	const bool sip_version = istarts(last_word, "sip/");
-	size_t mlen = 0;
-	while (mlen < line.size() && is(line[mlen], kToken))
-		++mlen;
+	const bool sip_version = istarts<"sip/">(last_word);
+	Cur mc{line.data(), line.data() + line.size(), lim};
+	const size_t mlen = mc.run<kToken>().size();
 	const bool token_sp = mlen > 0 && mlen < line.size() && line[mlen] == ' ';
 	if (!sip_version && (!token_sp || !all_text(line))) {
 		m.not_sip = all_text(line) ? NotSipKind::Text : NotSipKind::Binary;
@@ -1170,17 +1163,17 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		line = data.substr(start);
 		if (line.back() == '\r')
 			line.remove_suffix(1);
-		if (istarts(line, "http/")) {
+		if (istarts<"http/">(line)) {
 			out.not_sip = NotSipKind::Http;
 			out.length = size;
 			return;
 		}
-		if (!istarts(line, "sip/") && !all_text(line)) {
+		if (!istarts<"sip/">(line) && !all_text(line)) {
 			out.not_sip = NotSipKind::Binary;
 			out.length = size;
 			return;
 		}
-		out.kind = istarts(line, "sip/") ? Kind::Response : Kind::Request;
+		out.kind = istarts<"sip/">(line) ? Kind::Response : Kind::Request;
 		out.incomplete = true;
 		fail(out, Malformation::NoHeaderEnd, "start line");
 		return;
