@@ -417,6 +417,15 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 		c.skip_lws();
 		if (c.end() || c.peek() == ',')
 			return true;
+		// ";tag=" written without LWS, the usual case: one word compare.
+		if (tag && c.e - c.p > 5 && scan::ieq<";tag=">(c.p) && c.p[5] != '"' && !is(c.p[5], kLws)) {
+			c.p += 5;
+			const std::string_view value = c.run<kParam>();
+			if (value.empty())
+				return false;
+			*tag = value;
+			continue;
+		}
 		if (!c.eat(';'))
 			return false;
 		c.skip_lws();
