@@ -536,19 +536,32 @@ Malformation parse_via(Cur c, Message& m)
 			c.skip_lws();
 			if (c.end() || c.peek() == ',')
 				break;
-			if (!c.eat(';'))
-				return Malformation::BadVia;
-			c.skip_lws();
-			std::string_view name = c.run<kToken>();
-			if (name.empty())
-				return Malformation::BadVia;
+			// ";branch=" without LWS around '=' and an unquoted value, the
+			// usual case: the name is matched as one word.
+			const bool branch_word = c.e - c.p > 8 && scan::ieq<";branch=">(c.p) && c.p[8] != '"' && !is(c.p[8], kLws);
+			std::string_view name;
 			std::string_view value;
 			bool has_value = false;
-			if (c.eat_sep('=')) {
+			if (branch_word) {
+				name = {c.p + 1, 6};
+				c.p += 8;
 				has_value = true;
-				Malformation err = Malformation::BadVia;
-				if (!param_value(c, value, err))
-					return err;
+				value = c.run<kParam>();
+				if (value.empty())
+					return Malformation::BadVia;
+			} else {
+				if (!c.eat(';'))
+					return Malformation::BadVia;
+				c.skip_lws();
+				name = c.run<kToken>();
+				if (name.empty())
+					return Malformation::BadVia;
+				if (c.eat_sep('=')) {
+					has_value = true;
+					Malformation err = Malformation::BadVia;
+					if (!param_value(c, value, err))
+						return err;
+				}
 			}
 			// Parameter names are tokens: a length check then one word compare.
 			if (name.size() == 6 && scan::ieq<"branch">(name.data())) {
