@@ -87,6 +87,12 @@ bool istarts(std::string_view a)
 	return a.size() >= L.size && scan::ieq<L>(a.data());
 }
 
+// LWS bytes are all <= SP: one compare rejects the common case.
+[[gnu::always_inline]] inline bool is_lws(char c)
+{
+	return static_cast<unsigned char>(c) <= ' ' && is(c, kLws);
+}
+
 // A cursor over one header value. The value may span folded lines; CR and LF
 // inside it are always followed by SP/HT (the line splitter guarantees that),
 // so treating them as LWS is exactly the unfolding of RFC 3261 §7.3.1.
@@ -101,8 +107,7 @@ struct Cur {
 	char peek() const { return p < e ? *p : '\0'; }
 	void skip_lws()
 	{
-		// LWS bytes are all <= SP: one compare rejects the common case.
-		while (p < e && static_cast<unsigned char>(*p) <= ' ' && is(*p, kLws))
+		while (p < e && is_lws(*p))
 			++p;
 	}
 	bool eat(char c)
@@ -168,9 +173,9 @@ private:
 
 [[gnu::always_inline]] inline std::string_view trim(std::string_view v)
 {
-	while (!v.empty() && is(v.front(), kLws))
+	while (!v.empty() && is_lws(v.front()))
 		v.remove_prefix(1);
-	while (!v.empty() && is(v.back(), kLws))
+	while (!v.empty() && is_lws(v.back()))
 		v.remove_suffix(1);
 	return v;
 }
@@ -418,7 +423,7 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 		if (c.end() || c.peek() == ',')
 			return true;
 		// ";tag=" written without LWS, the usual case: one word compare.
-		if (tag && c.e - c.p > 5 && scan::ieq<";tag=">(c.p) && c.p[5] != '"' && !is(c.p[5], kLws)) {
+		if (tag && c.e - c.p > 5 && scan::ieq<";tag=">(c.p) && c.p[5] != '"' && !is_lws(c.p[5])) {
 			c.p += 5;
 			const std::string_view value = c.run<kParam>();
 			if (value.empty())
@@ -538,7 +543,7 @@ Malformation parse_via(Cur c, Message& m)
 				break;
 			// ";branch=" without LWS around '=' and an unquoted value, the
 			// usual case: the name is matched as one word.
-			const bool branch_word = c.e - c.p > 8 && scan::ieq<";branch=">(c.p) && c.p[8] != '"' && !is(c.p[8], kLws);
+			const bool branch_word = c.e - c.p > 8 && scan::ieq<";branch=">(c.p) && c.p[8] != '"' && !is_lws(c.p[8]);
 			std::string_view name;
 			std::string_view value;
 			bool has_value = false;
@@ -1295,7 +1300,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		const char* const he = base + hend;
 		const char* const colon = scan::find(hs, he, ':');
 		const char* ne = colon ? colon : hs;
-		while (ne > hs && is(ne[-1], kLws))
+		while (ne > hs && is_lws(ne[-1]))
 			--ne;
 		const std::string_view name{hs, static_cast<size_t>(ne - hs)};
 		if (name.empty()) [[unlikely]] {
