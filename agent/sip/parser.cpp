@@ -691,27 +691,6 @@ Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
 	return Malformation::None;
 }
 
-// The next LF in [p, e), or nullptr. Header lines are short (tens of bytes),
-// where a libc memchr call costs more than the scan: an inline SSE2 loop
-// that never reads past `e` (16-byte loads only while 16 bytes remain).
-inline const char* find_lf(const char* p, const char* e)
-{
-#if defined(__SSE2__)
-	const __m128i lf = _mm_set1_epi8('\n');
-	while (e - p >= 16) {
-		const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-		const int mask = _mm_movemask_epi8(_mm_cmpeq_epi8(v, lf));
-		if (mask)
-			return p + __builtin_ctz(static_cast<unsigned>(mask));
-		p += 16;
-	}
-#endif
-	for (; p < e; ++p)
-		if (*p == '\n')
-			return p;
-	return nullptr;
-}
-
 // Sets out's error and returns; keeps the call sites short.
 inline void fail(Message& m, Malformation err, std::string_view detail)
 {
@@ -1265,7 +1244,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		size_t hend = 0; // end of the logical header, excluding its final line break
 		for (;;) {
 			const size_t cap = std::min(size - pos, kMaxHeaderLineBytes + 2);
-			const char* n = find_lf(base + pos, base + pos + cap);
+			const char* n = scan::find(base + pos, base + pos + cap, '\n');
 			if (!n) {
 				if (cap < size - pos)
 					fail(out, Malformation::OversizedField, "header line");
