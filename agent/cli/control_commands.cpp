@@ -65,6 +65,18 @@ std::optional<json::Value> call(const Common& c, std::string_view cmd, json::Val
 	}
 }
 
+// Prints a reply either as one JSON object without the protocol's leading
+// "ok" member, or through `human`.
+void print_reply(json::Value& r, bool as_json, void (*human)(const json::Value&))
+{
+	if (as_json) {
+		r.object().erase(r.object().begin()); // drop "ok"
+		fmt::print("{}\n", r.dump());
+	} else {
+		human(r);
+	}
+}
+
 std::string remaining(int64_t s) { return daemon::format_duration(std::chrono::seconds(s)); }
 
 std::string target_of(const json::Value& b)
@@ -205,14 +217,8 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		cmd->add_flag("--json", c->json, "Print the status as one JSON object");
 		cmd->footer(footer);
 		cmd->callback([c, &exit_code] {
-			if (auto s = call(*c, "status", json::Object{}, exit_code)) {
-				if (c->json) {
-					s->object().erase(s->object().begin()); // drop "ok"
-					fmt::print("{}\n", s->dump());
-				} else {
-					print_status(*s);
-				}
-			}
+			if (auto s = call(*c, "status", json::Object{}, exit_code))
+				print_reply(*s, c->json, print_status);
 		});
 	}
 	{
@@ -314,14 +320,8 @@ void add_control_commands(CLI::App& app, int& exit_code)
 				throw CLI::ValidationError("address", fmt::format("\"{}\" is not an IPv4 or IPv6 address", *addr));
 			json::Value args = json::Object{};
 			args.set("addr", *addr);
-			if (auto r = call(*c, "explain", args, exit_code)) {
-				if (c->json) {
-					r->object().erase(r->object().begin());
-					fmt::print("{}\n", r->dump());
-				} else {
-					print_explain(*r);
-				}
-			}
+			if (auto r = call(*c, "explain", args, exit_code))
+				print_reply(*r, c->json, print_explain);
 		});
 	}
 	{
