@@ -159,8 +159,9 @@ void Tracker::touch(uint32_t slot, TimePoint now)
 		set_state(slot, d.state, std::max(now, d.last_activity));
 }
 
-uint32_t Tracker::alloc_dialog(TimePoint now)
+uint32_t Tracker::alloc_dialog(const MessageContext& ctx, uint64_t h, std::string_view call_id)
 {
+	const TimePoint now = ctx.now;
 	if (dialog_free_.empty()) {
 		// Snort's sip_dialog evicts at its cap too; we prefer dialogs that
 		// matter least: ended, then unanswered, then the longest idle call.
@@ -178,7 +179,15 @@ uint32_t Tracker::alloc_dialog(TimePoint now)
 		free_dialog(victim);
 		++counters_.dialogs_evicted;
 	}
-	return dialog_free_.pop();
+	const uint32_t slot = dialog_free_.pop();
+	Dialog& d = dialogs_[slot];
+	d.callid_hash = h;
+	d.remote = ctx.remote;
+	d.callid_len = static_cast<uint16_t>(call_id.size());
+	std::memcpy(d.callid.data(), call_id.data(), call_id.size());
+	dialog_index_.insert(h, slot);
+	d.state = State::Free;
+	return slot;
 }
 
 void Tracker::free_dialog(uint32_t slot)
@@ -314,14 +323,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	}
 
 	if (slot == kNoSlot) {
-		slot = alloc_dialog(ctx.now);
-		Dialog& d = dialogs_[slot];
-		d.callid_hash = h;
-		d.remote = ctx.remote;
-		d.callid_len = static_cast<uint16_t>(msg.call_id.size());
-		std::memcpy(d.callid.data(), msg.call_id.data(), msg.call_id.size());
-		dialog_index_.insert(h, slot);
-		d.state = State::Free;
+		slot = alloc_dialog(ctx, h, msg.call_id);
 		++counters_.dialogs_created;
 	}
 	// New dialog, or the same Call-ID again after a failure (the retry after
@@ -430,14 +432,8 @@ void Tracker::adopt(const sip::Message& msg, const MessageContext& ctx, uint64_t
 	default:
 		return; // BYE/CANCEL end it anyway; ACK and PRACK belong to a transaction we missed
 	}
-	const uint32_t slot = alloc_dialog(ctx.now);
+	const uint32_t slot = alloc_dialog(ctx, h, msg.call_id);
 	Dialog& d = dialogs_[slot];
-	d.callid_hash = h;
-	d.remote = ctx.remote;
-	d.callid_len = static_cast<uint16_t>(msg.call_id.size());
-	std::memcpy(d.callid.data(), msg.call_id.data(), msg.call_id.size());
-	dialog_index_.insert(h, slot);
-	d.state = State::Free;
 	d.uac = true;
 	d.counted = false;
 	d.trunk = trunk_of(ctx.remote);

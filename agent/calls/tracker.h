@@ -208,7 +208,9 @@ private:
 	uint32_t find_dialog(const net::IpAddress& remote, uint64_t h, std::string_view callid) const;
 	template <class Visit>
 	void for_each_same_callid(uint64_t h, std::string_view callid, Visit&& visit) const;
-	uint32_t alloc_dialog(TimePoint now);
+	// A free slot (evicting the least important dialog when full), indexed
+	// under the Call-ID hash `h` and holding the dialog's identity, state Free.
+	uint32_t alloc_dialog(const MessageContext& ctx, uint64_t h, std::string_view call_id);
 	void free_dialog(uint32_t slot);
 	ListLinks::List& list_of(State s);
 	void set_state(uint32_t slot, State s, TimePoint now);
