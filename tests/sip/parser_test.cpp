@@ -222,6 +222,54 @@ Content-Length: 0
 	CHECK(m.via[2].branch == "z9hG4bK3");
 }
 
+// The parser matches the usual spellings (" SIP/2.0" ending the request
+// line, "SIP/2.0/" in Via, ";branch=", ";tag=") as one word and sends every
+// other spelling through the general path: both must give the same result.
+TEST_CASE("word-matched common forms and their other spellings parse alike")
+{
+	auto request = [](std::string_view version, std::string_view via, std::string_view from,
+	                  std::string_view content_type) {
+		return wire("OPTIONS sip:100@192.0.2.4 " + std::string(version) + "\nVia: " + std::string(via)
+		            + "\nFrom: " + std::string(from) + "\nTo: <sip:100@192.0.2.4>\nCall-ID: w1\nCSeq: 1 OPTIONS\n"
+		            + "Content-Type: " + std::string(content_type) + "\nContent-Length: 3\n\nv=0");
+	};
+	const Message a = parsed(request("SIP/2.0", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1;rport",
+	                                 "<sip:a@example.com>;tag=t1", "application/sdp"));
+	const Message b = parsed(request("sip/2.0", "sip / 2.0 / UDP 192.0.2.1 ; BRANCH = z9hG4bK-1 ; rport",
+	                                 "<sip:a@example.com> ; TAG = t1", "Application/SDP"));
+	const Message c = parsed(request("SIP/2.0", "SIP/2.0/UDP 192.0.2.1;BRANCH=z9hG4bK-1;rport",
+	                                 "<sip:a@example.com>;TAG=t1", "application/sdp"));
+	for (const Message* m : {&a, &b, &c}) {
+		REQUIRE(m->valid());
+		CHECK(m->method == Method::Options);
+		CHECK(m->via[0].transport == "UDP");
+		CHECK(m->via[0].branch == "z9hG4bK-1");
+		CHECK(m->via[0].has_rport);
+		CHECK(m->from.tag == "t1");
+		CHECK(m->has_sdp());
+	}
+	// "application / sdp" is legal syntax but not matched as SDP.
+	const Message spaced = parsed(request("SIP/2.0", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1",
+	                                      "<sip:a@example.com>;tag=t1", "application / sdp"));
+	REQUIRE(spaced.valid());
+	CHECK_FALSE(spaced.has_sdp());
+	// What the general path rejects, the word-matched one rejects too.
+	auto via_error = [&](std::string_view via) {
+		return parsed(request("SIP/2.0", via, "<sip:a@example.com>;tag=t1", "application/sdp")).error;
+	};
+	CHECK(via_error("SIP/2.0/UDP 192.0.2.1;branch=") == Malformation::BadVia);
+	CHECK(via_error("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK:1") == Malformation::BadVia);
+	CHECK(via_error("SIP/2.0/UDP 192.0.2.1;branch=\"z9hG4bK1\"") == Malformation::BadVia);
+	CHECK(parsed(request("SIP/2.0", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1", "<sip:a@example.com>;tag=",
+	                     "application/sdp"))
+	          .error
+	      == Malformation::BadFromTo);
+	CHECK(parsed(request("SIP/2.1", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1", "<sip:a@example.com>;tag=t1",
+	                     "application/sdp"))
+	          .error
+	      == Malformation::BadVersion);
+}
+
 TEST_CASE("more Via values than stored are counted; beyond the hop bound is malformed")
 {
 	std::string vias;
