@@ -1277,23 +1277,28 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		// checked character by character.
 		const char* const hs = base + hstart;
 		const char* const he = base + hend;
-		const char* const colon = scan::find(hs, he, ':');
-		const char* ne = colon ? colon : hs;
-		while (ne > hs && is_lws(ne[-1]))
-			--ne;
-		const std::string_view name{hs, static_cast<size_t>(ne - hs)};
-		if (name.empty()) [[unlikely]] {
-			fail(out, Malformation::BadHeaderSyntax, "header name");
-			return;
+		size_t name_len = 0;
+		HeaderId id = match_header_colon(hs, hend - hstart, name_len);
+		const char* colon = hs + name_len;
+		const char* ne = colon;
+		if (id == HeaderId::Other) {
+			colon = scan::find(hs, he, ':');
+			ne = colon ? colon : hs;
+			while (ne > hs && is_lws(ne[-1]))
+				--ne;
+			if (ne == hs) [[unlikely]] {
+				fail(out, Malformation::BadHeaderSyntax, "header name");
+				return;
+			}
+			id = lookup_header({hs, static_cast<size_t>(ne - hs)});
 		}
-		const HeaderId id = lookup_header(name);
 		if (id != HeaderId::Other) {
 			parse_header(id, trim({colon + 1, static_cast<size_t>(he - colon - 1)}), out, seen, base + size);
 			if (out.error != Malformation::None)
 				return;
 		} else {
 			Cur t{hs, ne, base + size};
-			if (t.run<kToken>().size() != name.size()) [[unlikely]] {
+			if (t.run<kToken>().size() != static_cast<size_t>(ne - hs)) [[unlikely]] {
 				fail(out, Malformation::BadHeaderSyntax, "header name");
 				return;
 			}

@@ -197,6 +197,56 @@ hi)");
 	CHECK(header_name(lookup_header("l")) == "Content-Length");
 }
 
+// The header names the parser reads, written "Name:", are matched in one
+// word compare (match_header_colon); every other spelling takes the general
+// path (colon search, trim, lookup_header). Both must name the same header.
+TEST_CASE("header names matched with their colon agree with the general lookup")
+{
+	const char* const names[] = {"Via", "From", "To", "Call-ID", "CSeq", "Contact", "Content-Length",
+	                             "Content-Type", "Max-Forwards", "User-Agent", "Server", "Expires", "Event",
+	                             "Authorization", "WWW-Authenticate", "Proxy-Authorization",
+	                             "Proxy-Authenticate"};
+	for (const char* n : names) {
+		std::string lower = n;
+		for (char& ch : lower)
+			ch = static_cast<char>(ch | 0x20);
+		for (const std::string& spelled : {std::string(n), lower}) {
+			CAPTURE(spelled);
+			const std::string line = spelled + ": x";
+			size_t len = 0;
+			const HeaderId id = match_header_colon(line.data(), line.size(), len);
+			CHECK(id != HeaderId::Other);
+			CHECK(id == lookup_header(spelled));
+			CHECK(len == spelled.size());
+			// One byte short of the colon is no match (the general path then sees no ':').
+			CHECK(match_header_colon(line.data(), spelled.size(), len) == HeaderId::Other);
+		}
+	}
+	size_t len = 0;
+	// LWS before the colon, a longer name with the same start, or a
+	// compact form: left to the general path.
+	CHECK(match_header_colon("Via :", 5, len) == HeaderId::Other);
+	CHECK(match_header_colon("Via-X: 1", 8, len) == HeaderId::Other);
+	CHECK(match_header_colon("Contact-Foo: 1", 14, len) == HeaderId::Other);
+	CHECK(match_header_colon("v: x", 4, len) == HeaderId::Other);
+	CHECK(match_header_colon("Accept: x", 9, len) == HeaderId::Other);
+	// Through the parser, both paths give the same message.
+	auto request = [](std::string_view from_name, std::string_view cseq_name) {
+		return wire("OPTIONS sip:100@192.0.2.4 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1\n"
+		            + std::string(from_name) + ": <sip:a@example.com>;tag=t1\nTo: <sip:100@192.0.2.4>\n"
+		            + "Call-ID: n1\n" + std::string(cseq_name) + ": 7 OPTIONS\nContent-Length: 0\n\n");
+	};
+	for (const auto& [f, c] : {std::pair{"From", "CSeq"}, std::pair{"FROM ", "cseq\t"}, std::pair{"f", "CSEQ"}}) {
+		CAPTURE(f);
+		const Message m = parsed(request(f, c));
+		REQUIRE(m.valid());
+		CHECK(m.from.tag == "t1");
+		CHECK(m.cseq == 7);
+	}
+	CHECK(parsed(request("From", "CSeq") + "").header_count == 6);
+	CHECK(parsed(request("Fr om", "CSeq")).error == Malformation::BadHeaderSyntax);
+}
+
 TEST_CASE("several Via values in one header and across headers; folding")
 {
 	const std::string w = wire(R"(BYE sip:bob@192.0.2.4 SIP/2.0
