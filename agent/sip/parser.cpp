@@ -142,10 +142,21 @@ struct Cur {
 	template <uint16_t Cls>
 	std::string_view run()
 	{
+		bool fast_only;
+		return run<Cls>(fast_only);
+	}
+	// Same, and says whether every byte of the run was in the fast subset
+	// (letters, digits, '-', '.' for token-like classes): such a run is also
+	// a token, with no second scan.
+	template <uint16_t Cls>
+	std::string_view run(bool& fast_only)
+	{
 		const char* s = p;
+		fast_only = true;
 		for (;;) {
 			p = skip_fast<Cls>();
 			if (p < e && is(*p, Cls)) {
+				fast_only = false;
 				++p;
 				continue;
 			}
@@ -161,6 +172,7 @@ private:
 		if constexpr (Cls == kDigit)
 			return scan::skip_set<false>(p, e, lim);
 		else if constexpr (Cls == kToken || Cls == kHost || Cls == kParam)
+			// Only token characters: run(fast_only) relies on it.
 			return scan::skip_set<true, '-', '.'>(p, e, lim);
 		else if constexpr (Cls == kCallId)
 			return scan::skip_set<true, '-', '.', '@'>(p, e, lim);
@@ -547,11 +559,12 @@ Malformation parse_via(Cur c, Message& m)
 			std::string_view name;
 			std::string_view value;
 			bool has_value = false;
+			bool token_value = false; // value known to be a token already
 			if (branch_word) {
 				name = {c.p + 1, 6};
 				c.p += 8;
 				has_value = true;
-				value = c.run<kParam>();
+				value = c.run<kParam>(token_value);
 				if (value.empty())
 					return Malformation::BadVia;
 			} else {
@@ -576,7 +589,7 @@ Malformation parse_via(Cur c, Message& m)
 				if (!has_value || value.empty() || value.data()[-1] == '"')
 					return Malformation::BadVia;
 				Cur t{value.data(), value.data() + value.size(), c.lim};
-				if (t.run<kToken>().size() != value.size())
+				if (!token_value && t.run<kToken>().size() != value.size())
 					return Malformation::BadVia;
 				v.branch = value;
 			} else if (name.size() == 8 && scan::ieq<"received">(name.data())) {
