@@ -374,13 +374,13 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 		return false;
 	if (colon == std::string_view::npos || colon == 0 || !is(raw[0], kAlpha))
 		return false;
-	u.scheme = raw.substr(0, colon);
+	u.scheme = scan::sub(raw, 0, colon);
 	const bool sip = scan::ieq<"sip">(u.scheme) || scan::ieq<"sips">(u.scheme);
 	if (!sip)
 		for (char ch : u.scheme)
 			if (!is(ch, kScheme))
 				return false;
-	std::string_view rest = raw.substr(colon + 1);
+	std::string_view rest = scan::sub(raw, colon + 1);
 	if (sip) {
 		// '@' is neither a param nor a header character, so the first one
 		// ends the userinfo; the user part may hold ';' (RFC 4475 "semiuri").
@@ -389,10 +389,10 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 				return false;
 			// user [":" password]
 			const size_t ui = colon + 1;
-			u.user = raw.substr(ui, std::min(k.colon2, at) - ui);
+			u.user = scan::sub(raw, ui, std::min(k.colon2, at) - ui);
 			if (u.user.empty() || u.user.size() > kMaxTokenBytes)
 				return false;
-			rest = raw.substr(at + 1);
+			rest = scan::sub(raw, at + 1);
 		}
 		// '?' in the user part is legal (user-unreserved, RFC 4475 "intmeth");
 		// after the host it starts URI headers.
@@ -405,7 +405,7 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 		return c.end() || *c.p == ';' || *c.p == '?';
 	}
 	if (scan::ieq<"tel">(u.scheme)) {
-		u.user = rest.substr(0, rest.find(';'));
+		u.user = scan::sub(rest, 0, rest.find(';'));
 		return !u.user.empty() && u.user.size() <= kMaxTokenBytes;
 	}
 	// absoluteURI of another scheme (e.g. urn:, http:): opaque.
@@ -753,7 +753,7 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 		m.kind = Kind::Response;
 		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (§7.2);
 		// "SIP" is case-insensitive (RFC 5234 string literal), 2.0 is exact.
-		if (line.size() < 7 || line.substr(3, 4) != "/2.0" || (line.size() > 7 && line[7] != ' ')) {
+		if (line.size() < 7 || scan::sub(line, 3, 4) != "/2.0" || (line.size() > 7 && line[7] != ' ')) {
 			fail(m, Malformation::BadVersion, "Status-Line");
 			return false;
 		}
@@ -769,7 +769,7 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 		}
 		// Reason-Phrase may be empty (RFC 4475 "noreason") and hold UTF-8
 		// (RFC 4475 "unreason"); control characters other than HT are not text.
-		m.reason = line.size() > 12 ? line.substr(12) : std::string_view{};
+		m.reason = line.size() > 12 ? scan::sub(line, 12) : std::string_view{};
 		for (char ch : m.reason)
 			if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t') {
 				fail(m, Malformation::BadStartLine, "Reason-Phrase");
@@ -786,7 +786,7 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 	const size_t last_sp = line.size() > 8 && scan::ieq<" sip/2.0">(line.data() + line.size() - 8)
 	                           ? line.size() - 8
 	                           : line.rfind(' ');
-	const std::string_view last_word = last_sp == std::string_view::npos ? std::string_view{} : line.substr(last_sp + 1);
+	const std::string_view last_word = last_sp == std::string_view::npos ? std::string_view{} : scan::sub(line, last_sp + 1);
 	if (istarts<"http/">(last_word)) {
 		// "GET / HTTP/1.1", "M-SEARCH * HTTP/1.1" (SSDP), "NOTIFY * HTTP/1.1".
 		m.not_sip = NotSipKind::Http;
@@ -809,7 +809,7 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 		fail(m, Malformation::OversizedField, "Method");
 		return false;
 	}
-	m.method_token = line.substr(0, mlen);
+	m.method_token = scan::sub(line, 0, mlen);
 	m.method = method_from_token(m.method_token);
 	// Request-Line = Method SP Request-URI SP SIP-Version CRLF (§7.1): exactly
 	// one SP each, nothing after the version (RFC 4475 "lwsstart", "trws").
@@ -821,7 +821,7 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 		fail(m, Malformation::BadStartLine, "Request-Line");
 		return false;
 	}
-	if (last_word.size() != 7 || last_word.substr(3) != "/2.0") {
+	if (last_word.size() != 7 || scan::sub(last_word, 3) != "/2.0") {
 		fail(m, Malformation::BadVersion, "Request-Line");
 		return false;
 	}
@@ -829,7 +829,7 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 		fail(m, Malformation::BadStartLine, "Request-Line");
 		return false;
 	}
-	std::string_view ruri = line.substr(mlen + 1, last_sp - mlen - 1);
+	std::string_view ruri = scan::sub(line, mlen + 1, last_sp - mlen - 1);
 	if (ruri.size() > kMaxUriBytes) {
 		fail(m, Malformation::OversizedField, "Request-URI");
 		return false;
@@ -1054,17 +1054,17 @@ size_t resync_length(std::string_view data)
 	size_t start = 0;
 	while (start < data.size() && (data[start] == '\r' || data[start] == '\n'))
 		++start;
-	const size_t head = find_head_end(data.substr(start));
+	const size_t head = find_head_end(scan::sub(data, start));
 	if (head == std::string_view::npos)
 		return 0;
-	const std::string_view block = data.substr(start, head);
+	const std::string_view block = scan::sub(data, start, head);
 	int64_t cl = -1;
 	size_t pos = 0;
 	while (pos < block.size()) {
 		size_t e = block.find('\n', pos);
 		if (e == std::string_view::npos)
 			e = block.size();
-		std::string_view line = block.substr(pos, e - pos);
+		std::string_view line = scan::sub(block, pos, e - pos);
 		pos = e + 1;
 		Cur c{line.data(), line.data() + line.size(), data.data() + data.size()};
 		const std::string_view name = c.run<kToken>();
@@ -1114,7 +1114,7 @@ void parse(std::string_view data, Transport transport, Message& out)
 		size_t skip = 0;
 		while (skip < data.size() && (data[skip] == '\r' || data[skip] == '\n'))
 			++skip;
-		if (find_head_end(data.substr(skip)) == std::string_view::npos && data.size() < kMaxMessageBytes) {
+		if (find_head_end(scan::sub(data, skip)) == std::string_view::npos && data.size() < kMaxMessageBytes) {
 			out.incomplete = true;
 			return;
 		}
@@ -1174,12 +1174,12 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	size_t pos = 0;
 	if (nl) {
 		const size_t e = static_cast<size_t>(static_cast<const char*>(nl) - base);
-		line = data.substr(start, e - start);
+		line = scan::sub(data, start, e - start);
 		pos = e + 1;
 	} else if (stream && size - start < kMaxHeaderLineBytes) {
 		// A partial start line: only junk that can never become a SIP start
 		// line is judged now, so it is not buffered until overflow.
-		line = data.substr(start);
+		line = scan::sub(data, start);
 		if (line.back() == '\r')
 			line.remove_suffix(1);
 		if (istarts<"http/">(line)) {
@@ -1197,7 +1197,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		fail(out, Malformation::NoHeaderEnd, "start line");
 		return;
 	} else {
-		line = data.substr(start, line_cap);
+		line = scan::sub(data, start, line_cap);
 		pos = size;
 	}
 	if (!line.empty() && line.back() == '\r')
@@ -1219,7 +1219,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 
 	// Stream: wait for the whole header block before judging it.
 	if (stream) {
-		const size_t head_end = find_head_end(data.substr(start));
+		const size_t head_end = find_head_end(scan::sub(data, start));
 		if (head_end == std::string_view::npos) {
 			out.incomplete = true;
 			fail(out, Malformation::NoHeaderEnd, "headers");
@@ -1365,13 +1365,13 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 			fail(out, Malformation::ContentLengthMismatch, "body");
 			return;
 		}
-		out.body = data.substr(body_start, cl);
+		out.body = scan::sub(data, body_start, cl);
 		out.length = body_start + cl;
 		return;
 	}
 	out.length = size;
 	if (out.content_length < 0) {
-		out.body = data.substr(body_start);
+		out.body = scan::sub(data, body_start);
 		return;
 	}
 	const size_t cl = static_cast<size_t>(out.content_length);
@@ -1380,7 +1380,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		fail(out, Malformation::ContentLengthMismatch, "Content-Length");
 		return;
 	}
-	out.body = data.substr(body_start, cl);
+	out.body = scan::sub(data, body_start, cl);
 	out.trailing_bytes = avail - cl;
 }
 

@@ -107,6 +107,15 @@ inline const char* skip_set(const char* p, const char* e, const char* lim)
 	return e;
 }
 
+// v.substr(pos, len) for an offset the caller took from v itself (pos <=
+// v.size()): without substr's range check, which GCC does not inline, so
+// the hot path has no out-of-line call and no exception path per field.
+[[gnu::always_inline]] inline std::string_view sub(std::string_view v, size_t pos,
+                                                   size_t len = std::string_view::npos)
+{
+	return {v.data() + pos, len < v.size() - pos ? len : v.size() - pos};
+}
+
 inline uint64_t load8(const char* p)
 {
 	uint64_t v;

@@ -47,7 +47,7 @@ struct Fields {
 			rest.remove_prefix(1);
 		const char* sp = scan::find2(rest.data(), rest.data() + rest.size(), ' ', '\t');
 		const size_t i = sp ? static_cast<size_t>(sp - rest.data()) : rest.size();
-		std::string_view f = rest.substr(0, i);
+		std::string_view f = scan::sub(rest, 0, i);
 		rest.remove_prefix(i);
 		return f;
 	}
@@ -117,7 +117,7 @@ bool parse_address(Fields& f, net::IpAddress& addr)
 	// IPv4 multicast "/ttl[/count]", IPv6 multicast "/count": the address
 	// is what precedes the first '/'.
 	if (const char* slash = scan::find(a.data(), a.data() + a.size(), '/'))
-		a = a.substr(0, static_cast<size_t>(slash - a.data()));
+		a = scan::sub(a, 0, static_cast<size_t>(slash - a.data()));
 	if (addrtype == "IP4" && fast_ipv4(a, addr))
 		return true;
 	if (auto ip = net::IpAddress::parse(a)) {
@@ -162,7 +162,7 @@ Error parse(std::string_view body, Session& out)
 	while (pos < body.size()) {
 		const char* nl = scan::find(body.data() + pos, body.data() + body.size(), '\n');
 		const size_t e = nl ? static_cast<size_t>(nl - body.data()) : body.size();
-		std::string_view line = body.substr(pos, e - pos);
+		std::string_view line = scan::sub(body, pos, e - pos);
 		pos = e + 1;
 		if (!line.empty() && line.back() == '\r')
 			line.remove_suffix(1);
@@ -171,7 +171,7 @@ Error parse(std::string_view body, Session& out)
 		// type "=" value, type one lowercase letter (RFC 4566 §5).
 		if (line.size() < 2 || line[1] != '=' || line[0] < 'a' || line[0] > 'z')
 			return Error::BadLine;
-		const std::string_view value = line.substr(2);
+		const std::string_view value = scan::sub(line, 2);
 		Fields f{value};
 		switch (line[0]) {
 		case 'o': {
@@ -209,9 +209,9 @@ Error parse(std::string_view body, Session& out)
 				return Error::BadMedia;
 			const size_t slash = port.find('/');
 			if (slash != std::string_view::npos) {
-				if (!parse_u16(port.substr(slash + 1), m.port_count) || m.port_count == 0)
+				if (!parse_u16(scan::sub(port, slash + 1), m.port_count) || m.port_count == 0)
 					return Error::BadMedia;
-				port = port.substr(0, slash);
+				port = scan::sub(port, 0, slash);
 			}
 			if (!parse_u16(port, m.port))
 				return Error::BadMedia;
@@ -223,7 +223,7 @@ Error parse(std::string_view body, Session& out)
 		case 'a': {
 			const char* cp = scan::find(value.data(), value.data() + value.size(), ':');
 			const size_t colon = cp ? static_cast<size_t>(cp - value.data()) : std::string_view::npos;
-			const std::string_view name = value.substr(0, colon);
+			const std::string_view name = scan::sub(value, 0, colon);
 			Direction d;
 			if (direction_attr(name, d)) {
 				if (cur) {
@@ -237,7 +237,7 @@ Error parse(std::string_view body, Session& out)
 					cur->rtcp_mux = true;
 			} else if (name == "rtcp" && colon != std::string_view::npos) {
 				// a=rtcp:port [nettype SP addrtype SP connection-address] (RFC 3605 §2.1)
-				Fields rf{value.substr(colon + 1)};
+				Fields rf{scan::sub(value, colon + 1)};
 				uint16_t p = 0;
 				if (!parse_u16(rf.next(), p))
 					return Error::BadLine;
