@@ -33,4 +33,15 @@ inline void parse(std::span<const uint8_t> data, Transport transport, Message& o
 	parse(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()), transport, out);
 }
 
+// Internal checks, for the tests and the fuzzer only.
+namespace detail {
+// The URI parser's shortcut for the usual form ("sip:user@host:port;params")
+// and its general path give the same Uri and verdict for `raw` at every
+// place a URI is written (name-addr, Request-Line, addr-spec).
+bool uri_shortcut_agrees(std::string_view raw);
+// The shortcut reads `raw` itself (as a name-addr URI) instead of leaving it
+// to the general path: lets the tests show they cover it.
+bool uri_shortcut_accepts(std::string_view raw);
+} // namespace detail
+
 } // namespace sipguard::sip
