@@ -192,6 +192,18 @@ private:
 	return v;
 }
 
+// A header value [s, e) without the LWS around it. Nearly every UA writes
+// one SP after the colon and nothing at the end of the line: that is told
+// by two compares, anything else goes through trim().
+[[gnu::always_inline]] inline std::string_view trim_value(const char* s, const char* e)
+{
+	if (s < e && *s == ' ')
+		++s;
+	if (s < e && static_cast<unsigned char>(*s) > ' ' && static_cast<unsigned char>(e[-1]) > ' ')
+		return {s, static_cast<size_t>(e - s)};
+	return trim({s, static_cast<size_t>(e - s)});
+}
+
 // quoted-string (§25.1): DQUOTE *(qdtext / quoted-pair) DQUOTE. On success the
 // view is the content without the quotes, escapes left in place.
 enum class QResult { Ok, Unbalanced, Bad };
@@ -1298,62 +1310,73 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 
 	// Header fields. Each logical header is a line plus its folded
 	// continuation lines (lines starting with SP/HT, §7.3.1).
+	const char* const end = base + size;
+	const char* const nul = base + first_nul;
+	const char* p = base + pos;
 	uint32_t seen = 0;
+	size_t header_count = 0; // kept in a register; out.header_count is set on every exit
+	auto stop = [&](Malformation err, std::string_view detail) {
+		out.header_count = static_cast<uint16_t>(header_count);
+		fail(out, err, detail);
+	};
 	size_t body_start = std::string_view::npos;
-	while (pos < size) {
-		// Empty line: end of headers.
-		if (base[pos] == '\n') {
-			body_start = pos + 1;
-			break;
-		}
-		if (base[pos] == '\r' && pos + 1 < size && base[pos + 1] == '\n') {
-			body_start = pos + 2;
-			break;
-		}
-		if (base[pos] == ' ' || base[pos] == '\t') {
-			// A continuation with no header to continue (right after the start line).
-			fail(out, Malformation::BadHeaderSyntax, "folded line after start line");
-			return;
-		}
-		const size_t hstart = pos;
-		size_t hend = 0; // end of the logical header, excluding its final line break
-		for (;;) {
-			const size_t cap = std::min(size - pos, kMaxHeaderLineBytes + 2);
-			const char* n = scan::find(base + pos, base + pos + cap, '\n');
-			if (!n) {
-				if (cap < size - pos)
-					fail(out, Malformation::OversizedField, "header line");
-				else
-					fail(out, Malformation::NoHeaderEnd, "headers");
+	while (p < end) {
+		// A header line starts with a name character: one compare sends the
+		// rest (the empty line, a fold with nothing to continue, control
+		// bytes, which the name check rejects) to the checks below.
+		if (static_cast<unsigned char>(*p) <= ' ') [[unlikely]] {
+			if (*p == '\n') {
+				body_start = static_cast<size_t>(p + 1 - base);
+				break;
+			}
+			if (*p == '\r' && p + 1 < end && p[1] == '\n') {
+				body_start = static_cast<size_t>(p + 2 - base);
+				break;
+			}
+			if (*p == ' ' || *p == '\t') {
+				// A continuation with no header to continue (right after the start line).
+				fail(out, Malformation::BadHeaderSyntax, "folded line after start line");
 				return;
 			}
-			const size_t e = static_cast<size_t>(n - base);
-			hend = (e > hstart && base[e - 1] == '\r') ? e - 1 : e;
-			pos = e + 1;
-			if (pos < size && (base[pos] == ' ' || base[pos] == '\t'))
+		}
+		const char* const hs = p;
+		const char* he; // end of the logical header, excluding its final line break
+		for (;;) {
+			// Searched up to the end of the buffer, not of the longest line
+			// allowed: one bound for the vector loop, and the length is
+			// checked once the line break is found.
+			const char* const lf = scan::find(p, end, '\n');
+			if (!lf || lf - p > static_cast<std::ptrdiff_t>(kMaxHeaderLineBytes + 1)) {
+				if (end - p > static_cast<std::ptrdiff_t>(kMaxHeaderLineBytes + 2))
+					stop(Malformation::OversizedField, "header line");
+				else
+					stop(Malformation::NoHeaderEnd, "headers");
+				return;
+			}
+			he = (lf > hs && lf[-1] == '\r') ? lf - 1 : lf;
+			p = lf + 1;
+			if (p < end && static_cast<unsigned char>(*p) <= ' ' && (*p == ' ' || *p == '\t'))
 				continue; // folded
 			break;
 		}
-		if (first_nul < pos) {
-			fail(out, Malformation::NulByte, "headers");
+		if (nul < p) {
+			stop(Malformation::NulByte, "headers");
 			return;
 		}
-		if (hend - hstart > kMaxHeaderLineBytes) {
-			fail(out, Malformation::OversizedField, "header line");
+		if (static_cast<size_t>(he - hs) > kMaxHeaderLineBytes) {
+			stop(Malformation::OversizedField, "header line");
 			return;
 		}
-		if (++out.header_count > kMaxHeaderCount) {
-			fail(out, Malformation::TooManyHeaders, "headers");
+		if (++header_count > kMaxHeaderCount) {
+			stop(Malformation::TooManyHeaders, "headers");
 			return;
 		}
 		// header-name HCOLON value (§7.3.1: LWS allowed before the colon).
 		// The first ':' ends the name (a token holds none); a known name
 		// matched exactly is a token by construction, any other name is
 		// checked character by character.
-		const char* const hs = base + hstart;
-		const char* const he = base + hend;
 		size_t name_len = 0;
-		HeaderId id = match_header_colon(hs, hend - hstart, name_len);
+		HeaderId id = match_header_colon(hs, static_cast<size_t>(he - hs), name_len);
 		const char* colon = hs + name_len;
 		const char* ne = colon;
 		if (id == HeaderId::Other) {
@@ -1362,23 +1385,26 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 			while (ne > hs && is_lws(ne[-1]))
 				--ne;
 			if (ne == hs) [[unlikely]] {
-				fail(out, Malformation::BadHeaderSyntax, "header name");
+				stop(Malformation::BadHeaderSyntax, "header name");
 				return;
 			}
 			id = lookup_header({hs, static_cast<size_t>(ne - hs)});
 		}
 		if (id != HeaderId::Other) {
-			parse_header(id, trim({colon + 1, static_cast<size_t>(he - colon - 1)}), out, seen, base + size);
-			if (out.error != Malformation::None)
+			parse_header(id, trim_value(colon + 1, he), out, seen, end);
+			if (out.error != Malformation::None) {
+				out.header_count = static_cast<uint16_t>(header_count);
 				return;
+			}
 		} else {
-			Cur t{hs, ne, base + size};
+			Cur t{hs, ne, end};
 			if (t.run<kToken>().size() != static_cast<size_t>(ne - hs)) [[unlikely]] {
-				fail(out, Malformation::BadHeaderSyntax, "header name");
+				stop(Malformation::BadHeaderSyntax, "header name");
 				return;
 			}
 		}
 	}
+	out.header_count = static_cast<uint16_t>(header_count);
 	if (body_start == std::string_view::npos) {
 		fail(out, Malformation::NoHeaderEnd, "headers");
 		return;

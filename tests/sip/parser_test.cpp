@@ -801,6 +801,7 @@ TEST_CASE("NUL bytes in the headers are malformed; in the body they are data")
 	w[at] = '\0';
 	Message m = parsed(w);
 	CHECK(m.error == Malformation::NulByte);
+	CHECK(m.header_count == 5); // the lines before the one holding it
 	w[at] = 'x';
 	w[w.size() - 2] = '\0';
 	m = parsed(w);
@@ -832,6 +833,55 @@ TEST_CASE("huge fields are malformed with oversized_field, never a crash")
 	CHECK(m.error == Malformation::OversizedField);
 	m = parsed(std::string(100000, 'A') + " sip:x SIP/2.0\r\n\r\n");
 	CHECK_FALSE(m.valid());
+}
+
+TEST_CASE("the header line limit is exact, in CRLF and LF messages, folded or not")
+{
+	const std::string head = "OPTIONS sip:u@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+	                         "To: <sip:b@c>\r\nCall-ID: a\r\nCSeq: 1 OPTIONS\r\n";
+	for (const std::string eol : {"\r\n", "\n"}) {
+		INFO("line break " << std::string(eol.size() == 2 ? "CRLF" : "LF"));
+		// "X-Big: " is 7 bytes: the line is kMaxHeaderLineBytes (+1) bytes without its break.
+		const std::string at_limit = "X-Big: " + std::string(kMaxHeaderLineBytes - 7, 'x');
+		Message m = parsed(head + at_limit + eol + "Content-Length: 0" + eol + eol);
+		CHECK(m.valid());
+		CHECK(m.header_count == 7);
+		m = parsed(head + at_limit + "x" + eol + "Content-Length: 0" + eol + eol);
+		CHECK(m.error == Malformation::OversizedField);
+		CHECK(m.error_detail == "header line");
+		CHECK(m.header_count == 5); // the lines before it
+		// Folded: each physical line is short, the logical header is not.
+		const std::string half(kMaxHeaderLineBytes / 2, 'y');
+		m = parsed(head + "X-Folded: " + half + eol + " " + half + eol + "Content-Length: 0" + eol + eol);
+		CHECK(m.error == Malformation::OversizedField);
+		CHECK(m.error_detail == "header line");
+		// A last line without its break is an unfinished header block.
+		m = parsed(head + "Content-Length: 0");
+		CHECK(m.error == Malformation::NoHeaderEnd);
+		CHECK(m.header_count == 5);
+		// No line break at all within the limit, and more bytes after it.
+		m = parsed(head + "X-Big: " + std::string(kMaxHeaderLineBytes + 100, 'x'));
+		CHECK(m.error == Malformation::OversizedField);
+	}
+}
+
+TEST_CASE("header values are read without the LWS around them, however it is written")
+{
+	const std::string tail = "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:b@c>\nCSeq: 1 OPTIONS\n";
+	for (const char* call_id : {"Call-ID:abc", "Call-ID: abc", "Call-ID:  abc", "Call-ID:\tabc", "Call-ID: abc ",
+	                            "Call-ID: abc\t", "Call-ID : abc", "Call-ID:\t abc \t", "Call-ID: abc\n  ", "Call-ID:\n abc"}) {
+		INFO(call_id);
+		const Message m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\n" + tail + call_id + "\nContent-Length: 0\n\n"));
+		REQUIRE(m.valid());
+		CHECK(m.call_id == "abc");
+	}
+	// An empty value stays empty (and is then malformed for Call-ID) however much LWS it has.
+	for (const char* call_id : {"Call-ID:", "Call-ID: ", "Call-ID:  ", "Call-ID:\t"}) {
+		INFO(call_id);
+		const Message m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\n" + tail + call_id + "\nContent-Length: 0\n\n"));
+		CHECK(m.error == Malformation::BadHeaderSyntax);
+		CHECK(m.error_detail == "Call-ID");
+	}
 }
 
 TEST_CASE("not SIP: keep-alives, STUN, HTTP/SSDP, binary junk, text")
