@@ -627,16 +627,39 @@ Malformation parse_via(Cur c, Message& m)
 			c.skip_lws();
 			if (c.end() || c.peek() == ',')
 				break;
-			// ";branch=" without LWS around '=' and an unquoted value, the
-			// usual case: the name is matched as one word.
-			const bool branch_word = c.e - c.p > 8 && scan::ieq<";branch=">(c.p) && c.p[8] != '"' && !is_lws(c.p[8]);
+			// The parameters nearly every Via carries, written without LWS
+			// and with an unquoted value: ";branch=", ";received=",
+			// ";rport=" matched as one word, a bare ";rport" as another.
+			// Anything else (other names, LWS, quotes) takes the general
+			// path below, which gives the same result for these.
+			const ptrdiff_t left = c.e - c.p;
+			size_t word = 0; // length of the ";name=" matched
+			if (left > 1 && c.p[0] == ';') {
+				switch (c.p[1] | 0x20) {
+				case 'b':
+					word = left > 8 && scan::ieq<";branch=">(c.p) ? 8 : 0;
+					break;
+				case 'r':
+					if (left >= 6 && scan::ieq<";rport">(c.p) && (left == 6 || c.p[6] == ';' || c.p[6] == ',')) {
+						v.has_rport = true;
+						c.p += 6;
+						continue;
+					}
+					word = left > 7 && scan::ieq<";rport=">(c.p) ? 7 : left > 10 && scan::ieq<";received=">(c.p) ? 10 : 0;
+					break;
+				default:
+					break;
+				}
+				if (word && (c.p[word] == '"' || is_lws(c.p[word])))
+					word = 0;
+			}
 			std::string_view name;
 			std::string_view value;
 			bool has_value = false;
 			bool token_value = false; // value known to be a token already
-			if (branch_word) {
-				name = {c.p + 1, 6};
-				c.p += 8;
+			if (word) {
+				name = {c.p + 1, word - 2};
+				c.p += word;
 				has_value = true;
 				value = c.run<kParam>(token_value);
 				if (value.empty())

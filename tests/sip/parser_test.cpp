@@ -354,6 +354,67 @@ TEST_CASE("word-matched common forms and their other spellings parse alike")
 	      == Malformation::BadVersion);
 }
 
+// The Via parameters read by word match (";branch=", ";received=", ";rport=",
+// bare ";rport") against the general path, which LWS around ';' and '='
+// forces: every field and every verdict must agree, valid or not.
+TEST_CASE("Via parameters matched as words parse as the general path does")
+{
+	auto with_lws = [](std::string params) {
+		std::string out;
+		bool quoted = false;
+		for (char ch : params) {
+			if (ch == '"')
+				quoted = !quoted;
+			if (!quoted && (ch == ';' || ch == '=' || ch == ','))
+				out += std::string(" ") + ch + " ";
+			else
+				out += ch;
+		}
+		return out;
+	};
+	auto via_message = [](const std::string& via) {
+		return wire("OPTIONS sip:100@192.0.2.4 SIP/2.0\nVia: " + via
+		            + "\nFrom: <sip:a@b>;tag=1\nTo: <sip:100@192.0.2.4>\nCall-ID: v1\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n");
+	};
+	const char* const params[] = {
+	    ";branch=z9hG4bK1;rport", ";rport;branch=z9hG4bK1", ";branch=z9hG4bK1;rport=5060", ";rport=5060;branch=z9hG4bK1",
+	    ";branch=z9hG4bK1;received=192.0.2.9;rport=40000", ";received=192.0.2.9;branch=z9hG4bK1",
+	    ";branch=z9hG4bK1;RPORT", ";branch=z9hG4bK1;Rport=7", ";branch=z9hG4bK1;RECEIVED=h.example.com",
+	    ";branch=z9hG4bK1;received=[2001:db8::1]", ";branch=z9hG4bK1;rport;rport=9", ";branch=z9hG4bK1;rport=9;rport",
+	    ";branch=z9hG4bK1;rportx", ";branch=z9hG4bK1;rportx=1", ";branch=z9hG4bK1;rport=", ";branch=z9hG4bK1;rport=;x",
+	    ";branch=z9hG4bK1;rport=65536", ";branch=z9hG4bK1;rport=12a", ";branch=z9hG4bK1;rport=0",
+	    ";branch=z9hG4bK1;received=", ";branch=z9hG4bK1;received=;x", ";branch=z9hG4bK1;received=\"a\"",
+	    ";branch=z9hG4bK1;received", ";branch=z9hG4bK1;receivedx=1", ";branch=z9hG4bK1;rport,SIP/2.0/TCP h2;branch=z9hG4bK2",
+	    ";branch=z9hG4bK1;received=1.2.3.4,SIP/2.0/TCP h2;branch=z9hG4bK2;rport", ";branch=z9hG4bK1;r", ";branch=z9hG4bK1;r=1",
+	    ";branch=z9hG4bK1;;rport", ";branch=z9hG4bK1;rport;", ";branch=z9hG4bK1;received=a@b"};
+	for (const char* ps : params) {
+		INFO(ps);
+		const Message word = parsed(via_message("SIP/2.0/UDP 192.0.2.1:5060" + std::string(ps)));
+		const Message general = parsed(via_message("SIP/2.0/UDP 192.0.2.1:5060" + with_lws(ps)));
+		CHECK(to_string(word.error) == to_string(general.error));
+		REQUIRE(word.via_count == general.via_count);
+		for (size_t i = 0; i < word.via_count; ++i) {
+			const Via& a = word.via[i];
+			const Via& b = general.via[i];
+			CHECK(a.transport == b.transport);
+			CHECK(a.host == b.host);
+			CHECK(a.port == b.port);
+			CHECK(a.branch == b.branch);
+			CHECK(a.received == b.received);
+			CHECK(a.has_rport == b.has_rport);
+			CHECK(a.rport == b.rport);
+		}
+	}
+	// The word-matched forms are really read (not only agreed on).
+	const Message m = parsed(via_message("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;received=192.0.2.9;rport=40000"));
+	REQUIRE(m.valid());
+	CHECK(m.via[0].received == "192.0.2.9");
+	CHECK(m.via[0].has_rport);
+	CHECK(m.via[0].rport == 40000);
+	CHECK(parsed(via_message("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1;rport=65536")).error == Malformation::BadVia);
+	CHECK(parsed(via_message("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1;rport=")).error == Malformation::BadVia);
+}
+
 TEST_CASE("more Via values than stored are counted; beyond the hop bound is malformed")
 {
 	std::string vias;
