@@ -536,9 +536,41 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 	}
 }
 
-// name-addr / addr-spec with parameters (§20.10 Contact, §20.20 From, §20.39 To).
-// Leaves `c` at the ',' ending the value or at the end.
-bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
+// The usual name-addr: an optional quoted display name without escapes, at
+// most one SP, then "<" and a usual SIP URI (parse_common_sip_uri) and ">".
+// Reads it without the general path's LWS skips and display-name scan and
+// with the URI shortcut inlined; returns false, `c` and `na` untouched,
+// for anything else. What it accepts, the general path reads the same way
+// (checked by name_addr_shortcut_agrees() in the tests and the fuzzer).
+[[gnu::always_inline]] inline bool parse_common_name_addr(Cur& c, NameAddr& na)
+{
+	const char* p = c.p;
+	const char* const e = c.e;
+	const char* ds = p; // the display name: empty at the value's start unless quoted
+	const char* de = p;
+	if (p < e && *p == '"') {
+		const char* q = scan::find2(p + 1, e, '"', '\\');
+		if (!q || *q != '"')
+			return false;
+		ds = p + 1;
+		de = q;
+		p = q + 1;
+		if (p < e && *p == ' ')
+			++p;
+	}
+	if (p >= e || *p != '<')
+		return false;
+	const char* const gt = scan::find(p + 1, e, '>');
+	if (!gt || !parse_common_sip_uri({p + 1, static_cast<size_t>(gt - p - 1)}, na.uri, UriSite::NameAddr, c.lim))
+		return false;
+	na.display = {ds, static_cast<size_t>(de - ds)};
+	c.p = gt + 1;
+	return true;
+}
+
+// name-addr / addr-spec (§20.10 Contact, §20.20 From, §20.39 To) without its
+// parameters, in any form. Leaves `c` just after it.
+bool parse_name_addr_general(Cur& c, NameAddr& na, Malformation& err)
 {
 	c.skip_lws();
 	const char* start = c.p;
@@ -582,14 +614,21 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 		if (!parse_uri({s, static_cast<size_t>(c.p - s)}, na.uri, UriSite::NameAddr, c.lim))
 			return false;
 		++c.p;
-	} else {
-		// addr-spec without brackets ends at the first ';' (those are header
-		// parameters), ',' or LWS. Such a URI MUST NOT hold ',', '?' or ';'
-		// (§20: else it needs brackets; RFC 4475 "regbadct").
-		const std::string_view raw = c.run<kAddrSpec>();
-		if (!parse_uri(raw, na.uri, UriSite::AddrSpec, c.lim))
-			return false;
+		return true;
 	}
+	// addr-spec without brackets ends at the first ';' (those are header
+	// parameters), ',' or LWS. Such a URI MUST NOT hold ',', '?' or ';'
+	// (§20: else it needs brackets; RFC 4475 "regbadct").
+	const std::string_view raw = c.run<kAddrSpec>();
+	return parse_uri(raw, na.uri, UriSite::AddrSpec, c.lim);
+}
+
+// name-addr / addr-spec with parameters (§20.10 Contact, §20.20 From, §20.39 To).
+// Leaves `c` at the ',' ending the value or at the end.
+bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
+{
+	if (!parse_common_name_addr(c, na) && !parse_name_addr_general(c, na, err))
+		return false;
 	return header_params(c, &na.tag, err);
 }
 
@@ -1521,6 +1560,31 @@ bool uri_shortcut_accepts(std::string_view raw)
 {
 	Uri u;
 	return parse_common_sip_uri(raw, u, UriSite::NameAddr, raw.data() + raw.size());
+}
+
+bool name_addr_shortcut_agrees(std::string_view value)
+{
+	const char* const b = value.data();
+	const char* const e = b + value.size();
+	auto eq = [](std::string_view x, std::string_view y) { return x.data() == y.data() && x.size() == y.size(); };
+	NameAddr fast, general;
+	Cur f{b, e, e};
+	if (!parse_common_name_addr(f, fast))
+		return f.p == b && fast.display.data() == nullptr && fast.uri.raw.data() == nullptr; // declined, untouched
+	Cur g{b, e, e};
+	Malformation err = Malformation::None;
+	if (!parse_name_addr_general(g, general, err))
+		return false;
+	return f.p == g.p && eq(fast.display, general.display) && eq(fast.uri.raw, general.uri.raw)
+	       && eq(fast.uri.scheme, general.uri.scheme) && eq(fast.uri.user, general.uri.user)
+	       && eq(fast.uri.host, general.uri.host) && fast.uri.port == general.uri.port;
+}
+
+bool name_addr_shortcut_accepts(std::string_view value)
+{
+	NameAddr na;
+	Cur c{value.data(), value.data() + value.size(), value.data() + value.size()};
+	return parse_common_name_addr(c, na);
 }
 
 } // namespace detail

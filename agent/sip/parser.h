@@ -42,6 +42,11 @@ bool uri_shortcut_agrees(std::string_view raw);
 // The shortcut reads `raw` itself (as a name-addr URI) instead of leaving it
 // to the general path: lets the tests show they cover it.
 bool uri_shortcut_accepts(std::string_view raw);
+// The same for the name-addr shortcut ("display" <sip:...>): where it reads
+// `value` (a From/To/Contact value without its parameters), the general
+// path reads the same display name and Uri and stops at the same byte.
+bool name_addr_shortcut_agrees(std::string_view value);
+bool name_addr_shortcut_accepts(std::string_view value);
 } // namespace detail
 
 } // namespace sipguard::sip

@@ -281,6 +281,32 @@ TEST_CASE("the URI shortcut agrees with the general URI parser")
 	CHECK_FALSE(detail::uri_shortcut_accepts("sip:u@" + std::string(1100, 'h')));
 }
 
+// parse_name_addr reads the usual form ("display" <sip:...> or <sip:...>)
+// by a shortcut and everything else by the general path.
+TEST_CASE("the name-addr shortcut agrees with the general name-addr parser")
+{
+	const char* const usual[] = {
+	    "<sip:100@1.1.1.1>", "\"sipvicious\"<sip:100@1.1.1.1>", "\"Alice\" <sip:1001@pbx.example.com>",
+	    "<sip:2001@203.0.113.5:5060;transport=UDP>", "\"\" <sip:h>", "\"a;b,c<d>\" <sip:u@h>", "<sip:u@h>;tag=1",
+	    "\"A\" <sip:u@h> ;tag=1", "<sip:u@h>x", "<sip:u@h;x=a?b>",
+	};
+	for (std::string_view v : usual) {
+		CAPTURE(v);
+		CHECK(detail::name_addr_shortcut_accepts(v));
+		CHECK(detail::name_addr_shortcut_agrees(v));
+	}
+	const char* const other[] = {
+	    "sip:u@h", "Alice <sip:u@h>", "\"A\"  <sip:u@h>", "\"A\"\t<sip:u@h>", "\"A\\\"B\" <sip:u@h>", "\"A <sip:u@h>",
+	    " <sip:u@h>", "<sip:u@h", "<sips:u@h>", "<sip:u%41@h>", "<tel:+1555>", "<sip:u@h >", "<>", "\"A\"", "<sip:[::1]>",
+	    "\"A\" x <sip:u@h>", "<sip:u@h:99999>", "",
+	};
+	for (std::string_view v : other) {
+		CAPTURE(v);
+		CHECK_FALSE(detail::name_addr_shortcut_accepts(v));
+		CHECK(detail::name_addr_shortcut_agrees(v));
+	}
+}
+
 TEST_CASE("several Via values in one header and across headers; folding")
 {
 	const std::string w = wire(R"(BYE sip:bob@192.0.2.4 SIP/2.0

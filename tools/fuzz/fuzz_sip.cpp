@@ -47,22 +47,47 @@ void check_message(std::string_view in, const Message& m)
 		__builtin_trap();
 }
 
+// Calls check(rest) on the input from each of its first 16 places where
+// next(in, from) finds something; check returning false is a finding.
+template <typename Next, typename Check>
+void at_each(std::string_view in, Next next, Check check)
+{
+	size_t at = 0;
+	for (int n = 0; n < 16; ++n) {
+		at = next(in, at);
+		if (at == std::string_view::npos)
+			return;
+		if (!check(in.substr(at)))
+			__builtin_trap();
+		++at;
+	}
+}
+
 // Every "sip:" URI in the input, cut where a URI ends in a message (SP,
 // '>', ',', CR, LF) and also left uncut: the URI parser's shortcut for the
 // usual form must agree with its general path on each.
 void check_uri_paths(std::string_view in)
 {
-	size_t at = 0;
-	for (int n = 0; n < 16; ++n) {
-		at = in.find("sip:", at);
-		if (at == std::string_view::npos)
-			return;
-		const std::string_view rest = in.substr(at);
-		const size_t end = rest.find_first_of(" >,\r\n");
-		if (!detail::uri_shortcut_agrees(rest.substr(0, end)) || !detail::uri_shortcut_agrees(rest.substr(0, 1100)))
-			__builtin_trap();
-		++at;
-	}
+	at_each(
+	    in, [](std::string_view s, size_t from) { return s.find("sip:", from); },
+	    [](std::string_view rest) {
+		    return detail::uri_shortcut_agrees(rest.substr(0, rest.find_first_of(" >,\r\n")))
+		           && detail::uri_shortcut_agrees(rest.substr(0, 1100));
+	    });
+}
+
+// Every '"' and '<' in the input read as the start of a name-addr, up to
+// the end of its line and also up to its first ';': the name-addr shortcut
+// must agree with the general path on each.
+void check_name_addr_paths(std::string_view in)
+{
+	at_each(
+	    in, [](std::string_view s, size_t from) { return s.find_first_of("\"<", from); },
+	    [](std::string_view rest) {
+		    const std::string_view line = rest.substr(0, rest.find_first_of("\r\n"));
+		    return detail::name_addr_shortcut_agrees(line)
+		           && detail::name_addr_shortcut_agrees(line.substr(0, line.find(';')));
+	    });
 }
 
 } // namespace
@@ -77,6 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 	parse(in, Transport::Stream, m);
 	check_message(in, m);
 	check_uri_paths(in);
+	check_name_addr_paths(in);
 
 	// The framer, fed in three uneven pieces with a small buffer so the
 	// overflow and compaction paths run too.
