@@ -241,12 +241,24 @@ enum class QResult { Ok, Unbalanced, Bad };
 	if (s.empty() || s.size() > 20)
 		return false;
 	uint64_t v = 0;
-	for (char ch : s) {
-		if (!is(ch, kDigit))
-			return false;
-		v = v * 10 + static_cast<uint64_t>(ch - '0');
+	if (s.size() < 20) {
+		// 19 digits cannot overflow 64 bits: the bound is checked once, after.
+		for (char ch : s) {
+			const unsigned d = static_cast<unsigned>(static_cast<unsigned char>(ch)) - '0';
+			if (d > 9)
+				return false;
+			v = v * 10 + d;
+		}
 		if (v > max)
 			return false;
+	} else {
+		for (char ch : s) {
+			if (!is(ch, kDigit))
+				return false;
+			v = v * 10 + static_cast<uint64_t>(ch - '0');
+			if (v > max)
+				return false;
+		}
 	}
 	out = v;
 	return true;
@@ -1408,7 +1420,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 			// allowed: one bound for the vector loop, and the length is
 			// checked once the line break is found.
 			const char* const lf = scan::find(p, end, '\n');
-			if (!lf || lf - p > static_cast<std::ptrdiff_t>(kMaxHeaderLineBytes + 1)) {
+			if (!lf) {
 				if (end - p > static_cast<std::ptrdiff_t>(kMaxHeaderLineBytes + 2))
 					stop(Malformation::OversizedField, "header line");
 				else
@@ -1416,6 +1428,10 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 				return;
 			}
 			he = (lf > hs && lf[-1] == '\r') ? lf - 1 : lf;
+			if (static_cast<size_t>(he - hs) > kMaxHeaderLineBytes) {
+				stop(Malformation::OversizedField, "header line");
+				return;
+			}
 			p = lf + 1;
 			if (p < end && static_cast<unsigned char>(*p) <= ' ' && (*p == ' ' || *p == '\t'))
 				continue; // folded
@@ -1423,10 +1439,6 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		}
 		if (nul < p) {
 			stop(Malformation::NulByte, "headers");
-			return;
-		}
-		if (static_cast<size_t>(he - hs) > kMaxHeaderLineBytes) {
-			stop(Malformation::OversizedField, "header line");
 			return;
 		}
 		if (++header_count > kMaxHeaderCount) {

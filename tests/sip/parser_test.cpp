@@ -952,6 +952,35 @@ TEST_CASE("the header line limit is exact, in CRLF and LF messages, folded or no
 	}
 }
 
+TEST_CASE("numbers at and around their bounds, with leading zeros up to 20 digits")
+{
+	const std::string head = "OPTIONS sip:u@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\n"
+	                         "To: <sip:b@c>\nCall-ID: n\n";
+	auto with = [&](const std::string& cseq, const std::string& extra) {
+		return parsed(wire(head + "CSeq: " + cseq + " OPTIONS\n" + extra + "Content-Length: 0\n\n"));
+	};
+	CHECK(with("2147483647", "").cseq == 2147483647u);
+	CHECK(with("2147483648", "").error == Malformation::BadCSeq);
+	CHECK(with("0000000001", "").cseq == 1u);
+	CHECK(with("00000000001", "").error == Malformation::BadCSeq); // more than 10 digits
+	CHECK(with("1", "Max-Forwards: 255\n").max_forwards == 255);
+	CHECK(with("1", "Max-Forwards: 256\n").error == Malformation::BadNumber);
+	CHECK(with("1", "Max-Forwards: 0000000000000000070\n").max_forwards == 70);  // 19 digits
+	CHECK(with("1", "Max-Forwards: 00000000000000000070\n").max_forwards == 70); // 20 digits
+	CHECK(with("1", "Max-Forwards: 000000000000000000070\n").error == Malformation::BadNumber); // 21
+	CHECK(with("1", "Max-Forwards: 7x\n").error == Malformation::BadNumber);
+	CHECK(with("1", "Max-Forwards: -1\n").error == Malformation::BadNumber);
+	CHECK(with("1", "Expires: 4294967295\n").expires == 4294967295);
+	CHECK(with("1", "Expires: 4294967296\n").error == Malformation::BadNumber);
+	CHECK(with("1", "Expires: 18446744073709551615\n").error == Malformation::BadNumber); // 2^64-1
+	CHECK(with("1", "Expires: 18446744073709551616\n").error == Malformation::BadNumber); // wraps 64 bits
+	CHECK(with("1", "Expires: 99999999999999999999\n").error == Malformation::BadNumber);
+	CHECK(with("1", "Expires: 9999999999999999999\n").error == Malformation::BadNumber); // 19 digits
+	CHECK(with("1", "Expires: 00000000000000000000\n").expires == 0);
+	CHECK(with("1", "Expires: \n").error == Malformation::BadNumber);
+	CHECK(with("1", "Expires: 1 2\n").error == Malformation::BadNumber);
+}
+
 TEST_CASE("header values are read without the LWS around them, however it is written")
 {
 	const std::string tail = "Via: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\nTo: <sip:b@c>\nCSeq: 1 OPTIONS\n";
