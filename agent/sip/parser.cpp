@@ -1231,18 +1231,23 @@ size_t resync_length(std::string_view data)
 void parse_impl(std::string_view data, Transport transport, Message& out);
 
 // Message is trivially copyable and 2 KB, most of it the Via array of which
-// only via[0..via_count) is ever read: resetting everything but that array
-// halves the per-message fixed cost.
+// only via[0..via_count) is ever read: everything but that array is reset,
+// by zeroing it (stores only, no copy from a template) and setting the few
+// fields whose default is not zero. detail::reset_gives_default() checks
+// the result equals a default Message, so a new field with a non-zero
+// default cannot be missed.
 static_assert(std::is_trivially_copyable_v<Message> && std::is_standard_layout_v<Message>);
+constexpr size_t kViaBegin = offsetof(Message, via);
+constexpr size_t kViaEnd = kViaBegin + sizeof(Message::via);
 void reset(Message& out)
 {
-	static const Message kEmpty{};
-	constexpr size_t via_begin = offsetof(Message, via);
-	constexpr size_t via_end = via_begin + sizeof(Message::via);
 	auto* dst = reinterpret_cast<unsigned char*>(&out);
-	const auto* src = reinterpret_cast<const unsigned char*>(&kEmpty);
-	scan::copy_fixed<via_begin>(dst, src);
-	scan::copy_fixed<sizeof(Message) - via_end>(dst + via_end, src + via_end);
+	scan::zero_fixed<kViaBegin>(dst);
+	scan::zero_fixed<sizeof(Message) - kViaEnd>(dst + kViaEnd);
+	out.kind = Kind::NotSip;
+	out.max_forwards = -1;
+	out.content_length = -1;
+	out.expires = -1;
 }
 
 } // namespace
@@ -1590,6 +1595,19 @@ bool name_addr_shortcut_agrees(std::string_view value)
 	return f.p == g.p && eq(fast.display, general.display) && eq(fast.uri.raw, general.uri.raw)
 	       && eq(fast.uri.scheme, general.uri.scheme) && eq(fast.uri.user, general.uri.user)
 	       && eq(fast.uri.host, general.uri.host) && fast.uri.port == general.uri.port;
+}
+
+bool reset_gives_default()
+{
+	// Static storage: zero-initialised first, so its padding bytes are zero
+	// as reset() leaves them.
+	static const Message kDefault{};
+	Message m;
+	std::memset(static_cast<void*>(&m), 0xa5, sizeof m);
+	reset(m);
+	const auto* a = reinterpret_cast<const unsigned char*>(&m);
+	const auto* b = reinterpret_cast<const unsigned char*>(&kDefault);
+	return std::memcmp(a, b, kViaBegin) == 0 && std::memcmp(a + kViaEnd, b + kViaEnd, sizeof(Message) - kViaEnd) == 0;
 }
 
 bool name_addr_shortcut_accepts(std::string_view value)

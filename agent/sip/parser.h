@@ -47,6 +47,10 @@ bool uri_shortcut_accepts(std::string_view raw);
 // path reads the same display name and Uri and stops at the same byte.
 bool name_addr_shortcut_agrees(std::string_view value);
 bool name_addr_shortcut_accepts(std::string_view value);
+// parse() resets a Message by zeroing it and setting the fields whose
+// default is not zero: the result equals a default Message (all but the
+// Via array, which is never read past via_count).
+bool reset_gives_default();
 } // namespace detail
 
 } // namespace sipguard::sip

@@ -922,6 +922,25 @@ TEST_CASE("huge fields are malformed with oversized_field, never a crash")
 	CHECK_FALSE(m.valid());
 }
 
+TEST_CASE("a reused Message is reset to the defaults before each parse")
+{
+	CHECK(detail::reset_gives_default());
+	// And through parse(): a message with every field set, then one with few.
+	Message m;
+	const std::string full = wire(kInvite);
+	parse(full, Transport::Datagram, m);
+	REQUIRE(m.valid());
+	const std::string keepalive = "\r\n\r\n";
+	parse(keepalive, Transport::Datagram, m);
+	CHECK(m.kind == Kind::NotSip);
+	CHECK(m.max_forwards == -1);
+	CHECK(m.content_length == -1);
+	CHECK(m.expires == -1);
+	CHECK(m.call_id.empty());
+	CHECK(m.via_count == 0);
+	CHECK(m.from.uri.raw.empty());
+}
+
 TEST_CASE("the header line limit is exact, in CRLF and LF messages, folded or not")
 {
 	const std::string head = "OPTIONS sip:u@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
