@@ -95,7 +95,10 @@ template <bool Letters, char... Extra>
 inline const char* skip_set(const char* p, const char* e, const char* lim)
 {
 #if defined(__SSE2__)
-	while (p < e && lim - p >= 16) {
+	// The first block is classified before p is compared with e (an empty
+	// run costs a block; a non-empty one saves the compare), the next ones
+	// only while the run has not passed e.
+	while (lim - p >= 16) {
 		const __m128i in = class_mask<Letters, Extra...>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 		const unsigned out = ~static_cast<unsigned>(_mm_movemask_epi8(in)) & 0xffffu;
 		if (out) {
@@ -103,9 +106,9 @@ inline const char* skip_set(const char* p, const char* e, const char* lim)
 			return p < e ? p : e;
 		}
 		p += 16;
+		if (p >= e)
+			return e;
 	}
-	if (p >= e)
-		return e;
 #endif
 	(void)lim;
 	for (; p < e; ++p) {
