@@ -548,8 +548,30 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 	}
 }
 
+// The usual SIP URI as an addr-spec (no display name, no brackets): the
+// URI ends at the first ';', ',' or LWS, which start header parameters or
+// the next value. Bytes other than those and the usual URI ones: false.
+// Not inlined: its class-run constants would otherwise be loaded on every
+// name-addr parse, which costs the bracketed forms more than the call
+// costs this one.
+[[gnu::noinline]] bool parse_common_addr_spec(Cur& c, NameAddr& na)
+{
+	const char* const p = c.p;
+	const char* const e = c.e;
+	if (e - p < 4 || !scan::ieq<"sip:">(p))
+		return false;
+	const char* const q = scan::skip_set<true, '-', '.', '_', '@', ':'>(p + 4, e, c.lim);
+	if (q < e && *q != ';' && *q != ',' && !is_lws(*q))
+		return false;
+	if (!parse_common_sip_uri({p, static_cast<size_t>(q - p)}, na.uri, UriSite::AddrSpec, c.lim))
+		return false;
+	c.p = q;
+	return true;
+}
+
 // The usual name-addr: an optional quoted display name without escapes, at
-// most one SP, then "<" and a usual SIP URI (parse_common_sip_uri) and ">".
+// most one SP, then "<" and a usual SIP URI (parse_common_sip_uri) and ">";
+// or the usual SIP URI alone as an addr-spec.
 // Reads it without the general path's LWS skips and display-name scan and
 // with the URI shortcut inlined; returns false, `c` and `na` untouched,
 // for anything else. What it accepts, the general path reads the same way
@@ -571,7 +593,7 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 			++p;
 	}
 	if (p >= e || *p != '<')
-		return false;
+		return p == c.p && parse_common_addr_spec(c, na);
 	const char* const gt = scan::find(p + 1, e, '>');
 	if (!gt || !parse_common_sip_uri({p + 1, static_cast<size_t>(gt - p - 1)}, na.uri, UriSite::NameAddr, c.lim))
 		return false;

@@ -289,6 +289,8 @@ TEST_CASE("the name-addr shortcut agrees with the general name-addr parser")
 	    "<sip:100@1.1.1.1>", "\"sipvicious\"<sip:100@1.1.1.1>", "\"Alice\" <sip:1001@pbx.example.com>",
 	    "<sip:2001@203.0.113.5:5060;transport=UDP>", "\"\" <sip:h>", "\"a;b,c<d>\" <sip:u@h>", "<sip:u@h>;tag=1",
 	    "\"A\" <sip:u@h> ;tag=1", "<sip:u@h>x", "<sip:u@h;x=a?b>",
+	    // addr-spec: the URI up to the first ';', ',' or LWS
+	    "sip:u@h", "sip:100@198.51.100.7:5070", "SIP:u@h;tag=1", "sip:u@h,sip:v@i", "sip:u@h <sip:v@i>", "sip:h\t;x", "sip:u@h:5060",
 	};
 	for (std::string_view v : usual) {
 		CAPTURE(v);
@@ -296,9 +298,10 @@ TEST_CASE("the name-addr shortcut agrees with the general name-addr parser")
 		CHECK(detail::name_addr_shortcut_agrees(v));
 	}
 	const char* const other[] = {
-	    "sip:u@h", "Alice <sip:u@h>", "\"A\"  <sip:u@h>", "\"A\"\t<sip:u@h>", "\"A\\\"B\" <sip:u@h>", "\"A <sip:u@h>",
+	    "Alice <sip:u@h>", "\"A\"  <sip:u@h>", "\"A\"\t<sip:u@h>", "\"A\\\"B\" <sip:u@h>", "\"A <sip:u@h>",
 	    " <sip:u@h>", "<sip:u@h", "<sips:u@h>", "<sip:u%41@h>", "<tel:+1555>", "<sip:u@h >", "<>", "\"A\"", "<sip:[::1]>",
 	    "\"A\" x <sip:u@h>", "<sip:u@h:99999>", "",
+	    "sips:u@h", "sip:u@h?x=1", "sip:u%41@h", "sip:[::1]", "sip:u@h>", "sip:u@h:5x", "sip:", "sip:u:pw@h", "sip:u@h\"",
 	};
 	for (std::string_view v : other) {
 		CAPTURE(v);

@@ -65,14 +65,16 @@ void at_each(std::string_view in, Next next, Check check)
 
 // Every "sip:" URI in the input, cut where a URI ends in a message (SP,
 // '>', ',', CR, LF) and also left uncut: the URI parser's shortcut for the
-// usual form must agree with its general path on each.
+// usual form must agree with its general path on each; read up to the end
+// of its line as an addr-spec, so must the name-addr shortcut.
 void check_uri_paths(std::string_view in)
 {
 	at_each(
 	    in, [](std::string_view s, size_t from) { return s.find("sip:", from); },
 	    [](std::string_view rest) {
 		    return detail::uri_shortcut_agrees(rest.substr(0, rest.find_first_of(" >,\r\n")))
-		           && detail::uri_shortcut_agrees(rest.substr(0, 1100));
+		           && detail::uri_shortcut_agrees(rest.substr(0, 1100))
+		           && detail::name_addr_shortcut_agrees(rest.substr(0, rest.find_first_of("\r\n")));
 	    });
 }
 
