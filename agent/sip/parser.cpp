@@ -1533,8 +1533,13 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		return;
 	}
 	// The CSeq method matches the request method, ACK and CANCEL included
-	// (their CSeq carries "ACK"/"CANCEL", §17.1.1.3, §9.1).
-	if (out.kind == Kind::Request && out.cseq_method_token != out.method_token) {
+	// (their CSeq carries "ACK"/"CANCEL", §17.1.1.3, §9.1). Two known
+	// methods match when their enums do (method_from_token is exact); only
+	// extension methods need their tokens compared.
+	const bool same_method = out.method != Method::Unknown || out.cseq_method != Method::Unknown
+	                             ? out.method == out.cseq_method
+	                             : out.cseq_method_token == out.method_token;
+	if (out.kind == Kind::Request && !same_method) {
 		fail(out, Malformation::CSeqMethodMismatch, "CSeq");
 		return;
 	}

@@ -944,6 +944,53 @@ TEST_CASE("a reused Message is reset to the defaults before each parse")
 	CHECK(m.from.uri.raw.empty());
 }
 
+TEST_CASE("method tokens: exact and case-sensitive")
+{
+	const std::pair<const char*, Method> known[] = {
+	    {"ACK", Method::Ack},         {"BYE", Method::Bye},         {"INFO", Method::Info},
+	    {"PRACK", Method::Prack},     {"REFER", Method::Refer},     {"INVITE", Method::Invite},
+	    {"CANCEL", Method::Cancel},   {"NOTIFY", Method::Notify},   {"UPDATE", Method::Update},
+	    {"OPTIONS", Method::Options}, {"PUBLISH", Method::Publish}, {"MESSAGE", Method::Message},
+	    {"REGISTER", Method::Register}, {"SUBSCRIBE", Method::Subscribe},
+	};
+	for (const auto& [name, method] : known) {
+		const std::string t = name;
+		INFO(t);
+		CHECK(method_from_token(t) == method);
+		// Every other spelling is an extension method: each letter in lower
+		// case, each letter changed, one byte more or fewer.
+		for (size_t i = 0; i < t.size(); ++i) {
+			std::string lower = t, other = t;
+			lower[i] = static_cast<char>(lower[i] | 0x20);
+			other[i] = other[i] == 'Z' ? 'Y' : static_cast<char>(other[i] + 1);
+			CHECK(method_from_token(lower) == Method::Unknown);
+			CHECK(method_from_token(other) == Method::Unknown);
+		}
+		CHECK(method_from_token(t + "S") == Method::Unknown);
+		CHECK(method_from_token(t.substr(1)) == Method::Unknown);
+	}
+	CHECK(method_from_token("") == Method::Unknown);
+	CHECK(method_from_token("invite") == Method::Unknown);
+}
+
+TEST_CASE("the CSeq method must be the request's, known or extension, case-sensitive")
+{
+	auto request = [](const std::string& method, const std::string& cseq_method) {
+		return parsed(wire(method + " sip:u@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@b>;tag=1\n"
+		                   "To: <sip:b@c>\nCall-ID: n\nCSeq: 1 " + cseq_method + "\nContent-Length: 0\n\n"));
+	};
+	for (const char* m : {"INVITE", "ACK", "CANCEL", "OPTIONS", "FOO", "invite", "X-Y.Z"})
+		CHECK(request(m, m).valid());
+	const std::pair<const char*, const char*> mismatched[] = {
+	    {"INVITE", "ACK"}, {"INVITE", "invite"}, {"invite", "INVITE"}, {"INVITE", "FOO"},
+	    {"FOO", "INVITE"}, {"FOO", "BAR"},       {"FOO", "FOOO"},      {"FOO", "foo"},
+	};
+	for (const auto& [method, cseq] : mismatched) {
+		INFO(method << " / " << cseq);
+		CHECK(request(method, cseq).error == Malformation::CSeqMethodMismatch);
+	}
+}
+
 TEST_CASE("the header line limit is exact, in CRLF and LF messages, folded or not")
 {
 	const std::string head = "OPTIONS sip:u@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
