@@ -666,111 +666,234 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 	return header_params(c, &na.tag, err);
 }
 
+// A port as parse_port() reads the run of digits at p: 1 to 5 digits
+// worth at most 65535. Returns the end of the run, or nullptr for any
+// other run (empty, longer, larger). Digit by digit: a port is 4-5 bytes,
+// fewer than a class run's set-up costs.
+[[gnu::always_inline]] inline const char* common_port(const char* p, const char* e, uint16_t& port)
+{
+	const char* const s = p;
+	uint32_t v = 0;
+	for (; p < e; ++p) {
+		const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
+		if (d > 9)
+			break;
+		if (p - s == 5)
+			return nullptr;
+		v = v * 10 + d;
+	}
+	if (p == s || v > 65535)
+		return nullptr;
+	port = static_cast<uint16_t>(v);
+	return p;
+}
+
+// One Via value written the usual way: "SIP/2.0/" transport, one SP, host
+// (no IPv6 reference) [":" port], then parameters ";name[=value]" without
+// LWS or quotes, names and values of letters, digits, '-', '.' and '_';
+// branch, received and rport are read as the general path reads them and
+// other names are ignored as it ignores them. On success `v` holds the
+// value and `c` stands at its ',' or the end; for anything else it returns
+// false, `c` untouched and `v` partly written (the caller resets it), and
+// the general path reads the value, so every error is the general path's.
+// Checked against it by via_shortcut_agrees() in the tests and the fuzzer.
+[[gnu::always_inline]] inline bool parse_common_via(Cur& c, Via& v)
+{
+	const char* p = c.p;
+	const char* const e = c.e;
+	if (e - p < 12 || !scan::ieq<"sip/2.0/">(p))
+		return false;
+	// The general path reads the transport as a token and the host as a run
+	// of kHost, which is exactly letters, digits, '-', '.' and '_': a run of
+	// these ended by SP (not a token character) is the same token. The
+	// usual transports (RFC 3261 §18, "TLS" for sips) by one word compare.
+	const char* const ts = p + 8;
+	if (scan::ieq<"udp ">(ts) || scan::ieq<"tcp ">(ts) || scan::ieq<"tls ">(ts)) {
+		p = ts + 3;
+	} else {
+		p = scan::skip_set<true, '-', '.'>(ts, e, c.lim);
+		if (p == ts || p >= e || *p != ' ' || static_cast<size_t>(p - ts) > kMaxTokenBytes)
+			return false;
+	}
+	v.transport = {ts, static_cast<size_t>(p - ts)};
+	const char* const hs = p + 1;
+	p = scan::skip_set<true, '-', '.', '_'>(hs, e, c.lim);
+	if (p == hs || p - hs > 255)
+		return false;
+	v.host = {hs, static_cast<size_t>(p - hs)};
+	if (p < e && *p == ':' && !(p = common_port(p + 1, e, v.port)))
+		return false;
+	// Every run below stops before ';' and ',' (neither is a parameter
+	// character): a parameter ending in anything else ends the loop and
+	// the value is declined.
+	while (p < e && *p == ';') {
+		const ptrdiff_t left = e - p;
+		if (left > 8 && scan::ieq<";branch=">(p)) {
+			// via-branch is a token (§20.42); its bound is the general path's.
+			const char* const vs = p + 8;
+			p = scan::skip_set<true, '-', '.', '_'>(vs, e, c.lim);
+			if (p == vs || static_cast<size_t>(p - vs) > kMaxTokenBytes)
+				return false;
+			v.branch = {vs, static_cast<size_t>(p - vs)};
+		} else if (left > 7 && scan::ieq<";rport=">(p)) {
+			if (!(p = common_port(p + 7, e, v.rport)))
+				return false;
+			v.has_rport = true;
+		} else if (left >= 6 && scan::ieq<";rport">(p) && (left == 6 || p[6] == ';' || p[6] == ',')) {
+			v.has_rport = true; // RFC 3581 §3: a request's rport has no value
+			p += 6;
+		} else if (left > 10 && scan::ieq<";received=">(p)) {
+			const char* const vs = p + 10;
+			p = scan::skip_set<true, '-', '.', '_'>(vs, e, c.lim);
+			if (p == vs)
+				return false;
+			v.received = {vs, static_cast<size_t>(p - vs)};
+		} else {
+			// Any other parameter (";alias", ";i=..."). One of the three
+			// names written another way (";branch" without a value,
+			// ";received=" at the end) is the general path's to judge.
+			const char* const ns = p + 1;
+			p = scan::skip_set<true, '-', '.', '_'>(ns, e, c.lim);
+			const size_t n = static_cast<size_t>(p - ns);
+			if (n == 0 || (n == 6 && scan::ieq<"branch">(ns)) || (n == 8 && scan::ieq<"received">(ns))
+			    || (n == 5 && scan::ieq<"rport">(ns)))
+				return false;
+			if (p < e && *p == '=') {
+				const char* const vs = p + 1;
+				p = scan::skip_set<true, '-', '.', '_'>(vs, e, c.lim);
+				if (p == vs)
+					return false;
+			}
+		}
+	}
+	if (p < e && *p != ',')
+		return false;
+	c.p = p;
+	return true;
+}
+
+// One via-parm (§20.42: sent-protocol LWS sent-by *( SEMI via-params ))
+// in any form, into `v`, which it resets first. Leaves `c` at the ','
+// ending the value or at the end.
+Malformation parse_via_value_general(Cur& c, Via& v)
+{
+	v = Via{};
+	// sent-protocol: nearly always "SIP/2.0/" without LWS, checked as one
+	// word; anything else takes the general path.
+	if (c.e - c.p >= 8 && scan::ieq<"sip/2.0/">(c.p)) {
+		c.p += 8;
+	} else {
+		std::string_view proto = c.run<kToken>();
+		if (proto.empty() || !c.eat_sep('/'))
+			return Malformation::BadVia;
+		std::string_view version = c.run<kToken>();
+		if (version.empty() || !c.eat_sep('/'))
+			return Malformation::BadVia;
+	}
+	v.transport = c.run<kToken>();
+	if (v.transport.empty() || v.transport.size() > kMaxTokenBytes)
+		return Malformation::BadVia;
+	const char* before = c.p;
+	c.skip_lws();
+	if (c.p == before)
+		return Malformation::BadVia;
+	if (!parse_hostport(c, v.host, v.port, true))
+		return Malformation::BadVia;
+	for (;;) {
+		c.skip_lws();
+		if (c.end() || c.peek() == ',')
+			return Malformation::None;
+		// The parameters nearly every Via carries, written without LWS
+		// and with an unquoted value: ";branch=", ";received=",
+		// ";rport=" matched as one word, a bare ";rport" as another.
+		// Anything else (other names, LWS, quotes) takes the general
+		// path below, which gives the same result for these.
+		const ptrdiff_t left = c.e - c.p;
+		size_t word = 0; // length of the ";name=" matched
+		if (left > 1 && c.p[0] == ';') {
+			switch (c.p[1] | 0x20) {
+			case 'b':
+				word = left > 8 && scan::ieq<";branch=">(c.p) ? 8 : 0;
+				break;
+			case 'r':
+				if (left >= 6 && scan::ieq<";rport">(c.p) && (left == 6 || c.p[6] == ';' || c.p[6] == ',')) {
+					v.has_rport = true;
+					c.p += 6;
+					continue;
+				}
+				word = left > 7 && scan::ieq<";rport=">(c.p) ? 7 : left > 10 && scan::ieq<";received=">(c.p) ? 10 : 0;
+				break;
+			default:
+				break;
+			}
+			if (word && (c.p[word] == '"' || is_lws(c.p[word])))
+				word = 0;
+		}
+		std::string_view name;
+		std::string_view value;
+		bool has_value = false;
+		bool token_value = false; // value known to be a token already
+		if (word) {
+			name = {c.p + 1, word - 2};
+			c.p += word;
+			has_value = true;
+			value = c.run<kParam>(token_value);
+			if (value.empty())
+				return Malformation::BadVia;
+		} else {
+			if (!c.eat(';'))
+				return Malformation::BadVia;
+			c.skip_lws();
+			name = c.run<kToken>();
+			if (name.empty())
+				return Malformation::BadVia;
+			if (c.eat_sep('=')) {
+				has_value = true;
+				Malformation err = Malformation::BadVia;
+				if (!param_value(c, value, err))
+					return err;
+			}
+		}
+		// Parameter names are tokens: a length check then one word compare.
+		if (name.size() == 6 && scan::ieq<"branch">(name.data())) {
+			if (value.size() > kMaxTokenBytes)
+				return Malformation::OversizedField;
+			// via-branch = "branch" EQUAL token (§20.42, §25.1).
+			if (!has_value || value.empty() || value.data()[-1] == '"')
+				return Malformation::BadVia;
+			Cur t{value.data(), value.data() + value.size(), c.lim};
+			if (!token_value && t.run<kToken>().size() != value.size())
+				return Malformation::BadVia;
+			v.branch = value;
+		} else if (name.size() == 8 && scan::ieq<"received">(name.data())) {
+			if (!has_value || value.empty())
+				return Malformation::BadVia;
+			v.received = value;
+		} else if (name.size() == 5 && scan::ieq<"rport">(name.data())) {
+			v.has_rport = true;
+			if (has_value && !parse_port(value, v.rport))
+				return Malformation::BadVia;
+		}
+	}
+}
+
 // Via (§20.42): 1#( sent-protocol LWS sent-by *( SEMI via-params ) ).
-Malformation parse_via(Cur c, Message& m)
+// Each value is read by the shortcut for the usual form when it can be
+// (UseShortcut false, for via_shortcut_agrees(), reads all by the general path).
+template <bool UseShortcut>
+Malformation parse_via_values(Cur c, Message& m)
 {
 	Via scratch;
 	for (;;) {
 		c.skip_lws();
 		// Parse straight into the next slot; past kMaxVia only count.
 		Via& v = m.via_count < kMaxVia ? m.via[m.via_count] : scratch;
-		v = Via{};
-		// sent-protocol: nearly always "SIP/2.0/" without LWS, checked as one
-		// word; anything else takes the general path.
-		if (c.e - c.p >= 8 && scan::ieq<"sip/2.0/">(c.p)) {
-			c.p += 8;
-		} else {
-			std::string_view proto = c.run<kToken>();
-			if (proto.empty() || !c.eat_sep('/'))
-				return Malformation::BadVia;
-			std::string_view version = c.run<kToken>();
-			if (version.empty() || !c.eat_sep('/'))
-				return Malformation::BadVia;
-		}
-		v.transport = c.run<kToken>();
-		if (v.transport.empty() || v.transport.size() > kMaxTokenBytes)
-			return Malformation::BadVia;
-		const char* before = c.p;
-		c.skip_lws();
-		if (c.p == before)
-			return Malformation::BadVia;
-		if (!parse_hostport(c, v.host, v.port, true))
-			return Malformation::BadVia;
-		for (;;) {
-			c.skip_lws();
-			if (c.end() || c.peek() == ',')
-				break;
-			// The parameters nearly every Via carries, written without LWS
-			// and with an unquoted value: ";branch=", ";received=",
-			// ";rport=" matched as one word, a bare ";rport" as another.
-			// Anything else (other names, LWS, quotes) takes the general
-			// path below, which gives the same result for these.
-			const ptrdiff_t left = c.e - c.p;
-			size_t word = 0; // length of the ";name=" matched
-			if (left > 1 && c.p[0] == ';') {
-				switch (c.p[1] | 0x20) {
-				case 'b':
-					word = left > 8 && scan::ieq<";branch=">(c.p) ? 8 : 0;
-					break;
-				case 'r':
-					if (left >= 6 && scan::ieq<";rport">(c.p) && (left == 6 || c.p[6] == ';' || c.p[6] == ',')) {
-						v.has_rport = true;
-						c.p += 6;
-						continue;
-					}
-					word = left > 7 && scan::ieq<";rport=">(c.p) ? 7 : left > 10 && scan::ieq<";received=">(c.p) ? 10 : 0;
-					break;
-				default:
-					break;
-				}
-				if (word && (c.p[word] == '"' || is_lws(c.p[word])))
-					word = 0;
-			}
-			std::string_view name;
-			std::string_view value;
-			bool has_value = false;
-			bool token_value = false; // value known to be a token already
-			if (word) {
-				name = {c.p + 1, word - 2};
-				c.p += word;
-				has_value = true;
-				value = c.run<kParam>(token_value);
-				if (value.empty())
-					return Malformation::BadVia;
-			} else {
-				if (!c.eat(';'))
-					return Malformation::BadVia;
-				c.skip_lws();
-				name = c.run<kToken>();
-				if (name.empty())
-					return Malformation::BadVia;
-				if (c.eat_sep('=')) {
-					has_value = true;
-					Malformation err = Malformation::BadVia;
-					if (!param_value(c, value, err))
-						return err;
-				}
-			}
-			// Parameter names are tokens: a length check then one word compare.
-			if (name.size() == 6 && scan::ieq<"branch">(name.data())) {
-				if (value.size() > kMaxTokenBytes)
-					return Malformation::OversizedField;
-				// via-branch = "branch" EQUAL token (§20.42, §25.1).
-				if (!has_value || value.empty() || value.data()[-1] == '"')
-					return Malformation::BadVia;
-				Cur t{value.data(), value.data() + value.size(), c.lim};
-				if (!token_value && t.run<kToken>().size() != value.size())
-					return Malformation::BadVia;
-				v.branch = value;
-			} else if (name.size() == 8 && scan::ieq<"received">(name.data())) {
-				if (!has_value || value.empty())
-					return Malformation::BadVia;
-				v.received = value;
-			} else if (name.size() == 5 && scan::ieq<"rport">(name.data())) {
-				v.has_rport = true;
-				if (has_value && !parse_port(value, v.rport))
-					return Malformation::BadVia;
-			}
+		if (UseShortcut)
+			v = Via{};
+		if (!UseShortcut || !parse_common_via(c, v)) {
+			const Malformation err = parse_via_value_general(c, v);
+			if (err != Malformation::None)
+				return err;
 		}
 		if (m.via_total >= kMaxViaTotal)
 			return Malformation::OversizedField;
@@ -783,14 +906,240 @@ Malformation parse_via(Cur c, Message& m)
 	}
 }
 
+Malformation parse_via(Cur c, Message& m)
+{
+	return parse_via_values<true>(c, m);
+}
+
+// The auth-params a Credentials or a Challenge keeps (§22.4; RFC 2617
+// §3.2.1, §3.2.2); every other one is read for its syntax only.
+enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Qop };
+
+// Which of them `name` (a token) is: dispatch on length, then one word compare.
+[[gnu::always_inline]] inline AuthParam auth_param_of(std::string_view name)
+{
+	const char* const nd = name.data();
+	switch (name.size()) {
+	case 3:
+		return scan::ieq<"uri">(nd) ? AuthParam::Uri : scan::ieq<"qop">(nd) ? AuthParam::Qop : AuthParam::Other;
+	case 5:
+		return scan::ieq<"realm">(nd) ? AuthParam::Realm : scan::ieq<"nonce">(nd) ? AuthParam::Nonce : AuthParam::Other;
+	case 8:
+		return scan::ieq<"username">(nd)   ? AuthParam::Username
+		       : scan::ieq<"response">(nd) ? AuthParam::Response
+		                                   : AuthParam::Other;
+	default:
+		return AuthParam::Other;
+	}
+}
+
+// Keeps one auth-param's value in the credentials or the challenge.
+[[gnu::always_inline]] inline Malformation note_auth_param(AuthParam which, std::string_view value,
+                                                           Credentials* cred, Challenge* chal)
+{
+	if (cred) {
+		switch (which) {
+		case AuthParam::Username:
+			if (value.size() > kMaxTokenBytes)
+				return Malformation::OversizedField;
+			cred->username = value;
+			break;
+		case AuthParam::Realm: cred->realm = value; break;
+		case AuthParam::Nonce: cred->has_nonce = true; break;
+		case AuthParam::Uri: cred->uri = value; break;
+		case AuthParam::Response: cred->has_response = true; break;
+		default: break;
+		}
+	} else {
+		switch (which) {
+		case AuthParam::Realm: chal->realm = value; break;
+		case AuthParam::Nonce: chal->has_nonce = true; break;
+		case AuthParam::Qop: chal->qop = value; break;
+		default: break;
+		}
+	}
+	return Malformation::None;
+}
+
+// The usual auth-param names of RFC 2617 §3.2.1 and §3.2.2 written with
+// their '=' at p (`left` bytes readable, at least one): the length of
+// name and '=' and which param it is, or 0. A token run from p stops at
+// that '=' (not a token character), so the general loop reads the same
+// name; one word compare each instead of a class run.
+[[gnu::always_inline]] inline size_t common_auth_name(const char* p, ptrdiff_t left, AuthParam& which)
+{
+	which = AuthParam::Other;
+	switch (*p | 0x20) {
+	case 'a':
+		return left >= 10 && scan::ieq<"algorithm=">(p) ? 10 : 0;
+	case 'c':
+		return left >= 7 && scan::ieq<"cnonce=">(p) ? 7 : 0;
+	case 'd':
+		return left >= 7 && scan::ieq<"domain=">(p) ? 7 : 0;
+	case 'n':
+		if (left >= 3 && scan::ieq<"nc=">(p))
+			return 3;
+		which = AuthParam::Nonce;
+		return left >= 6 && scan::ieq<"nonce=">(p) ? 6 : 0;
+	case 'o':
+		return left >= 7 && scan::ieq<"opaque=">(p) ? 7 : 0;
+	case 'q':
+		which = AuthParam::Qop;
+		return left >= 4 && scan::ieq<"qop=">(p) ? 4 : 0;
+	case 'r':
+		if (left >= 6 && scan::ieq<"realm=">(p)) {
+			which = AuthParam::Realm;
+			return 6;
+		}
+		which = AuthParam::Response;
+		return left >= 9 && scan::ieq<"response=">(p) ? 9 : 0;
+	case 's':
+		return left >= 6 && scan::ieq<"stale=">(p) ? 6 : 0;
+	case 'u':
+		if (left >= 4 && scan::ieq<"uri=">(p)) {
+			which = AuthParam::Uri;
+			return 4;
+		}
+		which = AuthParam::Username;
+		return left >= 9 && scan::ieq<"username=">(p) ? 9 : 0;
+	default:
+		return 0;
+	}
+}
+
+// The DQUOTE closing a quoted-string whose content starts at p, when no
+// '\' comes before it; nullptr when there is none or a '\' comes first
+// (quoted() judges those). One search for both bytes, 16 at a time while
+// the message buffer (`lim`) holds a whole block, judged only below e: a
+// search bounded by e would end a header's last value byte by byte.
+[[gnu::always_inline]] inline const char* plain_quote_end(const char* p, const char* e, const char* lim)
+{
+#if defined(__SSE2__)
+	const __m128i dq = _mm_set1_epi8('"');
+	const __m128i bs = _mm_set1_epi8('\\');
+	for (; p < e && lim - p >= 16; p += 16) {
+		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+		const unsigned mask = static_cast<unsigned>(
+		    _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs))));
+		if (mask) {
+			const char* const f = p + __builtin_ctz(mask);
+			return f < e && *f == '"' ? f : nullptr;
+		}
+	}
+#endif
+	for (; p < e; ++p)
+		if (*p == '"' || *p == '\\')
+			return *p == '"' ? p : nullptr;
+	return nullptr;
+}
+
+// Where the general loop's unquoted auth-param value from p ends: at the
+// first ',' or byte up to SP (LWS and control bytes), or at e. Searched
+// like plain_quote_end().
+[[gnu::always_inline]] inline const char* unquoted_auth_value_end(const char* p, const char* e, const char* lim)
+{
+#if defined(__SSE2__)
+	const __m128i comma = _mm_set1_epi8(',');
+	const __m128i sp = _mm_set1_epi8(' ');
+	for (; p < e && lim - p >= 16; p += 16) {
+		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+		const __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x));
+		if (const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop))) {
+			const char* const f = p + __builtin_ctz(mask);
+			return f < e ? f : e;
+		}
+	}
+#endif
+	for (; p < e; ++p)
+		if (*p == ',' || static_cast<unsigned char>(*p) <= ' ')
+			return p;
+	return e;
+}
+
+// auth-params written the usual way: name=value or name="value" with
+// nothing around the '=', a quoted value without '\', an unquoted one
+// ended by ',' or the end, and ',' or ", " between them. Reads them in
+// order from `c` (at the first param) as the general loop would, and stops
+// before the first one written otherwise, leaving `c` and `first` as the
+// general loop has them after the last param read (at its ',' or the end):
+// every other form and every syntax error is the general loop's. Taken
+// only when the whole header value is within kMaxUriBytes, so no value can
+// exceed the general loop's bound on each. Checked against the general
+// loop alone by auth_shortcut_agrees() in the tests and the fuzzer.
+[[gnu::always_inline]] inline Malformation parse_common_auth_params(Cur& c, bool& first, Credentials* cred,
+                                                                   Challenge* chal)
+{
+	const char* const e = c.e;
+	if (e - c.p > static_cast<ptrdiff_t>(kMaxUriBytes))
+		return Malformation::None;
+	for (const char* p = c.p; p < e;) {
+		AuthParam which;
+		const char* vs;
+		if (const size_t n = common_auth_name(p, e - p, which)) {
+			vs = p + n;
+		} else {
+			const char* const ns = p;
+			p = scan::skip_set<true, '-', '.', '_'>(ns, e, c.lim);
+			if (p == ns || p >= e || *p != '=')
+				return Malformation::None;
+			which = auth_param_of({ns, static_cast<size_t>(p - ns)});
+			vs = p + 1;
+		}
+		std::string_view value;
+		if (vs < e && *vs == '"') {
+			++vs;
+			p = plain_quote_end(vs, e, c.lim);
+			if (!p)
+				return Malformation::None;
+			value = {vs, static_cast<size_t>(p - vs)};
+			++p;
+		} else {
+			p = unquoted_auth_value_end(vs, e, c.lim);
+			if (p == vs)
+				return Malformation::None;
+			value = {vs, static_cast<size_t>(p - vs)};
+		}
+		if (p < e && *p != ',')
+			return Malformation::None;
+		// The general loop reaches this param with this name and value.
+		const Malformation err = note_auth_param(which, value, cred, chal);
+		if (err != Malformation::None)
+			return err;
+		c.p = p;
+		first = false;
+		if (p < e && ++p < e && *p == ' ')
+			++p;
+	}
+	return Malformation::None;
+}
+
+// The auth scheme "Digest " (RFC 3261 §22.4, RFC 2617 §3.2.1), as nearly
+// every header writes it: one word compare instead of a token run. The
+// scheme is what the run would read (SP ends a token); `c` is left after
+// the SP.
+[[gnu::always_inline]] inline bool common_auth_scheme(Cur& c, std::string_view& scheme)
+{
+	if (c.e - c.p < 7 || !scan::ieq<"digest ">(c.p))
+		return false;
+	scheme = {c.p, 6};
+	c.p += 7;
+	return true;
+}
+
 // Authorization / Proxy-Authorization (§22.4, §25.1 credentials) or a
 // challenge (§20.27, §20.44): scheme LWS auth-param *(COMMA auth-param).
-Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
+// The usual scheme and params are read by the shortcuts above, the rest by
+// the general loop (UseShortcut false, for auth_shortcut_agrees(): all of it).
+template <bool UseShortcut>
+Malformation parse_auth_params(Cur c, Credentials* cred, Challenge* chal)
 {
 	c.skip_lws();
-	std::string_view scheme = c.run<kToken>();
-	if (scheme.empty() || scheme.size() > kMaxTokenBytes)
-		return Malformation::BadAuthorization;
+	std::string_view scheme;
+	if (!UseShortcut || !common_auth_scheme(c, scheme)) {
+		scheme = c.run<kToken>();
+		if (scheme.empty() || scheme.size() > kMaxTokenBytes)
+			return Malformation::BadAuthorization;
+	}
 	if (cred) {
 		cred->present = true;
 		cred->scheme = scheme;
@@ -800,6 +1149,11 @@ Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
 	}
 	c.skip_lws();
 	bool first = true;
+	if (UseShortcut) {
+		const Malformation err = parse_common_auth_params(c, first, cred, chal);
+		if (err != Malformation::None)
+			return err;
+	}
 	while (!c.end()) {
 		if (!first && !c.eat_sep(','))
 			return Malformation::BadAuthorization;
@@ -827,51 +1181,17 @@ Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
 		}
 		if (value.size() > kMaxUriBytes)
 			return Malformation::OversizedField;
-		// auth-param names are tokens: dispatch on length, then one word compare.
-		const char* const nd = name.data();
-		if (cred) {
-			switch (name.size()) {
-			case 3:
-				if (scan::ieq<"uri">(nd))
-					cred->uri = value;
-				break;
-			case 5:
-				if (scan::ieq<"realm">(nd))
-					cred->realm = value;
-				else if (scan::ieq<"nonce">(nd))
-					cred->has_nonce = true;
-				break;
-			case 8:
-				if (scan::ieq<"username">(nd)) {
-					if (value.size() > kMaxTokenBytes)
-						return Malformation::OversizedField;
-					cred->username = value;
-				} else if (scan::ieq<"response">(nd)) {
-					cred->has_response = true;
-				}
-				break;
-			default:
-				break;
-			}
-		} else {
-			switch (name.size()) {
-			case 3:
-				if (scan::ieq<"qop">(nd))
-					chal->qop = value;
-				break;
-			case 5:
-				if (scan::ieq<"realm">(nd))
-					chal->realm = value;
-				else if (scan::ieq<"nonce">(nd))
-					chal->has_nonce = true;
-				break;
-			default:
-				break;
-			}
-		}
+		const Malformation err = note_auth_param(auth_param_of(name), value, cred, chal);
+		if (err != Malformation::None)
+			return err;
 		c.skip_lws();
 	}
 	return Malformation::None;
+}
+
+Malformation parse_auth(Cur c, Credentials* cred, Challenge* chal)
+{
+	return parse_auth_params<true>(c, cred, chal);
 }
 
 // Sets out's error and returns; keeps the call sites short.
@@ -1642,6 +1962,75 @@ bool name_addr_shortcut_accepts(std::string_view value)
 	NameAddr na;
 	Cur c{value.data(), value.data() + value.size(), value.data() + value.size()};
 	return parse_common_name_addr(c, na);
+}
+
+bool via_shortcut_agrees(std::string_view value)
+{
+	const char* const b = value.data();
+	const char* const e = b + value.size();
+	auto eq = [](std::string_view x, std::string_view y) { return x.data() == y.data() && x.size() == y.size(); };
+	Message fast, general;
+	const Malformation ef = parse_via_values<true>(Cur{b, e, e}, fast);
+	const Malformation eg = parse_via_values<false>(Cur{b, e, e}, general);
+	if (ef != eg || fast.via_count != general.via_count || fast.via_total != general.via_total)
+		return false;
+	// Every stored value, and the slot an error left partly written.
+	for (size_t i = 0; i < kMaxVia && i <= fast.via_count; ++i) {
+		const Via& x = fast.via[i];
+		const Via& y = general.via[i];
+		if (!eq(x.transport, y.transport) || !eq(x.host, y.host) || x.port != y.port || !eq(x.branch, y.branch)
+		    || !eq(x.received, y.received) || x.has_rport != y.has_rport || x.rport != y.rport)
+			return false;
+	}
+	return true;
+}
+
+bool via_shortcut_accepts(std::string_view value)
+{
+	const char* const e = value.data() + value.size();
+	Cur c{value.data(), e, e};
+	for (;;) {
+		c.skip_lws();
+		Via v;
+		if (!parse_common_via(c, v))
+			return false;
+		if (c.end())
+			return true;
+		++c.p; // ','
+	}
+}
+
+bool auth_shortcut_agrees(std::string_view value)
+{
+	const char* const b = value.data();
+	const char* const e = b + value.size();
+	auto eq = [](std::string_view x, std::string_view y) { return x.data() == y.data() && x.size() == y.size(); };
+	Credentials cf, cg;
+	if (parse_auth_params<true>(Cur{b, e, e}, &cf, nullptr) != parse_auth_params<false>(Cur{b, e, e}, &cg, nullptr))
+		return false;
+	if (cf.present != cg.present || !eq(cf.scheme, cg.scheme) || !eq(cf.username, cg.username)
+	    || !eq(cf.realm, cg.realm) || !eq(cf.uri, cg.uri) || cf.has_nonce != cg.has_nonce
+	    || cf.has_response != cg.has_response)
+		return false;
+	Challenge hf, hg;
+	if (parse_auth_params<true>(Cur{b, e, e}, nullptr, &hf) != parse_auth_params<false>(Cur{b, e, e}, nullptr, &hg))
+		return false;
+	return hf.present == hg.present && eq(hf.scheme, hg.scheme) && eq(hf.realm, hg.realm)
+	       && hf.has_nonce == hg.has_nonce && eq(hf.qop, hg.qop);
+}
+
+bool auth_shortcut_accepts(std::string_view value)
+{
+	const char* const e = value.data() + value.size();
+	Cur c{value.data(), e, e};
+	c.skip_lws();
+	std::string_view scheme;
+	if (!common_auth_scheme(c, scheme))
+		return false;
+	c.skip_lws();
+	bool first = true;
+	Credentials cr;
+	return parse_common_auth_params(c, first, &cr, nullptr) == Malformation::None && c.end();
 }
 
 } // namespace detail

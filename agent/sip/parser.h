@@ -47,6 +47,18 @@ bool uri_shortcut_accepts(std::string_view raw);
 // path reads the same display name and Uri and stops at the same byte.
 bool name_addr_shortcut_agrees(std::string_view value);
 bool name_addr_shortcut_accepts(std::string_view value);
+// The same for the Via shortcut: `value` (a Via header value) read with it
+// and by the general path alone gives the same error, via_count, via_total
+// and Via fields (also those of the slot an error left partly written).
+// _accepts: the shortcut reads every Via value in it.
+bool via_shortcut_agrees(std::string_view value);
+bool via_shortcut_accepts(std::string_view value);
+// The same for the auth shortcuts ("Digest " and the usual auth-params):
+// `value` read as Authorization and as WWW-Authenticate, with them and by
+// the general loop alone, gives the same error and the same Credentials
+// and Challenge. _accepts: the shortcuts read all of it.
+bool auth_shortcut_agrees(std::string_view value);
+bool auth_shortcut_accepts(std::string_view value);
 // parse() resets a Message by zeroing it and setting the fields whose
 // default is not zero: the result equals a default Message (all but the
 // Via array, which is never read past via_count).

@@ -92,6 +92,23 @@ void check_name_addr_paths(std::string_view in)
 	    });
 }
 
+// Every line of the input read as a header value (from after its first
+// ':', or whole), up to its end and also with the lines after it: the Via
+// and auth shortcuts must agree with their general paths on each.
+void check_via_auth_paths(std::string_view in)
+{
+	at_each(
+	    in, [](std::string_view s, size_t from) { return s.find('\n', from); },
+	    [](std::string_view rest) {
+		    rest.remove_prefix(1); // the '\n'
+		    const std::string_view value = rest.substr(rest.substr(0, rest.find_first_of("\r\n")).find(':') + 1);
+		    const std::string_view line = value.substr(0, value.find_first_of("\r\n"));
+		    const std::string_view more = value.substr(0, 1100);
+		    return detail::via_shortcut_agrees(line) && detail::auth_shortcut_agrees(line)
+		           && detail::via_shortcut_agrees(more) && detail::auth_shortcut_agrees(more);
+	    });
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -105,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 	check_message(in, m);
 	check_uri_paths(in);
 	check_name_addr_paths(in);
+	check_via_auth_paths(in);
 
 	// The framer, fed in three uneven pieces with a small buffer so the
 	// overflow and compaction paths run too.
