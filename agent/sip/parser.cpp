@@ -1333,12 +1333,6 @@ bool parse_start_line(std::string_view line, Message& m, const char* lim)
 	return true;
 }
 
-Malformation parse_number(std::string_view v, uint64_t max, uint64_t& out)
-{
-	v = trim(v);
-	return parse_uint(v, max, out) ? Malformation::None : Malformation::BadNumber;
-}
-
 // One header field. `value` is trimmed, may span folded lines.
 void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& seen, const char* lim)
 {
@@ -1426,7 +1420,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 			return;
 		uint64_t n = 0;
 		// Not a number (RFC 4475 "ncl": -999) or more than a message can hold.
-		if (parse_number(value, kMaxMessageBytes, n) != Malformation::None) {
+		if (!parse_uint(value, kMaxMessageBytes, n)) {
 			fail(m, Malformation::BadContentLength, "Content-Length");
 			return;
 		}
@@ -1497,7 +1491,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 	case HeaderId::MaxForwards: {
 		uint64_t n = 0;
 		// 0..255 (§20.22; RFC 4475 "scalar02" style overflow).
-		if (parse_number(value, 255, n) != Malformation::None) {
+		if (!parse_uint(value, 255, n)) {
 			fail(m, Malformation::BadNumber, "Max-Forwards");
 			return;
 		}
@@ -1507,7 +1501,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 	case HeaderId::Expires: {
 		uint64_t n = 0;
 		// delta-seconds up to 2^32-1 (§20.19, §25.1; RFC 4475 "scalar02").
-		if (parse_number(value, 0xffffffffu, n) != Malformation::None) {
+		if (!parse_uint(value, 0xffffffffu, n)) {
 			fail(m, Malformation::BadNumber, "Expires");
 			return;
 		}
