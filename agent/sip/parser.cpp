@@ -384,57 +384,105 @@ enum class UriSite {
 	AddrSpec,    // without <>: no '?' at all (§20: else it needs brackets; RFC 4475 "regbadct")
 };
 
-// The usual SIP URI: "sip:" [user "@"] host [":" port] [";" params], user
-// and host made of letters, digits, '-', '.' and '_' (no escapes, no IPv6,
-// no password, no URI headers). Two class runs and a port instead of the
-// general scan, which costs about three times as much. Returns false for
-// anything else, and the caller then takes the general path; for every
-// URI it accepts, the general path gives the same Uri and the same verdict
-// (checked by uri_shortcut_agrees() in the tests and the fuzzer).
+// A port as parse_port() reads the run of digits at p: 1 to 5 digits
+// worth at most 65535. Returns the end of the run, or nullptr for any
+// other run (empty, longer, larger). Digit by digit: a port is 4-5 bytes,
+// fewer than a class run's set-up costs.
+[[gnu::always_inline]] inline const char* common_port(const char* p, const char* e, uint16_t& port)
+{
+	const char* const s = p;
+	uint32_t v = 0;
+	for (; p < e; ++p) {
+		const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
+		if (d > 9)
+			break;
+		if (p - s == 5)
+			return nullptr;
+		v = v * 10 + d;
+	}
+	if (p == s || v > 65535)
+		return nullptr;
+	port = static_cast<uint16_t>(v);
+	return p;
+}
+
+// What the usual SIP URI holds before its parameters.
+struct CommonUriHead {
+	std::string_view user;
+	std::string_view host;
+	uint16_t port = 0;
+};
+
+// The usual SIP URI's "sip:" [user "@"] host [":" port] at d, user and host
+// made of letters, digits, '-', '.' and '_' (no escapes, no IPv6, no
+// password): read up to the first other byte, whose position it returns
+// (e when none); nullptr when the bytes before it are not that form. Two
+// class runs and a port instead of the general scan, which costs about
+// three times as much. What follows is the caller's to judge, so a URI
+// whose end is not known yet (in a name-addr, an addr-spec) is read
+// without a search for its end first.
+[[gnu::always_inline]] inline const char* common_uri_head(const char* d, const char* e, const char* lim,
+                                                          CommonUriHead& h)
+{
+	if (e - d < 5 || !scan::ieq<"sip:">(d))
+		return nullptr;
+	const char* p = scan::skip_set<true, '-', '.', '_'>(d + 4, e, lim);
+	const char* hs = d + 4;
+	if (p < e && *p == '@') {
+		h.user = {hs, static_cast<size_t>(p - hs)};
+		if (h.user.empty() || h.user.size() > kMaxTokenBytes)
+			return nullptr;
+		hs = p + 1;
+		p = scan::skip_set<true, '-', '.', '_'>(hs, e, lim);
+	}
+	h.host = {hs, static_cast<size_t>(p - hs)};
+	if (h.host.empty() || h.host.size() > 255)
+		return nullptr;
+	if (p < e && *p == ':')
+		return common_port(p + 1, e, h.port);
+	return p;
+}
+
+// The parameters after a usual URI head, [p, e) with *p == ';': the
+// general scan's character and escape checks, and its rules for '?' at
+// each site. An '@' there with no user before the host would make the
+// general path read everything before it as the user: left to it.
+[[gnu::always_inline]] inline bool common_uri_params(const char* p, const char* e, const CommonUriHead& h,
+                                                     UriSite site, const char* lim)
+{
+	UriMarks k;
+	if (!scan_uri({p, static_cast<size_t>(e - p)}, lim, k))
+		return false;
+	if (k.question != std::string_view::npos && site != UriSite::NameAddr)
+		return false;
+	return !(h.user.empty() && k.at != std::string_view::npos);
+}
+
+[[gnu::always_inline]] inline void set_common_uri(Uri& u, std::string_view raw, const CommonUriHead& h)
+{
+	u.raw = raw;
+	u.scheme = {raw.data(), 3};
+	u.user = h.user;
+	u.host = h.host;
+	u.port = h.port;
+}
+
+// The usual SIP URI: the head above, then nothing or ";" params. Returns
+// false for anything else, and the caller then takes the general path;
+// for every URI it accepts, the general path gives the same Uri and the
+// same verdict (checked by uri_shortcut_agrees() in the tests and the
+// fuzzer).
 [[gnu::always_inline]] inline bool parse_common_sip_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 {
 	const char* const d = raw.data();
 	const char* const e = d + raw.size();
-	if (raw.size() < 5 || raw.size() > kMaxUriBytes || !scan::ieq<"sip:">(d))
+	if (raw.size() > kMaxUriBytes)
 		return false;
-	const char* p = scan::skip_set<true, '-', '.', '_'>(d + 4, e, lim);
-	std::string_view user;
-	const char* hs = d + 4;
-	if (p < e && *p == '@') {
-		user = {hs, static_cast<size_t>(p - hs)};
-		if (user.empty() || user.size() > kMaxTokenBytes)
-			return false;
-		hs = p + 1;
-		p = scan::skip_set<true, '-', '.', '_'>(hs, e, lim);
-	}
-	const std::string_view host{hs, static_cast<size_t>(p - hs)};
-	if (host.empty() || host.size() > 255)
+	CommonUriHead h;
+	const char* const p = common_uri_head(d, e, lim, h);
+	if (!p || (p < e && (*p != ';' || !common_uri_params(p, e, h, site, lim))))
 		return false;
-	uint16_t port = 0;
-	if (p < e && *p == ':') {
-		const char* ds = p + 1;
-		p = scan::skip_set<false>(ds, e, lim);
-		if (!parse_port({ds, static_cast<size_t>(p - ds)}, port))
-			return false;
-	}
-	if (p < e) {
-		// Parameters: the general scan's character and escape checks, and
-		// its rules for '?' at each site. An '@' there with no user before
-		// the host would make the general path read everything before it
-		// as the user: left to it.
-		UriMarks k;
-		if (*p != ';' || !scan_uri({p, static_cast<size_t>(e - p)}, lim, k))
-			return false;
-		if (k.question != std::string_view::npos && site != UriSite::NameAddr)
-			return false;
-		if (user.empty() && k.at != std::string_view::npos)
-			return false;
-	}
-	u.raw = raw;
-	u.scheme = {d, 3};
-	u.user = user;
-	u.host = host;
-	u.port = port;
+	set_common_uri(u, raw, h);
 	return true;
 }
 
@@ -551,20 +599,13 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 // The usual SIP URI as an addr-spec (no display name, no brackets): the
 // URI ends at the first ';', ',' or LWS, which start header parameters or
 // the next value. Bytes other than those and the usual URI ones: false.
-// Not inlined: its class-run constants would otherwise be loaded on every
-// name-addr parse, which costs the bracketed forms more than the call
-// costs this one.
-[[gnu::noinline]] bool parse_common_addr_spec(Cur& c, NameAddr& na)
+[[gnu::always_inline]] inline bool parse_common_addr_spec(Cur& c, NameAddr& na)
 {
-	const char* const p = c.p;
-	const char* const e = c.e;
-	if (e - p < 4 || !scan::ieq<"sip:">(p))
+	CommonUriHead h;
+	const char* const q = common_uri_head(c.p, c.e, c.lim, h);
+	if (!q || (q < c.e && *q != ';' && *q != ',' && !is_lws(*q)))
 		return false;
-	const char* const q = scan::skip_set<true, '-', '.', '_', '@', ':'>(p + 4, e, c.lim);
-	if (q < e && *q != ';' && *q != ',' && !is_lws(*q))
-		return false;
-	if (!parse_common_sip_uri({p, static_cast<size_t>(q - p)}, na.uri, UriSite::AddrSpec, c.lim))
-		return false;
+	set_common_uri(na.uri, {c.p, static_cast<size_t>(q - c.p)}, h);
 	c.p = q;
 	return true;
 }
@@ -594,9 +635,22 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 	}
 	if (p >= e || *p != '<')
 		return p == c.p && parse_common_addr_spec(c, na);
-	const char* const gt = scan::find(p + 1, e, '>');
-	if (!gt || !parse_common_sip_uri({p + 1, static_cast<size_t>(gt - p - 1)}, na.uri, UriSite::NameAddr, c.lim))
+	// The URI ends at the first '>': right after its head, or after its
+	// parameters.
+	const char* const us = p + 1;
+	CommonUriHead h;
+	const char* gt = common_uri_head(us, e, c.lim, h);
+	if (!gt || gt >= e)
 		return false;
+	if (*gt != '>') {
+		const char* const params = gt;
+		gt = *params == ';' ? scan::find(params, e, '>') : nullptr;
+		if (!gt || !common_uri_params(params, gt, h, UriSite::NameAddr, c.lim))
+			return false;
+	}
+	if (static_cast<size_t>(gt - us) > kMaxUriBytes)
+		return false;
+	set_common_uri(na.uri, {us, static_cast<size_t>(gt - us)}, h);
 	na.display = {ds, static_cast<size_t>(de - ds)};
 	c.p = gt + 1;
 	return true;
@@ -664,28 +718,6 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 	if (!parse_common_name_addr(c, na) && !parse_name_addr_general(c, na, err))
 		return false;
 	return header_params(c, &na.tag, err);
-}
-
-// A port as parse_port() reads the run of digits at p: 1 to 5 digits
-// worth at most 65535. Returns the end of the run, or nullptr for any
-// other run (empty, longer, larger). Digit by digit: a port is 4-5 bytes,
-// fewer than a class run's set-up costs.
-[[gnu::always_inline]] inline const char* common_port(const char* p, const char* e, uint16_t& port)
-{
-	const char* const s = p;
-	uint32_t v = 0;
-	for (; p < e; ++p) {
-		const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
-		if (d > 9)
-			break;
-		if (p - s == 5)
-			return nullptr;
-		v = v * 10 + d;
-	}
-	if (p == s || v > 65535)
-		return nullptr;
-	port = static_cast<uint16_t>(v);
-	return p;
 }
 
 // One Via value written the usual way: "SIP/2.0/" transport, one SP, host

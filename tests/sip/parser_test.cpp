@@ -302,6 +302,8 @@ TEST_CASE("the name-addr shortcut agrees with the general name-addr parser")
 	    " <sip:u@h>", "<sip:u@h", "<sips:u@h>", "<sip:u%41@h>", "<tel:+1555>", "<sip:u@h >", "<>", "\"A\"", "<sip:[::1]>",
 	    "\"A\" x <sip:u@h>", "<sip:u@h:99999>", "",
 	    "sips:u@h", "sip:u@h?x=1", "sip:u%41@h", "sip:[::1]", "sip:u@h>", "sip:u@h:5x", "sip:", "sip:u:pw@h", "sip:u@h\"",
+	    // a bracketed URI whose head is followed by anything but ';' or '>'
+	    "<sip:u@h!x>", "<sip:u@h%41>", "<sip:u@h?x=1>", "<sip:u@h:5060!>", "<sip:h:>", "<sip:u@h:5060x;a>",
 	};
 	for (std::string_view v : other) {
 		CAPTURE(v);
