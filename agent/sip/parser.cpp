@@ -1417,9 +1417,17 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 			return;
 		// CSeq = 1*DIGIT LWS Method; the number is below 2^31 (§8.1.1.5,
 		// RFC 4475 "scalar02").
-		std::string_view num = c.run<kDigit>();
+		// Digit by digit (a CSeq number is a few digits, fewer than a class
+		// run's set-up); more than 10 digits is over the bound anyway.
 		uint64_t n = 0;
-		if (num.size() > 10 || !parse_uint(num, 0x7fffffffu, n)) {
+		const char* const digits = c.p;
+		for (; c.p < c.e && c.p - digits <= 10; ++c.p) {
+			const unsigned d = static_cast<unsigned>(static_cast<unsigned char>(*c.p)) - '0';
+			if (d > 9)
+				break;
+			n = n * 10 + d;
+		}
+		if (c.p == digits || c.p - digits > 10 || n > 0x7fffffffu) {
 			fail(m, Malformation::BadCSeq, "CSeq");
 			return;
 		}
