@@ -3,6 +3,8 @@
 // method lookup.
 #include "agent/sip/message.h"
 
+#include "agent/sip/scan.h"
+
 namespace sipguard::sip {
 
 std::string_view to_string(Malformation m)
@@ -122,17 +124,8 @@ Method method_from_token(std::string_view t)
 
 bool Message::has_sdp() const
 {
-	constexpr std::string_view kSdp = "application/sdp";
-	if (body.empty() || content_type.size() != kSdp.size())
-		return false;
-	for (size_t i = 0; i < kSdp.size(); ++i) {
-		char c = content_type[i];
-		if (c >= 'A' && c <= 'Z')
-			c = static_cast<char>(c + ('a' - 'A'));
-		if (c != kSdp[i])
-			return false;
-	}
-	return true;
+	// Media types are case-insensitive (RFC 2045 §5.1): one word-wise compare.
+	return !body.empty() && scan::ieq<"application/sdp">(content_type);
 }
 
 } // namespace sipguard::sip

@@ -993,6 +993,24 @@ TEST_CASE("the CSeq method must be the request's, known or extension, case-sensi
 	}
 }
 
+TEST_CASE("has_sdp: application/sdp in any case, with a body")
+{
+	Message m;
+	m.body = "v=0";
+	for (const char* t : {"application/sdp", "APPLICATION/SDP", "Application/Sdp", "application/SDP"}) {
+		m.content_type = t;
+		CHECK(m.has_sdp());
+	}
+	for (const char* t : {"", "application/sd", "application/sdpx", "application\\sdp", "applicatio/nsdp",
+	                      "application/sdq", "text/plain", "application/sdp;x", "application/s\xc4p"}) {
+		m.content_type = t;
+		CHECK_FALSE(m.has_sdp());
+	}
+	m.content_type = "application/sdp";
+	m.body = {};
+	CHECK_FALSE(m.has_sdp());
+}
+
 TEST_CASE("the header line limit is exact, in CRLF and LF messages, folded or not")
 {
 	const std::string head = "OPTIONS sip:u@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
