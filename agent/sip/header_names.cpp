@@ -60,11 +60,33 @@ HeaderId lookup_header(std::string_view n)
 	case 4:
 		if (c0 == 'f')
 			return scan::ieq<"from">(d) ? HeaderId::From : HeaderId::Other;
+		if (c0 == 'd')
+			return scan::ieq<"date">(d) ? HeaderId::Date : HeaderId::Other;
 		return scan::ieq<"cseq">(d) ? HeaderId::CSeq : HeaderId::Other;
 	case 5:
-		return scan::ieq<"event">(d) ? HeaderId::Event : HeaderId::Other;
+		switch (c0) {
+		case 'e':
+			return scan::ieq<"event">(d) ? HeaderId::Event : HeaderId::Other;
+		case 'a':
+			return scan::ieq<"allow">(d) ? HeaderId::Allow : HeaderId::Other;
+		case 'r':
+			return scan::ieq<"route">(d) ? HeaderId::Route : HeaderId::Other;
+		default:
+			return HeaderId::Other;
+		}
 	case 6:
-		return scan::ieq<"server">(d) ? HeaderId::Server : HeaderId::Other;
+		switch (c0) {
+		case 's':
+			return scan::ieq<"server">(d) ? HeaderId::Server : HeaderId::Other;
+		case 'a':
+			return scan::ieq<"accept">(d) ? HeaderId::Accept : HeaderId::Other;
+		case 'r':
+			return scan::ieq<"reason">(d) ? HeaderId::Reason : HeaderId::Other;
+		case 'm':
+			return scan::ieq<"min-se">(d) ? HeaderId::MinSe : HeaderId::Other;
+		default:
+			return HeaderId::Other;
+		}
 	case 7:
 		switch (c0) {
 		case 'c':
@@ -75,6 +97,8 @@ HeaderId lookup_header(std::string_view n)
 			return scan::ieq<"expires">(d) ? HeaderId::Expires : HeaderId::Other;
 		case 's':
 			return scan::ieq<"subject">(d) ? HeaderId::Subject : HeaderId::Other;
+		case 'r':
+			return scan::ieq<"require">(d) ? HeaderId::Require : HeaderId::Other;
 		default:
 			return HeaderId::Other;
 		}
@@ -95,6 +119,8 @@ HeaderId lookup_header(std::string_view n)
 			return scan::ieq<"max-forwards">(d) ? HeaderId::MaxForwards : HeaderId::Other;
 		if (c0 == 'a')
 			return scan::ieq<"allow-events">(d) ? HeaderId::AllowEvents : HeaderId::Other;
+		if (c0 == 'r')
+			return scan::ieq<"record-route">(d) ? HeaderId::RecordRoute : HeaderId::Other;
 		return HeaderId::Other;
 	case 13:
 		if (c0 == 'a')
@@ -158,6 +184,14 @@ std::string_view header_name(HeaderId id)
 	case HeaderId::AllowEvents: return "Allow-Events";
 	case HeaderId::SessionExpires: return "Session-Expires";
 	case HeaderId::Identity: return "Identity";
+	case HeaderId::Allow: return "Allow";
+	case HeaderId::Accept: return "Accept";
+	case HeaderId::Reason: return "Reason";
+	case HeaderId::Date: return "Date";
+	case HeaderId::Route: return "Route";
+	case HeaderId::RecordRoute: return "Record-Route";
+	case HeaderId::Require: return "Require";
+	case HeaderId::MinSe: return "Min-SE";
 	}
 	return "";
 }

@@ -42,6 +42,18 @@ enum class HeaderId : uint8_t {
 	AllowEvents,
 	SessionExpires,
 	Identity,
+	// Common headers without a compact form whose values the parser does
+	// not need: named so the header loop recognises them with their colon
+	// (match_header_colon) instead of searching for it and checking the
+	// name byte by byte.
+	Allow,
+	Accept,
+	Reason,
+	Date,
+	Route,
+	RecordRoute,
+	Require,
+	MinSe,
 };
 
 // `name` is the header name as written (any case). Exact for any bytes: a
@@ -82,17 +94,39 @@ HeaderId lookup_header(std::string_view name);
 			return hit(HeaderId::ContentType, 12);
 		return HeaderId::Other;
 	case 'm':
-		return n >= 13 && scan::ieq<"max-forwards:">(p) ? hit(HeaderId::MaxForwards, 12) : HeaderId::Other;
+		if (n >= 13 && scan::ieq<"max-forwards:">(p))
+			return hit(HeaderId::MaxForwards, 12);
+		return n >= 7 && scan::ieq<"min-se:">(p) ? hit(HeaderId::MinSe, 6) : HeaderId::Other;
 	case 'u':
 		return n >= 11 && scan::ieq<"user-agent:">(p) ? hit(HeaderId::UserAgent, 10) : HeaderId::Other;
 	case 's':
-		return n >= 7 && scan::ieq<"server:">(p) ? hit(HeaderId::Server, 6) : HeaderId::Other;
+		if (n >= 7 && scan::ieq<"server:">(p))
+			return hit(HeaderId::Server, 6);
+		if (n >= 10 && scan::ieq<"supported:">(p))
+			return hit(HeaderId::Supported, 9);
+		return n >= 16 && scan::ieq<"session-expires:">(p) ? hit(HeaderId::SessionExpires, 15) : HeaderId::Other;
 	case 'e':
 		if (n >= 8 && scan::ieq<"expires:">(p))
 			return hit(HeaderId::Expires, 7);
 		return n >= 6 && scan::ieq<"event:">(p) ? hit(HeaderId::Event, 5) : HeaderId::Other;
 	case 'a':
-		return n >= 14 && scan::ieq<"authorization:">(p) ? hit(HeaderId::Authorization, 13) : HeaderId::Other;
+		if (n >= 6 && scan::ieq<"allow:">(p))
+			return hit(HeaderId::Allow, 5);
+		if (n >= 14 && scan::ieq<"authorization:">(p))
+			return hit(HeaderId::Authorization, 13);
+		if (n >= 7 && scan::ieq<"accept:">(p))
+			return hit(HeaderId::Accept, 6);
+		return n >= 13 && scan::ieq<"allow-events:">(p) ? hit(HeaderId::AllowEvents, 12) : HeaderId::Other;
+	case 'r':
+		if (n >= 7 && scan::ieq<"reason:">(p))
+			return hit(HeaderId::Reason, 6);
+		if (n >= 13 && scan::ieq<"record-route:">(p))
+			return hit(HeaderId::RecordRoute, 12);
+		if (n >= 6 && scan::ieq<"route:">(p))
+			return hit(HeaderId::Route, 5);
+		return n >= 8 && scan::ieq<"require:">(p) ? hit(HeaderId::Require, 7) : HeaderId::Other;
+	case 'd':
+		return n >= 5 && scan::ieq<"date:">(p) ? hit(HeaderId::Date, 4) : HeaderId::Other;
 	case 'w':
 		return n >= 17 && scan::ieq<"www-authenticate:">(p) ? hit(HeaderId::WwwAuthenticate, 16) : HeaderId::Other;
 	case 'p':

@@ -195,6 +195,13 @@ hi)");
 	CHECK(lookup_header("Proxy-Authorization") == HeaderId::ProxyAuthorization);
 	CHECK(lookup_header("Call_ID") == HeaderId::Other);
 	CHECK(header_name(lookup_header("l")) == "Content-Length");
+	// Every named header's canonical name looks up to itself.
+	for (int i = 1; i <= static_cast<int>(HeaderId::MinSe); ++i) {
+		const auto id = static_cast<HeaderId>(i);
+		CAPTURE(header_name(id));
+		CHECK_FALSE(header_name(id).empty());
+		CHECK(lookup_header(header_name(id)) == id);
+	}
 }
 
 // The header names the parser reads, written "Name:", are matched in one
@@ -205,7 +212,9 @@ TEST_CASE("header names matched with their colon agree with the general lookup")
 	const char* const names[] = {"Via", "From", "To", "Call-ID", "CSeq", "Contact", "Content-Length",
 	                             "Content-Type", "Max-Forwards", "User-Agent", "Server", "Expires", "Event",
 	                             "Authorization", "WWW-Authenticate", "Proxy-Authorization",
-	                             "Proxy-Authenticate"};
+	                             "Proxy-Authenticate", "Allow", "Accept", "Allow-Events", "Supported",
+	                             "Session-Expires", "Reason", "Record-Route", "Route", "Require", "Date",
+	                             "Min-SE"};
 	for (const char* n : names) {
 		std::string lower = n;
 		for (char& ch : lower)
@@ -229,7 +238,9 @@ TEST_CASE("header names matched with their colon agree with the general lookup")
 	CHECK(match_header_colon("Via-X: 1", 8, len) == HeaderId::Other);
 	CHECK(match_header_colon("Contact-Foo: 1", 14, len) == HeaderId::Other);
 	CHECK(match_header_colon("v: x", 4, len) == HeaderId::Other);
-	CHECK(match_header_colon("Accept: x", 9, len) == HeaderId::Other);
+	CHECK(match_header_colon("Accept-Language: x", 18, len) == HeaderId::Other);
+	CHECK(match_header_colon("X-Route: x", 10, len) == HeaderId::Other);
+	CHECK(match_header_colon("Routes: x", 9, len) == HeaderId::Other);
 	// Through the parser, both paths give the same message.
 	auto request = [](std::string_view from_name, std::string_view cseq_name) {
 		return wire("OPTIONS sip:100@192.0.2.4 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1\n"
