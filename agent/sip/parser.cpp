@@ -643,9 +643,14 @@ bool parse_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 	if (!gt || gt >= e)
 		return false;
 	if (*gt != '>') {
+		// Searched up to the end of the buffer, not of the value: 32 bytes a
+		// step where the value's last few bytes would otherwise be compared
+		// one by one. A '>' past the value is no end (the parameter check
+		// would reject the line break before it anyway). At most three
+		// values a message are read here: From, To, the first Contact.
 		const char* const params = gt;
-		gt = *params == ';' ? scan::find(params, e, '>') : nullptr;
-		if (!gt || !common_uri_params(params, gt, h, UriSite::NameAddr, c.lim))
+		gt = *params == ';' ? scan::find(params, c.lim, '>') : nullptr;
+		if (!gt || gt >= e || !common_uri_params(params, gt, h, UriSite::NameAddr, c.lim))
 			return false;
 	}
 	if (static_cast<size_t>(gt - us) > kMaxUriBytes)

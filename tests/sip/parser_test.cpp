@@ -321,6 +321,12 @@ TEST_CASE("the name-addr shortcut agrees with the general name-addr parser")
 		CHECK_FALSE(detail::name_addr_shortcut_accepts(v));
 		CHECK(detail::name_addr_shortcut_agrees(v));
 	}
+	// A '>' after the value (on a later line) does not close a URI with
+	// parameters that has none of its own.
+	const Message m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+	                              "From: <sip:a@b;x=1;tag=2\nTo: <sip:b@c>\nCall-ID: n\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n"));
+	CHECK(m.error == Malformation::BadFromTo);
+	CHECK(m.error_detail == "From");
 }
 
 TEST_CASE("several Via values in one header and across headers; folding")
