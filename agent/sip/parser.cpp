@@ -391,16 +391,16 @@ enum class UriSite {
 [[gnu::always_inline]] inline const char* common_port(const char* p, const char* e, uint16_t& port)
 {
 	const char* const s = p;
+	// Six bytes at most are looked at: a sixth digit already makes it no port.
+	const char* const stop = e - p > 6 ? p + 6 : e;
 	uint32_t v = 0;
-	for (; p < e; ++p) {
+	for (; p < stop; ++p) {
 		const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
 		if (d > 9)
 			break;
-		if (p - s == 5)
-			return nullptr;
 		v = v * 10 + d;
 	}
-	if (p == s || v > 65535)
+	if (p == s || p - s > 5 || v > 65535)
 		return nullptr;
 	port = static_cast<uint16_t>(v);
 	return p;
