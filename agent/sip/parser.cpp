@@ -5,6 +5,7 @@
 #include "agent/sip/parser.h"
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
@@ -192,14 +193,15 @@ private:
 	return v;
 }
 
-// A header value [s, e) without the LWS around it. Nearly every UA writes
-// one SP after the colon and nothing at the end of the line: that is told
-// by two compares, anything else goes through trim().
+// A header value [s, e) without the LWS around it; s <= e and *e, the CR or
+// LF that ends the header, may be read: it is never SP, so neither compare
+// of *s needs s < e first. Nearly every UA writes one SP after the colon
+// and nothing at the end of the line: that is told by two compares,
+// anything else goes through trim().
 [[gnu::always_inline]] inline std::string_view trim_value(const char* s, const char* e)
 {
-	if (s < e && *s == ' ')
-		++s;
-	if (s < e && static_cast<unsigned char>(*s) > ' ' && static_cast<unsigned char>(e[-1]) > ' ')
+	s += *s == ' ';
+	if (static_cast<unsigned char>(*s) > ' ' && static_cast<unsigned char>(e[-1]) > ' ')
 		return {s, static_cast<size_t>(e - s)};
 	return trim({s, static_cast<size_t>(e - s)});
 }
@@ -1274,7 +1276,10 @@ bool all_text(std::string_view s)
 
 // Classifies the first line and parses the request or status line.
 // Returns false when the message is finished (not SIP or a fatal error).
-bool parse_start_line(std::string_view line, Message& m, const char* lim)
+// Inlined by force: called once, but parse_impl() is near GCC's growth
+// limit for inlining, and past it this call alone costs ~50 instructions
+// a message.
+[[gnu::always_inline]] inline bool parse_start_line(std::string_view line, Message& m, const char* lim)
 {
 	if (istarts<"sip/">(line)) {
 		m.kind = Kind::Response;
@@ -1609,6 +1614,258 @@ size_t resync_length(std::string_view data)
 	return start + head + static_cast<size_t>(cl);
 }
 
+// The message's line ends, found 64 bytes at a time as the header loop
+// advances: one bit per LF of a 64-byte window (4 SSE2 compares), each line
+// end then a tzcnt and a clear of the lowest bit, instead of a search per
+// line. Windows are read only when the loop reaches them, so a body after
+// the header block costs at most the rest of the block's last window.
+//
+// Most lines are fast: the header loop takes them from a Cursor it keeps in
+// registers and checks neither their length, nor for a NUL, nor the header
+// count (see fast()). Any other line is found by next(), out of line, and
+// its caller does those checks. A NUL is never legal in the header block
+// (§25.1) but any byte may be in a body: each window read is checked for a
+// NUL (one compare of its four blocks' minimum); fast() leaves a window
+// with one to next(), which finds the first. Windows are read in order and
+// every byte before a returned LF is in a window already read, so nul() is
+// the buffer's first NUL from begin_headers() on wherever it lies before
+// that LF.
+class LineEnds {
+public:
+	// A window and its fast LFs not yet taken.
+	struct Cursor {
+		const char* win;
+		uint64_t bits;
+	};
+	struct Next {
+		const char* lf; // nullptr: none before the limit
+		Cursor cur;
+	};
+
+	// [base, end) may be read.
+	LineEnds(const char* base, const char* end) : base_(base), end_(end), nul_(end), nul_from_(end) {}
+
+	// The line at hs, starting after the last LF taken, is fast: its LF is
+	// in the cursor's window or in one of the next ones, and is taken by
+	// take(). `headers` are complete. When false, the line is taken by
+	// next(), which sets a new cursor. A fast line
+	//  - is at most kMaxHeaderLineBytes long (fast() reads at most that far
+	//    past its start);
+	//  - holds no NUL (fast windows have none, nor any window before them);
+	//  - is followed by at least one byte of the buffer (an LF at the
+	//    buffer's last byte is never fast);
+	//  - cannot take the header count past its limit: a fast window is read
+	//    when at most kMaxHeaderCount - 64 headers are complete (none after
+	//    a NUL is seen), and at most 64 lines end in it.
+	[[gnu::always_inline]] bool fast(Cursor& cur, const char* hs, size_t headers) const
+	{
+		if (cur.bits != 0) [[likely]]
+			return true;
+#if defined(__SSE2__)
+		if (static_cast<ptrdiff_t>(headers) > fast_headers_)
+			return false;
+		// The next windows, while each has no NUL and the line is not too
+		// long. The last one is read from the buffer's last 64 bytes,
+		// shifted (nothing outside the buffer is read), and an LF at its
+		// last byte is left to next().
+		for (;;) {
+			const ptrdiff_t left = end_ - cur.win - 64; // from the next window on
+			const char* const w = cur.win + 64;
+			uint64_t m;
+			if (left > 64) [[likely]] {
+				if (!lf_bits_no_nul(w, m)) [[unlikely]]
+					return false;
+			} else {
+				if (left <= 0 || !lf_bits_no_nul(end_ - 64, m)) // >= base_: cur.win is in the buffer
+					return false;
+				m = (m & ~(uint64_t{1} << 63)) >> (w - (end_ - 64));
+			}
+			cur = {w, m};
+			if (m != 0) [[likely]]
+				return true;
+			if (w - hs > static_cast<ptrdiff_t>(kMaxHeaderLineBytes - 128))
+				return false;
+		}
+#else
+		(void)hs;
+		(void)headers;
+		return false;
+#endif
+	}
+
+	[[gnu::always_inline]] static const char* take(Cursor& cur)
+	{
+		const char* const lf = cur.win + std::countr_zero(cur.bits);
+		cur.bits &= cur.bits - 1;
+		return lf;
+	}
+
+	// The first LF at or after `from`, found in the 64 bytes from there,
+	// which end before the buffer does and hold no NUL, and a cursor with the
+	// fast LFs after it; else false, and next() finds it. For the start
+	// line, whose LF is nearly always in its first 64 bytes: the same window
+	// then serves the first header lines.
+	[[gnu::always_inline]] bool first_in_window(const char* from, Next& out) const
+	{
+#if defined(__SSE2__)
+		uint64_t m;
+		if (end_ - from <= 64 || !lf_bits_no_nul(from, m) || m == 0)
+			return false;
+		out = {from + std::countr_zero(m), {from, m & (m - 1)}};
+		return true;
+#else
+		(void)from;
+		(void)out;
+		return false;
+#endif
+	}
+
+	// The first LF at or after `from` and before `limit` (<= the buffer's
+	// end), and a cursor with the fast LFs after it; `headers` are
+	// complete.
+	[[gnu::noinline]] Next next(const char* from, const char* limit, size_t headers)
+	{
+		for (const char* w = from; w < limit; w += 64) {
+			const Bits b = window(w);
+			if (b.nul) [[unlikely]] {
+				saw_nul_ = true;
+				if (nul_ == end_)
+					nul_ = first_nul(w, b.nul, nul_from_, end_);
+			}
+			if (b.lf == 0)
+				continue;
+			const char* const lf = w + std::countr_zero(b.lf);
+			if (lf >= limit)
+				break;
+			// The LFs after it in the window are fast when allowed, except
+			// one at the buffer's last byte.
+			uint64_t rest = b.lf & (b.lf - 1);
+			if (headers > kMaxHeaderCount - 64 || nul_ != end_) {
+				fast_headers_ = -1; // for good: the count only grows, a NUL stays
+				rest = 0;
+			} else if (end_ - w <= 64) {
+				rest &= ~(uint64_t{1} << (end_ - 1 - w));
+			}
+			return {lf, {w, rest}};
+		}
+		return {nullptr, {}};
+	}
+
+	// The header block starts at p, just after the start line's LF, which
+	// was taken with cursor `cur`: NULs before p (in the start line, which
+	// its own parser checks) do not count.
+	Cursor begin_headers(Cursor cur, const char* p)
+	{
+		nul_from_ = p;
+		if (saw_nul_) [[unlikely]] {
+			nul_ = first_nul(cur.win, window(cur.win).nul, nul_from_, end_);
+			if (nul_ != end_) {
+				fast_headers_ = -1;
+				cur.bits = 0;
+			}
+		}
+		return cur;
+	}
+
+	// The first NUL from begin_headers() on in the windows read so far, or
+	// the buffer's end.
+	const char* nul() const { return nul_; }
+
+private:
+	struct Bits {
+		uint64_t lf;
+		uint64_t nul;
+	};
+
+#if defined(__SSE2__)
+	[[gnu::always_inline]] static uint64_t lf_bits(__m128i x0, __m128i x1, __m128i x2, __m128i x3)
+	{
+		const __m128i lf = _mm_set1_epi8('\n');
+		return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x0, lf))))
+		       | static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x1, lf)))) << 16
+		       | static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x2, lf)))) << 32
+		       | static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x3, lf)))) << 48;
+	}
+	// The LF bits of the 64 bytes at w, unless they hold a NUL.
+	[[gnu::always_inline]] static bool lf_bits_no_nul(const char* w, uint64_t& m)
+	{
+		const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
+		const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 16));
+		const __m128i x2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 32));
+		const __m128i x3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 48));
+		m = lf_bits(x0, x1, x2, x3);
+		return !has_zero(x0, x1, x2, x3);
+	}
+	// Any zero byte: the unsigned minimum of the four blocks has one.
+	[[gnu::always_inline]] static bool has_zero(__m128i x0, __m128i x1, __m128i x2, __m128i x3)
+	{
+		const __m128i lo = _mm_min_epu8(_mm_min_epu8(x0, x1), _mm_min_epu8(x2, x3));
+		return _mm_movemask_epi8(_mm_cmpeq_epi8(lo, _mm_setzero_si128())) != 0;
+	}
+	[[gnu::always_inline]] static uint64_t eq_bits(__m128i x, char c)
+	{
+		return static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(c))));
+	}
+#endif
+
+	// LF and NUL bits of the window at w (bits past the buffer's end clear).
+	// Near the end the last 64 bytes of the buffer are loaded instead,
+	// shifted, so nothing outside it is read (the last 16 bytes, by 16-byte
+	// blocks, in a buffer under 64 bytes).
+	Bits window(const char* w) const
+	{
+#if defined(__SSE2__)
+		if (end_ - base_ >= 64) {
+			const char* const q = end_ - w >= 64 ? w : end_ - 64;
+			const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+			const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16));
+			const __m128i x2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 32));
+			const __m128i x3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 48));
+			Bits b{lf_bits(x0, x1, x2, x3) >> (w - q), 0};
+			if (has_zero(x0, x1, x2, x3)) [[unlikely]]
+				b.nul = (eq_bits(x0, '\0') | eq_bits(x1, '\0') << 16 | eq_bits(x2, '\0') << 32
+				         | eq_bits(x3, '\0') << 48)
+				        >> (w - q);
+			return b;
+		}
+#endif
+		Bits b{0, 0};
+		const ptrdiff_t n = std::min<ptrdiff_t>(64, end_ - w);
+#if defined(__SSE2__)
+		if (end_ - base_ >= 16) {
+			for (ptrdiff_t k = 0; k < n; k += 16) {
+				const char* const p = w + k;
+				const char* const q = end_ - p >= 16 ? p : end_ - 16;
+				const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+				b.lf |= eq_bits(x, '\n') >> (p - q) << k;
+				b.nul |= eq_bits(x, '\0') >> (p - q) << k;
+			}
+			return b;
+		}
+#endif
+		for (ptrdiff_t k = 0; k < n; ++k) {
+			b.lf |= static_cast<uint64_t>(w[k] == '\n') << k;
+			b.nul |= static_cast<uint64_t>(w[k] == '\0') << k;
+		}
+		return b;
+	}
+
+	// The first NUL of z (the window at w) at or after `from`, or `end`.
+	static const char* first_nul(const char* w, uint64_t z, const char* from, const char* end)
+	{
+		if (from > w) // bits before it dropped; a shift of 64 or more drops all
+			z = from - w >= 64 ? 0 : z >> (from - w) << (from - w);
+		return z ? w + std::countr_zero(z) : end;
+	}
+
+	const char* base_;
+	const char* end_;
+	ptrdiff_t fast_headers_ = kMaxHeaderCount - 64; // fast() reads windows only up to this many headers
+	const char* nul_;
+	const char* nul_from_; // no NUL counts before begin_headers()
+	bool saw_nul_ = false;
+};
+
 void parse_impl(std::string_view data, Transport transport, Message& out);
 
 // Message is trivially copyable and 2 KB, most of it the Via array of which
@@ -1701,13 +1958,18 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	const char* const base = data.data();
 	const size_t size = data.size();
 
-	// Start line.
+	// Start line. Its LF is the first line end; the header loop goes on from
+	// the window it was found in.
 	const size_t line_cap = std::min(size - start, kMaxHeaderLineBytes);
-	const void* nl = std::memchr(base + start, '\n', line_cap);
+	LineEnds ends(base, base + size);
+	LineEnds::Next start_end;
+	if (!ends.first_in_window(base + start, start_end)) [[unlikely]]
+		start_end = ends.next(base + start, base + start + line_cap, 0);
+	const char* const nl = start_end.lf;
 	std::string_view line;
 	size_t pos = 0;
 	if (nl) {
-		const size_t e = static_cast<size_t>(static_cast<const char*>(nl) - base);
+		const size_t e = static_cast<size_t>(nl - base);
 		line = scan::sub(data, start, e - start);
 		pos = e + 1;
 	} else if (stream && size - start < kMaxHeaderLineBytes) {
@@ -1762,17 +2024,17 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	}
 
 	// A NUL is never legal in the header block (§25.1: no production admits
-	// %x00 outside an escaped %00), but a body may hold any byte. One
-	// vectorised scan of the whole buffer; only when it finds a NUL does the
-	// header loop below have to check each line against it.
-	const void* nul_ptr = std::memchr(base + pos, '\0', size - pos);
-	const size_t first_nul = nul_ptr ? static_cast<size_t>(static_cast<const char*>(nul_ptr) - base) : size;
+	// %x00 outside an escaped %00), but a body may hold any byte: each
+	// header's end is compared with the first NUL the line ends have seen.
+	LineEnds::Cursor cur = ends.begin_headers(start_end.cur, base + pos);
 
 	// Header fields. Each logical header is a line plus its folded
 	// continuation lines (lines starting with SP/HT, §7.3.1).
 	const char* const end = base + size;
-	const char* const nul = base + first_nul;
 	const char* p = base + pos;
+	// The first byte of the line at p, 0 at the end of the buffer: read once,
+	// both to tell a folded line from the next header and to start that header.
+	unsigned char c = p < end ? static_cast<unsigned char>(*p) : 0;
 	uint32_t seen = 0;
 	size_t header_count = 0; // kept in a register; out.header_count is set on every exit
 	auto stop = [&](Malformation err, std::string_view detail) {
@@ -1780,56 +2042,72 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		fail(out, err, detail);
 	};
 	size_t body_start = std::string_view::npos;
-	while (p < end) {
+	for (;;) {
 		// A header line starts with a name character: one compare sends the
-		// rest (the empty line, a fold with nothing to continue, control
-		// bytes, which the name check rejects) to the checks below.
-		if (static_cast<unsigned char>(*p) <= ' ') [[unlikely]] {
-			if (*p == '\n') {
+		// rest (the end of the buffer, the empty line, a fold with nothing to
+		// continue, control bytes, which the name check rejects) to the
+		// checks below.
+		if (c <= ' ') [[unlikely]] {
+			if (p == end)
+				break;
+			if (c == '\n') {
 				body_start = static_cast<size_t>(p + 1 - base);
 				break;
 			}
-			if (*p == '\r' && p + 1 < end && p[1] == '\n') {
+			if (c == '\r' && p + 1 < end && p[1] == '\n') {
 				body_start = static_cast<size_t>(p + 2 - base);
 				break;
 			}
-			if (*p == ' ' || *p == '\t') {
+			if (c == ' ' || c == '\t') {
 				// A continuation with no header to continue (right after the start line).
 				fail(out, Malformation::BadHeaderSyntax, "folded line after start line");
 				return;
 			}
 		}
 		const char* const hs = p;
-		const char* he; // end of the logical header, excluding its final line break
-		for (;;) {
-			// Searched up to the end of the buffer, not of the longest line
-			// allowed: one bound for the vector loop, and the length is
-			// checked once the line break is found.
-			const char* const lf = scan::find(p, end, '\n');
-			if (!lf) {
-				if (end - p > static_cast<std::ptrdiff_t>(kMaxHeaderLineBytes + 2))
-					stop(Malformation::OversizedField, "header line");
-				else
-					stop(Malformation::NoHeaderEnd, "headers");
-				return;
-			}
-			he = (lf > hs && lf[-1] == '\r') ? lf - 1 : lf;
-			if (static_cast<size_t>(he - hs) > kMaxHeaderLineBytes) {
-				stop(Malformation::OversizedField, "header line");
-				return;
-			}
+		const char* he = nullptr; // end of the logical header, excluding its final line break
+		if (ends.fast(cur, hs, header_count)) [[likely]] {
+			// Its length, NUL and the header count need no check (see
+			// LineEnds::fast()); lf > hs, a line starting with LF being the
+			// empty line, and a byte follows lf.
+			const char* const lf = LineEnds::take(cur);
+			he = lf[-1] == '\r' ? lf - 1 : lf;
 			p = lf + 1;
-			if (p < end && static_cast<unsigned char>(*p) <= ' ' && (*p == ' ' || *p == '\t'))
-				continue; // folded
-			break;
+			c = static_cast<unsigned char>(*p);
 		}
-		if (nul < p) {
-			stop(Malformation::NulByte, "headers");
-			return;
-		}
-		if (++header_count > kMaxHeaderCount) {
-			stop(Malformation::TooManyHeaders, "headers");
-			return;
+		if (!he || (c <= ' ' && (c == ' ' || c == '\t'))) [[unlikely]] {
+			// The line unless it was fast, then its continuation lines
+			// (§7.3.1), each searched up to the end of the buffer, not of
+			// the longest line allowed: the length is checked once the line
+			// break is found.
+			do {
+				const LineEnds::Next n = ends.next(p, end, header_count);
+				cur = n.cur;
+				if (!n.lf) {
+					if (end - p > static_cast<std::ptrdiff_t>(kMaxHeaderLineBytes + 2))
+						stop(Malformation::OversizedField, "header line");
+					else
+						stop(Malformation::NoHeaderEnd, "headers");
+					return;
+				}
+				he = n.lf[-1] == '\r' ? n.lf - 1 : n.lf;
+				if (static_cast<size_t>(he - hs) > kMaxHeaderLineBytes) {
+					stop(Malformation::OversizedField, "header line");
+					return;
+				}
+				p = n.lf + 1;
+				c = p < end ? static_cast<unsigned char>(*p) : 0;
+			} while (c == ' ' || c == '\t');
+			if (ends.nul() < p) {
+				stop(Malformation::NulByte, "headers");
+				return;
+			}
+			if (++header_count > kMaxHeaderCount) {
+				stop(Malformation::TooManyHeaders, "headers");
+				return;
+			}
+		} else {
+			++header_count;
 		}
 		// header-name HCOLON value (§7.3.1: LWS allowed before the colon).
 		// The first ':' ends the name (a token holds none); a known name
