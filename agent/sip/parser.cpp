@@ -1478,6 +1478,14 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 		break;
 	}
 	case HeaderId::ContentType: {
+		// "application/sdp", as nearly every message with a body writes it,
+		// by one word compare: when no token character follows, the
+		// general reading below keeps the same view.
+		if (value.size() >= 15 && scan::ieq<"application/sdp">(value.data())
+		    && (value.size() == 15 || !is(value[15], kToken))) {
+			m.content_type = scan::sub(value, 0, 15);
+			break;
+		}
 		// media-type = m-type SLASH m-subtype *(SEMI m-parameter) (§20.15).
 		const std::string_view type = c.run<kToken>();
 		if (type.empty() || !c.eat_sep('/')) {

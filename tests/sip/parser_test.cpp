@@ -1010,6 +1010,31 @@ TEST_CASE("the CSeq method must be the request's, known or extension, case-sensi
 	}
 }
 
+TEST_CASE("Content-Type keeps the media type without parameters, however it is followed")
+{
+	const std::pair<const char*, const char*> cases[] = {
+	    {"application/sdp", "application/sdp"},
+	    {"APPLICATION/SDP", "APPLICATION/SDP"},
+	    {"application/sdp;charset=utf-8", "application/sdp"},
+	    {"application/sdp ;x", "application/sdp"},
+	    {"application/sdp/x", "application/sdp"},
+	    {"application/sdp\t", "application/sdp"},
+	    {"application/sdpx", "application/sdpx"},
+	    {"application/sdp-x", "application/sdp-x"},
+	    {"application/sdp.x;y", "application/sdp.x"},
+	    {"text/plain", "text/plain"},
+	    {"application / sdp", ""},
+	};
+	for (const auto& [written, kept] : cases) {
+		INFO(written);
+		const Message m = parsed(wire("OPTIONS sip:u@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+		                              "From: <sip:a@b>;tag=1\nTo: <sip:b@c>\nCall-ID: n\nCSeq: 1 OPTIONS\nContent-Type: "
+		                              + std::string(written) + "\nContent-Length: 3\n\nv=0"));
+		REQUIRE(m.valid());
+		CHECK(m.content_type == kept);
+	}
+}
+
 TEST_CASE("has_sdp: application/sdp in any case, with a body")
 {
 	Message m;
