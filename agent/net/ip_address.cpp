@@ -8,21 +8,6 @@
 
 namespace sipguard::net {
 
-IpAddress IpAddress::v4(const uint8_t* network_order)
-{
-	IpAddress a;
-	a.family = Family::V4;
-	std::memcpy(a.bytes.data(), network_order, 4);
-	return a;
-}
-
-IpAddress IpAddress::v4(uint32_t host_order)
-{
-	const uint8_t b[4] = {static_cast<uint8_t>(host_order >> 24), static_cast<uint8_t>(host_order >> 16),
-	                      static_cast<uint8_t>(host_order >> 8), static_cast<uint8_t>(host_order)};
-	return v4(b);
-}
-
 IpAddress IpAddress::v6(const uint8_t* network_order)
 {
 	IpAddress a;

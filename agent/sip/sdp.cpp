@@ -243,19 +243,6 @@ const char* dotted_quad(const char* p, const char* e, uint32_t& out)
 	return p;
 }
 
-// IpAddress::v4(host_order), built in place: that one is out of line in
-// another file and goes through a byte array, a tenth of a c= line's cost.
-net::IpAddress ipv4(uint32_t host_order)
-{
-	net::IpAddress a;
-	a.family = net::Family::V4;
-	a.bytes[0] = static_cast<uint8_t>(host_order >> 24);
-	a.bytes[1] = static_cast<uint8_t>(host_order >> 16);
-	a.bytes[2] = static_cast<uint8_t>(host_order >> 8);
-	a.bytes[3] = static_cast<uint8_t>(host_order);
-	return a;
-}
-
 // Dotted-quad IPv4 (what nearly every c= and o= line holds) without the
 // libc call. Anything else goes to IpAddress::parse.
 bool fast_ipv4(std::string_view a, net::IpAddress& out)
@@ -263,7 +250,7 @@ bool fast_ipv4(std::string_view a, net::IpAddress& out)
 	uint32_t v;
 	if (dotted_quad(a.data(), a.data() + a.size(), v) != a.data() + a.size())
 		return false;
-	out = ipv4(v);
+	out = net::IpAddress::v4(v);
 	return true;
 }
 
@@ -306,7 +293,7 @@ bool in_ip4_shortcut(Fields& f, net::IpAddress& addr)
 	const char* end = f.e < f.body.hi ? dotted_quad<false>(f.p + 7, f.e, v) : dotted_quad(f.p + 7, f.e, v);
 	if (!end || !(end == f.e || blank(*end) || *end == '/'))
 		return false;
-	addr = ipv4(v);
+	addr = net::IpAddress::v4(v);
 	return true;
 }
 
