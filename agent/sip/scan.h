@@ -135,12 +135,6 @@ inline uint64_t load8(const char* p)
 	std::memcpy(&v, p, 8);
 	return v;
 }
-inline uint32_t load4(const char* p)
-{
-	uint32_t v;
-	std::memcpy(&v, p, 4);
-	return v;
-}
 
 // A lowercase literal usable as a template argument: ieq<"call-id">(p).
 template <size_t N>
