@@ -2227,13 +2227,23 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 
 namespace detail {
 
+namespace {
+
+// The same view: the same bytes of the same buffer, not only equal text.
+bool eq(std::string_view x, std::string_view y)
+{
+	return x.data() == y.data() && x.size() == y.size();
+}
+
+bool same(const Uri& a, const Uri& b)
+{
+	return eq(a.raw, b.raw) && eq(a.scheme, b.scheme) && eq(a.user, b.user) && eq(a.host, b.host) && a.port == b.port;
+}
+
+} // namespace
+
 bool uri_shortcut_agrees(std::string_view raw)
 {
-	auto same = [](const Uri& a, const Uri& b) {
-		auto eq = [](std::string_view x, std::string_view y) { return x.data() == y.data() && x.size() == y.size(); };
-		return eq(a.raw, b.raw) && eq(a.scheme, b.scheme) && eq(a.user, b.user) && eq(a.host, b.host)
-		       && a.port == b.port;
-	};
 	const char* const lim = raw.data() + raw.size();
 	for (UriSite site : {UriSite::NameAddr, UriSite::RequestLine, UriSite::AddrSpec}) {
 		Uri fast, general;
@@ -2255,7 +2265,6 @@ bool name_addr_shortcut_agrees(std::string_view value)
 {
 	const char* const b = value.data();
 	const char* const e = b + value.size();
-	auto eq = [](std::string_view x, std::string_view y) { return x.data() == y.data() && x.size() == y.size(); };
 	NameAddr fast, general;
 	Cur f{b, e, e};
 	if (!parse_common_name_addr(f, fast))
@@ -2264,9 +2273,7 @@ bool name_addr_shortcut_agrees(std::string_view value)
 	Malformation err = Malformation::None;
 	if (!parse_name_addr_general(g, general, err))
 		return false;
-	return f.p == g.p && eq(fast.display, general.display) && eq(fast.uri.raw, general.uri.raw)
-	       && eq(fast.uri.scheme, general.uri.scheme) && eq(fast.uri.user, general.uri.user)
-	       && eq(fast.uri.host, general.uri.host) && fast.uri.port == general.uri.port;
+	return f.p == g.p && eq(fast.display, general.display) && same(fast.uri, general.uri);
 }
 
 bool reset_gives_default()
@@ -2293,7 +2300,6 @@ bool via_shortcut_agrees(std::string_view value)
 {
 	const char* const b = value.data();
 	const char* const e = b + value.size();
-	auto eq = [](std::string_view x, std::string_view y) { return x.data() == y.data() && x.size() == y.size(); };
 	Message fast, general;
 	const Malformation ef = parse_via_values<true>(Cur{b, e, e}, fast);
 	const Malformation eg = parse_via_values<false>(Cur{b, e, e}, general);
@@ -2329,7 +2335,6 @@ bool auth_shortcut_agrees(std::string_view value)
 {
 	const char* const b = value.data();
 	const char* const e = b + value.size();
-	auto eq = [](std::string_view x, std::string_view y) { return x.data() == y.data() && x.size() == y.size(); };
 	Credentials cf, cg;
 	if (parse_auth_params<true>(Cur{b, e, e}, &cf, nullptr) != parse_auth_params<false>(Cur{b, e, e}, &cg, nullptr))
 		return false;
