@@ -1048,28 +1048,13 @@ enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Q
 
 // The DQUOTE closing a quoted-string whose content starts at p, when no
 // '\' comes before it; nullptr when there is none or a '\' comes first
-// (quoted() judges those). One search for both bytes, 16 at a time while
-// the message buffer (`lim`) holds a whole block, judged only below e: a
-// search bounded by e would end a header's last value byte by byte.
+// (quoted() judges those). One search for both bytes, reading up to the
+// end of the message buffer: a search bounded by e would end a header's
+// last value byte by byte.
 [[gnu::always_inline]] inline const char* plain_quote_end(const char* p, const char* e, const char* lim)
 {
-#if defined(__SSE2__)
-	const __m128i dq = _mm_set1_epi8('"');
-	const __m128i bs = _mm_set1_epi8('\\');
-	for (; p < e && lim - p >= 16; p += 16) {
-		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-		const unsigned mask = static_cast<unsigned>(
-		    _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs))));
-		if (mask) {
-			const char* const f = p + __builtin_ctz(mask);
-			return f < e && *f == '"' ? f : nullptr;
-		}
-	}
-#endif
-	for (; p < e; ++p)
-		if (*p == '"' || *p == '\\')
-			return *p == '"' ? p : nullptr;
-	return nullptr;
+	const char* const f = scan::find2_in(p, e, lim, '"', '\\');
+	return f && *f == '"' ? f : nullptr;
 }
 
 // Where the general loop's unquoted auth-param value from p ends: at the

@@ -67,6 +67,31 @@ inline const char* find2(const char* p, const char* e, char a, char b)
 	return nullptr;
 }
 
+// The same, where `lim` (>= e) is the end of readable memory (the end of
+// the message buffer): 16-byte blocks are compared while a whole block is
+// readable, not only while one fits before e, so a short search near a
+// value's end takes one vector compare instead of a byte loop. A match at
+// or past e is not one.
+inline const char* find2_in(const char* p, const char* e, const char* lim, char a, char b)
+{
+#if defined(__SSE2__)
+	const __m128i va = _mm_set1_epi8(a);
+	const __m128i vb = _mm_set1_epi8(b);
+	for (; p < e && lim - p >= 16; p += 16) {
+		const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+		if (const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)))) {
+			const char* const f = p + __builtin_ctz(static_cast<unsigned>(mask));
+			return f < e ? f : nullptr;
+		}
+	}
+#endif
+	(void)lim;
+	for (; p < e; ++p)
+		if (*p == a || *p == b)
+			return p;
+	return nullptr;
+}
+
 #if defined(__SSE2__)
 // 0xff in each byte of x that is an ASCII digit, a letter (when Letters) or
 // one of Extra..., 0 elsewhere. Unsigned range checks: v <= k <=> min(v, k) == v.
