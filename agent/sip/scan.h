@@ -93,18 +93,40 @@ inline const char* find2_in(const char* p, const char* e, const char* lim, char 
 }
 
 #if defined(__SSE2__)
+// 0xff in each byte of x in [Lo, Hi] (unsigned, Hi - Lo < 127), 0
+// elsewhere: x - Lo moved into the signed range so that [Lo, Hi] becomes
+// [-128, -128 + Hi - Lo], then one signed compare. Two instructions where
+// an unsigned range check (subtract, minimum, compare) takes three.
+template <unsigned char Lo, unsigned char Hi>
+inline __m128i in_range(__m128i x)
+{
+	static_assert(Lo <= Hi && Hi - Lo < 127);
+	const __m128i t = _mm_add_epi8(x, _mm_set1_epi8(static_cast<char>(0x80 - Lo)));
+	return _mm_cmplt_epi8(t, _mm_set1_epi8(static_cast<char>(0x80 + (Hi - Lo + 1))));
+}
+
+template <char C, char... Set>
+constexpr bool has = ((C == Set) || ...);
+
 // 0xff in each byte of x that is an ASCII digit, a letter (when Letters) or
-// one of Extra..., 0 elsewhere. Unsigned range checks: v <= k <=> min(v, k) == v.
+// one of Extra..., 0 elsewhere. '-' and '.' (0x2d, 0x2e), when both are in
+// Extra, share one range with the digits (0x30-0x39) less '/' (0x2f).
 template <bool Letters, char... Extra>
 inline __m128i class_mask(__m128i x)
 {
-	const __m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
-	__m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
-	if constexpr (Letters) {
-		const __m128i l = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
-		in = _mm_or_si128(in, _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(25)), l));
-	}
-	((in = _mm_or_si128(in, _mm_cmpeq_epi8(x, _mm_set1_epi8(Extra)))), ...);
+	constexpr bool dash_dot = has<'-', Extra...> && has<'.', Extra...>;
+	__m128i in;
+	if constexpr (dash_dot)
+		in = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('/')), in_range<'-', '9'>(x));
+	else
+		in = in_range<'0', '9'>(x);
+	if constexpr (Letters)
+		in = _mm_or_si128(in, in_range<'a', 'z'>(_mm_or_si128(x, _mm_set1_epi8(0x20))));
+	[[maybe_unused]] auto add = [&](char c) {
+		if (!dash_dot || (c != '-' && c != '.'))
+			in = _mm_or_si128(in, _mm_cmpeq_epi8(x, _mm_set1_epi8(c)));
+	};
+	(add(Extra), ...);
 	return in;
 }
 #endif
