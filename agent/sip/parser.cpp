@@ -388,21 +388,45 @@ enum class UriSite {
 
 // A port as parse_port() reads the run of digits at p: 1 to 5 digits
 // worth at most 65535. Returns the end of the run, or nullptr for any
-// other run (empty, longer, larger). Digit by digit: a port is 4-5 bytes,
-// fewer than a class run's set-up costs.
-[[gnu::always_inline]] inline const char* common_port(const char* p, const char* e, uint16_t& port)
+// other run (empty, longer, larger). `lim` (>= e) is the end of readable
+// memory: with 8 bytes readable, the run is found and converted in one
+// 64-bit word (digit test, then three multiplies, each joining pairs of
+// digit groups), else digit by digit.
+[[gnu::always_inline]] inline const char* common_port(const char* p, const char* e, const char* lim, uint16_t& port)
 {
 	const char* const s = p;
-	// Six bytes at most are looked at: a sixth digit already makes it no port.
-	const char* const stop = e - p > 6 ? p + 6 : e;
 	uint32_t v = 0;
-	for (; p < stop; ++p) {
-		const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
-		if (d > 9)
-			break;
-		v = v * 10 + d;
+	if (lim - p >= 8) [[likely]] {
+		// Little-endian: the first byte is the lowest. Each byte minus '0'
+		// is a digit when below 10: adding 0x76 sets its top bit otherwise
+		// (a byte's carry can only disturb the bytes after a non-digit).
+		const uint64_t t = scan::load8(p) ^ 0x3030303030303030u;
+		const uint64_t non_digit = ((t + 0x7676767676767676u) | t) & 0x8080808080808080u;
+		ptrdiff_t n = non_digit ? std::countr_zero(non_digit) / 8 : 8;
+		if (n > e - p)
+			n = e - p;
+		if (n == 0 || n > 5)
+			return nullptr;
+		// The n digits into the top bytes, leading zero digits below them:
+		// then bytes, pairs and quads are each joined by one multiply.
+		uint64_t x = (t << (8 * (8 - n))) & 0x0f0f0f0f0f0f0f0fu;
+		x = (x * (10 * 256 + 1)) >> 8 & 0x00ff00ff00ff00ffu;
+		x = (x * (100 * 65536 + 1)) >> 16 & 0x0000ffff0000ffffu;
+		v = static_cast<uint32_t>((x * (10000 * (uint64_t{1} << 32) + 1)) >> 32);
+		p += n;
+	} else {
+		// Six bytes at most are looked at: a sixth digit already makes it no port.
+		const char* const stop = e - p > 6 ? p + 6 : e;
+		for (; p < stop; ++p) {
+			const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
+			if (d > 9)
+				break;
+			v = v * 10 + d;
+		}
+		if (p == s || p - s > 5)
+			return nullptr;
 	}
-	if (p == s || p - s > 5 || v > 65535)
+	if (v > 65535)
 		return nullptr;
 	port = static_cast<uint16_t>(v);
 	return p;
@@ -441,7 +465,7 @@ struct CommonUriHead {
 	if (h.host.empty() || h.host.size() > 255)
 		return nullptr;
 	if (p < e && *p == ':')
-		return common_port(p + 1, e, h.port);
+		return common_port(p + 1, e, lim, h.port);
 	return p;
 }
 
@@ -760,7 +784,7 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 	if (p == hs || p - hs > 255)
 		return false;
 	v.host = {hs, static_cast<size_t>(p - hs)};
-	if (p < e && *p == ':' && !(p = common_port(p + 1, e, v.port)))
+	if (p < e && *p == ':' && !(p = common_port(p + 1, e, c.lim, v.port)))
 		return false;
 	// Every run below stops before ';' and ',' (neither is a parameter
 	// character): a parameter ending in anything else ends the loop and
@@ -775,7 +799,7 @@ bool parse_name_addr(Cur& c, NameAddr& na, Malformation& err)
 				return false;
 			v.branch = {vs, static_cast<size_t>(p - vs)};
 		} else if (left > 7 && scan::ieq<";rport=">(p)) {
-			if (!(p = common_port(p + 7, e, v.rport)))
+			if (!(p = common_port(p + 7, e, c.lim, v.rport)))
 				return false;
 			v.has_rport = true;
 		} else if (left >= 6 && scan::ieq<";rport">(p) && (left == 6 || p[6] == ';' || p[6] == ',')) {

@@ -292,6 +292,32 @@ TEST_CASE("the URI shortcut agrees with the general URI parser")
 	CHECK_FALSE(detail::uri_shortcut_accepts("sip:u@" + std::string(1100, 'h')));
 }
 
+// The shortcut's port is read 8 bytes at a time when 8 are readable and
+// digit by digit near the buffer's end: every port string from 0 to
+// 6 digits, with and without leading zeros, both ways, must read as
+// parse_port() reads it (1-5 digits, at most 65535).
+TEST_CASE("the URI shortcut reads every port as the general path does")
+{
+	auto check = [](const std::string& port) {
+		CAPTURE(port);
+		// Port at the end (digit loop), then followed by parameters (word).
+		const std::string at_end = "sip:u@h:" + port;
+		const std::string before_params = at_end + ";transport=udp";
+		CHECK(detail::uri_shortcut_agrees(at_end));
+		CHECK(detail::uri_shortcut_agrees(before_params));
+		const bool valid = !port.empty() && port.size() <= 5 && std::stoul(port) <= 65535;
+		CHECK(detail::uri_shortcut_accepts(at_end) == valid);
+		CHECK(detail::uri_shortcut_accepts(before_params) == valid);
+	};
+	check("");
+	for (unsigned v = 0; v <= 99999; v += v < 1000 ? 1 : 7)
+		check(std::to_string(v));
+	for (unsigned v : {65534u, 65535u, 65536u, 65599u, 99999u, 100000u, 123456u, 999999u})
+		check(std::to_string(v));
+	for (const char* z : {"00000", "000000", "05060", "0065535", "065536", "00001", "1234567", "12345678"})
+		check(z);
+}
+
 // parse_name_addr reads the usual form ("display" <sip:...> or <sip:...>)
 // by a shortcut and everything else by the general path.
 TEST_CASE("the name-addr shortcut agrees with the general name-addr parser")
