@@ -292,6 +292,53 @@ TEST_CASE("the URI shortcut agrees with the general URI parser")
 	CHECK_FALSE(detail::uri_shortcut_accepts("sip:u@" + std::string(1100, 'h')));
 }
 
+// A request's CSeq written "<number> SP <the request's method>" is read by
+// comparing the method's bytes with the start line's; every other spelling
+// by the general reading. Both must give the same fields and verdicts, for
+// methods up to and past 8 bytes, with the CSeq last (few bytes readable
+// after it) or followed by more headers.
+TEST_CASE("a request's CSeq reads the same by the shortcut and the general path")
+{
+	const std::string ext(30, 'X');
+	for (std::string method : {"ACK", "BYE", "INFO", "INVITE", "OPTIONS", "REGISTER", "SUBSCRIBE", "FOO", "x", ext.c_str()}) {
+		for (bool last : {true, false}) {
+			CAPTURE(method);
+			CAPTURE(last);
+			auto msg = [&](const std::string& cseq) {
+				const std::string head = method + " sip:u@h SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+				                         "From: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: c\n";
+				return last ? head + "CSeq: " + cseq + "\n\n" : head + "CSeq: " + cseq + "\nMax-Forwards: 70\n\n";
+			};
+			const Message fast = parsed(msg("42 " + method));
+			CHECK(fast.valid());
+			CHECK(fast.cseq == 42);
+			CHECK(fast.cseq_method == fast.method);
+			CHECK(fast.cseq_method_token == method);
+			// The same CSeq by the general reading (LWS other than one SP).
+			for (const char* sep : {"  ", "\t", " \t "}) {
+				const Message general = parsed(msg(std::string("42") + sep + method));
+				CHECK(general.valid());
+				CHECK(general.cseq == fast.cseq);
+				CHECK(general.cseq_method == fast.cseq_method);
+				CHECK(general.cseq_method_token == fast.cseq_method_token);
+			}
+			// Near misses: another token is another method.
+			std::string lower = method;
+			for (char& ch : lower)
+				ch = static_cast<char>(ch | 0x20);
+			for (const std::string& other : {method + "X", method.substr(0, method.size() - 1) + "Y", "Z" + method}) {
+				CAPTURE(other);
+				CHECK(parsed(msg("42 " + other)).error == Malformation::CSeqMethodMismatch);
+			}
+			if (lower != method)
+				CHECK(parsed(msg("42 " + lower)).error == Malformation::CSeqMethodMismatch);
+			CHECK(parsed(msg("42 " + method.substr(0, method.size() - 1))).error
+			      == (method.size() > 1 ? Malformation::CSeqMethodMismatch : Malformation::BadCSeq));
+			CHECK(parsed(msg("42 " + method + " x")).error == Malformation::BadCSeq);
+		}
+	}
+}
+
 // The shortcut's port is read 8 bytes at a time when 8 are readable and
 // digit by digit near the buffer's end: every port string from 0 to
 // 6 digits, with and without leading zeros, both ways, must read as
