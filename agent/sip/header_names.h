@@ -56,6 +56,13 @@ enum class HeaderId : uint8_t {
 	MinSe,
 };
 
+// The parser reads the values of the ids up to Expires; the rest are only
+// named.
+constexpr bool reads_value(HeaderId id)
+{
+	return id <= HeaderId::Expires;
+}
+
 // `name` is the header name as written (any case). Exact for any bytes: a
 // name with a non-token character is Other.
 HeaderId lookup_header(std::string_view name);

@@ -2170,10 +2170,14 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 			id = lookup_header({hs, static_cast<size_t>(ne - hs)});
 		}
 		if (id != HeaderId::Other) {
-			parse_header(id, trim_value(colon + 1, he), out, seen, end);
-			if (out.error != Malformation::None) {
-				out.header_count = static_cast<uint16_t>(header_count);
-				return;
+			// Known names whose values nothing reads (Allow, Accept, ...)
+			// are not even trimmed.
+			if (reads_value(id)) {
+				parse_header(id, trim_value(colon + 1, he), out, seen, end);
+				if (out.error != Malformation::None) {
+					out.header_count = static_cast<uint16_t>(header_count);
+					return;
+				}
 			}
 		} else {
 			Cur t{hs, ne, end};
