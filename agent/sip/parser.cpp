@@ -407,9 +407,10 @@ enum class UriSite {
 			n = e - p;
 		if (n == 0 || n > 5)
 			return nullptr;
-		// The n digits into the top bytes, leading zero digits below them:
-		// then bytes, pairs and quads are each joined by one multiply.
-		uint64_t x = (t << (8 * (8 - n))) & 0x0f0f0f0f0f0f0f0fu;
+		// The n digits (each 0-9 after the xor) into the top bytes, the bytes
+		// after the run shifted out and zero digits below: then bytes,
+		// pairs and quads are each joined by one multiply.
+		uint64_t x = t << (8 * (8 - n));
 		x = (x * (10 * 256 + 1)) >> 8 & 0x00ff00ff00ff00ffu;
 		x = (x * (100 * 65536 + 1)) >> 16 & 0x0000ffff0000ffffu;
 		v = static_cast<uint32_t>((x * (10000 * (uint64_t{1} << 32) + 1)) >> 32);
