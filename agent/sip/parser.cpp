@@ -947,10 +947,12 @@ Malformation parse_via_value_general(Cur& c, Via& v)
 template <bool UseShortcut>
 Malformation parse_via_values(Cur c, Message& m)
 {
-	Via scratch;
 	for (;;) {
 		c.skip_lws();
-		// Parse straight into the next slot; past kMaxVia only count.
+		// Parse straight into the next slot; past kMaxVia only count, the
+		// value read into a per-thread scratch Via (a local one would be
+		// zeroed on every call for the rare message that needs it).
+		static thread_local Via scratch;
 		Via& v = m.via_count < kMaxVia ? m.via[m.via_count] : scratch;
 		if (UseShortcut)
 			v = Via{};

@@ -547,6 +547,11 @@ TEST_CASE("more Via values than stored are counted; beyond the hop bound is malf
 	REQUIRE(m.valid());
 	CHECK(m.via_count == kMaxVia);
 	CHECK(m.via_total == 40);
+	// Values past the stored ones are still checked, by either path.
+	for (const char* bad : {"Via: SIP/2.0/UDP\n", "Via: SIP/2.0/UDP h;branch\n", "Via: SIP/2.0/UDP h:99999\n"}) {
+		CAPTURE(bad);
+		CHECK(parsed(wire(base + vias + bad + rest)).error == Malformation::BadVia);
+	}
 	std::string too_many;
 	for (int i = 0; i < 71; ++i)
 		too_many += "v: SIP/2.0/UDP h.example.com;branch=z9hG4bK" + std::to_string(i) + "\n";
