@@ -150,7 +150,6 @@ struct Message {
 	uint16_t status = 0;
 	std::string_view reason;
 
-	std::array<Via, kMaxVia> via{};
 	uint8_t via_count = 0;       // values stored in `via` (at most kMaxVia)
 	uint16_t via_total = 0;      // all Via values seen (at most kMaxViaTotal)
 	NameAddr from;
@@ -184,6 +183,10 @@ struct Message {
 	// Stream only: the buffer ends before the message does. Not malformed:
 	// wait for more bytes (`error` says which part is missing).
 	bool incomplete = false;
+
+	// Last: only via[0..via_count) is meaningful, and a parse resets
+	// everything before it.
+	std::array<Via, kMaxVia> via{};
 
 	bool valid() const { return kind != Kind::NotSip && error == Malformation::None; }
 	bool is_request() const { return kind == Kind::Request; }
