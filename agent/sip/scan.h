@@ -14,6 +14,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SIPGUARD_SCAN_WIDE_STORES 1
+#endif
 
 namespace sipguard::sip::scan {
 
@@ -284,5 +288,50 @@ inline void zero_fixed(unsigned char* d)
 	std::memset(d, 0, N);
 #endif
 }
+
+// The same with 32-byte AVX2 stores, on CPUs that have them
+// (wide_stores()): half as many stores. Resetting a Message (944 bytes)
+// is bound by stores more than by instructions: with these the parse
+// bench ran 4% more OPTIONS messages per second for 1% fewer
+// instructions. Out of line, compiled for AVX2 alone, so the rest of the
+// binary keeps running on any x86-64.
+#if defined(SIPGUARD_SCAN_WIDE_STORES)
+template <size_t N>
+[[gnu::target("avx2"), gnu::noinline]]
+#if !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+void zero_fixed_wide(unsigned char* d)
+{
+	static_assert(N >= 32);
+	const __m256i z = _mm256_setzero_si256();
+#pragma GCC unroll 64
+	for (size_t i = 0; i + 32 <= N; i += 32)
+		_mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i), z);
+	if constexpr (N % 32 != 0) // the last bytes by one overlapping store
+		_mm256_storeu_si256(reinterpret_cast<__m256i*>(d + N - 32), z);
+}
+
+// Whether the CPU has AVX2 (asked once).
+inline bool wide_stores()
+{
+	static const bool has = [] {
+		__builtin_cpu_init();
+		return __builtin_cpu_supports("avx2") != 0;
+	}();
+	return has;
+}
+#else
+template <size_t N>
+void zero_fixed_wide(unsigned char* d)
+{
+	zero_fixed<N>(d);
+}
+
+inline bool wide_stores()
+{
+	return false;
+}
+#endif
 
 } // namespace sipguard::sip::scan
