@@ -292,8 +292,8 @@ inline void zero_fixed(unsigned char* d)
 // The same with 32-byte AVX2 stores, on CPUs that have them
 // (wide_stores()): half as many stores. Resetting a Message (944 bytes)
 // is bound by stores more than by instructions: with these the parse
-// bench ran 4% more OPTIONS messages per second for 1% fewer
-// instructions. Out of line, compiled for AVX2 alone, so the rest of the
+// bench ran about 4% more OPTIONS messages per second for 0.4% fewer
+// instructions (alternating runs against the 16-byte version). Out of line, compiled for AVX2 alone, so the rest of the
 // binary keeps running on any x86-64.
 #if defined(SIPGUARD_SCAN_WIDE_STORES)
 template <size_t N>
