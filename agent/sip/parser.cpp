@@ -453,14 +453,39 @@ struct CommonUriHead {
 {
 	if (e - d < 5 || !scan::ieq<"sip:">(d))
 		return nullptr;
-	const char* p = scan::skip_set<true, '-', '.', '_'>(d + 4, e, lim);
-	const char* hs = d + 4;
-	if (p < e && *p == '@') {
-		h.user = {hs, static_cast<size_t>(p - hs)};
-		if (h.user.empty() || h.user.size() > kMaxTokenBytes)
-			return nullptr;
-		hs = p + 1;
-		p = scan::skip_set<true, '-', '.', '_'>(hs, e, lim);
+	const char* const s = d + 4;
+	const char* hs = s;
+	const char* p;
+#if defined(__SSE2__)
+	if (lim - s >= 32) [[likely]] {
+		// The first two stops of the 32 bytes after "sip:" are the user's
+		// end and the host's (skip_set's result, bounded by e the same way);
+		// a run past them goes on by skip_set from there.
+		uint32_t stops = scan::stops32<true, '-', '.', '_'>(s);
+		p = stops ? s + std::countr_zero(stops) : scan::skip_set<true, '-', '.', '_'>(s + 32, e, lim);
+		if (p < e && *p == '@') {
+			h.user = {s, static_cast<size_t>(p - s)};
+			if (h.user.empty() || h.user.size() > kMaxTokenBytes)
+				return nullptr;
+			hs = p + 1;
+			// The host's bytes before s + 32 hold no stop; a user that ran
+			// past them leaves the host to skip_set alone.
+			stops &= stops - 1;
+			p = stops ? s + std::countr_zero(stops) : scan::skip_set<true, '-', '.', '_'>(std::max(hs, s + 32), e, lim);
+		}
+		if (p > e)
+			p = e;
+	} else
+#endif
+	{
+		p = scan::skip_set<true, '-', '.', '_'>(s, e, lim);
+		if (p < e && *p == '@') {
+			h.user = {s, static_cast<size_t>(p - s)};
+			if (h.user.empty() || h.user.size() > kMaxTokenBytes)
+				return nullptr;
+			hs = p + 1;
+			p = scan::skip_set<true, '-', '.', '_'>(hs, e, lim);
+		}
 	}
 	h.host = {hs, static_cast<size_t>(p - hs)};
 	if (h.host.empty() || h.host.size() > 255)
@@ -2287,9 +2312,9 @@ bool same(const Uri& a, const Uri& b)
 
 } // namespace
 
-bool uri_shortcut_agrees(std::string_view raw)
+bool uri_shortcut_agrees(std::string_view raw, size_t readable_after)
 {
-	const char* const lim = raw.data() + raw.size();
+	const char* const lim = raw.data() + raw.size() + readable_after;
 	for (UriSite site : {UriSite::NameAddr, UriSite::RequestLine, UriSite::AddrSpec}) {
 		Uri fast, general;
 		if (!parse_common_sip_uri(raw, fast, site, lim))
@@ -2300,21 +2325,22 @@ bool uri_shortcut_agrees(std::string_view raw)
 	return true;
 }
 
-bool uri_shortcut_accepts(std::string_view raw)
+bool uri_shortcut_accepts(std::string_view raw, size_t readable_after)
 {
 	Uri u;
-	return parse_common_sip_uri(raw, u, UriSite::NameAddr, raw.data() + raw.size());
+	return parse_common_sip_uri(raw, u, UriSite::NameAddr, raw.data() + raw.size() + readable_after);
 }
 
-bool name_addr_shortcut_agrees(std::string_view value)
+bool name_addr_shortcut_agrees(std::string_view value, size_t readable_after)
 {
 	const char* const b = value.data();
 	const char* const e = b + value.size();
+	const char* const lim = e + readable_after;
 	NameAddr fast, general;
-	Cur f{b, e, e};
+	Cur f{b, e, lim};
 	if (!parse_common_name_addr(f, fast))
 		return f.p == b && fast.display.data() == nullptr && fast.uri.raw.data() == nullptr; // declined, untouched
-	Cur g{b, e, e};
+	Cur g{b, e, lim};
 	Malformation err = Malformation::None;
 	if (!parse_name_addr_general(g, general, err))
 		return false;

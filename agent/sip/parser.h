@@ -38,14 +38,16 @@ namespace detail {
 // The URI parser's shortcut for the usual form ("sip:user@host:port;params")
 // and its general path give the same Uri and verdict for `raw` at every
 // place a URI is written (name-addr, Request-Line, addr-spec).
-bool uri_shortcut_agrees(std::string_view raw);
+// `readable_after` bytes after `raw` may be read, never judged, as the rest
+// of a message buffer is (the class runs read whole blocks up to it).
+bool uri_shortcut_agrees(std::string_view raw, size_t readable_after = 0);
 // The shortcut reads `raw` itself (as a name-addr URI) instead of leaving it
 // to the general path: lets the tests show they cover it.
-bool uri_shortcut_accepts(std::string_view raw);
+bool uri_shortcut_accepts(std::string_view raw, size_t readable_after = 0);
 // The same for the name-addr shortcut ("display" <sip:...>): where it reads
 // `value` (a From/To/Contact value without its parameters), the general
 // path reads the same display name and Uri and stops at the same byte.
-bool name_addr_shortcut_agrees(std::string_view value);
+bool name_addr_shortcut_agrees(std::string_view value, size_t readable_after = 0);
 bool name_addr_shortcut_accepts(std::string_view value);
 // The same for the Via shortcut: `value` (a Via header value) read with it
 // and by the general path alone gives the same error, via_count, via_total

@@ -171,6 +171,20 @@ inline const char* skip_set(const char* p, const char* e, const char* lim)
 	return e;
 }
 
+#if defined(__SSE2__)
+// The bytes of the 32 at p that skip_set<Letters, Extra...> would stop at,
+// as bits (bit i for p[i]); all 32 bytes must be readable. Two runs that
+// usually end within 32 bytes (a URI's user and host) are both found in
+// one classification.
+template <bool Letters, char... Extra>
+inline uint32_t stops32(const char* p)
+{
+	const __m128i lo = class_mask<Letters, Extra...>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+	const __m128i hi = class_mask<Letters, Extra...>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
+	return ~(static_cast<uint32_t>(_mm_movemask_epi8(lo)) | static_cast<uint32_t>(_mm_movemask_epi8(hi)) << 16);
+}
+#endif
+
 // v.substr(pos, len) for an offset the caller took from v itself (pos <=
 // v.size()): without substr's range check, which GCC does not inline, so
 // the hot path has no out-of-line call and no exception path per field.

@@ -292,6 +292,42 @@ TEST_CASE("the URI shortcut agrees with the general URI parser")
 	CHECK_FALSE(detail::uri_shortcut_accepts("sip:u@" + std::string(1100, 'h')));
 }
 
+// The URI head's user and host are found in one classification of the 32
+// bytes after "sip:" when 32 are readable (they may run past the value,
+// into the rest of the buffer), by class runs otherwise. Every user length
+// (none, then 1-40) and host length (0-40), before each kind of end, with
+// the buffer ending at the value or going on with bytes that would extend
+// the run, must read as the general path reads it.
+TEST_CASE("the URI head reads every user and host length as the general path does")
+{
+	const std::string users = "u-1.a_B2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9";
+	const std::string hosts = "h.example-1_com.a2b3c4d5e6f7g8h9i0j1k2l3m4";
+	for (size_t ul = 0; ul <= 40; ++ul) {
+		for (size_t hl = 0; hl <= 40; ++hl) {
+			const std::string head = "sip:" + (ul ? users.substr(0, ul) + "@" : std::string()) + hosts.substr(0, hl);
+			for (const char* end : {"", ";x=1", ":5060", ":5060;transport=udp", ">", " ", "!", "@x", ","}) {
+				// After the value: nothing, or bytes that extend a run for 0-64
+				// bytes and then stop it (an '@' or ':' there is no end of the
+				// value's user or host).
+				for (const std::string& after : {std::string(), std::string(64, 'a'), std::string(64, '@'), std::string(3, 'a') + std::string(61, ':'),
+				                                 std::string(17, 'a') + std::string(47, '@')}) {
+					const std::string buf = head + end + after;
+					const std::string_view value(buf.data(), buf.size() - after.size());
+					CAPTURE(value);
+					CAPTURE(after.size());
+					CHECK(detail::uri_shortcut_agrees(value, after.size()));
+					// Valid heads before a parameter or nothing are the shortcut's own.
+					if (hl > 0 && (!*end || *end == ';' || (*end == ':' && end[5] != '!')))
+						CHECK(detail::uri_shortcut_accepts(value, after.size()));
+					CHECK(detail::name_addr_shortcut_agrees(value, after.size()));
+					const std::string bracketed = "<" + std::string(value) + ">" + after;
+					CHECK(detail::name_addr_shortcut_agrees(std::string_view(bracketed).substr(0, value.size() + 2), after.size()));
+				}
+			}
+		}
+	}
+}
+
 // A request's CSeq written "<number> SP <the request's method>" is read by
 // comparing the method's bytes with the start line's; every other spelling
 // by the general reading. Both must give the same fields and verdicts, for

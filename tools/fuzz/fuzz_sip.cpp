@@ -63,6 +63,18 @@ void at_each(std::string_view in, Next next, Check check)
 	}
 }
 
+// The shortcuts read whole blocks up to the end of the buffer, past the
+// value they judge: each cut below is checked both with the rest of the
+// input readable after it, as in a message, and with nothing after it.
+bool uri_agrees(std::string_view rest, std::string_view cut)
+{
+	return detail::uri_shortcut_agrees(cut, rest.size() - cut.size()) && detail::uri_shortcut_agrees(cut);
+}
+bool name_addr_agrees(std::string_view rest, std::string_view cut)
+{
+	return detail::name_addr_shortcut_agrees(cut, rest.size() - cut.size()) && detail::name_addr_shortcut_agrees(cut);
+}
+
 // Every "sip:" URI in the input, cut where a URI ends in a message (SP,
 // '>', ',', CR, LF) and also left uncut: the URI parser's shortcut for the
 // usual form must agree with its general path on each; read up to the end
@@ -72,9 +84,8 @@ void check_uri_paths(std::string_view in)
 	at_each(
 	    in, [](std::string_view s, size_t from) { return s.find("sip:", from); },
 	    [](std::string_view rest) {
-		    return detail::uri_shortcut_agrees(rest.substr(0, rest.find_first_of(" >,\r\n")))
-		           && detail::uri_shortcut_agrees(rest.substr(0, 1100))
-		           && detail::name_addr_shortcut_agrees(rest.substr(0, rest.find_first_of("\r\n")));
+		    return uri_agrees(rest, rest.substr(0, rest.find_first_of(" >,\r\n"))) && uri_agrees(rest, rest.substr(0, 1100))
+		           && name_addr_agrees(rest, rest.substr(0, rest.find_first_of("\r\n")));
 	    });
 }
 
@@ -87,8 +98,7 @@ void check_name_addr_paths(std::string_view in)
 	    in, [](std::string_view s, size_t from) { return s.find_first_of("\"<", from); },
 	    [](std::string_view rest) {
 		    const std::string_view line = rest.substr(0, rest.find_first_of("\r\n"));
-		    return detail::name_addr_shortcut_agrees(line)
-		           && detail::name_addr_shortcut_agrees(line.substr(0, line.find(';')));
+		    return name_addr_agrees(rest, line) && name_addr_agrees(rest, line.substr(0, line.find(';')));
 	    });
 }
 
