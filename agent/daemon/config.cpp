@@ -354,8 +354,12 @@ private:
 				for (auto&& [k, v] : *t) {
 					std::string key(k.str());
 					std::string kname = ename + "." + key;
+					// A reference to the key's source, not the binding `k`
+					// itself: capturing a structured binding needs a newer
+					// clang than Debian 12's (clang 14).
+					const toml::source_region& where = k.source();
 					auto fail = [&](std::string msg) {
-						error(k.source(), kname, std::move(msg));
+						error(where, kname, std::move(msg));
 						ok = false;
 					};
 					if (key == "name") {

@@ -117,7 +117,8 @@ TEST_CASE("nat_policy decides which source addresses may send media")
 	for (auto [policy, sdp_open, sig_open] : {std::tuple{NatPolicy::Sdp, true, false},
 	                                          std::tuple{NatPolicy::SdpAndSignalling, true, true},
 	                                          std::tuple{NatPolicy::Signalling, false, true}}) {
-		CAPTURE(to_string(policy));
+		const auto policy_name = to_string(policy); // CAPTURE cannot capture a binding (clang 14)
+		CAPTURE(policy_name);
 		Config c;
 		c.nat_policy = policy;
 		Fixture f(c);
