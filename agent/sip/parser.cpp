@@ -479,6 +479,9 @@ struct CommonUriHead {
 	} else
 #endif
 	{
+		// The same two runs by skip_set alone. One path for both, with the
+		// run's end in a lambda, measured 1.5-5.5% fewer messages/s
+		// (alternating runs of the parse bench), so the near-copy stays.
 		p = scan::skip_set<true, '-', '.', '_'>(s, e, lim);
 		if (p < e && *p == '@') {
 			h.user = {s, static_cast<size_t>(p - s)};
