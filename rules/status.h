@@ -3,20 +3,13 @@
 #pragma once
 
 #include <string>
-#include <utility>
+
+#include "agent/util/status.h"
 
 namespace sipguard::rules {
 
-struct [[nodiscard]] Status {
-	int error = 0; // positive errno; 0 = success
-	std::string message;
-
-	bool ok() const { return error == 0; }
-	explicit operator bool() const { return ok(); }
-
-	static Status success() { return {}; }
-	static Status failure(int err, std::string msg) { return {err, std::move(msg)}; }
-};
+// The project-wide error convention (agent/util/status.h).
+using Status = util::Status;
 
 // "<what>: <strerror(err)>", e.g. "add element 192.0.2.1 to set inet sipguard ban4: File exists".
 std::string describe_error(const std::string& what, int err);

@@ -7,9 +7,11 @@
 #include <string>
 
 #include "agent/daemon/control_protocol.h"
-#include "agent/daemon/unique_fd.h"
+#include "agent/util/unique_fd.h"
 
 namespace sipguard::daemon {
+
+using util::UniqueFd;
 
 inline constexpr std::string_view kDefaultControlSocket = "/run/sipguard/control.sock";
 

@@ -17,9 +17,11 @@
 
 #include "agent/daemon/config.h"
 #include "agent/daemon/control_protocol.h"
-#include "agent/daemon/unique_fd.h"
+#include "agent/util/unique_fd.h"
 
 namespace sipguard::daemon {
+
+using util::UniqueFd;
 
 struct PeerCred {
 	pid_t pid = 0;

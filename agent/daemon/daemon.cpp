@@ -33,7 +33,7 @@
 #include "agent/daemon/metrics.h"
 #include "agent/daemon/persistence.h"
 #include "agent/daemon/sip_peek.h"
-#include "agent/daemon/unique_fd.h"
+#include "agent/util/unique_fd.h"
 #include "agent/engine/ban_log.h"
 #include "agent/engine/ban_manager.h"
 #include "agent/engine/engine.h"
@@ -46,6 +46,8 @@
 #include "rules/writer.h"
 
 namespace sipguard::daemon {
+
+using util::UniqueFd;
 
 namespace {
 

@@ -16,9 +16,11 @@
 #include <fmt/core.h>
 
 #include "agent/daemon/json.h"
-#include "agent/daemon/unique_fd.h"
+#include "agent/util/unique_fd.h"
 
 namespace sipguard::daemon {
+
+using util::UniqueFd;
 
 int64_t unix_now_ms()
 {

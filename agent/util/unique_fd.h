@@ -6,7 +6,7 @@
 
 #include <utility>
 
-namespace sipguard::daemon {
+namespace sipguard::util {
 
 class UniqueFd {
 public:
@@ -38,4 +38,4 @@ private:
 	int fd_ = -1;
 };
 
-} // namespace sipguard::daemon
+} // namespace sipguard::util
