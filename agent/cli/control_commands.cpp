@@ -12,7 +12,6 @@
 #include "agent/cli/commands.h"
 #include "agent/daemon/control_client.h"
 #include "agent/daemon/duration.h"
-#include "agent/daemon/json.h"
 #include "agent/daemon/metrics.h"
 #include "agent/net/ip_address.h"
 

@@ -9,7 +9,11 @@
 #include <string>
 #include <string_view>
 
-#include "agent/daemon/json.h"
+#include "agent/util/json.h"
+
+namespace sipguard::daemon {
+namespace json = util::json;
+}
 
 namespace sipguard::daemon::control {
 

@@ -29,7 +29,6 @@
 #include "agent/daemon/config.h"
 #include "agent/daemon/control_server.h"
 #include "agent/daemon/duration.h"
-#include "agent/daemon/json.h"
 #include "agent/daemon/metrics.h"
 #include "agent/daemon/persistence.h"
 #include "agent/daemon/sip_peek.h"

@@ -15,11 +15,12 @@
 
 #include <fmt/core.h>
 
-#include "agent/daemon/json.h"
+#include "agent/util/json.h"
 #include "agent/util/unique_fd.h"
 
 namespace sipguard::daemon {
 
+namespace json = util::json;
 using util::UniqueFd;
 
 int64_t unix_now_ms()

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "agent/daemon/control_protocol.h"
-#include "agent/daemon/json.h"
+#include "agent/util/json.h"
 
 using namespace sipguard::daemon;
 
