@@ -26,8 +26,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent/calls/engine_hook.h"
+#include "agent/control/server.h"
 #include "agent/daemon/config.h"
-#include "agent/daemon/control_server.h"
 #include "agent/daemon/duration.h"
 #include "agent/daemon/metrics.h"
 #include "agent/daemon/persistence.h"
@@ -46,6 +46,7 @@
 
 namespace sipguard::daemon {
 
+namespace json = util::json;
 using util::UniqueFd;
 
 namespace {
@@ -187,7 +188,7 @@ private:
 	std::string reload(); // "" on success, else the reason the old config stays
 	void stop();
 
-	HandlerResult handle(const control::Request& req, const PeerCred& cred);
+	control::HandlerResult handle(const control::Request& req, const control::PeerCred& cred);
 	json::Value status_json();
 	void collect(Exposition& e);
 
@@ -203,7 +204,7 @@ private:
 	std::unique_ptr<engine::BanLog> ban_log_;
 	std::unique_ptr<engine::BanManager> bans_;
 	std::unique_ptr<rules::Writer> writer_;
-	std::unique_ptr<ControlServer> control_;
+	std::unique_ptr<control::ControlServer> control_;
 	metrics::Registry registry_;
 	metrics::Histogram restore_seconds_{{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}};
 	std::vector<std::unique_ptr<Shard>> shards_;
@@ -533,9 +534,9 @@ bool Daemon::start()
 
 	registry_.add([this](Exposition& e) { collect(e); });
 	try {
-		control_ = ControlServer::create(
-			{d.control_socket, d.control_group, d.metrics_socket, d.metrics_listen},
-			[this](const control::Request& r, const PeerCred& c) { return handle(r, c); },
+		control_ = control::ControlServer::create(
+			{d.control_socket, d.control_group, d.metrics_socket, {d.metrics_listen.addr, d.metrics_listen.port}},
+			[this](const control::Request& r, const control::PeerCred& c) { return handle(r, c); },
 			[this] { return registry_.scrape(); });
 	} catch (const std::exception& e) {
 		LOG(Daemon, Error, "{}", e.what());
@@ -823,7 +824,7 @@ json::Value Daemon::status_json()
 	return v;
 }
 
-HandlerResult Daemon::handle(const control::Request& req, const PeerCred& /*cred*/)
+control::HandlerResult Daemon::handle(const control::Request& req, const control::PeerCred& /*cred*/)
 {
 	const TimePoint now = now_tp();
 	const std::string& cmd = req.cmd;

@@ -85,7 +85,4 @@ private:
 // Label values escaped as the exposition format requires (\\, \", \n).
 std::string escape_label(std::string_view v);
 
-// Human-readable rendering of a scrape for `sipguard stats`.
-std::string to_human(std::string_view exposition);
-
 } // namespace sipguard::daemon::metrics
