@@ -59,13 +59,6 @@ using metrics::Type;
 
 TimePoint now_tp() { return std::chrono::time_point_cast<std::chrono::nanoseconds>(Clock::now()); }
 
-int64_t to_unix_ms(TimePoint t)
-{
-	return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-TimePoint from_unix_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
-
 // Kernel element timeouts are whole seconds here; round up so a ban never
 // ends in the kernel before it ends in the manager.
 std::chrono::seconds ceil_seconds(std::chrono::nanoseconds d)
@@ -369,52 +362,21 @@ void Daemon::restore_state()
 	auto t0 = std::chrono::steady_clock::now();
 	const int64_t now_ms = unix_now_ms();
 	const TimePoint now = from_unix_ms(now_ms);
-	LoadedState loaded;
-	try {
-		loaded = load_state(path, now_ms);
-	} catch (const std::exception& e) {
-		LOG(Daemon, Error, "cannot restore state: {}; starting without saved bans", e.what());
+	auto loaded = read_state(path, now_ms);
+	if (!loaded) {
+		LOG(Daemon, Error, "cannot restore state: {}; starting without saved bans", loaded.error());
 		return;
 	}
-	for (const auto& w : loaded.warnings)
+	for (const auto& w : loaded->warnings)
 		LOG(Daemon, Warning, "state file: {}", w);
-	if (!loaded.found)
+	if (!loaded->found)
 		return;
 	auto t_read = std::chrono::steady_clock::now();
 
-	engine::BanSnapshot snap;
-	snap.bans.reserve(loaded.state.bans.size());
-	for (const SavedBan& s : loaded.state.bans) {
-		engine::BanRecord b;
-		b.target = s.net;
-		detect::Detector det = detect::Detector::Manual;
-		detect::detector_from_string(s.detector, det);
-		b.detector = det;
-		b.reason = s.reason;
-		b.evidence_json = s.evidence_json;
-		b.evidence_text = s.evidence_text;
-		b.start = from_unix_ms(s.since_ms);
-		b.until = from_unix_ms(s.expires_ms);
-		b.offence_count = s.offences;
-		b.prefix = s.prefix;
-		snap.bans.push_back({std::move(b), std::chrono::milliseconds(s.expires_ms - now_ms)});
-	}
-	for (const SavedOffence& o : loaded.state.offences) {
-		engine::OffenceHistory h;
-		h.target = o.target;
-		h.count = o.count;
-		h.last = from_unix_ms(o.last_ms);
-		for (const SavedOffenceItem& it : o.items) {
-			detect::Detector det = detect::Detector::Manual;
-			detect::detector_from_string(it.detector, det);
-			h.offences.push_back({from_unix_ms(it.at_ms), det, it.reason, std::chrono::milliseconds(it.duration_ms)});
-		}
-		snap.history.push_back(std::move(h));
-	}
 	// The listener is not attached yet, so restore() announces nothing; the
 	// kernel gets every ban in as few transactions as rules/ allows (one per
 	// 16384 elements), each atomic, instead of one writer batch per 4096.
-	bans_->restore(snap, now);
+	bans_->restore(to_ban_snapshot(loaded->state, now_ms), now);
 	std::vector<rules::BanElement> elems;
 	for (const auto& b : bans_->active(now))
 		elems.push_back({b.target, ceil_seconds(b.until - now)});
@@ -431,7 +393,7 @@ void Daemon::restore_state()
 		LOG(Daemon, Info,
 		    "restored {} bans ({} expired while stopped) and {} offence histories in {:.1f} ms "
 		    "(read {:.1f} ms, ban manager {:.1f} ms, kernel {:.1f} ms)",
-		    elems.size(), loaded.expired_dropped, loaded.state.offences.size(), restore_ms_, ms(t0, t_read),
+		    elems.size(), loaded->expired_dropped, loaded->state.offences.size(), restore_ms_, ms(t0, t_read),
 		    ms(t_read, t_manager), ms(t_manager, std::chrono::steady_clock::now()));
 }
 
@@ -441,32 +403,15 @@ void Daemon::save_state_now(const char* why)
 	const std::string path = (std::filesystem::path(d.state_dir) / kStateFileName).string();
 	dirty_.store(false, std::memory_order_relaxed);
 	const TimePoint now = now_tp();
-	engine::BanSnapshot snap = bans_->snapshot(now);
-	SavedState s;
-	s.saved_at_ms = to_unix_ms(now);
-	s.bans.reserve(snap.bans.size());
-	for (const auto& a : snap.bans) {
-		const engine::BanRecord& b = a.ban;
-		s.bans.push_back({b.target, to_unix_ms(now) + a.remaining.count(), to_unix_ms(b.start),
-		                  std::string(detect::to_string(b.detector)), b.reason, b.offence_count,
-		                  b.detector == detect::Detector::Manual, b.prefix, b.evidence_json, b.evidence_text});
-	}
-	for (const auto& h : snap.history) {
-		SavedOffence o{h.target, h.count, to_unix_ms(h.last), {}};
-		for (const auto& it : h.offences)
-			o.items.push_back({to_unix_ms(it.at), std::string(detect::to_string(it.detector)), it.reason,
-			                   it.duration.count()});
-		s.offences.push_back(std::move(o));
-	}
-	try {
-		save_state(path, s);
+	SavedState s = to_saved_state(bans_->snapshot(now), now);
+	if (util::Status st = write_state(path, s); st) {
 		saves_.fetch_add(1, std::memory_order_relaxed);
 		LOG(Daemon, Debug, "saved {} bans and {} offence histories to {} ({})", s.bans.size(), s.offences.size(),
 		    path, why);
-	} catch (const std::exception& e) {
+	} else {
 		save_errors_.fetch_add(1, std::memory_order_relaxed);
 		dirty_.store(true, std::memory_order_relaxed);
-		LOG(Daemon, Error, "cannot save state: {}", e.what());
+		LOG(Daemon, Error, "cannot save state: {}", st.message);
 	}
 	last_save_ = std::chrono::steady_clock::now();
 }
