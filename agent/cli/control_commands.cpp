@@ -4,24 +4,25 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include "agent/cli/commands.h"
-#include "agent/daemon/control_client.h"
+#include "agent/control/client.h"
+#include "agent/control/stats_text.h"
 #include "agent/daemon/duration.h"
-#include "agent/daemon/json.h"
-#include "agent/daemon/metrics.h"
 #include "agent/net/ip_address.h"
+#include "agent/util/json.h"
 
 namespace sipguard::cli {
 
 namespace {
 
-namespace json = daemon::json;
-using daemon::ControlClient;
+namespace json = util::json;
+using control::ControlClient;
 
 struct Common {
 	std::string socket;
@@ -34,35 +35,54 @@ std::string socket_path(const Common& c)
 		return c.socket;
 	if (const char* env = std::getenv("SIPGUARD_SOCKET"); env && *env)
 		return env;
-	return std::string(daemon::kDefaultControlSocket);
+	return std::string(control::kDefaultControlSocket);
 }
 
 void add_socket_option(CLI::App* cmd, Common& c)
 {
 	cmd->add_option("--socket", c.socket,
 	                fmt::format("Control socket of the daemon (default $SIPGUARD_SOCKET, else {})",
-	                            daemon::kDefaultControlSocket))
+	                            control::kDefaultControlSocket))
 		->type_name("PATH");
+}
+
+struct Exchange {
+	ControlClient client;
+	control::Response response;
+};
+
+// Connects and sends one request. nullopt, with the reason printed, when the
+// daemon cannot be reached or gave no usable answer (exit status 2).
+std::optional<Exchange> exchange(const Common& c, std::string_view cmd, json::Value args)
+{
+	auto client = ControlClient::connect(socket_path(c));
+	if (!client) {
+		fmt::print(stderr, "sipguard: {}\n", client.error());
+		return std::nullopt;
+	}
+	auto r = client->request(control::encode_request(cmd, std::move(args)));
+	if (!r) {
+		fmt::print(stderr, "sipguard: {}\n", r.error());
+		return std::nullopt;
+	}
+	return Exchange{std::move(*client), std::move(*r)};
 }
 
 // Sends one request; prints the daemon's error and returns nullopt on
 // failure (the exit status is then in `exit_code`).
 std::optional<json::Value> call(const Common& c, std::string_view cmd, json::Value args, int& exit_code)
 {
-	try {
-		ControlClient client(socket_path(c));
-		auto r = client.call(daemon::control::encode_request(cmd, std::move(args)));
-		if (!r.ok) {
-			fmt::print(stderr, "sipguard: {}\n", r.error);
-			exit_code = 1;
-			return std::nullopt;
-		}
-		return std::move(r.body);
-	} catch (const std::exception& e) {
-		fmt::print(stderr, "sipguard: {}\n", e.what());
+	auto x = exchange(c, cmd, std::move(args));
+	if (!x) {
 		exit_code = 2;
 		return std::nullopt;
 	}
+	if (!x->response.ok) {
+		fmt::print(stderr, "sipguard: {}\n", x->response.error);
+		exit_code = 1;
+		return std::nullopt;
+	}
+	return std::move(x->response.body);
 }
 
 // Prints a reply either as one JSON object without the protocol's leading
@@ -115,38 +135,42 @@ std::string pretty_event(const json::Value& e)
 
 int follow(const Common& c, bool as_json)
 {
-	try {
-		ControlClient client(socket_path(c));
-		json::Value args = json::Object{};
-		args.set("follow", true);
-		auto r = client.call(daemon::control::encode_request("bans", args));
-		if (!r.ok) {
-			fmt::print(stderr, "sipguard: {}\n", r.error);
-			return 1;
+	json::Value args = json::Object{};
+	args.set("follow", true);
+	auto x = exchange(c, "bans", args);
+	if (!x)
+		return 2;
+	const control::Response& r = x->response;
+	if (!r.ok) {
+		fmt::print(stderr, "sipguard: {}\n", r.error);
+		return 1;
+	}
+	if (as_json) {
+		for (const auto& b : r.body["bans"].as_array())
+			fmt::print("{}\n", b.dump());
+	} else {
+		print_bans_table(r.body["bans"].as_array());
+		fmt::print("-- following new events (Ctrl-C to stop) --\n");
+	}
+	std::fflush(stdout);
+	for (;;) {
+		auto line = x->client.next_line(-1);
+		if (!line) {
+			fmt::print(stderr, "sipguard: {}\n", line.error());
+			return 2;
 		}
+		if (!*line)
+			break;
 		if (as_json) {
-			for (const auto& b : r.body["bans"].as_array())
-				fmt::print("{}\n", b.dump());
+			fmt::print("{}\n", **line);
 		} else {
-			print_bans_table(r.body["bans"].as_array());
-			fmt::print("-- following new events (Ctrl-C to stop) --\n");
+			auto v = json::parse(**line);
+			fmt::print("{}\n", v ? pretty_event(*v) : **line);
 		}
 		std::fflush(stdout);
-		while (auto line = client.read_line(-1)) {
-			if (as_json) {
-				fmt::print("{}\n", *line);
-			} else {
-				auto v = json::parse(*line);
-				fmt::print("{}\n", v ? pretty_event(*v) : *line);
-			}
-			std::fflush(stdout);
-		}
-		fmt::print(stderr, "sipguard: the daemon closed the connection\n");
-		return 1;
-	} catch (const std::exception& e) {
-		fmt::print(stderr, "sipguard: {}\n", e.what());
-		return 2;
 	}
+	fmt::print(stderr, "sipguard: the daemon closed the connection\n");
+	return 1;
 }
 
 void print_status(const json::Value& s)
@@ -334,7 +358,7 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		cmd->callback([=, &exit_code] {
 			if (auto r = call(*c, "stats", json::Object{}, exit_code)) {
 				const std::string& text = (*r)["metrics"].as_string();
-				fmt::print("{}", *prom ? text : daemon::metrics::to_human(text));
+				fmt::print("{}", *prom ? text : control::to_human(text));
 			}
 		});
 	}

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Prometheus text exposition (format 0.0.4) and the small counter types the
-// daemon keeps itself. Per-thread counters live with their owner (engine
-// shard, queue, writer); a scrape calls each registered collector, which sums
-// them on read (Snort's pegs), so the packet path never takes a lock.
+// Prometheus text exposition (format 0.0.4), the small counter types the
+// daemon keeps itself and counter tables. Per-thread counters live with their
+// owner (engine shard, queue, writer); a scrape calls each registered
+// collector, which sums them on read (Snort's pegs), so the packet path never
+// takes a lock.
 #pragma once
 
 #include <array>
@@ -85,7 +86,56 @@ private:
 // Label values escaped as the exposition format requires (\\, \", \n).
 std::string escape_label(std::string_view v);
 
-// Human-readable rendering of a scrape for `sipguard stats`.
-std::string to_human(std::string_view exposition);
+// A counter table: the metric families read from one stats struct S, each
+// family with its series (fixed labels and a reader of S). export_table()
+// walks it and writes each series as the sum over every instance of S (one
+// per queue thread, say), so adding a counter is adding a row.
+template <class S>
+struct CounterFamily {
+	struct Series {
+		Labels labels;
+		std::function<uint64_t(const S&)> read;
+	};
+	std::string_view name;
+	Type type;
+	std::string_view help;
+	std::vector<Series> series;
+};
+
+template <class S>
+using CounterTable = std::vector<CounterFamily<S>>;
+
+// Readers for a table's rows: a counter member of S, or element `i` of an
+// array member. Members may be plain integers or ShardCounters.
+inline uint64_t counter_value(uint64_t v) { return v; }
+inline uint64_t counter_value(const ShardCounter& c) { return c.get(); }
+
+template <class S, class M>
+std::function<uint64_t(const S&)> field(M S::*member)
+{
+	return [member](const S& s) { return counter_value(s.*member); };
+}
+
+template <class S, class M>
+std::function<uint64_t(const S&)> element(M S::*array_member, size_t i)
+{
+	return [array_member, i](const S& s) { return counter_value((s.*array_member)[i]); };
+}
+
+// `instances`: a range of pointers (raw or smart) to S. The families come
+// out in table order, each series in row order.
+template <class S, class Range>
+void export_table(Exposition& e, const CounterTable<S>& table, const Range& instances)
+{
+	for (const CounterFamily<S>& f : table) {
+		e.family(f.name, f.type, f.help);
+		for (const auto& s : f.series) {
+			uint64_t sum = 0;
+			for (const auto& p : instances)
+				sum += s.read(*p);
+			e.sample(f.name, s.labels, static_cast<double>(sum));
+		}
+	}
+}
 
 } // namespace sipguard::daemon::metrics

@@ -15,11 +15,13 @@
 
 #include <fmt/core.h>
 
-#include "agent/daemon/json.h"
+#include "agent/util/json.h"
 #include "agent/util/unique_fd.h"
 
 namespace sipguard::daemon {
 
+namespace json = util::json;
+using util::Status;
 using util::UniqueFd;
 
 int64_t unix_now_ms()
@@ -28,9 +30,23 @@ int64_t unix_now_ms()
 		.count();
 }
 
+int64_t to_unix_ms(detect::TimePoint t)
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+detect::TimePoint from_unix_ms(int64_t ms) { return detect::TimePoint(std::chrono::milliseconds(ms)); }
+
 namespace {
 
-void write_all(int fd, const std::string& data, const std::string& path)
+// "cannot <what>: <strerror(errno)>" with errno kept.
+Status sys_failure(const std::string& what)
+{
+	const int e = errno;
+	return Status::failure(e, fmt::format("cannot {}: {}", what, std::strerror(e)));
+}
+
+Status write_all(int fd, const std::string& data, const std::string& path)
 {
 	size_t off = 0;
 	while (off < data.size()) {
@@ -38,15 +54,16 @@ void write_all(int fd, const std::string& data, const std::string& path)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+			return sys_failure("write " + path);
 		}
 		off += static_cast<size_t>(n);
 	}
+	return Status::success();
 }
 
 } // namespace
 
-void save_state(const std::string& path, const SavedState& state)
+Status write_state(const std::string& path, const SavedState& state)
 {
 	std::string out;
 	out.reserve(64 + state.bans.size() * 160 + state.offences.size() * 80);
@@ -102,28 +119,30 @@ void save_state(const std::string& path, const SavedState& state)
 	{
 		UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
 		if (!fd)
-			throw std::runtime_error(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
-		write_all(fd.get(), out, tmp);
+			return sys_failure("create " + tmp);
+		if (Status st = write_all(fd.get(), out, tmp); !st)
+			return st;
 		// Data must be on disk before the rename makes it the state file,
 		// or a power cut can leave a renamed but empty file (ext4 delalloc).
 		if (::fsync(fd.get()) < 0)
-			throw std::runtime_error(fmt::format("cannot fsync {}: {}", tmp, std::strerror(errno)));
+			return sys_failure("fsync " + tmp);
 	}
 	if (::rename(tmp.c_str(), path.c_str()) < 0)
-		throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno)));
+		return sys_failure(fmt::format("rename {} to {}", tmp, path));
 	UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	if (dfd)
 		::fsync(dfd.get());
+	return Status::success();
 }
 
-LoadedState load_state(const std::string& path, int64_t now_ms)
+util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)
 {
 	LoadedState r;
 	std::ifstream in(path, std::ios::binary);
 	if (!in) {
 		if (errno == ENOENT)
 			return r;
-		throw std::runtime_error(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+		return sys_failure("read " + path);
 	}
 	r.found = true;
 	std::string line;
@@ -195,6 +214,76 @@ LoadedState load_state(const std::string& path, int64_t now_ms)
 		r.found = false;
 	}
 	return r;
+}
+
+void save_state(const std::string& path, const SavedState& state)
+{
+	if (Status st = write_state(path, state); !st)
+		throw std::runtime_error(st.message);
+}
+
+LoadedState load_state(const std::string& path, int64_t now_ms)
+{
+	auto r = read_state(path, now_ms);
+	if (!r)
+		throw std::runtime_error(r.error());
+	return std::move(r).value();
+}
+
+SavedState to_saved_state(const engine::BanSnapshot& snap, detect::TimePoint now)
+{
+	SavedState s;
+	s.saved_at_ms = to_unix_ms(now);
+	s.bans.reserve(snap.bans.size());
+	for (const auto& a : snap.bans) {
+		const engine::BanRecord& b = a.ban;
+		s.bans.push_back({b.target, s.saved_at_ms + a.remaining.count(), to_unix_ms(b.start),
+		                  std::string(detect::to_string(b.detector)), b.reason, b.offence_count,
+		                  b.detector == detect::Detector::Manual, b.prefix, b.evidence_json, b.evidence_text});
+	}
+	for (const auto& h : snap.history) {
+		SavedOffence o{h.target, h.count, to_unix_ms(h.last), {}};
+		for (const auto& it : h.offences)
+			o.items.push_back({to_unix_ms(it.at), std::string(detect::to_string(it.detector)), it.reason,
+			                   it.duration.count()});
+		s.offences.push_back(std::move(o));
+	}
+	return s;
+}
+
+engine::BanSnapshot to_ban_snapshot(const SavedState& state, int64_t now_ms)
+{
+	auto detector = [](const std::string& name) {
+		detect::Detector d = detect::Detector::Manual;
+		detect::detector_from_string(name, d);
+		return d;
+	};
+	engine::BanSnapshot snap;
+	snap.bans.reserve(state.bans.size());
+	for (const SavedBan& s : state.bans) {
+		engine::BanRecord b;
+		b.target = s.net;
+		b.detector = detector(s.detector);
+		b.reason = s.reason;
+		b.evidence_json = s.evidence_json;
+		b.evidence_text = s.evidence_text;
+		b.start = from_unix_ms(s.since_ms);
+		b.until = from_unix_ms(s.expires_ms);
+		b.offence_count = s.offences;
+		b.prefix = s.prefix;
+		snap.bans.push_back({std::move(b), std::chrono::milliseconds(s.expires_ms - now_ms)});
+	}
+	for (const SavedOffence& o : state.offences) {
+		engine::OffenceHistory h;
+		h.target = o.target;
+		h.count = o.count;
+		h.last = from_unix_ms(o.last_ms);
+		for (const SavedOffenceItem& it : o.items)
+			h.offences.push_back(
+				{from_unix_ms(it.at_ms), detector(it.detector), it.reason, std::chrono::milliseconds(it.duration_ms)});
+		snap.history.push_back(std::move(h));
+	}
+	return snap;
 }
 
 } // namespace sipguard::daemon

@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/engine/ban_manager.h"
 #include "agent/net/ip_address.h"
+#include "agent/util/status.h"
 
 namespace sipguard::daemon {
 
@@ -61,9 +63,8 @@ struct SavedState {
 };
 
 int64_t unix_now_ms();
-
-// Throws std::runtime_error naming the path and the errno text.
-void save_state(const std::string& path, const SavedState& state);
+int64_t to_unix_ms(detect::TimePoint t);
+detect::TimePoint from_unix_ms(int64_t ms);
 
 struct LoadedState {
 	SavedState state;
@@ -72,8 +73,19 @@ struct LoadedState {
 	std::vector<std::string> warnings; // skipped bad lines, "path:line: why"
 };
 
+// Fails with a message naming the path and the errno text.
+[[nodiscard]] util::Status write_state(const std::string& path, const SavedState& state);
 // Bans that expired before `now_ms` are dropped. A corrupt line is skipped
-// with a warning; an unreadable file throws.
+// with a warning; an unreadable file is a failure.
+[[nodiscard]] util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms);
+
+// The same two throwing std::runtime_error with the same message.
+void save_state(const std::string& path, const SavedState& state);
 LoadedState load_state(const std::string& path, int64_t now_ms);
+
+// The ban manager's snapshot as saved (absolute times), and back: the bans
+// and offence histories to restore at `now_ms`.
+SavedState to_saved_state(const engine::BanSnapshot& snap, detect::TimePoint now);
+engine::BanSnapshot to_ban_snapshot(const SavedState& state, int64_t now_ms);
 
 } // namespace sipguard::daemon

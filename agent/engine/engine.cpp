@@ -288,6 +288,22 @@ bool EnginePass::emit(Finding& f, bool prefix)
 	return false;
 }
 
+namespace {
+
+// Requests by method, responses by status class; a message the parser
+// rejected is counted as malformed instead (by message()).
+void count_by_method(EngineCounters& c, const sip::Message& m)
+{
+	if (m.error != sip::Malformation::None)
+		return;
+	if (m.is_request())
+		++c.requests_by_method[static_cast<size_t>(m.method)];
+	else if (m.is_response())
+		++c.responses_by_class[m.status / 100 - 1];
+}
+
+} // namespace
+
 Verdict EnginePass::run()
 {
 	++c_.packets;
@@ -310,6 +326,15 @@ Verdict EnginePass::run()
 	refresh_ban_state();
 	if (banned()) {
 		++c_.dropped_banned;
+		// A banned source's datagrams reach the queue only until the kernel
+		// holds its element (or while the rules writer is behind). The
+		// per-method counters count every SIP message that reached the
+		// agent, dropped or not, so these are parsed too. A TCP flow is not
+		// framed once its source is banned.
+		if (pkt_.l4 == nfq::L4::Udp && !pkt_.first_fragment) {
+			sip::parse(pkt_.payload, sip::Transport::Datagram, m_.msg);
+			count_by_method(c_, m_.msg);
+		}
 		return Verdict::Drop;
 	}
 	// A first fragment (IPv6 is not reassembled before the input hook
@@ -438,6 +463,7 @@ Verdict EnginePass::message(const sip::Message& msg)
 	if (msg.error != sip::Malformation::None)
 		return malformed(sip::to_string(msg.error));
 	++c_.sip_messages;
+	count_by_method(c_, msg);
 
 	Verdict v = Verdict::Accept;
 	if (msg.is_request()) {

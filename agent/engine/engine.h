@@ -14,6 +14,7 @@
 #include "agent/engine/ban_manager.h"
 #include "agent/engine/call_hook.h"
 #include "agent/engine/config.h"
+#include "agent/sip/message.h"
 #include "nfq/packet_view.h"
 #include "nfq/verdict_plan.h"
 
@@ -47,6 +48,11 @@ public:
 	void on_pinhole(const PinholeEvent& /*e*/) override {}
 };
 
+// sip::Method has no count constant: Update is its last value.
+inline constexpr size_t kMethodSlots = static_cast<size_t>(sip::Method::Update) + 1;
+// Response status classes 1xx..6xx (RFC 3261 §7.2: status codes 100-699).
+inline constexpr size_t kStatusClasses = 6;
+
 // Counters ("pegs"): written by the shard thread only; read them from that
 // thread or accept a torn snapshot.
 struct EngineCounters {
@@ -75,6 +81,11 @@ struct EngineCounters {
 	uint64_t tcp_overflows = 0;
 	uint64_t forged_dropped = 0;
 	uint64_t call_hook_drops = 0;
+	// Well-formed requests by sip::Method (Unknown: an extension method) and
+	// responses by status class ([status / 100 - 1]), from the engine's parse;
+	// banned sources' datagrams included (EnginePass::run).
+	std::array<uint64_t, kMethodSlots> requests_by_method{};
+	std::array<uint64_t, kStatusClasses> responses_by_class{};
 };
 
 class Engine {

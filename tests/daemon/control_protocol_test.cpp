@@ -2,10 +2,11 @@
 // Control protocol lines and the JSON they ride on: encode, decode, reject.
 #include <doctest/doctest.h>
 
-#include "agent/daemon/control_protocol.h"
-#include "agent/daemon/json.h"
+#include "agent/control/protocol.h"
+#include "agent/util/json.h"
 
-using namespace sipguard::daemon;
+using namespace sipguard;
+using namespace sipguard::control;
 
 TEST_CASE("JSON values round-trip, escapes included")
 {

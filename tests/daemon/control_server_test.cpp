@@ -15,10 +15,11 @@
 #include <filesystem>
 #include <thread>
 
-#include "agent/daemon/control_client.h"
-#include "agent/daemon/control_server.h"
+#include "agent/control/client.h"
+#include "agent/control/server.h"
 
-using namespace sipguard::daemon;
+using namespace sipguard;
+using namespace sipguard::control;
 using namespace std::chrono_literals;
 
 namespace {

@@ -6,9 +6,11 @@
 #include <thread>
 #include <vector>
 
+#include "agent/control/stats_text.h"
 #include "agent/daemon/metrics.h"
 
 using namespace sipguard::daemon::metrics;
+using sipguard::control::to_human;
 
 TEST_CASE("families are declared once and samples follow their family")
 {

@@ -20,11 +20,11 @@
 #include <string>
 #include <thread>
 
-#include "agent/daemon/json.h"
+#include "agent/util/json.h"
 #include "tests/privileged/netns.h"
 
 using namespace std::chrono_literals;
-namespace json = sipguard::daemon::json;
+namespace json = sipguard::util::json;
 using sipguard::test::Netns;
 
 namespace {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The control thread: one poll loop over the control socket, the metrics
-// sockets (HTTP GET /metrics) and their clients. Handlers run on this thread
-// and only take short locks, so queue threads are never blocked by a client.
+// sockets (HTTP GET /metrics) and their clients. Every decoded request goes
+// to one Handler (the daemon's is CommandTable::dispatch); handlers run on
+// this thread and only take short locks, so queue threads are never blocked
+// by a client.
 #pragma once
 
 #include <sys/types.h>
@@ -15,35 +17,32 @@
 #include <thread>
 #include <vector>
 
-#include "agent/daemon/config.h"
-#include "agent/daemon/control_protocol.h"
+#include "agent/control/commands.h"
+#include "agent/control/protocol.h"
+#include "agent/net/ip_address.h"
 #include "agent/util/unique_fd.h"
 
-namespace sipguard::daemon {
+namespace sipguard::control {
 
 using util::UniqueFd;
 
-struct PeerCred {
-	pid_t pid = 0;
-	uid_t uid = 0;
-	gid_t gid = 0;
-};
-
-struct HandlerResult {
-	std::string line;    // the response, without the newline
-	bool follow = false; // keep the connection open and stream published events
+// An address and port to serve metrics on over TCP.
+struct TcpEndpoint {
+	net::IpAddress addr; // invalid = off
+	uint16_t port = 0;
+	bool enabled() const { return addr.valid(); }
 };
 
 class ControlServer {
 public:
-	using Handler = std::function<HandlerResult(const control::Request&, const PeerCred&)>;
+	using Handler = control::Handler;
 	using MetricsFn = std::function<std::string()>;
 
 	struct Options {
 		std::string control_path;
 		std::string group;        // "" or a group name; members may connect
 		std::string metrics_path; // "" = off
-		Endpoint metrics_tcp;     // disabled = off
+		TcpEndpoint metrics_tcp;  // disabled = off
 	};
 
 	ControlServer(const ControlServer&) = delete;
@@ -96,4 +95,4 @@ private:
 	bool unlinked_ = false;
 };
 
-} // namespace sipguard::daemon
+} // namespace sipguard::control

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // JSON parsing (recursive descent with a depth limit) and compact writing.
-#include "agent/daemon/json.h"
+#include "agent/util/json.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -9,7 +9,7 @@
 
 #include "agent/util/json_string.h"
 
-namespace sipguard::daemon::json {
+namespace sipguard::util::json {
 
 namespace {
 const Value kNull;
@@ -427,4 +427,4 @@ std::optional<Value> parse(std::string_view text, std::string* error)
 	return Parser(text).run(error);
 }
 
-} // namespace sipguard::daemon::json
+} // namespace sipguard::util::json

@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-namespace sipguard::daemon::json {
+namespace sipguard::util::json {
 
 class Value;
 using Array = std::vector<Value>;
@@ -77,4 +77,4 @@ std::optional<Value> parse(std::string_view text, std::string* error = nullptr);
 // Appends `s` as a JSON string literal, escaping as RFC 8259 §7 requires.
 void escape_to(std::string& out, std::string_view s);
 
-} // namespace sipguard::daemon::json
+} // namespace sipguard::util::json

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Control and metrics sockets served from one poll(2) loop.
-#include "agent/daemon/control_server.h"
+#include "agent/control/server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,7 +24,7 @@
 
 #include "agent/util/log.h"
 
-namespace sipguard::daemon {
+namespace sipguard::control {
 
 namespace {
 
@@ -88,9 +88,10 @@ UniqueFd listen_unix(const std::string& path, bool have_group, gid_t gid)
 	return fd;
 }
 
-UniqueFd listen_tcp(const Endpoint& ep)
+UniqueFd listen_tcp(const TcpEndpoint& ep)
 {
-	const std::string name = ep.to_string();
+	const std::string name = ep.addr.is_v6() ? fmt::format("[{}]:{}", ep.addr.to_string(), ep.port)
+	                                         : fmt::format("{}:{}", ep.addr.to_string(), ep.port);
 	int family = ep.addr.is_v6() ? AF_INET6 : AF_INET;
 	UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 	if (!fd)
@@ -250,7 +251,7 @@ void ControlServer::accept_on(int listen_fd, int kind)
 			if (!peer_allowed(c->cred, have_group_, group_gid_)) {
 				LOG(Daemon, Warning, "control: refused uid {} (pid {}): not root nor in group {}", uc.uid, uc.pid,
 				    opts_.group);
-				std::string msg = control::encode_error(fmt::format(
+				std::string msg = encode_error(fmt::format(
 					"permission denied: uid {} is neither root nor a member of group {}", uc.uid, opts_.group)) + "\n";
 				if (kind == kMetricsUnix)
 					msg = "HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -337,16 +338,16 @@ void ControlServer::on_readable(Client& c)
 			if (line.empty())
 				continue;
 			std::string err;
-			auto req = control::decode_request(line, &err);
+			auto req = decode_request(line, &err);
 			if (!req) {
-				c.out += control::encode_error(err) + "\n";
+				c.out += encode_error(err) + "\n";
 				continue;
 			}
 			HandlerResult r;
 			try {
 				r = handler_(*req, c.cred);
 			} catch (const std::exception& e) {
-				r.line = control::encode_error(fmt::format("internal error: {}", e.what()));
+				r.line = encode_error(fmt::format("internal error: {}", e.what()));
 			}
 			c.out += r.line + "\n";
 			if (r.follow && !c.follower) {
@@ -354,8 +355,8 @@ void ControlServer::on_readable(Client& c)
 				follower_count_.fetch_add(1, std::memory_order_relaxed);
 			}
 		}
-		if (c.in.size() > control::kMaxLine) {
-			c.out += control::encode_error("request line too long") + "\n";
+		if (c.in.size() > kMaxLine) {
+			c.out += encode_error("request line too long") + "\n";
 			c.close_after_flush = true;
 			c.in.clear();
 			return;
@@ -423,4 +424,4 @@ void ControlServer::run()
 	}
 }
 
-} // namespace sipguard::daemon
+} // namespace sipguard::control

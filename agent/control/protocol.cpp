@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Encoding and validation of control requests and responses.
-#include "agent/daemon/control_protocol.h"
-
-#include <algorithm>
+#include "agent/control/protocol.h"
 
 #include <fmt/core.h>
 
-namespace sipguard::daemon::control {
+namespace sipguard::control {
+
+const CommandSpec* find_command(std::string_view name)
+{
+	for (const CommandSpec& c : kCommands)
+		if (c.name == name)
+			return &c;
+	return nullptr;
+}
+
+std::string unknown_command(std::string_view name) { return fmt::format("unknown command \"{}\"", name); }
 
 std::string encode_request(std::string_view cmd, json::Value args)
 {
@@ -36,8 +44,8 @@ std::optional<Request> decode_request(std::string_view line, std::string* error)
 	const json::Value& cmd = (*v)["cmd"];
 	if (!cmd.is_string())
 		return fail("a request needs a string member \"cmd\"");
-	if (std::find(std::begin(kCommands), std::end(kCommands), cmd.as_string()) == std::end(kCommands))
-		return fail(fmt::format("unknown command \"{}\"", cmd.as_string()));
+	if (!find_command(cmd.as_string()))
+		return fail(unknown_command(cmd.as_string()));
 	return Request{cmd.as_string(), std::move(*v)};
 }
 
@@ -75,4 +83,4 @@ std::optional<Response> decode_response(std::string_view line, std::string* erro
 	return r;
 }
 
-} // namespace sipguard::daemon::control
+} // namespace sipguard::control

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Config to table spec, and the reload that keeps the old config on any error.
+#include "agent/daemon/apply_config.h"
+
+#include <filesystem>
+#include <vector>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include "agent/daemon/runtime.h"
+#include "agent/util/log.h"
+
+namespace sipguard::daemon {
+
+namespace {
+
+bool same_spec(const rules::TableSpec& a, const rules::TableSpec& b)
+{
+	return a.sip_ports == b.sip_ports && a.queue_base == b.queue_base && a.queue_count == b.queue_count &&
+	       a.pin_media == b.pin_media && a.rtp_min == b.rtp_min && a.rtp_max == b.rtp_max && a.allow == b.allow;
+}
+
+// Keys that changed and apply only at a restart.
+std::vector<std::string> restart_keys(const std::vector<std::string>& changed)
+{
+	std::vector<std::string> out;
+	for (const auto& k : changed)
+		for (const Param& p : all_params())
+			if (p.name == k && p.apply == Param::Apply::Restart)
+				out.push_back(k);
+	return out;
+}
+
+} // namespace
+
+rules::TableSpec table_spec(const Config& cfg)
+{
+	const DaemonSettings& d = cfg.daemon();
+	rules::TableSpec spec;
+	spec.sip_ports = d.sip_ports;
+	spec.queue_base = d.queue_base;
+	spec.queue_count = static_cast<uint16_t>(d.queues);
+	spec.pin_media = d.media_pinning;
+	spec.rtp_min = d.rtp_range.lo;
+	spec.rtp_max = d.rtp_range.hi;
+	spec.allow = d.allowlist;
+	spec.allow.insert(spec.allow.end(), d.trusted.begin(), d.trusted.end());
+	spec.keep_elements = true;
+	return spec;
+}
+
+void apply_log_level(const Config& cfg)
+{
+	log::Level level;
+	if (log::parse_level(cfg.daemon().log_level, level))
+		log::set_threshold(level);
+}
+
+util::Status apply_config_file(Runtime& rt, rules::Netlink& nl, rules::TableSpec& spec, const std::string& path,
+                               bool path_explicit)
+{
+	LoadResult r;
+	if (path_explicit || std::filesystem::exists(path))
+		r = load_config_file(path);
+	else
+		r.config = default_config();
+	for (const auto& e : r.errors)
+		LOG(Daemon, Error, "reload: {}", e.to_string());
+	if (!r.config)
+		return util::Status::invalid(fmt::format("{} is invalid ({} error{}: {})", path, r.errors.size(),
+		                                         r.errors.size() == 1 ? "" : "s",
+		                                         r.errors.empty() ? "" : r.errors[0].to_string()));
+
+	ConfigPtr next = r.config;
+	std::vector<std::string> changed = next->diff(*rt.config());
+	if (auto keys = restart_keys(changed); !keys.empty())
+		return util::Status::invalid(fmt::format("{} change{} only at a restart (systemctl restart sipguard)",
+		                                         fmt::join(keys, ", "), keys.size() == 1 ? "s" : ""));
+
+	rules::TableSpec next_spec = table_spec(*next);
+	if (!same_spec(next_spec, spec)) {
+		// One transaction replaces the whole table, carrying bans and
+		// pinholes over: the kernel sees the old ruleset or the new one.
+		if (rules::Status st = rules::install(nl, next_spec, rt.backend); !st)
+			return util::Status::failure(st.error, fmt::format("replacing table inet sipguard failed: {}", st.message));
+		spec = next_spec;
+	}
+	rt.bans->reconfigure(*next->engine());
+	rt.set_config(next);
+	apply_log_level(*next);
+	LOG(Daemon, Info, "reload: {} applied ({})", next->source(),
+	    changed.empty() ? std::string("no changes") : fmt::format("changed: {}", fmt::join(changed, ", ")));
+	return util::Status::success();
+}
+
+} // namespace sipguard::daemon

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Control command handlers. They read and steer the ban manager and wait for
+// the rules writer or the main loop where the answer must reflect the result.
+#include "agent/daemon/control_handlers.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "agent/daemon/runtime.h"
+
+namespace sipguard::daemon {
+
+namespace {
+
+namespace json = util::json;
+using control::encode_error;
+using control::encode_ok;
+using control::HandlerResult;
+using control::PeerCred;
+using control::Request;
+
+json::Value evidence_value(const std::string& text)
+{
+	auto v = json::parse(text);
+	return v ? std::move(*v) : json::Value(text);
+}
+
+int64_t seconds(std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
+
+json::Value ban_json(const engine::BanRecord& b, detect::TimePoint now)
+{
+	json::Value v = json::Object{};
+	v.set("addr", b.target.base.to_string());
+	v.set("prefix_len", b.target.prefix_len);
+	v.set("detector", std::string(detect::to_string(b.detector)));
+	v.set("reason", b.reason);
+	v.set("remaining_s", seconds(b.remaining(now)));
+	v.set("duration_s", seconds(b.duration()));
+	v.set("since", engine::format_rfc3339(b.start));
+	v.set("until", engine::format_rfc3339(b.until));
+	v.set("offences", b.offence_count);
+	v.set("prefix_ban", b.prefix);
+	v.set("evidence", evidence_value(b.evidence_json));
+	v.set("evidence_text", b.evidence_text);
+	return v;
+}
+
+json::Value history_json(const engine::OffenceHistory& history)
+{
+	json::Value h = json::Object{};
+	h.set("target", history.target.to_string());
+	h.set("count", history.count);
+	h.set("last", engine::format_rfc3339(history.last));
+	json::Array offences;
+	for (const auto& o : history.offences) {
+		json::Value ov = json::Object{};
+		ov.set("at", engine::format_rfc3339(o.at));
+		ov.set("detector", std::string(detect::to_string(o.detector)));
+		ov.set("reason", o.reason);
+		ov.set("duration_s", seconds(o.duration));
+		offences.push_back(std::move(ov));
+	}
+	h.set("offences", std::move(offences));
+	return h;
+}
+
+// The request's "addr" as an address or prefix, or the error to answer.
+util::Result<net::Cidr> target_of(const Request& req)
+{
+	const std::string& text = req.args["addr"].as_string();
+	std::string err;
+	auto c = net::Cidr::parse(text, &err);
+	if (!c)
+		return util::Status::invalid(
+			fmt::format("\"{}\" is not an address or prefix{}", text, err.empty() ? "" : ": " + err));
+	return *c;
+}
+
+HandlerResult bans(Runtime& rt, const Request& req)
+{
+	const detect::TimePoint now = wall_now();
+	json::Array list;
+	for (const auto& b : rt.bans->active(now))
+		list.push_back(ban_json(b, now));
+	json::Value body = json::Object{};
+	body.set("bans", std::move(list));
+	return {encode_ok(std::move(body)), req.cmd == "follow" || req.args["follow"].as_bool()};
+}
+
+HandlerResult ban(Runtime& rt, const Request& req)
+{
+	auto target = target_of(req);
+	if (!target)
+		return {encode_error(target.error())};
+	int64_t for_s = req.args["for_s"].as_int(0);
+	if (for_s < 0)
+		return {encode_error("the duration must be positive")};
+	std::string reason = req.args["reason"].as_string();
+	if (reason.empty())
+		reason = "manual ban";
+	const detect::TimePoint now = wall_now();
+	engine::BanResult r = rt.bans->ban(*target, std::chrono::seconds(for_s), reason, now);
+	if (r.outcome != engine::BanOutcome::Banned && r.outcome != engine::BanOutcome::AlreadyBanned)
+		return {encode_error(fmt::format("{} not banned: {}", target->to_string(), engine::to_string(r.outcome)))};
+	// Answer once the element is in the kernel, so scripts can rely on it.
+	rt.flush_rules();
+	json::Value body = json::Object{};
+	body.set("outcome", std::string(engine::to_string(r.outcome)));
+	if (r.ban)
+		body.set("ban", ban_json(*r.ban, now));
+	return {encode_ok(std::move(body))};
+}
+
+HandlerResult unban(Runtime& rt, const Request& req)
+{
+	auto target = target_of(req);
+	if (!target)
+		return {encode_error(target.error())};
+	if (!rt.bans->unban(*target, wall_now()))
+		return {encode_error(fmt::format("no active ban for {}", target->to_string()))};
+	rt.flush_rules();
+	return {encode_ok()};
+}
+
+HandlerResult explain(Runtime& rt, const Request& req)
+{
+	auto a = net::IpAddress::parse(req.args["addr"].as_string());
+	if (!a)
+		return {encode_error(fmt::format("\"{}\" is not an IPv4 or IPv6 address", req.args["addr"].as_string()))};
+	const detect::TimePoint now = wall_now();
+	engine::Explanation x = rt.bans->explain(*a, now);
+	json::Value body = json::Object{};
+	body.set("addr", a->to_string());
+	body.set("allowlisted", x.allowlisted);
+	body.set("trusted", x.trusted);
+	json::Array list;
+	for (const auto& b : x.bans)
+		list.push_back(ban_json(b, now));
+	body.set("bans", std::move(list));
+	if (x.history)
+		body.set("history", history_json(*x.history));
+	return {encode_ok(std::move(body))};
+}
+
+HandlerResult stats(Runtime& rt)
+{
+	json::Value body = json::Object{};
+	body.set("metrics", rt.registry.scrape());
+	return {encode_ok(std::move(body))};
+}
+
+// Only the main loop applies a config: queue the request and wait for it.
+HandlerResult reload(Runtime& rt)
+{
+	std::future<std::string> f = rt.reloads.request();
+	if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+		return {encode_error("the reload did not finish within 10 s; see the journal")};
+	std::string result = f.get();
+	if (!result.empty())
+		return {encode_error(result)};
+	json::Value body = json::Object{};
+	body.set("config", rt.config()->source());
+	return {encode_ok(std::move(body))};
+}
+
+} // namespace
+
+json::Value status_json(const Runtime& rt)
+{
+	const ConfigPtr cfg = rt.config();
+	auto total = [&rt](auto read) {
+		uint64_t n = 0;
+		for (const auto& s : rt.shards)
+			n += read(*s);
+		return n;
+	};
+	json::Value v = json::Object{};
+	v.set("version", SIPGUARD_VERSION);
+	v.set("pid", static_cast<int64_t>(::getpid()));
+	v.set("uptime_s", seconds(std::chrono::steady_clock::now() - rt.started));
+	v.set("config", cfg->source());
+	v.set("queue_backend", std::string(rt.backend == rules::QueueBackend::Native ? "native" : "compat"));
+	v.set("queues", rt.shards.size());
+	v.set("dry_run", cfg->daemon().dry_run);
+	v.set("media_pinning", cfg->daemon().media_pinning);
+	json::Value packets = json::Object{};
+	packets.set("in", total([](const Shard& s) { return s.packets[0].get(); }));
+	packets.set("out", total([](const Shard& s) { return s.packets[1].get(); }));
+	v.set("packets", std::move(packets));
+	json::Value verdicts = json::Object{};
+	verdicts.set("accepted", total([](const Shard& s) { return s.accepted[0].get() + s.accepted[1].get(); }));
+	verdicts.set("dropped", total([](const Shard& s) { return s.dropped[0].get() + s.dropped[1].get(); }));
+	v.set("verdicts", std::move(verdicts));
+	v.set("sip_messages", total([](const Shard& s) { return s.engine_counters().sip_messages; }));
+	v.set("malformed", total([](const Shard& s) { return s.engine_counters().malformed; }));
+	v.set("findings", total([](const Shard& s) { return s.engine_counters().findings; }));
+	v.set("bans_active", rt.bans->active_count());
+	v.set("bans_total", rt.counters.bans_total.load());
+	v.set("pinholes", total([](const Shard& s) { return uint64_t{s.tracker().open_pinholes()}; }));
+	v.set("calls", total([](const Shard& s) { return uint64_t{s.tracker().active_dialogs()}; }));
+	uint64_t kdrops = 0;
+	for (const auto& k : rt.kernel_queue_stats())
+		kdrops += uint64_t(k.queue_dropped) + k.user_dropped;
+	json::Value drops = json::Object{};
+	drops.set("queue_enobufs", rt.queues.total().enobufs);
+	drops.set("kernel", kdrops);
+	v.set("drops", std::move(drops));
+	v.set("restored_bans", rt.restored_bans);
+	v.set("restore_ms", rt.restore_ms);
+	return v;
+}
+
+void add_control_commands(control::CommandTable& table, Runtime& rt)
+{
+	auto bind = [&table](std::string_view name, auto fn) {
+		table.add(name, [fn](const Request& req, const PeerCred&) { return fn(req); });
+	};
+	bind("status", [&rt](const Request&) { return HandlerResult{encode_ok(status_json(rt))}; });
+	bind("bans", [&rt](const Request& r) { return bans(rt, r); });
+	bind("follow", [&rt](const Request& r) { return bans(rt, r); });
+	bind("ban", [&rt](const Request& r) { return ban(rt, r); });
+	bind("unban", [&rt](const Request& r) { return unban(rt, r); });
+	bind("explain", [&rt](const Request& r) { return explain(rt, r); });
+	bind("stats", [&rt](const Request&) { return stats(rt); });
+	bind("metrics", [&rt](const Request&) { return stats(rt); });
+	bind("reload", [&rt](const Request&) { return reload(rt); });
+}
+
+} // namespace sipguard::daemon

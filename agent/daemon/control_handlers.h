@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The daemon's answers to control commands: one small handler per command of
+// the protocol (status, bans/follow, ban, unban, explain, stats/metrics,
+// reload), bound by name into a control::CommandTable.
+#pragma once
+
+#include "agent/control/commands.h"
+#include "agent/util/json.h"
+
+namespace sipguard::daemon {
+
+struct Runtime;
+
+// Binds every protocol command; `rt` must outlive the table. The handlers
+// run on the control thread.
+void add_control_commands(control::CommandTable& table, Runtime& rt);
+
+// The `status` reply's body.
+util::json::Value status_json(const Runtime& rt);
+
+} // namespace sipguard::daemon

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Config hand-over between threads, ban events to the kernel and followers,
+// reload requests.
+#include "agent/daemon/runtime.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sipguard::daemon {
+
+detect::TimePoint wall_now()
+{
+	return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
+}
+
+std::chrono::seconds kernel_timeout(std::chrono::nanoseconds d)
+{
+	auto s = std::chrono::ceil<std::chrono::seconds>(d);
+	return s.count() < 1 ? std::chrono::seconds(1) : s;
+}
+
+util::Status ReloadRequests::open()
+{
+	fd_ = util::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	if (!fd_)
+		return util::Status::failure(errno, util::describe_errno("eventfd", errno));
+	return util::Status::success();
+}
+
+std::future<std::string> ReloadRequests::request()
+{
+	std::future<std::string> f;
+	{
+		std::lock_guard lock(mu_);
+		waiters_.emplace_back();
+		f = waiters_.back().get_future();
+	}
+	uint64_t one = 1;
+	[[maybe_unused]] ssize_t n = ::write(fd_.get(), &one, sizeof(one));
+	return f;
+}
+
+std::vector<std::promise<std::string>> ReloadRequests::take()
+{
+	uint64_t v;
+	[[maybe_unused]] ssize_t r = ::read(fd_.get(), &v, sizeof(v));
+	std::vector<std::promise<std::string>> out;
+	std::lock_guard lock(mu_);
+	out.swap(waiters_);
+	return out;
+}
+
+ConfigPtr Runtime::config() const
+{
+	std::lock_guard lock(cfg_mu_);
+	return config_;
+}
+
+void Runtime::set_config(ConfigPtr next)
+{
+	{
+		std::lock_guard lock(cfg_mu_);
+		config_ = std::move(next);
+	}
+	config_version.fetch_add(1, std::memory_order_release);
+}
+
+void Runtime::on_ban(const engine::BanRecord& b)
+{
+	const detect::TimePoint now = wall_now();
+	if (writer && !writer->ban(b.target, kernel_timeout(b.until - now)))
+		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
+	counters.bans_total.fetch_add(1, std::memory_order_relaxed);
+	state_dirty.store(true, std::memory_order_relaxed);
+	publish({.ts = now,
+	         .event = b.prefix ? "prefix_ban" : "ban",
+	         .target = b.target,
+	         .detector = detect::to_string(b.detector),
+	         .reason = b.reason,
+	         .evidence_json = b.evidence_json,
+	         .evidence_text = b.evidence_text,
+	         .duration_s = std::chrono::duration_cast<std::chrono::seconds>(b.duration()).count(),
+	         .offence_count = b.offence_count});
+}
+
+void Runtime::on_unban(const engine::BanRecord& b, engine::UnbanCause cause)
+{
+	if (writer && !writer->unban(b.target))
+		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
+	counters.unbans_total.fetch_add(1, std::memory_order_relaxed);
+	state_dirty.store(true, std::memory_order_relaxed);
+	publish({.ts = wall_now(),
+	         .event = cause == engine::UnbanCause::Expired ? "expire" : "unban",
+	         .target = b.target,
+	         .detector = detect::to_string(b.detector),
+	         .reason = b.reason,
+	         .offence_count = b.offence_count});
+}
+
+void Runtime::publish(const engine::BanLogEvent& e)
+{
+	if (has_followers())
+		control->publish(engine::format_json(e));
+}
+
+void Runtime::flush_rules()
+{
+	if (writer)
+		writer->flush();
+}
+
+std::vector<nfq::KernelQueueStats> Runtime::kernel_queue_stats() const
+{
+	std::vector<nfq::KernelQueueStats> all;
+	std::string err;
+	if (!nfq::read_proc_queue_stats(all, err))
+		return {};
+	const uint32_t base = config()->daemon().queue_base;
+	std::erase_if(all, [&](const nfq::KernelQueueStats& k) {
+		return k.queue_num < base || k.queue_num >= base + shards.size();
+	});
+	return all;
+}
+
+} // namespace sipguard::daemon

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The packet path of one queue thread and what it hands to the rest of the
+// daemon: pinhole updates to the rules writer, findings to followers.
+#include "agent/daemon/shard.h"
+
+#include <chrono>
+#include <string>
+
+#include "agent/daemon/runtime.h"
+
+namespace sipguard::daemon {
+
+Shard::Shard(Runtime& rt, const calls::Config& calls_config)
+	: rt_(rt), hook_(calls_config), engine_(rt.engine_config(), *rt.bans, *this),
+	  version_(rt.config_version.load(std::memory_order_acquire))
+{
+	engine_.set_call_hook(&hook_);
+}
+
+// Time-driven engine work (dialog and pinhole timeouts, table ageing) at most
+// once a second, from whichever comes first: a packet or an idle queue.
+void Shard::tick(detect::TimePoint now)
+{
+	if (now - last_tick_ >= std::chrono::seconds(1)) {
+		last_tick_ = now;
+		engine_.on_tick(now);
+	}
+}
+
+void Shard::on_idle() { tick(wall_now()); }
+
+nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
+{
+	const detect::TimePoint now = wall_now();
+	// A reload publishes a new immutable engine snapshot and bumps the
+	// version; the shard picks it up between packets, never mid-packet.
+	uint64_t v = rt_.config_version.load(std::memory_order_acquire);
+	if (v != version_) {
+		version_ = v;
+		engine_.set_config(rt_.engine_config());
+	}
+	tick(now);
+	const int di = dir == nfq::Direction::In ? 0 : 1;
+	packets[di].add();
+	nfq::Verdict verdict = engine_.on_packet(p, dir, now);
+	(verdict == nfq::Verdict::Accept ? accepted[di] : dropped[di]).add();
+	return verdict;
+}
+
+void Shard::on_finding(const detect::Finding& f, const engine::BanResult& result)
+{
+	// Bans are announced through the listener; followers also see findings
+	// that did not become a ban (dry run, allowlisted, already banned).
+	if (result.outcome == engine::BanOutcome::Banned || !rt_.has_followers())
+		return;
+	std::string ev;
+	f.evidence.append_json(ev);
+	std::string text;
+	f.evidence.append_text(text);
+	rt_.publish({.ts = f.at,
+	             .event = "finding",
+	             .target = net::Cidr{f.source.masked(f.prefix_len), f.prefix_len},
+	             .detector = detect::to_string(f.detector),
+	             .reason = f.reason,
+	             .evidence_json = ev,
+	             .evidence_text = text});
+}
+
+void Shard::on_pinhole(const engine::PinholeEvent& e)
+{
+	rules::Writer* w = rt_.writer.get();
+	if (!w)
+		return;
+	bool ok = true;
+	if (e.op == engine::PinholeEvent::Op::Close)
+		ok = w->close_pinhole(e.remote, e.local_port);
+	else
+		ok = w->open_pinhole(e.remote, e.local_port, kernel_timeout(e.timeout));
+	if (!ok)
+		pinhole_submit_failed.add();
+}
+
+} // namespace sipguard::daemon

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The daemon's metrics: SIP messages counted by method and status class from
+// the engine's own parse (banned sources' datagrams included), counters
+// summed over shards, and the families in the order operators' dashboards
+// and the privileged tests know.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "agent/daemon/exporter.h"
+#include "tests/daemon/harness.h"
+#include "tests/engine/sip_builder.h"
+
+using namespace sipguard;
+using nfq::Direction;
+
+namespace {
+
+std::string scrape(const daemon::Runtime& rt)
+{
+	daemon::Exporter x(rt);
+	daemon::metrics::Exposition e;
+	x.collect(e);
+	return e.text();
+}
+
+bool has(const std::string& text, const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; }
+
+std::vector<std::string> families(const std::string& text)
+{
+	std::vector<std::string> out;
+	std::istringstream in(text);
+	std::string line;
+	while (std::getline(in, line))
+		if (line.rfind("# TYPE ", 0) == 0)
+			out.push_back(line.substr(7, line.find(' ', 7) - 7));
+	return out;
+}
+
+} // namespace
+
+TEST_CASE("requests by method and responses by class come from the parse, summed over shards")
+{
+	auto rt = test::make_runtime(2);
+	test::Req invite{.method = "INVITE", .call_id = "c1@198.51.100.10", .branch = "z9hG4bK-i"};
+	test::Req options{.method = "OPTIONS", .call_id = "c2@198.51.100.10", .branch = "z9hG4bK-o"};
+	test::Req ext{.method = "FOOBAR", .call_id = "c3@198.51.100.10", .branch = "z9hG4bK-x"};
+	daemon::Shard& a = *rt->shards[0];
+	daemon::Shard& b = *rt->shards[1];
+	test::send_udp(a, Direction::In, "198.51.100.10", test::request(invite));
+	test::send_udp(a, Direction::Out, "198.51.100.10", test::response(invite, 100));
+	test::send_udp(a, Direction::Out, "198.51.100.10", test::response(invite, 404));
+	test::send_udp(b, Direction::In, "198.51.100.11", test::request(options));
+	test::send_udp(b, Direction::Out, "198.51.100.11", test::response(options, 200));
+	test::send_udp(b, Direction::In, "198.51.100.11", test::request(ext));
+	// Malformed past a good start line: counted as malformed, not by method.
+	test::send_udp(b, Direction::In, "198.51.100.11", "OPTIONS sip:100@pbx SIP/2.0\r\nVia: broken\r\n\r\n");
+
+	const std::string t = scrape(*rt);
+	for (const char* line : {
+		     "sipguard_sip_requests_total{method=\"INVITE\"} 1",
+		     "sipguard_sip_requests_total{method=\"OPTIONS\"} 1",
+		     "sipguard_sip_requests_total{method=\"other\"} 1",
+		     "sipguard_sip_requests_total{method=\"BYE\"} 0",
+		     "sipguard_sip_responses_total{class=\"1xx\"} 1",
+		     "sipguard_sip_responses_total{class=\"2xx\"} 1",
+		     "sipguard_sip_responses_total{class=\"4xx\"} 1",
+		     "sipguard_sip_responses_total{class=\"6xx\"} 0",
+		     "sipguard_malformed_total{kind=\"malformed\"} 1",
+		     "sipguard_packets_total{direction=\"in\"} 4",
+		     "sipguard_packets_total{direction=\"out\"} 3",
+		     "sipguard_verdicts_total{direction=\"out\",verdict=\"accept\"} 3",
+		     "sipguard_calls_total 1",
+	     })
+		CHECK_MESSAGE(has(t, line), line);
+}
+
+TEST_CASE("a banned source's requests still count by method while the engine drops them")
+{
+	auto rt = test::make_runtime();
+	test::Req scan{.method = "OPTIONS", .user_agent = "friendly-scanner", .via_host = "203.0.113.9"};
+	for (int i = 0; i < 3; ++i) {
+		scan.branch = "z9hG4bK-s" + std::to_string(i);
+		test::send_udp(*rt->shards[0], Direction::In, "203.0.113.9", test::request(scan));
+	}
+	REQUIRE(rt->bans->active_count() == 1);
+	const std::string t = scrape(*rt);
+	for (const char* line : {
+		     "sipguard_sip_requests_total{method=\"OPTIONS\"} 3",
+		     "sipguard_findings_total{detector=\"scanner\"} 1",
+		     "sipguard_dropped_total{cause=\"banned\"} 2",
+		     "sipguard_bans_active 1",
+	     })
+		CHECK_MESSAGE(has(t, line), line);
+}
+
+TEST_CASE("the families come in their documented order, each declared once")
+{
+	auto rt = test::make_runtime();
+	std::vector<std::string> f = families(scrape(*rt));
+	const std::vector<std::string> head = {
+		"sipguard_up", "sipguard_packets_total", "sipguard_verdicts_total", "sipguard_sip_requests_total",
+		"sipguard_sip_responses_total", "sipguard_malformed_total", "sipguard_keepalives_total",
+		"sipguard_findings_total", "sipguard_dropped_total", "sipguard_evictions_total", "sipguard_bans_active",
+		"sipguard_bans_total", "sipguard_unbans_total", "sipguard_pinholes_active", "sipguard_calls_active",
+		"sipguard_calls_total", "sipguard_pinhole_table_full_total", "sipguard_queue_received_total",
+		"sipguard_queue_enobufs_total", "sipguard_kernel_queue_dropped_total", "sipguard_kernel_queue_waiting"};
+	const std::vector<std::string> tail = {"sipguard_restore_seconds", "sipguard_reloads_total",
+	                                       "sipguard_state_saves_total", "sipguard_control_clients"};
+	REQUIRE(f.size() >= head.size() + tail.size());
+	CHECK(std::vector<std::string>(f.begin(), f.begin() + static_cast<long>(head.size())) == head);
+	CHECK(std::vector<std::string>(f.end() - static_cast<long>(tail.size()), f.end()) == tail);
+	std::vector<std::string> sorted = f;
+	std::sort(sorted.begin(), sorted.end());
+	CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+}
+
+TEST_CASE("a counter table writes HELP/TYPE once and each series as the sum over instances")
+{
+	struct Stats {
+		uint64_t a = 0;
+		std::array<uint64_t, 2> by_dir{};
+	};
+	using daemon::metrics::CounterTable;
+	const CounterTable<Stats> table = {
+		{"x_total", daemon::metrics::Type::Counter, "X.", {{{}, daemon::metrics::field(&Stats::a)}}},
+		{"y_total", daemon::metrics::Type::Counter, "Y by direction.",
+		 {{{{"direction", "in"}}, daemon::metrics::element(&Stats::by_dir, 0)},
+		  {{{"direction", "out"}}, daemon::metrics::element(&Stats::by_dir, 1)}}},
+	};
+	Stats s1{.a = 2, .by_dir = {1, 5}};
+	Stats s2{.a = 3, .by_dir = {10, 0}};
+	const std::array<const Stats*, 2> both{&s1, &s2};
+	daemon::metrics::Exposition e;
+	daemon::metrics::export_table(e, table, both);
+	CHECK(e.text() == "# HELP x_total X.\n# TYPE x_total counter\nx_total 5\n"
+	                  "# HELP y_total Y by direction.\n# TYPE y_total counter\n"
+	                  "y_total{direction=\"in\"} 11\ny_total{direction=\"out\"} 5\n");
+}

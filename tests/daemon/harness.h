@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// A daemon Runtime without the kernel: the default config, a ban manager, and
+// shards fed packets directly, for the command handler and exporter tests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "agent/daemon/runtime.h"
+
+namespace sipguard::test {
+
+inline std::unique_ptr<daemon::Runtime> make_runtime(size_t shards = 1)
+{
+	auto rt = std::make_unique<daemon::Runtime>();
+	rt->set_config(daemon::default_config());
+	rt->bans = std::make_unique<engine::BanManager>(*rt->config()->engine(), nullptr);
+	for (size_t i = 0; i < shards; ++i)
+		rt->shards.push_back(std::make_unique<daemon::Shard>(*rt, rt->config()->calls()));
+	return rt;
+}
+
+// One UDP datagram between `remote` and the PBX (192.0.2.1:5060) through a
+// shard, as its queue thread would hand it over.
+inline nfq::Verdict send_udp(daemon::Shard& s, nfq::Direction dir, const std::string& remote, const std::string& text)
+{
+	nfq::PacketView p;
+	const net::IpAddress pbx = *net::IpAddress::parse("192.0.2.1");
+	const net::IpAddress peer = *net::IpAddress::parse(remote);
+	p.src = dir == nfq::Direction::In ? peer : pbx;
+	p.dst = dir == nfq::Direction::In ? pbx : peer;
+	p.sport = dir == nfq::Direction::In ? 5062 : 5060;
+	p.dport = dir == nfq::Direction::In ? 5060 : 5062;
+	p.l4 = nfq::L4::Udp;
+	p.payload = {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+	return s.on_packet(p, dir);
+}
+
+} // namespace sipguard::test
