@@ -40,12 +40,26 @@ const char* ban_set_name(const net::Cidr& c)
 
 uint64_t ms(std::chrono::milliseconds d) { return d.count() > 0 ? static_cast<uint64_t>(d.count()) : 0; }
 
+// Formats into a fixed buffer and appends piecewise: GCC 12 -O3 reported a
+// false -Wrestrict on `"[" + addr.to_string() + "]"` (libstdc++'s
+// operator+(const char*, string&&) inserting at the front; GCC bug 105651).
 std::string element_text(const ElementOp& op)
 {
-	if (op.is_media)
-		return (op.target.base.is_v6() ? "[" + op.target.base.to_string() + "]" : op.target.base.to_string()) +
-		       " . " + std::to_string(op.port);
-	return op.target.to_string();
+	if (!op.is_media)
+		return op.target.to_string();
+	char addr[64];
+	size_t n = op.target.base.format(addr, sizeof addr);
+	std::string out;
+	out.reserve(n + 16);
+	bool v6 = op.target.base.is_v6();
+	if (v6)
+		out.push_back('[');
+	out.append(addr, n);
+	if (v6)
+		out.push_back(']');
+	out.append(" . ");
+	out.append(std::to_string(op.port));
+	return out;
 }
 
 // Builds one message for `ops[i..i+n)`, all in the same set.
