@@ -3,10 +3,13 @@
 #include "rules/writer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <tuple>
 
 #include "agent/util/log.h"
+#include "rules/apply.h"
 #include "rules/elements_internal.h"
+#include "rules/projection.h"
 
 namespace sipguard::rules {
 
@@ -85,7 +88,8 @@ namespace {
 ElementOp to_op(const WriterRequest& r)
 {
 	ElementOp op;
-	op.target = net::Cidr{r.target.base.masked(r.target.prefix_len), r.target.prefix_len};
+	net::Cidr c = unmap_v4(r.target);
+	op.target = net::Cidr{c.base.masked(c.prefix_len), c.prefix_len};
 	op.timeout = r.timeout;
 	switch (r.op) {
 	case WriterRequest::Op::Ban:
@@ -140,45 +144,44 @@ void Writer::apply(std::vector<WriterRequest>& requests)
 		if (keep[i])
 			ops.push_back(all[i]);
 
+	// One op per element is left, so their order is free: group them per
+	// set with deletions first, so that an unbanned prefix is gone before
+	// a ban that overlaps it is added (an interval set refuses overlaps).
+	std::stable_sort(ops.begin(), ops.end(), [](const ElementOp& a, const ElementOp& b) {
+		int c = std::strcmp(set_name_of(a), set_name_of(b));
+		if (c != 0)
+			return c < 0;
+		return (a.kind == ElementOp::Kind::Delete) > (b.kind == ElementOp::Kind::Delete);
+	});
+
 	auto t0 = std::chrono::steady_clock::now();
-	Batch batch;
-	append_element_ops(batch, ops);
-	Status st = nl_.commit(batch);
+	// A refused transaction is halved down to the refused elements (say an
+	// overlapping prefix), so they do not cost the others their ban.
+	ApplyResult result = apply_robust(nl_, ops);
 	uint64_t ns = static_cast<uint64_t>(
 		std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
-	uint64_t ok = 0, failed = 0;
-	if (st.ok()) {
-		ok = requests.size();
-	} else {
-		// The transaction was aborted as a whole; isolate the culprit(s)
-		// by committing each element alone, so one bad element (say an
-		// overlapping prefix) does not cost the others their ban.
-		LOG(Rules, Warning, "batch of {} element operations failed ({}); retrying one by one", ops.size(),
-		    st.message);
-		for (const ElementOp& op : ops) {
-			Batch single;
-			append_element_ops(single, std::span<const ElementOp>(&op, 1));
-			Status one = nl_.commit(single);
-			if (one.ok()) {
-				++ok;
-				continue;
-			}
-			++failed;
-			LOG(Rules, Error, "{}", one.message);
-			if (on_failure_) {
-				WriterRequest r{};
-				r.op = op.is_media ? (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::ClosePinhole
-				                                                          : WriterRequest::Op::OpenPinhole)
-				                   : (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::Unban
-				                                                          : WriterRequest::Op::Ban);
-				r.target = op.target;
-				r.port = op.port;
-				r.timeout = std::chrono::duration_cast<std::chrono::seconds>(op.timeout);
-				on_failure_(r, one.message);
-			}
+	if (result.transactions > 1)
+		LOG(Rules, Warning, "batch of {} element operations: {} refused, {} transactions", ops.size(),
+		    result.failed(), result.transactions);
+	if (!result.transport.ok())
+		LOG(Rules, Error, "writing elements: {}", result.transport.message);
+	for (const FailedOp& f : result.failures) {
+		const ElementOp& op = ops[f.index];
+		LOG(Rules, Error, "{}", f.message);
+		if (on_failure_) {
+			WriterRequest r{};
+			r.op = op.is_media ? (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::ClosePinhole
+			                                                          : WriterRequest::Op::OpenPinhole)
+			                   : (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::Unban
+			                                                          : WriterRequest::Op::Ban);
+			r.target = op.target;
+			r.port = op.port;
+			r.timeout = std::chrono::duration_cast<std::chrono::seconds>(op.timeout);
+			on_failure_(r, f.message);
 		}
-		ok += requests.size() - ops.size(); // superseded duplicates
 	}
+	uint64_t failed = result.failed();
+	uint64_t ok = requests.size() - failed; // superseded duplicates count as done
 	std::lock_guard lock(mutex_);
 	++stats_.batches;
 	stats_.elements += ok;
