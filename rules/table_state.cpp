@@ -30,13 +30,21 @@ void append_hex(std::string& s, const void* data, uint32_t len)
 	}
 }
 
+// Appended piecewise: `" " + std::to_string(v)` makes GCC 12 -O3 report a
+// false -Wrestrict (GCC bug 105651), fatal under -Werror.
+void number(std::string& s, const char* prefix, uint32_t v)
+{
+	s += prefix;
+	s += std::to_string(v);
+}
+
 // Unset integer attributes read as 0, which is also what the kernel means
 // by their absence (a lookup without NFTA_LOOKUP_FLAGS has flags 0; the
 // kernel lists them back explicitly).
 void u32s(std::string& s, const nftnl_expr* e, std::initializer_list<uint16_t> attrs)
 {
 	for (uint16_t a : attrs)
-		s += " " + std::to_string(nftnl_expr_get_u32(e, a));
+		number(s, " ", nftnl_expr_get_u32(e, a));
 }
 
 // Register attributes in the kernel's own numbering: 32-bit units, 0 the
@@ -50,14 +58,14 @@ void regs(std::string& s, const nftnl_expr* e, std::initializer_list<uint16_t> a
 	for (uint16_t a : attrs) {
 		uint32_t r = nftnl_expr_get_u32(e, a);
 		uint32_t unit = r <= NFT_REG_4 ? r * kPer128 : r - NFT_REG32_00 + kPer128;
-		s += " r" + std::to_string(unit);
+		number(s, " r", unit);
 	}
 }
 
 void u16s(std::string& s, const nftnl_expr* e, std::initializer_list<uint16_t> attrs)
 {
 	for (uint16_t a : attrs)
-		s += " " + std::to_string(nftnl_expr_get_u16(e, a));
+		number(s, " ", nftnl_expr_get_u16(e, a));
 }
 
 void bytes(std::string& s, const nftnl_expr* e, uint16_t attr)

@@ -217,8 +217,11 @@ TEST_CASE("prefix cover: the fewest prefixes whose union is the range")
 {
 	auto show_cover = [](const char* a, const char* b) {
 		std::string s;
-		for (const auto& c : prefix_cover(ip(a), ip(b)))
-			s += (s.empty() ? "" : " ") + c.to_string();
+		for (const auto& c : prefix_cover(ip(a), ip(b))) {
+			if (!s.empty())
+				s += ' ';
+			s += c.to_string();
+		}
 		return s;
 	};
 	CHECK(show_cover("172.16.0.0", "172.16.4.255") == "172.16.0.0/22 172.16.4.0/24");
