@@ -503,10 +503,12 @@ Status list_bans(Netlink& nl, std::vector<ListedBan>& out)
 	return Status::success();
 }
 
-Status list_ban_pieces(Netlink& nl, std::vector<ListedPiece>& out)
+Status list_ban_pieces(Netlink& nl, std::vector<ListedPiece>& out, bool prefixes_only)
 {
 	out.clear();
 	for (BanSet set : {BanSet::Host4, BanSet::Host6, BanSet::Net4, BanSet::Net6}) {
+		if (prefixes_only && !is_interval(set))
+			continue;
 		std::vector<RawElement> raw;
 		Status st = list_set_raw(nl, set_name(set), raw);
 		if (!st.ok())

@@ -56,9 +56,10 @@ Status delete_bans(Netlink& nl, std::span<const net::Cidr> targets);
 // Prefix elements are listed as CIDRs; an interval that is not a prefix
 // (see rules/projection.h) as the prefixes that make it up.
 Status list_bans(Netlink& nl, std::vector<ListedBan>& out);
-// Every element of ban4, ban6, bannet4, bannet6 as the kernel holds it
-// (ranges as ranges), for diff_pieces (rules/ban_diff.h).
-Status list_ban_pieces(Netlink& nl, std::vector<ListedPiece>& out);
+// Every element of ban4, ban6, bannet4, bannet6 (only the last two with
+// `prefixes_only`) as the kernel holds it (ranges as ranges), for
+// diff_pieces (rules/ban_diff.h).
+Status list_ban_pieces(Netlink& nl, std::vector<ListedPiece>& out, bool prefixes_only = false);
 
 Status add_media(Netlink& nl, std::span<const MediaElement> elems, bool refresh = true);
 Status delete_media(Netlink& nl, std::span<const MediaElement> elems); // timeout ignored

@@ -9,6 +9,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include "rules/elements.h"
 #include "rules/encode.h"
 
 namespace sipguard::rules {
@@ -226,6 +227,19 @@ util::Result<ReconcileReport> reconcile(Netlink& nl, const TableSpec& spec, Queu
 }
 
 TimePoint system_now() { return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()); }
+
+util::Result<ApplyResult> sync_bans(Netlink& nl, std::span<const BanRecord> records, const Clock& now, BanScope scope,
+                                    DiffOptions options)
+{
+	std::vector<ListedPiece> listed;
+	if (Status st = list_ban_pieces(nl, listed, scope == BanScope::Prefixes); !st.ok())
+		return st;
+	Projection p = project(records, now());
+	if (scope == BanScope::Prefixes)
+		std::erase_if(p.pieces, [](const BanPiece& piece) { return !is_interval(piece.set); });
+	ElementDiff diff = diff_pieces(p.pieces, listed, options);
+	return apply_robust(nl, diff_ops(diff));
+}
 
 util::Result<RepairResult> repair(Netlink& nl, const TableSpec& spec, QueueBackend backend,
                                   std::span<const BanRecord> records, const Clock& now, DiffOptions options)

@@ -62,6 +62,20 @@ util::Result<ReconcileReport> reconcile(Netlink& nl, const TableSpec& spec, Queu
 using Clock = std::function<TimePoint()>;
 TimePoint system_now();
 
+enum class BanScope : uint8_t {
+	All,      // ban4, ban6, bannet4, bannet6
+	Prefixes, // bannet4, bannet6 only (host bans keep going through Writer::ban/unban)
+};
+
+// Brings the ban sets in `scope` to the projection of `records` taken at
+// now(): lists them, diffs (rules/ban_diff.h), applies with apply_robust.
+// The table's layout is not checked (see repair). With Prefixes, pass every
+// prefix record (host records are ignored); listing two small interval sets
+// keeps this cheap enough to run on every prefix ban and unban. Fails when a
+// set cannot be listed (missing: call repair).
+util::Result<ApplyResult> sync_bans(Netlink& nl, std::span<const BanRecord> records, const Clock& now = system_now,
+                                    BanScope scope = BanScope::All, DiffOptions options = {});
+
 struct RepairResult {
 	ReconcileReport found;   // what was wrong before the repair (count its labels)
 	bool reinstalled = false; // the table was replaced (atomically, rules/table.h install)

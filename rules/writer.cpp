@@ -3,7 +3,9 @@
 #include "rules/writer.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <exception>
 #include <tuple>
 
 #include "agent/util/log.h"
@@ -14,7 +16,7 @@
 namespace sipguard::rules {
 
 Writer::Writer(Netlink nl, WriterConfig config, FailureHandler on_failure)
-	: nl_(std::move(nl)), config_(config), on_failure_(std::move(on_failure))
+	: nl_(std::move(nl)), config_(config), on_failure_(std::move(on_failure)), portid_(nl_.portid())
 {
 	if (config_.max_batch == 0)
 		config_.max_batch = 1;
@@ -69,12 +71,25 @@ bool Writer::close_pinhole(const net::IpAddress& addr, uint16_t port)
 	return submit({WriterRequest::Op::ClosePinhole, net::Cidr::host(addr), port, {}});
 }
 
+bool Writer::submit_job(Job job)
+{
+	{
+		std::lock_guard lock(mutex_);
+		if (stopping_)
+			return false;
+		jobs_.emplace_back(enqueued_, std::move(job));
+		++jobs_submitted_;
+	}
+	wake_.notify_one();
+	return true;
+}
+
 void Writer::flush()
 {
 	std::unique_lock lock(mutex_);
-	uint64_t target = enqueued_;
+	uint64_t target = enqueued_, jobs_target = jobs_submitted_;
 	wake_.notify_one();
-	drained_.wait(lock, [&] { return done_ >= target || !thread_.joinable(); });
+	drained_.wait(lock, [&] { return (done_ >= target && jobs_done_ >= jobs_target) || !thread_.joinable(); });
 }
 
 WriterStats Writer::stats() const
@@ -195,23 +210,48 @@ void Writer::run()
 {
 	std::vector<WriterRequest> pending;
 	for (;;) {
+		Job job;
 		{
 			std::unique_lock lock(mutex_);
-			wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-			if (queue_.empty() && stopping_)
+			wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
+			if (queue_.empty() && jobs_.empty() && stopping_)
 				break;
-			// Coalesce: wait up to flush_interval for more, unless enough
-			// are pending to fill a batch (or we are stopping/flushing).
-			auto deadline = std::chrono::steady_clock::now() + config_.flush_interval;
-			while (!stopping_ && queue_.size() < config_.max_batch &&
-			       wake_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= config_.max_batch; }) ==
-			           false) {
-				if (std::chrono::steady_clock::now() >= deadline)
-					break;
+			// Requests submitted before the first job go first; the job runs
+			// once none of them is left, before anything submitted after it.
+			uint64_t before_job = jobs_.empty() ? UINT64_MAX : jobs_.front().first - taken_;
+			if (before_job == 0) {
+				job = std::move(jobs_.front().second);
+				jobs_.pop_front();
+			} else {
+				// Coalesce: wait up to flush_interval for more, unless enough
+				// are pending to fill a batch (or we are stopping, flushing
+				// or a job waits).
+				auto deadline = std::chrono::steady_clock::now() + config_.flush_interval;
+				auto full = [&] { return stopping_ || !jobs_.empty() || queue_.size() >= config_.max_batch; };
+				while (!full() && wake_.wait_until(lock, deadline, full) == false) {
+					if (std::chrono::steady_clock::now() >= deadline)
+						break;
+				}
+				before_job = jobs_.empty() ? UINT64_MAX : jobs_.front().first - taken_;
+				size_t n = std::min<uint64_t>({queue_.size(), config_.max_batch, before_job});
+				pending.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
+				queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+				taken_ += n;
 			}
-			size_t n = std::min(queue_.size(), config_.max_batch);
-			pending.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
-			queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+		}
+		if (job) {
+			try {
+				job(nl_);
+			} catch (const std::exception& e) {
+				LOG(Rules, Error, "writer job failed: {}", e.what());
+			}
+			{
+				std::lock_guard lock(mutex_);
+				++jobs_done_;
+				++stats_.jobs;
+			}
+			drained_.notify_all();
+			continue;
 		}
 		apply(pending);
 		{
