@@ -16,8 +16,11 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "rules/elements_internal.h"
+#include "rules/nl_attrs.h"
+#include "rules/ban_diff.h"
 #include "rules/encode.h"
 #include "rules/nftnl_handles.h"
+#include "rules/projection.h"
 #include "rules/table.h"
 
 namespace sipguard::rules {
@@ -40,12 +43,37 @@ const char* ban_set_name(const net::Cidr& c)
 
 uint64_t ms(std::chrono::milliseconds d) { return d.count() > 0 ? static_cast<uint64_t>(d.count()) : 0; }
 
+// Formats into a fixed buffer and appends piecewise: GCC 12 -O3 reported a
+// false -Wrestrict on `"[" + addr.to_string() + "]"` (libstdc++'s
+// operator+(const char*, string&&) inserting at the front; GCC bug 105651).
 std::string element_text(const ElementOp& op)
 {
-	if (op.is_media)
-		return (op.target.base.is_v6() ? "[" + op.target.base.to_string() + "]" : op.target.base.to_string()) +
-		       " . " + std::to_string(op.port);
+	char addr[64];
+	size_t n = op.target.base.format(addr, sizeof addr);
+	std::string out;
+	out.reserve(n + 16);
+	if (op.is_media) {
+		bool v6 = op.target.base.is_v6();
+		if (v6)
+			out.push_back('[');
+		out.append(addr, n);
+		if (v6)
+			out.push_back(']');
+		out.append(" . ");
+		out.append(std::to_string(op.port));
+		return out;
+	}
+	if (op.last.valid())
+		return piece_text(op.target.base, op.last);
 	return op.target.to_string();
+}
+
+void add_times(nftnl_set_elem* e, const ElementOp& op)
+{
+	if (op.timeout.count() > 0)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, ms(op.timeout));
+	if (op.expires_in.count() > 0)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, ms(op.expires_in));
 }
 
 // Builds one message for `ops[i..i+n)`, all in the same set.
@@ -67,33 +95,28 @@ void append_message(Batch& batch, uint16_t type, const char* set_name, const Ele
 			std::memcpy(key + alen, &be, 2);
 			auto e = make_set_elem();
 			nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, key, static_cast<uint32_t>(alen + 4));
-			if (with_timeouts && op.timeout.count() > 0)
-				nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_TIMEOUT, ms(op.timeout));
-			if (with_timeouts && op.expires_in.count() > 0)
-				nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_EXPIRATION, ms(op.expires_in));
+			if (with_timeouts)
+				add_times(e.get(), op);
 			nftnl_set_elem_add(s.get(), e.release());
-		} else if (op.target.is_host()) {
+		} else if (!op.last.valid() && op.target.is_host()) {
 			auto e = make_set_elem();
 			nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, op.target.base.bytes.data(),
 			                   static_cast<uint32_t>(op.target.base.size()));
-			if (with_timeouts && op.timeout.count() > 0)
-				nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_TIMEOUT, ms(op.timeout));
-			if (with_timeouts && op.expires_in.count() > 0)
-				nftnl_set_elem_set_u64(e.get(), NFTNL_SET_ELEM_EXPIRATION, ms(op.expires_in));
+			if (with_timeouts)
+				add_times(e.get(), op);
 			nftnl_set_elem_add(s.get(), e.release());
 		} else {
 			// Interval set (rbtree): start element carries the timeout; the
 			// end element is flagged INTERVAL_END and may carry nothing else
 			// (nf_tables_api.c rejects a timeout on it).
-			IntervalKeys k = interval_keys(op.target);
+			IntervalKeys k = op.last.valid() ? range_keys(op.target.base, op.last) : interval_keys(op.target);
 			auto start = make_set_elem();
 			nftnl_set_elem_set(start.get(), NFTNL_SET_ELEM_KEY, k.start.data(), static_cast<uint32_t>(k.len));
-			if (with_timeouts && op.timeout.count() > 0)
-				nftnl_set_elem_set_u64(start.get(), NFTNL_SET_ELEM_TIMEOUT, ms(op.timeout));
-			if (with_timeouts && op.expires_in.count() > 0)
-				nftnl_set_elem_set_u64(start.get(), NFTNL_SET_ELEM_EXPIRATION, ms(op.expires_in));
+			if (with_timeouts)
+				add_times(start.get(), op);
 			nftnl_set_elem_add(s.get(), start.release());
-			if (k.has_end) {
+			bool with_end = k.has_end && !(op.kind == ElementOp::Kind::Remove && !op.end_element);
+			if (with_end) {
 				auto end = make_set_elem();
 				nftnl_set_elem_set(end.get(), NFTNL_SET_ELEM_KEY, k.end.data(), static_cast<uint32_t>(k.len));
 				nftnl_set_elem_set_u32(end.get(), NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
@@ -120,8 +143,45 @@ const char* set_name_of(const ElementOp& op)
 {
 	if (op.is_media)
 		return op.target.base.is_v4() ? kSetMedia4 : kSetMedia6;
+	if (op.last.valid())
+		return op.target.base.is_v4() ? kSetBanNet4 : kSetBanNet6;
 	return ban_set_name(op.target);
 }
+
+namespace {
+
+// The messages of `n` ops of one set and one kind.
+void append_group(Batch& batch, const char* name, ElementOp::Kind kind, const ElementOp* ops, size_t n)
+{
+	for (size_t i = 0; i < n; i += kPerMessage) {
+		size_t m = std::min(kPerMessage, n - i);
+		const ElementOp* p = ops + i;
+		switch (kind) {
+		case ElementOp::Kind::Add:
+			append_message(batch, NFT_MSG_NEWSETELEM, name, p, m, true);
+			break;
+		case ElementOp::Kind::Refresh:
+			// add (idempotent) + delete + add with the new timeout:
+			// atomically replaces an existing element's timeout.
+			append_message(batch, NFT_MSG_NEWSETELEM, name, p, m, false);
+			append_message(batch, NFT_MSG_DELSETELEM, name, p, m, false);
+			append_message(batch, NFT_MSG_NEWSETELEM, name, p, m, true);
+			break;
+		case ElementOp::Kind::Delete:
+			// A failing message aborts the whole transaction, and
+			// deleting an absent element fails with ENOENT; adding it
+			// first (idempotent) makes the delete always succeed.
+			append_message(batch, NFT_MSG_NEWSETELEM, name, p, m, false);
+			append_message(batch, NFT_MSG_DELSETELEM, name, p, m, false);
+			break;
+		case ElementOp::Kind::Remove:
+			append_message(batch, NFT_MSG_DELSETELEM, name, p, m, false);
+			break;
+		}
+	}
+}
+
+} // namespace
 
 void append_element_ops(Batch& batch, std::span<const ElementOp> ops)
 {
@@ -142,31 +202,7 @@ void append_element_ops(Batch& batch, std::span<const ElementOp> ops)
 	auto flush = [&]() {
 		if (group.empty())
 			return;
-		const char* name = set_name_of(group[0]);
-		ElementOp::Kind kind = group[0].kind;
-		for (size_t i = 0; i < group.size(); i += kPerMessage) {
-			size_t n = std::min(kPerMessage, group.size() - i);
-			const ElementOp* p = group.data() + i;
-			switch (kind) {
-			case ElementOp::Kind::Add:
-				append_message(batch, NFT_MSG_NEWSETELEM, name, p, n, true);
-				break;
-			case ElementOp::Kind::Refresh:
-				// add (idempotent) + delete + add with the new timeout:
-				// atomically replaces an existing element's timeout.
-				append_message(batch, NFT_MSG_NEWSETELEM, name, p, n, false);
-				append_message(batch, NFT_MSG_DELSETELEM, name, p, n, false);
-				append_message(batch, NFT_MSG_NEWSETELEM, name, p, n, true);
-				break;
-			case ElementOp::Kind::Delete:
-				// A failing message aborts the whole transaction, and
-				// deleting an absent element fails with ENOENT; adding it
-				// first (idempotent) makes the delete always succeed.
-				append_message(batch, NFT_MSG_NEWSETELEM, name, p, n, false);
-				append_message(batch, NFT_MSG_DELSETELEM, name, p, n, false);
-				break;
-			}
-		}
+		append_group(batch, set_name_of(group[0]), group[0].kind, group.data(), group.size());
 		group.clear();
 	};
 	for (const ElementOp* op : sorted) {
@@ -176,6 +212,18 @@ void append_element_ops(Batch& batch, std::span<const ElementOp> ops)
 		group.push_back(*op);
 	}
 	flush();
+}
+
+void append_element_ops_in_order(Batch& batch, std::span<const ElementOp> ops)
+{
+	for (size_t i = 0; i < ops.size();) {
+		const char* name = set_name_of(ops[i]);
+		size_t j = i + 1;
+		while (j < ops.size() && ops[j].kind == ops[i].kind && std::strcmp(set_name_of(ops[j]), name) == 0)
+			++j;
+		append_group(batch, name, ops[i].kind, ops.data() + i, j - i);
+		i = j;
+	}
 }
 
 Status commit_element_ops(Netlink& nl, std::span<const ElementOp> ops)
@@ -202,7 +250,8 @@ std::vector<ElementOp> ban_ops(std::span<const BanElement> bans, ElementOp::Kind
 	for (const auto& b : bans) {
 		ElementOp op;
 		op.kind = kind;
-		op.target = net::Cidr{b.target.base.masked(b.target.prefix_len), b.target.prefix_len};
+		net::Cidr c = unmap_v4(b.target);
+		op.target = net::Cidr{c.base.masked(c.prefix_len), c.prefix_len};
 		op.timeout = b.timeout;
 		ops.push_back(op);
 	}
@@ -217,7 +266,7 @@ std::vector<ElementOp> media_ops(std::span<const MediaElement> elems, ElementOp:
 		ElementOp op;
 		op.kind = kind;
 		op.is_media = true;
-		op.target = net::Cidr::host(m.addr);
+		op.target = net::Cidr::host(unmap_v4(m.addr));
 		op.port = m.port;
 		op.timeout = m.timeout;
 		ops.push_back(op);
@@ -296,21 +345,6 @@ Status delete_media(Netlink& nl, std::span<const MediaElement> elems)
 // ---- listing ----
 
 namespace {
-
-// Walks the attributes of a nest (or of a message payload) with bounds checks.
-template <typename F>
-bool for_each_attr(const void* start, size_t len, F&& f)
-{
-	auto* a = static_cast<const nlattr*>(start);
-	int remaining = static_cast<int>(len);
-	while (mnl_attr_ok(a, remaining)) {
-		if (!f(a))
-			return false;
-		remaining -= static_cast<int>(MNL_ALIGN(a->nla_len));
-		a = reinterpret_cast<const nlattr*>(reinterpret_cast<const char*>(a) + MNL_ALIGN(a->nla_len));
-	}
-	return true;
-}
 
 bool parse_one_element(const nlattr* elem, RawElement& r)
 {
@@ -436,65 +470,6 @@ net::IpAddress addr_from(const uint8_t* p, bool v4)
 	return v4 ? net::IpAddress::v4(p) : net::IpAddress::v6(p);
 }
 
-// end - start as a prefix length, or -1 if the range is not a prefix.
-int prefix_from_range(const RawElement& start, const RawElement* end, size_t len)
-{
-	// Range size = end - start; for a prefix it is a power of two 2^(bits-p).
-	std::array<uint8_t, 16> diff{};
-	if (end) {
-		int borrow = 0;
-		for (size_t i = len; i-- > 0;) {
-			int d = int(end->key[i]) - int(start.key[i]) - borrow;
-			borrow = d < 0;
-			diff[i] = static_cast<uint8_t>(d & 0xff);
-		}
-	} else {
-		// Runs to the top: size = 2^bits - start = (~start) + 1.
-		int carry = 1;
-		for (size_t i = len; i-- > 0;) {
-			int d = (~start.key[i] & 0xff) + carry;
-			carry = d > 0xff;
-			diff[i] = static_cast<uint8_t>(d & 0xff);
-		}
-		if (carry) // start == 0: the whole space
-			return 0;
-	}
-	int bit = -1;
-	for (size_t i = 0; i < len * 8; ++i) {
-		if (diff[i / 8] & (0x80u >> (i % 8))) {
-			if (bit >= 0)
-				return -1;
-			bit = static_cast<int>(i);
-		}
-	}
-	// One bit set at `bit` (from the top): size 2^(len*8-1-bit), prefix bit+1.
-	return bit < 0 ? -1 : bit + 1;
-}
-
-void intervals_to_bans(std::vector<RawElement> raw, bool v4, std::vector<ListedBan>& out)
-{
-	size_t len = v4 ? 4 : 16;
-	std::sort(raw.begin(), raw.end(), [&](const RawElement& a, const RawElement& b) {
-		int c = std::memcmp(a.key.data(), b.key.data(), len);
-		if (c != 0)
-			return c < 0;
-		return a.interval_end > b.interval_end; // an end at X sorts before a start at X
-	});
-	for (size_t i = 0; i < raw.size(); ++i) {
-		if (raw[i].interval_end)
-			continue;
-		const RawElement* end = (i + 1 < raw.size() && raw[i + 1].interval_end) ? &raw[i + 1] : nullptr;
-		int p = prefix_from_range(raw[i], end, len);
-		if (p < 0)
-			continue; // not written by us (not a prefix); skip rather than misreport
-		ListedBan b;
-		b.target = net::Cidr{addr_from(raw[i].key.data(), v4), static_cast<uint8_t>(p)};
-		b.timeout = raw[i].timeout;
-		b.expires_in = raw[i].expires_in;
-		out.push_back(b);
-	}
-}
-
 } // namespace
 
 Status list_bans(Netlink& nl, std::vector<ListedBan>& out)
@@ -515,11 +490,31 @@ Status list_bans(Netlink& nl, std::vector<ListedBan>& out)
 			out.push_back(b);
 		}
 	}
-	for (const char* name : {kSetBanNet4, kSetBanNet6}) {
+	for (BanSet set : {BanSet::Net4, BanSet::Net6}) {
 		std::vector<RawElement> raw;
-		if (Status st = list_set_raw(nl, name, raw); !st.ok())
+		if (Status st = list_set_raw(nl, set_name(set), raw); !st.ok())
 			return st;
-		intervals_to_bans(std::move(raw), name == kSetBanNet4, out);
+		// A piece that is not a prefix (the projection's ranges) is shown
+		// as the prefixes that make it up, each with the piece's times.
+		for (const ListedPiece& p : pieces_from_raw(set, std::move(raw)))
+			for (const net::Cidr& c : prefix_cover(p.first, p.last))
+				out.push_back({c, p.timeout, p.expires_in});
+	}
+	return Status::success();
+}
+
+Status list_ban_pieces(Netlink& nl, std::vector<ListedPiece>& out, bool prefixes_only)
+{
+	out.clear();
+	for (BanSet set : {BanSet::Host4, BanSet::Host6, BanSet::Net4, BanSet::Net6}) {
+		if (prefixes_only && !is_interval(set))
+			continue;
+		std::vector<RawElement> raw;
+		Status st = list_set_raw(nl, set_name(set), raw);
+		if (!st.ok())
+			return st;
+		auto pieces = pieces_from_raw(set, std::move(raw));
+		out.insert(out.end(), pieces.begin(), pieces.end());
 	}
 	return Status::success();
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/net/ip_address.h"
+#include "rules/ban_diff.h"
 #include "rules/netlink.h"
 #include "rules/status.h"
 
@@ -52,7 +53,13 @@ Status add_bans(Netlink& nl, std::span<const BanElement> bans, bool refresh = tr
 // (idempotent, no timeout change) and deleted in the same transaction, so no
 // message can fail with ENOENT and abort the rest of the batch.
 Status delete_bans(Netlink& nl, std::span<const net::Cidr> targets);
+// Prefix elements are listed as CIDRs; an interval that is not a prefix
+// (see rules/projection.h) as the prefixes that make it up.
 Status list_bans(Netlink& nl, std::vector<ListedBan>& out);
+// Every element of ban4, ban6, bannet4, bannet6 (only the last two with
+// `prefixes_only`) as the kernel holds it (ranges as ranges), for
+// diff_pieces (rules/ban_diff.h).
+Status list_ban_pieces(Netlink& nl, std::vector<ListedPiece>& out, bool prefixes_only = false);
 
 Status add_media(Netlink& nl, std::span<const MediaElement> elems, bool refresh = true);
 Status delete_media(Netlink& nl, std::span<const MediaElement> elems); // timeout ignored

@@ -20,10 +20,18 @@ struct ElementOp {
 		Add,     // idempotent add; an existing element keeps its old timeout
 		Refresh, // add + delete + add: element ends up with exactly this timeout
 		Delete,  // add + delete: never fails for an absent element
+		Remove,  // delete alone, of an element known to exist (listed): an
+		         // add first could overlap a neighbour in an interval set
 	};
 	Kind kind = Kind::Add;
 	bool is_media = false;
-	net::Cidr target; // media: host address
+	net::Cidr target; // media: host address; range: `first` in target.base
+	// An interval range that need not be a prefix, [target.base, last]
+	// (bannet4/bannet6); family None = the prefix `target`.
+	net::IpAddress last;
+	// Remove only: false when the listed interval has no end element (it
+	// runs to the top of the address space, or its end was lost).
+	bool end_element = true;
 	uint16_t port = 0;
 	std::chrono::milliseconds timeout{0};
 	std::chrono::milliseconds expires_in{0}; // restoring: remaining time (NFTA_SET_ELEM_EXPIRATION)
@@ -34,6 +42,10 @@ const char* set_name_of(const ElementOp& op);
 
 // Appends messages for all ops (grouped per set and kind).
 void append_element_ops(Batch& batch, std::span<const ElementOp> ops);
+// Appends messages in the ops' own order, joining only neighbours of the
+// same set and kind into one message: a Remove listed before an Add of an
+// overlapping interval is applied first, as the kernel's overlap check needs.
+void append_element_ops_in_order(Batch& batch, std::span<const ElementOp> ops);
 // Commits in transactions of at most kMaxElementsPerTransaction ops.
 Status commit_element_ops(Netlink& nl, std::span<const ElementOp> ops);
 

@@ -166,6 +166,17 @@ RulePtr ban_rule(uint8_t nfproto, const char* set)
 
 } // namespace
 
+std::span<const ChainDef> chain_definitions()
+{
+	static constexpr ChainDef kChains[] = {
+		{kChainPrerouting, NF_INET_PRE_ROUTING, -300},
+		{kChainInput, NF_INET_LOCAL_IN, -10},
+		{kChainMedia, -1, 0},
+		{kChainOutput, NF_INET_LOCAL_OUT, -10},
+	};
+	return kChains;
+}
+
 std::vector<SetDef> set_definitions(const TableSpec& spec)
 {
 	std::vector<SetDef> defs;
@@ -327,12 +338,6 @@ void append_table_delete(Batch& batch)
 
 namespace {
 
-struct ChainDef {
-	const char* name;
-	int hook; // -1: regular chain
-	int priority;
-};
-
 void append_chain(Batch& batch, const ChainDef& def)
 {
 	auto c = make_chain();
@@ -419,18 +424,9 @@ void append_table_contents(Batch& batch, const TableSpec& spec, QueueBackend bac
 		}
 	}
 
-	// Hook numbers and priorities: NF_INET_* (linux/netfilter.h);
-	// NF_IP_PRI_RAW = -300 runs before conntrack (-200), so banned sources
-	// cost no conntrack entry.
-	const ChainDef chains[] = {
-		{kChainPrerouting, NF_INET_PRE_ROUTING, -300},
-		{kChainInput, NF_INET_LOCAL_IN, -10},
-		{kChainMedia, -1, 0},
-		{kChainOutput, NF_INET_LOCAL_OUT, -10},
-	};
-	for (const auto& def : chains)
+	for (const auto& def : chain_definitions())
 		append_chain(batch, def);
-	for (const auto& def : chains) {
+	for (const auto& def : chain_definitions()) {
 		for (auto& r : make_chain_rules(def.name, spec, backend)) {
 			char* buf = batch.reserve(kSmallMessage);
 			nlmsghdr* nlh =
@@ -446,15 +442,21 @@ void append_table_contents(Batch& batch, const TableSpec& spec, QueueBackend bac
 
 IntervalKeys interval_keys(const net::Cidr& cidr)
 {
+	net::IpAddress last = cidr.base.masked(cidr.prefix_len);
+	for (size_t bit = cidr.prefix_len; bit < last.size() * 8; ++bit)
+		last.bytes[bit / 8] |= static_cast<uint8_t>(0x80u >> (bit % 8));
+	return range_keys(cidr.base.masked(cidr.prefix_len), last);
+}
+
+IntervalKeys range_keys(const net::IpAddress& first, const net::IpAddress& last)
+{
 	IntervalKeys k;
-	k.len = cidr.base.size();
-	net::IpAddress start = cidr.base.masked(cidr.prefix_len);
-	std::copy(start.bytes.begin(), start.bytes.begin() + static_cast<long>(k.len), k.start.begin());
-	// end = last address + 1 (exclusive); carry out of the top means the
-	// interval runs to the end of the address space: no end element.
-	std::array<uint8_t, 16> end = k.start;
-	for (size_t bit = cidr.prefix_len; bit < k.len * 8; ++bit)
-		end[bit / 8] |= static_cast<uint8_t>(0x80u >> (bit % 8));
+	k.len = first.size();
+	std::copy(first.bytes.begin(), first.bytes.begin() + static_cast<long>(k.len), k.start.begin());
+	// end = last + 1 (exclusive); carry out of the top means the interval
+	// runs to the end of the address space: no end element.
+	std::array<uint8_t, 16> end{};
+	std::copy(last.bytes.begin(), last.bytes.begin() + static_cast<long>(k.len), end.begin());
 	bool carry = true;
 	for (size_t i = k.len; i-- > 0 && carry;) {
 		end[i] = static_cast<uint8_t>(end[i] + 1);

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,16 @@ struct SetDef {
 std::vector<SetDef> set_definitions(const TableSpec& spec);
 SetPtr make_set_object(const SetDef& def, uint32_t set_id);
 
+// Our chains. Hook numbers and priorities: NF_INET_* (linux/netfilter.h);
+// NF_IP_PRI_RAW = -300 runs before conntrack (-200), so banned sources cost
+// no conntrack entry.
+struct ChainDef {
+	const char* name;
+	int hook; // -1: regular chain
+	int priority;
+};
+std::span<const ChainDef> chain_definitions();
+
 // The verdict expression of a queue rule.
 ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count);
 
@@ -72,6 +83,9 @@ struct IntervalKeys {
 	bool has_end = false;
 };
 IntervalKeys interval_keys(const net::Cidr& cidr);
+// Any range [first, last] (inclusive, same family, first <= last): the start
+// key is `first`, the end key `last + 1`, none when `last` is the top address.
+IntervalKeys range_keys(const net::IpAddress& first, const net::IpAddress& last);
 
 // Drops duplicates and prefixes contained in another one: two prefixes either
 // nest or are disjoint, and the kernel rejects overlapping intervals (EEXIST).

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <set>
 
 #include <poll.h>
@@ -256,12 +257,22 @@ namespace {
 struct DumpContext {
 	const std::function<bool(const nlmsghdr*)>* on_message;
 	bool stopped = false;
+	std::exception_ptr thrown;
 };
 
-int dump_cb(const nlmsghdr* nlh, void* data)
+// Called from mnl_cb_run (C): an exception (bad_alloc while collecting a
+// large dump) must not unwind through it, so it is carried out and
+// rethrown once mnl_cb_run has returned.
+int dump_cb(const nlmsghdr* nlh, void* data) noexcept
 {
 	auto* ctx = static_cast<DumpContext*>(data);
-	if (!(*ctx->on_message)(nlh)) {
+	try {
+		if (!(*ctx->on_message)(nlh)) {
+			ctx->stopped = true;
+			return MNL_CB_ERROR;
+		}
+	} catch (...) {
+		ctx->thrown = std::current_exception();
 		ctx->stopped = true;
 		return MNL_CB_ERROR;
 	}
@@ -300,6 +311,13 @@ Status Netlink::dump(const std::function<nlmsghdr*(char* buf, uint32_t seq)>& bu
 		}
 		// mnl_cb_run checks the sequence number and port id of every reply.
 		int ret = mnl_cb_run(rx_.data(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
+		if (ctx.thrown) {
+			pollfd pfd{mnl_socket_get_fd(sock_), POLLIN, 0};
+			while (poll(&pfd, 1, 0) > 0 &&
+			       recv(mnl_socket_get_fd(sock_), rx_.data(), rx_.size(), MSG_DONTWAIT) > 0) {
+			}
+			std::rethrow_exception(ctx.thrown);
+		}
 		if (ret == MNL_CB_STOP)
 			return Status::success();
 		if (ret < 0) {

@@ -14,6 +14,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include "agent/util/log.h"
+#include "rules/ban_diff.h"
 #include "rules/elements.h"
 #include "rules/elements_internal.h"
 #include "rules/encode.h"
@@ -216,50 +217,38 @@ Status collect_kept(Netlink& nl, std::vector<ElementOp>& kept)
 		bool media = std::strncmp(name, "media", 5) == 0;
 		bool v4 = name[std::strlen(name) - 1] == '4';
 		size_t alen = v4 ? 4 : 16;
-		bool interval = std::strncmp(name, "bannet", 6) == 0;
-		if (interval) {
-			// Start and end elements pair up in key order (an end at X
-			// sorts before a start at X).
-			std::sort(raw.begin(), raw.end(), [&](const RawElement& a, const RawElement& b) {
-				int c = std::memcmp(a.key.data(), b.key.data(), alen);
-				return c != 0 ? c < 0 : a.interval_end > b.interval_end;
-			});
+		if (!media) {
+			// Ban sets: interval pieces are ranges (rules/projection.h),
+			// kept as ranges, never narrowed to a prefix.
+			BanSet set = std::strncmp(name, "bannet", 6) == 0 ? (v4 ? BanSet::Net4 : BanSet::Net6)
+			                                                  : (v4 ? BanSet::Host4 : BanSet::Host6);
+			for (const ListedPiece& p : pieces_from_raw(set, std::move(raw))) {
+				if (p.timeout.count() > 0 && p.expires_in.count() <= 0)
+					continue; // expired, awaiting garbage collection
+				ElementOp op;
+				op.kind = ElementOp::Kind::Add;
+				op.target = net::Cidr::host(p.first);
+				if (is_interval(set))
+					op.last = p.last;
+				op.timeout = p.timeout;
+				op.expires_in = p.expires_in;
+				kept.push_back(op);
+			}
+			continue;
 		}
-		for (size_t i = 0; i < raw.size(); ++i) {
-			const RawElement& r = raw[i];
-			if (r.interval_end)
+		for (const RawElement& r : raw) {
+			if (r.key_len != alen + 4)
 				continue;
 			if (r.timeout.count() > 0 && r.expires_in.count() <= 0)
-				continue; // expired, awaiting garbage collection
+				continue;
 			ElementOp op;
 			op.kind = ElementOp::Kind::Add;
 			op.timeout = r.timeout;
 			op.expires_in = r.expires_in;
 			net::IpAddress a = v4 ? net::IpAddress::v4(r.key.data()) : net::IpAddress::v6(r.key.data());
-			if (media) {
-				op.is_media = true;
-				op.target = net::Cidr::host(a);
-				op.port = static_cast<uint16_t>((r.key[alen] << 8) | r.key[alen + 1]);
-			} else if (!interval) {
-				op.target = net::Cidr::host(a);
-			} else {
-				// Prefix length from the matching end element.
-				const RawElement* end = (i + 1 < raw.size() && raw[i + 1].interval_end) ? &raw[i + 1] : nullptr;
-				unsigned bits = static_cast<unsigned>(alen * 8);
-				unsigned p = bits;
-				for (unsigned len = 0; len <= bits; ++len) {
-					net::Cidr c{a, static_cast<uint8_t>(len)};
-					if (c.base.masked(len) != a)
-						continue;
-					IntervalKeys k = interval_keys(c);
-					if ((!end && !k.has_end) ||
-					    (end && k.has_end && std::memcmp(k.end.data(), end->key.data(), alen) == 0)) {
-						p = len;
-						break;
-					}
-				}
-				op.target = net::Cidr{a, static_cast<uint8_t>(p)};
-			}
+			op.is_media = true;
+			op.target = net::Cidr::host(a);
+			op.port = static_cast<uint16_t>((r.key[alen] << 8) | r.key[alen + 1]);
 			kept.push_back(op);
 		}
 	}

@@ -3,15 +3,20 @@
 #include "rules/writer.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <exception>
 #include <tuple>
 
 #include "agent/util/log.h"
+#include "rules/apply.h"
 #include "rules/elements_internal.h"
+#include "rules/projection.h"
 
 namespace sipguard::rules {
 
 Writer::Writer(Netlink nl, WriterConfig config, FailureHandler on_failure)
-	: nl_(std::move(nl)), config_(config), on_failure_(std::move(on_failure))
+	: nl_(std::move(nl)), config_(config), on_failure_(std::move(on_failure)), portid_(nl_.portid())
 {
 	if (config_.max_batch == 0)
 		config_.max_batch = 1;
@@ -66,12 +71,25 @@ bool Writer::close_pinhole(const net::IpAddress& addr, uint16_t port)
 	return submit({WriterRequest::Op::ClosePinhole, net::Cidr::host(addr), port, {}});
 }
 
+bool Writer::submit_job(Job job)
+{
+	{
+		std::lock_guard lock(mutex_);
+		if (stopping_)
+			return false;
+		jobs_.emplace_back(enqueued_, std::move(job));
+		++jobs_submitted_;
+	}
+	wake_.notify_one();
+	return true;
+}
+
 void Writer::flush()
 {
 	std::unique_lock lock(mutex_);
-	uint64_t target = enqueued_;
+	uint64_t target = enqueued_, jobs_target = jobs_submitted_;
 	wake_.notify_one();
-	drained_.wait(lock, [&] { return done_ >= target || !thread_.joinable(); });
+	drained_.wait(lock, [&] { return (done_ >= target && jobs_done_ >= jobs_target) || !thread_.joinable(); });
 }
 
 WriterStats Writer::stats() const
@@ -85,7 +103,8 @@ namespace {
 ElementOp to_op(const WriterRequest& r)
 {
 	ElementOp op;
-	op.target = net::Cidr{r.target.base.masked(r.target.prefix_len), r.target.prefix_len};
+	net::Cidr c = unmap_v4(r.target);
+	op.target = net::Cidr{c.base.masked(c.prefix_len), c.prefix_len};
 	op.timeout = r.timeout;
 	switch (r.op) {
 	case WriterRequest::Op::Ban:
@@ -140,45 +159,44 @@ void Writer::apply(std::vector<WriterRequest>& requests)
 		if (keep[i])
 			ops.push_back(all[i]);
 
+	// One op per element is left, so their order is free: group them per
+	// set with deletions first, so that an unbanned prefix is gone before
+	// a ban that overlaps it is added (an interval set refuses overlaps).
+	std::stable_sort(ops.begin(), ops.end(), [](const ElementOp& a, const ElementOp& b) {
+		int c = std::strcmp(set_name_of(a), set_name_of(b));
+		if (c != 0)
+			return c < 0;
+		return (a.kind == ElementOp::Kind::Delete) > (b.kind == ElementOp::Kind::Delete);
+	});
+
 	auto t0 = std::chrono::steady_clock::now();
-	Batch batch;
-	append_element_ops(batch, ops);
-	Status st = nl_.commit(batch);
+	// A refused transaction is halved down to the refused elements (say an
+	// overlapping prefix), so they do not cost the others their ban.
+	ApplyResult result = apply_robust(nl_, ops);
 	uint64_t ns = static_cast<uint64_t>(
 		std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
-	uint64_t ok = 0, failed = 0;
-	if (st.ok()) {
-		ok = requests.size();
-	} else {
-		// The transaction was aborted as a whole; isolate the culprit(s)
-		// by committing each element alone, so one bad element (say an
-		// overlapping prefix) does not cost the others their ban.
-		LOG(Rules, Warning, "batch of {} element operations failed ({}); retrying one by one", ops.size(),
-		    st.message);
-		for (const ElementOp& op : ops) {
-			Batch single;
-			append_element_ops(single, std::span<const ElementOp>(&op, 1));
-			Status one = nl_.commit(single);
-			if (one.ok()) {
-				++ok;
-				continue;
-			}
-			++failed;
-			LOG(Rules, Error, "{}", one.message);
-			if (on_failure_) {
-				WriterRequest r{};
-				r.op = op.is_media ? (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::ClosePinhole
-				                                                          : WriterRequest::Op::OpenPinhole)
-				                   : (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::Unban
-				                                                          : WriterRequest::Op::Ban);
-				r.target = op.target;
-				r.port = op.port;
-				r.timeout = std::chrono::duration_cast<std::chrono::seconds>(op.timeout);
-				on_failure_(r, one.message);
-			}
+	if (result.transactions > 1)
+		LOG(Rules, Warning, "batch of {} element operations: {} refused, {} transactions", ops.size(),
+		    result.failed(), result.transactions);
+	if (!result.transport.ok())
+		LOG(Rules, Error, "writing elements: {}", result.transport.message);
+	for (const FailedOp& f : result.failures) {
+		const ElementOp& op = ops[f.index];
+		LOG(Rules, Error, "{}", f.message);
+		if (on_failure_) {
+			WriterRequest r{};
+			r.op = op.is_media ? (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::ClosePinhole
+			                                                          : WriterRequest::Op::OpenPinhole)
+			                   : (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::Unban
+			                                                          : WriterRequest::Op::Ban);
+			r.target = op.target;
+			r.port = op.port;
+			r.timeout = std::chrono::duration_cast<std::chrono::seconds>(op.timeout);
+			on_failure_(r, f.message);
 		}
-		ok += requests.size() - ops.size(); // superseded duplicates
 	}
+	uint64_t failed = result.failed();
+	uint64_t ok = requests.size() - failed; // superseded duplicates count as done
 	std::lock_guard lock(mutex_);
 	++stats_.batches;
 	stats_.elements += ok;
@@ -192,23 +210,48 @@ void Writer::run()
 {
 	std::vector<WriterRequest> pending;
 	for (;;) {
+		Job job;
 		{
 			std::unique_lock lock(mutex_);
-			wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-			if (queue_.empty() && stopping_)
+			wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
+			if (queue_.empty() && jobs_.empty() && stopping_)
 				break;
-			// Coalesce: wait up to flush_interval for more, unless enough
-			// are pending to fill a batch (or we are stopping/flushing).
-			auto deadline = std::chrono::steady_clock::now() + config_.flush_interval;
-			while (!stopping_ && queue_.size() < config_.max_batch &&
-			       wake_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= config_.max_batch; }) ==
-			           false) {
-				if (std::chrono::steady_clock::now() >= deadline)
-					break;
+			// Requests submitted before the first job go first; the job runs
+			// once none of them is left, before anything submitted after it.
+			uint64_t before_job = jobs_.empty() ? UINT64_MAX : jobs_.front().first - taken_;
+			if (before_job == 0) {
+				job = std::move(jobs_.front().second);
+				jobs_.pop_front();
+			} else {
+				// Coalesce: wait up to flush_interval for more, unless enough
+				// are pending to fill a batch (or we are stopping, flushing
+				// or a job waits).
+				auto deadline = std::chrono::steady_clock::now() + config_.flush_interval;
+				auto full = [&] { return stopping_ || !jobs_.empty() || queue_.size() >= config_.max_batch; };
+				while (!full() && wake_.wait_until(lock, deadline, full) == false) {
+					if (std::chrono::steady_clock::now() >= deadline)
+						break;
+				}
+				before_job = jobs_.empty() ? UINT64_MAX : jobs_.front().first - taken_;
+				size_t n = std::min<uint64_t>({queue_.size(), config_.max_batch, before_job});
+				pending.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
+				queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+				taken_ += n;
 			}
-			size_t n = std::min(queue_.size(), config_.max_batch);
-			pending.assign(queue_.begin(), queue_.begin() + static_cast<long>(n));
-			queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+		}
+		if (job) {
+			try {
+				job(nl_);
+			} catch (const std::exception& e) {
+				LOG(Rules, Error, "writer job failed: {}", e.what());
+			}
+			{
+				std::lock_guard lock(mutex_);
+				++jobs_done_;
+				++stats_.jobs;
+			}
+			drained_.notify_all();
+			continue;
 		}
 		apply(pending);
 		{

@@ -40,6 +40,7 @@ struct WriterStats {
 	uint64_t batch_latency_ns_sum = 0;
 	uint64_t batch_latency_ns_max = 0;
 	uint64_t batch_latency_ns_last = 0;
+	uint64_t jobs = 0; // submit_job() jobs run
 };
 
 // Owns the Netlink socket (open it in the right namespace before handing it
@@ -60,7 +61,22 @@ public:
 	bool open_pinhole(const net::IpAddress& addr, uint16_t port, std::chrono::seconds timeout);
 	bool close_pinhole(const net::IpAddress& addr, uint16_t port);
 
-	// Blocks until everything submitted before the call has been committed.
+	// Runs `job` on the writer thread with the writer's socket, after every
+	// request submitted before this call and before any submitted after it.
+	// For kernel work that has to agree with the queue: sync_bans or repair
+	// (rules/reconcile.h) with a snapshot of the ban records taken when the
+	// job is submitted; run on another socket, a repair could delete a ban
+	// the writer added after the snapshot was taken. The job should not
+	// throw (an exception is logged and dropped).
+	using Job = std::function<void(Netlink&)>;
+	bool submit_job(Job job);
+
+	// The writer socket's netlink port: pass it to Monitor::ignore_port so
+	// the writer's own changes are not reported back.
+	uint32_t portid() const { return portid_; }
+
+	// Blocks until everything submitted before the call (requests and jobs)
+	// has been committed or run.
 	void flush();
 	void stop();
 	WriterStats stats() const;
@@ -77,7 +93,11 @@ private:
 	std::condition_variable wake_;     // writer waits for work
 	std::condition_variable drained_;  // flush() waits for progress
 	std::deque<WriterRequest> queue_;
-	uint64_t enqueued_ = 0, done_ = 0;
+	uint64_t enqueued_ = 0, taken_ = 0, done_ = 0;
+	// Each job with the number of requests submitted before it.
+	std::deque<std::pair<uint64_t, Job>> jobs_;
+	uint64_t jobs_submitted_ = 0, jobs_done_ = 0;
+	uint32_t portid_ = 0;
 	bool stopping_ = false;
 	WriterStats stats_;
 	std::thread thread_;
