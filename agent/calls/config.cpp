@@ -1,120 +1,182 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Call tracker parameter table and validation.
+// The call tracker's rows of the config schema, and its enums' names.
 #include "agent/calls/config.h"
 
-#include <array>
+#include <type_traits>
 
-#include <fmt/core.h>
+#include "agent/config/loader.h"
 
 namespace sipguard::calls {
 
-std::string_view to_string(NatPolicy p)
-{
-	switch (p) {
-	case NatPolicy::Sdp: return "sdp";
-	case NatPolicy::SdpAndSignalling: return "sdp+signalling";
-	case NatPolicy::Signalling: return "signalling";
-	}
-	return "?";
-}
+namespace {
 
-std::optional<NatPolicy> nat_policy_from_string(std::string_view s)
-{
-	for (auto p : {NatPolicy::Sdp, NatPolicy::SdpAndSignalling, NatPolicy::Signalling})
-		if (s == to_string(p))
-			return p;
-	return std::nullopt;
-}
+// One table per enum serves both directions; the rows' `choices` list the
+// same names (a test checks that they agree).
+constexpr config::EnumName<NatPolicy> kNatPolicies[] = {
+	{NatPolicy::Sdp, "sdp"},
+	{NatPolicy::SdpAndSignalling, "sdp+signalling"},
+	{NatPolicy::Signalling, "signalling"},
+};
 
-std::string_view to_string(UnknownDialogPolicy p)
-{
-	return p == UnknownDialogPolicy::Drop ? "drop" : "accept";
-}
+constexpr config::EnumName<UnknownDialogPolicy> kUnknownDialogPolicies[] = {
+	{UnknownDialogPolicy::Drop, "drop"},
+	{UnknownDialogPolicy::Accept, "accept"},
+};
+
+} // namespace
+
+std::string_view to_string(NatPolicy p) { return config::name_of(kNatPolicies, p); }
+
+std::optional<NatPolicy> nat_policy_from_string(std::string_view s) { return config::value_of(kNatPolicies, s); }
+
+std::string_view to_string(UnknownDialogPolicy p) { return config::name_of(kUnknownDialogPolicies, p); }
 
 std::optional<UnknownDialogPolicy> unknown_dialog_policy_from_string(std::string_view s)
 {
-	if (s == "drop")
-		return UnknownDialogPolicy::Drop;
-	if (s == "accept")
-		return UnknownDialogPolicy::Accept;
-	return std::nullopt;
+	return config::value_of(kUnknownDialogPolicies, s);
 }
 
 namespace {
 
-#define SG_INT_PARAM(key, field, lo, hi, def, text)                                                  \
-	Parameter{key, "integer", lo, hi, def, text,                                                 \
-	          [](Config& c, int64_t v, std::string&) { c.field = static_cast<uint32_t>(v); return true; }, \
-	          nullptr}
-#define SG_SEC_PARAM(key, field, lo, hi, def, text)                                                  \
-	Parameter{key, "seconds", lo, hi, def, text,                                                 \
-	          [](Config& c, int64_t v, std::string&) { c.field = Config::Seconds(v); return true; },     \
-	          nullptr}
+using T = config::Type;
+using config::Apply;
 
-const std::array kParameters = {
-	SG_INT_PARAM("max_dialogs", max_dialogs, 16, 1 << 20, "4096",
-	             "dialogs tracked per queue thread; the oldest ended, then early, then confirmed dialog is evicted (counted)"),
-	SG_INT_PARAM("max_pinholes", max_pinholes, 16, 1 << 22, "16384",
-	             "media pinholes (address . port) per queue thread; a call that finds the table full gets no media (counted)"),
-	SG_INT_PARAM("max_tracked_sources", max_tracked_sources, 16, 1 << 22, "8192",
-	             "per-source counters for call limits (LRU, evictions counted)"),
-	SG_INT_PARAM("max_tracked_users", max_tracked_users, 16, 1 << 22, "8192",
-	             "per-user counters for call limits (LRU)"),
-	SG_SEC_PARAM("pinhole_timeout", pinhole_timeout, 10, 86400, "120",
-	             "kernel timeout of a pinhole, refreshed every half timeout while the call lives"),
-	SG_SEC_PARAM("early_dialog_timeout", early_dialog_timeout, 32, 3600, "300",
-	             "forget an INVITE that got no final response after this"),
-	SG_SEC_PARAM("call_idle_timeout", call_idle_timeout, 60, 7 * 86400, "21600",
-	             "a confirmed call with no signalling for this long is closed (lost BYE)"),
-	SG_SEC_PARAM("terminated_linger", terminated_linger, 0, 600, "32",
-	             "remember ended dialogs this long so retransmitted BYEs are not mistaken for forged ones"),
-	Parameter{"nat_policy", "enum", 0, 0, "sdp+signalling",
-	          "which source may send media: \"sdp\" (c= only), \"sdp+signalling\" (also the SIP source), \"signalling\"",
-	          nullptr,
-	          [](Config& c, std::string_view v, std::string& e) {
-		          auto p = nat_policy_from_string(v);
-		          if (!p) {
-			          e = "expected \"sdp\", \"sdp+signalling\" or \"signalling\"";
-			          return false;
-		          }
-		          c.nat_policy = *p;
-		          return true;
-	          }},
-	Parameter{"unknown_dialog", "enum", 0, 0, "drop",
-	          "in-dialog request for a Call-ID never seen, from an untrusted source: \"drop\" or \"accept\" (counted either way)",
-	          nullptr,
-	          [](Config& c, std::string_view v, std::string& e) {
-		          auto p = unknown_dialog_policy_from_string(v);
-		          if (!p) {
-			          e = "expected \"drop\" or \"accept\"";
-			          return false;
-		          }
-		          c.unknown_dialog = *p;
-		          return true;
-	          }},
-	SG_INT_PARAM("max_calls_per_source", per_source.max_concurrent_calls, 0, 1000000, "200",
-	             "concurrent calls per remote address (trunk addresses use the trunk's limit); 0 = unlimited"),
-	SG_INT_PARAM("max_call_attempts_per_source", per_source.max_call_attempts_per_minute, 0, 1000000, "600",
-	             "new INVITEs per minute per remote address; 0 = unlimited"),
-	SG_INT_PARAM("max_calls_per_user", per_user.max_concurrent_calls, 0, 1000000, "50",
-	             "concurrent calls per authenticated user (else From user); 0 = unlimited"),
-	SG_INT_PARAM("max_call_attempts_per_user", per_user.max_call_attempts_per_minute, 0, 1000000, "200",
-	             "new INVITEs per minute per authenticated/From user; 0 = unlimited"),
+// The keys of one [[calls.trunk]] table. The placeholders of the required
+// keys are what the generated file shows ({name = "...", ...}).
+const config::Row<Trunk> kTrunkFields[] = {
+	{{.name = "name", .type = T::String, .default_value = "\"...\"", .help = "Named in logs and metrics.", .min = 1,
+	  .max = 64, .required = true, .unique = true},
+	 config::bind<&Trunk::name>()},
+	{{.name = "networks", .type = T::CidrList, .default_value = "[\"CIDR\", ...]",
+	  .help = "Its signalling and media nodes.", .min_items = 1, .max_items = 256, .required = true},
+	 config::bind<&Trunk::networks>()},
+	{{.name = "trusted", .type = T::Bool, .default_value = "true",
+	  .help = "Exempt from the unknown-dialog policy and forged checks."},
+	 config::bind<&Trunk::trusted>()},
+	{{.name = "max_calls", .type = T::Int, .default_value = "0", .help = "Concurrent calls; 0 = unlimited.",
+	  .min = 0, .max = 1000000},
+	 config::bind<&Trunk::limits, &Limits::max_concurrent_calls>()},
+	{{.name = "max_call_attempts", .type = T::Int, .default_value = "0",
+	  .help = "New INVITEs per minute; 0 = unlimited.", .min = 0, .max = 1000000},
+	 config::bind<&Trunk::limits, &Limits::max_call_attempts_per_minute>()},
 };
 
-#undef SG_INT_PARAM
-#undef SG_SEC_PARAM
+// Most [calls] keys are integers (timeouts in whole seconds). Every key
+// applies at the next start: the tracker takes its config at construction.
+constexpr config::Spec integer(std::string_view name, std::string_view default_value, int64_t min, int64_t max,
+                               std::string_view help)
+{
+	return {.name = name, .type = T::Int, .default_value = default_value, .help = help, .min = min, .max = max,
+	        .apply = Apply::Restart};
+}
+
+using Row = config::Row<Config>;
+
+const Row kRows[] = {
+	{integer("calls.max_dialogs", "4096", 16, 1 << 20,
+	         "Dialogs tracked per queue thread; the oldest ended, then early, then confirmed dialog is evicted "
+	         "(counted)"),
+	 config::bind<&Config::max_dialogs>()},
+	{integer("calls.max_pinholes", "16384", 16, 1 << 22,
+	         "Media pinholes (address . port) per queue thread; a call that finds the table full gets no media "
+	         "(counted)"),
+	 config::bind<&Config::max_pinholes>()},
+	{integer("calls.max_tracked_sources", "8192", 16, 1 << 22,
+	         "Per-source counters for call limits (LRU, evictions counted)"),
+	 config::bind<&Config::max_tracked_sources>()},
+	{integer("calls.max_tracked_users", "8192", 16, 1 << 22, "Per-user counters for call limits (LRU)"),
+	 config::bind<&Config::max_tracked_users>()},
+	{integer("calls.pinhole_timeout", "120", 10, 86400,
+	         "Kernel timeout of a pinhole, refreshed every half timeout while the call lives (seconds)"),
+	 config::bind<&Config::pinhole_timeout>()},
+	{integer("calls.early_dialog_timeout", "300", 32, 3600,
+	         "Forget an INVITE that got no final response after this (seconds)"),
+	 config::bind<&Config::early_dialog_timeout>()},
+	{integer("calls.call_idle_timeout", "21600", 60, 7 * 86400,
+	         "A confirmed call with no signalling for this long is closed (lost BYE) (seconds)"),
+	 config::bind<&Config::call_idle_timeout>()},
+	{integer("calls.terminated_linger", "32", 0, 600,
+	         "Remember ended dialogs this long so retransmitted BYEs are not mistaken for forged ones (seconds)"),
+	 config::bind<&Config::terminated_linger>()},
+	{{.name = "calls.nat_policy", .type = T::Enum, .default_value = "\"sdp+signalling\"",
+	  .help = "Which source may send media: \"sdp\" (c= only), \"sdp+signalling\" (also the SIP source), "
+	          "\"signalling\"",
+	  .choices = "sdp|sdp+signalling|signalling", .apply = Apply::Restart},
+	 config::bind_enum<&Config::nat_policy, nat_policy_from_string, to_string>()},
+	{{.name = "calls.unknown_dialog", .type = T::Enum, .default_value = "\"drop\"",
+	  .help = "In-dialog request for a Call-ID never seen, from an untrusted source: \"drop\" or \"accept\" "
+	          "(counted either way)",
+	  .choices = "drop|accept", .apply = Apply::Restart},
+	 config::bind_enum<&Config::unknown_dialog, unknown_dialog_policy_from_string, to_string>()},
+// A Limits struct is two rows: concurrent calls and new INVITEs per minute.
+#define SG_LIMITS(scope, field, dcalls, dattempts, calls_per, attempts_per)                                  \
+	Row{integer("calls.max_calls_per_" scope, dcalls, 0, 1000000,                                         \
+	            "Concurrent calls per " calls_per "; 0 = unlimited"),                                     \
+	    config::bind<&Config::field, &Limits::max_concurrent_calls>()},                                   \
+	Row{integer("calls.max_call_attempts_per_" scope, dattempts, 0, 1000000,                              \
+	            "New INVITEs per minute per " attempts_per "; 0 = unlimited"),                            \
+	    config::bind<&Config::field, &Limits::max_call_attempts_per_minute>()}
+	SG_LIMITS("source", per_source, "200", "600", "remote address (trunk addresses use the trunk's limit)",
+	          "remote address"),
+	SG_LIMITS("user", per_user, "50", "200", "authenticated user (else From user)", "authenticated/From user"),
+#undef SG_LIMITS
+	// Last, so that the generated file can end with [[calls.trunk]] tables.
+	{{.name = "calls.trunk", .type = T::TableList, .default_value = "[]",
+	  .help = "SIP trunks (ITSPs): a name, the networks of their signalling and media nodes, whether they\n"
+	          "are trusted (exempt from forged/unknown-dialog checks; default true) and their call limits\n"
+	          "(0 = unlimited, the default), replacing the per-source limits for their addresses. Example:\n"
+	          "trunk = [{name = \"itsp\", networks = [\"203.0.113.0/28\"], max_calls = 30}]\n"
+	          "(or delete this line and write [[calls.trunk]] tables at the end of the file).",
+	  .max_items = 255, .apply = Apply::Restart, .sub = config::sub_rows<kTrunkFields>,
+	  .incomplete = "a trunk needs a name and at least one network"},
+	 config::bind_tables<&Config::trunks, kTrunkFields>()},
+};
+
+constexpr std::string_view kSection = "calls.";
 
 } // namespace
 
+std::span<const config::Row<Config>> rows()
+{
+	return kRows;
+}
+
+template <class Arg>
+bool Parameter::Setter<Arg>::operator()(Config& c, Arg v, std::string& error) const
+{
+	config::Value value;
+	if constexpr (std::is_same_v<Arg, std::string_view>)
+		value = std::string(v);
+	else
+		value = v;
+	util::Status st = config::assign(*row_, c, value);
+	if (!st)
+		error = st.message;
+	return st.ok();
+}
+
+template class Parameter::Setter<int64_t>;
+template class Parameter::Setter<std::string_view>;
+
 std::span<const Parameter> parameters()
 {
-	return kParameters;
+	static const std::vector<Parameter> table = [] {
+		std::vector<Parameter> out;
+		for (const config::Row<Config>& r : kRows) {
+			std::string_view key = r.name.substr(kSection.size());
+			if (r.type == T::Int)
+				out.push_back({key, r.help, Parameter::Setter<int64_t>(&r), {}});
+			else if (r.type == T::Enum)
+				out.push_back({key, r.help, {}, Parameter::Setter<std::string_view>(&r)});
+		}
+		return out;
+	}();
+	return table;
 }
 
 const Parameter* find_parameter(std::string_view name)
 {
-	for (const auto& p : kParameters)
+	for (const auto& p : parameters())
 		if (p.name == name)
 			return &p;
 	return nullptr;
@@ -122,36 +184,10 @@ const Parameter* find_parameter(std::string_view name)
 
 std::optional<std::string> Config::validate() const
 {
-	auto range = [](std::string_view key, int64_t v) -> std::optional<std::string> {
-		const Parameter* p = find_parameter(key);
-		if (p && (v < p->min || v > p->max))
-			return fmt::format("calls.{}: {} is outside [{}, {}]", key, v, p->min, p->max);
+	util::Status st = config::check_all(rows(), *this);
+	if (st)
 		return std::nullopt;
-	};
-	for (auto [key, v] : std::initializer_list<std::pair<std::string_view, int64_t>>{
-		     {"max_dialogs", max_dialogs},
-		     {"max_pinholes", max_pinholes},
-		     {"max_tracked_sources", max_tracked_sources},
-		     {"max_tracked_users", max_tracked_users},
-		     {"pinhole_timeout", pinhole_timeout.count()},
-		     {"early_dialog_timeout", early_dialog_timeout.count()},
-		     {"call_idle_timeout", call_idle_timeout.count()},
-		     {"terminated_linger", terminated_linger.count()},
-	     })
-		if (auto e = range(key, v))
-			return e;
-	for (size_t i = 0; i < trunks.size(); ++i) {
-		if (trunks[i].name.empty())
-			return fmt::format("calls.trunk[{}]: name is empty", i);
-		if (trunks[i].networks.empty())
-			return fmt::format("calls.trunk \"{}\": no networks", trunks[i].name);
-		for (size_t j = 0; j < i; ++j)
-			if (trunks[j].name == trunks[i].name)
-				return fmt::format("calls.trunk \"{}\": defined twice", trunks[i].name);
-	}
-	if (trunks.size() > 255)
-		return std::string("calls.trunk: at most 255 trunks");
-	return std::nullopt;
+	return st.message;
 }
 
 } // namespace sipguard::calls

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Call tracker settings: plain structs with documented defaults, plus the
-// parameter table (name, type, range, default, help) the config loader maps
-// TOML keys onto (section [calls]).
+// tracker's rows of the config schema (section [calls] and the
+// [[calls.trunk]] tables), each bound to its field.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -12,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/config/row.h"
 #include "agent/net/ip_address.h"
 
 namespace sipguard::calls {
@@ -104,23 +106,37 @@ struct Config {
 	// Seed for the table hashes (the daemon sets a random one).
 	uint64_t hash_seed = 0x5eed5eedULL;
 
-	// Returns an error message naming the key, or nullopt.
+	// Every field checked against its row: an error message naming the key,
+	// or nullopt.
 	std::optional<std::string> validate() const;
 };
 
-// One row of the parameter table (Snort's Parameter pattern): the loader
-// looks keys up here, checks the range, and calls the setter.
+// The tracker's rows, in file order ("calls.max_dialogs", ..., "calls.trunk"
+// last), bound to Config. All apply at the next start: the tracker takes
+// its config at construction.
+std::span<const config::Row<Config>> rows();
+
+// One scalar [calls] key ("nat_policy") set by hand, checked against its
+// row: set_integer for the integer keys, set_text for the choices; the other
+// is null. A view of rows() for code that sets a single key (tests, tools).
 struct Parameter {
-	std::string_view name;    // key under [calls]
-	std::string_view type;    // "integer", "seconds", "enum"
-	int64_t min = 0;
-	int64_t max = 0;
-	std::string_view default_text;
+	template <class Arg>
+	class Setter {
+	public:
+		Setter() = default;
+		explicit Setter(const config::Row<Config>* row) : row_(row) {}
+		// False with `error` set when the row rejects `v`.
+		bool operator()(Config& c, Arg v, std::string& error) const;
+		bool operator==(std::nullptr_t) const { return row_ == nullptr; }
+
+	private:
+		const config::Row<Config>* row_ = nullptr;
+	};
+
+	std::string_view name; // key under [calls]
 	std::string_view help;
-	// Integer and seconds keys; false (and `error` set) when out of range.
-	bool (*set_integer)(Config&, int64_t, std::string& error) = nullptr;
-	// Enum keys.
-	bool (*set_text)(Config&, std::string_view, std::string& error) = nullptr;
+	Setter<int64_t> set_integer;
+	Setter<std::string_view> set_text;
 };
 
 std::span<const Parameter> parameters();

@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The daemon configuration: a strict TOML loader over the parameter table and
-// the immutable, validated Config that the daemon applies as one snapshot.
+// The daemon configuration: the daemon's own rows (queues, ports, paths,
+// metrics) bound to DaemonSettings, and the immutable, validated Config that
+// joins them with the engine's and the call tracker's and that the daemon
+// applies as one snapshot. The loader itself is agent/config.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "agent/calls/config.h"
+#include "agent/config/loader.h"
+#include "agent/config/row.h"
+#include "agent/config/schema.h"
+#include "agent/config/value.h"
 #include "agent/daemon/duration.h"
-#include "agent/daemon/params.h"
 #include "agent/engine/config.h"
 #include "agent/net/ip_address.h"
 
@@ -23,45 +25,15 @@ namespace sipguard::daemon {
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/sipguard/sipguard.toml";
 
-struct PortRange {
-	uint16_t lo = 0;
-	uint16_t hi = 0;
-	friend bool operator==(const PortRange&, const PortRange&) = default;
-};
-
-struct Endpoint {
-	net::IpAddress addr; // invalid = off
-	uint16_t port = 0;
-	bool enabled() const { return addr.valid(); }
-	std::string to_string() const;
-	friend bool operator==(const Endpoint&, const Endpoint&) = default;
-};
-
-// One [[calls.trunk]] entry as written (comparable, for reload diffs).
-struct TrunkSpec {
-	std::string name;
-	std::vector<net::Cidr> networks;
-	bool trusted = true;
-	uint32_t max_calls = 0;
-	uint32_t max_call_attempts = 0;
-	friend bool operator==(const TrunkSpec&, const TrunkSpec&) = default;
-};
-
-using ParamValue = std::variant<bool, int64_t, double, std::string, Millis, std::vector<Millis>,
-                                std::vector<net::Cidr>, std::vector<uint16_t>, PortRange, Endpoint,
-                                std::vector<std::string>, std::vector<TrunkSpec>>;
-
+using config::Endpoint;
+using config::PortRange;
 // One validation problem, formatted "file:line:column: key: message".
-struct ConfigError {
-	std::string file;
-	uint32_t line = 0;   // 0 when the problem has no position (unreadable file)
-	uint32_t column = 0;
-	std::string key;     // empty for syntax errors
-	std::string message;
-	std::string to_string() const;
-};
+using ConfigError = config::Error;
+// A row as the daemon reads it (name, apply, help, ...).
+using Param = config::Spec;
+using config::describe_expected;
 
-// Daemon-level settings, decoded from the table once at load time.
+// Daemon-level settings, filled by the daemon's rows' binders.
 struct DaemonSettings {
 	unsigned queues = 0;       // resolved: never 0 (0 in the file = online CPUs)
 	uint16_t queue_base = 0;
@@ -84,42 +56,33 @@ struct DaemonSettings {
 	Endpoint metrics_listen;
 };
 
+// The daemon's own rows (daemon.*, sip.*, media.*, policy.*, metrics.*).
+std::span<const config::Row<DaemonSettings>> daemon_rows();
+
+// Every row the config file accepts: the daemon's, the engine's (detectors,
+// ban ladder, table sizes) and the call tracker's, in file order.
+const config::Schema& all_params();
+
 class Config {
 public:
 	// Where the values came from: a path, or "<embedded defaults>".
 	const std::string& source() const { return source_; }
 	const DaemonSettings& daemon() const { return daemon_; }
 	// The engine's snapshot (detectors, ban ladder, policy) and the call
-	// tracker's settings, filled through their tables' setters.
+	// tracker's settings, filled by their rows' binders.
 	const std::shared_ptr<const engine::Config>& engine() const { return engine_; }
 	const calls::Config& calls() const { return calls_; }
 
-	// Typed access by key; the key must be in the table (a typo is a bug: it
-	// throws std::logic_error so tests catch it).
-	bool get_bool(std::string_view key) const;
-	int64_t get_int(std::string_view key) const;
-	double get_float(std::string_view key) const;
-	const std::string& get_string(std::string_view key) const;
-	Millis get_duration(std::string_view key) const;
-	const std::vector<Millis>& get_durations(std::string_view key) const;
-	const std::vector<net::Cidr>& get_cidrs(std::string_view key) const;
-	const std::vector<uint16_t>& get_ports(std::string_view key) const;
-	PortRange get_port_range(std::string_view key) const;
-	Endpoint get_endpoint(std::string_view key) const;
-	const std::vector<std::string>& get_strings(std::string_view key) const;
-	const std::vector<TrunkSpec>& get_trunks(std::string_view key) const;
-	const ParamValue& get(std::string_view key) const;
 	// True when the key was set in the file rather than defaulted.
-	bool is_set(std::string_view key) const;
-
-	// Keys whose values differ between two configs (for reload logging).
-	std::vector<std::string> diff(const Config& other) const;
+	bool is_set(std::string_view key) const { return values_.is_set(key); }
+	// Keys whose values (as written, or defaulted) differ between two configs,
+	// sorted (for reload logging and the restart-only check).
+	std::vector<std::string> diff(const Config& other) const { return values_.diff(other.values_); }
 
 private:
 	friend class ConfigLoader;
 	std::string source_;
-	std::map<std::string, ParamValue, std::less<>> values_;
-	std::map<std::string, bool, std::less<>> set_in_file_;
+	config::Values values_;
 	DaemonSettings daemon_;
 	std::shared_ptr<const engine::Config> engine_;
 	calls::Config calls_;
@@ -129,8 +92,9 @@ using ConfigPtr = std::shared_ptr<const Config>;
 
 struct LoadResult {
 	ConfigPtr config;                 // set only when `errors` is empty
-	std::vector<ConfigError> errors;
-	bool unreadable = false;          // the file could not be opened/read (exit 2)
+	std::vector<ConfigError> errors;  // at most config::kMaxErrors, then "... and N more errors"
+	bool unreadable = false;          // the file could not be opened/read, or is a directory (exit 2)
+	size_t error_count = 0;           // problems found, before the cap on `errors`
 };
 
 // Parses and validates. Every problem is reported (not only the first).
@@ -139,7 +103,7 @@ LoadResult load_config_text(std::string_view text, const std::string& source_nam
 // The table's defaults, as used when /etc/sipguard/sipguard.toml is absent.
 ConfigPtr default_config();
 
-// The commented default config, generated from the table; the shipped
+// The commented default config, generated from the rows; the shipped
 // agent/daemon/sipguard.toml must equal it (tests/daemon/config_test.cpp).
 std::string default_config_text();
 

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Engine configuration: detector thresholds, ban ladder, policy and table
-// sizes as plain structs with documented defaults, plus the parameter table
-// (name, type, range, default, help, setter) that the TOML loader and
-// `check-config` walk.
+// sizes as plain structs with documented defaults, plus the engine's rows of
+// the config schema (name, type, range, default, help, binder to the field).
 #pragma once
 
 #include <chrono>
@@ -10,9 +9,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
+#include "agent/config/row.h"
 #include "agent/detect/config.h"
 #include "agent/detect/finding.h"
 #include "agent/net/ip_address.h"
@@ -73,45 +72,21 @@ struct Config {
 	bool dry_run = false;             // findings logged, nothing banned or dropped
 };
 
-// ---- parameter table ----
+// ---- the engine's config rows (detect.*, ban.*, engine.*; agent/config/row.h) ----
 
-enum class ParamType : uint8_t {
-	Bool,
-	Int,          // min..max
-	Float,        // fmin..fmax
-	Duration,     // min..max in milliseconds; TOML string like "10m"
-	DurationList, // 1..max_items durations in min..max ms
-	StringList,   // 0..max_items strings, each non-empty, at most 128 bytes
-};
+using ParamType = config::Type;
+using ParamValue = config::Value;
+using Param = config::Row<Config>;
 
-using ParamValue = std::variant<bool, int64_t, double, Millis, std::vector<Millis>, std::vector<std::string>>;
-
-struct Param {
-	std::string_view name;          // dotted key: "detect.flood.invite_burst"
-	ParamType type;
-	std::string_view default_value; // TOML literal
-	std::string_view help;
-	int64_t min = 0;
-	int64_t max = 0;
-	double fmin = 0;
-	double fmax = 0;
-	uint32_t max_items = 0;
-	// Stores a value of the row's type (range already checked by
-	// validate()); returns false on a type mismatch.
-	bool (*set)(Config&, const ParamValue&) = nullptr;
-	ParamValue (*get)(const Config&) = nullptr;
-};
-
-// Every engine key (detect.*, ban.*, engine.*), in file order.
+// Every engine key, in file order.
 std::span<const Param> params();
 const Param* find_param(std::string_view name);
 
-// "" when `v` has the row's type and is within its range, else the reason
-// ("expected an integer in 1..1000").
+// config::check, config::assign and config::check_all with the failure as a
+// string, "" when fine ("expected an integer in 1..10000"; check: "ban.ladder:
+// durations must not decrease").
 std::string validate(const Param& p, const ParamValue& v);
-// validate() then set(); returns the error or "".
 std::string apply(Config& c, const Param& p, const ParamValue& v);
-// Cross-field checks (e.g. ladder not decreasing); "" when consistent.
 std::string check(const Config& c);
 
 } // namespace sipguard::engine

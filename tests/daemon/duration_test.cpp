@@ -2,6 +2,9 @@
 // Durations as operators type them: accepted forms, clear errors, round trip.
 #include <doctest/doctest.h>
 
+#include <cerrno>
+
+#include "agent/config/duration.h"
 #include "agent/daemon/duration.h"
 
 using namespace sipguard::daemon;
@@ -50,4 +53,15 @@ TEST_CASE("durations format back to their shortest exact form")
 	CHECK(format_duration(Millis(90000)) == "1m30s");
 	for (const char* s : {"10m", "1h", "7d", "1h30m", "2d3h", "1s250ms"})
 		CHECK(format_duration(*parse_duration(s)) == s);
+}
+
+TEST_CASE("config::parse_duration: a value or the reason as a util::Status")
+{
+	auto ok = sipguard::config::parse_duration("1h30m");
+	REQUIRE(ok);
+	CHECK(*ok == Millis(90min));
+	auto bad = sipguard::config::parse_duration("10x");
+	REQUIRE_FALSE(bad);
+	CHECK(bad.status().error == EINVAL);
+	CHECK(bad.error().find("unknown unit \"x\"") != std::string::npos);
 }

@@ -101,3 +101,13 @@ TEST_CASE("param table: documented defaults match the structs")
 	CHECK(engine::find_param("detect.flood.invite_burst")->default_value == "40.0");
 	CHECK(std::get<std::vector<detect::Millis>>(engine::find_param("ban.ladder")->get(c)).size() == 4);
 }
+
+TEST_CASE("param table: an integer for a number row is stored as that number")
+{
+	engine::Config c;
+	const auto* rate = engine::find_param("detect.flood.invite_rate");
+	REQUIRE(rate);
+	CHECK(engine::apply(c, *rate, int64_t{12}) == "");
+	CHECK(c.flood.invite.rate == 12.0);
+	CHECK(engine::apply(c, *rate, int64_t{0}) == "expected a number in 0.1..1000000");
+}

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Duration parsing and formatting for config values and CLI options.
-#include "agent/daemon/duration.h"
+#include "agent/config/duration.h"
 
 #include <array>
+#include <cstdint>
 
 #include <fmt/core.h>
 
-namespace sipguard::daemon {
+namespace sipguard::config {
 
 namespace {
 
@@ -27,23 +28,19 @@ constexpr std::array<Unit, 6> kUnits{{
 
 constexpr int64_t kMaxMs = 100LL * 365 * 24 * 3600 * 1000;
 
-bool fail(std::string* error, std::string msg)
+util::Status fail(std::string msg)
 {
-	if (error)
-		*error = std::move(msg);
-	return false;
+	return util::Status::invalid(std::move(msg));
 }
 
 } // namespace
 
-std::optional<Millis> parse_duration(std::string_view text, std::string* error)
+util::Result<Millis> parse_duration(std::string_view text)
 {
 	const std::string quoted = fmt::format("\"{}\"", text);
 	const std::string hint = "expected a duration like \"90s\", \"10m\", \"1h30m\" or \"7d\"";
-	if (text.empty()) {
-		fail(error, fmt::format("{}, got an empty string", hint));
-		return std::nullopt;
-	}
+	if (text.empty())
+		return fail(fmt::format("{}, got an empty string", hint));
 	int64_t total = 0;
 	size_t pos = 0;
 	size_t last_unit = 0; // index+1 into kUnits of the previous group
@@ -52,41 +49,29 @@ std::optional<Millis> parse_duration(std::string_view text, std::string* error)
 		int64_t n = 0;
 		while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
 			n = n * 10 + (text[pos] - '0');
-			if (n > kMaxMs) {
-				fail(error, fmt::format("{}: {} is too long", hint, quoted));
-				return std::nullopt;
-			}
+			if (n > kMaxMs)
+				return fail(fmt::format("{}: {} is too long", hint, quoted));
 			++pos;
 		}
-		if (pos == start) {
-			fail(error, fmt::format("{}, got {}", hint, quoted));
-			return std::nullopt;
-		}
+		if (pos == start)
+			return fail(fmt::format("{}, got {}", hint, quoted));
 		size_t ustart = pos;
 		while (pos < text.size() && ((text[pos] >= 'a' && text[pos] <= 'z') || (text[pos] >= 'A' && text[pos] <= 'Z')))
 			++pos;
 		std::string_view u = text.substr(ustart, pos - ustart);
-		if (u.empty()) {
-			fail(error, fmt::format("{} (a unit is required: ms, s, m, h, d, w), got {}", hint, quoted));
-			return std::nullopt;
-		}
+		if (u.empty())
+			return fail(fmt::format("{} (a unit is required: ms, s, m, h, d, w), got {}", hint, quoted));
 		size_t idx = 0;
 		while (idx < kUnits.size() && kUnits[idx].name != u)
 			++idx;
-		if (idx == kUnits.size()) {
-			fail(error, fmt::format("{}: unknown unit \"{}\" in {} (units: ms, s, m, h, d, w)", hint, u, quoted));
-			return std::nullopt;
-		}
-		if (idx + 1 <= last_unit) {
-			fail(error, fmt::format("{}: units must appear once each, largest first, in {}", hint, quoted));
-			return std::nullopt;
-		}
+		if (idx == kUnits.size())
+			return fail(fmt::format("{}: unknown unit \"{}\" in {} (units: ms, s, m, h, d, w)", hint, u, quoted));
+		if (idx + 1 <= last_unit)
+			return fail(fmt::format("{}: units must appear once each, largest first, in {}", hint, quoted));
 		last_unit = idx + 1;
 		total += n * kUnits[idx].ms;
-		if (total > kMaxMs) {
-			fail(error, fmt::format("{}: {} is too long", hint, quoted));
-			return std::nullopt;
-		}
+		if (total > kMaxMs)
+			return fail(fmt::format("{}: {} is too long", hint, quoted));
 	}
 	return Millis(total);
 }
@@ -113,4 +98,4 @@ std::string format_duration(Millis d)
 	return out;
 }
 
-} // namespace sipguard::daemon
+} // namespace sipguard::config
