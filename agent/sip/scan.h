@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <string_view>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -237,38 +239,39 @@ struct Lit {
 	}
 };
 
-// The n = L.size bytes at `p` equal the lowercase literal L ignoring ASCII
-// case. Exact for any input bytes: only bytes where L has a letter are
-// OR-ed with 0x20 (for a letter, c | 0x20 == 'x' only when c is 'x' or 'X');
-// every other byte must match exactly. Overlapping word loads, no loop;
-// the caller guarantees n readable bytes.
 // One word of L at offset Off: (bytes | letter mask) == literal word, the
-// constants folded at compile time.
-template <Lit L, size_t Off, typename W>
-inline bool ieq_word(const char* p)
+// constants folded at compile time; without Fold the mask is zero.
+template <Lit L, size_t Off, typename W, bool Fold>
+inline bool word_equal(const char* p)
 {
 	constexpr W word = L.template word<W>(Off);
-	constexpr W mask = L.template mask<W>(Off);
+	constexpr W mask = Fold ? L.template mask<W>(Off) : 0;
 	W v;
 	std::memcpy(&v, p + Off, sizeof(W));
 	return (v | mask) == word;
 }
 
-template <Lit L>
+// The n = L.size bytes at `p` equal the lowercase literal L ignoring ASCII
+// case (exactly, without Fold). Exact for any input bytes: only bytes
+// where L has a letter are OR-ed with 0x20 (for a letter, c | 0x20 == 'x'
+// only when c is 'x' or 'X'); every other byte must match exactly.
+// Overlapping word loads, no loop; the caller guarantees n readable bytes.
+template <Lit L, bool Fold = true>
 inline bool ieq(const char* p)
 {
 	constexpr size_t n = L.size;
 	static_assert(n >= 1 && n <= 24, "literal length");
 	if constexpr (n >= 16)
-		return ieq_word<L, 0, uint64_t>(p) && ieq_word<L, 8, uint64_t>(p) && ieq_word<L, n - 8, uint64_t>(p);
+		return word_equal<L, 0, uint64_t, Fold>(p) && word_equal<L, 8, uint64_t, Fold>(p)
+		       && word_equal<L, n - 8, uint64_t, Fold>(p);
 	else if constexpr (n >= 8)
-		return ieq_word<L, 0, uint64_t>(p) && ieq_word<L, n - 8, uint64_t>(p);
+		return word_equal<L, 0, uint64_t, Fold>(p) && word_equal<L, n - 8, uint64_t, Fold>(p);
 	else if constexpr (n >= 4)
-		return ieq_word<L, 0, uint32_t>(p) && ieq_word<L, n - 4, uint32_t>(p);
+		return word_equal<L, 0, uint32_t, Fold>(p) && word_equal<L, n - 4, uint32_t, Fold>(p);
 	else if constexpr (n >= 2)
-		return ieq_word<L, 0, uint16_t>(p) && ieq_word<L, n - 2, uint16_t>(p);
+		return word_equal<L, 0, uint16_t, Fold>(p) && word_equal<L, n - 2, uint16_t, Fold>(p);
 	else
-		return ieq_word<L, 0, uint8_t>(p);
+		return word_equal<L, 0, uint8_t, Fold>(p);
 }
 
 // Same, for a view of any length.
@@ -276,6 +279,71 @@ template <Lit L>
 inline bool ieq(std::string_view v)
 {
 	return v.size() == L.size && ieq<L>(v.data());
+}
+
+// Names[I] (Names: a constexpr array of std::string_view) as a Lit,
+// lowercased when Fold (for ieq), then Suffix unless it is '\0'.
+template <const auto& Names, size_t I, bool Fold, char Suffix = '\0'>
+constexpr auto lit_of()
+{
+	constexpr std::string_view n = Names[I];
+	char s[n.size() + (Suffix ? 2 : 1)] = {};
+	for (size_t k = 0; k < n.size(); ++k)
+		s[k] = Fold && n[k] >= 'A' && n[k] <= 'Z' ? static_cast<char>(n[k] | 0x20) : n[k];
+	if constexpr (Suffix != '\0')
+		s[n.size()] = Suffix;
+	return Lit(s);
+}
+
+namespace names {
+
+template <const auto& Names, bool Fold, size_t Len, size_t I>
+[[gnu::always_inline]] inline bool equal_at(const char* p)
+{
+	if constexpr (Names[I].size() != Len || Len == 0)
+		return false;
+	else
+		return ieq<lit_of<Names, I, Fold>(), Fold>(p);
+}
+
+template <const auto& Names, bool Fold, size_t Len, size_t... I>
+[[gnu::always_inline]] inline size_t find_of_length(const char* p, std::index_sequence<I...>)
+{
+	size_t found = sizeof...(I);
+	(void)((equal_at<Names, Fold, Len, I>(p) && (found = I, true)) || ...);
+	return found;
+}
+
+// A chain of compares of s.size() with each length, which GCC and clang
+// turn into one switch.
+template <const auto& Names, bool Fold, size_t... Len>
+[[gnu::always_inline]] inline size_t find_by_length(std::string_view s, std::index_sequence<Len...>)
+{
+	constexpr auto all = std::make_index_sequence<std::size(Names)>{};
+	size_t found = std::size(Names);
+	(void)((s.size() == Len && (found = find_of_length<Names, Fold, Len>(s.data(), all), true)) || ...);
+	return found;
+}
+
+template <const auto& Names>
+constexpr size_t longest()
+{
+	size_t n = 0;
+	for (std::string_view v : Names)
+		n = v.size() > n ? v.size() : n;
+	return n;
+}
+
+} // namespace names
+
+// The index of the name in Names (a constexpr array of std::string_view,
+// each at most 24 bytes) equal to `s`, ignoring ASCII case when Fold, or
+// std::size(Names) when none is: a switch on the length, then one word
+// compare per name of that length, all generated from the table.
+template <const auto& Names, bool Fold>
+inline size_t find_name(std::string_view s)
+{
+	return names::find_by_length<Names, Fold>(s, std::make_index_sequence<names::longest<Names>() + 1>{});
 }
 
 // Zeroes N bytes with 16-byte stores: a constant-size memset of a few
