@@ -300,50 +300,64 @@ namespace names {
 template <const auto& Names, bool Fold, size_t Len, size_t I>
 [[gnu::always_inline]] inline bool equal_at(const char* p)
 {
-	if constexpr (Names[I].size() != Len || Len == 0)
+	if constexpr (Names[I].size() != Len)
 		return false;
 	else
 		return ieq<lit_of<Names, I, Fold>(), Fold>(p);
 }
 
-template <const auto& Names, bool Fold, size_t Len, size_t... I>
+template <const auto& Names, bool Fold, size_t From, size_t Len, size_t... I>
 [[gnu::always_inline]] inline size_t find_of_length(const char* p, std::index_sequence<I...>)
 {
-	size_t found = sizeof...(I);
-	(void)((equal_at<Names, Fold, Len, I>(p) && (found = I, true)) || ...);
-	return found;
-}
-
-// A chain of compares of s.size() with each length, which GCC and clang
-// turn into one switch.
-template <const auto& Names, bool Fold, size_t... Len>
-[[gnu::always_inline]] inline size_t find_by_length(std::string_view s, std::index_sequence<Len...>)
-{
-	constexpr auto all = std::make_index_sequence<std::size(Names)>{};
 	size_t found = std::size(Names);
-	(void)((s.size() == Len && (found = find_of_length<Names, Fold, Len>(s.data(), all), true)) || ...);
+	(void)((equal_at<Names, Fold, Len, From + I>(p) && (found = From + I, true)) || ...);
 	return found;
 }
 
-template <const auto& Names>
+// A chain of compares of s.size() with each length a name has, which GCC
+// and clang turn into one switch.
+template <const auto& Names, bool Fold, size_t From, size_t Shortest, size_t... L>
+[[gnu::always_inline]] inline size_t find_by_length(std::string_view s, std::index_sequence<L...>)
+{
+	constexpr auto entries = std::make_index_sequence<std::size(Names) - From>{};
+	size_t found = std::size(Names);
+	(void)((s.size() == Shortest + L
+	        && (found = find_of_length<Names, Fold, From, Shortest + L>(s.data(), entries), true))
+	       || ...);
+	return found;
+}
+
+template <const auto& Names, size_t From>
+constexpr size_t shortest()
+{
+	size_t n = SIZE_MAX;
+	for (size_t i = From; i < std::size(Names); ++i)
+		n = Names[i].size() < n ? Names[i].size() : n;
+	return n;
+}
+
+template <const auto& Names, size_t From>
 constexpr size_t longest()
 {
 	size_t n = 0;
-	for (std::string_view v : Names)
-		n = v.size() > n ? v.size() : n;
+	for (size_t i = From; i < std::size(Names); ++i)
+		n = Names[i].size() > n ? Names[i].size() : n;
 	return n;
 }
 
 } // namespace names
 
-// The index of the name in Names (a constexpr array of std::string_view,
-// each at most 24 bytes) equal to `s`, ignoring ASCII case when Fold, or
-// std::size(Names) when none is: a switch on the length, then one word
-// compare per name of that length, all generated from the table.
-template <const auto& Names, bool Fold>
+// The index of the name in Names[From..] (Names: a constexpr array of
+// std::string_view, each 1 to 24 bytes) equal to `s`, ignoring ASCII case
+// when Fold, or std::size(Names) when none is: a switch on the length,
+// then one word compare per name of that length, generated from the table.
+template <const auto& Names, bool Fold, size_t From = 0>
 inline size_t find_name(std::string_view s)
 {
-	return names::find_by_length<Names, Fold>(s, std::make_index_sequence<names::longest<Names>() + 1>{});
+	constexpr size_t shortest = names::shortest<Names, From>();
+	static_assert(shortest >= 1 && names::longest<Names, From>() <= 24);
+	return names::find_by_length<Names, Fold, From, shortest>(
+	    s, std::make_index_sequence<names::longest<Names, From>() - shortest + 1>{});
 }
 
 // Zeroes N bytes with 16-byte stores: a constant-size memset of a few
