@@ -303,20 +303,8 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		fail(out, Malformation::MissingHeader, "Via");
 		return;
 	}
-	if (!(seen & 1u)) {
-		fail(out, Malformation::MissingHeader, "From");
-		return;
-	}
-	if (!(seen & 2u)) {
-		fail(out, Malformation::MissingHeader, "To");
-		return;
-	}
-	if (!(seen & 4u)) {
-		fail(out, Malformation::MissingHeader, "Call-ID");
-		return;
-	}
-	if (!(seen & 8u)) {
-		fail(out, Malformation::MissingHeader, "CSeq");
+	if ((seen & kSeenMandatory) != kSeenMandatory) [[unlikely]] {
+		fail(out, Malformation::MissingHeader, missing_header(seen));
 		return;
 	}
 	// The CSeq method matches the request method, ACK and CANCEL included

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 #include "agent/sip/header_names.h"
 #include "agent/sip/message.h"
@@ -22,6 +23,33 @@
 namespace sipguard::sip {
 
 namespace {
+
+// Bits of the header loop's `seen` word: the single-valued headers (RFC 3261
+// §20) read so far, so a second one is DuplicateHeader.
+enum Seen : uint32_t {
+	kSeenFrom = 1u << 0,
+	kSeenTo = 1u << 1,
+	kSeenCallId = 1u << 2,
+	kSeenCSeq = 1u << 3,
+	kSeenContentLength = 1u << 4,
+	// Those every message carries (§8.1.1, §8.2.6.2; Via is in via_total).
+	kSeenMandatory = kSeenFrom | kSeenTo | kSeenCallId | kSeenCSeq,
+};
+
+// The first mandatory header that `seen` lacks, in the order of §8.1.1.
+inline std::string_view missing_header(uint32_t seen)
+{
+	constexpr std::pair<Seen, HeaderId> kMandatory[] = {
+		{kSeenFrom, HeaderId::From},
+		{kSeenTo, HeaderId::To},
+		{kSeenCallId, HeaderId::CallId},
+		{kSeenCSeq, HeaderId::CSeq},
+	};
+	for (const auto& [bit, id] : kMandatory)
+		if (!(seen & bit))
+			return header_name(id);
+	return {};
+}
 
 // The n bytes at a equal those at b, where `lim` ends the readable memory
 // at a and b lies before a in the same buffer: up to 8 bytes by one masked
@@ -56,7 +84,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 	}
 	case HeaderId::From:
 	case HeaderId::To: {
-		if (!once(id == HeaderId::From ? 1u : 2u))
+		if (!once(id == HeaderId::From ? kSeenFrom : kSeenTo))
 			return;
 		NameAddr& na = id == HeaderId::From ? m.from : m.to;
 		Malformation err = Malformation::BadFromTo;
@@ -67,7 +95,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 		break;
 	}
 	case HeaderId::CallId: {
-		if (!once(4))
+		if (!once(kSeenCallId))
 			return;
 		// callid = word [ "@" word ] (§25.1); '@' is itself a word character
 		// in practice, so: one non-empty run of word characters and '@'.
@@ -83,7 +111,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 		break;
 	}
 	case HeaderId::CSeq: {
-		if (!once(8))
+		if (!once(kSeenCSeq))
 			return;
 		// CSeq = 1*DIGIT LWS Method; the number is below 2^31 (§8.1.1.5,
 		// RFC 4475 "scalar02").
@@ -138,7 +166,7 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 		break;
 	}
 	case HeaderId::ContentLength: {
-		if (!once(16))
+		if (!once(kSeenContentLength))
 			return;
 		uint64_t n = 0;
 		// Not a number (RFC 4475 "ncl": -999) or more than a message can hold.
