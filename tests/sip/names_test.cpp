@@ -4,11 +4,15 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "agent/sip/header_names.h"
 #include "agent/sip/message.h"
+#include "agent/sip/parser.h"
+#include "tests/sip/test_util.h"
 
 using namespace sipguard::sip;
+using sipguard::sip::test::wire;
 
 TEST_CASE("every method in the method table is named and found by its token")
 {
@@ -50,4 +54,45 @@ TEST_CASE("every header name in the table: long form, compact form, colon match"
 			CHECK(matched == HeaderId::Other);
 		}
 	}
+}
+
+TEST_CASE("a missing or repeated single-valued header is named in error_detail")
+{
+	const std::vector<std::string> lines = {
+	    "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1", "From: <sip:a@example.com>;tag=1", "To: <sip:b@example.com>",
+	    "Call-ID: c1", "CSeq: 1 OPTIONS", "Content-Length: 0"};
+	const char* const names[] = {"Via", "From", "To", "Call-ID", "CSeq", "Content-Length"};
+	auto message = [&](size_t drop, size_t twice) {
+		std::string text = "OPTIONS sip:b@example.com SIP/2.0\n";
+		for (size_t i = 0; i < lines.size(); ++i) {
+			if (i != drop)
+				text += lines[i] + "\n";
+			if (i == twice)
+				text += lines[i] + "\n";
+		}
+		return wire(text + "\n");
+	};
+	Message m;
+	// RFC 3261 §8.1.1's five; Content-Length is optional on a datagram.
+	for (size_t i = 0; i < 5; ++i) {
+		CAPTURE(names[i]);
+		const std::string w = message(i, lines.size());
+		parse(w, Transport::Datagram, m);
+		CHECK(m.error == Malformation::MissingHeader);
+		CHECK(m.error_detail == names[i]);
+	}
+	// Several missing: the first in §8.1.1's order.
+	const std::string w = wire("OPTIONS sip:b@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK-1\nCSeq: 1 OPTIONS\n\n");
+	parse(w, Transport::Datagram, m);
+	CHECK(m.error_detail == "From");
+	for (size_t i = 1; i < lines.size(); ++i) {
+		CAPTURE(names[i]);
+		const std::string twice = message(lines.size(), i);
+		parse(twice, Transport::Datagram, m);
+		CHECK(m.error == Malformation::DuplicateHeader);
+		CHECK(m.error_detail == names[i]);
+	}
+	const std::string whole = message(lines.size(), lines.size());
+	parse(whole, Transport::Datagram, m);
+	CHECK(m.valid());
 }
