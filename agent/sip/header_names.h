@@ -247,12 +247,9 @@ template <char First, size_t I = 0>
 // name with a non-token character is Other.
 HeaderId lookup_header(std::string_view name);
 
-// The names spelled Spelling::Colon, written "Name:" (any case), at the
-// start of the header line `p` (n readable bytes): one word compare per
-// candidate, so the per-line colon search, name trim and lookup_header()
-// are skipped for them. Returns the id and sets `name_len`, or Other: the
-// caller then takes the general path, which gives the same id for these
-// lines. Inline: it runs once per header line.
+// A Spelling::Colon name written "Name:" (any case) at the start of the
+// header line `p` (n readable bytes): its id, `name_len` set, in one word
+// compare per candidate; else Other, and the general path decides.
 [[gnu::always_inline]] inline HeaderId match_header_colon(const char* p, size_t n, size_t& name_len)
 {
 	if (n <= header_table::kShortestColon)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Zero-copy SIP parser: start line, header fields (long and compact forms,
-// folding, comma lists, quoted strings), framing by Content-Length, and the
-// not-SIP classification (keep-alive, STUN, HTTP, junk).
+// Zero-copy SIP parser: the entry points and the header loop, which splits
+// the head into header fields and frames the body by Content-Length.
 #include "agent/sip/parser.h"
 
 #include <cstddef>
@@ -45,9 +44,8 @@ void parse(std::string_view data, Transport transport, Message& out)
 	}
 	if (transport == Transport::Stream && out.error != Malformation::None && !out.incomplete
 	    && out.kind != Kind::NotSip && out.length == 0) {
-		// Decide at message completion: a malformed message whose header
-		// block is still arriving is reported once it is complete, when its
-		// Content-Length can say where the next message starts.
+		// A malformed message is reported once its header block is complete,
+		// when its Content-Length can say where the next message starts.
 		size_t skip = 0;
 		while (skip < data.size() && (data[skip] == '\r' || data[skip] == '\n'))
 			++skip;
@@ -104,8 +102,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	const char* const base = data.data();
 	const size_t size = data.size();
 
-	// Start line. Its LF is the first line end; the header loop goes on from
-	// the window it was found in.
+	// Start line; the header loop goes on from the window its LF was in.
 	const size_t line_cap = std::min(size - start, kMaxHeaderLineBytes);
 	LineEnds ends(base, base + size);
 	LineEnds::Next start_end;
@@ -169,8 +166,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		}
 	}
 
-	// A NUL is never legal in the header block (§25.1: no production admits
-	// %x00 outside an escaped %00), but a body may hold any byte: each
+	// A NUL is never legal in the head (§25.1) but may be in a body: each
 	// header's end is compared with the first NUL the line ends have seen.
 	LineEnds::Cursor cur = ends.begin_headers(start_end.cur, base + pos);
 
@@ -178,8 +174,8 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	// continuation lines (lines starting with SP/HT, §7.3.1).
 	const char* const end = base + size;
 	const char* p = base + pos;
-	// The first byte of the line at p, 0 at the end of the buffer: read once,
-	// both to tell a folded line from the next header and to start that header.
+	// The first byte of the line at p (0 at the buffer's end), read once both
+	// to tell a folded line and to start the next header.
 	unsigned char c = p < end ? static_cast<unsigned char>(*p) : 0;
 	uint32_t seen = 0;
 	size_t header_count = 0; // kept in a register; out.header_count is set on every exit
@@ -190,9 +186,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 	size_t body_start = std::string_view::npos;
 	for (;;) {
 		// A header line starts with a name character: one compare sends the
-		// rest (the end of the buffer, the empty line, a fold with nothing to
-		// continue, control bytes, which the name check rejects) to the
-		// checks below.
+		// end, the empty line, a stray fold and control bytes below.
 		if (c <= ' ') [[unlikely]] {
 			if (p == end)
 				break;
@@ -213,9 +207,8 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		const char* const hs = p;
 		const char* he = nullptr; // end of the logical header, excluding its final line break
 		if (ends.fast(cur, hs, header_count)) [[likely]] {
-			// Its length, NUL and the header count need no check (see
-			// LineEnds::fast()); lf > hs, a line starting with LF being the
-			// empty line, and a byte follows lf.
+			// No length, NUL or header-count check (LineEnds::fast()); lf > hs
+			// and a byte follows lf.
 			const char* const lf = LineEnds::take(cur);
 			he = lf[-1] == '\r' ? lf - 1 : lf;
 			p = lf + 1;
@@ -223,9 +216,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		}
 		if (!he || (c <= ' ' && (c == ' ' || c == '\t'))) [[unlikely]] {
 			// The line unless it was fast, then its continuation lines
-			// (§7.3.1), each searched up to the end of the buffer, not of
-			// the longest line allowed: the length is checked once the line
-			// break is found.
+			// (§7.3.1); the length is checked once the line break is found.
 			do {
 				const LineEnds::Next n = ends.next(p, end, header_count);
 				cur = n.cur;
@@ -255,10 +246,8 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		} else {
 			++header_count;
 		}
-		// header-name HCOLON value (§7.3.1: LWS allowed before the colon).
-		// The first ':' ends the name (a token holds none); a known name
-		// matched exactly is a token by construction, any other name is
-		// checked character by character.
+		// header-name HCOLON value (§7.3.1). The first ':' ends the name; a
+		// name not matched from the table is checked to be a token.
 		size_t name_len = 0;
 		HeaderId id = match_header_colon(hs, static_cast<size_t>(he - hs), name_len);
 		const char* colon = hs + name_len;
@@ -275,8 +264,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 			id = lookup_header({hs, static_cast<size_t>(ne - hs)});
 		}
 		if (id != HeaderId::Other) {
-			// Known names whose values nothing reads (Allow, Accept, ...)
-			// are not even trimmed.
+			// Names whose values nothing reads (Allow, ...) are not trimmed.
 			if (reads_value(id)) {
 				parse_header(id, trim_value(colon + 1, he), out, seen, end);
 				if (out.error != Malformation::None) {
@@ -307,10 +295,8 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		fail(out, Malformation::MissingHeader, missing_header(seen));
 		return;
 	}
-	// The CSeq method matches the request method, ACK and CANCEL included
-	// (their CSeq carries "ACK"/"CANCEL", §17.1.1.3, §9.1). Two known
-	// methods match when their enums do (method_from_token is exact); only
-	// extension methods need their tokens compared.
+	// The CSeq method is the request's, ACK and CANCEL included (§17.1.1.3,
+	// §9.1); only extension methods need their tokens compared.
 	const bool same_method = out.method != Method::Unknown || out.cseq_method != Method::Unknown
 	                             ? out.method == out.cseq_method
 	                             : out.cseq_method_token == out.method_token;

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Internal scanning helpers shared by the SIP and SDP parsers: inline SSE2
-// byte searches and character-class runs (header values are tens of bytes,
-// where a libc call costs more than the scan) and fixed-literal
-// case-insensitive compares.
+// byte searches and class runs (fields are tens of bytes, too short for a
+// libc call) and word-wise compares with literals and name tables.
 #pragma once
 
 #include <bit>
@@ -24,10 +23,7 @@
 namespace sipguard::sip::scan {
 
 // The first byte equal to `c` in [p, e), or nullptr. Never reads outside
-// [p, e): 16-byte loads only while 16 bytes remain. The loops count whole
-// blocks (one compare per step, not a recomputed distance) and take 32
-// bytes per step while they can: a header line is 20-90 bytes, so most
-// searches end in the first or second step.
+// [p, e); 32 bytes a step while it can, as most lines end within two steps.
 inline const char* find(const char* p, const char* e, char c)
 {
 #if defined(__SSE2__)
@@ -73,11 +69,8 @@ inline const char* find2(const char* p, const char* e, char a, char b)
 	return nullptr;
 }
 
-// The same, where `lim` (>= e) is the end of readable memory (the end of
-// the message buffer): 16-byte blocks are compared while a whole block is
-// readable, not only while one fits before e, so a short search near a
-// value's end takes one vector compare instead of a byte loop. A match at
-// or past e is not one.
+// The same, reading 16-byte blocks up to `lim` (>= e, the end of readable
+// memory) so a search near e needs no byte loop; a match at or past e is none.
 inline const char* find2_in(const char* p, const char* e, const char* lim, char a, char b)
 {
 #if defined(__SSE2__)
@@ -99,10 +92,8 @@ inline const char* find2_in(const char* p, const char* e, const char* lim, char 
 }
 
 #if defined(__SSE2__)
-// 0xff in each byte of x in [Lo, Hi] (unsigned, Hi - Lo < 127), 0
-// elsewhere: x - Lo moved into the signed range so that [Lo, Hi] becomes
-// [-128, -128 + Hi - Lo], then one signed compare. Two instructions where
-// an unsigned range check (subtract, minimum, compare) takes three.
+// 0xff in each byte of x in [Lo, Hi] (unsigned, Hi - Lo < 127), 0 elsewhere:
+// one add moves [Lo, Hi] to the bottom of the signed range, one compare.
 template <unsigned char Lo, unsigned char Hi>
 inline __m128i in_range(__m128i x)
 {
@@ -137,20 +128,15 @@ inline __m128i class_mask(__m128i x)
 }
 #endif
 
-// Skips bytes that are ASCII digits, letters (when Letters) or one of
-// Extra..., starting at p and stopping at e: returns the first other byte, or
-// e. `lim` (>= e) is the end of readable memory (the end of the message
-// buffer): 16-byte blocks are classified at once while a whole block is
-// readable, so a run that ends near a value's end still takes the vector
-// path. Callers handle class members outside this set (it is a fast subset
-// of their character class).
+// The first byte from p that is not an ASCII digit, a letter (when Letters)
+// or one of Extra..., or e; blocks are classified up to `lim` (>= e, the end
+// of readable memory). A fast subset of the callers' character classes.
 template <bool Letters, char... Extra>
 inline const char* skip_set(const char* p, const char* e, const char* lim)
 {
 #if defined(__SSE2__)
-	// The first block is classified before p is compared with e (an empty
-	// run costs a block; a non-empty one saves the compare), the next ones
-	// only while the run has not passed e.
+	// The first block before p is compared with e, the next ones while the
+	// run has not passed e.
 	while (lim - p >= 16) {
 		const __m128i in = class_mask<Letters, Extra...>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 		const unsigned out = ~static_cast<unsigned>(_mm_movemask_epi8(in)) & 0xffffu;
@@ -174,10 +160,8 @@ inline const char* skip_set(const char* p, const char* e, const char* lim)
 }
 
 #if defined(__SSE2__)
-// The bytes of the 32 at p that skip_set<Letters, Extra...> would stop at,
-// as bits (bit i for p[i]); all 32 bytes must be readable. Two runs that
-// usually end within 32 bytes (a URI's user and host) are both found in
-// one classification.
+// The bytes of the 32 at p (all readable) that skip_set<Letters, Extra...>
+// would stop at, bit i for p[i]: two short runs found in one classification.
 template <bool Letters, char... Extra>
 inline uint32_t stops32(const char* p)
 {
@@ -187,9 +171,8 @@ inline uint32_t stops32(const char* p)
 }
 #endif
 
-// v.substr(pos, len) for an offset the caller took from v itself (pos <=
-// v.size()): without substr's range check, which GCC does not inline, so
-// the hot path has no out-of-line call and no exception path per field.
+// v.substr(pos, len) for pos <= v.size(), without substr's range check and
+// its exception path, which GCC does not inline.
 [[gnu::always_inline]] inline std::string_view sub(std::string_view v, size_t pos,
                                                    size_t len = std::string_view::npos)
 {
@@ -251,11 +234,9 @@ inline bool word_equal(const char* p)
 	return (v | mask) == word;
 }
 
-// The n = L.size bytes at `p` equal the lowercase literal L ignoring ASCII
-// case (exactly, without Fold). Exact for any input bytes: only bytes
-// where L has a letter are OR-ed with 0x20 (for a letter, c | 0x20 == 'x'
-// only when c is 'x' or 'X'); every other byte must match exactly.
-// Overlapping word loads, no loop; the caller guarantees n readable bytes.
+// The L.size bytes at `p` (readable) equal the lowercase literal L, ASCII
+// case ignored (exact without Fold): only bytes where L has a letter are
+// OR-ed with 0x20, so it is exact for any input. Overlapping word loads.
 template <Lit L, bool Fold = true>
 inline bool ieq(const char* p)
 {
@@ -347,10 +328,9 @@ constexpr size_t longest()
 
 } // namespace names
 
-// The index of the name in Names[From..] (Names: a constexpr array of
-// std::string_view, each 1 to 24 bytes) equal to `s`, ignoring ASCII case
-// when Fold, or std::size(Names) when none is: a switch on the length,
-// then one word compare per name of that length, generated from the table.
+// The index of the name in Names[From..] (a constexpr array of 1-24 byte
+// std::string_views) equal to `s`, ASCII case ignored when Fold, or
+// std::size(Names): a switch on the length, one word compare per name.
 template <const auto& Names, bool Fold, size_t From = 0>
 inline size_t find_name(std::string_view s)
 {
@@ -386,10 +366,8 @@ inline void zero_fixed(unsigned char* d)
 }
 
 // The same with 32-byte AVX2 stores, on CPUs that have them
-// (wide_stores()): half as many stores. Resetting a Message (944 bytes)
-// is bound by stores more than by instructions: with these the parse
-// bench ran about 4% more OPTIONS messages per second for 0.4% fewer
-// instructions (alternating runs against the 16-byte version). Out of line, compiled for AVX2 alone, so the rest of the
+// (wide_stores()): half as many stores, which is what a Message reset is
+// bound by. Out of line and compiled for AVX2 alone, so the rest of the
 // binary keeps running on any x86-64.
 #if defined(SIPGUARD_SCAN_WIDE_STORES)
 template <size_t N>

@@ -70,11 +70,8 @@ enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Q
 	return Malformation::None;
 }
 
-// The usual auth-param names of RFC 2617 §3.2.1 and §3.2.2 written with
-// their '=' at p (`left` bytes readable, at least one): the length of
-// name and '=' and which param it is, or 0. A token run from p stops at
-// that '=' (not a token character), so the general loop reads the same
-// name; one word compare each instead of a class run.
+// A usual auth-param name (RFC 2617 §3.2.1, §3.2.2) and its '=' at p (`left`
+// >= 1 bytes readable): their length and which param it is, or 0.
 [[gnu::always_inline]] inline size_t common_auth_name(const char* p, ptrdiff_t left, AuthParam& which)
 {
 	which = AuthParam::Other;
@@ -116,20 +113,17 @@ enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Q
 	}
 }
 
-// The DQUOTE closing a quoted-string whose content starts at p, when no
-// '\' comes before it; nullptr when there is none or a '\' comes first
-// (quoted() judges those). One search for both bytes, reading up to the
-// end of the message buffer: a search bounded by e would end a header's
-// last value byte by byte.
+// The DQUOTE closing a quoted-string whose content starts at p, or nullptr
+// when a '\' comes first (quoted() judges those) or none comes before e.
+// Reads up to `lim` so the search keeps its 16-byte steps to the end.
 [[gnu::always_inline]] inline const char* plain_quote_end(const char* p, const char* e, const char* lim)
 {
 	const char* const f = scan::find2_in(p, e, lim, '"', '\\');
 	return f && *f == '"' ? f : nullptr;
 }
 
-// Where the general loop's unquoted auth-param value from p ends: at the
-// first ',' or byte up to SP (LWS and control bytes), or at e. Searched
-// like plain_quote_end().
+// Where the general loop's unquoted auth-param value from p ends: the first
+// ',' or byte up to SP, or e. Searched like plain_quote_end().
 [[gnu::always_inline]] inline const char* unquoted_auth_value_end(const char* p, const char* e, const char* lim)
 {
 #if defined(__SSE2__)
@@ -150,16 +144,10 @@ enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Q
 	return e;
 }
 
-// auth-params written the usual way: name=value or name="value" with
-// nothing around the '=', a quoted value without '\', an unquoted one
-// ended by ',' or the end, and ',' or ", " between them. Reads them in
-// order from `c` (at the first param) as the general loop would, and stops
-// before the first one written otherwise, leaving `c` and `first` as the
-// general loop has them after the last param read (at its ',' or the end):
-// every other form and every syntax error is the general loop's. Taken
-// only when the whole header value is within kMaxUriBytes, so no value can
-// exceed the general loop's bound on each. Checked against the general
-// loop alone by auth_shortcut_agrees() in the tests and the fuzzer.
+// auth-params written name=value or name="value" (no '\'), separated by ","
+// or ", ", read as the general loop would (auth_shortcut_agrees()). Stops
+// before the first param written otherwise, leaving `c` and `first` for the
+// general loop. Only for values within kMaxUriBytes: no value can exceed it.
 [[gnu::always_inline]] inline Malformation parse_common_auth_params(Cur& c, bool& first, Credentials* cred,
                                                                    Challenge* chal)
 {
@@ -207,10 +195,8 @@ enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Q
 	return Malformation::None;
 }
 
-// The auth scheme "Digest " (RFC 3261 §22.4, RFC 2617 §3.2.1), as nearly
-// every header writes it: one word compare instead of a token run. The
-// scheme is what the run would read (SP ends a token); `c` is left after
-// the SP.
+// The scheme "Digest " (RFC 2617 §3.2.1) by one word compare instead of a
+// token run; `c` is left after the SP.
 [[gnu::always_inline]] inline bool common_auth_scheme(Cur& c, std::string_view& scheme)
 {
 	if (c.e - c.p < 7 || !scan::ieq<"digest ">(c.p))
@@ -220,10 +206,9 @@ enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Q
 	return true;
 }
 
-// Authorization / Proxy-Authorization (§22.4, §25.1 credentials) or a
-// challenge (§20.27, §20.44): scheme LWS auth-param *(COMMA auth-param).
-// The usual scheme and params are read by the shortcuts above, the rest by
-// the general loop (UseShortcut false, for auth_shortcut_agrees(): all of it).
+// Credentials (§22.4, §25.1) or a challenge (§20.27, §20.44): scheme LWS
+// auth-param *(COMMA auth-param), the usual forms by the shortcuts above
+// (UseShortcut false, for auth_shortcut_agrees(): all by the general loop).
 template <bool UseShortcut>
 Malformation parse_auth_params(Cur c, Credentials* cred, Challenge* chal)
 {

@@ -14,11 +14,9 @@ namespace sipguard::sip {
 
 namespace {
 
-// A cursor over one header value. The value may span folded lines; CR and LF
-// inside it are always followed by SP/HT (the line splitter guarantees that),
-// so treating them as LWS is exactly the unfolding of RFC 3261 §7.3.1.
-// `lim` is the end of the message buffer: bytes up to it may be read (never
-// judged) so that class runs classify 16 bytes at a time (scan::skip_set).
+// A cursor over one header value [p, e), folded lines included: CR and LF in
+// it are always followed by SP/HT, so reading them as LWS unfolds it (RFC
+// 3261 §7.3.1). Bytes up to `lim`, the buffer's end, may be read, never judged.
 struct Cur {
 	const char* p;
 	const char* e;
@@ -56,19 +54,16 @@ struct Cur {
 		p = save;
 		return false;
 	}
-	// The longest run of class Cls from p. Letters, digits and the class's
-	// most common other members are classified 16 bytes at a time; any other
-	// member of the class (e.g. '!' in a token) is stepped over one byte at a
-	// time before the vector scan resumes.
+	// The longest run of class Cls from p: its common bytes 16 at a time,
+	// the rare ones (e.g. '!' in a token) one by one.
 	template <uint16_t Cls>
 	std::string_view run()
 	{
 		bool fast_only;
 		return run<Cls>(fast_only);
 	}
-	// Same, and says whether every byte of the run was in the fast subset
-	// (letters, digits, '-', '.' for token-like classes): such a run is also
-	// a token, with no second scan.
+	// Same, and whether every byte was in the fast subset (for token-like
+	// classes letters, digits, '-', '.'): such a run is also a token.
 	template <uint16_t Cls>
 	std::string_view run(bool& fast_only)
 	{
@@ -113,11 +108,8 @@ private:
 	return v;
 }
 
-// A header value [s, e) without the LWS around it; s <= e and *e, the CR or
-// LF that ends the header, may be read: it is never SP, so neither compare
-// of *s needs s < e first. Nearly every UA writes one SP after the colon
-// and nothing at the end of the line: that is told by two compares,
-// anything else goes through trim().
+// A header value [s, e) without the LWS around it. *e (the line's CR or LF,
+// never SP) may be read; the usual "Name: value" takes two compares.
 [[gnu::always_inline]] inline std::string_view trim_value(const char* s, const char* e)
 {
 	s += *s == ' ';

@@ -51,9 +51,8 @@ inline std::string_view missing_header(uint32_t seen)
 	return {};
 }
 
-// The n bytes at a equal those at b, where `lim` ends the readable memory
-// at a and b lies before a in the same buffer: up to 8 bytes by one masked
-// word compare, longer ones by memcmp.
+// The n bytes at a equal those at b (b before a in the buffer that `lim`
+// ends): up to 8 bytes by one masked word compare, longer ones by memcmp.
 [[gnu::always_inline]] inline bool same_bytes(const char* a, const char* b, size_t n, const char* lim)
 {
 	if (n <= 8 && lim - a >= 8) {
@@ -97,8 +96,8 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 	case HeaderId::CallId: {
 		if (!once(kSeenCallId))
 			return;
-		// callid = word [ "@" word ] (§25.1); '@' is itself a word character
-		// in practice, so: one non-empty run of word characters and '@'.
+		// callid = word [ "@" word ] (§25.1), read as one run of word
+		// characters and '@'.
 		if (value.size() > kMaxCallIdBytes) {
 			fail(m, Malformation::OversizedField, "Call-ID");
 			return;
@@ -113,10 +112,8 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 	case HeaderId::CSeq: {
 		if (!once(kSeenCSeq))
 			return;
-		// CSeq = 1*DIGIT LWS Method; the number is below 2^31 (§8.1.1.5,
-		// RFC 4475 "scalar02").
-		// Digit by digit (a CSeq number is a few digits, fewer than a class
-		// run's set-up); more than 10 digits is over the bound anyway.
+		// CSeq = 1*DIGIT LWS Method, the number below 2^31 (§8.1.1.5, RFC 4475
+		// "scalar02"): digit by digit, as it is a few digits at most.
 		uint64_t n = 0;
 		const char* const digits = c.p;
 		for (; c.p < c.e && c.p - digits <= 10; ++c.p) {
@@ -129,10 +126,8 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 			fail(m, Malformation::BadCSeq, "CSeq");
 			return;
 		}
-		// The usual request CSeq: one SP, then the request's own method
-		// (§8.1.1.5), whose token the start line has checked (a token of
-		// at most kMaxTokenBytes): the same bytes need no token run and no
-		// method lookup, and give what the general reading below gives.
+		// The usual request CSeq, one SP and the request's own method (whose
+		// token the start line checked): a byte compare, no run or lookup.
 		const std::string_view rm = m.method_token;
 		if (m.kind == Kind::Request && c.p < c.e && *c.p == ' ' && static_cast<size_t>(c.e - c.p - 1) == rm.size()
 		    && same_bytes(c.p + 1, rm.data(), rm.size(), c.lim)) {
@@ -178,9 +173,8 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 		break;
 	}
 	case HeaderId::ContentType: {
-		// "application/sdp", as nearly every message with a body writes it,
-		// by one word compare: when no token character follows, the
-		// general reading below keeps the same view.
+		// "application/sdp" not followed by a token character by one word
+		// compare; it gives the general reading's view.
 		if (value.size() >= 15 && scan::ieq<"application/sdp">(value.data())
 		    && (value.size() == 15 || !is(value[15], kToken))) {
 			m.content_type = scan::sub(value, 0, 15);
@@ -197,8 +191,8 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 			fail(m, Malformation::BadHeaderSyntax, "Content-Type");
 			return;
 		}
-		// "application / sdp" is legal but not matched by has_sdp(): only a
-		// type written without LWS around the '/' is kept.
+		// Kept only when written without LWS around the '/', as has_sdp()
+		// compares it whole.
 		const size_t span = static_cast<size_t>(c.p - type.data());
 		if (span == type.size() + 1 + subtype.size())
 			m.content_type = {type.data(), span};

@@ -18,22 +18,12 @@ namespace sipguard::sip {
 
 namespace {
 
-// The message's line ends, found 64 bytes at a time as the header loop
-// advances: one bit per LF of a 64-byte window (4 SSE2 compares), each line
-// end then a tzcnt and a clear of the lowest bit, instead of a search per
-// line. Windows are read only when the loop reaches them, so a body after
-// the header block costs at most the rest of the block's last window.
-//
-// Most lines are fast: the header loop takes them from a Cursor it keeps in
-// registers and checks neither their length, nor for a NUL, nor the header
-// count (see fast()). Any other line is found by next(), out of line, and
-// its caller does those checks. A NUL is never legal in the header block
-// (§25.1) but any byte may be in a body: each window read is checked for a
-// NUL (one compare of its four blocks' minimum); fast() leaves a window
-// with one to next(), which finds the first. Windows are read in order and
-// every byte before a returned LF is in a window already read, so nul() is
-// the buffer's first NUL from begin_headers() on wherever it lies before
-// that LF.
+// The header block's line ends: one bit per LF of a 64-byte window, read
+// only when the header loop reaches it (a body costs at most the rest of a
+// window). Fast lines (see fast()) need no length, NUL or header-count
+// check; next() finds any other line, out of line, for its caller to check.
+// Windows are read in order and checked for a NUL (never legal in the head,
+// §25.1), so nul() is the first NUL before any LF returned.
 class LineEnds {
 public:
 	// A window and its fast LFs not yet taken.
@@ -69,9 +59,7 @@ public:
 		if (static_cast<ptrdiff_t>(headers) > fast_headers_)
 			return false;
 		// The next windows, while each has no NUL and the line is not too
-		// long. The last one is read from the buffer's last 64 bytes,
-		// shifted (nothing outside the buffer is read), and an LF at its
-		// last byte is left to next().
+		// long; the last one read from the buffer's last 64 bytes, shifted.
 		for (;;) {
 			const ptrdiff_t left = end_ - cur.win - 64; // from the next window on
 			const char* const w = cur.win + 64;
@@ -104,11 +92,8 @@ public:
 		return lf;
 	}
 
-	// The first LF at or after `from`, found in the 64 bytes from there,
-	// which end before the buffer does and hold no NUL, and a cursor with the
-	// fast LFs after it; else false, and next() finds it. For the start
-	// line, whose LF is nearly always in its first 64 bytes: the same window
-	// then serves the first header lines.
+	// The start line's LF in the 64 bytes at `from` (before the buffer's end,
+	// no NUL), and a cursor for the header lines after it; else false.
 	[[gnu::always_inline]] bool first_in_window(const char* from, Next& out) const
 	{
 #if defined(__SSE2__)
@@ -212,10 +197,8 @@ private:
 	}
 #endif
 
-	// LF and NUL bits of the window at w (bits past the buffer's end clear).
-	// Near the end the last 64 bytes of the buffer are loaded instead,
-	// shifted, so nothing outside it is read (the last 16 bytes, by 16-byte
-	// blocks, in a buffer under 64 bytes).
+	// LF and NUL bits of the window at w, bits past the buffer's end clear;
+	// near the end the buffer's last bytes are loaded and shifted instead.
 	Bits window(const char* w) const
 	{
 #if defined(__SSE2__)

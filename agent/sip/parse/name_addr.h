@@ -52,9 +52,8 @@ namespace {
 	}
 }
 
-// The usual SIP URI as an addr-spec (no display name, no brackets): the
-// URI ends at the first ';', ',' or LWS, which start header parameters or
-// the next value. Bytes other than those and the usual URI ones: false.
+// The usual SIP URI as an addr-spec (no display name, no brackets), ended
+// by ';', ',' or LWS; false for anything else.
 [[gnu::always_inline]] inline bool parse_common_addr_spec(Cur& c, NameAddr& na)
 {
 	CommonUriHead h;
@@ -66,13 +65,9 @@ namespace {
 	return true;
 }
 
-// The usual name-addr: an optional quoted display name without escapes, at
-// most one SP, then "<" and a usual SIP URI (parse_common_sip_uri) and ">";
-// or the usual SIP URI alone as an addr-spec.
-// Reads it without the general path's LWS skips and display-name scan and
-// with the URI shortcut inlined; returns false, `c` and `na` untouched,
-// for anything else. What it accepts, the general path reads the same way
-// (checked by name_addr_shortcut_agrees() in the tests and the fuzzer).
+// The usual name-addr, ["display"] [SP] "<" usual URI ">", or the usual
+// addr-spec, read as the general path would (name_addr_shortcut_agrees());
+// false with `c` and `na` untouched for anything else.
 [[gnu::always_inline]] inline bool parse_common_name_addr(Cur& c, NameAddr& na)
 {
 	const char* p = c.p;
@@ -91,19 +86,15 @@ namespace {
 	}
 	if (p >= e || *p != '<')
 		return p == c.p && parse_common_addr_spec(c, na);
-	// The URI ends at the first '>': right after its head, or after its
-	// parameters.
+	// The URI ends at the first '>', after its head or its parameters.
 	const char* const us = p + 1;
 	CommonUriHead h;
 	const char* gt = common_uri_head(us, e, c.lim, h);
 	if (!gt || gt >= e)
 		return false;
 	if (*gt != '>') {
-		// Searched up to the end of the buffer, not of the value: 32 bytes a
-		// step where the value's last few bytes would otherwise be compared
-		// one by one. A '>' past the value is no end (the parameter check
-		// would reject the line break before it anyway). At most three
-		// values a message are read here: From, To, the first Contact.
+		// Searched to the buffer's end, not the value's, so the search keeps
+		// its 32-byte steps; a '>' past the value is no end.
 		const char* const params = gt;
 		gt = *params == ';' ? scan::find(params, c.lim, '>') : nullptr;
 		if (!gt || gt >= e || !common_uri_params(params, gt, h, UriSite::NameAddr, c.lim))
@@ -137,12 +128,9 @@ bool parse_name_addr_general(Cur& c, NameAddr& na, Malformation& err)
 			return false;
 		bracket = true;
 	} else {
-		// display-name = *(token LWS), and a '<' next means name-addr (RFC
-		// 4475 "lwsdisp": no LWS before '<' is fine). Like most proxies we
-		// accept any text before the '<' (real phones send `\"arik\" <sip:..>`,
-		// seen in the suricata-verify captures): the display name is never
-		// security-relevant, and rejecting it would make a working phone look
-		// like a fuzzer. A ';' or ',' first means an addr-spec with parameters.
+		// Any text before a '<' is the display name (RFC 4475 "lwsdisp";
+		// phones send `\"arik\" <sip:..>`, and a display name is never
+		// security-relevant). A ';' or ',' first means an addr-spec.
 		while (c.p < c.e && *c.p != '<' && *c.p != ';' && *c.p != ',' && *c.p != ':'
 		       && (static_cast<unsigned char>(*c.p) >= 0x20 || is(*c.p, kLws)))
 			++c.p;
@@ -165,9 +153,8 @@ bool parse_name_addr_general(Cur& c, NameAddr& na, Malformation& err)
 		++c.p;
 		return true;
 	}
-	// addr-spec without brackets ends at the first ';' (those are header
-	// parameters), ',' or LWS. Such a URI MUST NOT hold ',', '?' or ';'
-	// (§20: else it needs brackets; RFC 4475 "regbadct").
+	// An addr-spec ends at ';' (header parameters), ',' or LWS, and holds no
+	// '?' (§20: else it needs brackets; RFC 4475 "regbadct").
 	const std::string_view raw = c.run<kAddrSpec>();
 	return parse_uri(raw, na.uri, UriSite::AddrSpec, c.lim);
 }

@@ -52,20 +52,16 @@ namespace {
 	return true;
 }
 
-// A port as parse_port() reads the run of digits at p: 1 to 5 digits
-// worth at most 65535. Returns the end of the run, or nullptr for any
-// other run (empty, longer, larger). `lim` (>= e) is the end of readable
-// memory: with 8 bytes readable, the run is found and converted in one
-// 64-bit word (digit test, then three multiplies, each joining pairs of
-// digit groups), else digit by digit.
+// The port at p as parse_port() reads it (1-5 digits, at most 65535): the
+// end of its digits, or nullptr. With 8 bytes readable before `lim`, found
+// and converted in one 64-bit word (SWAR), else digit by digit.
 [[gnu::always_inline]] inline const char* common_port(const char* p, const char* e, const char* lim, uint16_t& port)
 {
 	const char* const s = p;
 	uint32_t v = 0;
 	if (lim - p >= 8) [[likely]] {
-		// Little-endian: the first byte is the lowest. Each byte minus '0'
-		// is a digit when below 10: adding 0x76 sets its top bit otherwise
-		// (a byte's carry can only disturb the bytes after a non-digit).
+		// Little-endian. A byte minus '0' above 9 gets its top bit from
+		// + 0x76; a carry only disturbs bytes after the first non-digit.
 		const uint64_t t = scan::load8(p) ^ 0x3030303030303030u;
 		const uint64_t non_digit = ((t + 0x7676767676767676u) | t) & 0x8080808080808080u;
 		ptrdiff_t n = non_digit ? std::countr_zero(non_digit) / 8 : 8;
@@ -73,9 +69,8 @@ namespace {
 			n = e - p;
 		if (n == 0 || n > 5)
 			return nullptr;
-		// The n digits (each 0-9 after the xor) into the top bytes, the bytes
-		// after the run shifted out and zero digits below: then bytes,
-		// pairs and quads are each joined by one multiply.
+		// The n digits into the top bytes (zeros below), then digits, pairs
+		// and quads each joined by one multiply.
 		uint64_t x = t << (8 * (8 - n));
 		x = (x * (10 * 256 + 1)) >> 8 & 0x00ff00ff00ff00ffu;
 		x = (x * (100 * 65536 + 1)) >> 16 & 0x0000ffff0000ffffu;

@@ -14,22 +14,17 @@ namespace sipguard::sip {
 
 namespace {
 
-// Sets out's error and returns; keeps the call sites short.
+// Records why the message is malformed.
 inline void fail(Message& m, Malformation err, std::string_view detail)
 {
 	m.error = err;
 	m.error_detail = detail;
 }
 
-// Message is trivially copyable and 2 KB, most of it the Via array of which
-// only via[0..via_count) is ever read: everything but that array, which is
-// its last member, is reset by zeroing it in one run of stores (no copy
-// from a template; 32-byte stores where the CPU has AVX2, see
-// scan::zero_fixed_wide) and setting the few fields whose default is not
-// zero. detail::reset_gives_default() checks the result equals a default
-// Message both ways, so a new field with a non-zero default cannot be
-// missed. Out of line: inlined, it pushes the header loop past GCC's
-// inlining limits (+300 instructions a message).
+// Resets a reused Message: everything before the Via array (its last member,
+// read only up to via_count) zeroed, then the non-zero defaults set;
+// detail::reset_gives_default() checks it. Out of line: inlined, it pushes
+// the header loop past GCC's inlining limits.
 static_assert(std::is_trivially_copyable_v<Message> && std::is_standard_layout_v<Message>);
 constexpr size_t kViaBegin = offsetof(Message, via);
 static_assert(kViaBegin + sizeof(Message::via) == sizeof(Message), "via is Message's last member");

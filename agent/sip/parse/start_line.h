@@ -18,11 +18,9 @@ namespace sipguard::sip {
 
 namespace {
 
-// Classifies the first line and parses the request or status line.
-// Returns false when the message is finished (not SIP or a fatal error).
-// Inlined by force: called once, but parse_impl() is near GCC's growth
-// limit for inlining, and past it this call alone costs ~50 instructions
-// a message.
+// Classifies the first line and parses the request or status line; false
+// when the message is finished (not SIP, or malformed). Inlined by force:
+// parse_impl() is near GCC's inlining limits, which would keep it out.
 [[gnu::always_inline]] inline bool parse_start_line(std::string_view line, Message& m, const char* lim)
 {
 	if (istarts<"sip/">(line)) {
@@ -57,8 +55,7 @@ namespace {
 		m.not_sip = NotSipKind::Http;
 		return false;
 	}
-	// The line nearly always ends in " SIP/2.0" (which holds no other SP):
-	// one word compare instead of a backward search.
+	// The usual " SIP/2.0" end by one word compare, else a backward search.
 	const size_t last_sp = line.size() > 8 && scan::ieq<" sip/2.0">(line.data() + line.size() - 8)
 	                           ? line.size() - 8
 	                           : line.rfind(' ');

@@ -65,11 +65,9 @@ struct UriMarks {
 	size_t question = std::string_view::npos; // last '?'
 };
 
-// One pass over a URI: checks the character set and %HH escapes (§25.1
-// escaped) and notes the delimiters. 16 bytes at a time while the message
-// buffer (`lim`) holds a whole block: a mask of the delimiters and one of
-// the common URI characters (letters, digits, ". - _ ; =") are built per
-// block, and only the few other bytes are looked up in the class table.
+// One pass over a URI: checks its characters and %HH escapes (§25.1) and
+// notes the delimiters; 16 bytes at a time while `lim` allows, only the
+// bytes that are not common URI characters looked up one by one.
 [[gnu::always_inline]] inline bool scan_uri(std::string_view s, const char* lim, UriMarks& k)
 {
 	const size_t n = s.size();
@@ -141,15 +139,10 @@ struct CommonUriHead {
 	uint16_t port = 0;
 };
 
-// The usual SIP URI's "sip:" [user "@"] host [":" port] at d, user and host
-// made of letters, digits, '-', '.' and '_' (no escapes, no IPv6, no
-// password): read up to the first other byte, whose position it returns
-// (e when none); nullptr when the bytes before it are not that form. One
-// classification of the 32 bytes after "sip:" (two class runs where fewer
-// are readable) and a port instead of the general scan, which costs about
-// three times as much. What follows is the caller's to judge, so a URI
-// whose end is not known yet (in a name-addr, an addr-spec) is read
-// without a search for its end first.
+// The usual URI's head at d: "sip:" [user "@"] host [":" port], user and
+// host of letters, digits, '-', '.', '_'. Returns where that form ends (the
+// caller judges what follows, so no search for the URI's end comes first),
+// or nullptr.
 [[gnu::always_inline]] inline const char* common_uri_head(const char* d, const char* e, const char* lim,
                                                           CommonUriHead& h)
 {
@@ -160,9 +153,8 @@ struct CommonUriHead {
 	const char* p;
 #if defined(__SSE2__)
 	if (lim - s >= 32) [[likely]] {
-		// The first two stops of the 32 bytes after "sip:" are the user's
-		// end and the host's (skip_set's result, bounded by e the same way);
-		// a run past them goes on by skip_set from there.
+		// One classification of the 32 bytes after "sip:": its first two
+		// stops end the user and the host; longer runs go on by skip_set.
 		uint32_t stops = scan::stops32<true, '-', '.', '_'>(s);
 		p = stops ? s + std::countr_zero(stops) : scan::skip_set<true, '-', '.', '_'>(s + 32, e, lim);
 		if (p < e && *p == '@') {
@@ -170,8 +162,7 @@ struct CommonUriHead {
 			if (h.user.empty() || h.user.size() > kMaxTokenBytes)
 				return nullptr;
 			hs = p + 1;
-			// The host's bytes before s + 32 hold no stop; a user that ran
-			// past them leaves the host to skip_set alone.
+			// A user that ran past s + 32 leaves the host to skip_set.
 			stops &= stops - 1;
 			p = stops ? s + std::countr_zero(stops) : scan::skip_set<true, '-', '.', '_'>(std::max(hs, s + 32), e, lim);
 		}
@@ -180,9 +171,8 @@ struct CommonUriHead {
 	} else
 #endif
 	{
-		// The same two runs by skip_set alone. One path for both, with the
-		// run's end in a lambda, measured 1.5-5.5% fewer messages/s
-		// (alternating runs of the parse bench), so the near-copy stays.
+		// The same two runs by skip_set alone, near the buffer's end. Kept
+		// apart from the path above: merged, the parse is slower (README).
 		p = scan::skip_set<true, '-', '.', '_'>(s, e, lim);
 		if (p < e && *p == '@') {
 			h.user = {s, static_cast<size_t>(p - s)};
@@ -200,10 +190,8 @@ struct CommonUriHead {
 	return p;
 }
 
-// The parameters after a usual URI head, [p, e) with *p == ';': the
-// general scan's character and escape checks, and its rules for '?' at
-// each site. An '@' there with no user before the host would make the
-// general path read everything before it as the user: left to it.
+// The parameters [p, e) after a usual URI head (*p == ';') under the general
+// path's rules; an '@' in them without a user is left to the general path.
 [[gnu::always_inline]] inline bool common_uri_params(const char* p, const char* e, const CommonUriHead& h,
                                                      UriSite site, const char* lim)
 {
@@ -224,11 +212,8 @@ struct CommonUriHead {
 	u.port = h.port;
 }
 
-// The usual SIP URI: the head above, then nothing or ";" params. Returns
-// false for anything else, and the caller then takes the general path;
-// for every URI it accepts, the general path gives the same Uri and the
-// same verdict (checked by uri_shortcut_agrees() in the tests and the
-// fuzzer).
+// The usual SIP URI, its head then nothing or ";" params, read as the
+// general path would (uri_shortcut_agrees()); false for anything else.
 [[gnu::always_inline]] inline bool parse_common_sip_uri(std::string_view raw, Uri& u, UriSite site, const char* lim)
 {
 	const char* const d = raw.data();
@@ -243,9 +228,8 @@ struct CommonUriHead {
 	return true;
 }
 
-// Fills `u` from `raw` (§19.1.1, §25.1 SIP-URI; other schemes keep only the
-// scheme and the user part of tel:), as written at `site`, without the
-// shortcut for the usual form.
+// Fills `u` from `raw` as written at `site` (§19.1.1, §25.1; other schemes
+// keep the scheme and a tel: user only), without the shortcut.
 bool parse_uri_general(std::string_view raw, Uri& u, UriSite site, const char* lim)
 {
 	u = Uri{};

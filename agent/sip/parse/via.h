@@ -17,25 +17,18 @@ namespace sipguard::sip {
 
 namespace {
 
-// One Via value written the usual way: "SIP/2.0/" transport, one SP, host
-// (no IPv6 reference) [":" port], then parameters ";name[=value]" without
-// LWS or quotes, names and values of letters, digits, '-', '.' and '_';
-// branch, received and rport are read as the general path reads them and
-// other names are ignored as it ignores them. On success `v` holds the
-// value and `c` stands at its ',' or the end; for anything else it returns
-// false, `c` untouched and `v` partly written (the caller resets it), and
-// the general path reads the value, so every error is the general path's.
-// Checked against it by via_shortcut_agrees() in the tests and the fuzzer.
+// One Via value written the usual way, "SIP/2.0/" transport SP host[:port]
+// then ";name[=value]" of letters, digits, '-', '.', '_', read as the general
+// path would (via_shortcut_agrees()). Anything else: false, `c` untouched,
+// `v` partly written, and the general path reads it, errors included.
 [[gnu::always_inline]] inline bool parse_common_via(Cur& c, Via& v)
 {
 	const char* p = c.p;
 	const char* const e = c.e;
 	if (e - p < 12 || !scan::ieq<"sip/2.0/">(p))
 		return false;
-	// The general path reads the transport as a token and the host as a run
-	// of kHost, which is exactly letters, digits, '-', '.' and '_': a run of
-	// these ended by SP (not a token character) is the same token. The
-	// usual transports (RFC 3261 §18, "TLS" for sips) by one word compare.
+	// Such runs ended by SP are the general path's token and kHost runs; the
+	// usual transports (RFC 3261 §18) by one word compare.
 	const char* const ts = p + 8;
 	if (scan::ieq<"udp ">(ts) || scan::ieq<"tcp ">(ts) || scan::ieq<"tls ">(ts)) {
 		p = ts + 3;
@@ -52,9 +45,8 @@ namespace {
 	v.host = {hs, static_cast<size_t>(p - hs)};
 	if (p < e && *p == ':' && !(p = common_port(p + 1, e, c.lim, v.port)))
 		return false;
-	// Every run below stops before ';' and ',' (neither is a parameter
-	// character): a parameter ending in anything else ends the loop and
-	// the value is declined.
+	// Every run below stops at ';' and ','; a parameter ended by anything
+	// else ends the loop and the value is declined.
 	while (p < e && *p == ';') {
 		const ptrdiff_t left = e - p;
 		if (left > 8 && scan::ieq<";branch=">(p)) {
@@ -78,9 +70,8 @@ namespace {
 				return false;
 			v.received = {vs, static_cast<size_t>(p - vs)};
 		} else {
-			// Any other parameter (";alias", ";i=..."). One of the three
-			// names written another way (";branch" without a value,
-			// ";received=" at the end) is the general path's to judge.
+			// Any other parameter; the three names above written another
+			// way (";branch" alone) are the general path's to judge.
 			const char* const ns = p + 1;
 			p = scan::skip_set<true, '-', '.', '_'>(ns, e, c.lim);
 			const size_t n = static_cast<size_t>(p - ns);
@@ -101,14 +92,12 @@ namespace {
 	return true;
 }
 
-// One via-parm (§20.42: sent-protocol LWS sent-by *( SEMI via-params ))
-// in any form, into `v`, which it resets first. Leaves `c` at the ','
-// ending the value or at the end.
+// One via-parm (§20.42: sent-protocol LWS sent-by *( SEMI via-params )) in
+// any form, into `v` (reset first); leaves `c` at its ',' or the end.
 Malformation parse_via_value_general(Cur& c, Via& v)
 {
 	v = Via{};
-	// sent-protocol: nearly always "SIP/2.0/" without LWS, checked as one
-	// word; anything else takes the general path.
+	// sent-protocol: "SIP/2.0/" by one word compare, any other form by runs.
 	if (c.e - c.p >= 8 && scan::ieq<"sip/2.0/">(c.p)) {
 		c.p += 8;
 	} else {
@@ -132,11 +121,8 @@ Malformation parse_via_value_general(Cur& c, Via& v)
 		c.skip_lws();
 		if (c.end() || c.peek() == ',')
 			return Malformation::None;
-		// The parameters nearly every Via carries, written without LWS
-		// and with an unquoted value: ";branch=", ";received=",
-		// ";rport=" matched as one word, a bare ";rport" as another.
-		// Anything else (other names, LWS, quotes) takes the general
-		// path below, which gives the same result for these.
+		// ";branch=", ";received=", ";rport=" and ";rport" without LWS or
+		// quotes by one word compare; other forms by the loop below.
 		const ptrdiff_t left = c.e - c.p;
 		size_t word = 0; // length of the ";name=" matched
 		if (left > 1 && c.p[0] == ';') {
@@ -206,17 +192,15 @@ Malformation parse_via_value_general(Cur& c, Via& v)
 	}
 }
 
-// Via (§20.42): 1#( sent-protocol LWS sent-by *( SEMI via-params ) ).
-// Each value is read by the shortcut for the usual form when it can be
-// (UseShortcut false, for via_shortcut_agrees(), reads all by the general path).
+// Via (§20.42): 1#via-parm, each value by the shortcut when it can be
+// (UseShortcut false, for via_shortcut_agrees(): all by the general path).
 template <bool UseShortcut>
 Malformation parse_via_values(Cur c, Message& m)
 {
 	for (;;) {
 		c.skip_lws();
-		// Parse straight into the next slot; past kMaxVia only count, the
-		// value read into a per-thread scratch Via (a local one would be
-		// zeroed on every call for the rare message that needs it).
+		// Into the next slot; past kMaxVia into a per-thread scratch Via,
+		// which, unlike a local, is not zeroed on every call.
 		static thread_local Via scratch;
 		Via& v = m.via_count < kMaxVia ? m.via[m.via_count] : scratch;
 		if (UseShortcut)
