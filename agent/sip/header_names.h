@@ -205,9 +205,8 @@ template <char First, size_t I = 0>
 	}
 }
 
-// Written out as a switch: GCC threads a matched name into the header
-// loop's dispatch less well from the same dispatch written as a fold of
-// compares (agent/sip/README.md, benchmark section).
+// Written out as a switch: the same dispatch as a fold of compares costs
+// GCC's code more instructions a message (README.md, benchmark section).
 [[gnu::always_inline]] inline HeaderId colon_match_letters(const char* p, size_t n, size_t& name_len)
 {
 	switch (static_cast<unsigned char>(p[0]) | 0x20) {
@@ -257,7 +256,8 @@ HeaderId lookup_header(std::string_view name);
 	return header_table::colon_match_letters(p, n, name_len);
 }
 
-// The canonical long name ("Call-ID"); "" for Other.
+// The canonical long name ("Call-ID"); "" for Other. Out of line: inlined
+// into the parser's error paths it costs the header loop (README.md).
 std::string_view header_name(HeaderId id);
 
 } // namespace sipguard::sip
