@@ -166,8 +166,8 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 		}
 	}
 
-	// A NUL is never legal in the head (§25.1) but may be in a body: each
-	// header's end is compared with the first NUL the line ends have seen.
+	// A NUL in the head is legal only as a quoted-pair (§25.1) but may be in a
+	// body: each header's end is compared with the first NUL seen so far.
 	LineEnds::Cursor cur = ends.begin_headers(start_end.cur, base + pos);
 
 	// Header fields. Each logical header is a line plus its folded
@@ -235,7 +235,7 @@ void parse_impl(std::string_view data, Transport transport, Message& out)
 				p = n.lf + 1;
 				c = p < end ? static_cast<unsigned char>(*p) : 0;
 			} while (c == ' ' || c == '\t');
-			if (ends.nul() < p) {
+			if (ends.nul() < p && !nuls_quoted(hs, p)) {
 				stop(Malformation::NulByte, "headers");
 				return;
 			}

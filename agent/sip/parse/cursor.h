@@ -150,6 +150,23 @@ enum class QResult { Ok, Unbalanced, Bad };
 	return QResult::Unbalanced;
 }
 
+// Every NUL in the header field [s, e) is the escaped byte of a quoted-pair
+// in a quoted string, the one place §25.1 admits %x00 in a head (RFC 4475
+// "intmeth"). Out of line and cold: called only once a NUL has been seen.
+[[gnu::cold, gnu::noinline]] bool nuls_quoted(const char* s, const char* e)
+{
+	bool in_quotes = false;
+	for (const char* p = s; p < e; ++p) {
+		if (*p == '\0')
+			return false;
+		if (*p == '"')
+			in_quotes = !in_quotes;
+		else if (*p == '\\' && in_quotes)
+			++p; // the escaped byte, a NUL included
+	}
+	return true;
+}
+
 // generic-param value (§25.1 gen-value = token / host / quoted-string).
 [[gnu::always_inline]] inline bool param_value(Cur& c, std::string_view& v, Malformation& err)
 {
