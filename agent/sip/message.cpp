@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Stable names of the parser's enums (used in JSON output and metrics) and
-// method lookup.
+// method lookup from the method table.
 #include "agent/sip/message.h"
 
 #include "agent/sip/scan.h"
@@ -62,64 +62,11 @@ std::string_view to_string(Kind k)
 	return "unknown";
 }
 
-std::string_view to_string(Method m)
-{
-	switch (m) {
-	case Method::Unknown: return "unknown";
-	case Method::Invite: return "INVITE";
-	case Method::Ack: return "ACK";
-	case Method::Bye: return "BYE";
-	case Method::Cancel: return "CANCEL";
-	case Method::Register: return "REGISTER";
-	case Method::Options: return "OPTIONS";
-	case Method::Prack: return "PRACK";
-	case Method::Subscribe: return "SUBSCRIBE";
-	case Method::Notify: return "NOTIFY";
-	case Method::Publish: return "PUBLISH";
-	case Method::Info: return "INFO";
-	case Method::Refer: return "REFER";
-	case Method::Message: return "MESSAGE";
-	case Method::Update: return "UPDATE";
-	}
-	return "unknown";
-}
-
 Method method_from_token(std::string_view t)
 {
-	// Methods are case-sensitive (RFC 3261 §7.1): "invite" is an extension method.
-	switch (t.size()) {
-	case 3:
-		if (t == "ACK") return Method::Ack;
-		if (t == "BYE") return Method::Bye;
-		break;
-	case 4:
-		if (t == "INFO") return Method::Info;
-		break;
-	case 5:
-		if (t == "PRACK") return Method::Prack;
-		if (t == "REFER") return Method::Refer;
-		break;
-	case 6:
-		if (t == "INVITE") return Method::Invite;
-		if (t == "CANCEL") return Method::Cancel;
-		if (t == "NOTIFY") return Method::Notify;
-		if (t == "UPDATE") return Method::Update;
-		break;
-	case 7:
-		if (t == "OPTIONS") return Method::Options;
-		if (t == "PUBLISH") return Method::Publish;
-		if (t == "MESSAGE") return Method::Message;
-		break;
-	case 8:
-		if (t == "REGISTER") return Method::Register;
-		break;
-	case 9:
-		if (t == "SUBSCRIBE") return Method::Subscribe;
-		break;
-	default:
-		break;
-	}
-	return Method::Unknown;
+	// From 1: "unknown" is Unknown's name, not a token to match.
+	const size_t i = scan::find_name<kMethodNames, false, 1>(t);
+	return i < kMethodCount ? static_cast<Method>(i) : Method::Unknown;
 }
 
 bool Message::has_sdp() const

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -71,8 +72,10 @@ std::string_view to_string(Malformation m);
 enum class NotSipKind : uint8_t { None, Keepalive, Stun, Http, Binary, Text };
 std::string_view to_string(NotSipKind k);
 
+// The methods of RFC 3261 §7.1 and the extensions a PBX sees; anything else
+// is an extension method, Unknown, with its token in Message::method_token.
 enum class Method : uint8_t {
-	Unknown, // a legal token that is not one of the methods below
+	Unknown,
 	Invite,
 	Ack,
 	Bye,
@@ -88,8 +91,40 @@ enum class Method : uint8_t {
 	Message,
 	Update,
 };
-std::string_view to_string(Method m);
-Method method_from_token(std::string_view token); // case-sensitive per RFC 3261 §7.1
+// Every Method value, Unknown included: the size of an array indexed by
+// static_cast<size_t>(method), e.g. a counter per method.
+inline constexpr size_t kMethodCount = static_cast<size_t>(Method::Update) + 1;
+
+// The method table: each Method's token, indexed by Method. The one place
+// methods are spelled; method_from_token() and to_string() are generated
+// from it. Unknown is named "unknown" (no token is lowercase).
+inline constexpr std::array<std::string_view, kMethodCount> kMethodNames = {
+	"unknown",
+	"INVITE",    // RFC 3261
+	"ACK",       // RFC 3261
+	"BYE",       // RFC 3261
+	"CANCEL",    // RFC 3261
+	"REGISTER",  // RFC 3261
+	"OPTIONS",   // RFC 3261
+	"PRACK",     // RFC 3262
+	"SUBSCRIBE", // RFC 6665
+	"NOTIFY",    // RFC 6665
+	"PUBLISH",   // RFC 3903
+	"INFO",      // RFC 6086
+	"REFER",     // RFC 3515
+	"MESSAGE",   // RFC 3428
+	"UPDATE",    // RFC 3311
+};
+
+// The method's token ("INVITE"), "unknown" for Unknown.
+constexpr std::string_view to_string(Method m)
+{
+	const auto i = static_cast<size_t>(m);
+	return i < kMethodCount ? kMethodNames[i] : kMethodNames[0];
+}
+
+// Case-sensitive per RFC 3261 §7.1: "invite" is an extension method (Unknown).
+Method method_from_token(std::string_view token);
 
 struct Uri {
 	std::string_view raw;    // the whole URI as written

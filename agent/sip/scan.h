@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Internal scanning helpers shared by the SIP and SDP parsers: inline SSE2
-// byte searches and character-class runs (header values are tens of bytes,
-// where a libc call costs more than the scan) and fixed-literal
-// case-insensitive compares.
+// byte searches and class runs (fields are tens of bytes, too short for a
+// libc call) and word-wise compares with literals and name tables.
 #pragma once
 
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <string_view>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -22,10 +23,7 @@
 namespace sipguard::sip::scan {
 
 // The first byte equal to `c` in [p, e), or nullptr. Never reads outside
-// [p, e): 16-byte loads only while 16 bytes remain. The loops count whole
-// blocks (one compare per step, not a recomputed distance) and take 32
-// bytes per step while they can: a header line is 20-90 bytes, so most
-// searches end in the first or second step.
+// [p, e); 32 bytes a step while it can, as most lines end within two steps.
 inline const char* find(const char* p, const char* e, char c)
 {
 #if defined(__SSE2__)
@@ -71,11 +69,8 @@ inline const char* find2(const char* p, const char* e, char a, char b)
 	return nullptr;
 }
 
-// The same, where `lim` (>= e) is the end of readable memory (the end of
-// the message buffer): 16-byte blocks are compared while a whole block is
-// readable, not only while one fits before e, so a short search near a
-// value's end takes one vector compare instead of a byte loop. A match at
-// or past e is not one.
+// The same, reading 16-byte blocks up to `lim` (>= e, the end of readable
+// memory) so a search near e needs no byte loop; a match at or past e is none.
 inline const char* find2_in(const char* p, const char* e, const char* lim, char a, char b)
 {
 #if defined(__SSE2__)
@@ -97,10 +92,8 @@ inline const char* find2_in(const char* p, const char* e, const char* lim, char 
 }
 
 #if defined(__SSE2__)
-// 0xff in each byte of x in [Lo, Hi] (unsigned, Hi - Lo < 127), 0
-// elsewhere: x - Lo moved into the signed range so that [Lo, Hi] becomes
-// [-128, -128 + Hi - Lo], then one signed compare. Two instructions where
-// an unsigned range check (subtract, minimum, compare) takes three.
+// 0xff in each byte of x in [Lo, Hi] (unsigned, Hi - Lo < 127), 0 elsewhere:
+// one add moves [Lo, Hi] to the bottom of the signed range, one compare.
 template <unsigned char Lo, unsigned char Hi>
 inline __m128i in_range(__m128i x)
 {
@@ -135,20 +128,15 @@ inline __m128i class_mask(__m128i x)
 }
 #endif
 
-// Skips bytes that are ASCII digits, letters (when Letters) or one of
-// Extra..., starting at p and stopping at e: returns the first other byte, or
-// e. `lim` (>= e) is the end of readable memory (the end of the message
-// buffer): 16-byte blocks are classified at once while a whole block is
-// readable, so a run that ends near a value's end still takes the vector
-// path. Callers handle class members outside this set (it is a fast subset
-// of their character class).
+// The first byte from p that is not an ASCII digit, a letter (when Letters)
+// or one of Extra..., or e; blocks are classified up to `lim` (>= e, the end
+// of readable memory). A fast subset of the callers' character classes.
 template <bool Letters, char... Extra>
 inline const char* skip_set(const char* p, const char* e, const char* lim)
 {
 #if defined(__SSE2__)
-	// The first block is classified before p is compared with e (an empty
-	// run costs a block; a non-empty one saves the compare), the next ones
-	// only while the run has not passed e.
+	// The first block before p is compared with e, the next ones while the
+	// run has not passed e.
 	while (lim - p >= 16) {
 		const __m128i in = class_mask<Letters, Extra...>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 		const unsigned out = ~static_cast<unsigned>(_mm_movemask_epi8(in)) & 0xffffu;
@@ -172,10 +160,8 @@ inline const char* skip_set(const char* p, const char* e, const char* lim)
 }
 
 #if defined(__SSE2__)
-// The bytes of the 32 at p that skip_set<Letters, Extra...> would stop at,
-// as bits (bit i for p[i]); all 32 bytes must be readable. Two runs that
-// usually end within 32 bytes (a URI's user and host) are both found in
-// one classification.
+// The bytes of the 32 at p (all readable) that skip_set<Letters, Extra...>
+// would stop at, bit i for p[i]: two short runs found in one classification.
 template <bool Letters, char... Extra>
 inline uint32_t stops32(const char* p)
 {
@@ -185,9 +171,8 @@ inline uint32_t stops32(const char* p)
 }
 #endif
 
-// v.substr(pos, len) for an offset the caller took from v itself (pos <=
-// v.size()): without substr's range check, which GCC does not inline, so
-// the hot path has no out-of-line call and no exception path per field.
+// v.substr(pos, len) for pos <= v.size(), without substr's range check and
+// its exception path, which GCC does not inline.
 [[gnu::always_inline]] inline std::string_view sub(std::string_view v, size_t pos,
                                                    size_t len = std::string_view::npos)
 {
@@ -237,38 +222,37 @@ struct Lit {
 	}
 };
 
-// The n = L.size bytes at `p` equal the lowercase literal L ignoring ASCII
-// case. Exact for any input bytes: only bytes where L has a letter are
-// OR-ed with 0x20 (for a letter, c | 0x20 == 'x' only when c is 'x' or 'X');
-// every other byte must match exactly. Overlapping word loads, no loop;
-// the caller guarantees n readable bytes.
 // One word of L at offset Off: (bytes | letter mask) == literal word, the
-// constants folded at compile time.
-template <Lit L, size_t Off, typename W>
-inline bool ieq_word(const char* p)
+// constants folded at compile time; without Fold the mask is zero.
+template <Lit L, size_t Off, typename W, bool Fold>
+inline bool word_equal(const char* p)
 {
 	constexpr W word = L.template word<W>(Off);
-	constexpr W mask = L.template mask<W>(Off);
+	constexpr W mask = Fold ? L.template mask<W>(Off) : 0;
 	W v;
 	std::memcpy(&v, p + Off, sizeof(W));
 	return (v | mask) == word;
 }
 
-template <Lit L>
+// The L.size bytes at `p` (readable) equal the lowercase literal L, ASCII
+// case ignored (exact without Fold): only bytes where L has a letter are
+// OR-ed with 0x20, so it is exact for any input. Overlapping word loads.
+template <Lit L, bool Fold = true>
 inline bool ieq(const char* p)
 {
 	constexpr size_t n = L.size;
 	static_assert(n >= 1 && n <= 24, "literal length");
 	if constexpr (n >= 16)
-		return ieq_word<L, 0, uint64_t>(p) && ieq_word<L, 8, uint64_t>(p) && ieq_word<L, n - 8, uint64_t>(p);
+		return word_equal<L, 0, uint64_t, Fold>(p) && word_equal<L, 8, uint64_t, Fold>(p)
+		       && word_equal<L, n - 8, uint64_t, Fold>(p);
 	else if constexpr (n >= 8)
-		return ieq_word<L, 0, uint64_t>(p) && ieq_word<L, n - 8, uint64_t>(p);
+		return word_equal<L, 0, uint64_t, Fold>(p) && word_equal<L, n - 8, uint64_t, Fold>(p);
 	else if constexpr (n >= 4)
-		return ieq_word<L, 0, uint32_t>(p) && ieq_word<L, n - 4, uint32_t>(p);
+		return word_equal<L, 0, uint32_t, Fold>(p) && word_equal<L, n - 4, uint32_t, Fold>(p);
 	else if constexpr (n >= 2)
-		return ieq_word<L, 0, uint16_t>(p) && ieq_word<L, n - 2, uint16_t>(p);
+		return word_equal<L, 0, uint16_t, Fold>(p) && word_equal<L, n - 2, uint16_t, Fold>(p);
 	else
-		return ieq_word<L, 0, uint8_t>(p);
+		return word_equal<L, 0, uint8_t, Fold>(p);
 }
 
 // Same, for a view of any length.
@@ -276,6 +260,84 @@ template <Lit L>
 inline bool ieq(std::string_view v)
 {
 	return v.size() == L.size && ieq<L>(v.data());
+}
+
+// Names[I] (Names: a constexpr array of std::string_view) as a Lit,
+// lowercased when Fold (for ieq), then Suffix unless it is '\0'.
+template <const auto& Names, size_t I, bool Fold, char Suffix = '\0'>
+constexpr auto lit_of()
+{
+	constexpr std::string_view n = Names[I];
+	char s[n.size() + (Suffix ? 2 : 1)] = {};
+	for (size_t k = 0; k < n.size(); ++k)
+		s[k] = Fold && n[k] >= 'A' && n[k] <= 'Z' ? static_cast<char>(n[k] | 0x20) : n[k];
+	if constexpr (Suffix != '\0')
+		s[n.size()] = Suffix;
+	return Lit(s);
+}
+
+namespace names {
+
+template <const auto& Names, bool Fold, size_t Len, size_t I>
+[[gnu::always_inline]] inline bool equal_at(const char* p)
+{
+	if constexpr (Names[I].size() != Len)
+		return false;
+	else
+		return ieq<lit_of<Names, I, Fold>(), Fold>(p);
+}
+
+template <const auto& Names, bool Fold, size_t From, size_t Len, size_t... I>
+[[gnu::always_inline]] inline size_t find_of_length(const char* p, std::index_sequence<I...>)
+{
+	size_t found = std::size(Names);
+	(void)((equal_at<Names, Fold, Len, From + I>(p) && (found = From + I, true)) || ...);
+	return found;
+}
+
+// A chain of compares of s.size() with each length a name has, which GCC
+// and clang turn into one switch.
+template <const auto& Names, bool Fold, size_t From, size_t Shortest, size_t... L>
+[[gnu::always_inline]] inline size_t find_by_length(std::string_view s, std::index_sequence<L...>)
+{
+	constexpr auto entries = std::make_index_sequence<std::size(Names) - From>{};
+	size_t found = std::size(Names);
+	(void)((s.size() == Shortest + L
+	        && (found = find_of_length<Names, Fold, From, Shortest + L>(s.data(), entries), true))
+	       || ...);
+	return found;
+}
+
+template <const auto& Names, size_t From>
+constexpr size_t shortest()
+{
+	size_t n = SIZE_MAX;
+	for (size_t i = From; i < std::size(Names); ++i)
+		n = Names[i].size() < n ? Names[i].size() : n;
+	return n;
+}
+
+template <const auto& Names, size_t From>
+constexpr size_t longest()
+{
+	size_t n = 0;
+	for (size_t i = From; i < std::size(Names); ++i)
+		n = Names[i].size() > n ? Names[i].size() : n;
+	return n;
+}
+
+} // namespace names
+
+// The index of the name in Names[From..] (a constexpr array of 1-24 byte
+// std::string_views) equal to `s`, ASCII case ignored when Fold, or
+// std::size(Names): a switch on the length, one word compare per name.
+template <const auto& Names, bool Fold, size_t From = 0>
+inline size_t find_name(std::string_view s)
+{
+	constexpr size_t shortest = names::shortest<Names, From>();
+	static_assert(shortest >= 1 && names::longest<Names, From>() <= 24);
+	return names::find_by_length<Names, Fold, From, shortest>(
+	    s, std::make_index_sequence<names::longest<Names, From>() - shortest + 1>{});
 }
 
 // Zeroes N bytes with 16-byte stores: a constant-size memset of a few
@@ -304,10 +366,8 @@ inline void zero_fixed(unsigned char* d)
 }
 
 // The same with 32-byte AVX2 stores, on CPUs that have them
-// (wide_stores()): half as many stores. Resetting a Message (944 bytes)
-// is bound by stores more than by instructions: with these the parse
-// bench ran about 4% more OPTIONS messages per second for 0.4% fewer
-// instructions (alternating runs against the 16-byte version). Out of line, compiled for AVX2 alone, so the rest of the
+// (wide_stores()): half as many stores, which is what a Message reset is
+// bound by. Out of line and compiled for AVX2 alone, so the rest of the
 // binary keeps running on any x86-64.
 #if defined(SIPGUARD_SCAN_WIDE_STORES)
 template <size_t N>

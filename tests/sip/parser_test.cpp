@@ -661,22 +661,25 @@ a=rtpmap:31 LPC
 	CHECK(s.media_count == 2);
 }
 
-// RFC 4475 §3.1.1.2 "intmeth": the widest legal character ranges.
+// RFC 4475 §3.1.1.2 "intmeth": the widest legal character ranges, a NUL in a
+// quoted string included (written as a view: the literal holds a NUL).
 TEST_CASE("RFC 4475 intmeth: unusual method, URI and header characters are valid")
 {
+	using namespace std::string_view_literals;
 	const std::string w = wire(
 	    "!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0\n"
 	    "Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK-.!%66*_+`'~\n"
-	    "To: \"BEL:\\\x07 NUL:\\\x01 DEL:\\\x7f\" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>\n"
+	    "To: \"BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f\" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>\n"
 	    "From: token1~` token2'+_ token3*%!.- <sip:mundane@example.com> ;fromParam''~+*_!.-%=\"\xd1\x80\xd0\xb0\xd0\xb1\xd0\xbe\xd1\x82\xd0\xb0\xd1\x8e\xd1\x89\xd0\xb8\xd0\xb9\";tag=_token~1'+`*%!-.\n"
 	    "Call-ID: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\n"
 	    "CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\n"
 	    "Max-Forwards: 255\n"
 	    "extensionHeader-!.%*+_`'~:\xef\xbb\xbf\xe5\xa4\xa7\xe5\x81\x9c\xe9\x9b\xbb\n"
-	    "Content-Length: 0\n\n");
+	    "Content-Length: 0\n\n"sv);
 	Message m = parsed(w);
 	INFO(to_string(m.error), " ", m.error_detail);
 	REQUIRE(m.valid());
+	CHECK(m.to.display == "BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f"sv);
 	CHECK(m.method == Method::Unknown);
 	CHECK(m.method_token == "!interesting-Method0123456789_*+`.%indeed'~");
 	CHECK(m.ruri.user == "1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*");
@@ -1033,6 +1036,45 @@ TEST_CASE("NUL bytes in the headers are malformed; in the body they are data")
 	m = parsed(w);
 	CHECK(m.valid());
 	CHECK(m.body.size() == 3);
+}
+
+// RFC 3261 §25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F), so a
+// quoted string may hold an escaped NUL; no other production admits one.
+TEST_CASE("a NUL in the head is legal only as a quoted-pair in a quoted string")
+{
+	using namespace std::string_view_literals;
+	auto message = [](std::string_view to, std::string_view subject) {
+		return wire("OPTIONS sip:b@example.com SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+		            "From: <sip:a@example.com>;tag=1\nTo: " + std::string(to) + "\nCall-ID: n\nCSeq: 1 OPTIONS\n"
+		            "Subject: " + std::string(subject) + "\nContent-Length: 0\n\n");
+	};
+	struct Case {
+		std::string_view to;
+		std::string_view subject;
+		bool valid;
+	};
+	const Case cases[] = {
+	    {"\"a\\\0b\" <sip:b@example.com>"sv, "x"sv, true},                // a quoted-pair
+	    {"\"\\\0\\\0\" <sip:b@example.com>"sv, "x"sv, true},             // two
+	    {"\"a\\\0b\"\n <sip:b@example.com>"sv, "x"sv, true},             // in a folded header
+	    {"<sip:b@example.com>;p=\"\\\0\""sv, "x"sv, true},              // in a quoted parameter value
+	    {"\"a\\\0b\" <sip:b@example.com>"sv, "\"\\\0\""sv, true},        // in two headers
+	    {"\"a\0b\" <sip:b@example.com>"sv, "x"sv, false},                 // not escaped
+	    {"\"a\\\\\0\" <sip:b@example.com>"sv, "x"sv, false},            // after an escaped backslash
+	    {"a\\\0b <sip:b@example.com>"sv, "x"sv, false},                   // escaped outside quotes
+	    {"<sip:b@example.com>\0"sv, "x"sv, false},                       // raw
+	    {"\"a\\\0b\" <sip:b@example.com>"sv, "a\0b"sv, false},           // a raw one after a quoted one
+	    {"\"a\\\0b\" <sip:b@example.com>"sv, "\"\\\"\0\""sv, false},     // after an escaped DQUOTE
+	};
+	for (const Case& c : cases)
+		for (Transport t : {Transport::Datagram, Transport::Stream}) {
+			CAPTURE(c.to);
+			CAPTURE(c.subject);
+			const Message m = parsed(message(c.to, c.subject), t);
+			CHECK(m.valid() == c.valid);
+			if (!c.valid)
+				CHECK(m.error == Malformation::NulByte);
+		}
 }
 
 TEST_CASE("huge fields are malformed with oversized_field, never a crash")
