@@ -8,8 +8,6 @@
 
 namespace sipguard::calls {
 
-static_assert(std::is_same_v<TimePoint, detect::TimePoint>, "tracker and engine must share one clock type");
-
 engine::CallDecision EngineHook::on_sip(const engine::SipContext& ctx, engine::PinholeSink& sink)
 {
 	out_ = &sink;
@@ -43,7 +41,7 @@ engine::CallDecision EngineHook::on_sip(const engine::SipContext& ctx, engine::P
 	return out;
 }
 
-void EngineHook::on_tick(detect::TimePoint now, engine::PinholeSink& sink)
+void EngineHook::on_tick(util::TimePoint now, engine::PinholeSink& sink)
 {
 	out_ = &sink;
 	tracker_.on_tick(now);

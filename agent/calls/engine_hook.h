@@ -14,7 +14,7 @@ public:
 	explicit EngineHook(Config config) : tracker_(std::move(config), *this) {}
 
 	engine::CallDecision on_sip(const engine::SipContext& ctx, engine::PinholeSink& sink) override;
-	void on_tick(detect::TimePoint now, engine::PinholeSink& sink) override;
+	void on_tick(util::TimePoint now, engine::PinholeSink& sink) override;
 
 	// A second receiver of every pinhole update (replay's MediaChecker).
 	void set_observer(Sink* observer) { observer_ = observer; }

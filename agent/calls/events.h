@@ -8,13 +8,9 @@
 #include <string_view>
 
 #include "agent/net/ip_address.h"
+#include "agent/util/clock.h"
 
 namespace sipguard::calls {
-
-// Time passed in by the caller; the engine's clock (detect::TimePoint: wall
-// clock in nanoseconds; replay uses capture timestamps, tests a counter).
-// The tracker never reads a clock.
-using TimePoint = std::chrono::time_point<std::chrono::system_clock, std::chrono::nanoseconds>;
 
 enum class PinholeOp : uint8_t {
 	Open,    // add `addr . local_port` to @media4/@media6 with `timeout`
@@ -31,7 +27,7 @@ struct PinholeUpdate {
 	uint16_t remote_port = 0; // informational: the remote's SDP port (0 for the signalling address)
 	uint64_t call_hash = 0;   // hash of (remote signalling address, Call-ID)
 	std::string_view reason;  // static: "answer", "offer", "hold", "bye", "cancel", "failure", "timeout", "evicted", "refresh"
-	TimePoint at{};           // when the tracker decided it
+	util::TimePoint at{};     // when the tracker decided it
 };
 
 // A `call-limit` finding: an INVITE was dropped because a limit was reached.
@@ -45,7 +41,7 @@ struct Finding {
 	std::string_view reason;   // static: "concurrent calls at the limit", "call attempts per minute at the limit"
 	std::string_view scope;    // "source", "user", "trunk"
 	char subject[64] = {};     // NUL-terminated copy: user name or trunk name (truncated)
-	TimePoint at{};
+	util::TimePoint at{};
 };
 
 class Sink {

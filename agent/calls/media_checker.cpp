@@ -44,7 +44,7 @@ void MediaChecker::on_pinhole(const PinholeUpdate& u)
 	}
 }
 
-MediaChecker::Result MediaChecker::check(const nfq::PacketView& pkt, bool to_local, bool is_sip, TimePoint now)
+MediaChecker::Result MediaChecker::check(const nfq::PacketView& pkt, bool to_local, bool is_sip, util::TimePoint now)
 {
 	if (!to_local || is_sip || pkt.l4 != nfq::L4::Udp || pkt.fragment)
 		return Result::NotMedia;
@@ -68,7 +68,7 @@ MediaChecker::Result MediaChecker::check(const nfq::PacketView& pkt, bool to_loc
 	return Result::Outside;
 }
 
-size_t MediaChecker::elements(TimePoint now) const
+size_t MediaChecker::elements(util::TimePoint now) const
 {
 	size_t n = 0;
 	for (const auto& [k, t] : expires_)

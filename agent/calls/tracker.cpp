@@ -142,7 +142,7 @@ ListLinks::List& Tracker::list_of(State s)
 	}
 }
 
-void Tracker::set_state(uint32_t slot, State s, TimePoint now)
+void Tracker::set_state(uint32_t slot, State s, util::TimePoint now)
 {
 	Dialog& d = dialogs_[slot];
 	if (d.state != State::Free)
@@ -152,7 +152,7 @@ void Tracker::set_state(uint32_t slot, State s, TimePoint now)
 	dialog_links_.push_back(list_of(s), slot);
 }
 
-void Tracker::touch(uint32_t slot, TimePoint now)
+void Tracker::touch(uint32_t slot, util::TimePoint now)
 {
 	Dialog& d = dialogs_[slot];
 	if (d.state == State::Early || d.state == State::Confirmed)
@@ -161,7 +161,7 @@ void Tracker::touch(uint32_t slot, TimePoint now)
 
 uint32_t Tracker::alloc_dialog(const MessageContext& ctx, uint64_t h, std::string_view call_id)
 {
-	const TimePoint now = ctx.now;
+	const util::TimePoint now = ctx.now;
 	if (dialog_free_.empty()) {
 		// Snort's sip_dialog evicts at its cap too; we prefer dialogs that
 		// matter least: ended, then unanswered, then the longest idle call.
@@ -200,7 +200,7 @@ void Tracker::free_dialog(uint32_t slot)
 	dialog_free_.push(slot);
 }
 
-void Tracker::terminate(uint32_t slot, TimePoint now)
+void Tracker::terminate(uint32_t slot, util::TimePoint now)
 {
 	Dialog& d = dialogs_[slot];
 	for (size_t i = 0; i < d.fork_count; ++i)
@@ -211,7 +211,7 @@ void Tracker::terminate(uint32_t slot, TimePoint now)
 
 // --- timers -----------------------------------------------------------------
 
-void Tracker::on_tick(TimePoint now)
+void Tracker::on_tick(util::TimePoint now)
 {
 	why_ = "timeout";
 	while (early_.head != kNoSlot && dialogs_[early_.head].last_activity + config_.early_dialog_timeout <= now) {
@@ -822,7 +822,7 @@ size_t Tracker::desired_pinholes(const Dialog& d, const SideDesc& local, const S
 	return n;
 }
 
-void Tracker::update_pinholes(Dialog& d, Fork& f, TimePoint now)
+void Tracker::update_pinholes(Dialog& d, Fork& f, util::TimePoint now)
 {
 	std::array<Key, kMaxPinholesPerFork> want;
 	size_t n = 0;
@@ -857,7 +857,7 @@ void Tracker::update_pinholes(Dialog& d, Fork& f, TimePoint now)
 	f.pin_count = kept;
 }
 
-void Tracker::close_fork(Dialog&, Fork& f, TimePoint now)
+void Tracker::close_fork(Dialog&, Fork& f, util::TimePoint now)
 {
 	for (size_t i = 0; i < f.pin_count; ++i)
 		release_pinhole(f.pins[i], now);
@@ -866,7 +866,7 @@ void Tracker::close_fork(Dialog&, Fork& f, TimePoint now)
 	f.pending = false;
 }
 
-uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, TimePoint now)
+uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, util::TimePoint now)
 {
 	const uint64_t h = mix(hash_address(k.addr, config_.hash_seed), k.port);
 	uint32_t s = pinhole_index_.find(h, [&](uint32_t i) { return pinholes_[i].port == k.port && pinholes_[i].addr == k.addr; });
@@ -896,7 +896,7 @@ uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, TimePoint no
 	return s;
 }
 
-void Tracker::release_pinhole(uint32_t slot, TimePoint now)
+void Tracker::release_pinhole(uint32_t slot, util::TimePoint now)
 {
 	Pinhole& p = pinholes_[slot];
 	if (p.refs == 0 || --p.refs > 0)
@@ -908,7 +908,7 @@ void Tracker::release_pinhole(uint32_t slot, TimePoint now)
 	pinhole_free_.push(slot);
 }
 
-void Tracker::emit(PinholeOp op, const Pinhole& p, TimePoint now)
+void Tracker::emit(PinholeOp op, const Pinhole& p, util::TimePoint now)
 {
 	PinholeUpdate u;
 	u.op = op;
@@ -971,18 +971,18 @@ void Tracker::report_limit(const MessageContext& ctx, std::string_view scope, st
 bool Tracker::check_limits(const sip::Message&, const MessageContext& ctx, uint8_t trunk, uint64_t user_hash,
                            std::string_view user)
 {
-	const TimePoint now = ctx.now;
+	const util::TimePoint now = ctx.now;
 	// Fixed one-minute windows: simple, bounded, and at most 2x the limit
 	// across a window edge, which is fine for a guard meant never to bite
 	// normal traffic.
-	auto roll = [&](uint32_t& attempts, TimePoint& since) {
-		if (since == TimePoint{} || now - since >= kMinute || now < since) {
+	auto roll = [&](uint32_t& attempts, util::TimePoint& since) {
+		if (since == util::TimePoint{} || now - since >= kMinute || now < since) {
 			attempts = 0;
 			since = now;
 		}
 	};
 	// At most one finding per key and minute: the drops are counted anyway.
-	auto should_report = [&](bool& reported, TimePoint& last) {
+	auto should_report = [&](bool& reported, util::TimePoint& last) {
 		if (reported && now - last < kMinute && now >= last)
 			return false;
 		reported = true;

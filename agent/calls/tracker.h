@@ -37,7 +37,7 @@ inline constexpr size_t kMaxDialogsPerCallId = 8;
 struct MessageContext {
 	net::IpAddress remote;                         // far end (PacketView::remote)
 	nfq::Direction direction = nfq::Direction::In; // In: sent by `remote`
-	TimePoint now{};
+	util::TimePoint now{};
 	bool trusted = false; // allowlisted by the engine's policy (trunks are known here)
 };
 
@@ -85,7 +85,7 @@ public:
 
 	// Timers: expiry of dialogs and refresh of kernel timeouts. Call at least
 	// once a second (on_message also advances time).
-	void on_tick(TimePoint now);
+	void on_tick(util::TimePoint now);
 
 	// Why the last on_message() dropped (static text), empty after Accept.
 	std::string_view last_reason() const { return reason_; }
@@ -141,7 +141,7 @@ private:
 		uint32_t invite_cseq = 0;
 		uint64_t caller_tag = 0;
 		uint64_t user_hash = 0;     // 0: no user counted
-		TimePoint last_activity{};
+		util::TimePoint last_activity{};
 		SideDesc offer;             // caller's SDP in the initial INVITE
 		std::array<Fork, kMaxForks> forks{};
 		uint8_t fork_count = 0;
@@ -163,7 +163,7 @@ private:
 		uint32_t refs = 0;
 		uint16_t remote_port = 0; // of the first opener, for logs
 		uint64_t call_hash = 0;   // of the first opener, for logs
-		TimePoint last_sent{};
+		util::TimePoint last_sent{};
 	};
 	// Per-source / per-user counters for call limits.
 	struct Counted {
@@ -172,8 +172,8 @@ private:
 		bool used = false;
 		uint32_t concurrent = 0;
 		uint32_t attempts = 0;
-		TimePoint attempts_since{};
-		TimePoint last_limit_finding{};
+		util::TimePoint attempts_since{};
+		util::TimePoint last_limit_finding{};
 		bool limit_reported = false;
 	};
 	class CountedTable {
@@ -193,8 +193,8 @@ private:
 	struct TrunkState {
 		uint32_t concurrent = 0;
 		uint32_t attempts = 0;
-		TimePoint attempts_since{};
-		TimePoint last_limit_finding{};
+		util::TimePoint attempts_since{};
+		util::TimePoint last_limit_finding{};
 		bool limit_reported = false;
 	};
 	static constexpr uint8_t kNoTrunk = 0xff;
@@ -213,9 +213,9 @@ private:
 	uint32_t alloc_dialog(const MessageContext& ctx, uint64_t h, std::string_view call_id);
 	void free_dialog(uint32_t slot);
 	ListLinks::List& list_of(State s);
-	void set_state(uint32_t slot, State s, TimePoint now);
-	void touch(uint32_t slot, TimePoint now);
-	void terminate(uint32_t slot, TimePoint now);
+	void set_state(uint32_t slot, State s, util::TimePoint now);
+	void touch(uint32_t slot, util::TimePoint now);
+	void terminate(uint32_t slot, util::TimePoint now);
 
 	// Message handling.
 	Decision on_initial_invite(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
@@ -227,15 +227,15 @@ private:
 	Fork* fork_by_tag(Dialog& d, uint64_t tag, bool create);
 	bool read_sdp(const sip::Message& msg, const SideDesc& previous, SideDesc& out);
 	static void read_candidates(std::string_view body, SideDesc& desc);
-	void close_fork(Dialog& d, Fork& f, TimePoint now);
-	void update_pinholes(Dialog& d, Fork& f, TimePoint now);
+	void close_fork(Dialog& d, Fork& f, util::TimePoint now);
+	void update_pinholes(Dialog& d, Fork& f, util::TimePoint now);
 	size_t desired_pinholes(const Dialog& d, const SideDesc& local, const SideDesc& remote,
 	                        std::array<Key, kMaxPinholesPerFork>& out, size_t n) const;
 
 	// Pinhole table.
-	uint32_t acquire_pinhole(const Key& k, uint64_t call_hash, TimePoint now);
-	void release_pinhole(uint32_t slot, TimePoint now);
-	void emit(PinholeOp op, const Pinhole& p, TimePoint now);
+	uint32_t acquire_pinhole(const Key& k, uint64_t call_hash, util::TimePoint now);
+	void release_pinhole(uint32_t slot, util::TimePoint now);
+	void emit(PinholeOp op, const Pinhole& p, util::TimePoint now);
 
 	// Limits.
 	uint8_t trunk_of(const net::IpAddress& a) const;

@@ -17,7 +17,7 @@ UserFailures::UserFailures(size_t capacity)
 	entries_ = std::make_unique<Entry[]>(cap);
 }
 
-uint32_t UserFailures::add(uint32_t user_hash, TimePoint now, Millis window)
+uint32_t UserFailures::add(uint32_t user_hash, util::TimePoint now, util::Millis window)
 {
 	// Direct-mapped: a collision replaces the older user. Losing a count
 	// only delays the distributed-cracking rule; the per-source rule holds.
@@ -31,11 +31,11 @@ uint32_t UserFailures::add(uint32_t user_hash, TimePoint now, Millis window)
 }
 
 bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& users, const ResponseFacts& r,
-                 TimePoint now, Finding& out)
+                 util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || !r.had_credentials || r.status < 200)
 		return false;
-	if (st.brute_window == TimePoint{} || now - st.brute_window > cfg.window) {
+	if (st.brute_window == util::TimePoint{} || now - st.brute_window > cfg.window) {
 		st.brute_window = now;
 		st.auth_failures = 0;
 	}
@@ -76,7 +76,7 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& use
 		st.last_auth_user.set(r.target_user);
 	uint32_t per_user = users.add(r.auth_hash ? r.auth_hash : r.target_hash, now, cfg.window);
 	std::string_view reason;
-	Millis window = cfg.window;
+	util::Millis window = cfg.window;
 	if (st.auth_failures >= cfg.max_failures) {
 		reason = "failed authentications";
 	} else if (cfg.fast_failures > 0 && fast >= cfg.fast_failures) {

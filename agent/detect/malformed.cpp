@@ -6,11 +6,11 @@
 
 namespace sipguard::detect::malformed {
 
-bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view what, TimePoint now, Finding& out)
+bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view what, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled)
 		return false;
-	if (st.malformed_window == TimePoint{} || now - st.malformed_window > cfg.window) {
+	if (st.malformed_window == util::TimePoint{} || now - st.malformed_window > cfg.window) {
 		st.malformed_window = now;
 		st.malformed = 0;
 	}

@@ -10,9 +10,9 @@ namespace sipguard::detect::scanner {
 namespace {
 
 void signature_finding(Finding& out, const RequestFacts& r, const SourceState& st, std::string_view reason,
-                       std::string_view field, std::string_view pattern, TimePoint now)
+                       std::string_view field, std::string_view pattern, util::TimePoint now)
 {
-	begin_finding(out, Detector::Scanner, reason, now, Millis(0));
+	begin_finding(out, Detector::Scanner, reason, now, util::Millis(0));
 	out.evidence.add_count("requests", st.requests);
 	out.evidence.add_sample("pattern", pattern);
 	out.evidence.add_sample(field == "user_agent" ? "user_agent" : "from", field == "user_agent" ? r.msg.user_agent : r.msg.from.uri.raw);
@@ -22,7 +22,7 @@ void signature_finding(Finding& out, const RequestFacts& r, const SourceState& s
 
 } // namespace
 
-bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r, TimePoint now, Finding& out)
+bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled)
 		return false;
@@ -46,7 +46,7 @@ bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r
 
 	if (st.known() || st.ever_credentials || r.method != sip::Method::Options)
 		return false;
-	if (st.scan_window == TimePoint{} || now - st.scan_window > cfg.window) {
+	if (st.scan_window == util::TimePoint{} || now - st.scan_window > cfg.window) {
 		st.scan_window = now;
 		st.probes = 0;
 		st.probe_errors = 0;
@@ -67,13 +67,13 @@ bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r
 	return true;
 }
 
-bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now, Finding& out)
+bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || !r.probe || st.known() || st.ever_credentials)
 		return false;
 	if (r.status < 400 || is_challenge(r.status))
 		return false;
-	if (st.scan_window == TimePoint{} || now - st.scan_window > cfg.window) {
+	if (st.scan_window == util::TimePoint{} || now - st.scan_window > cfg.window) {
 		st.scan_window = now;
 		st.probes = 0;
 		st.probe_errors = 0;

@@ -27,7 +27,7 @@ std::string human_duration(int64_t s)
 	return fmt::format("{}s", s);
 }
 
-std::string format_rfc3339(TimePoint t)
+std::string format_rfc3339(util::TimePoint t)
 {
 	auto ns = t.time_since_epoch().count();
 	int64_t secs = ns / 1000000000;

@@ -16,10 +16,9 @@
 
 namespace sipguard::engine {
 
-using detect::TimePoint;
 
 struct BanLogEvent {
-	TimePoint ts{};
+	util::TimePoint ts{};
 	std::string_view event;      // "ban", "unban", "expire", "prefix_ban", "finding"
 	net::Cidr target;            // addr + prefix_len
 	std::string_view detector;   // "scanner", ..., "manual"; "" for unban/expire without one
@@ -35,7 +34,7 @@ std::string format_json(const BanLogEvent& e);
 // "ban 203.0.113.7/32 for 10m (offence 1): scanner: scanner user-agent [ua=friendly-scanner]"
 std::string format_human(const BanLogEvent& e);
 // RFC 3339 UTC with milliseconds: "2026-11-29T22:41:07.123Z".
-std::string format_rfc3339(TimePoint t);
+std::string format_rfc3339(util::TimePoint t);
 // Whole seconds in the largest unit that divides them exactly: "10m", "24h", "90s".
 std::string human_duration(int64_t seconds);
 

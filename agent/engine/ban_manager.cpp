@@ -30,7 +30,7 @@ bool overlaps(const net::Cidr& a, const net::Cidr& b)
 	return a.prefix_len <= b.prefix_len ? a.contains(b.base) : b.contains(a.base);
 }
 
-int64_t seconds(Millis m) { return m.count() / 1000; }
+int64_t seconds(util::Millis m) { return m.count() / 1000; }
 
 } // namespace
 
@@ -60,7 +60,7 @@ void BanManager::reconfigure(const Config& config)
 	std::lock_guard lock(mu_);
 	ban_cfg_ = config.ban;
 	if (ban_cfg_.ladder.empty())
-		ban_cfg_.ladder.push_back(Millis(600000));
+		ban_cfg_.ladder.push_back(util::Millis(600000));
 	allowlist_ = config.allowlist;
 	trusted_ = config.trusted;
 	dry_run_ = config.dry_run;
@@ -91,7 +91,7 @@ bool BanManager::prefix_covers_exempt_locked(const net::Cidr& c) const
 	return false;
 }
 
-const BanRecord* BanManager::covering_locked(const net::IpAddress& a, TimePoint now) const
+const BanRecord* BanManager::covering_locked(const net::IpAddress& a, util::TimePoint now) const
 {
 	if (!a.valid())
 		return nullptr;
@@ -105,13 +105,13 @@ const BanRecord* BanManager::covering_locked(const net::IpAddress& a, TimePoint 
 	return nullptr;
 }
 
-Millis BanManager::ladder_locked(uint32_t offence_count) const
+util::Millis BanManager::ladder_locked(uint32_t offence_count) const
 {
 	size_t i = std::min<size_t>(offence_count == 0 ? 0 : offence_count - 1, ban_cfg_.ladder.size() - 1);
 	return ban_cfg_.ladder[i];
 }
 
-void BanManager::prune_history_locked(TimePoint now)
+void BanManager::prune_history_locked(util::TimePoint now)
 {
 	if (history_.size() < ban_cfg_.max_history)
 		return;
@@ -120,7 +120,7 @@ void BanManager::prune_history_locked(TimePoint now)
 		it = (now - it->second.last > ban_cfg_.history_ttl) ? history_.erase(it) : std::next(it);
 	if (history_.size() < ban_cfg_.max_history)
 		return;
-	std::vector<std::pair<TimePoint, net::Cidr>> ages;
+	std::vector<std::pair<util::TimePoint, net::Cidr>> ages;
 	ages.reserve(history_.size());
 	for (const auto& [k, h] : history_)
 		ages.emplace_back(h.last, k);
@@ -133,7 +133,7 @@ void BanManager::prune_history_locked(TimePoint now)
 }
 
 OffenceHistory& BanManager::record_offence_locked(const net::Cidr& target, Detector d, std::string_view reason,
-                                                  TimePoint now)
+                                                  util::TimePoint now)
 {
 	prune_history_locked(now);
 	OffenceHistory& h = history_[target];
@@ -150,7 +150,7 @@ OffenceHistory& BanManager::record_offence_locked(const net::Cidr& target, Detec
 	return h;
 }
 
-void BanManager::log_locked(std::string_view event, const BanRecord& r, TimePoint now)
+void BanManager::log_locked(std::string_view event, const BanRecord& r, util::TimePoint now)
 {
 	if (!log_)
 		return;
@@ -186,7 +186,7 @@ void BanManager::log_finding_locked(const detect::Finding& f, std::string_view n
 	log_->write(e);
 }
 
-BanRecord& BanManager::install_locked(BanRecord rec, std::string_view event, TimePoint now)
+BanRecord& BanManager::install_locked(BanRecord rec, std::string_view event, util::TimePoint now)
 {
 	auto [it, inserted] = active_.insert_or_assign(rec.target, std::move(rec));
 	if (inserted)
@@ -198,7 +198,7 @@ BanRecord& BanManager::install_locked(BanRecord rec, std::string_view event, Tim
 	return it->second;
 }
 
-void BanManager::remove_locked(const net::Cidr& target, std::string_view event, UnbanCause cause, TimePoint now)
+void BanManager::remove_locked(const net::Cidr& target, std::string_view event, UnbanCause cause, util::TimePoint now)
 {
 	auto it = active_.find(target);
 	if (it == active_.end())
@@ -212,7 +212,7 @@ void BanManager::remove_locked(const net::Cidr& target, std::string_view event, 
 	bump();
 }
 
-std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddress& a, TimePoint now)
+std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddress& a, util::TimePoint now)
 {
 	if (!ban_cfg_.prefix_enabled)
 		return std::nullopt;
@@ -262,7 +262,7 @@ std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddres
 	return install_locked(std::move(rec), "prefix_ban", now);
 }
 
-BanResult BanManager::on_finding(const detect::Finding& f, TimePoint now)
+BanResult BanManager::on_finding(const detect::Finding& f, util::TimePoint now)
 {
 	BanResult res;
 	if (!f.source.valid())
@@ -325,7 +325,7 @@ BanResult BanManager::on_finding(const detect::Finding& f, TimePoint now)
 	return res;
 }
 
-BanResult BanManager::ban(const net::Cidr& target, Millis duration, std::string_view reason, TimePoint now)
+BanResult BanManager::ban(const net::Cidr& target, util::Millis duration, std::string_view reason, util::TimePoint now)
 {
 	BanResult res;
 	if (!target.base.valid())
@@ -352,7 +352,7 @@ BanResult BanManager::ban(const net::Cidr& target, Millis duration, std::string_
 	return res;
 }
 
-bool BanManager::unban(const net::Cidr& target, TimePoint now)
+bool BanManager::unban(const net::Cidr& target, util::TimePoint now)
 {
 	std::lock_guard lock(mu_);
 	if (!active_.count(target))
@@ -361,7 +361,7 @@ bool BanManager::unban(const net::Cidr& target, TimePoint now)
 	return true;
 }
 
-size_t BanManager::expire(TimePoint now)
+size_t BanManager::expire(util::TimePoint now)
 {
 	std::lock_guard lock(mu_);
 	std::vector<net::Cidr> due;
@@ -381,7 +381,7 @@ size_t BanManager::expire(TimePoint now)
 	return due.size();
 }
 
-std::vector<BanRecord> BanManager::active(TimePoint now) const
+std::vector<BanRecord> BanManager::active(util::TimePoint now) const
 {
 	std::lock_guard lock(mu_);
 	std::vector<BanRecord> out;
@@ -395,7 +395,7 @@ std::vector<BanRecord> BanManager::active(TimePoint now) const
 	return out;
 }
 
-Explanation BanManager::explain(const net::IpAddress& addr, TimePoint now) const
+Explanation BanManager::explain(const net::IpAddress& addr, util::TimePoint now) const
 {
 	std::lock_guard lock(mu_);
 	Explanation e;
@@ -413,7 +413,7 @@ Explanation BanManager::explain(const net::IpAddress& addr, TimePoint now) const
 	return e;
 }
 
-bool BanManager::is_banned(const net::IpAddress& addr, TimePoint now) const
+bool BanManager::is_banned(const net::IpAddress& addr, util::TimePoint now) const
 {
 	std::lock_guard lock(mu_);
 	return covering_locked(addr, now) != nullptr;
@@ -437,7 +437,7 @@ size_t BanManager::active_count() const
 	return active_.size();
 }
 
-BanSnapshot BanManager::snapshot(TimePoint now) const
+BanSnapshot BanManager::snapshot(util::TimePoint now) const
 {
 	std::lock_guard lock(mu_);
 	BanSnapshot s;
@@ -454,7 +454,7 @@ BanSnapshot BanManager::snapshot(TimePoint now) const
 	return s;
 }
 
-void BanManager::restore(const BanSnapshot& s, TimePoint now)
+void BanManager::restore(const BanSnapshot& s, util::TimePoint now)
 {
 	std::lock_guard lock(mu_);
 	for (const auto& h : s.history)

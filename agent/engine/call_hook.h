@@ -21,7 +21,7 @@ struct SipContext {
 	const nfq::PacketView& packet;
 	nfq::Direction direction;
 	const sip::Message& message;
-	detect::TimePoint now;
+	util::TimePoint now;
 	const net::IpAddress& remote; // packet.remote(direction)
 	bool remote_trusted;          // in policy.trusted
 	bool remote_allowlisted;      // in policy.allowlist or policy.trusted
@@ -37,7 +37,7 @@ struct PinholeEvent {
 	std::chrono::milliseconds timeout{0}; // kernel element timeout for Open/Refresh
 	uint64_t call_hash = 0;          // hash of (remote signalling address, Call-ID)
 	std::string_view reason;         // static: "answer", "bye", "cancel", "timeout", ...
-	detect::TimePoint at{};
+	util::TimePoint at{};
 };
 
 inline std::string_view to_string(PinholeEvent::Op op)
@@ -84,7 +84,7 @@ public:
 	// allocate per message in steady state.
 	virtual CallDecision on_sip(const SipContext& ctx, PinholeSink& sink) = 0;
 	// Called from Engine::on_tick (about once a second): dialog timeouts.
-	virtual void on_tick(detect::TimePoint now, PinholeSink& sink) = 0;
+	virtual void on_tick(util::TimePoint now, PinholeSink& sink) = 0;
 };
 
 } // namespace sipguard::engine

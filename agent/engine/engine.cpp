@@ -19,7 +19,6 @@ using detect::RequestFacts;
 using detect::ResponseFacts;
 using detect::SampleText;
 using detect::SourceState;
-using detect::TimePoint;
 
 namespace {
 
@@ -62,7 +61,7 @@ bool has_credentials(const sip::Message& m)
 
 struct Txn {
 	uint64_t key = 0;
-	TimePoint created{};
+	util::TimePoint created{};
 	uint32_t target_hash = 0;
 	uint32_t auth_hash = 0;
 	sip::Method method = sip::Method::Unknown;
@@ -84,7 +83,7 @@ public:
 	}
 	// Inserts, replacing a same-key entry (retransmission), else a free or
 	// timed-out slot, else the oldest in the probe window (evicted).
-	Txn& insert(uint64_t key, TimePoint now, detect::Millis timeout, uint64_t& evictions)
+	Txn& insert(uint64_t key, util::TimePoint now, util::Millis timeout, uint64_t& evictions)
 	{
 		Txn* victim = nullptr;
 		for (size_t n = 0; n < kProbe; ++n) {
@@ -123,7 +122,7 @@ private:
 
 struct Flow {
 	uint64_t key = 0;
-	TimePoint last{};
+	util::TimePoint last{};
 	uint32_t next_seq = 0; // sequence number of the next byte expected
 	bool has_seq = false;
 	std::optional<sip::StreamFramer> framer; // allocated on first use, then reused
@@ -168,7 +167,7 @@ size_t Engine::table_bytes() const
 	       impl_->flow_count * sizeof(Flow);
 }
 
-void Engine::on_tick(TimePoint now)
+void Engine::on_tick(util::TimePoint now)
 {
 	if (hook_)
 		hook_->on_tick(now, impl_->sink);
@@ -196,7 +195,7 @@ uint8_t prefix_len_for(const Config& c, const net::IpAddress& a)
 class EnginePass {
 public:
 	EnginePass(Engine::Impl& impl, EngineCounters& counters, CallHook* hook, const nfq::PacketView& pkt,
-	           nfq::Direction dir, TimePoint now)
+	           nfq::Direction dir, util::TimePoint now)
 		: m_(impl), c_(counters), hook_(hook), cfg_(*impl.cfg), pkt_(pkt), dir_(dir), now_(now),
 		  remote_(pkt.remote(dir))
 	{
@@ -224,7 +223,7 @@ private:
 	const Config& cfg_;
 	const nfq::PacketView& pkt_;
 	nfq::Direction dir_;
-	TimePoint now_;
+	util::TimePoint now_;
 	const net::IpAddress& remote_;
 	SourceState* st_ = nullptr;
 };
@@ -241,7 +240,7 @@ void EnginePass::refresh_ban_state()
 	bool now_banned = m_.bans.is_banned(remote_, now_);
 	// Until the next generation change (expiry, unban and every new ban bump
 	// it), the answer stands.
-	st_->banned_until = now_banned ? TimePoint::max() : TimePoint{};
+	st_->banned_until = now_banned ? util::TimePoint::max() : util::TimePoint{};
 	if (was != now_banned)
 		m_.sink.on_verdict_change(VerdictChange{remote_, static_cast<uint8_t>(remote_.max_prefix()),
 		                                        now_banned ? Verdict::Drop : Verdict::Accept,
@@ -268,7 +267,7 @@ bool EnginePass::emit(Finding& f, bool prefix)
 		++c_.bans;
 	// One finding per detector and window while the source is not banned
 	// (dry run, allowlisted): the log says it once, not per packet.
-	TimePoint until = now_ + std::max<detect::Duration>(f.evidence.window, std::chrono::seconds(10));
+	util::TimePoint until = now_ + std::max<util::Duration>(f.evidence.window, std::chrono::seconds(10));
 	if (prefix) {
 		if (ps)
 			ps->suppress_until = until;
@@ -278,7 +277,7 @@ bool EnginePass::emit(Finding& f, bool prefix)
 	m_.sink.on_finding(f, res);
 	if (res.drop()) {
 		bool was = banned();
-		st_->banned_until = TimePoint::max();
+		st_->banned_until = util::TimePoint::max();
 		st_->ban_gen = m_.bans.generation();
 		if (!was)
 			m_.sink.on_verdict_change(VerdictChange{remote_, f.prefix_len, Verdict::Drop,
@@ -616,7 +615,7 @@ Verdict EnginePass::response(const sip::Message& msg)
 	return Verdict::Accept;
 }
 
-Verdict Engine::on_packet(const nfq::PacketView& packet, nfq::Direction direction, TimePoint now)
+Verdict Engine::on_packet(const nfq::PacketView& packet, nfq::Direction direction, util::TimePoint now)
 {
 	EnginePass pass(*impl_, counters_, hook_, packet, direction, now);
 	Verdict v = pass.run();

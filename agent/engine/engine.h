@@ -32,7 +32,7 @@ struct VerdictChange {
 	uint8_t prefix_len = 0;
 	Verdict verdict = Verdict::Accept;
 	std::string_view why; // static: "banned", "prefix banned", "unbanned", "check-sync", ...
-	detect::TimePoint at{};
+	util::TimePoint at{};
 };
 
 // Side effects of on_packet. Called synchronously on the shard's thread; a
@@ -86,11 +86,11 @@ public:
 	Engine(const Engine&) = delete;
 	Engine& operator=(const Engine&) = delete;
 
-	Verdict on_packet(const nfq::PacketView& packet, nfq::Direction direction, detect::TimePoint now);
+	Verdict on_packet(const nfq::PacketView& packet, nfq::Direction direction, util::TimePoint now);
 	// Housekeeping, about once a second: ban expiry is the manager's (call
 	// BanManager::expire from one thread); this ages the shard's tables and
 	// ticks the call hook.
-	void on_tick(detect::TimePoint now);
+	void on_tick(util::TimePoint now);
 
 	// Thresholds and policy from a reloaded config; table sizes keep their
 	// construction values until restart.

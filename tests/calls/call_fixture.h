@@ -124,7 +124,7 @@ struct Fixture {
 
 	Recorder rec;
 	Tracker tracker;
-	TimePoint now = TimePoint(1'000'000s);
+	util::TimePoint now = util::TimePoint(1'000'000s);
 
 	// Parses `m` with the real parser (it must be valid) and hands it over.
 	Decision send(nfq::Direction dir, const char* remote, const Msg& m)

@@ -37,7 +37,7 @@ TEST_CASE("token bucket: burst, refill rate, refund capped at the burst")
 {
 	Rate r{10, 5};
 	TokenBucket b;
-	TimePoint t{std::chrono::seconds(100)};
+	util::TimePoint t{std::chrono::seconds(100)};
 	for (int i = 0; i < 5; ++i)
 		CHECK(b.take(r, 1, t));
 	CHECK_FALSE(b.take(r, 1, t));

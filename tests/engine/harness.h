@@ -54,7 +54,7 @@ struct Harness {
 	engine::BanManager bans;
 	RecordingSink sink;
 	engine::Engine engine;
-	detect::TimePoint now{std::chrono::seconds(1'800'000'000)};
+	util::TimePoint now{std::chrono::seconds(1'800'000'000)};
 	net::IpAddress pbx = ip("192.0.2.1");
 	uint16_t pbx_port = 5060;
 
@@ -81,7 +81,7 @@ struct Harness {
 	{
 		return send(remote, port, nfq::Direction::Out, text);
 	}
-	void advance(detect::Duration d) { now += d; }
+	void advance(util::Duration d) { now += d; }
 
 	bool banned(const net::IpAddress& a) { return bans.is_banned(a, now); }
 	const detect::Finding* first_finding(detect::Detector d) const

@@ -409,7 +409,7 @@ struct LimitHook final : engine::CallHook {
 		}
 		return d;
 	}
-	void on_tick(detect::TimePoint, engine::PinholeSink&) override {}
+	void on_tick(util::TimePoint, engine::PinholeSink&) override {}
 };
 
 Req invite(int n)
@@ -449,7 +449,7 @@ TEST_CASE("call-limit: a tracker's limit report is a finding in the ban log, ban
 		p.dport = 5060;
 		p.l4 = nfq::L4::Udp;
 		p.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-		detect::TimePoint now{std::chrono::seconds(1'800'000'000)};
+		util::TimePoint now{std::chrono::seconds(1'800'000'000)};
 		CHECK(eng.on_packet(p, nfq::Direction::In, now) == Verdict::Drop);
 		REQUIRE(sink.findings.size() == 1);
 		CHECK(sink.findings[0].finding.detector == Detector::CallLimit);

@@ -149,7 +149,7 @@ struct WriterSink : calls::Sink {
 
 struct Driver {
 	calls::Tracker& tracker;
-	calls::TimePoint now{std::chrono::seconds(1'000'000)};
+	util::TimePoint now{std::chrono::seconds(1'000'000)};
 	uint64_t rejected = 0;
 
 	void feed(const std::string& text, const std::string& remote_text, nfq::Direction dir)
