@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Fixed-capacity hash index, slot lists and the seeded hash used by the call tracker.
+// Fixed-capacity hash index and slot lists used by the call tracker.
 #include "agent/calls/fixed_index.h"
 
 #include <algorithm>
@@ -8,16 +8,6 @@
 namespace sipguard::calls {
 
 namespace {
-
-uint64_t fmix64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return k;
-}
 
 size_t next_pow2(size_t n)
 {
@@ -28,27 +18,6 @@ size_t next_pow2(size_t n)
 }
 
 } // namespace
-
-uint64_t hash_bytes(const void* data, size_t len, uint64_t seed)
-{
-	const auto* p = static_cast<const uint8_t*>(data);
-	uint64_t h = 0xcbf29ce484222325ULL ^ fmix64(seed + 0x9e3779b97f4a7c15ULL);
-	for (size_t i = 0; i < len; ++i) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return fmix64(h ^ len);
-}
-
-uint64_t hash_address(const net::IpAddress& a, uint64_t seed)
-{
-	return hash_bytes(a.bytes.data(), a.bytes.size(), seed ^ static_cast<uint64_t>(a.family));
-}
-
-uint64_t mix(uint64_t a, uint64_t b)
-{
-	return fmix64(a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2)));
-}
 
 HashIndex::HashIndex(size_t slots)
 	: buckets_(next_pow2(slots * 2), kEmpty),

@@ -1,28 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Fixed-capacity building blocks for the call tracker: a seeded hash, an
-// open-addressing index of slot numbers and intrusive slot lists. Everything is
+// Fixed-capacity building blocks for the call tracker: an open-addressing
+// index of slot numbers and intrusive slot lists. Everything is
 // allocated once at construction so the per-packet path never allocates.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
 #include <vector>
-
-#include "agent/net/ip_address.h"
 
 namespace sipguard::calls {
 
 inline constexpr uint32_t kNoSlot = UINT32_MAX;
-
-// FNV-1a with a seed and a murmur3 finaliser. The seed comes from the daemon
-// (random per start) so that an attacker choosing Call-IDs cannot aim for
-// long probe chains; correctness never depends on the hash, since entries are
-// always compared in full.
-uint64_t hash_bytes(const void* data, size_t len, uint64_t seed);
-inline uint64_t hash_text(std::string_view s, uint64_t seed) { return hash_bytes(s.data(), s.size(), seed); }
-uint64_t hash_address(const net::IpAddress& a, uint64_t seed);
-uint64_t mix(uint64_t a, uint64_t b);
 
 // Open-addressing index (linear probing, tombstones) from a 64-bit hash to a
 // slot number in some external fixed array. The caller compares the entries

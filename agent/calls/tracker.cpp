@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "agent/util/hash.h"
+
 namespace sipguard::calls {
 
 using sip::Method;
@@ -250,7 +252,7 @@ Decision Tracker::on_message(const sip::Message& msg, const MessageContext& ctx)
 	       : msg.method == Method::Bye    ? "bye"
 	       : msg.method == Method::Cancel ? "cancel"
 	                                      : "offer";
-	const uint64_t h = hash_text(msg.call_id, config_.hash_seed);
+	const uint64_t h = util::hash_text(msg.call_id, config_.hash_seed);
 
 	if (msg.is_response()) {
 		on_response(msg, ctx, h);
@@ -287,7 +289,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	const std::string_view user = !msg.authorization.username.empty()         ? msg.authorization.username
 	                              : !msg.proxy_authorization.username.empty() ? msg.proxy_authorization.username
 	                                                                          : msg.from.uri.user;
-	const uint64_t user_hash = user.empty() ? 0 : (hash_text(user, config_.hash_seed) | 1);
+	const uint64_t user_hash = user.empty() ? 0 : (util::hash_text(user, config_.hash_seed) | 1);
 
 	uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
 	if (slot != kNoSlot && dialogs_[slot].state != State::Terminated) {
@@ -333,7 +335,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	d.trunk = trunk;
 	d.counted = false;
 	d.invite_cseq = msg.cseq;
-	d.caller_tag = hash_text(msg.from.tag, config_.hash_seed);
+	d.caller_tag = util::hash_text(msg.from.tag, config_.hash_seed);
 	d.user_hash = user_hash;
 	d.offer = SideDesc{};
 	d.fork_count = 0;
@@ -438,14 +440,14 @@ void Tracker::adopt(const sip::Message& msg, const MessageContext& ctx, uint64_t
 	d.counted = false;
 	d.trunk = trunk_of(ctx.remote);
 	d.invite_cseq = 0; // no initial INVITE transaction to match
-	d.caller_tag = hash_text(msg.from.tag, config_.hash_seed);
+	d.caller_tag = util::hash_text(msg.from.tag, config_.hash_seed);
 	d.user_hash = 0;
 	d.offer = SideDesc{};
 	d.fork_count = 0;
 	for (auto& f : d.forks)
 		f.live = false;
 	set_state(slot, State::Confirmed, ctx.now);
-	Fork* f = fork_by_tag(d, hash_text(msg.to.tag, config_.hash_seed), true);
+	Fork* f = fork_by_tag(d, util::hash_text(msg.to.tag, config_.hash_seed), true);
 	if (f)
 		f->confirmed = true;
 	++counters_.dialogs_adopted;
@@ -485,8 +487,8 @@ Tracker::Fork* Tracker::fork_by_tag(Dialog& d, uint64_t tag, bool create)
 // (From/To swap with the sender, RFC 3261 §12.2.1.1).
 Tracker::Fork* Tracker::fork_for(Dialog& d, const sip::Message& msg)
 {
-	const uint64_t from = hash_text(msg.from.tag, config_.hash_seed);
-	const uint64_t to = hash_text(msg.to.tag, config_.hash_seed);
+	const uint64_t from = util::hash_text(msg.from.tag, config_.hash_seed);
+	const uint64_t to = util::hash_text(msg.to.tag, config_.hash_seed);
 	return fork_by_tag(d, from == d.caller_tag ? to : from, false);
 }
 
@@ -573,7 +575,7 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 	const uint16_t status = msg.status;
 
 	if (msg.cseq_method == Method::Invite) {
-		const bool initial = msg.cseq == d.invite_cseq && hash_text(msg.from.tag, config_.hash_seed) == d.caller_tag;
+		const bool initial = msg.cseq == d.invite_cseq && util::hash_text(msg.from.tag, config_.hash_seed) == d.caller_tag;
 		if (initial) {
 			if (status >= 300) {
 				// RFC 3261 §13.2.2.3-4: a final failure ends every early
@@ -586,7 +588,7 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 			}
 			if (status <= 100 || msg.to.tag.empty())
 				return; // no dialog without a To tag (RFC 3261 §12.1)
-			Fork* f = fork_by_tag(d, hash_text(msg.to.tag, config_.hash_seed), true);
+			Fork* f = fork_by_tag(d, util::hash_text(msg.to.tag, config_.hash_seed), true);
 			if (!f || !f->live)
 				return;
 			touch(slot, ctx.now);
@@ -850,7 +852,8 @@ void Tracker::update_pinholes(Dialog& d, Fork& f, util::TimePoint now)
 	for (size_t j = 0; j < n; ++j) {
 		if (have[j])
 			continue;
-		uint32_t s = acquire_pinhole(want[j], mix(hash_address(d.remote, config_.hash_seed), d.callid_hash), now);
+		const uint64_t call_hash = util::hash_combine(net::hash_address(d.remote, config_.hash_seed), d.callid_hash);
+		uint32_t s = acquire_pinhole(want[j], call_hash, now);
 		if (s != kNoSlot)
 			f.pins[kept++] = s;
 	}
@@ -868,7 +871,7 @@ void Tracker::close_fork(Dialog&, Fork& f, util::TimePoint now)
 
 uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, util::TimePoint now)
 {
-	const uint64_t h = mix(hash_address(k.addr, config_.hash_seed), k.port);
+	const uint64_t h = util::hash_combine(net::hash_address(k.addr, config_.hash_seed), k.port);
 	uint32_t s = pinhole_index_.find(h, [&](uint32_t i) { return pinholes_[i].port == k.port && pinholes_[i].addr == k.addr; });
 	if (s != kNoSlot) {
 		// Two dialogs can name the same element (call pickup, a PBX reusing
@@ -929,7 +932,7 @@ size_t Tracker::bytes_per_dialog()
 
 bool Tracker::pinhole_open(const net::IpAddress& addr, uint16_t local_port) const
 {
-	const uint64_t h = mix(hash_address(addr, config_.hash_seed), local_port);
+	const uint64_t h = util::hash_combine(net::hash_address(addr, config_.hash_seed), local_port);
 	return pinhole_index_.find(h, [&](uint32_t i) {
 		       return pinholes_[i].port == local_port && pinholes_[i].addr == addr;
 	       }) != kNoSlot;
@@ -1019,7 +1022,7 @@ bool Tracker::check_limits(const sip::Message&, const MessageContext& ctx, uint8
 			return false;
 		}
 	} else if (config_.per_source.max_concurrent_calls || config_.per_source.max_call_attempts_per_minute) {
-		src = &sources_.get(hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted);
+		src = &sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted);
 		roll(src->attempts, src->attempts_since);
 		if (over(config_.per_source, src->concurrent, src->attempts, count, limit, reason)) {
 			if (should_report(src->limit_reported, src->last_limit_finding))
@@ -1052,7 +1055,7 @@ void Tracker::count_call(Dialog& d, const MessageContext& ctx)
 	if (d.trunk != kNoTrunk) {
 		++trunk_state_[d.trunk].concurrent;
 	} else if (config_.per_source.max_concurrent_calls) {
-		++sources_.get(hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted).concurrent;
+		++sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted).concurrent;
 	}
 	if (d.user_hash && config_.per_user.max_concurrent_calls)
 		++users_.get(d.user_hash, net::IpAddress{}, counters_.users_evicted).concurrent;
@@ -1067,7 +1070,7 @@ void Tracker::uncount_call(Dialog& d)
 	if (d.trunk != kNoTrunk) {
 		auto& c = trunk_state_[d.trunk].concurrent;
 		c -= c > 0;
-	} else if (Counted* s = sources_.find(hash_address(d.remote, config_.hash_seed), d.remote)) {
+	} else if (Counted* s = sources_.find(net::hash_address(d.remote, config_.hash_seed), d.remote)) {
 		s->concurrent -= s->concurrent > 0;
 	}
 	if (d.user_hash)

@@ -6,25 +6,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 
 #include "agent/net/ip_address.h"
 
 namespace sipguard::detect {
-
-// 64-bit mix of an address (all 16 bytes + family), for table slots.
-inline uint64_t hash_address(const net::IpAddress& a)
-{
-	uint64_t lo, hi;
-	std::memcpy(&lo, a.bytes.data(), 8);
-	std::memcpy(&hi, a.bytes.data() + 8, 8);
-	uint64_t h = lo * 0x9E3779B97F4A7C15ull ^ (hi + static_cast<uint64_t>(a.family)) * 0xC2B2AE3D27D4EB4Full;
-	h ^= h >> 31;
-	h *= 0xBF58476D1CE4E5B9ull;
-	h ^= h >> 29;
-	return h;
-}
 
 // Value must be default-constructible and resettable by assignment from T{}.
 template <class Value>
@@ -34,7 +20,7 @@ public:
 	// and an insert that finds no free slot in the window evicts by CLOCK.
 	static constexpr size_t kProbe = 16;
 
-	explicit BoundedTable(size_t capacity)
+	explicit BoundedTable(size_t capacity, uint64_t seed = util::kDefaultHashSeed) : seed_(seed)
 	{
 		size_t cap = 64;
 		while (cap < capacity)
@@ -50,7 +36,7 @@ public:
 
 	Value* find(const net::IpAddress& key)
 	{
-		size_t i = hash_address(key) & mask_;
+		size_t i = net::hash_address(key, seed_) & mask_;
 		for (size_t n = 0; n < kProbe; ++n, i = (i + 1) & mask_) {
 			Slot& s = slots_[i];
 			if (s.used && s.key == key) {
@@ -66,7 +52,7 @@ public:
 	// bit is clear, clearing bits as it goes (CLOCK, second chance).
 	Value& find_or_insert(const net::IpAddress& key, bool& inserted)
 	{
-		size_t home = hash_address(key) & mask_;
+		size_t home = net::hash_address(key, seed_) & mask_;
 		size_t i = home;
 		Slot* free_slot = nullptr;
 		for (size_t n = 0; n < kProbe; ++n, i = (i + 1) & mask_) {
@@ -108,7 +94,7 @@ public:
 	{
 		// Deleting from a probe window leaves no tombstone problem here:
 		// lookups scan the whole window rather than stopping at a hole.
-		size_t i = hash_address(key) & mask_;
+		size_t i = net::hash_address(key, seed_) & mask_;
 		for (size_t n = 0; n < kProbe; ++n, i = (i + 1) & mask_) {
 			Slot& s = slots_[i];
 			if (s.used && s.key == key) {
@@ -140,6 +126,7 @@ private:
 	size_t size_ = 0;
 	size_t hand_ = 0;
 	uint64_t evictions_ = 0;
+	uint64_t seed_;
 };
 
 } // namespace sipguard::detect

@@ -7,7 +7,6 @@
 
 #include <fmt/core.h>
 
-#include "agent/detect/bounded_table.h"
 #include "agent/util/log.h"
 
 namespace sipguard::engine {
@@ -50,10 +49,15 @@ std::string_view to_string(BanOutcome o)
 
 size_t BanManager::CidrHash::operator()(const net::Cidr& c) const noexcept
 {
-	return static_cast<size_t>(detect::hash_address(c.base) ^ (static_cast<uint64_t>(c.prefix_len) << 56));
+	return static_cast<size_t>(util::hash_combine(net::hash_address(c.base, seed), c.prefix_len));
 }
 
-BanManager::BanManager(const Config& config, BanLog* log) : log_(log) { reconfigure(config); }
+BanManager::BanManager(const Config& config, BanLog* log, uint64_t hash_seed)
+	: log_(log), active_(0, CidrHash{hash_seed}), history_(0, CidrHash{hash_seed}),
+	  recent_by_prefix_(0, CidrHash{hash_seed})
+{
+	reconfigure(config);
+}
 
 void BanManager::reconfigure(const Config& config)
 {

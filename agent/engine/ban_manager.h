@@ -20,6 +20,7 @@
 #include "agent/engine/ban_log.h"
 #include "agent/engine/config.h"
 #include "agent/net/ip_address.h"
+#include "agent/util/hash.h"
 
 namespace sipguard::engine {
 
@@ -110,7 +111,8 @@ struct Explanation {
 class BanManager {
 public:
 	// `log` may be null (no ban log); it must outlive the manager.
-	BanManager(const Config& config, BanLog* log);
+	// `hash_seed` seeds the hash of the ban and history maps.
+	BanManager(const Config& config, BanLog* log, uint64_t hash_seed = util::kDefaultHashSeed);
 	BanManager(const BanManager&) = delete;
 	BanManager& operator=(const BanManager&) = delete;
 
@@ -146,6 +148,7 @@ public:
 
 private:
 	struct CidrHash {
+		uint64_t seed;
 		size_t operator()(const net::Cidr& c) const noexcept;
 	};
 
@@ -171,6 +174,8 @@ private:
 	BanLog* log_ = nullptr;
 	BanListener* listener_ = nullptr;
 
+	// Banned addresses are chosen by whoever sends the packets (spoofed UDP):
+	// the maps hash them under a seed.
 	std::unordered_map<net::Cidr, BanRecord, CidrHash> active_;
 	std::unordered_map<net::Cidr, OffenceHistory, CidrHash> history_;
 	// Host bans per prefix, for aggregation: prefix -> (addr, time) of recent bans.

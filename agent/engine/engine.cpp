@@ -10,6 +10,7 @@
 #include "agent/detect/detectors.h"
 #include "agent/sip/framer.h"
 #include "agent/sip/parser.h"
+#include "agent/util/hash.h"
 
 namespace sipguard::engine {
 
@@ -22,22 +23,13 @@ using detect::SourceState;
 
 namespace {
 
-uint64_t fnv64(std::string_view s, uint64_t h = 1469598103934665603ull)
-{
-	for (char c : s)
-		h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-	return h;
-}
-
 // Transaction key: the remote address, Call-ID, CSeq number and method
 // (RFC 3261 §17.2.3 matches on branch; Call-ID + CSeq is what both sides
 // of a response carry unchanged and is enough to pair request and answer).
-uint64_t txn_key(const net::IpAddress& remote, const sip::Message& m)
+uint64_t txn_key(const net::IpAddress& remote, const sip::Message& m, uint64_t seed)
 {
-	uint64_t h = fnv64(m.call_id, detect::hash_address(remote));
-	h ^= (static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method)) * 0x9E3779B97F4A7C15ull;
-	h ^= h >> 29;
-	return h ? h : 1;
+	const uint64_t h = util::hash_text(m.call_id, net::hash_address(remote, seed));
+	return util::hash_combine(h, static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method)) | 1;
 }
 
 // Keep-alives that are not RFC 5626 CRLF: some phones and NAT helpers send
@@ -131,8 +123,9 @@ struct Flow {
 } // namespace
 
 struct Engine::Impl {
-	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s)
-		: cfg(std::move(c)), bans(b), sink(s), sources(cfg->tables.sources), prefixes(cfg->tables.prefixes),
+	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed)
+		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
+		  prefixes(cfg->tables.prefixes, seed),
 		  txns(cfg->tables.transactions), flows(std::make_unique<Flow[]>(cfg->tables.tcp_flows)),
 		  flow_count(cfg->tables.tcp_flows), user_failures(4096)
 	{
@@ -141,6 +134,7 @@ struct Engine::Impl {
 	std::shared_ptr<const Config> cfg;
 	BanManager& bans;
 	Sink& sink;
+	uint64_t seed;
 	detect::BoundedTable<SourceState> sources;
 	detect::BoundedTable<PrefixState> prefixes;
 	TxnTable txns;
@@ -152,8 +146,8 @@ struct Engine::Impl {
 	Finding finding;  // reused scratch
 };
 
-Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink)
-	: impl_(std::make_unique<Impl>(std::move(config), bans, sink))
+Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink, uint64_t hash_seed)
+	: impl_(std::make_unique<Impl>(std::move(config), bans, sink, hash_seed))
 {
 }
 
@@ -330,10 +324,11 @@ Verdict EnginePass::run()
 
 	// TCP: one framer per direction of a flow; several messages per segment.
 	constexpr uint8_t kFin = 0x01, kRst = 0x04;
-	uint64_t key = detect::hash_address(remote_) ^
-	               (static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 | static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 |
-	                static_cast<uint64_t>(dir_)) * 0x9E3779B97F4A7C15ull;
-	key = key ? key : 1;
+	const uint64_t key = util::hash_combine(net::hash_address(remote_, m_.seed),
+	                                        static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 |
+	                                                static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 |
+	                                                static_cast<uint64_t>(dir_)) |
+	                     1;
 	Flow* flow = nullptr;
 	Flow* victim = nullptr;
 	size_t n = m_.flow_count;
@@ -520,7 +515,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 	          (!creds && (msg.method == sip::Method::Register || msg.method == sip::Method::Invite ||
 	                      msg.method == sip::Method::Subscribe));
 	r.remote_port = pkt_.remote_port(dir_);
-	r.source_hash = detect::hash_address(remote_) | 1;
+	r.source_hash = net::hash_address(remote_, m_.seed) | 1;
 	if (creds)
 		st.ever_credentials = true;
 	st.roll_users(now_, cfg_.enumeration.window);
@@ -563,7 +558,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 	}
 
 	if (msg.method != sip::Method::Ack) {
-		Txn& t = m_.txns.insert(txn_key(remote_, msg), now_, cfg_.tables.transaction_timeout,
+		Txn& t = m_.txns.insert(txn_key(remote_, msg, m_.seed), now_, cfg_.tables.transaction_timeout,
 		                        c_.transaction_evictions);
 		t.target_hash = r.target_hash;
 		t.auth_hash = r.auth_hash;
@@ -577,7 +572,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 
 Verdict EnginePass::response(const sip::Message& msg)
 {
-	Txn* t = m_.txns.find(txn_key(remote_, msg));
+	Txn* t = m_.txns.find(txn_key(remote_, msg, m_.seed));
 	if (!t) {
 		++c_.unmatched_responses;
 		return Verdict::Accept;

@@ -14,6 +14,7 @@
 #include "agent/engine/ban_manager.h"
 #include "agent/engine/call_hook.h"
 #include "agent/engine/config.h"
+#include "agent/util/hash.h"
 #include "nfq/packet_view.h"
 #include "nfq/verdict_plan.h"
 
@@ -80,8 +81,10 @@ struct EngineCounters {
 class Engine {
 public:
 	// `config` is read at construction (table sizes) and on set_config();
-	// `bans` and `sink` must outlive the engine.
-	Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink);
+	// `bans` and `sink` must outlive the engine. `hash_seed` seeds the
+	// shard's table hashes (the daemon passes a random one).
+	Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink,
+	       uint64_t hash_seed = util::kDefaultHashSeed);
 	~Engine();
 	Engine(const Engine&) = delete;
 	Engine& operator=(const Engine&) = delete;
