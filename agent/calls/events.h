@@ -13,15 +13,19 @@
 namespace sipguard::calls {
 
 enum class PinholeOp : uint8_t {
-	Open,    // add `addr . local_port` to @media4/@media6 with `timeout`
+	Open,    // add `remote . local_port` to @media4/@media6 with `timeout`
 	Refresh, // the element exists; reset its timeout to `timeout`
 	Close,   // delete the element
 };
 std::string_view to_string(PinholeOp op);
 
+// A media pinhole change: `remote . local_port` in @media4/@media6. The one
+// pinhole type: the tracker emits it, the engine's sink, the daemon (rules
+// writer), replay and MediaChecker consume it.
 struct PinholeUpdate {
+	using Op = PinholeOp; // the daemon spells it engine::PinholeEvent::Op
 	PinholeOp op = PinholeOp::Open;
-	net::IpAddress addr;      // remote media source (set key part 1: saddr)
+	net::IpAddress remote;    // remote media source (set key part 1: saddr)
 	uint16_t local_port = 0;  // local RTP or RTCP port (set key part 2: dport)
 	std::chrono::seconds timeout{0};
 	uint16_t remote_port = 0; // informational: the remote's SDP port (0 for the signalling address)
@@ -44,10 +48,15 @@ struct Finding {
 	util::TimePoint at{};
 };
 
-class Sink {
+class PinholeSink {
 public:
-	virtual ~Sink() = default;
+	virtual ~PinholeSink() = default;
 	virtual void on_pinhole(const PinholeUpdate& update) = 0;
+};
+
+// Where the tracker sends what it decides.
+class Sink : public PinholeSink {
+public:
 	virtual void on_finding(const Finding& finding) = 0;
 };
 

@@ -34,7 +34,7 @@ std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::st
 
 void MediaChecker::on_pinhole(const PinholeUpdate& u)
 {
-	Key k{u.addr, u.local_port};
+	Key k{u.remote, u.local_port};
 	if (u.op == PinholeOp::Close) {
 		expires_.erase(k);
 		closed_[k] = u.at;

@@ -915,7 +915,7 @@ void Tracker::emit(PinholeOp op, const Pinhole& p, util::TimePoint now)
 {
 	PinholeUpdate u;
 	u.op = op;
-	u.addr = p.addr;
+	u.remote = p.addr;
 	u.local_port = p.port;
 	u.timeout = op == PinholeOp::Close ? std::chrono::seconds(0) : config_.pinhole_timeout;
 	u.remote_port = p.remote_port;

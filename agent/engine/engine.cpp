@@ -188,7 +188,7 @@ uint8_t prefix_len_for(const Config& c, const net::IpAddress& a)
 // of tables.
 class EnginePass {
 public:
-	EnginePass(Engine::Impl& impl, EngineCounters& counters, CallHook* hook, const nfq::PacketView& pkt,
+	EnginePass(Engine::Impl& impl, EngineCounters& counters, calls::CallHook* hook, const nfq::PacketView& pkt,
 	           nfq::Direction dir, util::TimePoint now)
 		: m_(impl), c_(counters), hook_(hook), cfg_(*impl.cfg), pkt_(pkt), dir_(dir), now_(now),
 		  remote_(pkt.remote(dir))
@@ -204,7 +204,7 @@ private:
 	Verdict malformed(std::string_view what);
 	// Logs a call tracker's limit report as a call-limit finding; true when
 	// that banned the source (detect.call_limit.ban).
-	bool call_limit(const CallLimitReport& rep);
+	bool call_limit(const calls::CallLimitReport& rep);
 	// Reports a finding for the current source; returns true when the
 	// source is now banned (drop).
 	bool emit(Finding& f, bool prefix);
@@ -213,7 +213,7 @@ private:
 
 	Engine::Impl& m_;
 	EngineCounters& c_;
-	CallHook* hook_;
+	calls::CallHook* hook_;
 	const Config& cfg_;
 	const nfq::PacketView& pkt_;
 	nfq::Direction dir_;
@@ -453,8 +453,8 @@ Verdict EnginePass::message(const sip::Message& msg)
 		return v;
 
 	if (hook_) {
-		SipContext ctx{pkt_, dir_, msg, now_, remote_, st_->trusted, st_->allowlisted};
-		CallDecision d = hook_->on_sip(ctx, m_.sink);
+		calls::SipContext ctx{pkt_, dir_, msg, now_, remote_, st_->trusted, st_->allowlisted};
+		calls::CallDecision d = hook_->on_sip(ctx, m_.sink);
 		if (d.drop && !st_->allowlisted) {
 			++c_.call_hook_drops;
 			if (!cfg_.dry_run)
@@ -473,7 +473,7 @@ Verdict EnginePass::message(const sip::Message& msg)
 	return v;
 }
 
-bool EnginePass::call_limit(const CallLimitReport& rep)
+bool EnginePass::call_limit(const calls::CallLimitReport& rep)
 {
 	Finding& f = m_.finding;
 	// The tracker already reports a limited key at most once a minute; the

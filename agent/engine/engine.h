@@ -10,9 +10,9 @@
 #include <memory>
 #include <string_view>
 
+#include "agent/calls/call_hook.h"
 #include "agent/detect/finding.h"
 #include "agent/engine/ban_manager.h"
-#include "agent/engine/call_hook.h"
 #include "agent/engine/config.h"
 #include "agent/util/hash.h"
 #include "nfq/packet_view.h"
@@ -36,16 +36,21 @@ struct VerdictChange {
 	util::TimePoint at{};
 };
 
+// The daemon's name for calls::PinholeUpdate until its rewrite says so
+// (remove at that merge).
+using PinholeEvent = calls::PinholeUpdate;
+
 // Side effects of on_packet. Called synchronously on the shard's thread; a
-// daemon sink forwards to the log/metrics, a replay sink prints.
-class Sink : public PinholeSink {
+// daemon sink forwards to the log/metrics, a replay sink prints. Pinhole
+// updates come from the call hook (calls::PinholeSink).
+class Sink : public calls::PinholeSink {
 public:
 	// A detector's finding and what the ban manager made of it (Banned,
 	// DryRun, Allowlisted, ...). The ban is already logged and announced to
 	// the BanListener by the manager.
 	virtual void on_finding(const detect::Finding& f, const BanResult& result) = 0;
 	virtual void on_verdict_change(const VerdictChange& /*c*/) {}
-	void on_pinhole(const PinholeEvent& /*e*/) override {}
+	void on_pinhole(const calls::PinholeUpdate& /*u*/) override {}
 };
 
 // Counters ("pegs"): written by the shard thread only; read them from that
@@ -98,7 +103,7 @@ public:
 	// Thresholds and policy from a reloaded config; table sizes keep their
 	// construction values until restart.
 	void set_config(std::shared_ptr<const Config> config);
-	void set_call_hook(CallHook* hook) { hook_ = hook; }
+	void set_call_hook(calls::CallHook* hook) { hook_ = hook; }
 
 	const EngineCounters& counters() const { return counters_; }
 	// Fixed memory held by the shard's tables, in bytes (for the docs/bench).
@@ -109,7 +114,7 @@ public:
 private:
 	friend class EnginePass;
 	std::unique_ptr<Impl> impl_;
-	CallHook* hook_ = nullptr;
+	calls::CallHook* hook_ = nullptr;
 	EngineCounters counters_;
 };
 

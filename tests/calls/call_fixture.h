@@ -96,7 +96,7 @@ struct Recorder : Sink {
 	void on_pinhole(const PinholeUpdate& u) override
 	{
 		updates.push_back(u);
-		auto k = std::make_pair(u.addr.to_string(), u.local_port);
+		auto k = std::make_pair(u.remote.to_string(), u.local_port);
 		if (u.op == PinholeOp::Open) {
 			CHECK_MESSAGE(open.count(k) == 0, "opened twice: ", k.first, " . ", k.second);
 			open[k] = 1;

@@ -24,14 +24,14 @@ struct RecordingSink final : engine::Sink {
 	};
 	std::vector<Entry> findings;
 	std::vector<engine::VerdictChange> changes;
-	std::vector<engine::PinholeEvent> pinholes;
+	std::vector<calls::PinholeUpdate> pinholes;
 
 	void on_finding(const detect::Finding& f, const engine::BanResult& r) override
 	{
 		findings.push_back({f, r.outcome});
 	}
 	void on_verdict_change(const engine::VerdictChange& c) override { changes.push_back(c); }
-	void on_pinhole(const engine::PinholeEvent& e) override { pinholes.push_back(e); }
+	void on_pinhole(const calls::PinholeUpdate& e) override { pinholes.push_back(e); }
 
 	size_t count(detect::Detector d) const
 	{

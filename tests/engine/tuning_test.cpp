@@ -397,11 +397,11 @@ namespace {
 
 // Reports a call limit on every INVITE (what calls::EngineHook forwards from
 // the tracker) and drops it, like the tracker's DropCallLimit.
-struct LimitHook final : engine::CallHook {
-	engine::CallLimitReport report{"concurrent calls at the limit", "user", "201", 4, 4};
-	engine::CallDecision on_sip(const engine::SipContext& ctx, engine::PinholeSink&) override
+struct LimitHook final : calls::CallHook {
+	calls::CallLimitReport report{"concurrent calls at the limit", "user", "201", 4, 4};
+	calls::CallDecision on_sip(const calls::SipContext& ctx, calls::PinholeSink&) override
 	{
-		engine::CallDecision d;
+		calls::CallDecision d;
 		if (ctx.direction == nfq::Direction::In && ctx.message.method == sip::Method::Invite) {
 			d.drop = true;
 			d.reason = "call limit";
@@ -409,7 +409,7 @@ struct LimitHook final : engine::CallHook {
 		}
 		return d;
 	}
-	void on_tick(util::TimePoint, engine::PinholeSink&) override {}
+	void on_tick(util::TimePoint, calls::PinholeSink&) override {}
 };
 
 Req invite(int n)

@@ -57,15 +57,15 @@ public:
 		emit(std::move(e));
 	}
 
-	void on_pinhole(const engine::PinholeEvent& p) override
+	void on_pinhole(const calls::PinholeUpdate& p) override
 	{
 		Event e = base(Event::Kind::Pinhole);
 		e.target = net::Cidr::host(p.remote);
 		e.local_port = p.local_port;
-		e.outcome = std::string(engine::to_string(p.op));
+		e.outcome = std::string(calls::to_string(p.op));
 		e.reason = std::string(p.reason);
-		e.duration_s = p.timeout.count() / 1000;
-		if (p.op == engine::PinholeEvent::Op::Open)
+		e.duration_s = p.timeout.count();
+		if (p.op == calls::PinholeOp::Open)
 			++result_.summary.pinholes;
 		emit(std::move(e));
 	}

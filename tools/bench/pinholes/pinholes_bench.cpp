@@ -136,8 +136,8 @@ struct WriterSink : calls::Sink {
 		if (!writer)
 			return;
 		for (;;) {
-			bool ok = u.op == calls::PinholeOp::Close ? writer->close_pinhole(u.addr, u.local_port)
-			                                          : writer->open_pinhole(u.addr, u.local_port, u.timeout);
+			bool ok = u.op == calls::PinholeOp::Close ? writer->close_pinhole(u.remote, u.local_port)
+			                                          : writer->open_pinhole(u.remote, u.local_port, u.timeout);
 			if (ok)
 				return;
 			++waits;
