@@ -67,33 +67,29 @@ void copy_subject(char (&dst)[64], std::string_view s)
 
 Tracker::Counted* Tracker::CountedTable::find(uint64_t key, const net::IpAddress& addr)
 {
-	uint32_t s = index_.find(key, [&](uint32_t i) { return slots_[i].key == key && slots_[i].addr == addr; });
-	return s == kNoSlot ? nullptr : &slots_[s];
+	uint32_t s = table_.find(key, [&](const Counted& c) { return c.key == key && c.addr == addr; });
+	return s == util::kNoSlot ? nullptr : &table_[s];
 }
 
 Tracker::Counted& Tracker::CountedTable::get(uint64_t key, const net::IpAddress& addr, uint64_t& evicted)
 {
-	uint32_t s = index_.find(key, [&](uint32_t i) { return slots_[i].key == key && slots_[i].addr == addr; });
-	if (s != kNoSlot) {
-		links_.remove(lru_, s);
-		links_.push_back(lru_, s);
-		return slots_[s];
+	uint32_t s = table_.find(key, [&](const Counted& c) { return c.key == key && c.addr == addr; });
+	if (s != util::kNoSlot) {
+		links_.move_to_back(lru_, s);
+		return table_[s];
 	}
-	if (free_.empty()) {
-		uint32_t victim = lru_.head;
+	if (table_.full()) {
+		const uint32_t victim = lru_.head;
 		links_.remove(lru_, victim);
-		index_.erase(victim);
-		free_.push(victim);
+		table_.evict(victim);
 		++evicted;
 	}
-	s = free_.pop();
-	slots_[s] = Counted{};
-	slots_[s].key = key;
-	slots_[s].addr = addr;
-	slots_[s].used = true;
-	index_.insert(key, s);
+	s = table_.insert(key);
+	table_[s] = Counted{};
+	table_[s].key = key;
+	table_[s].addr = addr;
 	links_.push_back(lru_, s);
-	return slots_[s];
+	return table_[s];
 }
 
 // --- construction -----------------------------------------------------------
@@ -102,13 +98,9 @@ Tracker::Tracker(Config config, Sink& sink)
 	: config_(std::move(config)),
 	  sink_(sink),
 	  dialogs_(config_.max_dialogs),
-	  dialog_index_(config_.max_dialogs),
 	  dialog_links_(config_.max_dialogs),
-	  dialog_free_(config_.max_dialogs),
 	  pinholes_(config_.max_pinholes),
-	  pinhole_index_(config_.max_pinholes),
 	  pinhole_links_(config_.max_pinholes),
-	  pinhole_free_(config_.max_pinholes),
 	  sources_(config_.max_tracked_sources),
 	  users_(config_.max_tracked_users),
 	  trunk_state_(config_.trunks.size())
@@ -119,8 +111,7 @@ Tracker::Tracker(Config config, Sink& sink)
 
 uint32_t Tracker::find_dialog(const net::IpAddress& remote, uint64_t h, std::string_view callid) const
 {
-	return dialog_index_.find(h, [&](uint32_t s) {
-		const Dialog& d = dialogs_[s];
+	return dialogs_.find(h, [&](const Dialog& d) {
 		return d.remote == remote && std::string_view(d.callid.data(), d.callid_len) == callid;
 	});
 }
@@ -128,14 +119,14 @@ uint32_t Tracker::find_dialog(const net::IpAddress& remote, uint64_t h, std::str
 template <class Visit>
 void Tracker::for_each_same_callid(uint64_t h, std::string_view callid, Visit&& visit) const
 {
-	dialog_index_.for_each(h, [&](uint32_t s) {
+	dialogs_.for_each_hash(h, [&](uint32_t s) {
 		const Dialog& d = dialogs_[s];
 		if (std::string_view(d.callid.data(), d.callid_len) == callid)
 			visit(s);
 	});
 }
 
-ListLinks::List& Tracker::list_of(State s)
+util::SlotLists::List& Tracker::list_of(State s)
 {
 	switch (s) {
 	case State::Early: return early_;
@@ -164,13 +155,13 @@ void Tracker::touch(uint32_t slot, util::TimePoint now)
 uint32_t Tracker::alloc_dialog(const MessageContext& ctx, uint64_t h, std::string_view call_id)
 {
 	const util::TimePoint now = ctx.now;
-	if (dialog_free_.empty()) {
+	if (dialogs_.full()) {
 		// Snort's sip_dialog evicts at its cap too; we prefer dialogs that
 		// matter least: ended, then unanswered, then the longest idle call.
 		uint32_t victim = terminated_.head;
-		if (victim == kNoSlot)
+		if (victim == util::kNoSlot)
 			victim = early_.head;
-		if (victim == kNoSlot)
+		if (victim == util::kNoSlot)
 			victim = confirmed_.head;
 		if (dialogs_[victim].state != State::Terminated) {
 			const std::string_view why = why_;
@@ -178,28 +169,29 @@ uint32_t Tracker::alloc_dialog(const MessageContext& ctx, uint64_t h, std::strin
 			terminate(victim, now);
 			why_ = why;
 		}
-		free_dialog(victim);
+		free_dialog(victim, true);
 		++counters_.dialogs_evicted;
 	}
-	const uint32_t slot = dialog_free_.pop();
+	const uint32_t slot = dialogs_.insert(h);
 	Dialog& d = dialogs_[slot];
 	d.callid_hash = h;
 	d.remote = ctx.remote;
 	d.callid_len = static_cast<uint16_t>(call_id.size());
 	std::memcpy(d.callid.data(), call_id.data(), call_id.size());
-	dialog_index_.insert(h, slot);
 	d.state = State::Free;
 	return slot;
 }
 
-void Tracker::free_dialog(uint32_t slot)
+void Tracker::free_dialog(uint32_t slot, bool evicted)
 {
 	Dialog& d = dialogs_[slot];
 	if (d.state != State::Free)
 		dialog_links_.remove(list_of(d.state), slot);
-	dialog_index_.erase(slot);
 	d.state = State::Free;
-	dialog_free_.push(slot);
+	if (evicted)
+		dialogs_.evict(slot);
+	else
+		dialogs_.erase(slot);
 }
 
 void Tracker::terminate(uint32_t slot, util::TimePoint now)
@@ -216,21 +208,21 @@ void Tracker::terminate(uint32_t slot, util::TimePoint now)
 void Tracker::on_tick(util::TimePoint now)
 {
 	why_ = "timeout";
-	while (early_.head != kNoSlot && dialogs_[early_.head].last_activity + config_.early_dialog_timeout <= now) {
+	while (early_.head != util::kNoSlot && dialogs_[early_.head].last_activity + config_.early_dialog_timeout <= now) {
 		terminate(early_.head, now);
 		++counters_.dialogs_expired;
 	}
-	while (confirmed_.head != kNoSlot && dialogs_[confirmed_.head].last_activity + config_.call_idle_timeout <= now) {
+	while (confirmed_.head != util::kNoSlot && dialogs_[confirmed_.head].last_activity + config_.call_idle_timeout <= now) {
 		terminate(confirmed_.head, now);
 		++counters_.dialogs_expired;
 	}
-	while (terminated_.head != kNoSlot && dialogs_[terminated_.head].last_activity + config_.terminated_linger <= now)
+	while (terminated_.head != util::kNoSlot && dialogs_[terminated_.head].last_activity + config_.terminated_linger <= now)
 		free_dialog(terminated_.head);
 
 	// Kernel elements time out on their own; refresh at half the timeout so
 	// one missed tick never lets a live call's media lapse.
 	const auto half = config_.pinhole_timeout / 2;
-	while (refresh_.head != kNoSlot && pinholes_[refresh_.head].last_sent + half <= now) {
+	while (refresh_.head != util::kNoSlot && pinholes_[refresh_.head].last_sent + half <= now) {
 		uint32_t s = refresh_.head;
 		pinholes_[s].last_sent = now;
 		pinhole_links_.remove(refresh_, s);
@@ -292,7 +284,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	const uint64_t user_hash = user.empty() ? 0 : (util::hash_text(user, config_.hash_seed) | 1);
 
 	uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
-	if (slot != kNoSlot && dialogs_[slot].state != State::Terminated) {
+	if (slot != util::kNoSlot && dialogs_[slot].state != State::Terminated) {
 		// A retransmission, or the caller re-sending before a final answer.
 		Dialog& d = dialogs_[slot];
 		touch(slot, ctx.now);
@@ -308,7 +300,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 		return Decision::Accept;
 	}
 
-	if (slot == kNoSlot) {
+	if (slot == util::kNoSlot) {
 		size_t same = 0;
 		for_each_same_callid(h, msg.call_id, [&](uint32_t) { ++same; });
 		if (same >= kMaxDialogsPerCallId) {
@@ -324,7 +316,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 		return Decision::DropCallLimit;
 	}
 
-	if (slot == kNoSlot) {
+	if (slot == util::kNoSlot) {
 		slot = alloc_dialog(ctx, h, msg.call_id);
 		++counters_.dialogs_created;
 	}
@@ -350,7 +342,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 Decision Tracker::on_in_dialog_request(const sip::Message& msg, const MessageContext& ctx, uint64_t h)
 {
 	uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
-	if (slot != kNoSlot) {
+	if (slot != util::kNoSlot) {
 		apply_request(slot, msg, ctx);
 		return Decision::Accept;
 	}
@@ -376,14 +368,14 @@ Decision Tracker::on_in_dialog_request(const sip::Message& msg, const MessageCon
 	// somebody who is not a party is trying to end or change the call.
 	const uint8_t trunk = trunk_of(ctx.remote);
 	bool known = false;
-	uint32_t same_trunk = kNoSlot;
+	uint32_t same_trunk = util::kNoSlot;
 	for_each_same_callid(h, msg.call_id, [&](uint32_t s) {
 		known = true;
-		if (trunk != kNoTrunk && dialogs_[s].trunk == trunk && same_trunk == kNoSlot)
+		if (trunk != kNoTrunk && dialogs_[s].trunk == trunk && same_trunk == util::kNoSlot)
 			same_trunk = s;
 	});
 	if (known) {
-		if (same_trunk != kNoSlot) {
+		if (same_trunk != util::kNoSlot) {
 			// Providers send BYE from another node of the same trunk.
 			apply_request(same_trunk, msg, ctx);
 			return Decision::Accept;
@@ -566,7 +558,7 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, uint64_t h)
 {
 	const uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
-	if (slot == kNoSlot)
+	if (slot == util::kNoSlot)
 		return;
 	Dialog& d = dialogs_[slot];
 	if (d.state == State::Terminated)
@@ -854,7 +846,7 @@ void Tracker::update_pinholes(Dialog& d, Fork& f, util::TimePoint now)
 			continue;
 		const uint64_t call_hash = util::hash_combine(net::hash_address(d.remote, config_.hash_seed), d.callid_hash);
 		uint32_t s = acquire_pinhole(want[j], call_hash, now);
-		if (s != kNoSlot)
+		if (s != util::kNoSlot)
 			f.pins[kept++] = s;
 	}
 	f.pin_count = kept;
@@ -872,19 +864,19 @@ void Tracker::close_fork(Dialog&, Fork& f, util::TimePoint now)
 uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, util::TimePoint now)
 {
 	const uint64_t h = util::hash_combine(net::hash_address(k.addr, config_.hash_seed), k.port);
-	uint32_t s = pinhole_index_.find(h, [&](uint32_t i) { return pinholes_[i].port == k.port && pinholes_[i].addr == k.addr; });
-	if (s != kNoSlot) {
+	uint32_t s = pinholes_.find(h, [&](const Pinhole& p) { return p.port == k.port && p.addr == k.addr; });
+	if (s != util::kNoSlot) {
 		// Two dialogs can name the same element (call pickup, a PBX reusing
 		// a port while the old dialog lingers): the kernel has one element,
 		// so count references and delete on the last release.
 		++pinholes_[s].refs;
 		return s;
 	}
-	if (pinhole_free_.empty()) {
+	s = pinholes_.insert(h);
+	if (s == util::kNoSlot) {
 		++counters_.pinhole_table_full;
-		return kNoSlot;
+		return util::kNoSlot;
 	}
-	s = pinhole_free_.pop();
 	Pinhole& p = pinholes_[s];
 	p.addr = k.addr;
 	p.port = k.port;
@@ -892,7 +884,6 @@ uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, util::TimePo
 	p.remote_port = k.remote_port;
 	p.call_hash = call_hash;
 	p.last_sent = now;
-	pinhole_index_.insert(h, s);
 	pinhole_links_.push_back(refresh_, s);
 	emit(PinholeOp::Open, p, now);
 	++counters_.pinholes_opened;
@@ -907,8 +898,7 @@ void Tracker::release_pinhole(uint32_t slot, util::TimePoint now)
 	emit(PinholeOp::Close, p, now);
 	++counters_.pinholes_closed;
 	pinhole_links_.remove(refresh_, slot);
-	pinhole_index_.erase(slot);
-	pinhole_free_.push(slot);
+	pinholes_.erase(slot);
 }
 
 void Tracker::emit(PinholeOp op, const Pinhole& p, util::TimePoint now)
@@ -933,9 +923,8 @@ size_t Tracker::bytes_per_dialog()
 bool Tracker::pinhole_open(const net::IpAddress& addr, uint16_t local_port) const
 {
 	const uint64_t h = util::hash_combine(net::hash_address(addr, config_.hash_seed), local_port);
-	return pinhole_index_.find(h, [&](uint32_t i) {
-		       return pinholes_[i].port == local_port && pinholes_[i].addr == addr;
-	       }) != kNoSlot;
+	return pinholes_.find(h, [&](const Pinhole& p) { return p.port == local_port && p.addr == addr; }) !=
+	       util::kNoSlot;
 }
 
 // --- limits and forged requests ---------------------------------------------

@@ -11,10 +11,11 @@
 
 #include "agent/calls/config.h"
 #include "agent/calls/events.h"
-#include "agent/calls/fixed_index.h"
 #include "agent/net/ip_address.h"
 #include "agent/sip/message.h"
 #include "agent/sip/sdp.h"
+#include "agent/util/bounded_table.h"
+#include "agent/util/slot_lists.h"
 #include "nfq/packet_view.h"
 
 namespace sipguard::calls {
@@ -169,7 +170,6 @@ private:
 	struct Counted {
 		uint64_t key = 0;
 		net::IpAddress addr;        // sources only
-		bool used = false;
 		uint32_t concurrent = 0;
 		uint32_t attempts = 0;
 		util::TimePoint attempts_since{};
@@ -178,17 +178,15 @@ private:
 	};
 	class CountedTable {
 	public:
-		explicit CountedTable(size_t cap) : slots_(cap), index_(cap), links_(cap), free_(cap) {}
+		explicit CountedTable(size_t cap) : table_(cap), links_(cap) {}
 		Counted* find(uint64_t key, const net::IpAddress& addr);
 		// Creates when absent, evicting the least recently used; `evicted` counts that.
 		Counted& get(uint64_t key, const net::IpAddress& addr, uint64_t& evicted);
 
 	private:
-		std::vector<Counted> slots_;
-		HashIndex index_;
-		ListLinks links_;
-		ListLinks::List lru_;
-		FreeSlots free_;
+		util::BoundedTable<Counted> table_;
+		util::SlotLists links_;
+		util::SlotLists::List lru_;
 	};
 	struct TrunkState {
 		uint32_t concurrent = 0;
@@ -211,8 +209,9 @@ private:
 	// A free slot (evicting the least important dialog when full), indexed
 	// under the Call-ID hash `h` and holding the dialog's identity, state Free.
 	uint32_t alloc_dialog(const MessageContext& ctx, uint64_t h, std::string_view call_id);
-	void free_dialog(uint32_t slot);
-	ListLinks::List& list_of(State s);
+	// Takes a dialog out of its list and the table; `evicted` counts it as an eviction.
+	void free_dialog(uint32_t slot, bool evicted = false);
+	util::SlotLists::List& list_of(State s);
 	void set_state(uint32_t slot, State s, util::TimePoint now);
 	void touch(uint32_t slot, util::TimePoint now);
 	void terminate(uint32_t slot, util::TimePoint now);
@@ -253,17 +252,16 @@ private:
 	std::string_view reason_; // of the last drop
 	std::string_view why_;    // cause of the pinhole updates being emitted now
 
-	std::vector<Dialog> dialogs_;
-	HashIndex dialog_index_;
-	ListLinks dialog_links_;
-	ListLinks::List early_, confirmed_, terminated_;
-	FreeSlots dialog_free_;
+	// Dialogs under the hash of their Call-ID (a Call-ID's dialogs with
+	// several remotes share it), each in the list of its state.
+	util::BoundedTable<Dialog> dialogs_;
+	util::SlotLists dialog_links_;
+	util::SlotLists::List early_, confirmed_, terminated_;
 
-	std::vector<Pinhole> pinholes_;
-	HashIndex pinhole_index_;
-	ListLinks pinhole_links_;
-	ListLinks::List refresh_;
-	FreeSlots pinhole_free_;
+	// Pinholes under the hash of (address, port), in refresh order.
+	util::BoundedTable<Pinhole> pinholes_;
+	util::SlotLists pinhole_links_;
+	util::SlotLists::List refresh_;
 
 	CountedTable sources_;
 	CountedTable users_;
