@@ -75,20 +75,15 @@ Tracker::Counted& Tracker::CountedTable::get(uint64_t key, const net::IpAddress&
 {
 	uint32_t s = table_.find(key, [&](const Counted& c) { return c.key == key && c.addr == addr; });
 	if (s != util::kNoSlot) {
-		links_.move_to_back(lru_, s);
+		table_.touch(s);
 		return table_[s];
 	}
-	if (table_.full()) {
-		const uint32_t victim = lru_.head;
-		links_.remove(lru_, victim);
-		table_.evict(victim);
+	if (table_.full())
 		++evicted;
-	}
 	s = table_.insert(key);
 	table_[s] = Counted{};
 	table_[s].key = key;
 	table_[s].addr = addr;
-	links_.push_back(lru_, s);
 	return table_[s];
 }
 

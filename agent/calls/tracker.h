@@ -15,6 +15,7 @@
 #include "agent/sip/message.h"
 #include "agent/sip/sdp.h"
 #include "agent/util/bounded_table.h"
+#include "agent/util/lru_table.h"
 #include "agent/util/slot_lists.h"
 #include "nfq/packet_view.h"
 
@@ -178,15 +179,13 @@ private:
 	};
 	class CountedTable {
 	public:
-		explicit CountedTable(size_t cap) : table_(cap), links_(cap) {}
+		explicit CountedTable(size_t cap) : table_(cap) {}
 		Counted* find(uint64_t key, const net::IpAddress& addr);
 		// Creates when absent, evicting the least recently used; `evicted` counts that.
 		Counted& get(uint64_t key, const net::IpAddress& addr, uint64_t& evicted);
 
 	private:
-		util::BoundedTable<Counted> table_;
-		util::SlotLists links_;
-		util::SlotLists::List lru_;
+		util::LruTable<Counted> table_;
 	};
 	struct TrunkState {
 		uint32_t concurrent = 0;

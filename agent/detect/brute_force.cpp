@@ -8,22 +8,19 @@
 
 namespace sipguard::detect::brute_force {
 
-UserFailures::UserFailures(size_t capacity)
-{
-	size_t cap = 64;
-	while (cap < capacity)
-		cap <<= 1;
-	mask_ = cap - 1;
-	entries_ = std::make_unique<Entry[]>(cap);
-}
-
 uint32_t UserFailures::add(uint32_t user_hash, util::TimePoint now, util::Millis window)
 {
-	// Direct-mapped: a collision replaces the older user. Losing a count
-	// only delays the distributed-cracking rule; the per-source rule holds.
-	Entry& e = entries_[(user_hash * 2654435761u) & mask_];
-	if (e.hash != user_hash || now - e.start > window) {
-		e.hash = user_hash;
+	const uint64_t h = util::mix64(user_hash ^ seed_);
+	uint32_t s = table_.find(h, [&](const Entry& e) { return e.hash == user_hash; });
+	if (s == util::kNoSlot) {
+		if (table_.full())
+			table_.evict(table_.clock_victim());
+		s = table_.insert(h);
+		table_[s] = Entry{user_hash, 0, now};
+	}
+	table_.touch(s);
+	Entry& e = table_[s];
+	if (now - e.start > window) {
 		e.count = 0;
 		e.start = now;
 	}

@@ -7,13 +7,14 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
 
 #include "agent/detect/config.h"
 #include "agent/detect/facts.h"
 #include "agent/detect/finding.h"
 #include "agent/detect/source_state.h"
 #include "agent/sip/message.h"
+#include "agent/util/bounded_table.h"
+#include "agent/util/hash.h"
 
 namespace sipguard::detect {
 
@@ -40,9 +41,14 @@ bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFa
 
 namespace brute_force {
 // Failures per user from all sources of a shard, for distributed cracking.
+// A full table forgets the user the CLOCK hand picks: losing a count only
+// delays the distributed-cracking rule; the per-source rules hold.
 class UserFailures {
 public:
-	explicit UserFailures(size_t capacity = 4096);
+	explicit UserFailures(size_t capacity = 4096, uint64_t seed = util::kDefaultHashSeed)
+		: table_(capacity), seed_(seed)
+	{
+	}
 	// Counts a failure against `user_hash`; returns the user's count in window.
 	uint32_t add(uint32_t user_hash, util::TimePoint now, util::Millis window);
 
@@ -52,8 +58,8 @@ private:
 		uint32_t count = 0;
 		util::TimePoint start{};
 	};
-	std::unique_ptr<Entry[]> entries_;
-	size_t mask_;
+	util::BoundedTable<Entry> table_;
+	uint64_t seed_;
 };
 
 bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& users, const ResponseFacts& r,

@@ -6,11 +6,12 @@
 #include <cstring>
 #include <optional>
 
-#include "agent/detect/bounded_table.h"
+#include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
 #include "agent/sip/framer.h"
 #include "agent/sip/parser.h"
 #include "agent/util/hash.h"
+#include "agent/util/lru_table.h"
 
 namespace sipguard::engine {
 
@@ -29,7 +30,7 @@ namespace {
 uint64_t txn_key(const net::IpAddress& remote, const sip::Message& m, uint64_t seed)
 {
 	const uint64_t h = util::hash_text(m.call_id, net::hash_address(remote, seed));
-	return util::hash_combine(h, static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method)) | 1;
+	return util::hash_combine(h, static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method));
 }
 
 // Keep-alives that are not RFC 5626 CRLF: some phones and NAT helpers send
@@ -62,62 +63,49 @@ struct Txn {
 	SampleText target;
 };
 
+// Pending requests by txn_key; a full table evicts the oldest request (all
+// share one timeout, so insertion order is expiry order).
 class TxnTable {
 public:
-	static constexpr size_t kProbe = 4;
-	explicit TxnTable(size_t capacity)
+	explicit TxnTable(size_t capacity) : table_(capacity) {}
+
+	// Returns the entry of `key`: the existing one for a retransmission,
+	// else a fresh one. Making room for it counts as an eviction only when
+	// the oldest request had not timed out yet.
+	Txn& insert(uint64_t key, util::TimePoint now, util::Millis timeout)
 	{
-		size_t cap = 64;
-		while (cap < capacity)
-			cap <<= 1;
-		mask_ = cap - 1;
-		slots_ = std::make_unique<Txn[]>(cap);
-	}
-	// Inserts, replacing a same-key entry (retransmission), else a free or
-	// timed-out slot, else the oldest in the probe window (evicted).
-	Txn& insert(uint64_t key, util::TimePoint now, util::Millis timeout, uint64_t& evictions)
-	{
-		Txn* victim = nullptr;
-		for (size_t n = 0; n < kProbe; ++n) {
-			Txn& t = slots_[(key + n) & mask_];
-			if (t.key == key)
-				return t;
-			if (t.key == 0 || now - t.created > timeout) {
-				if (!victim || victim->key != 0)
-					victim = &t;
-			} else if (!victim || (victim->key != 0 && t.created < victim->created)) {
-				victim = &t;
-			}
-		}
-		if (victim->key != 0 && now - victim->created <= timeout)
-			++evictions;
-		*victim = Txn{};
-		victim->key = key;
-		victim->created = now;
-		return *victim;
+		uint32_t s = table_.find(key, [&](const Txn& t) { return t.key == key; });
+		if (s != util::kNoSlot)
+			return table_[s];
+		if (table_.full() && now - table_[table_.oldest()].created > timeout)
+			table_.erase(table_.oldest());
+		s = table_.insert(key);
+		Txn& t = table_[s];
+		t = Txn{};
+		t.key = key;
+		t.created = now;
+		return t;
 	}
 	Txn* find(uint64_t key)
 	{
-		for (size_t n = 0; n < kProbe; ++n) {
-			Txn& t = slots_[(key + n) & mask_];
-			if (t.key == key)
-				return &t;
-		}
-		return nullptr;
+		const uint32_t s = table_.find(key, [&](const Txn& t) { return t.key == key; });
+		return s == util::kNoSlot ? nullptr : &table_[s];
 	}
-	size_t bytes() const { return (mask_ + 1) * sizeof(Txn); }
+	// The entry's contents stay readable until the next insert.
+	void erase(const Txn& t) { table_.erase(table_.slot_of(t)); }
+	uint64_t evictions() const { return table_.evictions(); }
+	size_t bytes() const { return table_.bytes(); }
 
 private:
-	std::unique_ptr<Txn[]> slots_;
-	size_t mask_ = 0;
+	util::LruTable<Txn> table_;
 };
 
+// One direction of a TCP connection: its framer and where the stream is.
 struct Flow {
 	uint64_t key = 0;
-	util::TimePoint last{};
 	uint32_t next_seq = 0; // sequence number of the next byte expected
 	bool has_seq = false;
-	std::optional<sip::StreamFramer> framer; // allocated on first use, then reused
+	std::optional<sip::StreamFramer> framer; // allocated on first use, then reused by the slot's later flows
 };
 
 } // namespace
@@ -125,9 +113,8 @@ struct Flow {
 struct Engine::Impl {
 	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed)
 		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
-		  prefixes(cfg->tables.prefixes, seed),
-		  txns(cfg->tables.transactions), flows(std::make_unique<Flow[]>(cfg->tables.tcp_flows)),
-		  flow_count(cfg->tables.tcp_flows), user_failures(4096)
+		  prefixes(cfg->tables.prefixes, seed), txns(cfg->tables.transactions), flows(cfg->tables.tcp_flows),
+		  user_failures(4096, seed)
 	{
 	}
 
@@ -135,11 +122,10 @@ struct Engine::Impl {
 	BanManager& bans;
 	Sink& sink;
 	uint64_t seed;
-	detect::BoundedTable<SourceState> sources;
-	detect::BoundedTable<PrefixState> prefixes;
+	detect::AddressTable<SourceState> sources;
+	detect::AddressTable<PrefixState> prefixes;
 	TxnTable txns;
-	std::unique_ptr<Flow[]> flows;
-	size_t flow_count;
+	util::LruTable<Flow> flows; // least recently active evicted first
 	detect::brute_force::UserFailures user_failures;
 	detect::TokenBucket global_unknown;
 	sip::Message msg; // reused: parse() resets it
@@ -157,8 +143,7 @@ void Engine::set_config(std::shared_ptr<const Config> config) { impl_->cfg = std
 
 size_t Engine::table_bytes() const
 {
-	return impl_->sources.bytes() + impl_->prefixes.bytes() + impl_->txns.bytes() +
-	       impl_->flow_count * sizeof(Flow);
+	return impl_->sources.bytes() + impl_->prefixes.bytes() + impl_->txns.bytes() + impl_->flows.bytes();
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -294,9 +279,8 @@ Verdict EnginePass::run()
 		return Verdict::Accept;
 
 	bool inserted = false;
-	uint64_t before = m_.sources.evictions();
 	st_ = &m_.sources.find_or_insert(remote_, inserted);
-	c_.source_evictions += m_.sources.evictions() - before;
+	c_.source_evictions = m_.sources.evictions();
 	if (inserted)
 		st_->first_seen = now_;
 	st_->last_seen = now_;
@@ -324,41 +308,29 @@ Verdict EnginePass::run()
 
 	// TCP: one framer per direction of a flow; several messages per segment.
 	constexpr uint8_t kFin = 0x01, kRst = 0x04;
-	const uint64_t key = util::hash_combine(net::hash_address(remote_, m_.seed),
-	                                        static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 |
-	                                                static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 |
-	                                                static_cast<uint64_t>(dir_)) |
-	                     1;
-	Flow* flow = nullptr;
-	Flow* victim = nullptr;
-	size_t n = m_.flow_count;
-	for (size_t i = 0, idx = key % n; i < 8 && i < n; ++i, idx = (idx + 1) % n) {
-		Flow& f = m_.flows[idx];
-		if (f.key == key) {
-			flow = &f;
-			break;
-		}
-		if (!victim || f.key == 0 || (victim->key != 0 && f.last < victim->last))
-			if (!victim || victim->key != 0)
-				victim = &f;
-	}
+	const uint64_t ports = static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 |
+	                       static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 | static_cast<uint64_t>(dir_);
+	const uint64_t key = util::hash_combine(net::hash_address(remote_, m_.seed), ports);
+	uint32_t slot = m_.flows.find(key, [&](const Flow& f) { return f.key == key; });
 	if (pkt_.payload.empty()) {
-		if (flow && (pkt_.tcp_flags & (kFin | kRst)))
-			flow->key = 0;
+		if (slot != util::kNoSlot && (pkt_.tcp_flags & (kFin | kRst)))
+			m_.flows.erase(slot);
 		return Verdict::Accept;
 	}
-	if (!flow) {
-		if (victim->key != 0)
-			++c_.flow_evictions;
-		flow = victim;
-		flow->key = key;
-		flow->has_seq = false;
-		if (!flow->framer)
-			flow->framer.emplace();
+	if (slot == util::kNoSlot) {
+		slot = m_.flows.insert(key);
+		c_.flow_evictions = m_.flows.evictions();
+		Flow& f = m_.flows[slot];
+		f.key = key;
+		f.has_seq = false;
+		if (!f.framer)
+			f.framer.emplace();
 		else
-			flow->framer->reset();
+			f.framer->reset();
+	} else {
+		m_.flows.touch(slot);
 	}
-	flow->last = now_;
+	Flow* flow = &m_.flows[slot];
 	std::span<const uint8_t> data = pkt_.payload;
 	// Retransmissions and overlaps are not fed twice (a retransmitted
 	// REGISTER would otherwise count twice); after a gap (a segment lost
@@ -403,7 +375,7 @@ Verdict EnginePass::run()
 		}
 	}
 	if (pkt_.tcp_flags & (kFin | kRst))
-		flow->key = 0;
+		m_.flows.erase(slot);
 	return v;
 }
 
@@ -548,9 +520,8 @@ Verdict EnginePass::request(const sip::Message& msg)
 		PrefixState* ps = nullptr;
 		if (cfg_.flood.enabled && !st.known()) {
 			bool ins = false;
-			uint64_t before = m_.prefixes.evictions();
 			ps = &m_.prefixes.find_or_insert(remote_.masked(prefix_len_for(cfg_, remote_)), ins);
-			c_.prefix_evictions += m_.prefixes.evictions() - before;
+			c_.prefix_evictions = m_.prefixes.evictions();
 		}
 		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
 		if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix))
@@ -558,8 +529,8 @@ Verdict EnginePass::request(const sip::Message& msg)
 	}
 
 	if (msg.method != sip::Method::Ack) {
-		Txn& t = m_.txns.insert(txn_key(remote_, msg, m_.seed), now_, cfg_.tables.transaction_timeout,
-		                        c_.transaction_evictions);
+		Txn& t = m_.txns.insert(txn_key(remote_, msg, m_.seed), now_, cfg_.tables.transaction_timeout);
+		c_.transaction_evictions = m_.txns.evictions();
 		t.target_hash = r.target_hash;
 		t.auth_hash = r.auth_hash;
 		t.method = msg.method;
@@ -587,10 +558,9 @@ Verdict EnginePass::response(const sip::Message& msg)
 	r.probe = t->probe;
 	r.target_user = t->target.view();
 	r.remote_port = pkt_.remote_port(dir_);
-	if (msg.status >= 200)
-		t->key = 0; // final: the transaction is done (retransmissions are unmatched)
 	if (msg.status < 200)
 		return Verdict::Accept;
+	m_.txns.erase(*t); // final: the transaction is done (retransmissions are unmatched)
 
 	SourceState& st = *st_;
 	st.roll_users(now_, cfg_.enumeration.window);

@@ -67,6 +67,7 @@ public:
 	Entry& operator[](uint32_t slot) { return entries_[slot]; }
 	const Entry& operator[](uint32_t slot) const { return entries_[slot]; }
 	bool live(uint32_t slot) const { return state_[slot] & kLive; }
+	uint32_t slot_of(const Entry& e) const { return static_cast<uint32_t>(&e - entries_.get()); }
 
 	// The slot of a live entry stored under `hash` for which match(entry)
 	// holds, or kNoSlot.
