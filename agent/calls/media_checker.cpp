@@ -8,7 +8,7 @@
 
 namespace sipguard::calls {
 
-std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::string* error)
+util::Result<MediaSelector> MediaSelector::parse(std::string_view text)
 {
 	if (text == "auto")
 		return MediaSelector{};
@@ -24,12 +24,21 @@ std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::st
 	MediaSelector sel;
 	sel.automatic = false;
 	if (dash == std::string_view::npos || !number(text.substr(0, dash), sel.low) ||
-	    !number(text.substr(dash + 1), sel.high) || sel.low > sel.high) {
+	    !number(text.substr(dash + 1), sel.high) || sel.low > sel.high)
+		return util::Status::invalid(
+			fmt::format("--check-media: expected \"auto\" or a port range LOW-HIGH (e.g. 10000-20000), got \"{}\"", text));
+	return sel;
+}
+
+std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::string* error)
+{
+	auto r = parse(text);
+	if (!r) {
 		if (error)
-			*error = fmt::format("--check-media: expected \"auto\" or a port range LOW-HIGH (e.g. 10000-20000), got \"{}\"", text);
+			*error = r.error();
 		return std::nullopt;
 	}
-	return sel;
+	return *r;
 }
 
 void MediaChecker::on_pinhole(const PinholeUpdate& u)

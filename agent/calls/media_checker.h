@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "agent/calls/events.h"
+#include "agent/util/status.h"
 #include "nfq/packet_view.h"
 
 namespace sipguard::calls {
@@ -25,8 +26,11 @@ struct MediaSelector {
 	uint16_t low = 0;
 	uint16_t high = 0;
 
-	// "auto" or "LOW-HIGH"; nullopt and `error` set otherwise.
-	static std::optional<MediaSelector> parse(std::string_view text, std::string* error = nullptr);
+	// "auto" or "LOW-HIGH"; the failure says what was expected.
+	static util::Result<MediaSelector> parse(std::string_view text);
+	// The previous signature, for callers not yet on util::Result (the CLI,
+	// the selector test): nullopt and `error` set on failure.
+	static std::optional<MediaSelector> parse(std::string_view text, std::string* error);
 };
 
 // Not a test-only shim: it applies updates exactly as nftables does (an

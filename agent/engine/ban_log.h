@@ -13,6 +13,7 @@
 
 #include "agent/detect/finding.h"
 #include "agent/net/ip_address.h"
+#include "agent/util/status.h"
 
 namespace sipguard::engine {
 
@@ -47,12 +48,17 @@ public:
 	BanLog& operator=(const BanLog&) = delete;
 
 	// Appends to `path` (created 0640, O_APPEND|O_CLOEXEC, line-buffered).
-	// Returns false and sets `error` ("PATH: strerror") on failure.
-	bool open(const std::string& path, std::string* error = nullptr);
+	// A failure's message is "PATH: strerror".
+	util::Status open(const std::string& path);
 	// Writes JSON lines to a stream the caller owns (replay, tests).
 	void attach(FILE* stream);
-	// Reopens the path given to open() (logrotate moved the file away).
-	bool reopen(std::string* error = nullptr);
+	// Reopens the path given to open() (logrotate moved the file away);
+	// success when no path was opened.
+	util::Status reopen();
+	// The previous signatures, for callers not yet on util::Status (the
+	// daemon, the ban log test): false with `error` set on failure.
+	bool open(const std::string& path, std::string* error);
+	bool reopen(std::string* error);
 	// Where the human-readable line goes (default stderr; nullptr = nowhere).
 	void set_human_stream(FILE* stream);
 
