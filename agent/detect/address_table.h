@@ -24,10 +24,15 @@ public:
 	uint64_t evictions() const { return table_.evictions(); }
 	size_t bytes() const { return table_.bytes(); }
 
+	// net::hash_address under the table's seed; the overloads below that
+	// take it spare a caller that needs the hash anyway a second one.
+	uint64_t hash(const net::IpAddress& key) const { return net::hash_address(key, seed_); }
+
 	// Marks the entry used (CLOCK).
-	Value* find(const net::IpAddress& key)
+	Value* find(const net::IpAddress& key) { return find(key, hash(key)); }
+	Value* find(const net::IpAddress& key, uint64_t h)
 	{
-		const uint32_t s = table_.find(net::hash_address(key, seed_), [&](const Entry& e) { return e.key == key; });
+		const uint32_t s = table_.find(h, [&](const Entry& e) { return e.key == key; });
 		if (s == util::kNoSlot)
 			return nullptr;
 		table_.touch(s);
@@ -36,9 +41,9 @@ public:
 
 	// Finds or inserts (value reset to Value{}); `inserted` says which. An
 	// insert into a full table evicts the entry the CLOCK hand picks.
-	Value& find_or_insert(const net::IpAddress& key, bool& inserted)
+	Value& find_or_insert(const net::IpAddress& key, bool& inserted) { return find_or_insert(key, hash(key), inserted); }
+	Value& find_or_insert(const net::IpAddress& key, uint64_t h, bool& inserted)
 	{
-		const uint64_t h = net::hash_address(key, seed_);
 		uint32_t s = table_.find(h, [&](const Entry& e) { return e.key == key; });
 		inserted = s == util::kNoSlot;
 		if (!inserted) {
@@ -56,7 +61,7 @@ public:
 
 	void erase(const net::IpAddress& key)
 	{
-		const uint32_t s = table_.find(net::hash_address(key, seed_), [&](const Entry& e) { return e.key == key; });
+		const uint32_t s = table_.find(hash(key), [&](const Entry& e) { return e.key == key; });
 		if (s != util::kNoSlot)
 			table_.erase(s);
 	}

@@ -27,9 +27,9 @@ namespace {
 // Transaction key: the remote address, Call-ID, CSeq number and method
 // (RFC 3261 §17.2.3 matches on branch; Call-ID + CSeq is what both sides
 // of a response carry unchanged and is enough to pair request and answer).
-uint64_t txn_key(const net::IpAddress& remote, const sip::Message& m, uint64_t seed)
+uint64_t txn_key(uint64_t remote_hash, const sip::Message& m)
 {
-	const uint64_t h = util::hash_text(m.call_id, net::hash_address(remote, seed));
+	const uint64_t h = util::hash_text(m.call_id, remote_hash);
 	return util::hash_combine(h, static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method));
 }
 
@@ -176,7 +176,7 @@ public:
 	EnginePass(Engine::Impl& impl, EngineCounters& counters, calls::CallHook* hook, const nfq::PacketView& pkt,
 	           nfq::Direction dir, util::TimePoint now)
 		: m_(impl), c_(counters), hook_(hook), cfg_(*impl.cfg), pkt_(pkt), dir_(dir), now_(now),
-		  remote_(pkt.remote(dir))
+		  remote_(pkt.remote(dir)), remote_hash_(impl.sources.hash(remote_))
 	{
 	}
 
@@ -204,6 +204,7 @@ private:
 	nfq::Direction dir_;
 	util::TimePoint now_;
 	const net::IpAddress& remote_;
+	const uint64_t remote_hash_; // net::hash_address(remote_) under the engine's seed
 	SourceState* st_ = nullptr;
 };
 
@@ -279,7 +280,7 @@ Verdict EnginePass::run()
 		return Verdict::Accept;
 
 	bool inserted = false;
-	st_ = &m_.sources.find_or_insert(remote_, inserted);
+	st_ = &m_.sources.find_or_insert(remote_, remote_hash_, inserted);
 	c_.source_evictions = m_.sources.evictions();
 	if (inserted)
 		st_->first_seen = now_;
@@ -310,7 +311,7 @@ Verdict EnginePass::run()
 	constexpr uint8_t kFin = 0x01, kRst = 0x04;
 	const uint64_t ports = static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 |
 	                       static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 | static_cast<uint64_t>(dir_);
-	const uint64_t key = util::hash_combine(net::hash_address(remote_, m_.seed), ports);
+	const uint64_t key = util::hash_combine(remote_hash_, ports);
 	uint32_t slot = m_.flows.find(key, [&](const Flow& f) { return f.key == key; });
 	if (pkt_.payload.empty()) {
 		if (slot != util::kNoSlot && (pkt_.tcp_flags & (kFin | kRst)))
@@ -487,7 +488,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 	          (!creds && (msg.method == sip::Method::Register || msg.method == sip::Method::Invite ||
 	                      msg.method == sip::Method::Subscribe));
 	r.remote_port = pkt_.remote_port(dir_);
-	r.source_hash = net::hash_address(remote_, m_.seed) | 1;
+	r.source_hash = remote_hash_ | 1;
 	if (creds)
 		st.ever_credentials = true;
 	st.roll_users(now_, cfg_.enumeration.window);
@@ -529,7 +530,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 	}
 
 	if (msg.method != sip::Method::Ack) {
-		Txn& t = m_.txns.insert(txn_key(remote_, msg, m_.seed), now_, cfg_.tables.transaction_timeout);
+		Txn& t = m_.txns.insert(txn_key(remote_hash_, msg), now_, cfg_.tables.transaction_timeout);
 		c_.transaction_evictions = m_.txns.evictions();
 		t.target_hash = r.target_hash;
 		t.auth_hash = r.auth_hash;
@@ -543,7 +544,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 
 Verdict EnginePass::response(const sip::Message& msg)
 {
-	Txn* t = m_.txns.find(txn_key(remote_, msg, m_.seed));
+	Txn* t = m_.txns.find(txn_key(remote_hash_, msg));
 	if (!t) {
 		++c_.unmatched_responses;
 		return Verdict::Accept;

@@ -34,11 +34,11 @@ inline uint64_t hash_combine(uint64_t a, uint64_t b)
 	return mix64(a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2)));
 }
 
-// FNV-1a started from the mixed seed and finished with mix64.
+// FNV-1a started from the seed and finished with mix64.
 inline uint64_t hash_bytes(const void* data, size_t len, uint64_t seed)
 {
 	const auto* p = static_cast<const uint8_t*>(data);
-	uint64_t h = 0xcbf29ce484222325ULL ^ mix64(seed + 0x9e3779b97f4a7c15ULL);
+	uint64_t h = 0xcbf29ce484222325ULL ^ seed;
 	for (size_t i = 0; i < len; ++i) {
 		h ^= p[i];
 		h *= 0x100000001b3ULL;
