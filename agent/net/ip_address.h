@@ -23,8 +23,7 @@ struct IpAddress {
 	std::array<uint8_t, 16> bytes{};
 	Family family = Family::None;
 
-	// Inline: built per packet (queue decoder) and per c= line (SDP), where
-	// a call into another file cost a tenth of the line's parse.
+	// Inline: built per packet (queue decoder) and per c= line (SDP).
 	static IpAddress v4(const uint8_t* network_order)
 	{
 		IpAddress a;
