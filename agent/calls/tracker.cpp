@@ -492,12 +492,9 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 		Fork* f = fork_for(d, msg);
 		if (f)
 			close_fork(d, *f, ctx.now);
-		bool any = false;
-		for (size_t i = 0; i < d.fork_count; ++i)
-			any = any || d.forks[i].live;
 		// A BYE whose tags match no fork still ends an unanswered dialog
 		// that has no forks at all (nothing to keep open).
-		if (!any && (f || d.fork_count == 0)) {
+		if (!d.any_fork_live() && (f || d.fork_count == 0)) {
 			terminate(slot, ctx.now);
 			++counters_.dialogs_ended;
 		}
@@ -525,8 +522,7 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 		}
 		f->pending_method = msg.method;
 		f->pending_cseq = msg.cseq;
-		SideDesc& side = from_remote ? f->remote : f->local;
-		if (read_sdp(msg, side, side))
+		if (read_side_sdp(*f, msg, from_remote))
 			update_pinholes(d, *f, ctx.now);
 		break;
 	}
@@ -537,8 +533,7 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 		Fork* f = fork_for(d, msg);
 		if (!f || !f->live || !msg.has_sdp())
 			break;
-		SideDesc& side = from_remote ? f->remote : f->local;
-		if (read_sdp(msg, side, side)) {
+		if (read_side_sdp(*f, msg, from_remote)) {
 			if (msg.method == Method::Ack)
 				f->pending = false;
 			update_pinholes(d, *f, ctx.now);
@@ -579,8 +574,7 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 			if (!f || !f->live)
 				return;
 			touch(slot, ctx.now);
-			SideDesc& side = from_remote ? f->remote : f->local;
-			read_sdp(msg, side, side);
+			read_side_sdp(*f, msg, from_remote);
 			if (status >= 200) {
 				f->confirmed = true;
 				if (d.state == State::Early) {
@@ -605,27 +599,19 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 			// RFC 5057 §5.1: 481 and 408 to a re-INVITE end the dialog usage.
 			if (status == 481 || status == 408) {
 				close_fork(d, *f, ctx.now);
-				bool any = false;
-				for (size_t i = 0; i < d.fork_count; ++i)
-					any = any || d.forks[i].live;
-				if (!any) {
+				if (!d.any_fork_live()) {
 					terminate(slot, ctx.now);
 					++counters_.dialogs_ended;
 				}
 				return;
 			}
-			if (ours) {
-				f->local = f->prev_local;
-				f->remote = f->prev_remote;
-				f->pending = false;
-				update_pinholes(d, *f, ctx.now);
-			}
+			if (ours)
+				restore_offer(d, *f, ctx.now);
 			return;
 		}
 		if (status < 200 && !msg.has_sdp())
 			return;
-		SideDesc& side = from_remote ? f->remote : f->local;
-		read_sdp(msg, side, side);
+		read_side_sdp(*f, msg, from_remote);
 		if (status >= 200 && ours)
 			f->pending = false;
 		update_pinholes(d, *f, ctx.now);
@@ -639,22 +625,31 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 		touch(slot, ctx.now);
 		const bool ours = f->pending && f->pending_method == msg.cseq_method && f->pending_cseq == msg.cseq;
 		if (status >= 300) {
-			if (ours) {
-				f->local = f->prev_local;
-				f->remote = f->prev_remote;
-				f->pending = false;
-				update_pinholes(d, *f, ctx.now);
-			}
+			if (ours)
+				restore_offer(d, *f, ctx.now);
 			return;
 		}
 		if (status < 200)
 			return;
-		SideDesc& side = from_remote ? f->remote : f->local;
-		read_sdp(msg, side, side);
+		read_side_sdp(*f, msg, from_remote);
 		if (ours)
 			f->pending = false;
 		update_pinholes(d, *f, ctx.now);
 	}
+}
+
+bool Tracker::read_side_sdp(Fork& f, const sip::Message& msg, bool from_remote)
+{
+	SideDesc& side = from_remote ? f.remote : f.local;
+	return read_sdp(msg, side, side);
+}
+
+void Tracker::restore_offer(Dialog& d, Fork& f, util::TimePoint now)
+{
+	f.local = f.prev_local;
+	f.remote = f.prev_remote;
+	f.pending = false;
+	update_pinholes(d, f, now);
 }
 
 bool Tracker::read_sdp(const sip::Message& msg, const SideDesc& previous, SideDesc& out)

@@ -158,6 +158,13 @@ private:
 					return true;
 			return false;
 		}
+		bool any_fork_live() const
+		{
+			for (size_t i = 0; i < fork_count; ++i)
+				if (forks[i].live)
+					return true;
+			return false;
+		}
 	};
 	struct Pinhole {
 		net::IpAddress addr;
@@ -224,6 +231,11 @@ private:
 	Fork* fork_for(Dialog& d, const sip::Message& msg);
 	Fork* fork_by_tag(Dialog& d, uint64_t tag, bool create);
 	bool read_sdp(const sip::Message& msg, const SideDesc& previous, SideDesc& out);
+	// The SDP of `msg` as the new description of the side that sent it;
+	// false when there is none or it does not parse.
+	bool read_side_sdp(Fork& f, const sip::Message& msg, bool from_remote);
+	// A re-offer was rejected: back to the media before it (RFC 3261 §14.1).
+	void restore_offer(Dialog& d, Fork& f, util::TimePoint now);
 	static void read_candidates(std::string_view body, SideDesc& desc);
 	void close_fork(Dialog& d, Fork& f, util::TimePoint now);
 	void update_pinholes(Dialog& d, Fork& f, util::TimePoint now);

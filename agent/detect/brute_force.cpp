@@ -32,10 +32,8 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& use
 {
 	if (!cfg.enabled || !r.had_credentials || r.status < 200)
 		return false;
-	if (st.brute_window == util::TimePoint{} || now - st.brute_window > cfg.window) {
-		st.brute_window = now;
+	if (restart_window(st.brute_window, now, cfg.window))
 		st.auth_failures = 0;
-	}
 	UserSlot* u = st.user(r.target_hash, r.target_user, true);
 	if (is_success(r)) {
 		if (u && u->pending_failures > 0) {

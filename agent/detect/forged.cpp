@@ -25,10 +25,8 @@ bool on_offence(const ForgedConfig& cfg, SourceState& st, std::string_view what,
 {
 	if (!cfg.enabled)
 		return false;
-	if (st.forged_window == util::TimePoint{} || now - st.forged_window > cfg.window) {
-		st.forged_window = now;
+	if (restart_window(st.forged_window, now, cfg.window))
 		st.forged = 0;
-	}
 	++st.forged;
 	if (st.forged < cfg.max_messages)
 		return false;

@@ -10,10 +10,8 @@ bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view wh
 {
 	if (!cfg.enabled)
 		return false;
-	if (st.malformed_window == util::TimePoint{} || now - st.malformed_window > cfg.window) {
-		st.malformed_window = now;
+	if (restart_window(st.malformed_window, now, cfg.window))
 		st.malformed = 0;
-	}
 	++st.malformed;
 	if (st.malformed < cfg.max_messages)
 		return false;

@@ -20,6 +20,15 @@ void signature_finding(Finding& out, const RequestFacts& r, const SourceState& s
 	out.evidence.add_sample("users", r.target_user);
 }
 
+// Probes and their error answers are counted in one window.
+void roll_scan_window(const ScannerConfig& cfg, SourceState& st, util::TimePoint now)
+{
+	if (restart_window(st.scan_window, now, cfg.window)) {
+		st.probes = 0;
+		st.probe_errors = 0;
+	}
+}
+
 } // namespace
 
 bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now, Finding& out)
@@ -46,11 +55,7 @@ bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r
 
 	if (st.known() || st.ever_credentials || r.method != sip::Method::Options)
 		return false;
-	if (st.scan_window == util::TimePoint{} || now - st.scan_window > cfg.window) {
-		st.scan_window = now;
-		st.probes = 0;
-		st.probe_errors = 0;
-	}
+	roll_scan_window(cfg, st, now);
 	++st.probes;
 	UserSlot* slot = st.user(r.target_hash, r.target_user, true);
 	if (slot)
@@ -73,11 +78,7 @@ bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts&
 		return false;
 	if (r.status < 400 || is_challenge(r.status))
 		return false;
-	if (st.scan_window == util::TimePoint{} || now - st.scan_window > cfg.window) {
-		st.scan_window = now;
-		st.probes = 0;
-		st.probe_errors = 0;
-	}
+	roll_scan_window(cfg, st, now);
 	++st.probe_errors;
 	if (st.probe_errors < cfg.error_probes)
 		return false;

@@ -13,6 +13,17 @@
 
 namespace sipguard::detect {
 
+// Counting windows: a window starts with the first event and lasts
+// `window`; the next event after it starts a new one. Returns true when it
+// started one at `now` (the caller zeroes the window's counters).
+inline bool restart_window(util::TimePoint& start, util::TimePoint now, util::Millis window)
+{
+	if (start != util::TimePoint{} && now - start <= window)
+		return false;
+	start = now;
+	return true;
+}
+
 // A token bucket in double precision; `last` is when it was last refilled.
 struct TokenBucket {
 	double tokens = -1; // < 0: not yet initialised (starts full)
@@ -155,8 +166,7 @@ struct SourceState {
 	// Resets the users window when it is older than `window`.
 	void roll_users(util::TimePoint now, util::Millis window)
 	{
-		if (users_window == util::TimePoint{} || now - users_window > window) {
-			users_window = now;
+		if (restart_window(users_window, now, window)) {
 			users = {};
 			user_count = 0;
 			users_untracked_failed = 0;

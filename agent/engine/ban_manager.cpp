@@ -13,14 +13,6 @@ namespace sipguard::engine {
 
 namespace {
 
-bool contains_any(const std::vector<net::Cidr>& list, const net::IpAddress& a)
-{
-	for (const auto& c : list)
-		if (c.contains(a))
-			return true;
-	return false;
-}
-
 // True when the two blocks overlap (one contains the other's base).
 bool overlaps(const net::Cidr& a, const net::Cidr& b)
 {
@@ -81,7 +73,7 @@ void BanManager::bump() { generation_.fetch_add(1, std::memory_order_acq_rel); }
 
 bool BanManager::policy_exempt_locked(const net::IpAddress& a) const
 {
-	return contains_any(allowlist_, a) || contains_any(trusted_, a);
+	return net::Cidr::any_contains(allowlist_, a) || net::Cidr::any_contains(trusted_, a);
 }
 
 bool BanManager::prefix_covers_exempt_locked(const net::Cidr& c) const
@@ -403,8 +395,8 @@ Explanation BanManager::explain(const net::IpAddress& addr, util::TimePoint now)
 {
 	std::lock_guard lock(mu_);
 	Explanation e;
-	e.allowlisted = contains_any(allowlist_, addr) || contains_any(trusted_, addr);
-	e.trusted = contains_any(trusted_, addr);
+	e.allowlisted = net::Cidr::any_contains(allowlist_, addr) || net::Cidr::any_contains(trusted_, addr);
+	e.trusted = net::Cidr::any_contains(trusted_, addr);
 	for (unsigned len = 0; len <= addr.max_prefix(); ++len) {
 		if (len_count_[len] == 0)
 			continue;
@@ -432,7 +424,7 @@ bool BanManager::is_allowlisted(const net::IpAddress& addr) const
 bool BanManager::is_trusted(const net::IpAddress& addr) const
 {
 	std::lock_guard lock(mu_);
-	return contains_any(trusted_, addr);
+	return net::Cidr::any_contains(trusted_, addr);
 }
 
 size_t BanManager::active_count() const

@@ -154,14 +154,6 @@ void Engine::on_tick(util::TimePoint now)
 
 namespace {
 
-bool in_list(const std::vector<net::Cidr>& l, const net::IpAddress& a)
-{
-	for (const auto& c : l)
-		if (c.contains(a))
-			return true;
-	return false;
-}
-
 uint8_t prefix_len_for(const Config& c, const net::IpAddress& a)
 {
 	return a.is_v4() ? c.ban.prefix_len_v4 : c.ban.prefix_len_v6;
@@ -215,8 +207,8 @@ void EnginePass::refresh_ban_state()
 		return;
 	bool was = banned();
 	st_->ban_gen = gen;
-	st_->allowlisted = in_list(cfg_.allowlist, remote_) || in_list(cfg_.trusted, remote_);
-	st_->trusted = in_list(cfg_.trusted, remote_);
+	st_->trusted = net::Cidr::any_contains(cfg_.trusted, remote_);
+	st_->allowlisted = st_->trusted || net::Cidr::any_contains(cfg_.allowlist, remote_);
 	bool now_banned = m_.bans.is_banned(remote_, now_);
 	// Until the next generation change (expiry, unban and every new ban bump
 	// it), the answer stands.

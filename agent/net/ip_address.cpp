@@ -112,6 +112,14 @@ bool Cidr::contains(const IpAddress& a) const
 	return a.family == base.family && a.masked(prefix_len) == base;
 }
 
+bool Cidr::any_contains(const std::vector<Cidr>& blocks, const IpAddress& a)
+{
+	for (const auto& c : blocks)
+		if (c.contains(a))
+			return true;
+	return false;
+}
+
 std::string Cidr::to_string() const
 {
 	std::string s = base.to_string();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/util/hash.h"
 
@@ -93,6 +94,8 @@ struct Cidr {
 
 	bool contains(const IpAddress& a) const;
 	bool is_host() const { return prefix_len == base.max_prefix(); }
+	// True when one of `blocks` contains `a` (allowlists, trusted peers).
+	static bool any_contains(const std::vector<Cidr>& blocks, const IpAddress& a);
 	std::string to_string() const;
 
 	friend bool operator==(const Cidr&, const Cidr&) = default;
