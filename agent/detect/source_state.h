@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Per-source and per-prefix detector state: fixed size (no pointers, no
-// heap), so it can live in a BoundedTable and be evicted by overwriting.
+// heap), so it can live in an AddressTable slot and be reset by assignment.
 #pragma once
 
 #include <algorithm>
