@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// engine::CallHook implementation over calls::Tracker.
+// calls::CallHook implementation over calls::Tracker.
 #include "agent/calls/engine_hook.h"
 
 #include <cstring>
@@ -8,9 +8,7 @@
 
 namespace sipguard::calls {
 
-static_assert(std::is_same_v<TimePoint, detect::TimePoint>, "tracker and engine must share one clock type");
-
-engine::CallDecision EngineHook::on_sip(const engine::SipContext& ctx, engine::PinholeSink& sink)
+CallDecision EngineHook::on_sip(const SipContext& ctx, PinholeSink& sink)
 {
 	out_ = &sink;
 	MessageContext mc;
@@ -23,7 +21,7 @@ engine::CallDecision EngineHook::on_sip(const engine::SipContext& ctx, engine::P
 	const Decision d = tracker_.on_message(ctx.message, mc);
 	out_ = nullptr;
 
-	engine::CallDecision out;
+	CallDecision out;
 	if (limit_set_)
 		out.limit = &limit_; // the engine logs it as a call-limit finding
 	switch (d) {
@@ -43,7 +41,7 @@ engine::CallDecision EngineHook::on_sip(const engine::SipContext& ctx, engine::P
 	return out;
 }
 
-void EngineHook::on_tick(detect::TimePoint now, engine::PinholeSink& sink)
+void EngineHook::on_tick(util::TimePoint now, PinholeSink& sink)
 {
 	out_ = &sink;
 	tracker_.on_tick(now);
@@ -54,20 +52,8 @@ void EngineHook::on_pinhole(const PinholeUpdate& u)
 {
 	if (observer_)
 		observer_->on_pinhole(u);
-	if (!out_)
-		return;
-	engine::PinholeEvent e;
-	e.op = u.op == PinholeOp::Open      ? engine::PinholeEvent::Op::Open
-	       : u.op == PinholeOp::Refresh ? engine::PinholeEvent::Op::Refresh
-	                                    : engine::PinholeEvent::Op::Close;
-	e.remote = u.addr;
-	e.local_port = u.local_port;
-	e.remote_port = u.remote_port;
-	e.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(u.timeout);
-	e.call_hash = u.call_hash;
-	e.reason = u.reason;
-	e.at = u.at;
-	out_->on_pinhole(e);
+	if (out_)
+		out_->on_pinhole(u);
 }
 
 void EngineHook::on_finding(const Finding& f)
@@ -77,7 +63,7 @@ void EngineHook::on_finding(const Finding& f)
 	if (out_) { // inside on_sip: pass it to the engine
 		std::memcpy(limit_subject_, f.subject, sizeof(limit_subject_));
 		limit_subject_[sizeof(limit_subject_) - 1] = 0;
-		limit_ = engine::CallLimitReport{f.reason, f.scope, std::string_view(limit_subject_), f.count, f.limit};
+		limit_ = CallLimitReport{f.reason, f.scope, std::string_view(limit_subject_), f.count, f.limit};
 		limit_set_ = true;
 	}
 	// The tracker reports each limited key at most once a minute, so this

@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Plugs the call tracker into the engine (engine::CallHook): translates the
-// engine's per-message context and the tracker's decisions and pinhole
-// updates between the two vocabularies.
+// The call tracker behind the engine's CallHook: turns the engine's
+// per-message context into the tracker's, and the tracker's decisions and
+// findings into the engine's CallDecision.
 #pragma once
 
+#include "agent/calls/call_hook.h"
 #include "agent/calls/tracker.h"
-#include "agent/engine/call_hook.h"
 
 namespace sipguard::calls {
 
-class EngineHook final : public engine::CallHook, private Sink {
+class EngineHook final : public CallHook, private Sink {
 public:
 	explicit EngineHook(Config config) : tracker_(std::move(config), *this) {}
 
-	engine::CallDecision on_sip(const engine::SipContext& ctx, engine::PinholeSink& sink) override;
-	void on_tick(detect::TimePoint now, engine::PinholeSink& sink) override;
+	CallDecision on_sip(const SipContext& ctx, PinholeSink& sink) override;
+	void on_tick(util::TimePoint now, PinholeSink& sink) override;
 
 	// A second receiver of every pinhole update (replay's MediaChecker).
 	void set_observer(Sink* observer) { observer_ = observer; }
@@ -27,10 +27,10 @@ private:
 	void on_finding(const Finding& f) override;
 
 	Tracker tracker_;
-	engine::PinholeSink* out_ = nullptr;
+	PinholeSink* out_ = nullptr;
 	Sink* observer_ = nullptr;
 	// The limit reported during the current on_sip (handed to the engine).
-	engine::CallLimitReport limit_;
+	CallLimitReport limit_;
 	char limit_subject_[sizeof(Finding::subject)] = {};
 	bool limit_set_ = false;
 };

@@ -8,7 +8,7 @@
 
 namespace sipguard::calls {
 
-std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::string* error)
+util::Result<MediaSelector> MediaSelector::parse(std::string_view text)
 {
 	if (text == "auto")
 		return MediaSelector{};
@@ -24,17 +24,26 @@ std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::st
 	MediaSelector sel;
 	sel.automatic = false;
 	if (dash == std::string_view::npos || !number(text.substr(0, dash), sel.low) ||
-	    !number(text.substr(dash + 1), sel.high) || sel.low > sel.high) {
+	    !number(text.substr(dash + 1), sel.high) || sel.low > sel.high)
+		return util::Status::invalid(
+			fmt::format("--check-media: expected \"auto\" or a port range LOW-HIGH (e.g. 10000-20000), got \"{}\"", text));
+	return sel;
+}
+
+std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::string* error)
+{
+	auto r = parse(text);
+	if (!r) {
 		if (error)
-			*error = fmt::format("--check-media: expected \"auto\" or a port range LOW-HIGH (e.g. 10000-20000), got \"{}\"", text);
+			*error = r.error();
 		return std::nullopt;
 	}
-	return sel;
+	return *r;
 }
 
 void MediaChecker::on_pinhole(const PinholeUpdate& u)
 {
-	Key k{u.addr, u.local_port};
+	Key k{u.remote, u.local_port};
 	if (u.op == PinholeOp::Close) {
 		expires_.erase(k);
 		closed_[k] = u.at;
@@ -44,7 +53,7 @@ void MediaChecker::on_pinhole(const PinholeUpdate& u)
 	}
 }
 
-MediaChecker::Result MediaChecker::check(const nfq::PacketView& pkt, bool to_local, bool is_sip, TimePoint now)
+MediaChecker::Result MediaChecker::check(const nfq::PacketView& pkt, bool to_local, bool is_sip, util::TimePoint now)
 {
 	if (!to_local || is_sip || pkt.l4 != nfq::L4::Udp || pkt.fragment)
 		return Result::NotMedia;
@@ -68,7 +77,7 @@ MediaChecker::Result MediaChecker::check(const nfq::PacketView& pkt, bool to_loc
 	return Result::Outside;
 }
 
-size_t MediaChecker::elements(TimePoint now) const
+size_t MediaChecker::elements(util::TimePoint now) const
 {
 	size_t n = 0;
 	for (const auto& [k, t] : expires_)

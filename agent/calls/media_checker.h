@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "agent/calls/events.h"
+#include "agent/util/status.h"
 #include "nfq/packet_view.h"
 
 namespace sipguard::calls {
@@ -25,8 +26,11 @@ struct MediaSelector {
 	uint16_t low = 0;
 	uint16_t high = 0;
 
-	// "auto" or "LOW-HIGH"; nullopt and `error` set otherwise.
-	static std::optional<MediaSelector> parse(std::string_view text, std::string* error = nullptr);
+	// "auto" or "LOW-HIGH"; the failure says what was expected.
+	static util::Result<MediaSelector> parse(std::string_view text);
+	// The previous signature, for callers not yet on util::Result (the CLI,
+	// the selector test): nullopt and `error` set on failure.
+	static std::optional<MediaSelector> parse(std::string_view text, std::string* error);
 };
 
 // Not a test-only shim: it applies updates exactly as nftables does (an
@@ -43,7 +47,7 @@ public:
 	enum class Result : uint8_t { NotMedia, Inside, Outside };
 	// `to_local`: the destination is one of the protected host's addresses;
 	// `is_sip`: the engine recognised the payload as SIP.
-	Result check(const nfq::PacketView& pkt, bool to_local, bool is_sip, TimePoint now);
+	Result check(const nfq::PacketView& pkt, bool to_local, bool is_sip, util::TimePoint now);
 
 	uint64_t inside() const { return inside_; }
 	uint64_t outside() const { return outside_; }
@@ -52,7 +56,7 @@ public:
 	// kernel drops them, nobody listens any more).
 	uint64_t after_close() const { return after_close_; }
 	static constexpr std::chrono::seconds kLateWindow{1};
-	size_t elements(TimePoint now) const;
+	size_t elements(util::TimePoint now) const;
 	// "media: N in pinholes, M outside" (+ how many of M came just after a close)
 	std::string summary() const;
 
@@ -69,8 +73,8 @@ private:
 		}
 	};
 	MediaSelector selector_;
-	std::unordered_map<Key, TimePoint, KeyHash> expires_;
-	std::unordered_map<Key, TimePoint, KeyHash> closed_; // deletion time
+	std::unordered_map<Key, util::TimePoint, KeyHash> expires_;
+	std::unordered_map<Key, util::TimePoint, KeyHash> closed_; // deletion time
 	uint64_t inside_ = 0;
 	uint64_t outside_ = 0;
 	uint64_t after_close_ = 0;

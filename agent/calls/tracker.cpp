@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "agent/util/hash.h"
+
 namespace sipguard::calls {
 
 using sip::Method;
@@ -65,33 +67,24 @@ void copy_subject(char (&dst)[64], std::string_view s)
 
 Tracker::Counted* Tracker::CountedTable::find(uint64_t key, const net::IpAddress& addr)
 {
-	uint32_t s = index_.find(key, [&](uint32_t i) { return slots_[i].key == key && slots_[i].addr == addr; });
-	return s == kNoSlot ? nullptr : &slots_[s];
+	uint32_t s = table_.find(key, [&](const Counted& c) { return c.key == key && c.addr == addr; });
+	return s == util::kNoSlot ? nullptr : &table_[s];
 }
 
 Tracker::Counted& Tracker::CountedTable::get(uint64_t key, const net::IpAddress& addr, uint64_t& evicted)
 {
-	uint32_t s = index_.find(key, [&](uint32_t i) { return slots_[i].key == key && slots_[i].addr == addr; });
-	if (s != kNoSlot) {
-		links_.remove(lru_, s);
-		links_.push_back(lru_, s);
-		return slots_[s];
+	uint32_t s = table_.find(key, [&](const Counted& c) { return c.key == key && c.addr == addr; });
+	if (s != util::kNoSlot) {
+		table_.touch(s);
+		return table_[s];
 	}
-	if (free_.empty()) {
-		uint32_t victim = lru_.head;
-		links_.remove(lru_, victim);
-		index_.erase(victim);
-		free_.push(victim);
+	if (table_.full())
 		++evicted;
-	}
-	s = free_.pop();
-	slots_[s] = Counted{};
-	slots_[s].key = key;
-	slots_[s].addr = addr;
-	slots_[s].used = true;
-	index_.insert(key, s);
-	links_.push_back(lru_, s);
-	return slots_[s];
+	s = table_.insert(key);
+	table_[s] = Counted{};
+	table_[s].key = key;
+	table_[s].addr = addr;
+	return table_[s];
 }
 
 // --- construction -----------------------------------------------------------
@@ -100,13 +93,9 @@ Tracker::Tracker(Config config, Sink& sink)
 	: config_(std::move(config)),
 	  sink_(sink),
 	  dialogs_(config_.max_dialogs),
-	  dialog_index_(config_.max_dialogs),
 	  dialog_links_(config_.max_dialogs),
-	  dialog_free_(config_.max_dialogs),
 	  pinholes_(config_.max_pinholes),
-	  pinhole_index_(config_.max_pinholes),
 	  pinhole_links_(config_.max_pinholes),
-	  pinhole_free_(config_.max_pinholes),
 	  sources_(config_.max_tracked_sources),
 	  users_(config_.max_tracked_users),
 	  trunk_state_(config_.trunks.size())
@@ -117,8 +106,7 @@ Tracker::Tracker(Config config, Sink& sink)
 
 uint32_t Tracker::find_dialog(const net::IpAddress& remote, uint64_t h, std::string_view callid) const
 {
-	return dialog_index_.find(h, [&](uint32_t s) {
-		const Dialog& d = dialogs_[s];
+	return dialogs_.find(h, [&](const Dialog& d) {
 		return d.remote == remote && std::string_view(d.callid.data(), d.callid_len) == callid;
 	});
 }
@@ -126,14 +114,14 @@ uint32_t Tracker::find_dialog(const net::IpAddress& remote, uint64_t h, std::str
 template <class Visit>
 void Tracker::for_each_same_callid(uint64_t h, std::string_view callid, Visit&& visit) const
 {
-	dialog_index_.for_each(h, [&](uint32_t s) {
+	dialogs_.for_each_hash(h, [&](uint32_t s) {
 		const Dialog& d = dialogs_[s];
 		if (std::string_view(d.callid.data(), d.callid_len) == callid)
 			visit(s);
 	});
 }
 
-ListLinks::List& Tracker::list_of(State s)
+util::SlotLists::List& Tracker::list_of(State s)
 {
 	switch (s) {
 	case State::Early: return early_;
@@ -142,7 +130,7 @@ ListLinks::List& Tracker::list_of(State s)
 	}
 }
 
-void Tracker::set_state(uint32_t slot, State s, TimePoint now)
+void Tracker::set_state(uint32_t slot, State s, util::TimePoint now)
 {
 	Dialog& d = dialogs_[slot];
 	if (d.state != State::Free)
@@ -152,7 +140,7 @@ void Tracker::set_state(uint32_t slot, State s, TimePoint now)
 	dialog_links_.push_back(list_of(s), slot);
 }
 
-void Tracker::touch(uint32_t slot, TimePoint now)
+void Tracker::touch(uint32_t slot, util::TimePoint now)
 {
 	Dialog& d = dialogs_[slot];
 	if (d.state == State::Early || d.state == State::Confirmed)
@@ -161,14 +149,14 @@ void Tracker::touch(uint32_t slot, TimePoint now)
 
 uint32_t Tracker::alloc_dialog(const MessageContext& ctx, uint64_t h, std::string_view call_id)
 {
-	const TimePoint now = ctx.now;
-	if (dialog_free_.empty()) {
+	const util::TimePoint now = ctx.now;
+	if (dialogs_.full()) {
 		// Snort's sip_dialog evicts at its cap too; we prefer dialogs that
 		// matter least: ended, then unanswered, then the longest idle call.
 		uint32_t victim = terminated_.head;
-		if (victim == kNoSlot)
+		if (victim == util::kNoSlot)
 			victim = early_.head;
-		if (victim == kNoSlot)
+		if (victim == util::kNoSlot)
 			victim = confirmed_.head;
 		if (dialogs_[victim].state != State::Terminated) {
 			const std::string_view why = why_;
@@ -176,31 +164,32 @@ uint32_t Tracker::alloc_dialog(const MessageContext& ctx, uint64_t h, std::strin
 			terminate(victim, now);
 			why_ = why;
 		}
-		free_dialog(victim);
+		free_dialog(victim, true);
 		++counters_.dialogs_evicted;
 	}
-	const uint32_t slot = dialog_free_.pop();
+	const uint32_t slot = dialogs_.insert(h);
 	Dialog& d = dialogs_[slot];
 	d.callid_hash = h;
 	d.remote = ctx.remote;
 	d.callid_len = static_cast<uint16_t>(call_id.size());
 	std::memcpy(d.callid.data(), call_id.data(), call_id.size());
-	dialog_index_.insert(h, slot);
 	d.state = State::Free;
 	return slot;
 }
 
-void Tracker::free_dialog(uint32_t slot)
+void Tracker::free_dialog(uint32_t slot, bool evicted)
 {
 	Dialog& d = dialogs_[slot];
 	if (d.state != State::Free)
 		dialog_links_.remove(list_of(d.state), slot);
-	dialog_index_.erase(slot);
 	d.state = State::Free;
-	dialog_free_.push(slot);
+	if (evicted)
+		dialogs_.evict(slot);
+	else
+		dialogs_.erase(slot);
 }
 
-void Tracker::terminate(uint32_t slot, TimePoint now)
+void Tracker::terminate(uint32_t slot, util::TimePoint now)
 {
 	Dialog& d = dialogs_[slot];
 	for (size_t i = 0; i < d.fork_count; ++i)
@@ -211,24 +200,24 @@ void Tracker::terminate(uint32_t slot, TimePoint now)
 
 // --- timers -----------------------------------------------------------------
 
-void Tracker::on_tick(TimePoint now)
+void Tracker::on_tick(util::TimePoint now)
 {
 	why_ = "timeout";
-	while (early_.head != kNoSlot && dialogs_[early_.head].last_activity + config_.early_dialog_timeout <= now) {
+	while (early_.head != util::kNoSlot && dialogs_[early_.head].last_activity + config_.early_dialog_timeout <= now) {
 		terminate(early_.head, now);
 		++counters_.dialogs_expired;
 	}
-	while (confirmed_.head != kNoSlot && dialogs_[confirmed_.head].last_activity + config_.call_idle_timeout <= now) {
+	while (confirmed_.head != util::kNoSlot && dialogs_[confirmed_.head].last_activity + config_.call_idle_timeout <= now) {
 		terminate(confirmed_.head, now);
 		++counters_.dialogs_expired;
 	}
-	while (terminated_.head != kNoSlot && dialogs_[terminated_.head].last_activity + config_.terminated_linger <= now)
+	while (terminated_.head != util::kNoSlot && dialogs_[terminated_.head].last_activity + config_.terminated_linger <= now)
 		free_dialog(terminated_.head);
 
 	// Kernel elements time out on their own; refresh at half the timeout so
 	// one missed tick never lets a live call's media lapse.
 	const auto half = config_.pinhole_timeout / 2;
-	while (refresh_.head != kNoSlot && pinholes_[refresh_.head].last_sent + half <= now) {
+	while (refresh_.head != util::kNoSlot && pinholes_[refresh_.head].last_sent + half <= now) {
 		uint32_t s = refresh_.head;
 		pinholes_[s].last_sent = now;
 		pinhole_links_.remove(refresh_, s);
@@ -250,7 +239,7 @@ Decision Tracker::on_message(const sip::Message& msg, const MessageContext& ctx)
 	       : msg.method == Method::Bye    ? "bye"
 	       : msg.method == Method::Cancel ? "cancel"
 	                                      : "offer";
-	const uint64_t h = hash_text(msg.call_id, config_.hash_seed);
+	const uint64_t h = util::hash_text(msg.call_id, config_.hash_seed);
 
 	if (msg.is_response()) {
 		on_response(msg, ctx, h);
@@ -287,10 +276,10 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	const std::string_view user = !msg.authorization.username.empty()         ? msg.authorization.username
 	                              : !msg.proxy_authorization.username.empty() ? msg.proxy_authorization.username
 	                                                                          : msg.from.uri.user;
-	const uint64_t user_hash = user.empty() ? 0 : (hash_text(user, config_.hash_seed) | 1);
+	const uint64_t user_hash = user.empty() ? 0 : (util::hash_text(user, config_.hash_seed) | 1);
 
 	uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
-	if (slot != kNoSlot && dialogs_[slot].state != State::Terminated) {
+	if (slot != util::kNoSlot && dialogs_[slot].state != State::Terminated) {
 		// A retransmission, or the caller re-sending before a final answer.
 		Dialog& d = dialogs_[slot];
 		touch(slot, ctx.now);
@@ -306,7 +295,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 		return Decision::Accept;
 	}
 
-	if (slot == kNoSlot) {
+	if (slot == util::kNoSlot) {
 		size_t same = 0;
 		for_each_same_callid(h, msg.call_id, [&](uint32_t) { ++same; });
 		if (same >= kMaxDialogsPerCallId) {
@@ -322,7 +311,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 		return Decision::DropCallLimit;
 	}
 
-	if (slot == kNoSlot) {
+	if (slot == util::kNoSlot) {
 		slot = alloc_dialog(ctx, h, msg.call_id);
 		++counters_.dialogs_created;
 	}
@@ -333,7 +322,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	d.trunk = trunk;
 	d.counted = false;
 	d.invite_cseq = msg.cseq;
-	d.caller_tag = hash_text(msg.from.tag, config_.hash_seed);
+	d.caller_tag = util::hash_text(msg.from.tag, config_.hash_seed);
 	d.user_hash = user_hash;
 	d.offer = SideDesc{};
 	d.fork_count = 0;
@@ -348,7 +337,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 Decision Tracker::on_in_dialog_request(const sip::Message& msg, const MessageContext& ctx, uint64_t h)
 {
 	uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
-	if (slot != kNoSlot) {
+	if (slot != util::kNoSlot) {
 		apply_request(slot, msg, ctx);
 		return Decision::Accept;
 	}
@@ -374,14 +363,14 @@ Decision Tracker::on_in_dialog_request(const sip::Message& msg, const MessageCon
 	// somebody who is not a party is trying to end or change the call.
 	const uint8_t trunk = trunk_of(ctx.remote);
 	bool known = false;
-	uint32_t same_trunk = kNoSlot;
+	uint32_t same_trunk = util::kNoSlot;
 	for_each_same_callid(h, msg.call_id, [&](uint32_t s) {
 		known = true;
-		if (trunk != kNoTrunk && dialogs_[s].trunk == trunk && same_trunk == kNoSlot)
+		if (trunk != kNoTrunk && dialogs_[s].trunk == trunk && same_trunk == util::kNoSlot)
 			same_trunk = s;
 	});
 	if (known) {
-		if (same_trunk != kNoSlot) {
+		if (same_trunk != util::kNoSlot) {
 			// Providers send BYE from another node of the same trunk.
 			apply_request(same_trunk, msg, ctx);
 			return Decision::Accept;
@@ -438,14 +427,14 @@ void Tracker::adopt(const sip::Message& msg, const MessageContext& ctx, uint64_t
 	d.counted = false;
 	d.trunk = trunk_of(ctx.remote);
 	d.invite_cseq = 0; // no initial INVITE transaction to match
-	d.caller_tag = hash_text(msg.from.tag, config_.hash_seed);
+	d.caller_tag = util::hash_text(msg.from.tag, config_.hash_seed);
 	d.user_hash = 0;
 	d.offer = SideDesc{};
 	d.fork_count = 0;
 	for (auto& f : d.forks)
 		f.live = false;
 	set_state(slot, State::Confirmed, ctx.now);
-	Fork* f = fork_by_tag(d, hash_text(msg.to.tag, config_.hash_seed), true);
+	Fork* f = fork_by_tag(d, util::hash_text(msg.to.tag, config_.hash_seed), true);
 	if (f)
 		f->confirmed = true;
 	++counters_.dialogs_adopted;
@@ -485,8 +474,8 @@ Tracker::Fork* Tracker::fork_by_tag(Dialog& d, uint64_t tag, bool create)
 // (From/To swap with the sender, RFC 3261 §12.2.1.1).
 Tracker::Fork* Tracker::fork_for(Dialog& d, const sip::Message& msg)
 {
-	const uint64_t from = hash_text(msg.from.tag, config_.hash_seed);
-	const uint64_t to = hash_text(msg.to.tag, config_.hash_seed);
+	const uint64_t from = util::hash_text(msg.from.tag, config_.hash_seed);
+	const uint64_t to = util::hash_text(msg.to.tag, config_.hash_seed);
 	return fork_by_tag(d, from == d.caller_tag ? to : from, false);
 }
 
@@ -503,12 +492,9 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 		Fork* f = fork_for(d, msg);
 		if (f)
 			close_fork(d, *f, ctx.now);
-		bool any = false;
-		for (size_t i = 0; i < d.fork_count; ++i)
-			any = any || d.forks[i].live;
 		// A BYE whose tags match no fork still ends an unanswered dialog
 		// that has no forks at all (nothing to keep open).
-		if (!any && (f || d.fork_count == 0)) {
+		if (!d.any_fork_live() && (f || d.fork_count == 0)) {
 			terminate(slot, ctx.now);
 			++counters_.dialogs_ended;
 		}
@@ -536,8 +522,7 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 		}
 		f->pending_method = msg.method;
 		f->pending_cseq = msg.cseq;
-		SideDesc& side = from_remote ? f->remote : f->local;
-		if (read_sdp(msg, side, side))
+		if (read_side_sdp(*f, msg, from_remote))
 			update_pinholes(d, *f, ctx.now);
 		break;
 	}
@@ -548,8 +533,7 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 		Fork* f = fork_for(d, msg);
 		if (!f || !f->live || !msg.has_sdp())
 			break;
-		SideDesc& side = from_remote ? f->remote : f->local;
-		if (read_sdp(msg, side, side)) {
+		if (read_side_sdp(*f, msg, from_remote)) {
 			if (msg.method == Method::Ack)
 				f->pending = false;
 			update_pinholes(d, *f, ctx.now);
@@ -564,7 +548,7 @@ void Tracker::apply_request(uint32_t slot, const sip::Message& msg, const Messag
 void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, uint64_t h)
 {
 	const uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
-	if (slot == kNoSlot)
+	if (slot == util::kNoSlot)
 		return;
 	Dialog& d = dialogs_[slot];
 	if (d.state == State::Terminated)
@@ -573,7 +557,7 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 	const uint16_t status = msg.status;
 
 	if (msg.cseq_method == Method::Invite) {
-		const bool initial = msg.cseq == d.invite_cseq && hash_text(msg.from.tag, config_.hash_seed) == d.caller_tag;
+		const bool initial = msg.cseq == d.invite_cseq && util::hash_text(msg.from.tag, config_.hash_seed) == d.caller_tag;
 		if (initial) {
 			if (status >= 300) {
 				// RFC 3261 §13.2.2.3-4: a final failure ends every early
@@ -586,12 +570,11 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 			}
 			if (status <= 100 || msg.to.tag.empty())
 				return; // no dialog without a To tag (RFC 3261 §12.1)
-			Fork* f = fork_by_tag(d, hash_text(msg.to.tag, config_.hash_seed), true);
+			Fork* f = fork_by_tag(d, util::hash_text(msg.to.tag, config_.hash_seed), true);
 			if (!f || !f->live)
 				return;
 			touch(slot, ctx.now);
-			SideDesc& side = from_remote ? f->remote : f->local;
-			read_sdp(msg, side, side);
+			read_side_sdp(*f, msg, from_remote);
 			if (status >= 200) {
 				f->confirmed = true;
 				if (d.state == State::Early) {
@@ -616,27 +599,19 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 			// RFC 5057 §5.1: 481 and 408 to a re-INVITE end the dialog usage.
 			if (status == 481 || status == 408) {
 				close_fork(d, *f, ctx.now);
-				bool any = false;
-				for (size_t i = 0; i < d.fork_count; ++i)
-					any = any || d.forks[i].live;
-				if (!any) {
+				if (!d.any_fork_live()) {
 					terminate(slot, ctx.now);
 					++counters_.dialogs_ended;
 				}
 				return;
 			}
-			if (ours) {
-				f->local = f->prev_local;
-				f->remote = f->prev_remote;
-				f->pending = false;
-				update_pinholes(d, *f, ctx.now);
-			}
+			if (ours)
+				restore_offer(d, *f, ctx.now);
 			return;
 		}
 		if (status < 200 && !msg.has_sdp())
 			return;
-		SideDesc& side = from_remote ? f->remote : f->local;
-		read_sdp(msg, side, side);
+		read_side_sdp(*f, msg, from_remote);
 		if (status >= 200 && ours)
 			f->pending = false;
 		update_pinholes(d, *f, ctx.now);
@@ -650,22 +625,31 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 		touch(slot, ctx.now);
 		const bool ours = f->pending && f->pending_method == msg.cseq_method && f->pending_cseq == msg.cseq;
 		if (status >= 300) {
-			if (ours) {
-				f->local = f->prev_local;
-				f->remote = f->prev_remote;
-				f->pending = false;
-				update_pinholes(d, *f, ctx.now);
-			}
+			if (ours)
+				restore_offer(d, *f, ctx.now);
 			return;
 		}
 		if (status < 200)
 			return;
-		SideDesc& side = from_remote ? f->remote : f->local;
-		read_sdp(msg, side, side);
+		read_side_sdp(*f, msg, from_remote);
 		if (ours)
 			f->pending = false;
 		update_pinholes(d, *f, ctx.now);
 	}
+}
+
+bool Tracker::read_side_sdp(Fork& f, const sip::Message& msg, bool from_remote)
+{
+	SideDesc& side = from_remote ? f.remote : f.local;
+	return read_sdp(msg, side, side);
+}
+
+void Tracker::restore_offer(Dialog& d, Fork& f, util::TimePoint now)
+{
+	f.local = f.prev_local;
+	f.remote = f.prev_remote;
+	f.pending = false;
+	update_pinholes(d, f, now);
 }
 
 bool Tracker::read_sdp(const sip::Message& msg, const SideDesc& previous, SideDesc& out)
@@ -822,7 +806,7 @@ size_t Tracker::desired_pinholes(const Dialog& d, const SideDesc& local, const S
 	return n;
 }
 
-void Tracker::update_pinholes(Dialog& d, Fork& f, TimePoint now)
+void Tracker::update_pinholes(Dialog& d, Fork& f, util::TimePoint now)
 {
 	std::array<Key, kMaxPinholesPerFork> want;
 	size_t n = 0;
@@ -850,14 +834,15 @@ void Tracker::update_pinholes(Dialog& d, Fork& f, TimePoint now)
 	for (size_t j = 0; j < n; ++j) {
 		if (have[j])
 			continue;
-		uint32_t s = acquire_pinhole(want[j], mix(hash_address(d.remote, config_.hash_seed), d.callid_hash), now);
-		if (s != kNoSlot)
+		const uint64_t call_hash = util::hash_combine(net::hash_address(d.remote, config_.hash_seed), d.callid_hash);
+		uint32_t s = acquire_pinhole(want[j], call_hash, now);
+		if (s != util::kNoSlot)
 			f.pins[kept++] = s;
 	}
 	f.pin_count = kept;
 }
 
-void Tracker::close_fork(Dialog&, Fork& f, TimePoint now)
+void Tracker::close_fork(Dialog&, Fork& f, util::TimePoint now)
 {
 	for (size_t i = 0; i < f.pin_count; ++i)
 		release_pinhole(f.pins[i], now);
@@ -866,22 +851,22 @@ void Tracker::close_fork(Dialog&, Fork& f, TimePoint now)
 	f.pending = false;
 }
 
-uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, TimePoint now)
+uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, util::TimePoint now)
 {
-	const uint64_t h = mix(hash_address(k.addr, config_.hash_seed), k.port);
-	uint32_t s = pinhole_index_.find(h, [&](uint32_t i) { return pinholes_[i].port == k.port && pinholes_[i].addr == k.addr; });
-	if (s != kNoSlot) {
+	const uint64_t h = util::hash_combine(net::hash_address(k.addr, config_.hash_seed), k.port);
+	uint32_t s = pinholes_.find(h, [&](const Pinhole& p) { return p.port == k.port && p.addr == k.addr; });
+	if (s != util::kNoSlot) {
 		// Two dialogs can name the same element (call pickup, a PBX reusing
 		// a port while the old dialog lingers): the kernel has one element,
 		// so count references and delete on the last release.
 		++pinholes_[s].refs;
 		return s;
 	}
-	if (pinhole_free_.empty()) {
+	s = pinholes_.insert(h);
+	if (s == util::kNoSlot) {
 		++counters_.pinhole_table_full;
-		return kNoSlot;
+		return util::kNoSlot;
 	}
-	s = pinhole_free_.pop();
 	Pinhole& p = pinholes_[s];
 	p.addr = k.addr;
 	p.port = k.port;
@@ -889,14 +874,13 @@ uint32_t Tracker::acquire_pinhole(const Key& k, uint64_t call_hash, TimePoint no
 	p.remote_port = k.remote_port;
 	p.call_hash = call_hash;
 	p.last_sent = now;
-	pinhole_index_.insert(h, s);
 	pinhole_links_.push_back(refresh_, s);
 	emit(PinholeOp::Open, p, now);
 	++counters_.pinholes_opened;
 	return s;
 }
 
-void Tracker::release_pinhole(uint32_t slot, TimePoint now)
+void Tracker::release_pinhole(uint32_t slot, util::TimePoint now)
 {
 	Pinhole& p = pinholes_[slot];
 	if (p.refs == 0 || --p.refs > 0)
@@ -904,15 +888,14 @@ void Tracker::release_pinhole(uint32_t slot, TimePoint now)
 	emit(PinholeOp::Close, p, now);
 	++counters_.pinholes_closed;
 	pinhole_links_.remove(refresh_, slot);
-	pinhole_index_.erase(slot);
-	pinhole_free_.push(slot);
+	pinholes_.erase(slot);
 }
 
-void Tracker::emit(PinholeOp op, const Pinhole& p, TimePoint now)
+void Tracker::emit(PinholeOp op, const Pinhole& p, util::TimePoint now)
 {
 	PinholeUpdate u;
 	u.op = op;
-	u.addr = p.addr;
+	u.remote = p.addr;
 	u.local_port = p.port;
 	u.timeout = op == PinholeOp::Close ? std::chrono::seconds(0) : config_.pinhole_timeout;
 	u.remote_port = p.remote_port;
@@ -929,10 +912,9 @@ size_t Tracker::bytes_per_dialog()
 
 bool Tracker::pinhole_open(const net::IpAddress& addr, uint16_t local_port) const
 {
-	const uint64_t h = mix(hash_address(addr, config_.hash_seed), local_port);
-	return pinhole_index_.find(h, [&](uint32_t i) {
-		       return pinholes_[i].port == local_port && pinholes_[i].addr == addr;
-	       }) != kNoSlot;
+	const uint64_t h = util::hash_combine(net::hash_address(addr, config_.hash_seed), local_port);
+	return pinholes_.find(h, [&](const Pinhole& p) { return p.port == local_port && p.addr == addr; }) !=
+	       util::kNoSlot;
 }
 
 // --- limits and forged requests ---------------------------------------------
@@ -971,18 +953,18 @@ void Tracker::report_limit(const MessageContext& ctx, std::string_view scope, st
 bool Tracker::check_limits(const sip::Message&, const MessageContext& ctx, uint8_t trunk, uint64_t user_hash,
                            std::string_view user)
 {
-	const TimePoint now = ctx.now;
+	const util::TimePoint now = ctx.now;
 	// Fixed one-minute windows: simple, bounded, and at most 2x the limit
 	// across a window edge, which is fine for a guard meant never to bite
 	// normal traffic.
-	auto roll = [&](uint32_t& attempts, TimePoint& since) {
-		if (since == TimePoint{} || now - since >= kMinute || now < since) {
+	auto roll = [&](uint32_t& attempts, util::TimePoint& since) {
+		if (since == util::TimePoint{} || now - since >= kMinute || now < since) {
 			attempts = 0;
 			since = now;
 		}
 	};
 	// At most one finding per key and minute: the drops are counted anyway.
-	auto should_report = [&](bool& reported, TimePoint& last) {
+	auto should_report = [&](bool& reported, util::TimePoint& last) {
 		if (reported && now - last < kMinute && now >= last)
 			return false;
 		reported = true;
@@ -1019,7 +1001,7 @@ bool Tracker::check_limits(const sip::Message&, const MessageContext& ctx, uint8
 			return false;
 		}
 	} else if (config_.per_source.max_concurrent_calls || config_.per_source.max_call_attempts_per_minute) {
-		src = &sources_.get(hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted);
+		src = &sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted);
 		roll(src->attempts, src->attempts_since);
 		if (over(config_.per_source, src->concurrent, src->attempts, count, limit, reason)) {
 			if (should_report(src->limit_reported, src->last_limit_finding))
@@ -1052,7 +1034,7 @@ void Tracker::count_call(Dialog& d, const MessageContext& ctx)
 	if (d.trunk != kNoTrunk) {
 		++trunk_state_[d.trunk].concurrent;
 	} else if (config_.per_source.max_concurrent_calls) {
-		++sources_.get(hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted).concurrent;
+		++sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted).concurrent;
 	}
 	if (d.user_hash && config_.per_user.max_concurrent_calls)
 		++users_.get(d.user_hash, net::IpAddress{}, counters_.users_evicted).concurrent;
@@ -1067,7 +1049,7 @@ void Tracker::uncount_call(Dialog& d)
 	if (d.trunk != kNoTrunk) {
 		auto& c = trunk_state_[d.trunk].concurrent;
 		c -= c > 0;
-	} else if (Counted* s = sources_.find(hash_address(d.remote, config_.hash_seed), d.remote)) {
+	} else if (Counted* s = sources_.find(net::hash_address(d.remote, config_.hash_seed), d.remote)) {
 		s->concurrent -= s->concurrent > 0;
 	}
 	if (d.user_hash)

@@ -11,10 +11,12 @@
 
 #include "agent/calls/config.h"
 #include "agent/calls/events.h"
-#include "agent/calls/fixed_index.h"
 #include "agent/net/ip_address.h"
 #include "agent/sip/message.h"
 #include "agent/sip/sdp.h"
+#include "agent/util/bounded_table.h"
+#include "agent/util/lru_table.h"
+#include "agent/util/slot_lists.h"
 #include "nfq/packet_view.h"
 
 namespace sipguard::calls {
@@ -37,7 +39,7 @@ inline constexpr size_t kMaxDialogsPerCallId = 8;
 struct MessageContext {
 	net::IpAddress remote;                         // far end (PacketView::remote)
 	nfq::Direction direction = nfq::Direction::In; // In: sent by `remote`
-	TimePoint now{};
+	util::TimePoint now{};
 	bool trusted = false; // allowlisted by the engine's policy (trunks are known here)
 };
 
@@ -85,7 +87,7 @@ public:
 
 	// Timers: expiry of dialogs and refresh of kernel timeouts. Call at least
 	// once a second (on_message also advances time).
-	void on_tick(TimePoint now);
+	void on_tick(util::TimePoint now);
 
 	// Why the last on_message() dropped (static text), empty after Accept.
 	std::string_view last_reason() const { return reason_; }
@@ -141,7 +143,7 @@ private:
 		uint32_t invite_cseq = 0;
 		uint64_t caller_tag = 0;
 		uint64_t user_hash = 0;     // 0: no user counted
-		TimePoint last_activity{};
+		util::TimePoint last_activity{};
 		SideDesc offer;             // caller's SDP in the initial INVITE
 		std::array<Fork, kMaxForks> forks{};
 		uint8_t fork_count = 0;
@@ -156,6 +158,13 @@ private:
 					return true;
 			return false;
 		}
+		bool any_fork_live() const
+		{
+			for (size_t i = 0; i < fork_count; ++i)
+				if (forks[i].live)
+					return true;
+			return false;
+		}
 	};
 	struct Pinhole {
 		net::IpAddress addr;
@@ -163,38 +172,33 @@ private:
 		uint32_t refs = 0;
 		uint16_t remote_port = 0; // of the first opener, for logs
 		uint64_t call_hash = 0;   // of the first opener, for logs
-		TimePoint last_sent{};
+		util::TimePoint last_sent{};
 	};
 	// Per-source / per-user counters for call limits.
 	struct Counted {
 		uint64_t key = 0;
 		net::IpAddress addr;        // sources only
-		bool used = false;
 		uint32_t concurrent = 0;
 		uint32_t attempts = 0;
-		TimePoint attempts_since{};
-		TimePoint last_limit_finding{};
+		util::TimePoint attempts_since{};
+		util::TimePoint last_limit_finding{};
 		bool limit_reported = false;
 	};
 	class CountedTable {
 	public:
-		explicit CountedTable(size_t cap) : slots_(cap), index_(cap), links_(cap), free_(cap) {}
+		explicit CountedTable(size_t cap) : table_(cap) {}
 		Counted* find(uint64_t key, const net::IpAddress& addr);
 		// Creates when absent, evicting the least recently used; `evicted` counts that.
 		Counted& get(uint64_t key, const net::IpAddress& addr, uint64_t& evicted);
 
 	private:
-		std::vector<Counted> slots_;
-		HashIndex index_;
-		ListLinks links_;
-		ListLinks::List lru_;
-		FreeSlots free_;
+		util::LruTable<Counted> table_;
 	};
 	struct TrunkState {
 		uint32_t concurrent = 0;
 		uint32_t attempts = 0;
-		TimePoint attempts_since{};
-		TimePoint last_limit_finding{};
+		util::TimePoint attempts_since{};
+		util::TimePoint last_limit_finding{};
 		bool limit_reported = false;
 	};
 	static constexpr uint8_t kNoTrunk = 0xff;
@@ -211,11 +215,12 @@ private:
 	// A free slot (evicting the least important dialog when full), indexed
 	// under the Call-ID hash `h` and holding the dialog's identity, state Free.
 	uint32_t alloc_dialog(const MessageContext& ctx, uint64_t h, std::string_view call_id);
-	void free_dialog(uint32_t slot);
-	ListLinks::List& list_of(State s);
-	void set_state(uint32_t slot, State s, TimePoint now);
-	void touch(uint32_t slot, TimePoint now);
-	void terminate(uint32_t slot, TimePoint now);
+	// Takes a dialog out of its list and the table; `evicted` counts it as an eviction.
+	void free_dialog(uint32_t slot, bool evicted = false);
+	util::SlotLists::List& list_of(State s);
+	void set_state(uint32_t slot, State s, util::TimePoint now);
+	void touch(uint32_t slot, util::TimePoint now);
+	void terminate(uint32_t slot, util::TimePoint now);
 
 	// Message handling.
 	Decision on_initial_invite(const sip::Message& msg, const MessageContext& ctx, uint64_t h);
@@ -226,16 +231,21 @@ private:
 	Fork* fork_for(Dialog& d, const sip::Message& msg);
 	Fork* fork_by_tag(Dialog& d, uint64_t tag, bool create);
 	bool read_sdp(const sip::Message& msg, const SideDesc& previous, SideDesc& out);
+	// The SDP of `msg` as the new description of the side that sent it;
+	// false when there is none or it does not parse.
+	bool read_side_sdp(Fork& f, const sip::Message& msg, bool from_remote);
+	// A re-offer was rejected: back to the media before it (RFC 3261 §14.1).
+	void restore_offer(Dialog& d, Fork& f, util::TimePoint now);
 	static void read_candidates(std::string_view body, SideDesc& desc);
-	void close_fork(Dialog& d, Fork& f, TimePoint now);
-	void update_pinholes(Dialog& d, Fork& f, TimePoint now);
+	void close_fork(Dialog& d, Fork& f, util::TimePoint now);
+	void update_pinholes(Dialog& d, Fork& f, util::TimePoint now);
 	size_t desired_pinholes(const Dialog& d, const SideDesc& local, const SideDesc& remote,
 	                        std::array<Key, kMaxPinholesPerFork>& out, size_t n) const;
 
 	// Pinhole table.
-	uint32_t acquire_pinhole(const Key& k, uint64_t call_hash, TimePoint now);
-	void release_pinhole(uint32_t slot, TimePoint now);
-	void emit(PinholeOp op, const Pinhole& p, TimePoint now);
+	uint32_t acquire_pinhole(const Key& k, uint64_t call_hash, util::TimePoint now);
+	void release_pinhole(uint32_t slot, util::TimePoint now);
+	void emit(PinholeOp op, const Pinhole& p, util::TimePoint now);
 
 	// Limits.
 	uint8_t trunk_of(const net::IpAddress& a) const;
@@ -253,17 +263,16 @@ private:
 	std::string_view reason_; // of the last drop
 	std::string_view why_;    // cause of the pinhole updates being emitted now
 
-	std::vector<Dialog> dialogs_;
-	HashIndex dialog_index_;
-	ListLinks dialog_links_;
-	ListLinks::List early_, confirmed_, terminated_;
-	FreeSlots dialog_free_;
+	// Dialogs under the hash of their Call-ID (a Call-ID's dialogs with
+	// several remotes share it), each in the list of its state.
+	util::BoundedTable<Dialog> dialogs_;
+	util::SlotLists dialog_links_;
+	util::SlotLists::List early_, confirmed_, terminated_;
 
-	std::vector<Pinhole> pinholes_;
-	HashIndex pinhole_index_;
-	ListLinks pinhole_links_;
-	ListLinks::List refresh_;
-	FreeSlots pinhole_free_;
+	// Pinholes under the hash of (address, port), in refresh order.
+	util::BoundedTable<Pinhole> pinholes_;
+	util::SlotLists pinhole_links_;
+	util::SlotLists::List refresh_;
 
 	CountedTable sources_;
 	CountedTable users_;

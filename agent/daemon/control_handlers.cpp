@@ -32,7 +32,7 @@ json::Value evidence_value(const std::string& text)
 
 int64_t seconds(std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
 
-json::Value ban_json(const engine::BanRecord& b, detect::TimePoint now)
+json::Value ban_json(const engine::BanRecord& b, util::TimePoint now)
 {
 	json::Value v = json::Object{};
 	v.set("addr", b.target.base.to_string());
@@ -83,7 +83,7 @@ util::Result<net::Cidr> target_of(const Request& req)
 
 HandlerResult bans(Runtime& rt, const Request& req)
 {
-	const detect::TimePoint now = wall_now();
+	const util::TimePoint now = wall_now();
 	json::Array list;
 	for (const auto& b : rt.bans->active(now))
 		list.push_back(ban_json(b, now));
@@ -103,7 +103,7 @@ HandlerResult ban(Runtime& rt, const Request& req)
 	std::string reason = req.args["reason"].as_string();
 	if (reason.empty())
 		reason = "manual ban";
-	const detect::TimePoint now = wall_now();
+	const util::TimePoint now = wall_now();
 	engine::BanResult r = rt.bans->ban(*target, std::chrono::seconds(for_s), reason, now);
 	if (r.outcome != engine::BanOutcome::Banned && r.outcome != engine::BanOutcome::AlreadyBanned)
 		return {encode_error(fmt::format("{} not banned: {}", target->to_string(), engine::to_string(r.outcome)))};
@@ -132,7 +132,7 @@ HandlerResult explain(Runtime& rt, const Request& req)
 	auto a = net::IpAddress::parse(req.args["addr"].as_string());
 	if (!a)
 		return {encode_error(fmt::format("\"{}\" is not an IPv4 or IPv6 address", req.args["addr"].as_string()))};
-	const detect::TimePoint now = wall_now();
+	const util::TimePoint now = wall_now();
 	engine::Explanation x = rt.bans->explain(*a, now);
 	json::Value body = json::Object{};
 	body.set("addr", a->to_string());

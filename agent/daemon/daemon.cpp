@@ -32,6 +32,7 @@
 #include "agent/daemon/exporter.h"
 #include "agent/daemon/runtime.h"
 #include "agent/daemon/saved_bans.h"
+#include "agent/util/hash.h"
 #include "agent/util/log.h"
 #include "agent/util/unique_fd.h"
 #include "rules/netlink.h"
@@ -158,9 +159,8 @@ bool Daemon::start_queues(const Config& cfg)
 		q.fail_open = d.fail_open;
 		qcfgs.push_back(q);
 		calls::Config cc = cfg.calls();
-		cc.hash_seed ^= (static_cast<uint64_t>(::getpid()) << 32) ^
-		                static_cast<uint64_t>(wall_now().time_since_epoch().count()) ^ i;
-		rt_.shards.push_back(std::make_unique<Shard>(rt_, cc));
+		cc.hash_seed ^= util::random_seed();
+		rt_.shards.push_back(std::make_unique<Shard>(rt_, cc, util::random_seed()));
 		handlers.push_back(rt_.shards.back().get());
 	}
 	std::string err;
@@ -188,13 +188,12 @@ bool Daemon::start()
 	if (!d.ban_log.empty()) {
 		std::error_code ec;
 		std::filesystem::create_directories(std::filesystem::path(d.ban_log).parent_path(), ec);
-		std::string err;
-		if (!rt_.ban_log->open(d.ban_log, &err)) {
-			LOG(Daemon, Error, "cannot open the ban log: {}", err);
+		if (util::Status st = rt_.ban_log->open(d.ban_log); !st) {
+			LOG(Daemon, Error, "cannot open the ban log: {}", st.message);
 			return false;
 		}
 	}
-	rt_.bans = std::make_unique<engine::BanManager>(*cfg->engine(), rt_.ban_log.get());
+	rt_.bans = std::make_unique<engine::BanManager>(*cfg->engine(), rt_.ban_log.get(), util::random_seed());
 
 	if (rules::Status st = nl_.open(); !st) {
 		LOG(Daemon, Error, "cannot open a netfilter netlink socket: {}", st.message);
@@ -240,9 +239,9 @@ bool Daemon::start()
 std::string Daemon::reload()
 {
 	sd_notify(0, "RELOADING=1");
-	std::string reopen_err;
-	if (rt_.ban_log && !rt_.ban_log->reopen(&reopen_err))
-		LOG(Daemon, Error, "cannot reopen the ban log: {}", reopen_err);
+	if (rt_.ban_log)
+		if (util::Status st = rt_.ban_log->reopen(); !st)
+			LOG(Daemon, Error, "cannot reopen the ban log: {}", st.message);
 	util::Status st = apply_config_file(rt_, nl_, spec_, config_path_, config_explicit_);
 	if (st) {
 		rt_.counters.reloads_ok.fetch_add(1, std::memory_order_relaxed);

@@ -30,12 +30,12 @@ int64_t unix_now_ms()
 		.count();
 }
 
-int64_t to_unix_ms(detect::TimePoint t)
+int64_t to_unix_ms(util::TimePoint t)
 {
 	return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-detect::TimePoint from_unix_ms(int64_t ms) { return detect::TimePoint(std::chrono::milliseconds(ms)); }
+util::TimePoint from_unix_ms(int64_t ms) { return util::TimePoint(std::chrono::milliseconds(ms)); }
 
 namespace {
 
@@ -230,7 +230,7 @@ LoadedState load_state(const std::string& path, int64_t now_ms)
 	return std::move(r).value();
 }
 
-SavedState to_saved_state(const engine::BanSnapshot& snap, detect::TimePoint now)
+SavedState to_saved_state(const engine::BanSnapshot& snap, util::TimePoint now)
 {
 	SavedState s;
 	s.saved_at_ms = to_unix_ms(now);

@@ -63,8 +63,8 @@ struct SavedState {
 };
 
 int64_t unix_now_ms();
-int64_t to_unix_ms(detect::TimePoint t);
-detect::TimePoint from_unix_ms(int64_t ms);
+int64_t to_unix_ms(util::TimePoint t);
+util::TimePoint from_unix_ms(int64_t ms);
 
 struct LoadedState {
 	SavedState state;
@@ -85,7 +85,7 @@ LoadedState load_state(const std::string& path, int64_t now_ms);
 
 // The ban manager's snapshot as saved (absolute times), and back: the bans
 // and offence histories to restore at `now_ms`.
-SavedState to_saved_state(const engine::BanSnapshot& snap, detect::TimePoint now);
+SavedState to_saved_state(const engine::BanSnapshot& snap, util::TimePoint now);
 engine::BanSnapshot to_ban_snapshot(const SavedState& state, int64_t now_ms);
 
 } // namespace sipguard::daemon

@@ -10,7 +10,7 @@
 
 namespace sipguard::daemon {
 
-detect::TimePoint wall_now()
+util::TimePoint wall_now()
 {
 	return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now());
 }
@@ -69,7 +69,7 @@ void Runtime::set_config(ConfigPtr next)
 
 void Runtime::on_ban(const engine::BanRecord& b)
 {
-	const detect::TimePoint now = wall_now();
+	const util::TimePoint now = wall_now();
 	if (writer && !writer->ban(b.target, kernel_timeout(b.until - now)))
 		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
 	counters.bans_total.fetch_add(1, std::memory_order_relaxed);

@@ -30,7 +30,7 @@
 namespace sipguard::daemon {
 
 // The wall clock as the engine and the ban manager take it.
-detect::TimePoint wall_now();
+util::TimePoint wall_now();
 
 // Kernel element timeouts are whole seconds here; round up so a ban never
 // ends in the kernel before it ends in the manager.

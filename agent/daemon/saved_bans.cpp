@@ -23,7 +23,7 @@ void restore_saved_bans(Runtime& rt, rules::Netlink& nl)
 {
 	const auto t0 = std::chrono::steady_clock::now();
 	const int64_t now_ms = unix_now_ms();
-	const detect::TimePoint now = from_unix_ms(now_ms);
+	const util::TimePoint now = from_unix_ms(now_ms);
 	auto loaded = read_state(state_file_path(rt), now_ms);
 	if (!loaded) {
 		LOG(Daemon, Error, "cannot restore state: {}; starting without saved bans", loaded.error());
@@ -62,7 +62,7 @@ void restore_saved_bans(Runtime& rt, rules::Netlink& nl)
 bool save_bans(Runtime& rt, const char* why)
 {
 	const std::string path = state_file_path(rt);
-	const detect::TimePoint now = wall_now();
+	const util::TimePoint now = wall_now();
 	SavedState s = to_saved_state(rt.bans->snapshot(now), now);
 	if (util::Status st = write_state(path, s); !st) {
 		rt.counters.save_errors.fetch_add(1, std::memory_order_relaxed);

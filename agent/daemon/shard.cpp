@@ -10,8 +10,8 @@
 
 namespace sipguard::daemon {
 
-Shard::Shard(Runtime& rt, const calls::Config& calls_config)
-	: rt_(rt), hook_(calls_config), engine_(rt.engine_config(), *rt.bans, *this),
+Shard::Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed)
+	: rt_(rt), hook_(calls_config), engine_(rt.engine_config(), *rt.bans, *this, hash_seed),
 	  version_(rt.config_version.load(std::memory_order_acquire))
 {
 	engine_.set_call_hook(&hook_);
@@ -19,7 +19,7 @@ Shard::Shard(Runtime& rt, const calls::Config& calls_config)
 
 // Time-driven engine work (dialog and pinhole timeouts, table ageing) at most
 // once a second, from whichever comes first: a packet or an idle queue.
-void Shard::tick(detect::TimePoint now)
+void Shard::tick(util::TimePoint now)
 {
 	if (now - last_tick_ >= std::chrono::seconds(1)) {
 		last_tick_ = now;
@@ -31,7 +31,7 @@ void Shard::on_idle() { tick(wall_now()); }
 
 nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
 {
-	const detect::TimePoint now = wall_now();
+	const util::TimePoint now = wall_now();
 	// A reload publishes a new immutable engine snapshot and bumps the
 	// version; the shard picks it up between packets, never mid-packet.
 	uint64_t v = rt_.config_version.load(std::memory_order_acquire);
@@ -66,13 +66,13 @@ void Shard::on_finding(const detect::Finding& f, const engine::BanResult& result
 	             .evidence_text = text});
 }
 
-void Shard::on_pinhole(const engine::PinholeEvent& e)
+void Shard::on_pinhole(const calls::PinholeUpdate& e)
 {
 	rules::Writer* w = rt_.writer.get();
 	if (!w)
 		return;
 	bool ok = true;
-	if (e.op == engine::PinholeEvent::Op::Close)
+	if (e.op == calls::PinholeOp::Close)
 		ok = w->close_pinhole(e.remote, e.local_port);
 	else
 		ok = w->open_pinhole(e.remote, e.local_port, kernel_timeout(e.timeout));

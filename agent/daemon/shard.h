@@ -9,6 +9,7 @@
 #include "agent/calls/engine_hook.h"
 #include "agent/daemon/metrics.h"
 #include "agent/engine/engine.h"
+#include "agent/util/hash.h"
 #include "nfq/queue.h"
 
 namespace sipguard::daemon {
@@ -19,12 +20,12 @@ class Shard final : public nfq::Handler, public engine::Sink {
 public:
 	// Reads the current engine config and its version from `rt`, which must
 	// outlive the shard and hold the ban manager already.
-	Shard(Runtime& rt, const calls::Config& calls_config);
+	Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed = util::kDefaultHashSeed);
 
 	nfq::Verdict on_packet(const nfq::PacketView& p, nfq::Direction dir) override;
 	void on_idle() override;
 	void on_finding(const detect::Finding& f, const engine::BanResult& result) override;
-	void on_pinhole(const engine::PinholeEvent& e) override;
+	void on_pinhole(const calls::PinholeUpdate& e) override;
 
 	const engine::EngineCounters& engine_counters() const { return engine_.counters(); }
 	const calls::Tracker& tracker() const { return hook_.tracker(); }
@@ -36,13 +37,13 @@ public:
 	metrics::ShardCounter pinhole_submit_failed;
 
 private:
-	void tick(detect::TimePoint now);
+	void tick(util::TimePoint now);
 
 	Runtime& rt_;
 	calls::EngineHook hook_;
 	engine::Engine engine_;
 	uint64_t version_;
-	detect::TimePoint last_tick_{};
+	util::TimePoint last_tick_{};
 };
 
 } // namespace sipguard::daemon

@@ -8,22 +8,19 @@
 
 namespace sipguard::detect::brute_force {
 
-UserFailures::UserFailures(size_t capacity)
+uint32_t UserFailures::add(uint32_t user_hash, util::TimePoint now, util::Millis window)
 {
-	size_t cap = 64;
-	while (cap < capacity)
-		cap <<= 1;
-	mask_ = cap - 1;
-	entries_ = std::make_unique<Entry[]>(cap);
-}
-
-uint32_t UserFailures::add(uint32_t user_hash, TimePoint now, Millis window)
-{
-	// Direct-mapped: a collision replaces the older user. Losing a count
-	// only delays the distributed-cracking rule; the per-source rule holds.
-	Entry& e = entries_[(user_hash * 2654435761u) & mask_];
-	if (e.hash != user_hash || now - e.start > window) {
-		e.hash = user_hash;
+	const uint64_t h = util::mix64(user_hash ^ seed_);
+	uint32_t s = table_.find(h, [&](const Entry& e) { return e.hash == user_hash; });
+	if (s == util::kNoSlot) {
+		if (table_.full())
+			table_.evict(table_.clock_victim());
+		s = table_.insert(h);
+		table_[s] = Entry{user_hash, 0, now};
+	}
+	table_.touch(s);
+	Entry& e = table_[s];
+	if (now - e.start > window) {
 		e.count = 0;
 		e.start = now;
 	}
@@ -31,14 +28,12 @@ uint32_t UserFailures::add(uint32_t user_hash, TimePoint now, Millis window)
 }
 
 bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& users, const ResponseFacts& r,
-                 TimePoint now, Finding& out)
+                 util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || !r.had_credentials || r.status < 200)
 		return false;
-	if (st.brute_window == TimePoint{} || now - st.brute_window > cfg.window) {
-		st.brute_window = now;
+	if (restart_window(st.brute_window, now, cfg.window))
 		st.auth_failures = 0;
-	}
 	UserSlot* u = st.user(r.target_hash, r.target_user, true);
 	if (is_success(r)) {
 		if (u && u->pending_failures > 0) {
@@ -76,7 +71,7 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& use
 		st.last_auth_user.set(r.target_user);
 	uint32_t per_user = users.add(r.auth_hash ? r.auth_hash : r.target_hash, now, cfg.window);
 	std::string_view reason;
-	Millis window = cfg.window;
+	util::Millis window = cfg.window;
 	if (st.auth_failures >= cfg.max_failures) {
 		reason = "failed authentications";
 	} else if (cfg.fast_failures > 0 && fast >= cfg.fast_failures) {

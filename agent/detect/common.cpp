@@ -4,7 +4,7 @@
 
 namespace sipguard::detect {
 
-void begin_finding(Finding& out, Detector d, std::string_view reason, TimePoint now, Millis window)
+void begin_finding(Finding& out, Detector d, std::string_view reason, util::TimePoint now, util::Millis window)
 {
 	out.detector = d;
 	out.reason = reason;

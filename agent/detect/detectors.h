@@ -7,18 +7,19 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
 
 #include "agent/detect/config.h"
 #include "agent/detect/facts.h"
 #include "agent/detect/finding.h"
 #include "agent/detect/source_state.h"
 #include "agent/sip/message.h"
+#include "agent/util/bounded_table.h"
+#include "agent/util/hash.h"
 
 namespace sipguard::detect {
 
 // Fills the common fields of a finding.
-void begin_finding(Finding& out, Detector d, std::string_view reason, TimePoint now, Millis window);
+void begin_finding(Finding& out, Detector d, std::string_view reason, util::TimePoint now, util::Millis window);
 // Adds the source's sampled user names and User-Agent to the evidence.
 void add_source_samples(Finding& out, const SourceState& st);
 
@@ -27,53 +28,58 @@ MethodClass method_class(sip::Method m);
 namespace scanner {
 // Signatures (User-Agent, From display/user), then behaviour (OPTIONS probes
 // to several users from a source the PBX does not know).
-bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r, TimePoint now, Finding& out);
+bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now, Finding& out);
 // Probes answered with errors (>= 400 but not a challenge) from an unknown source.
-bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now, Finding& out);
+bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now, Finding& out);
 } // namespace scanner
 
 namespace enumeration {
-bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFacts& r, TimePoint now, Finding& out);
-bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now,
+bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now, Finding& out);
+bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now,
                  Finding& out);
 } // namespace enumeration
 
 namespace brute_force {
 // Failures per user from all sources of a shard, for distributed cracking.
+// A full table forgets the user the CLOCK hand picks: losing a count only
+// delays the distributed-cracking rule; the per-source rules hold.
 class UserFailures {
 public:
-	explicit UserFailures(size_t capacity = 4096);
+	explicit UserFailures(size_t capacity = 4096, uint64_t seed = util::kDefaultHashSeed)
+		: table_(capacity), seed_(seed)
+	{
+	}
 	// Counts a failure against `user_hash`; returns the user's count in window.
-	uint32_t add(uint32_t user_hash, TimePoint now, Millis window);
+	uint32_t add(uint32_t user_hash, util::TimePoint now, util::Millis window);
 
 private:
 	struct Entry {
 		uint32_t hash = 0;
 		uint32_t count = 0;
-		TimePoint start{};
+		util::TimePoint start{};
 	};
-	std::unique_ptr<Entry[]> entries_;
-	size_t mask_;
+	util::BoundedTable<Entry> table_;
+	uint64_t seed_;
 };
 
 bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& users, const ResponseFacts& r,
-                 TimePoint now, Finding& out);
+                 util::TimePoint now, Finding& out);
 } // namespace brute_force
 
 namespace flood {
 enum class Hit : uint8_t { None, Source, Prefix };
 // `prefix` may be null (no prefix state: table disabled).
-Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const RequestFacts& r, TimePoint now,
+Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const RequestFacts& r, util::TimePoint now,
                Finding& out);
 // A success refunds the source's bucket and, when given, its prefix's (so a
 // whole site re-registering after an outage is not a prefix flood).
 void on_response(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const ResponseFacts& r,
-                 TimePoint now);
+                 util::TimePoint now);
 } // namespace flood
 
 namespace malformed {
 // `what` names the malformation or not-SIP kind (static text).
-bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view what, TimePoint now, Finding& out);
+bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view what, util::TimePoint now, Finding& out);
 } // namespace malformed
 
 namespace forged {
@@ -83,7 +89,7 @@ bool is_forged_control(const ForgedConfig& cfg, const sip::Message& msg);
 // Counts one dropped forged request (or a call-hook offence); true when the
 // source passed the threshold.
 bool on_offence(const ForgedConfig& cfg, SourceState& st, std::string_view what, std::string_view sample,
-                TimePoint now, Finding& out);
+                util::TimePoint now, Finding& out);
 } // namespace forged
 
 } // namespace sipguard::detect

@@ -18,7 +18,7 @@ bool is_user_failure(uint16_t status)
 
 // `port`/`port_limit` (request time only; port 0 = skip): the per-port rule
 // over the users other than `new_user` asked from that port.
-bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, uint16_t port, uint32_t port_limit,
+bool evaluate(const EnumerationConfig& cfg, SourceState& st, util::TimePoint now, uint16_t port, uint32_t port_limit,
               uint32_t new_user, Finding& out)
 {
 	uint32_t failed = st.users_untracked_failed;
@@ -66,7 +66,7 @@ bool evaluate(const EnumerationConfig& cfg, SourceState& st, TimePoint now, uint
 
 } // namespace
 
-bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFacts& r, TimePoint now, Finding& out)
+bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled)
 		return false;
@@ -86,7 +86,7 @@ bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFact
 	return evaluate(cfg, st, now, fresh ? r.remote_port : 0, limit, r.target_hash, out);
 }
 
-bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now, Finding& out)
+bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || r.status < 200)
 		return false;

@@ -10,15 +10,15 @@
 #include <string_view>
 
 #include "agent/net/ip_address.h"
+#include "agent/util/clock.h"
 
 namespace sipguard::detect {
 
-// The engine's clock: wall-clock nanoseconds, passed in by the caller (the
-// daemon uses system_clock::now(), replay the capture's timestamps, tests a
-// counter), so ban log timestamps and expiry share one timeline.
-using TimePoint = std::chrono::time_point<std::chrono::system_clock, std::chrono::nanoseconds>;
-using Duration = std::chrono::nanoseconds;
-using Millis = std::chrono::milliseconds;
+// The clock types' older names, still used by agent/detect/config.h,
+// agent/engine/config.h and agent/daemon; code here says util::.
+using util::Duration;
+using util::Millis;
+using util::TimePoint;
 
 enum class Detector : uint8_t {
 	Scanner,
@@ -57,7 +57,7 @@ struct Evidence {
 	uint8_t count_n = 0;
 	std::array<Sample, kMaxSamples> samples{};
 	uint8_t sample_n = 0;
-	Millis window{0}; // the detector's window (0: instantaneous, e.g. a signature)
+	util::Millis window{0}; // the detector's window (0: instantaneous, e.g. a signature)
 
 	void add_count(std::string_view static_name, int64_t value);
 	// Control characters and non-ASCII bytes are replaced by '?', so the
@@ -75,7 +75,7 @@ struct Finding {
 	uint8_t prefix_len = 0;  // 32/128 for a host; 24/64 for a prefix finding
 	Detector detector = Detector::Manual;
 	std::string_view reason; // static text, e.g. "scanner user-agent"
-	TimePoint at{};
+	util::TimePoint at{};
 	Evidence evidence;
 	// Drop the packet that produced the finding even in dry-run? No: dry-run
 	// never drops. This only says the detector wants the source banned

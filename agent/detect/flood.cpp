@@ -29,16 +29,16 @@ std::string_view reason_for(MethodClass c)
 	}
 }
 
-Millis window_of(const Rate& r)
+util::Millis window_of(const Rate& r)
 {
 	// The time a full bucket lasts at twice the allowed rate: a readable
 	// "window" for the evidence.
-	return Millis(r.rate > 0 ? static_cast<int64_t>(r.burst / r.rate * 1000.0) : 0);
+	return util::Millis(r.rate > 0 ? static_cast<int64_t>(r.burst / r.rate * 1000.0) : 0);
 }
 
 } // namespace
 
-Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const RequestFacts& r, TimePoint now,
+Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const RequestFacts& r, util::TimePoint now,
                Finding& out)
 {
 	if (!cfg.enabled)
@@ -53,7 +53,7 @@ Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, con
 		out.evidence.add_count("burst", static_cast<int64_t>(rate.burst * scale));
 		out.evidence.add_count("rate_per_s", static_cast<int64_t>(rate.rate * scale));
 		out.evidence.add_count("since_first_ms",
-		                       std::chrono::duration_cast<Millis>(now - st.first_seen).count());
+		                       std::chrono::duration_cast<util::Millis>(now - st.first_seen).count());
 		out.evidence.add_sample("method", r.msg.method_token);
 		add_source_samples(out, st);
 		return Hit::Source;
@@ -76,7 +76,7 @@ Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, con
 }
 
 void on_response(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const ResponseFacts& r,
-                 TimePoint now)
+                 util::TimePoint now)
 {
 	if (!cfg.enabled || !is_success(r))
 		return;

@@ -21,14 +21,12 @@ bool is_forged_control(const ForgedConfig& cfg, const sip::Message& msg)
 }
 
 bool on_offence(const ForgedConfig& cfg, SourceState& st, std::string_view what, std::string_view sample,
-                TimePoint now, Finding& out)
+                util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled)
 		return false;
-	if (st.forged_window == TimePoint{} || now - st.forged_window > cfg.window) {
-		st.forged_window = now;
+	if (restart_window(st.forged_window, now, cfg.window))
 		st.forged = 0;
-	}
 	++st.forged;
 	if (st.forged < cfg.max_messages)
 		return false;

@@ -6,14 +6,12 @@
 
 namespace sipguard::detect::malformed {
 
-bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view what, TimePoint now, Finding& out)
+bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view what, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled)
 		return false;
-	if (st.malformed_window == TimePoint{} || now - st.malformed_window > cfg.window) {
-		st.malformed_window = now;
+	if (restart_window(st.malformed_window, now, cfg.window))
 		st.malformed = 0;
-	}
 	++st.malformed;
 	if (st.malformed < cfg.max_messages)
 		return false;

@@ -10,9 +10,9 @@ namespace sipguard::detect::scanner {
 namespace {
 
 void signature_finding(Finding& out, const RequestFacts& r, const SourceState& st, std::string_view reason,
-                       std::string_view field, std::string_view pattern, TimePoint now)
+                       std::string_view field, std::string_view pattern, util::TimePoint now)
 {
-	begin_finding(out, Detector::Scanner, reason, now, Millis(0));
+	begin_finding(out, Detector::Scanner, reason, now, util::Millis(0));
 	out.evidence.add_count("requests", st.requests);
 	out.evidence.add_sample("pattern", pattern);
 	out.evidence.add_sample(field == "user_agent" ? "user_agent" : "from", field == "user_agent" ? r.msg.user_agent : r.msg.from.uri.raw);
@@ -20,9 +20,18 @@ void signature_finding(Finding& out, const RequestFacts& r, const SourceState& s
 	out.evidence.add_sample("users", r.target_user);
 }
 
+// Probes and their error answers are counted in one window.
+void roll_scan_window(const ScannerConfig& cfg, SourceState& st, util::TimePoint now)
+{
+	if (restart_window(st.scan_window, now, cfg.window)) {
+		st.probes = 0;
+		st.probe_errors = 0;
+	}
+}
+
 } // namespace
 
-bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r, TimePoint now, Finding& out)
+bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled)
 		return false;
@@ -46,11 +55,7 @@ bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r
 
 	if (st.known() || st.ever_credentials || r.method != sip::Method::Options)
 		return false;
-	if (st.scan_window == TimePoint{} || now - st.scan_window > cfg.window) {
-		st.scan_window = now;
-		st.probes = 0;
-		st.probe_errors = 0;
-	}
+	roll_scan_window(cfg, st, now);
 	++st.probes;
 	UserSlot* slot = st.user(r.target_hash, r.target_user, true);
 	if (slot)
@@ -67,17 +72,13 @@ bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r
 	return true;
 }
 
-bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, TimePoint now, Finding& out)
+bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || !r.probe || st.known() || st.ever_credentials)
 		return false;
 	if (r.status < 400 || is_challenge(r.status))
 		return false;
-	if (st.scan_window == TimePoint{} || now - st.scan_window > cfg.window) {
-		st.scan_window = now;
-		st.probes = 0;
-		st.probe_errors = 0;
-	}
+	roll_scan_window(cfg, st, now);
 	++st.probe_errors;
 	if (st.probe_errors < cfg.error_probes)
 		return false;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Per-source and per-prefix detector state: fixed size (no pointers, no
-// heap), so it can live in a BoundedTable and be evicted by overwriting.
+// heap), so it can live in an AddressTable slot and be reset by assignment.
 #pragma once
 
 #include <algorithm>
@@ -13,13 +13,24 @@
 
 namespace sipguard::detect {
 
+// Counting windows: a window starts with the first event and lasts
+// `window`; the next event after it starts a new one. Returns true when it
+// started one at `now` (the caller zeroes the window's counters).
+inline bool restart_window(util::TimePoint& start, util::TimePoint now, util::Millis window)
+{
+	if (start != util::TimePoint{} && now - start <= window)
+		return false;
+	start = now;
+	return true;
+}
+
 // A token bucket in double precision; `last` is when it was last refilled.
 struct TokenBucket {
 	double tokens = -1; // < 0: not yet initialised (starts full)
-	TimePoint last{};
+	util::TimePoint last{};
 
 	// Takes one token; false when the bucket is empty.
-	bool take(const Rate& r, double scale, TimePoint now)
+	bool take(const Rate& r, double scale, util::TimePoint now)
 	{
 		refill(r, scale, now);
 		if (tokens < 1)
@@ -27,12 +38,12 @@ struct TokenBucket {
 		tokens -= 1;
 		return true;
 	}
-	void refund(const Rate& r, double scale, double n, TimePoint now)
+	void refund(const Rate& r, double scale, double n, util::TimePoint now)
 	{
 		refill(r, scale, now);
 		tokens = std::min(tokens + n, r.burst * scale);
 	}
-	void refill(const Rate& r, double scale, TimePoint now)
+	void refill(const Rate& r, double scale, util::TimePoint now)
 	{
 		double cap = r.burst * scale;
 		if (tokens < 0) {
@@ -103,8 +114,8 @@ struct SourceState {
 	static constexpr size_t kUsers = 48;
 	static constexpr size_t kUserSamples = 4;
 
-	TimePoint first_seen{};
-	TimePoint last_seen{};
+	util::TimePoint first_seen{};
+	util::TimePoint last_seen{};
 	uint32_t requests = 0;
 
 	// Knowledge that makes a source less suspicious.
@@ -115,12 +126,12 @@ struct SourceState {
 	bool trusted = false;
 
 	// Enforcement cache.
-	TimePoint banned_until{};
+	util::TimePoint banned_until{};
 	uint64_t ban_gen = 0;
-	std::array<TimePoint, kDetectorCount> suppress_until{}; // no repeated findings per detector
+	std::array<util::TimePoint, kDetectorCount> suppress_until{}; // no repeated findings per detector
 
 	// Users of the current window (scanner, enumeration, brute force).
-	TimePoint users_window{};
+	util::TimePoint users_window{};
 	std::array<UserSlot, kUsers> users{};
 	uint8_t user_count = 0;
 	uint16_t users_untracked_failed = 0; // failures for users that found no slot
@@ -129,12 +140,12 @@ struct SourceState {
 	SampleText user_agent;
 
 	// Scanner behaviour.
-	TimePoint scan_window{};
+	util::TimePoint scan_window{};
 	uint16_t probes = 0;
 	uint16_t probe_errors = 0;
 
 	// Brute force.
-	TimePoint brute_window{};
+	util::TimePoint brute_window{};
 	uint16_t auth_failures = 0;
 	SampleText last_auth_user;
 
@@ -142,28 +153,27 @@ struct SourceState {
 	std::array<TokenBucket, static_cast<size_t>(MethodClass::Count)> buckets{};
 
 	// Malformed.
-	TimePoint malformed_window{};
+	util::TimePoint malformed_window{};
 	uint16_t malformed = 0;
 	uint8_t last_malformation = 0;
 
 	// Forged control.
-	TimePoint forged_window{};
+	util::TimePoint forged_window{};
 	uint16_t forged = 0;
 
 	bool known() const { return ever_success || pbx_peer; }
 
 	// Resets the users window when it is older than `window`.
-	void roll_users(TimePoint now, Millis window)
+	void roll_users(util::TimePoint now, util::Millis window)
 	{
-		if (users_window == TimePoint{} || now - users_window > window) {
-			users_window = now;
+		if (restart_window(users_window, now, window)) {
 			users = {};
 			user_count = 0;
 			users_untracked_failed = 0;
 			user_sample_count = 0;
 		}
 	}
-	uint16_t deciseconds(TimePoint now) const
+	uint16_t deciseconds(util::TimePoint now) const
 	{
 		auto ds = std::chrono::duration_cast<std::chrono::milliseconds>(now - users_window).count() / 100;
 		return static_cast<uint16_t>(std::clamp<int64_t>(ds, 0, 65535));
@@ -212,11 +222,11 @@ struct PrefixState {
 	// when several addresses share the load (one host's flood is that
 	// host's ban, not its neighbours').
 	std::array<uint64_t, kRecentSources> recent_sources{};
-	std::array<TimePoint, kRecentSources> recent_seen{};
+	std::array<util::TimePoint, kRecentSources> recent_seen{};
 	uint8_t recent_next = 0;
 
 	// Records `source_hash`; returns the distinct sources seen within `window`.
-	size_t note_source(uint64_t source_hash, TimePoint now, Duration window)
+	size_t note_source(uint64_t source_hash, util::TimePoint now, util::Duration window)
 	{
 		bool found = false;
 		for (size_t i = 0; i < kRecentSources; ++i)
@@ -234,9 +244,9 @@ struct PrefixState {
 			n += (recent_sources[i] != 0 && now - recent_seen[i] <= window) ? 1 : 0;
 		return n;
 	}
-	TimePoint banned_until{};
+	util::TimePoint banned_until{};
 	uint64_t ban_gen = 0;
-	TimePoint suppress_until{};
+	util::TimePoint suppress_until{};
 };
 
 } // namespace sipguard::detect

@@ -3,7 +3,6 @@
 #include "agent/engine/ban_log.h"
 
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <unistd.h>
@@ -27,7 +26,7 @@ std::string human_duration(int64_t s)
 	return fmt::format("{}s", s);
 }
 
-std::string format_rfc3339(TimePoint t)
+std::string format_rfc3339(util::TimePoint t)
 {
 	auto ns = t.time_since_epoch().count();
 	int64_t secs = ns / 1000000000;
@@ -87,28 +86,26 @@ void BanLog::close_owned()
 	owned_ = false;
 }
 
-bool BanLog::open(const std::string& path, std::string* error)
+util::Status BanLog::open(const std::string& path)
 {
 	std::lock_guard lock(mu_);
 	int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		if (error)
-			*error = fmt::format("{}: {}", path, std::strerror(errno));
-		return false;
+		const int err = errno;
+		return util::Status::failure(err, util::describe_errno(path, err));
 	}
 	FILE* f = ::fdopen(fd, "a");
 	if (!f) {
-		if (error)
-			*error = fmt::format("{}: {}", path, std::strerror(errno));
+		const int err = errno;
 		::close(fd);
-		return false;
+		return util::Status::failure(err, util::describe_errno(path, err));
 	}
 	std::setvbuf(f, nullptr, _IOLBF, 0);
 	close_owned();
 	path_ = path;
 	file_ = f;
 	owned_ = true;
-	return true;
+	return util::Status::success();
 }
 
 void BanLog::attach(FILE* stream)
@@ -119,16 +116,32 @@ void BanLog::attach(FILE* stream)
 	file_ = stream;
 }
 
-bool BanLog::reopen(std::string* error)
+util::Status BanLog::reopen()
 {
 	std::string path;
 	{
 		std::lock_guard lock(mu_);
 		if (path_.empty())
-			return true;
+			return util::Status::success();
 		path = path_;
 	}
-	return open(path, error);
+	return open(path);
+}
+
+bool BanLog::open(const std::string& path, std::string* error)
+{
+	util::Status st = open(path);
+	if (!st && error)
+		*error = st.message;
+	return st.ok();
+}
+
+bool BanLog::reopen(std::string* error)
+{
+	util::Status st = reopen();
+	if (!st && error)
+		*error = st.message;
+	return st.ok();
 }
 
 void BanLog::set_human_stream(FILE* stream)

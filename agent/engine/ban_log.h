@@ -13,13 +13,13 @@
 
 #include "agent/detect/finding.h"
 #include "agent/net/ip_address.h"
+#include "agent/util/status.h"
 
 namespace sipguard::engine {
 
-using detect::TimePoint;
 
 struct BanLogEvent {
-	TimePoint ts{};
+	util::TimePoint ts{};
 	std::string_view event;      // "ban", "unban", "expire", "prefix_ban", "finding"
 	net::Cidr target;            // addr + prefix_len
 	std::string_view detector;   // "scanner", ..., "manual"; "" for unban/expire without one
@@ -35,7 +35,7 @@ std::string format_json(const BanLogEvent& e);
 // "ban 203.0.113.7/32 for 10m (offence 1): scanner: scanner user-agent [ua=friendly-scanner]"
 std::string format_human(const BanLogEvent& e);
 // RFC 3339 UTC with milliseconds: "2026-11-29T22:41:07.123Z".
-std::string format_rfc3339(TimePoint t);
+std::string format_rfc3339(util::TimePoint t);
 // Whole seconds in the largest unit that divides them exactly: "10m", "24h", "90s".
 std::string human_duration(int64_t seconds);
 
@@ -48,12 +48,17 @@ public:
 	BanLog& operator=(const BanLog&) = delete;
 
 	// Appends to `path` (created 0640, O_APPEND|O_CLOEXEC, line-buffered).
-	// Returns false and sets `error` ("PATH: strerror") on failure.
-	bool open(const std::string& path, std::string* error = nullptr);
+	// A failure's message is "PATH: strerror".
+	util::Status open(const std::string& path);
 	// Writes JSON lines to a stream the caller owns (replay, tests).
 	void attach(FILE* stream);
-	// Reopens the path given to open() (logrotate moved the file away).
-	bool reopen(std::string* error = nullptr);
+	// Reopens the path given to open() (logrotate moved the file away);
+	// success when no path was opened.
+	util::Status reopen();
+	// The previous signatures, for callers not yet on util::Status (the
+	// daemon, the ban log test): false with `error` set on failure.
+	bool open(const std::string& path, std::string* error);
+	bool reopen(std::string* error);
 	// Where the human-readable line goes (default stderr; nullptr = nowhere).
 	void set_human_stream(FILE* stream);
 

@@ -7,20 +7,11 @@
 
 #include <fmt/core.h>
 
-#include "agent/detect/bounded_table.h"
 #include "agent/util/log.h"
 
 namespace sipguard::engine {
 
 namespace {
-
-bool contains_any(const std::vector<net::Cidr>& list, const net::IpAddress& a)
-{
-	for (const auto& c : list)
-		if (c.contains(a))
-			return true;
-	return false;
-}
 
 // True when the two blocks overlap (one contains the other's base).
 bool overlaps(const net::Cidr& a, const net::Cidr& b)
@@ -30,7 +21,7 @@ bool overlaps(const net::Cidr& a, const net::Cidr& b)
 	return a.prefix_len <= b.prefix_len ? a.contains(b.base) : b.contains(a.base);
 }
 
-int64_t seconds(Millis m) { return m.count() / 1000; }
+int64_t seconds(util::Millis m) { return m.count() / 1000; }
 
 } // namespace
 
@@ -50,17 +41,22 @@ std::string_view to_string(BanOutcome o)
 
 size_t BanManager::CidrHash::operator()(const net::Cidr& c) const noexcept
 {
-	return static_cast<size_t>(detect::hash_address(c.base) ^ (static_cast<uint64_t>(c.prefix_len) << 56));
+	return static_cast<size_t>(util::hash_combine(net::hash_address(c.base, seed), c.prefix_len));
 }
 
-BanManager::BanManager(const Config& config, BanLog* log) : log_(log) { reconfigure(config); }
+BanManager::BanManager(const Config& config, BanLog* log, uint64_t hash_seed)
+	: log_(log), active_(0, CidrHash{hash_seed}), history_(0, CidrHash{hash_seed}),
+	  recent_by_prefix_(0, CidrHash{hash_seed})
+{
+	reconfigure(config);
+}
 
 void BanManager::reconfigure(const Config& config)
 {
 	std::lock_guard lock(mu_);
 	ban_cfg_ = config.ban;
 	if (ban_cfg_.ladder.empty())
-		ban_cfg_.ladder.push_back(Millis(600000));
+		ban_cfg_.ladder.push_back(util::Millis(600000));
 	allowlist_ = config.allowlist;
 	trusted_ = config.trusted;
 	dry_run_ = config.dry_run;
@@ -77,7 +73,7 @@ void BanManager::bump() { generation_.fetch_add(1, std::memory_order_acq_rel); }
 
 bool BanManager::policy_exempt_locked(const net::IpAddress& a) const
 {
-	return contains_any(allowlist_, a) || contains_any(trusted_, a);
+	return net::Cidr::any_contains(allowlist_, a) || net::Cidr::any_contains(trusted_, a);
 }
 
 bool BanManager::prefix_covers_exempt_locked(const net::Cidr& c) const
@@ -91,7 +87,7 @@ bool BanManager::prefix_covers_exempt_locked(const net::Cidr& c) const
 	return false;
 }
 
-const BanRecord* BanManager::covering_locked(const net::IpAddress& a, TimePoint now) const
+const BanRecord* BanManager::covering_locked(const net::IpAddress& a, util::TimePoint now) const
 {
 	if (!a.valid())
 		return nullptr;
@@ -105,13 +101,13 @@ const BanRecord* BanManager::covering_locked(const net::IpAddress& a, TimePoint 
 	return nullptr;
 }
 
-Millis BanManager::ladder_locked(uint32_t offence_count) const
+util::Millis BanManager::ladder_locked(uint32_t offence_count) const
 {
 	size_t i = std::min<size_t>(offence_count == 0 ? 0 : offence_count - 1, ban_cfg_.ladder.size() - 1);
 	return ban_cfg_.ladder[i];
 }
 
-void BanManager::prune_history_locked(TimePoint now)
+void BanManager::prune_history_locked(util::TimePoint now)
 {
 	if (history_.size() < ban_cfg_.max_history)
 		return;
@@ -120,7 +116,7 @@ void BanManager::prune_history_locked(TimePoint now)
 		it = (now - it->second.last > ban_cfg_.history_ttl) ? history_.erase(it) : std::next(it);
 	if (history_.size() < ban_cfg_.max_history)
 		return;
-	std::vector<std::pair<TimePoint, net::Cidr>> ages;
+	std::vector<std::pair<util::TimePoint, net::Cidr>> ages;
 	ages.reserve(history_.size());
 	for (const auto& [k, h] : history_)
 		ages.emplace_back(h.last, k);
@@ -133,7 +129,7 @@ void BanManager::prune_history_locked(TimePoint now)
 }
 
 OffenceHistory& BanManager::record_offence_locked(const net::Cidr& target, Detector d, std::string_view reason,
-                                                  TimePoint now)
+                                                  util::TimePoint now)
 {
 	prune_history_locked(now);
 	OffenceHistory& h = history_[target];
@@ -150,7 +146,7 @@ OffenceHistory& BanManager::record_offence_locked(const net::Cidr& target, Detec
 	return h;
 }
 
-void BanManager::log_locked(std::string_view event, const BanRecord& r, TimePoint now)
+void BanManager::log_locked(std::string_view event, const BanRecord& r, util::TimePoint now)
 {
 	if (!log_)
 		return;
@@ -186,7 +182,7 @@ void BanManager::log_finding_locked(const detect::Finding& f, std::string_view n
 	log_->write(e);
 }
 
-BanRecord& BanManager::install_locked(BanRecord rec, std::string_view event, TimePoint now)
+BanRecord& BanManager::install_locked(BanRecord rec, std::string_view event, util::TimePoint now)
 {
 	auto [it, inserted] = active_.insert_or_assign(rec.target, std::move(rec));
 	if (inserted)
@@ -198,7 +194,7 @@ BanRecord& BanManager::install_locked(BanRecord rec, std::string_view event, Tim
 	return it->second;
 }
 
-void BanManager::remove_locked(const net::Cidr& target, std::string_view event, UnbanCause cause, TimePoint now)
+void BanManager::remove_locked(const net::Cidr& target, std::string_view event, UnbanCause cause, util::TimePoint now)
 {
 	auto it = active_.find(target);
 	if (it == active_.end())
@@ -212,7 +208,7 @@ void BanManager::remove_locked(const net::Cidr& target, std::string_view event, 
 	bump();
 }
 
-std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddress& a, TimePoint now)
+std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddress& a, util::TimePoint now)
 {
 	if (!ban_cfg_.prefix_enabled)
 		return std::nullopt;
@@ -262,7 +258,7 @@ std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddres
 	return install_locked(std::move(rec), "prefix_ban", now);
 }
 
-BanResult BanManager::on_finding(const detect::Finding& f, TimePoint now)
+BanResult BanManager::on_finding(const detect::Finding& f, util::TimePoint now)
 {
 	BanResult res;
 	if (!f.source.valid())
@@ -325,7 +321,7 @@ BanResult BanManager::on_finding(const detect::Finding& f, TimePoint now)
 	return res;
 }
 
-BanResult BanManager::ban(const net::Cidr& target, Millis duration, std::string_view reason, TimePoint now)
+BanResult BanManager::ban(const net::Cidr& target, util::Millis duration, std::string_view reason, util::TimePoint now)
 {
 	BanResult res;
 	if (!target.base.valid())
@@ -352,7 +348,7 @@ BanResult BanManager::ban(const net::Cidr& target, Millis duration, std::string_
 	return res;
 }
 
-bool BanManager::unban(const net::Cidr& target, TimePoint now)
+bool BanManager::unban(const net::Cidr& target, util::TimePoint now)
 {
 	std::lock_guard lock(mu_);
 	if (!active_.count(target))
@@ -361,7 +357,7 @@ bool BanManager::unban(const net::Cidr& target, TimePoint now)
 	return true;
 }
 
-size_t BanManager::expire(TimePoint now)
+size_t BanManager::expire(util::TimePoint now)
 {
 	std::lock_guard lock(mu_);
 	std::vector<net::Cidr> due;
@@ -381,7 +377,7 @@ size_t BanManager::expire(TimePoint now)
 	return due.size();
 }
 
-std::vector<BanRecord> BanManager::active(TimePoint now) const
+std::vector<BanRecord> BanManager::active(util::TimePoint now) const
 {
 	std::lock_guard lock(mu_);
 	std::vector<BanRecord> out;
@@ -395,12 +391,12 @@ std::vector<BanRecord> BanManager::active(TimePoint now) const
 	return out;
 }
 
-Explanation BanManager::explain(const net::IpAddress& addr, TimePoint now) const
+Explanation BanManager::explain(const net::IpAddress& addr, util::TimePoint now) const
 {
 	std::lock_guard lock(mu_);
 	Explanation e;
-	e.allowlisted = contains_any(allowlist_, addr) || contains_any(trusted_, addr);
-	e.trusted = contains_any(trusted_, addr);
+	e.allowlisted = net::Cidr::any_contains(allowlist_, addr) || net::Cidr::any_contains(trusted_, addr);
+	e.trusted = net::Cidr::any_contains(trusted_, addr);
 	for (unsigned len = 0; len <= addr.max_prefix(); ++len) {
 		if (len_count_[len] == 0)
 			continue;
@@ -413,7 +409,7 @@ Explanation BanManager::explain(const net::IpAddress& addr, TimePoint now) const
 	return e;
 }
 
-bool BanManager::is_banned(const net::IpAddress& addr, TimePoint now) const
+bool BanManager::is_banned(const net::IpAddress& addr, util::TimePoint now) const
 {
 	std::lock_guard lock(mu_);
 	return covering_locked(addr, now) != nullptr;
@@ -428,7 +424,7 @@ bool BanManager::is_allowlisted(const net::IpAddress& addr) const
 bool BanManager::is_trusted(const net::IpAddress& addr) const
 {
 	std::lock_guard lock(mu_);
-	return contains_any(trusted_, addr);
+	return net::Cidr::any_contains(trusted_, addr);
 }
 
 size_t BanManager::active_count() const
@@ -437,7 +433,7 @@ size_t BanManager::active_count() const
 	return active_.size();
 }
 
-BanSnapshot BanManager::snapshot(TimePoint now) const
+BanSnapshot BanManager::snapshot(util::TimePoint now) const
 {
 	std::lock_guard lock(mu_);
 	BanSnapshot s;
@@ -454,7 +450,7 @@ BanSnapshot BanManager::snapshot(TimePoint now) const
 	return s;
 }
 
-void BanManager::restore(const BanSnapshot& s, TimePoint now)
+void BanManager::restore(const BanSnapshot& s, util::TimePoint now)
 {
 	std::lock_guard lock(mu_);
 	for (const auto& h : s.history)

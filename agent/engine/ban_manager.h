@@ -20,12 +20,11 @@
 #include "agent/engine/ban_log.h"
 #include "agent/engine/config.h"
 #include "agent/net/ip_address.h"
+#include "agent/util/hash.h"
 
 namespace sipguard::engine {
 
 using detect::Detector;
-using detect::Duration;
-using detect::TimePoint;
 
 struct BanRecord {
 	net::Cidr target;
@@ -33,23 +32,23 @@ struct BanRecord {
 	std::string reason;
 	std::string evidence_json = "{}"; // the Evidence of the finding that caused it
 	std::string evidence_text;
-	TimePoint start{};
-	TimePoint until{};
+	util::TimePoint start{};
+	util::TimePoint until{};
 	uint32_t offence_count = 0; // 1 for a first offence
 	bool prefix = false;        // an aggregated prefix ban
 
-	Millis duration() const { return std::chrono::duration_cast<Millis>(until - start); }
-	Millis remaining(TimePoint now) const
+	util::Millis duration() const { return std::chrono::duration_cast<util::Millis>(until - start); }
+	util::Millis remaining(util::TimePoint now) const
 	{
-		return now >= until ? Millis(0) : std::chrono::duration_cast<Millis>(until - now);
+		return now >= until ? util::Millis(0) : std::chrono::duration_cast<util::Millis>(until - now);
 	}
 };
 
 struct Offence {
-	TimePoint at{};
+	util::TimePoint at{};
 	Detector detector = Detector::Manual;
 	std::string reason;
-	Millis duration{0};
+	util::Millis duration{0};
 };
 
 // Offences of one address or prefix, newest last, at most kMaxOffences kept
@@ -58,7 +57,7 @@ struct OffenceHistory {
 	static constexpr size_t kMaxOffences = 8;
 	net::Cidr target;
 	uint32_t count = 0;
-	TimePoint last{};
+	util::TimePoint last{};
 	std::vector<Offence> offences;
 };
 
@@ -96,7 +95,7 @@ public:
 struct BanSnapshot {
 	struct Active {
 		BanRecord ban;
-		Millis remaining{0};
+		util::Millis remaining{0};
 	};
 	std::vector<Active> bans;
 	std::vector<OffenceHistory> history;
@@ -112,7 +111,8 @@ struct Explanation {
 class BanManager {
 public:
 	// `log` may be null (no ban log); it must outlive the manager.
-	BanManager(const Config& config, BanLog* log);
+	// `hash_seed` seeds the hash of the ban and history maps.
+	BanManager(const Config& config, BanLog* log, uint64_t hash_seed = util::kDefaultHashSeed);
 	BanManager(const BanManager&) = delete;
 	BanManager& operator=(const BanManager&) = delete;
 
@@ -122,17 +122,17 @@ public:
 
 	// From a detector via an engine shard. Only `f.source` (the packet's
 	// source) is ever banned.
-	BanResult on_finding(const detect::Finding& f, TimePoint now);
+	BanResult on_finding(const detect::Finding& f, util::TimePoint now);
 	// Operator ban; duration 0 = next step of the ladder.
-	BanResult ban(const net::Cidr& target, Millis duration, std::string_view reason, TimePoint now);
+	BanResult ban(const net::Cidr& target, util::Millis duration, std::string_view reason, util::TimePoint now);
 	// Returns false when no active ban matched `target` exactly.
-	bool unban(const net::Cidr& target, TimePoint now);
+	bool unban(const net::Cidr& target, util::TimePoint now);
 	// Removes bans whose time is up (logged as "expire"); returns how many.
-	size_t expire(TimePoint now);
+	size_t expire(util::TimePoint now);
 
-	std::vector<BanRecord> active(TimePoint now) const;
-	Explanation explain(const net::IpAddress& addr, TimePoint now) const;
-	bool is_banned(const net::IpAddress& addr, TimePoint now) const;
+	std::vector<BanRecord> active(util::TimePoint now) const;
+	Explanation explain(const net::IpAddress& addr, util::TimePoint now) const;
+	bool is_banned(const net::IpAddress& addr, util::TimePoint now) const;
 	bool is_allowlisted(const net::IpAddress& addr) const; // allowlist or trusted
 	bool is_trusted(const net::IpAddress& addr) const;
 	size_t active_count() const;
@@ -141,27 +141,28 @@ public:
 	// revalidate their cached per-source ban state without taking the lock.
 	uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
-	BanSnapshot snapshot(TimePoint now) const;
+	BanSnapshot snapshot(util::TimePoint now) const;
 	// Re-applies saved bans with their remaining time (re-announced to the
 	// listener) and the offence history. Entries already expired are skipped.
-	void restore(const BanSnapshot& s, TimePoint now);
+	void restore(const BanSnapshot& s, util::TimePoint now);
 
 private:
 	struct CidrHash {
+		uint64_t seed;
 		size_t operator()(const net::Cidr& c) const noexcept;
 	};
 
 	bool policy_exempt_locked(const net::IpAddress& a) const;
 	bool prefix_covers_exempt_locked(const net::Cidr& c) const;
-	const BanRecord* covering_locked(const net::IpAddress& a, TimePoint now) const;
-	BanRecord& install_locked(BanRecord rec, std::string_view event, TimePoint now);
-	void remove_locked(const net::Cidr& target, std::string_view event, UnbanCause cause, TimePoint now);
-	void prune_history_locked(TimePoint now);
+	const BanRecord* covering_locked(const net::IpAddress& a, util::TimePoint now) const;
+	BanRecord& install_locked(BanRecord rec, std::string_view event, util::TimePoint now);
+	void remove_locked(const net::Cidr& target, std::string_view event, UnbanCause cause, util::TimePoint now);
+	void prune_history_locked(util::TimePoint now);
 	OffenceHistory& record_offence_locked(const net::Cidr& target, Detector d, std::string_view reason,
-	                                      TimePoint now);
-	Millis ladder_locked(uint32_t offence_count) const;
-	std::optional<BanRecord> maybe_prefix_ban_locked(const net::IpAddress& a, TimePoint now);
-	void log_locked(std::string_view event, const BanRecord& r, TimePoint now);
+	                                      util::TimePoint now);
+	util::Millis ladder_locked(uint32_t offence_count) const;
+	std::optional<BanRecord> maybe_prefix_ban_locked(const net::IpAddress& a, util::TimePoint now);
+	void log_locked(std::string_view event, const BanRecord& r, util::TimePoint now);
 	void log_finding_locked(const detect::Finding& f, std::string_view note);
 	void bump();
 
@@ -173,10 +174,12 @@ private:
 	BanLog* log_ = nullptr;
 	BanListener* listener_ = nullptr;
 
+	// Banned addresses are chosen by whoever sends the packets (spoofed UDP):
+	// the maps hash them under a seed.
 	std::unordered_map<net::Cidr, BanRecord, CidrHash> active_;
 	std::unordered_map<net::Cidr, OffenceHistory, CidrHash> history_;
 	// Host bans per prefix, for aggregation: prefix -> (addr, time) of recent bans.
-	std::unordered_map<net::Cidr, std::vector<std::pair<net::IpAddress, TimePoint>>, CidrHash> recent_by_prefix_;
+	std::unordered_map<net::Cidr, std::vector<std::pair<net::IpAddress, util::TimePoint>>, CidrHash> recent_by_prefix_;
 	std::array<uint32_t, 129> len_count_{}; // active bans per prefix length
 	std::atomic<uint64_t> generation_{1};
 };

@@ -6,10 +6,12 @@
 #include <cstring>
 #include <optional>
 
-#include "agent/detect/bounded_table.h"
+#include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
 #include "agent/sip/framer.h"
 #include "agent/sip/parser.h"
+#include "agent/util/hash.h"
+#include "agent/util/lru_table.h"
 
 namespace sipguard::engine {
 
@@ -19,26 +21,16 @@ using detect::RequestFacts;
 using detect::ResponseFacts;
 using detect::SampleText;
 using detect::SourceState;
-using detect::TimePoint;
 
 namespace {
-
-uint64_t fnv64(std::string_view s, uint64_t h = 1469598103934665603ull)
-{
-	for (char c : s)
-		h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-	return h;
-}
 
 // Transaction key: the remote address, Call-ID, CSeq number and method
 // (RFC 3261 §17.2.3 matches on branch; Call-ID + CSeq is what both sides
 // of a response carry unchanged and is enough to pair request and answer).
-uint64_t txn_key(const net::IpAddress& remote, const sip::Message& m)
+uint64_t txn_key(uint64_t remote_hash, const sip::Message& m)
 {
-	uint64_t h = fnv64(m.call_id, detect::hash_address(remote));
-	h ^= (static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method)) * 0x9E3779B97F4A7C15ull;
-	h ^= h >> 29;
-	return h ? h : 1;
+	const uint64_t h = util::hash_text(m.call_id, remote_hash);
+	return util::hash_combine(h, static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method));
 }
 
 // Keep-alives that are not RFC 5626 CRLF: some phones and NAT helpers send
@@ -62,7 +54,7 @@ bool has_credentials(const sip::Message& m)
 
 struct Txn {
 	uint64_t key = 0;
-	TimePoint created{};
+	util::TimePoint created{};
 	uint32_t target_hash = 0;
 	uint32_t auth_hash = 0;
 	sip::Method method = sip::Method::Unknown;
@@ -71,90 +63,77 @@ struct Txn {
 	SampleText target;
 };
 
+// Pending requests by txn_key; a full table evicts the oldest request (all
+// share one timeout, so insertion order is expiry order).
 class TxnTable {
 public:
-	static constexpr size_t kProbe = 4;
-	explicit TxnTable(size_t capacity)
+	explicit TxnTable(size_t capacity) : table_(capacity) {}
+
+	// Returns the entry of `key`: the existing one for a retransmission,
+	// else a fresh one. Making room for it counts as an eviction only when
+	// the oldest request had not timed out yet.
+	Txn& insert(uint64_t key, util::TimePoint now, util::Millis timeout)
 	{
-		size_t cap = 64;
-		while (cap < capacity)
-			cap <<= 1;
-		mask_ = cap - 1;
-		slots_ = std::make_unique<Txn[]>(cap);
-	}
-	// Inserts, replacing a same-key entry (retransmission), else a free or
-	// timed-out slot, else the oldest in the probe window (evicted).
-	Txn& insert(uint64_t key, TimePoint now, detect::Millis timeout, uint64_t& evictions)
-	{
-		Txn* victim = nullptr;
-		for (size_t n = 0; n < kProbe; ++n) {
-			Txn& t = slots_[(key + n) & mask_];
-			if (t.key == key)
-				return t;
-			if (t.key == 0 || now - t.created > timeout) {
-				if (!victim || victim->key != 0)
-					victim = &t;
-			} else if (!victim || (victim->key != 0 && t.created < victim->created)) {
-				victim = &t;
-			}
-		}
-		if (victim->key != 0 && now - victim->created <= timeout)
-			++evictions;
-		*victim = Txn{};
-		victim->key = key;
-		victim->created = now;
-		return *victim;
+		uint32_t s = table_.find(key, [&](const Txn& t) { return t.key == key; });
+		if (s != util::kNoSlot)
+			return table_[s];
+		if (table_.full() && now - table_[table_.oldest()].created > timeout)
+			table_.erase(table_.oldest());
+		s = table_.insert(key);
+		Txn& t = table_[s];
+		t = Txn{};
+		t.key = key;
+		t.created = now;
+		return t;
 	}
 	Txn* find(uint64_t key)
 	{
-		for (size_t n = 0; n < kProbe; ++n) {
-			Txn& t = slots_[(key + n) & mask_];
-			if (t.key == key)
-				return &t;
-		}
-		return nullptr;
+		const uint32_t s = table_.find(key, [&](const Txn& t) { return t.key == key; });
+		return s == util::kNoSlot ? nullptr : &table_[s];
 	}
-	size_t bytes() const { return (mask_ + 1) * sizeof(Txn); }
+	// The entry's contents stay readable until the next insert.
+	void erase(const Txn& t) { table_.erase(table_.slot_of(t)); }
+	uint64_t evictions() const { return table_.evictions(); }
+	size_t bytes() const { return table_.bytes(); }
 
 private:
-	std::unique_ptr<Txn[]> slots_;
-	size_t mask_ = 0;
+	util::LruTable<Txn> table_;
 };
 
+// One direction of a TCP connection: its framer and where the stream is.
 struct Flow {
 	uint64_t key = 0;
-	TimePoint last{};
 	uint32_t next_seq = 0; // sequence number of the next byte expected
 	bool has_seq = false;
-	std::optional<sip::StreamFramer> framer; // allocated on first use, then reused
+	std::optional<sip::StreamFramer> framer; // allocated on first use, then reused by the slot's later flows
 };
 
 } // namespace
 
 struct Engine::Impl {
-	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s)
-		: cfg(std::move(c)), bans(b), sink(s), sources(cfg->tables.sources), prefixes(cfg->tables.prefixes),
-		  txns(cfg->tables.transactions), flows(std::make_unique<Flow[]>(cfg->tables.tcp_flows)),
-		  flow_count(cfg->tables.tcp_flows), user_failures(4096)
+	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed)
+		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
+		  prefixes(cfg->tables.prefixes, seed), txns(cfg->tables.transactions), flows(cfg->tables.tcp_flows),
+		  user_failures(4096, seed)
 	{
 	}
 
 	std::shared_ptr<const Config> cfg;
 	BanManager& bans;
 	Sink& sink;
-	detect::BoundedTable<SourceState> sources;
-	detect::BoundedTable<PrefixState> prefixes;
+	uint64_t seed;
+	detect::AddressTable<SourceState> sources;
+	detect::AddressTable<PrefixState> prefixes;
 	TxnTable txns;
-	std::unique_ptr<Flow[]> flows;
-	size_t flow_count;
+	util::LruTable<Flow> flows; // least recently active evicted first
 	detect::brute_force::UserFailures user_failures;
 	detect::TokenBucket global_unknown;
 	sip::Message msg; // reused: parse() resets it
 	Finding finding;  // reused scratch
 };
 
-Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink)
-	: impl_(std::make_unique<Impl>(std::move(config), bans, sink))
+Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink, uint64_t hash_seed)
+	: impl_(std::make_unique<Impl>(std::move(config), bans, sink, hash_seed))
 {
 }
 
@@ -164,25 +143,16 @@ void Engine::set_config(std::shared_ptr<const Config> config) { impl_->cfg = std
 
 size_t Engine::table_bytes() const
 {
-	return impl_->sources.bytes() + impl_->prefixes.bytes() + impl_->txns.bytes() +
-	       impl_->flow_count * sizeof(Flow);
+	return impl_->sources.bytes() + impl_->prefixes.bytes() + impl_->txns.bytes() + impl_->flows.bytes();
 }
 
-void Engine::on_tick(TimePoint now)
+void Engine::on_tick(util::TimePoint now)
 {
 	if (hook_)
 		hook_->on_tick(now, impl_->sink);
 }
 
 namespace {
-
-bool in_list(const std::vector<net::Cidr>& l, const net::IpAddress& a)
-{
-	for (const auto& c : l)
-		if (c.contains(a))
-			return true;
-	return false;
-}
 
 uint8_t prefix_len_for(const Config& c, const net::IpAddress& a)
 {
@@ -195,10 +165,10 @@ uint8_t prefix_len_for(const Config& c, const net::IpAddress& a)
 // of tables.
 class EnginePass {
 public:
-	EnginePass(Engine::Impl& impl, EngineCounters& counters, CallHook* hook, const nfq::PacketView& pkt,
-	           nfq::Direction dir, TimePoint now)
+	EnginePass(Engine::Impl& impl, EngineCounters& counters, calls::CallHook* hook, const nfq::PacketView& pkt,
+	           nfq::Direction dir, util::TimePoint now)
 		: m_(impl), c_(counters), hook_(hook), cfg_(*impl.cfg), pkt_(pkt), dir_(dir), now_(now),
-		  remote_(pkt.remote(dir))
+		  remote_(pkt.remote(dir)), remote_hash_(impl.sources.hash(remote_))
 	{
 	}
 
@@ -211,7 +181,7 @@ private:
 	Verdict malformed(std::string_view what);
 	// Logs a call tracker's limit report as a call-limit finding; true when
 	// that banned the source (detect.call_limit.ban).
-	bool call_limit(const CallLimitReport& rep);
+	bool call_limit(const calls::CallLimitReport& rep);
 	// Reports a finding for the current source; returns true when the
 	// source is now banned (drop).
 	bool emit(Finding& f, bool prefix);
@@ -220,12 +190,13 @@ private:
 
 	Engine::Impl& m_;
 	EngineCounters& c_;
-	CallHook* hook_;
+	calls::CallHook* hook_;
 	const Config& cfg_;
 	const nfq::PacketView& pkt_;
 	nfq::Direction dir_;
-	TimePoint now_;
+	util::TimePoint now_;
 	const net::IpAddress& remote_;
+	const uint64_t remote_hash_; // net::hash_address(remote_) under the engine's seed
 	SourceState* st_ = nullptr;
 };
 
@@ -236,12 +207,12 @@ void EnginePass::refresh_ban_state()
 		return;
 	bool was = banned();
 	st_->ban_gen = gen;
-	st_->allowlisted = in_list(cfg_.allowlist, remote_) || in_list(cfg_.trusted, remote_);
-	st_->trusted = in_list(cfg_.trusted, remote_);
+	st_->trusted = net::Cidr::any_contains(cfg_.trusted, remote_);
+	st_->allowlisted = st_->trusted || net::Cidr::any_contains(cfg_.allowlist, remote_);
 	bool now_banned = m_.bans.is_banned(remote_, now_);
 	// Until the next generation change (expiry, unban and every new ban bump
 	// it), the answer stands.
-	st_->banned_until = now_banned ? TimePoint::max() : TimePoint{};
+	st_->banned_until = now_banned ? util::TimePoint::max() : util::TimePoint{};
 	if (was != now_banned)
 		m_.sink.on_verdict_change(VerdictChange{remote_, static_cast<uint8_t>(remote_.max_prefix()),
 		                                        now_banned ? Verdict::Drop : Verdict::Accept,
@@ -268,7 +239,7 @@ bool EnginePass::emit(Finding& f, bool prefix)
 		++c_.bans;
 	// One finding per detector and window while the source is not banned
 	// (dry run, allowlisted): the log says it once, not per packet.
-	TimePoint until = now_ + std::max<detect::Duration>(f.evidence.window, std::chrono::seconds(10));
+	util::TimePoint until = now_ + std::max<util::Duration>(f.evidence.window, std::chrono::seconds(10));
 	if (prefix) {
 		if (ps)
 			ps->suppress_until = until;
@@ -278,7 +249,7 @@ bool EnginePass::emit(Finding& f, bool prefix)
 	m_.sink.on_finding(f, res);
 	if (res.drop()) {
 		bool was = banned();
-		st_->banned_until = TimePoint::max();
+		st_->banned_until = util::TimePoint::max();
 		st_->ban_gen = m_.bans.generation();
 		if (!was)
 			m_.sink.on_verdict_change(VerdictChange{remote_, f.prefix_len, Verdict::Drop,
@@ -317,9 +288,8 @@ Verdict EnginePass::run()
 		return Verdict::Accept;
 
 	bool inserted = false;
-	uint64_t before = m_.sources.evictions();
-	st_ = &m_.sources.find_or_insert(remote_, inserted);
-	c_.source_evictions += m_.sources.evictions() - before;
+	st_ = &m_.sources.find_or_insert(remote_, remote_hash_, inserted);
+	c_.source_evictions = m_.sources.evictions();
 	if (inserted)
 		st_->first_seen = now_;
 	st_->last_seen = now_;
@@ -356,40 +326,29 @@ Verdict EnginePass::run()
 
 	// TCP: one framer per direction of a flow; several messages per segment.
 	constexpr uint8_t kFin = 0x01, kRst = 0x04;
-	uint64_t key = detect::hash_address(remote_) ^
-	               (static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 | static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 |
-	                static_cast<uint64_t>(dir_)) * 0x9E3779B97F4A7C15ull;
-	key = key ? key : 1;
-	Flow* flow = nullptr;
-	Flow* victim = nullptr;
-	size_t n = m_.flow_count;
-	for (size_t i = 0, idx = key % n; i < 8 && i < n; ++i, idx = (idx + 1) % n) {
-		Flow& f = m_.flows[idx];
-		if (f.key == key) {
-			flow = &f;
-			break;
-		}
-		if (!victim || f.key == 0 || (victim->key != 0 && f.last < victim->last))
-			if (!victim || victim->key != 0)
-				victim = &f;
-	}
+	const uint64_t ports = static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 |
+	                       static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 | static_cast<uint64_t>(dir_);
+	const uint64_t key = util::hash_combine(remote_hash_, ports);
+	uint32_t slot = m_.flows.find(key, [&](const Flow& f) { return f.key == key; });
 	if (pkt_.payload.empty()) {
-		if (flow && (pkt_.tcp_flags & (kFin | kRst)))
-			flow->key = 0;
+		if (slot != util::kNoSlot && (pkt_.tcp_flags & (kFin | kRst)))
+			m_.flows.erase(slot);
 		return Verdict::Accept;
 	}
-	if (!flow) {
-		if (victim->key != 0)
-			++c_.flow_evictions;
-		flow = victim;
-		flow->key = key;
-		flow->has_seq = false;
-		if (!flow->framer)
-			flow->framer.emplace();
+	if (slot == util::kNoSlot) {
+		slot = m_.flows.insert(key);
+		c_.flow_evictions = m_.flows.evictions();
+		Flow& f = m_.flows[slot];
+		f.key = key;
+		f.has_seq = false;
+		if (!f.framer)
+			f.framer.emplace();
 		else
-			flow->framer->reset();
+			f.framer->reset();
+	} else {
+		m_.flows.touch(slot);
 	}
-	flow->last = now_;
+	Flow* flow = &m_.flows[slot];
 	std::span<const uint8_t> data = pkt_.payload;
 	// Retransmissions and overlaps are not fed twice (a retransmitted
 	// REGISTER would otherwise count twice); after a gap (a segment lost
@@ -434,7 +393,7 @@ Verdict EnginePass::run()
 		}
 	}
 	if (pkt_.tcp_flags & (kFin | kRst))
-		flow->key = 0;
+		m_.flows.erase(slot);
 	return v;
 }
 
@@ -485,8 +444,8 @@ Verdict EnginePass::message(const sip::Message& msg)
 		return v;
 
 	if (hook_) {
-		SipContext ctx{pkt_, dir_, msg, now_, remote_, st_->trusted, st_->allowlisted};
-		CallDecision d = hook_->on_sip(ctx, m_.sink);
+		calls::SipContext ctx{pkt_, dir_, msg, now_, remote_, st_->trusted, st_->allowlisted};
+		calls::CallDecision d = hook_->on_sip(ctx, m_.sink);
 		if (d.drop && !st_->allowlisted) {
 			++c_.call_hook_drops;
 			if (!cfg_.dry_run)
@@ -505,7 +464,7 @@ Verdict EnginePass::message(const sip::Message& msg)
 	return v;
 }
 
-bool EnginePass::call_limit(const CallLimitReport& rep)
+bool EnginePass::call_limit(const calls::CallLimitReport& rep)
 {
 	Finding& f = m_.finding;
 	// The tracker already reports a limited key at most once a minute; the
@@ -547,7 +506,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 	          (!creds && (msg.method == sip::Method::Register || msg.method == sip::Method::Invite ||
 	                      msg.method == sip::Method::Subscribe));
 	r.remote_port = pkt_.remote_port(dir_);
-	r.source_hash = detect::hash_address(remote_) | 1;
+	r.source_hash = remote_hash_ | 1;
 	if (creds)
 		st.ever_credentials = true;
 	st.roll_users(now_, cfg_.enumeration.window);
@@ -580,9 +539,8 @@ Verdict EnginePass::request(const sip::Message& msg)
 		PrefixState* ps = nullptr;
 		if (cfg_.flood.enabled && !st.known()) {
 			bool ins = false;
-			uint64_t before = m_.prefixes.evictions();
 			ps = &m_.prefixes.find_or_insert(remote_.masked(prefix_len_for(cfg_, remote_)), ins);
-			c_.prefix_evictions += m_.prefixes.evictions() - before;
+			c_.prefix_evictions = m_.prefixes.evictions();
 		}
 		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
 		if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix))
@@ -590,8 +548,8 @@ Verdict EnginePass::request(const sip::Message& msg)
 	}
 
 	if (msg.method != sip::Method::Ack) {
-		Txn& t = m_.txns.insert(txn_key(remote_, msg), now_, cfg_.tables.transaction_timeout,
-		                        c_.transaction_evictions);
+		Txn& t = m_.txns.insert(txn_key(remote_hash_, msg), now_, cfg_.tables.transaction_timeout);
+		c_.transaction_evictions = m_.txns.evictions();
 		t.target_hash = r.target_hash;
 		t.auth_hash = r.auth_hash;
 		t.method = msg.method;
@@ -604,7 +562,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 
 Verdict EnginePass::response(const sip::Message& msg)
 {
-	Txn* t = m_.txns.find(txn_key(remote_, msg));
+	Txn* t = m_.txns.find(txn_key(remote_hash_, msg));
 	if (!t) {
 		++c_.unmatched_responses;
 		return Verdict::Accept;
@@ -619,10 +577,9 @@ Verdict EnginePass::response(const sip::Message& msg)
 	r.probe = t->probe;
 	r.target_user = t->target.view();
 	r.remote_port = pkt_.remote_port(dir_);
-	if (msg.status >= 200)
-		t->key = 0; // final: the transaction is done (retransmissions are unmatched)
 	if (msg.status < 200)
 		return Verdict::Accept;
+	m_.txns.erase(*t); // final: the transaction is done (retransmissions are unmatched)
 
 	SourceState& st = *st_;
 	st.roll_users(now_, cfg_.enumeration.window);
@@ -642,7 +599,7 @@ Verdict EnginePass::response(const sip::Message& msg)
 	return Verdict::Accept;
 }
 
-Verdict Engine::on_packet(const nfq::PacketView& packet, nfq::Direction direction, TimePoint now)
+Verdict Engine::on_packet(const nfq::PacketView& packet, nfq::Direction direction, util::TimePoint now)
 {
 	EnginePass pass(*impl_, counters_, hook_, packet, direction, now);
 	Verdict v = pass.run();

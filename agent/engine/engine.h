@@ -10,11 +10,12 @@
 #include <memory>
 #include <string_view>
 
+#include "agent/calls/call_hook.h"
 #include "agent/detect/finding.h"
 #include "agent/engine/ban_manager.h"
-#include "agent/engine/call_hook.h"
 #include "agent/engine/config.h"
 #include "agent/sip/message.h"
+#include "agent/util/hash.h"
 #include "nfq/packet_view.h"
 #include "nfq/verdict_plan.h"
 
@@ -33,23 +34,25 @@ struct VerdictChange {
 	uint8_t prefix_len = 0;
 	Verdict verdict = Verdict::Accept;
 	std::string_view why; // static: "banned", "prefix banned", "unbanned", "check-sync", ...
-	detect::TimePoint at{};
+	util::TimePoint at{};
 };
 
+
 // Side effects of on_packet. Called synchronously on the shard's thread; a
-// daemon sink forwards to the log/metrics, a replay sink prints.
-class Sink : public PinholeSink {
+// daemon sink forwards to the log/metrics, a replay sink prints. Pinhole
+// updates come from the call hook (calls::PinholeSink).
+class Sink : public calls::PinholeSink {
 public:
 	// A detector's finding and what the ban manager made of it (Banned,
 	// DryRun, Allowlisted, ...). The ban is already logged and announced to
 	// the BanListener by the manager.
 	virtual void on_finding(const detect::Finding& f, const BanResult& result) = 0;
 	virtual void on_verdict_change(const VerdictChange& /*c*/) {}
-	void on_pinhole(const PinholeEvent& /*e*/) override {}
+	void on_pinhole(const calls::PinholeUpdate& /*u*/) override {}
 };
 
-// sip::Method has no count constant: Update is its last value.
-inline constexpr size_t kMethodSlots = static_cast<size_t>(sip::Method::Update) + 1;
+// One counter per entry of the parser's method table.
+inline constexpr size_t kMethodSlots = sip::kMethodCount;
 // Response status classes 1xx..6xx (RFC 3261 §7.2: status codes 100-699).
 inline constexpr size_t kStatusClasses = 6;
 
@@ -91,22 +94,24 @@ struct EngineCounters {
 class Engine {
 public:
 	// `config` is read at construction (table sizes) and on set_config();
-	// `bans` and `sink` must outlive the engine.
-	Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink);
+	// `bans` and `sink` must outlive the engine. `hash_seed` seeds the
+	// shard's table hashes (the daemon passes a random one).
+	Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink,
+	       uint64_t hash_seed = util::kDefaultHashSeed);
 	~Engine();
 	Engine(const Engine&) = delete;
 	Engine& operator=(const Engine&) = delete;
 
-	Verdict on_packet(const nfq::PacketView& packet, nfq::Direction direction, detect::TimePoint now);
+	Verdict on_packet(const nfq::PacketView& packet, nfq::Direction direction, util::TimePoint now);
 	// Housekeeping, about once a second: ban expiry is the manager's (call
 	// BanManager::expire from one thread); this ages the shard's tables and
 	// ticks the call hook.
-	void on_tick(detect::TimePoint now);
+	void on_tick(util::TimePoint now);
 
 	// Thresholds and policy from a reloaded config; table sizes keep their
 	// construction values until restart.
 	void set_config(std::shared_ptr<const Config> config);
-	void set_call_hook(CallHook* hook) { hook_ = hook; }
+	void set_call_hook(calls::CallHook* hook) { hook_ = hook; }
 
 	const EngineCounters& counters() const { return counters_; }
 	// Fixed memory held by the shard's tables, in bytes (for the docs/bench).
@@ -117,7 +122,7 @@ public:
 private:
 	friend class EnginePass;
 	std::unique_ptr<Impl> impl_;
-	CallHook* hook_ = nullptr;
+	calls::CallHook* hook_ = nullptr;
 	EngineCounters counters_;
 };
 

@@ -76,21 +76,6 @@ std::string IpAddress::to_string() const
 	return std::string(buf, n);
 }
 
-size_t IpAddressHash::operator()(const IpAddress& a) const noexcept
-{
-	// FNV-1a over the used bytes then a final mix: cheap and good enough for
-	// open addressing; adversarial inputs are handled by the tables' bounds.
-	uint64_t h = 1469598103934665603ull ^ static_cast<uint64_t>(a.family);
-	for (size_t i = 0; i < a.size(); ++i) {
-		h ^= a.bytes[i];
-		h *= 1099511628211ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return static_cast<size_t>(h);
-}
-
 std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error)
 {
 	auto fail = [&](const char* why) -> std::optional<Cidr> {
@@ -125,6 +110,14 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error)
 bool Cidr::contains(const IpAddress& a) const
 {
 	return a.family == base.family && a.masked(prefix_len) == base;
+}
+
+bool Cidr::any_contains(const std::vector<Cidr>& blocks, const IpAddress& a)
+{
+	for (const auto& c : blocks)
+		if (c.contains(a))
+			return true;
+	return false;
 }
 
 std::string Cidr::to_string() const

@@ -10,6 +10,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "agent/util/hash.h"
 
 namespace sipguard::net {
 
@@ -21,8 +24,7 @@ struct IpAddress {
 	std::array<uint8_t, 16> bytes{};
 	Family family = Family::None;
 
-	// Inline: built per packet (queue decoder) and per c= line (SDP), where
-	// a call into another file cost a tenth of the line's parse.
+	// Inline: built per packet (queue decoder) and per c= line (SDP).
 	static IpAddress v4(const uint8_t* network_order)
 	{
 		IpAddress a;
@@ -63,8 +65,21 @@ struct IpAddress {
 	friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
 };
 
+// The one address hash: all 16 bytes and the family under a seed (see
+// util::kDefaultHashSeed for why tables are seeded). Two rounds of mix64, so
+// no difference between two addresses collides under every seed.
+inline uint64_t hash_address(const IpAddress& a, uint64_t seed)
+{
+	uint64_t lo, hi;
+	std::memcpy(&lo, a.bytes.data(), 8);
+	std::memcpy(&hi, a.bytes.data() + 8, 8);
+	return util::mix64(util::mix64(lo ^ seed) ^ hi ^ static_cast<uint64_t>(a.family));
+}
+
+// hash_address as a hasher for standard containers (off the packet path).
 struct IpAddressHash {
-	size_t operator()(const IpAddress& a) const noexcept;
+	uint64_t seed = util::kDefaultHashSeed;
+	size_t operator()(const IpAddress& a) const noexcept { return static_cast<size_t>(hash_address(a, seed)); }
 };
 
 // An address block: `base` is always stored masked to `prefix_len`.
@@ -79,6 +94,8 @@ struct Cidr {
 
 	bool contains(const IpAddress& a) const;
 	bool is_host() const { return prefix_len == base.max_prefix(); }
+	// True when one of `blocks` contains `a` (allowlists, trusted peers).
+	static bool any_contains(const std::vector<Cidr>& blocks, const IpAddress& a);
 	std::string to_string() const;
 
 	friend bool operator==(const Cidr&, const Cidr&) = default;

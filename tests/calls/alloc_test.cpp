@@ -52,7 +52,7 @@ TEST_CASE("no allocation per message in steady state")
 		void on_finding(const Finding&) override {}
 	} sink;
 	Tracker tracker(c, sink);
-	TimePoint now(std::chrono::seconds(1'000'000));
+	util::TimePoint now(std::chrono::seconds(1'000'000));
 	const net::IpAddress phone = ip("198.51.100.7");
 	// Wire text and parsed messages prepared up front: only on_message is measured.
 	struct Prepared {

@@ -96,7 +96,7 @@ struct Recorder : Sink {
 	void on_pinhole(const PinholeUpdate& u) override
 	{
 		updates.push_back(u);
-		auto k = std::make_pair(u.addr.to_string(), u.local_port);
+		auto k = std::make_pair(u.remote.to_string(), u.local_port);
 		if (u.op == PinholeOp::Open) {
 			CHECK_MESSAGE(open.count(k) == 0, "opened twice: ", k.first, " . ", k.second);
 			open[k] = 1;
@@ -124,7 +124,7 @@ struct Fixture {
 
 	Recorder rec;
 	Tracker tracker;
-	TimePoint now = TimePoint(1'000'000s);
+	util::TimePoint now = util::TimePoint(1'000'000s);
 
 	// Parses `m` with the real parser (it must be valid) and hands it over.
 	Decision send(nfq::Direction dir, const char* remote, const Msg& m)

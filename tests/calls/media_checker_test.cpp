@@ -53,7 +53,7 @@ TEST_CASE("selector syntax")
 TEST_CASE("elements behave like nftables set elements with timeouts")
 {
 	MediaChecker m(*MediaSelector::parse("auto"));
-	const TimePoint t0(1000s);
+	const util::TimePoint t0(1000s);
 	auto rtp = udp("198.51.100.7", 10000, kRtp);
 	CHECK(m.check(rtp, true, false, t0) == MediaChecker::Result::Outside);
 	m.on_pinhole(PinholeUpdate{PinholeOp::Open, ip("198.51.100.7"), 10000, 60s, 0, 0, "answer", t0});
@@ -82,7 +82,7 @@ TEST_CASE("elements behave like nftables set elements with timeouts")
 TEST_CASE("what counts as media")
 {
 	MediaChecker a(*MediaSelector::parse("auto"));
-	const TimePoint t(1s);
+	const util::TimePoint t(1s);
 	CHECK(a.check(udp("198.51.100.7", 10000, kNotRtp), true, false, t) == MediaChecker::Result::NotMedia);
 	CHECK(a.check(udp("198.51.100.7", 10000, kRtp), false, false, t) == MediaChecker::Result::NotMedia); // not to us
 	CHECK(a.check(udp("198.51.100.7", 5060, kRtp), true, true, t) == MediaChecker::Result::NotMedia);    // SIP

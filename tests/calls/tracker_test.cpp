@@ -376,7 +376,7 @@ TEST_CASE("IPv6 SDP opens IPv6 pinholes")
 	CHECK(f.is_open("2001:db8::7", 10000));
 	CHECK(f.is_open("2001:db8::7", 10001));
 	REQUIRE_FALSE(f.rec.updates.empty());
-	CHECK(f.rec.updates[0].addr.is_v6());
+	CHECK(f.rec.updates[0].remote.is_v6());
 	// IPv4 signalling, IPv6 media: both families, per policy.
 	Fixture g;
 	g.in(kPhone, invite(audio("2001:db8::9", 40000)));

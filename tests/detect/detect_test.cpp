@@ -3,7 +3,7 @@
 // case-insensitive matching, evidence rendering, the user table.
 #include <doctest/doctest.h>
 
-#include "agent/detect/bounded_table.h"
+#include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
 #include "agent/detect/source_state.h"
 #include "agent/detect/text.h"
@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 
 TEST_CASE("bounded table: fixed capacity, CLOCK eviction keeps referenced entries")
 {
-	BoundedTable<int> t(128);
+	AddressTable<int> t(128);
 	CHECK(t.capacity() == 128);
 	bool ins = false;
 	for (uint32_t i = 0; i < 100000; ++i)
@@ -37,7 +37,7 @@ TEST_CASE("token bucket: burst, refill rate, refund capped at the burst")
 {
 	Rate r{10, 5};
 	TokenBucket b;
-	TimePoint t{std::chrono::seconds(100)};
+	util::TimePoint t{std::chrono::seconds(100)};
 	for (int i = 0; i < 5; ++i)
 		CHECK(b.take(r, 1, t));
 	CHECK_FALSE(b.take(r, 1, t));

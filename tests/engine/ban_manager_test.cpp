@@ -22,7 +22,7 @@ namespace {
 
 net::IpAddress ip(std::string_view t) { return *net::IpAddress::parse(t); }
 
-detect::Finding finding(const net::IpAddress& a, detect::TimePoint at, detect::Detector d = detect::Detector::Scanner)
+detect::Finding finding(const net::IpAddress& a, util::TimePoint at, detect::Detector d = detect::Detector::Scanner)
 {
 	detect::Finding f;
 	f.source = a;
@@ -54,7 +54,7 @@ std::string read_all(FILE* f)
 	return s;
 }
 
-const detect::TimePoint t0{std::chrono::seconds(1'800'000'000)};
+const util::TimePoint t0{std::chrono::seconds(1'800'000'000)};
 
 } // namespace
 

@@ -326,7 +326,7 @@ TEST_CASE("flood: a 500 req/s INVITE flood from one source is banned within 100 
 {
 	Harness h;
 	auto attacker = ip("203.0.113.40");
-	detect::TimePoint start = h.now;
+	util::TimePoint start = h.now;
 	for (int i = 0; i < 500 && !h.banned(attacker); ++i) {
 		Req r;
 		r.method = "INVITE";
@@ -347,7 +347,7 @@ TEST_CASE("flood: a 500 req/s REGISTER flood answered 401 is banned within 100 m
 {
 	Harness h;
 	auto attacker = ip("203.0.113.41");
-	detect::TimePoint start = h.now;
+	util::TimePoint start = h.now;
 	for (int i = 0; i < 500 && !h.banned(attacker); ++i) {
 		Req r = phone_register("100", "203.0.113.41", i + 1, false);
 		r.call_id = "same-call-id";
@@ -363,7 +363,7 @@ TEST_CASE("flood: a 500 req/s REGISTER flood answered 401 is banned within 100 m
 TEST_CASE("flood: 500 req/s from 20 addresses of one /24 is a prefix ban within 100 ms")
 {
 	Harness h;
-	detect::TimePoint start = h.now;
+	util::TimePoint start = h.now;
 	bool any = false;
 	for (int i = 0; i < 500 && !any; ++i) {
 		auto src = ip(fmt::format("198.18.7.{}", 10 + i % 20));

@@ -24,14 +24,14 @@ struct RecordingSink final : engine::Sink {
 	};
 	std::vector<Entry> findings;
 	std::vector<engine::VerdictChange> changes;
-	std::vector<engine::PinholeEvent> pinholes;
+	std::vector<calls::PinholeUpdate> pinholes;
 
 	void on_finding(const detect::Finding& f, const engine::BanResult& r) override
 	{
 		findings.push_back({f, r.outcome});
 	}
 	void on_verdict_change(const engine::VerdictChange& c) override { changes.push_back(c); }
-	void on_pinhole(const engine::PinholeEvent& e) override { pinholes.push_back(e); }
+	void on_pinhole(const calls::PinholeUpdate& e) override { pinholes.push_back(e); }
 
 	size_t count(detect::Detector d) const
 	{
@@ -54,7 +54,7 @@ struct Harness {
 	engine::BanManager bans;
 	RecordingSink sink;
 	engine::Engine engine;
-	detect::TimePoint now{std::chrono::seconds(1'800'000'000)};
+	util::TimePoint now{std::chrono::seconds(1'800'000'000)};
 	net::IpAddress pbx = ip("192.0.2.1");
 	uint16_t pbx_port = 5060;
 
@@ -81,7 +81,7 @@ struct Harness {
 	{
 		return send(remote, port, nfq::Direction::Out, text);
 	}
-	void advance(detect::Duration d) { now += d; }
+	void advance(util::Duration d) { now += d; }
 
 	bool banned(const net::IpAddress& a) { return bans.is_banned(a, now); }
 	const detect::Finding* first_finding(detect::Detector d) const

@@ -397,11 +397,11 @@ namespace {
 
 // Reports a call limit on every INVITE (what calls::EngineHook forwards from
 // the tracker) and drops it, like the tracker's DropCallLimit.
-struct LimitHook final : engine::CallHook {
-	engine::CallLimitReport report{"concurrent calls at the limit", "user", "201", 4, 4};
-	engine::CallDecision on_sip(const engine::SipContext& ctx, engine::PinholeSink&) override
+struct LimitHook final : calls::CallHook {
+	calls::CallLimitReport report{"concurrent calls at the limit", "user", "201", 4, 4};
+	calls::CallDecision on_sip(const calls::SipContext& ctx, calls::PinholeSink&) override
 	{
-		engine::CallDecision d;
+		calls::CallDecision d;
 		if (ctx.direction == nfq::Direction::In && ctx.message.method == sip::Method::Invite) {
 			d.drop = true;
 			d.reason = "call limit";
@@ -409,7 +409,7 @@ struct LimitHook final : engine::CallHook {
 		}
 		return d;
 	}
-	void on_tick(detect::TimePoint, engine::PinholeSink&) override {}
+	void on_tick(util::TimePoint, calls::PinholeSink&) override {}
 };
 
 Req invite(int n)
@@ -449,7 +449,7 @@ TEST_CASE("call-limit: a tracker's limit report is a finding in the ban log, ban
 		p.dport = 5060;
 		p.l4 = nfq::L4::Udp;
 		p.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-		detect::TimePoint now{std::chrono::seconds(1'800'000'000)};
+		util::TimePoint now{std::chrono::seconds(1'800'000'000)};
 		CHECK(eng.on_packet(p, nfq::Direction::In, now) == Verdict::Drop);
 		REQUIRE(sink.findings.size() == 1);
 		CHECK(sink.findings[0].finding.detector == Detector::CallLimit);

@@ -18,9 +18,9 @@ namespace {
 struct Script {
 	replay::PcapWriter w;
 	Capture cap;
-	detect::TimePoint t{std::chrono::seconds(1'800'000'000)};
+	util::TimePoint t{std::chrono::seconds(1'800'000'000)};
 	bool started = false;
-	detect::TimePoint start{};
+	util::TimePoint start{};
 
 	void in(const net::IpAddress& src, uint16_t sport, const Req& r, bool record = true)
 	{
@@ -36,7 +36,7 @@ struct Script {
 	{
 		w.udp(t, cap.pbx, 5060, dst, dport, response(r, status));
 	}
-	void wait(detect::Duration d) { t += d; }
+	void wait(util::Duration d) { t += d; }
 };
 
 net::IpAddress addr(bool v6, const std::string& v4, const std::string& v6text)
@@ -240,7 +240,7 @@ Capture write_capture(Scenario s, const std::string& dir, bool v6)
 		break;
 	}
 	}
-	sc.cap.first_request_s = std::chrono::duration<double>(sc.start - detect::TimePoint(std::chrono::seconds(1'800'000'000))).count();
+	sc.cap.first_request_s = std::chrono::duration<double>(sc.start - util::TimePoint(std::chrono::seconds(1'800'000'000))).count();
 	if (!sc.w.close())
 		throw std::runtime_error("write failed: " + sc.cap.path);
 	return sc.cap;

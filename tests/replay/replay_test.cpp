@@ -90,7 +90,7 @@ size_t lab_requests_before(const std::string& path, const std::string& local, ui
 		return 0;
 	auto dst = *net::IpAddress::parse(local);
 	std::span<const uint8_t> ip;
-	detect::TimePoint ts;
+	util::TimePoint ts;
 	uint64_t frame = 0;
 	size_t n = 0;
 	while (src.next(ip, ts, frame) && frame < before) {
@@ -320,7 +320,7 @@ TEST_CASE("replay: raw-IP link type, IPv4 fragments, TCP segments and direction 
 	auto pbx = *net::IpAddress::parse("192.0.2.1");
 	auto scanner = *net::IpAddress::parse("203.0.113.5");
 	auto other = *net::IpAddress::parse("198.51.100.1");
-	detect::TimePoint t{std::chrono::seconds(1'800'000'000)};
+	util::TimePoint t{std::chrono::seconds(1'800'000'000)};
 	Req big;
 	big.method = "OPTIONS";
 	big.user_agent = "friendly-scanner";
@@ -364,7 +364,7 @@ TEST_CASE("replay: every supported link type decodes the same capture")
 	auto scanner = *net::IpAddress::parse("2001:db8:bad::5");
 	auto pbx4 = *net::IpAddress::parse("192.0.2.1");
 	auto scanner4 = *net::IpAddress::parse("203.0.113.5");
-	detect::TimePoint t{std::chrono::seconds(1'800'000'000)};
+	util::TimePoint t{std::chrono::seconds(1'800'000'000)};
 	Req probe;
 	probe.method = "OPTIONS";
 	probe.user_agent = "sipvicious";

@@ -122,7 +122,7 @@ bool PcapSource::strip_link(std::span<const uint8_t> f, std::span<const uint8_t>
 	return v == 4 || v == 6;
 }
 
-bool PcapSource::next(std::span<const uint8_t>& ip, detect::TimePoint& ts, uint64_t& frame_no)
+bool PcapSource::next(std::span<const uint8_t>& ip, util::TimePoint& ts, uint64_t& frame_no)
 {
 	if (!handle_.get())
 		return false;
@@ -134,7 +134,7 @@ bool PcapSource::next(std::span<const uint8_t>& ip, detect::TimePoint& ts, uint6
 			return false; // -2 end of file; -1 read error (truncated file): stop there
 		++frame_no_;
 		++counters_.frames;
-		ts = detect::TimePoint(std::chrono::seconds(h->ts.tv_sec) + std::chrono::nanoseconds(h->ts.tv_usec));
+		ts = util::TimePoint(std::chrono::seconds(h->ts.tv_sec) + std::chrono::nanoseconds(h->ts.tv_usec));
 		std::span<const uint8_t> frame(data, h->caplen);
 		std::span<const uint8_t> pkt;
 		if (!strip_link(frame, pkt)) {

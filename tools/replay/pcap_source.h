@@ -12,7 +12,7 @@
 
 #include <pcap/pcap.h>
 
-#include "agent/detect/finding.h"
+#include "agent/util/clock.h"
 #include "tools/replay/reassembly.h"
 
 namespace sipguard::replay {
@@ -71,7 +71,7 @@ public:
 	// The next IP packet (after link stripping, tunnels and reassembly):
 	// false at the end of the capture. `frame_no` is the 1-based number of
 	// the frame that produced it (the last fragment for reassembled ones).
-	bool next(std::span<const uint8_t>& ip, detect::TimePoint& ts, uint64_t& frame_no);
+	bool next(std::span<const uint8_t>& ip, util::TimePoint& ts, uint64_t& frame_no);
 
 	const SourceCounters& counters() const { return counters_; }
 	const Reassembler& reassembler() const { return reasm_; }

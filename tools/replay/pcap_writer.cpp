@@ -133,7 +133,7 @@ std::vector<uint8_t> PcapWriter::build_ip(const net::IpAddress& src, uint16_t sp
 	return ip_wrap(src, dst, proto, l4(sport, dport, proto, l4_payload, seq, tcp_flags));
 }
 
-void PcapWriter::frame(detect::TimePoint ts, std::span<const uint8_t> ip, bool v6)
+void PcapWriter::frame(util::TimePoint ts, std::span<const uint8_t> ip, bool v6)
 {
 	if (!f_)
 		return;
@@ -190,21 +190,21 @@ void PcapWriter::frame(detect::TimePoint ts, std::span<const uint8_t> ip, bool v
 	++packets_;
 }
 
-void PcapWriter::udp(detect::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,
+void PcapWriter::udp(util::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,
                      uint16_t dport, std::string_view payload)
 {
 	auto ip = build_ip(src, sport, dst, dport, 17, payload);
 	frame(ts, ip, src.is_v6());
 }
 
-void PcapWriter::tcp(detect::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,
+void PcapWriter::tcp(util::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,
                      uint16_t dport, uint32_t seq, uint8_t flags, std::string_view payload)
 {
 	auto ip = build_ip(src, sport, dst, dport, 6, payload, seq, flags);
 	frame(ts, ip, src.is_v6());
 }
 
-void PcapWriter::udp_fragmented_v4(detect::TimePoint ts, const net::IpAddress& src, uint16_t sport,
+void PcapWriter::udp_fragmented_v4(util::TimePoint ts, const net::IpAddress& src, uint16_t sport,
                                    const net::IpAddress& dst, uint16_t dport, std::string_view payload,
                                    size_t mtu_payload, uint16_t ip_id)
 {

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/detect/finding.h"
 #include "agent/net/ip_address.h"
+#include "agent/util/clock.h"
 
 namespace sipguard::replay {
 
@@ -28,12 +28,12 @@ public:
 	bool open(const std::string& path, Link link, std::string* error = nullptr);
 	bool close(); // flushes; false on a write error
 
-	void udp(detect::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,
+	void udp(util::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,
 	         uint16_t dport, std::string_view payload);
-	void tcp(detect::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,
+	void tcp(util::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,
 	         uint16_t dport, uint32_t seq, uint8_t flags, std::string_view payload);
 	// IPv4 UDP split into fragments of at most `mtu_payload` bytes (multiple of 8).
-	void udp_fragmented_v4(detect::TimePoint ts, const net::IpAddress& src, uint16_t sport,
+	void udp_fragmented_v4(util::TimePoint ts, const net::IpAddress& src, uint16_t sport,
 	                       const net::IpAddress& dst, uint16_t dport, std::string_view payload, size_t mtu_payload,
 	                       uint16_t ip_id);
 	uint64_t packets() const { return packets_; }
@@ -44,7 +44,7 @@ public:
 	                                     uint8_t tcp_flags = 0);
 
 private:
-	void frame(detect::TimePoint ts, std::span<const uint8_t> ip, bool v6);
+	void frame(util::TimePoint ts, std::span<const uint8_t> ip, bool v6);
 
 	FILE* f_ = nullptr;
 	Link link_ = Link::Ethernet;

@@ -22,7 +22,7 @@ constexpr size_t kMaxPayload = 65535;
 Reassembler::Reassembler() { out_.reserve(kMaxPayload + 128); }
 
 Reassembler::Datagram* Reassembler::slot_for(bool v6, const net::IpAddress& src, const net::IpAddress& dst,
-                                             uint32_t id, uint8_t proto, detect::TimePoint now)
+                                             uint32_t id, uint8_t proto, util::TimePoint now)
 {
 	Datagram* free_slot = nullptr;
 	Datagram* oldest = nullptr;
@@ -107,7 +107,7 @@ Reassembler::Result Reassembler::add(Datagram& d, uint32_t offset, std::span<con
 	return Result::Complete;
 }
 
-Reassembler::Result Reassembler::feed(std::span<const uint8_t> ip, detect::TimePoint now,
+Reassembler::Result Reassembler::feed(std::span<const uint8_t> ip, util::TimePoint now,
                                       std::span<const uint8_t>& out)
 {
 	if (ip.empty())

@@ -9,8 +9,8 @@
 #include <span>
 #include <vector>
 
-#include "agent/detect/finding.h"
 #include "agent/net/ip_address.h"
+#include "agent/util/clock.h"
 
 namespace sipguard::replay {
 
@@ -30,7 +30,7 @@ public:
 	Reassembler();
 	// `ip` starts at an IPv4/IPv6 header. On Complete, `out` views a buffer
 	// owned by the reassembler, valid until the next call.
-	Result feed(std::span<const uint8_t> ip, detect::TimePoint now, std::span<const uint8_t>& out);
+	Result feed(std::span<const uint8_t> ip, util::TimePoint now, std::span<const uint8_t>& out);
 
 	uint64_t completed() const { return completed_; }
 	uint64_t dropped() const { return dropped_; }
@@ -44,7 +44,7 @@ private:
 		net::IpAddress src, dst;
 		uint32_t id = 0;
 		uint8_t proto = 0;
-		detect::TimePoint first{};
+		util::TimePoint first{};
 		std::vector<uint8_t> header;  // unfragmentable part, rewritten on completion
 		std::vector<uint8_t> payload; // 64 KiB, reserved once
 		std::array<std::pair<uint32_t, uint32_t>, kMaxFragments> ranges{};
@@ -52,7 +52,7 @@ private:
 		int64_t total = -1; // known once the last fragment arrived
 	};
 	Datagram* slot_for(bool v6, const net::IpAddress& src, const net::IpAddress& dst, uint32_t id, uint8_t proto,
-	                   detect::TimePoint now);
+	                   util::TimePoint now);
 	Result add(Datagram& d, uint32_t offset, std::span<const uint8_t> data, bool more, std::span<const uint8_t>& out);
 
 	std::array<Datagram, kMaxDatagrams> slots_;

@@ -23,7 +23,7 @@ class Collector final : public engine::Sink, public engine::BanListener {
 public:
 	Collector(Result& result, const Options& opt) : result_(result), opt_(opt) {}
 
-	void set_packet(uint64_t no, detect::TimePoint ts)
+	void set_packet(uint64_t no, util::TimePoint ts)
 	{
 		packet_ = no;
 		ts_ = ts;
@@ -57,15 +57,15 @@ public:
 		emit(std::move(e));
 	}
 
-	void on_pinhole(const engine::PinholeEvent& p) override
+	void on_pinhole(const calls::PinholeUpdate& p) override
 	{
 		Event e = base(Event::Kind::Pinhole);
 		e.target = net::Cidr::host(p.remote);
 		e.local_port = p.local_port;
-		e.outcome = std::string(engine::to_string(p.op));
+		e.outcome = std::string(calls::to_string(p.op));
 		e.reason = std::string(p.reason);
-		e.duration_s = p.timeout.count() / 1000;
-		if (p.op == engine::PinholeEvent::Op::Open)
+		e.duration_s = p.timeout.count();
+		if (p.op == calls::PinholeOp::Open)
 			++result_.summary.pinholes;
 		emit(std::move(e));
 	}
@@ -125,8 +125,8 @@ private:
 	Result& result_;
 	const Options& opt_;
 	uint64_t packet_ = 0;
-	detect::TimePoint ts_{};
-	detect::TimePoint first_{};
+	util::TimePoint ts_{};
+	util::TimePoint first_{};
 	bool started_ = false;
 	std::vector<Event> pending_;
 };
@@ -272,9 +272,9 @@ Result run(const std::string& path, const Options& options)
 	}
 
 	std::span<const uint8_t> ip;
-	detect::TimePoint ts{};
+	util::TimePoint ts{};
 	uint64_t frame_no = 0;
-	detect::TimePoint next_tick{};
+	util::TimePoint next_tick{};
 	nfq::PacketView pv;
 	while (src.next(ip, ts, frame_no)) {
 		++result.summary.ip_packets;

@@ -25,7 +25,7 @@ struct Event {
 	enum class Kind : uint8_t { Finding, Ban, PrefixBan, Unban, Expire, Verdict, Pinhole };
 	Kind kind = Kind::Finding;
 	uint64_t packet = 0;           // frame number in the capture (0 for end-of-capture expiry)
-	detect::TimePoint ts{};
+	util::TimePoint ts{};
 	double offset_s = 0;           // seconds since the first packet
 	net::Cidr target;
 	detect::Detector detector = detect::Detector::Manual;

@@ -116,7 +116,7 @@ double run_engine(const std::vector<Pkt>& pkts, double seconds, uint64_t& total,
 	engine::BanManager bans(*cfg, nullptr);
 	engine::Engine eng(cfg, bans, sink);
 	bytes = eng.table_bytes();
-	detect::TimePoint now{std::chrono::seconds(1'800'000'000)};
+	util::TimePoint now{std::chrono::seconds(1'800'000'000)};
 	nfq::PacketView pv;
 	pv.l4 = nfq::L4::Udp;
 	auto pbx = net::IpAddress::v4(0xC0000201u);

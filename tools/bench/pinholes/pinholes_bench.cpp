@@ -136,8 +136,8 @@ struct WriterSink : calls::Sink {
 		if (!writer)
 			return;
 		for (;;) {
-			bool ok = u.op == calls::PinholeOp::Close ? writer->close_pinhole(u.addr, u.local_port)
-			                                          : writer->open_pinhole(u.addr, u.local_port, u.timeout);
+			bool ok = u.op == calls::PinholeOp::Close ? writer->close_pinhole(u.remote, u.local_port)
+			                                          : writer->open_pinhole(u.remote, u.local_port, u.timeout);
 			if (ok)
 				return;
 			++waits;
@@ -149,7 +149,7 @@ struct WriterSink : calls::Sink {
 
 struct Driver {
 	calls::Tracker& tracker;
-	calls::TimePoint now{std::chrono::seconds(1'000'000)};
+	util::TimePoint now{std::chrono::seconds(1'000'000)};
 	uint64_t rejected = 0;
 
 	void feed(const std::string& text, const std::string& remote_text, nfq::Direction dir)

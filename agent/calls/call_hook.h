@@ -1,59 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The hook through which the engine hands every valid SIP message to the call
-// tracker (agent/calls) and receives pinhole updates and in-dialog verdicts.
-// Header-only and free of engine internals, so agent/calls can implement it
-// without linking the engine.
+// The interface the engine calls for every valid SIP message: the call
+// tracker's side of the engine, defined here so that the engine depends on
+// agent/calls and never the other way round.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <string_view>
 
-#include "agent/detect/finding.h"
+#include "agent/calls/events.h"
 #include "agent/net/ip_address.h"
 #include "agent/sip/message.h"
+#include "agent/util/clock.h"
 #include "nfq/packet_view.h"
 
-namespace sipguard::engine {
+namespace sipguard::calls {
 
 // One valid SIP message as the engine saw it.
 struct SipContext {
 	const nfq::PacketView& packet;
 	nfq::Direction direction;
 	const sip::Message& message;
-	detect::TimePoint now;
+	util::TimePoint now;
 	const net::IpAddress& remote; // packet.remote(direction)
 	bool remote_trusted;          // in policy.trusted
 	bool remote_allowlisted;      // in policy.allowlist or policy.trusted
-};
-
-// A media pinhole change: `remote . local_port` in @media4/@media6.
-struct PinholeEvent {
-	enum class Op : uint8_t { Open, Refresh, Close };
-	Op op = Op::Open;
-	net::IpAddress remote;
-	uint16_t local_port = 0;
-	uint16_t remote_port = 0;        // informational (the set key has no remote port)
-	std::chrono::milliseconds timeout{0}; // kernel element timeout for Open/Refresh
-	uint64_t call_hash = 0;          // hash of (remote signalling address, Call-ID)
-	std::string_view reason;         // static: "answer", "bye", "cancel", "timeout", ...
-	detect::TimePoint at{};
-};
-
-inline std::string_view to_string(PinholeEvent::Op op)
-{
-	switch (op) {
-	case PinholeEvent::Op::Open: return "open";
-	case PinholeEvent::Op::Refresh: return "refresh";
-	case PinholeEvent::Op::Close: return "close";
-	}
-	return "?";
-}
-
-class PinholeSink {
-public:
-	virtual ~PinholeSink() = default;
-	virtual void on_pinhole(const PinholeEvent& e) = 0;
 };
 
 // A call limit hit while handling the message (the tracker reports each
@@ -84,7 +54,7 @@ public:
 	// allocate per message in steady state.
 	virtual CallDecision on_sip(const SipContext& ctx, PinholeSink& sink) = 0;
 	// Called from Engine::on_tick (about once a second): dialog timeouts.
-	virtual void on_tick(detect::TimePoint now, PinholeSink& sink) = 0;
+	virtual void on_tick(util::TimePoint now, PinholeSink& sink) = 0;
 };
 
-} // namespace sipguard::engine
+} // namespace sipguard::calls
