@@ -21,57 +21,30 @@
 
 namespace sipguard::rules::detail {
 
-// The per-kind libnftnl calls a dump needs.
+// The per-kind libnftnl calls a dump needs: NftKind<nftnl_K> wraps the
+// nftnl_K_* functions and the NFTNL_KIND_* attributes of kind K.
 template <typename T>
 struct NftKind;
 
-template <>
-struct NftKind<nftnl_table> {
-	static constexpr uint16_t kGet = NFT_MSG_GETTABLE;
-	static constexpr uint16_t kAttrTable = NFTNL_TABLE_NAME;
-	static constexpr uint16_t kAttrFamily = NFTNL_TABLE_FAMILY;
-	static TablePtr make() { return make_table(); }
-	static void build(nlmsghdr* nlh, nftnl_table* o) { nftnl_table_nlmsg_build_payload(nlh, o); }
-	static int parse(const nlmsghdr* nlh, nftnl_table* o) { return nftnl_table_nlmsg_parse(nlh, o); }
-	static const char* str(const nftnl_table* o, uint16_t a) { return nftnl_table_get_str(o, a); }
-	static uint32_t u32(const nftnl_table* o, uint16_t a) { return nftnl_table_get_u32(o, a); }
-};
+#define SIPGUARD_NFT_KIND(kind, KIND, Ptr, attr_table) \
+	template <> \
+	struct NftKind<nftnl_##kind> { \
+		static constexpr uint16_t kGet = NFT_MSG_GET##KIND; \
+		static constexpr uint16_t kAttrTable = attr_table; \
+		static constexpr uint16_t kAttrFamily = NFTNL_##KIND##_FAMILY; \
+		static Ptr make() { return make_##kind(); } \
+		static void build(nlmsghdr* nlh, nftnl_##kind* o) { nftnl_##kind##_nlmsg_build_payload(nlh, o); } \
+		static int parse(const nlmsghdr* nlh, nftnl_##kind* o) { return nftnl_##kind##_nlmsg_parse(nlh, o); } \
+		static const char* str(const nftnl_##kind* o, uint16_t a) { return nftnl_##kind##_get_str(o, a); } \
+		static uint32_t u32(const nftnl_##kind* o, uint16_t a) { return nftnl_##kind##_get_u32(o, a); } \
+	}
 
-template <>
-struct NftKind<nftnl_chain> {
-	static constexpr uint16_t kGet = NFT_MSG_GETCHAIN;
-	static constexpr uint16_t kAttrTable = NFTNL_CHAIN_TABLE;
-	static constexpr uint16_t kAttrFamily = NFTNL_CHAIN_FAMILY;
-	static ChainPtr make() { return make_chain(); }
-	static void build(nlmsghdr* nlh, nftnl_chain* o) { nftnl_chain_nlmsg_build_payload(nlh, o); }
-	static int parse(const nlmsghdr* nlh, nftnl_chain* o) { return nftnl_chain_nlmsg_parse(nlh, o); }
-	static const char* str(const nftnl_chain* o, uint16_t a) { return nftnl_chain_get_str(o, a); }
-	static uint32_t u32(const nftnl_chain* o, uint16_t a) { return nftnl_chain_get_u32(o, a); }
-};
+SIPGUARD_NFT_KIND(table, TABLE, TablePtr, NFTNL_TABLE_NAME);
+SIPGUARD_NFT_KIND(chain, CHAIN, ChainPtr, NFTNL_CHAIN_TABLE);
+SIPGUARD_NFT_KIND(set, SET, SetPtr, NFTNL_SET_TABLE);
+SIPGUARD_NFT_KIND(rule, RULE, RulePtr, NFTNL_RULE_TABLE);
 
-template <>
-struct NftKind<nftnl_set> {
-	static constexpr uint16_t kGet = NFT_MSG_GETSET;
-	static constexpr uint16_t kAttrTable = NFTNL_SET_TABLE;
-	static constexpr uint16_t kAttrFamily = NFTNL_SET_FAMILY;
-	static SetPtr make() { return make_set(); }
-	static void build(nlmsghdr* nlh, nftnl_set* o) { nftnl_set_nlmsg_build_payload(nlh, o); }
-	static int parse(const nlmsghdr* nlh, nftnl_set* o) { return nftnl_set_nlmsg_parse(nlh, o); }
-	static const char* str(const nftnl_set* o, uint16_t a) { return nftnl_set_get_str(o, a); }
-	static uint32_t u32(const nftnl_set* o, uint16_t a) { return nftnl_set_get_u32(o, a); }
-};
-
-template <>
-struct NftKind<nftnl_rule> {
-	static constexpr uint16_t kGet = NFT_MSG_GETRULE;
-	static constexpr uint16_t kAttrTable = NFTNL_RULE_TABLE;
-	static constexpr uint16_t kAttrFamily = NFTNL_RULE_FAMILY;
-	static RulePtr make() { return make_rule(); }
-	static void build(nlmsghdr* nlh, nftnl_rule* o) { nftnl_rule_nlmsg_build_payload(nlh, o); }
-	static int parse(const nlmsghdr* nlh, nftnl_rule* o) { return nftnl_rule_nlmsg_parse(nlh, o); }
-	static const char* str(const nftnl_rule* o, uint16_t a) { return nftnl_rule_get_str(o, a); }
-	static uint32_t u32(const nftnl_rule* o, uint16_t a) { return nftnl_rule_get_u32(o, a); }
-};
+#undef SIPGUARD_NFT_KIND
 
 // Dumps (inet family) the objects `filter` asks for; each reply is parsed
 // into a fresh T and given to on_object(T*), whose false return stops the
