@@ -18,6 +18,7 @@
 #include "rules/elements.h"
 #include "rules/elements_internal.h"
 #include "rules/encode.h"
+#include "rules/nft_dump.h"
 #include "rules/nftnl_handles.h"
 
 namespace sipguard::rules {
@@ -378,26 +379,19 @@ Status read_counters(Netlink& nl, Counters& out)
 		nftnl_rule_set_u32(filter.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
 		nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kTable);
 		nftnl_rule_set_str(filter.get(), NFTNL_RULE_CHAIN, chain);
-		Status st = nl.dump(
-			[&](char* buf, uint32_t seq) {
-				nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
-				nftnl_rule_nlmsg_build_payload(nlh, filter.get());
-				return nlh;
-			},
-			[&](const nlmsghdr* nlh) {
-				auto r = make_rule();
-				if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0)
-					return false;
-				const char* rchain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+		Status st = detail::dump_objects(
+			nl, filter.get(), NLM_F_DUMP,
+			[&](nftnl_rule* r) {
+				const char* rchain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 				if (!rchain || std::strcmp(rchain, chain) != 0)
 					return true;
 				CounterSum sum;
-				if (rule_comment_is(r.get(), kCommentBanDrop)) {
-					nftnl_expr_foreach(r.get(), sum_counter, &sum);
+				if (rule_comment_is(r, kCommentBanDrop)) {
+					nftnl_expr_foreach(r, sum_counter, &sum);
 					out.ban_drop_packets += sum.packets;
 					out.ban_drop_bytes += sum.bytes;
-				} else if (rule_comment_is(r.get(), kCommentMediaDrop)) {
-					nftnl_expr_foreach(r.get(), sum_counter, &sum);
+				} else if (rule_comment_is(r, kCommentMediaDrop)) {
+					nftnl_expr_foreach(r, sum_counter, &sum);
 					out.media_drop_packets += sum.packets;
 					out.media_drop_bytes += sum.bytes;
 				}

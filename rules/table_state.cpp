@@ -14,6 +14,7 @@
 #include <linux/netlink.h>
 
 #include "rules/elements_internal.h"
+#include "rules/nft_dump.h"
 #include "rules/table.h"
 
 namespace sipguard::rules {
@@ -135,26 +136,17 @@ struct ExprIterDeleter {
 	void operator()(nftnl_expr_iter* it) const noexcept { nftnl_expr_iter_destroy(it); }
 };
 
-bool ours(const char* table) { return table && std::strcmp(table, kTable) == 0; }
-
 Status read_table(Netlink& nl, TableState& out)
 {
 	auto t = make_table();
 	nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kTable);
 	bool found = false;
 	uint32_t flags = 0;
-	Status st = nl.dump(
-		[&](char* buf, uint32_t seq) {
-			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, 0, seq);
-			nftnl_table_nlmsg_build_payload(nlh, t.get());
-			return nlh;
-		},
-		[&](const nlmsghdr* nlh) {
-			auto r = make_table();
-			if (nftnl_table_nlmsg_parse(nlh, r.get()) < 0)
-				return false;
+	Status st = detail::dump_objects(
+		nl, t.get(), 0,
+		[&](nftnl_table* r) {
 			found = true;
-			flags = nftnl_table_get_u32(r.get(), NFTNL_TABLE_FLAGS);
+			flags = nftnl_table_get_u32(r, NFTNL_TABLE_FLAGS);
 			return true;
 		},
 		std::string("get table inet ") + kTable);
@@ -172,30 +164,19 @@ Status read_chains(Netlink& nl, TableState& out)
 {
 	auto filter = make_chain();
 	nftnl_chain_set_str(filter.get(), NFTNL_CHAIN_TABLE, kTable);
-	return nl.dump(
-		[&](char* buf, uint32_t seq) {
-			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_DUMP, seq);
-			nftnl_chain_nlmsg_build_payload(nlh, filter.get());
-			return nlh;
-		},
-		[&](const nlmsghdr* nlh) {
-			auto c = make_chain();
-			if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0)
-				return false;
-			// Older kernels dump every table's chains: filter here too.
-			if (!ours(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) ||
-			    nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY) != NFPROTO_INET)
-				return true;
+	return detail::dump_ours(
+		nl, filter.get(),
+		[&](nftnl_chain* c) {
 			ChainState cs;
-			const char* name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+			const char* name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
 			cs.name = name ? name : "";
-			cs.base = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM);
+			cs.base = nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM);
 			if (cs.base) {
-				cs.hook = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM);
-				cs.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
-				const char* type = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE);
+				cs.hook = nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM);
+				cs.priority = nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO);
+				const char* type = nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE);
 				cs.type = type ? type : "";
-				cs.policy = nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY);
+				cs.policy = nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY);
 			}
 			out.chains.push_back(std::move(cs));
 			return true;
@@ -207,25 +188,15 @@ Status read_sets(Netlink& nl, TableState& out)
 {
 	auto filter = make_set();
 	nftnl_set_set_str(filter.get(), NFTNL_SET_TABLE, kTable);
-	return nl.dump(
-		[&](char* buf, uint32_t seq) {
-			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP, seq);
-			nftnl_set_nlmsg_build_payload(nlh, filter.get());
-			return nlh;
-		},
-		[&](const nlmsghdr* nlh) {
-			auto s = make_set();
-			if (nftnl_set_nlmsg_parse(nlh, s.get()) < 0)
-				return false;
-			if (!ours(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)) ||
-			    nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY) != NFPROTO_INET)
-				return true;
+	return detail::dump_ours(
+		nl, filter.get(),
+		[&](nftnl_set* s) {
 			SetState ss;
-			const char* name = nftnl_set_get_str(s.get(), NFTNL_SET_NAME);
+			const char* name = nftnl_set_get_str(s, NFTNL_SET_NAME);
 			ss.name = name ? name : "";
-			ss.key_type = nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE);
-			ss.key_len = nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_LEN);
-			ss.flags = nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS);
+			ss.key_type = nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE);
+			ss.key_len = nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN);
+			ss.flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
 			out.sets.push_back(std::move(ss));
 			return true;
 		},
@@ -237,24 +208,14 @@ Status read_rules(Netlink& nl, TableState& out)
 	auto filter = make_rule();
 	nftnl_rule_set_u32(filter.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
 	nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kTable);
-	return nl.dump(
-		[&](char* buf, uint32_t seq) {
-			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
-			nftnl_rule_nlmsg_build_payload(nlh, filter.get());
-			return nlh;
-		},
-		[&](const nlmsghdr* nlh) {
-			auto r = make_rule();
-			if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0)
-				return false;
-			if (!ours(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) ||
-			    nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY) != NFPROTO_INET)
-				return true;
+	return detail::dump_ours(
+		nl, filter.get(),
+		[&](nftnl_rule* r) {
 			RuleState rs;
-			const char* chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+			const char* chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 			rs.chain = chain ? chain : "";
-			rs.handle = nftnl_rule_get_u64(r.get(), NFTNL_RULE_HANDLE);
-			rs.fingerprint = rule_fingerprint(r.get());
+			rs.handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+			rs.fingerprint = rule_fingerprint(r);
 			out.rules.push_back(std::move(rs));
 			return true;
 		},

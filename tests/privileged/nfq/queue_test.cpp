@@ -57,6 +57,24 @@ struct Lab {
 	}
 };
 
+// addr:port (v4 or v6 literal) as a socket address in `ss`; returns its length.
+socklen_t make_sockaddr(const char* addr, uint16_t port, sockaddr_storage& ss)
+{
+	ss = {};
+	if (std::strchr(addr, ':')) {
+		auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+		return sizeof *s6;
+	}
+	auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	inet_pton(AF_INET, addr, &s4->sin_addr);
+	return sizeof *s4;
+}
+
 // A UDP socket created in `ns`, bound to addr:port, with a receive timeout.
 int udp_socket(const Netns& ns, const char* addr, uint16_t port)
 {
@@ -72,20 +90,7 @@ int udp_socket(const Netns& ns, const char* addr, uint16_t port)
 	int rcvbuf = 8 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
 	sockaddr_storage ss{};
-	socklen_t len;
-	if (v6) {
-		auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &s6->sin6_addr);
-		len = sizeof *s6;
-	} else {
-		auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &s4->sin_addr);
-		len = sizeof *s4;
-	}
+	socklen_t len = make_sockaddr(addr, port, ss);
 	REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0);
 	return fd;
 }
@@ -93,20 +98,7 @@ int udp_socket(const Netns& ns, const char* addr, uint16_t port)
 void send_to(int fd, const char* addr, uint16_t port, const std::string& msg)
 {
 	sockaddr_storage ss{};
-	socklen_t len;
-	if (std::strchr(addr, ':')) {
-		auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &s6->sin6_addr);
-		len = sizeof *s6;
-	} else {
-		auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &s4->sin_addr);
-		len = sizeof *s4;
-	}
+	socklen_t len = make_sockaddr(addr, port, ss);
 	REQUIRE(sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) ==
 	        static_cast<ssize_t>(msg.size()));
 }

@@ -129,6 +129,29 @@ a=ptime:20
 a=sendrecv
 )";
 
+const char* const kAuthorization = R"(Authorization: Digest username="1001",realm="asterisk",nonce="1732917385/8d4f4c1c2b7b0e3a6f1c9e2d5a7b8c90",uri="sip:pbx.example.com",response="2f0c8e6c7b1a9d3e4f5a6b7c8d9e0f1a",cnonce="b8c9d0e1f2a3b4c5",nc=00000001,qop=auth,algorithm=MD5,opaque="4c0e5a8b2d1f3e6a"
+)";
+
+// The REGISTER a softphone sends, first bare (cseq 1), then with its credentials.
+std::string register_msg(const char* branch, int cseq, const char* authorization)
+{
+	return std::string(R"(REGISTER sip:pbx.example.com SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK-524287-1---)") + branch + R"(;rport
+Max-Forwards: 70
+Contact: <sip:1001@192.0.2.101:5060;rinstance=4f2a9b;transport=UDP>
+To: <sip:1001@pbx.example.com>
+From: <sip:1001@pbx.example.com>;tag=5c8a1d2e
+Call-ID: ZjQ1NmJhOGY2NmQ0YjM3OWU0YjQ2ZmI0
+CSeq: )" + std::to_string(cseq) + R"( REGISTER
+Expires: 3600
+Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE
+User-Agent: Zoiper rv2.10.19.5
+)" + authorization + R"(Allow-Events: presence, kpml, talk
+Content-Length: 0
+
+)";
+}
+
 struct Sample {
 	const char* name;
 	std::string wire;
@@ -138,39 +161,8 @@ struct Sample {
 std::vector<Sample> samples()
 {
 	std::vector<Sample> v;
-	v.push_back({"REGISTER", crlf(R"(REGISTER sip:pbx.example.com SIP/2.0
-Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK-524287-1---a3f1c2;rport
-Max-Forwards: 70
-Contact: <sip:1001@192.0.2.101:5060;rinstance=4f2a9b;transport=UDP>
-To: <sip:1001@pbx.example.com>
-From: <sip:1001@pbx.example.com>;tag=5c8a1d2e
-Call-ID: ZjQ1NmJhOGY2NmQ0YjM3OWU0YjQ2ZmI0
-CSeq: 1 REGISTER
-Expires: 3600
-Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE
-User-Agent: Zoiper rv2.10.19.5
-Allow-Events: presence, kpml, talk
-Content-Length: 0
-
-)"),
-	             false});
-	v.push_back({"REGISTER+auth", crlf(R"(REGISTER sip:pbx.example.com SIP/2.0
-Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK-524287-1---b81e07;rport
-Max-Forwards: 70
-Contact: <sip:1001@192.0.2.101:5060;rinstance=4f2a9b;transport=UDP>
-To: <sip:1001@pbx.example.com>
-From: <sip:1001@pbx.example.com>;tag=5c8a1d2e
-Call-ID: ZjQ1NmJhOGY2NmQ0YjM3OWU0YjQ2ZmI0
-CSeq: 2 REGISTER
-Expires: 3600
-Allow: INVITE, ACK, CANCEL, BYE, NOTIFY, REFER, MESSAGE, OPTIONS, INFO, SUBSCRIBE
-User-Agent: Zoiper rv2.10.19.5
-Authorization: Digest username="1001",realm="asterisk",nonce="1732917385/8d4f4c1c2b7b0e3a6f1c9e2d5a7b8c90",uri="sip:pbx.example.com",response="2f0c8e6c7b1a9d3e4f5a6b7c8d9e0f1a",cnonce="b8c9d0e1f2a3b4c5",nc=00000001,qop=auth,algorithm=MD5,opaque="4c0e5a8b2d1f3e6a"
-Allow-Events: presence, kpml, talk
-Content-Length: 0
-
-)"),
-	             false});
+	v.push_back({"REGISTER", crlf(register_msg("a3f1c2", 1, "").c_str()), false});
+	v.push_back({"REGISTER+auth", crlf(register_msg("b81e07", 2, kAuthorization).c_str()), false});
 	v.push_back({"INVITE+SDP", crlf((std::string(R"(INVITE sip:2001@pbx.example.com SIP/2.0
 Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK-524287-1---c7d2e9;rport
 Max-Forwards: 70
