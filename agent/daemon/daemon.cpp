@@ -30,6 +30,7 @@
 #include "agent/daemon/config.h"
 #include "agent/daemon/control_handlers.h"
 #include "agent/daemon/exporter.h"
+#include "agent/daemon/instance_lock.h"
 #include "agent/daemon/runtime.h"
 #include "agent/daemon/saved_bans.h"
 #include "agent/util/log.h"
@@ -60,6 +61,7 @@ private:
 	std::string reload(); // "" on success, else the reason the old config stays
 	void stop();
 
+	InstanceLock lock_; // held from before the first kernel change to exit
 	RunOptions opts_;
 	std::string config_path_; // what SIGHUP re-reads
 	bool config_explicit_ = false;
@@ -179,6 +181,12 @@ bool Daemon::start()
 {
 	const ConfigPtr cfg = rt_.config();
 	const DaemonSettings& d = cfg->daemon();
+	// Before anything changes: a second daemon would replace the first
+	// one's table while the first keeps enforcing its own records.
+	if (util::Status st = lock_.acquire(d.state_dir); !st) {
+		LOG(Daemon, Error, "{}", st.message);
+		return false;
+	}
 	if (opts_.remove_on_exit)
 		LOG(Daemon, Info, "--remove-on-exit: the table and every ban go when the daemon stops");
 	if (!start_signals())
@@ -339,6 +347,8 @@ bool Daemon::main_loop()
 
 void Daemon::stop()
 {
+	if (!lock_.held())
+		return; // another daemon runs: nothing was started, nothing is ours
 	sd_notify(0, "STOPPING=1");
 	stop_queues_.store(true);
 	int qrc = rt_.queues.join();
