@@ -4,7 +4,8 @@
 // Queue threads run to completion in their shards (shard.cpp); control
 // commands (control_handlers.cpp) and metrics (exporter.cpp) run on the
 // control thread; reloads (apply_config.cpp) and saves (saved_bans.cpp) on
-// the main thread.
+// the main thread; prefix bans and table replacement (kernel_sync.cpp) on
+// the rules writer's thread.
 #include "agent/daemon/daemon.h"
 
 #include <poll.h>
@@ -217,6 +218,7 @@ bool Daemon::start()
 	    rules::to_string(rt_.backend), d.queue_base, d.queue_base + d.queues - 1, fmt::join(d.sip_ports, ","),
 	    d.media_pinning ? fmt::format("on {}-{}", d.rtp_range.lo, d.rtp_range.hi) : std::string("off"));
 
+	rt_.kernel.set_table(spec_, rt_.backend);
 	restore_saved_bans(rt_, nl_);
 
 	rules::Netlink wnl;
@@ -229,6 +231,7 @@ bool Daemon::start()
 		                                             LOG(Rules, Warning, "kernel refused {}: {}",
 		                                                 r.target.to_string(), msg);
 	                                             });
+	rt_.kernel.attach(rt_.writer.get());
 	rt_.bans->set_listener(&rt_);
 
 	// The sockets exist before the queue threads (which publish to

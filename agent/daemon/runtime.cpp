@@ -70,7 +70,7 @@ void Runtime::set_config(ConfigPtr next)
 void Runtime::on_ban(const engine::BanRecord& b)
 {
 	const detect::TimePoint now = wall_now();
-	if (writer && !writer->ban(b.target, kernel_timeout(b.until - now)))
+	if (!kernel.on_ban(b, now))
 		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
 	counters.bans_total.fetch_add(1, std::memory_order_relaxed);
 	state_dirty.store(true, std::memory_order_relaxed);
@@ -87,7 +87,7 @@ void Runtime::on_ban(const engine::BanRecord& b)
 
 void Runtime::on_unban(const engine::BanRecord& b, engine::UnbanCause cause)
 {
-	if (writer && !writer->unban(b.target))
+	if (!kernel.on_unban(b))
 		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
 	counters.unbans_total.fetch_add(1, std::memory_order_relaxed);
 	state_dirty.store(true, std::memory_order_relaxed);

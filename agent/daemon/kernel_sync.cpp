@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The records index, the writer jobs that bring the kernel to it (prefix
+// sync, check + repair, table replacement) and the health they report.
+#include "agent/daemon/kernel_sync.h"
+
+#include <cerrno>
+#include <future>
+#include <memory>
+
+#include <fmt/core.h>
+
+#include "agent/daemon/runtime.h"
+#include "agent/util/log.h"
+
+namespace sipguard::daemon {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0)
+{
+	return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool intersects(const net::Cidr& record, const rules::BanPiece& piece)
+{
+	const net::Cidr c = rules::unmap_v4(record);
+	if (c.base.family != piece.first.family)
+		return false;
+	return c.contains(piece.first) || (piece.first <= c.base && c.base <= piece.last);
+}
+
+// Records the kernel does not hold completely after the restore: a refused
+// piece leaves every record that projects onto part of it unenforced there.
+size_t not_enforced(rules::Netlink& nl, const rules::TableSpec& spec, rules::QueueBackend backend,
+                    const std::vector<rules::BanRecord>& records, const rules::RepairResult& r)
+{
+	if (r.elements.ok() && r.invalid_records == 0)
+		return 0;
+	auto rep = rules::reconcile(nl, spec, backend, records, rules::system_now(), {kCheckTolerance});
+	if (!rep) {
+		LOG(Kernel, Error, "cannot read back the restored bans: {}", rep.error());
+		return records.size();
+	}
+	size_t n = 0;
+	for (const auto& rec : records) {
+		bool missing = !rec.target.base.valid();
+		for (size_t i = 0; !missing && i < rep->elements.add.size(); ++i)
+			missing = intersects(rec.target, rep->elements.add[i]);
+		n += missing;
+	}
+	return n;
+}
+
+} // namespace
+
+void KernelSync::reset(const std::vector<engine::BanRecord>& active)
+{
+	std::lock_guard lock(index_mu_);
+	hosts_.clear();
+	prefixes_.clear();
+	for (const auto& b : active)
+		(b.target.is_host() ? hosts_ : prefixes_)[b.target] = b.until;
+}
+
+void KernelSync::set_table(const rules::TableSpec& spec, rules::QueueBackend backend)
+{
+	std::lock_guard lock(table_mu_);
+	spec_ = spec;
+	backend_ = backend;
+}
+
+std::pair<rules::TableSpec, rules::QueueBackend> KernelSync::table() const
+{
+	std::lock_guard lock(table_mu_);
+	return {spec_, backend_};
+}
+
+std::vector<rules::BanRecord> KernelSync::records(bool prefixes_only) const
+{
+	std::lock_guard lock(index_mu_);
+	std::vector<rules::BanRecord> out;
+	out.reserve(prefixes_.size() + (prefixes_only ? 0 : hosts_.size()));
+	for (const auto& [target, until] : prefixes_)
+		out.push_back({target, until});
+	if (!prefixes_only)
+		for (const auto& [target, until] : hosts_)
+			out.push_back({target, until});
+	return out;
+}
+
+bool KernelSync::on_ban(const engine::BanRecord& b, detect::TimePoint now)
+{
+	const bool host = b.target.is_host();
+	{
+		std::lock_guard lock(index_mu_);
+		(host ? hosts_ : prefixes_)[b.target] = b.until;
+	}
+	if (!writer_)
+		return true;
+	if (host)
+		return writer_->ban(b.target, kernel_timeout(b.until - now));
+	// Prefixes overlap; only the projection of all of them may reach the
+	// interval sets. One queued job covers every change made before it runs.
+	if (prefix_job_queued_.exchange(true))
+		return true;
+	if (writer_->submit_job([this](rules::Netlink& nl) { sync_prefixes(nl); }))
+		return true;
+	prefix_job_queued_.store(false);
+	return false;
+}
+
+bool KernelSync::on_unban(const engine::BanRecord& b)
+{
+	const bool host = b.target.is_host();
+	{
+		std::lock_guard lock(index_mu_);
+		(host ? hosts_ : prefixes_).erase(b.target);
+	}
+	if (!writer_)
+		return true;
+	if (host)
+		return writer_->unban(b.target);
+	if (prefix_job_queued_.exchange(true))
+		return true;
+	if (writer_->submit_job([this](rules::Netlink& nl) { sync_prefixes(nl); }))
+		return true;
+	prefix_job_queued_.store(false);
+	return false;
+}
+
+// Writer thread. The flag is cleared before the snapshot: a change made
+// after it queues another job.
+void KernelSync::sync_prefixes(rules::Netlink& nl)
+{
+	prefix_job_queued_.store(false);
+	const std::vector<rules::BanRecord> snap = records(true);
+	auto r = rules::sync_bans(nl, snap, rules::system_now, rules::BanScope::Prefixes, {kCheckTolerance});
+	if (!r) {
+		LOG(Kernel, Warning, "cannot bring the prefix ban sets to the records: {}; checking the table", r.error());
+		request_check("a prefix ban could not be written (" + r.error() + ")", 0ms);
+		return;
+	}
+	for (const auto& f : r->failures)
+		LOG(Kernel, Error, "the kernel refused a prefix ban element: {}", f.message);
+	if (!r->failures.empty()) {
+		std::lock_guard lock(health_mu_);
+		health_.in_sync = false;
+		health_.divergent_elements = std::max(health_.divergent_elements, r->failures.size());
+	}
+	if (!r->transport.ok())
+		request_check("writing prefix bans failed (" + r->transport.message + ")", 1000ms);
+}
+
+RestoreCount KernelSync::restore(rules::Netlink& nl)
+{
+	const std::vector<rules::BanRecord> snap = records(false);
+	const auto [spec, backend] = table();
+	const auto t0 = std::chrono::steady_clock::now();
+	auto r = rules::repair(nl, spec, backend, snap, rules::system_now, {kCheckTolerance});
+	RestoreCount c;
+	{
+		std::lock_guard lock(health_mu_);
+		health_.checked = true;
+		health_.last_check = wall_now();
+		health_.in_sync = r.ok() && r->elements.ok() && r->invalid_records == 0;
+		health_.divergent_elements = r.ok() ? r->elements.failed() + r->invalid_records : 0;
+		if (!r.ok())
+			++health_.checks_failed;
+		last_failures_ = health_.divergent_elements;
+	}
+	if (!r) {
+		LOG(Kernel, Error, "re-applying {} saved bans failed: {}", snap.size(), r.error());
+		request_check("retry after the failed restore", 1000ms);
+		c.failed = snap.size();
+		return c;
+	}
+	for (const auto& f : r->elements.failures)
+		LOG(Kernel, Error, "restore: the kernel refused a ban element: {}", f.message);
+	if (!r->found.clean())
+		LOG(Kernel, Debug, "restore: {} ({:.1f} ms)", r->found.summary(), ms_since(t0));
+	c.failed = not_enforced(nl, spec, backend, snap, *r);
+	c.restored = snap.size() - c.failed;
+	return c;
+}
+
+bool KernelSync::submit_check(std::string cause)
+{
+	if (!writer_ || check_job_queued_.exchange(true))
+		return false;
+	if (writer_->submit_job([this, cause = std::move(cause)](rules::Netlink& nl) { run_check(nl, cause); }))
+		return true;
+	check_job_queued_.store(false);
+	return false;
+}
+
+void KernelSync::run_check(rules::Netlink& nl, const std::string& cause)
+{
+	check_job_queued_.store(false);
+	const auto t0 = std::chrono::steady_clock::now();
+	const std::vector<rules::BanRecord> snap = records(false);
+	const auto [spec, backend] = table();
+	auto r = rules::repair(nl, spec, backend, snap, rules::system_now, {kCheckTolerance});
+	note_check(r, cause, ms_since(t0));
+}
+
+void KernelSync::note_check(const util::Result<rules::RepairResult>& r, const std::string& cause, double ms)
+{
+	const detect::TimePoint now = wall_now();
+	std::unique_lock lock(health_mu_);
+	health_.checked = true;
+	health_.last_check = now;
+	if (!r) {
+		++health_.checks_failed;
+		health_.in_sync = false;
+		lock.unlock();
+		LOG(Kernel, Error, "checking table inet sipguard failed ({}): {}; retrying in 1 s", cause, r.error());
+		request_check("retry after a failed check", 1000ms);
+		return;
+	}
+	const rules::ReconcileReport& found = r->found;
+	const size_t failed = r->elements.failed() + r->invalid_records;
+	// Elements the kernel refused last time and refuses again are not a
+	// new difference: logged once, not counted as repairs every period.
+	const bool same_refusals = found.structure.empty() && failed > 0 && failed == last_failures_ &&
+	                           found.count(rules::What::Element) == failed;
+	const bool repaired = !found.clean() && !same_refusals;
+	health_.in_sync = failed == 0;
+	health_.divergent_elements = failed;
+	if (repaired) {
+		++health_.checks_repaired;
+		for (size_t i = 0; i < kRepairLabels.size(); ++i)
+			health_.repairs[i] += found.count(kRepairLabels[i]);
+		health_.last_repair = fmt::format("{} ({})", found.summary(), cause);
+		health_.last_repair_at = now;
+	} else {
+		++health_.checks_clean;
+	}
+	const bool refusals_changed = failed != last_failures_;
+	last_failures_ = failed;
+	lock.unlock();
+
+	if (repaired)
+		LOG(Kernel, Warning, "table inet sipguard differed from the ban records: {}; cause: {}; {} in {:.1f} ms{}",
+		    found.summary(), cause,
+		    r->reinstalled ? "reinstalled the table and restored every ban" : "repaired the ban elements", ms,
+		    failed ? fmt::format(" ({} element{} refused)", failed, failed == 1 ? "" : "s") : std::string());
+	else if (cause != kPeriodicCause)
+		LOG(Kernel, Info, "{}: table inet sipguard still matches the ban records", cause);
+	if (refusals_changed || repaired)
+		for (const auto& f : r->elements.failures)
+			LOG(Kernel, Error, "the kernel refused a ban element: {}", f.message);
+	if (!r->elements.transport.ok())
+		request_check("retry after a netlink failure (" + r->elements.transport.message + ")", 1000ms);
+}
+
+util::Status KernelSync::replace_table(const rules::TableSpec& spec)
+{
+	if (!writer_)
+		return util::Status::failure(ENOTCONN, "no rules writer");
+	auto done = std::make_shared<std::promise<util::Status>>();
+	std::future<util::Status> result = done->get_future();
+	bool queued = writer_->submit_job([this, spec, done](rules::Netlink& nl) {
+		util::Status st = rules::install(nl, spec, table().second);
+		if (st.ok()) {
+			std::lock_guard lock(table_mu_);
+			spec_ = spec;
+		}
+		done->set_value(std::move(st));
+	});
+	if (!queued)
+		return util::Status::failure(ESHUTDOWN, "the rules writer is stopping");
+	return result.get();
+}
+
+void KernelSync::request_check(std::string cause, std::chrono::milliseconds delay)
+{
+	std::lock_guard lock(health_mu_);
+	if (check_wanted_ && check_delay_ <= delay)
+		return;
+	check_wanted_ = true;
+	check_cause_ = std::move(cause);
+	check_delay_ = delay;
+}
+
+bool KernelSync::take_check_request(std::string& cause, std::chrono::milliseconds& delay)
+{
+	std::lock_guard lock(health_mu_);
+	if (!check_wanted_)
+		return false;
+	check_wanted_ = false;
+	cause = std::move(check_cause_);
+	delay = check_delay_;
+	return true;
+}
+
+KernelHealth KernelSync::health() const
+{
+	std::lock_guard lock(health_mu_);
+	return health_;
+}
+
+} // namespace sipguard::daemon
