@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon's lifecycle: start-up in dependency order, the main loop
-// (signals, expiry, saves, watchdog, reload requests) and a clean stop.
+// (signals, expiry, saves, watchdog, reload requests, kernel checks) and a
+// clean stop.
 // Queue threads run to completion in their shards (shard.cpp); control
 // commands (control_handlers.cpp) and metrics (exporter.cpp) run on the
 // control thread; reloads (apply_config.cpp) and saves (saved_bans.cpp) on
-// the main thread; prefix bans and table replacement (kernel_sync.cpp) on
-// the rules writer's thread.
+// the main thread; kernel checks and repairs (kernel_watch.cpp,
+// kernel_sync.cpp) on the rules writer's thread.
 #include "agent/daemon/daemon.h"
 
 #include <poll.h>
@@ -32,6 +33,7 @@
 #include "agent/daemon/control_handlers.h"
 #include "agent/daemon/exporter.h"
 #include "agent/daemon/instance_lock.h"
+#include "agent/daemon/kernel_watch.h"
 #include "agent/daemon/runtime.h"
 #include "agent/daemon/saved_bans.h"
 #include "agent/util/log.h"
@@ -71,6 +73,7 @@ private:
 	Exporter exporter_{rt_};
 	rules::TableSpec spec_;
 	rules::Netlink nl_; // main thread only
+	KernelWatch watch_{rt_.kernel};
 	std::atomic<bool> stop_queues_{false};
 	UniqueFd signal_fd_;
 	std::chrono::steady_clock::time_point last_save_{};
@@ -232,6 +235,14 @@ bool Daemon::start()
 		                                                 r.target.to_string(), msg);
 	                                             });
 	rt_.kernel.attach(rt_.writer.get());
+	// Opened after the restore, whose notifications would overflow it
+	// (ENOBUFS); what happens in between, the first check finds.
+	if (util::Status st = watch_.open(); !st) {
+		LOG(Daemon, Error, "cannot watch the kernel for changes to table inet sipguard: {}", st.message);
+		return false;
+	}
+	watch_.ignore_port(nl_.portid());
+	watch_.ignore_port(rt_.writer->portid());
 	rt_.bans->set_listener(&rt_);
 
 	// The sockets exist before the queue threads (which publish to
@@ -314,16 +325,18 @@ bool Daemon::main_loop()
 		if (rt_.state_dirty.load(std::memory_order_relaxed) && now - last_save_ >= rt_.config()->daemon().save_interval)
 			save_state_now("changed");
 
-		int timeout_ms = 250;
+		int timeout_ms = std::clamp(watch_.run_due(now), 1, 250);
 		if (watchdog)
 			timeout_ms = static_cast<int>(std::clamp<int64_t>(
-				std::chrono::duration_cast<std::chrono::milliseconds>(next_wd - now).count(), 1, 250));
-		pollfd pfds[2] = {{signal_fd_.get(), POLLIN, 0}, {rt_.reloads.fd(), POLLIN, 0}};
-		int n = ::poll(pfds, 2, timeout_ms);
+				std::chrono::duration_cast<std::chrono::milliseconds>(next_wd - now).count(), 1, timeout_ms));
+		pollfd pfds[3] = {{signal_fd_.get(), POLLIN, 0}, {rt_.reloads.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
+		int n = ::poll(pfds, 3, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			LOG(Daemon, Error, "poll: {}", std::strerror(errno));
 			return false;
 		}
+		if (pfds[2].revents & POLLIN)
+			watch_.on_readable(std::chrono::steady_clock::now());
 		if (pfds[1].revents & POLLIN) {
 			auto waiters = rt_.reloads.take();
 			if (!waiters.empty()) {
