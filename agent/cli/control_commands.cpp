@@ -173,6 +173,30 @@ int follow(const Common& c, bool as_json)
 	return 1;
 }
 
+// "kernel in sync" or how many ban elements differ, then what was repaired.
+void print_kernel(const json::Value& k)
+{
+	if (!k["checked"].as_bool()) {
+		fmt::print("kernel:      not checked yet\n");
+		return;
+	}
+	const std::string ago = remaining(k["last_check_s_ago"].as_int());
+	if (k["in_sync"].as_bool())
+		fmt::print("kernel:      in sync with the ban records (checked {} ago)\n", ago);
+	else if (int64_t n = k["divergent_elements"].as_int(); n > 0)
+		fmt::print("kernel:      NOT in sync: {} ban element{} differ from the records (checked {} ago; see the log)\n",
+		           n, n == 1 ? "" : "s", ago);
+	else
+		fmt::print("kernel:      NOT in sync: the last check failed ({} ago; see the log)\n", ago);
+	std::string repairs;
+	for (const auto& [what, n] : k["repairs"].as_object())
+		if (n.as_int() > 0)
+			repairs += fmt::format("{}{} {}", repairs.empty() ? "" : ", ", what, n.as_int());
+	if (!repairs.empty())
+		fmt::print("repairs:     {}; last {} ago: {}\n", repairs, remaining(k["last_repair_s_ago"].as_int()),
+		           k["last_repair"].as_string());
+}
+
 void print_status(const json::Value& s)
 {
 	fmt::print("sipguard {} (pid {}), up {}, config {}\n", s["version"].as_string(), s["pid"].as_int(),
@@ -184,9 +208,10 @@ void print_status(const json::Value& s)
 	           s["verdicts"]["dropped"].as_int());
 	fmt::print("SIP:         {} messages, {} malformed, {} findings\n", s["sip_messages"].as_int(),
 	           s["malformed"].as_int(), s["findings"].as_int());
-	fmt::print("bans:        {} active, {} since start ({} restored at start in {:.1f} ms)\n",
+	fmt::print("bans:        {} active, {} since start ({} restored at start, {} failed, in {:.1f} ms)\n",
 	           s["bans_active"].as_int(), s["bans_total"].as_int(), s["restored_bans"].as_int(),
-	           s["restore_ms"].as_double());
+	           s["restore_failed"].as_int(), s["restore_ms"].as_double());
+	print_kernel(s["kernel"]);
 	fmt::print("calls:       {} active, {} media pinholes\n", s["calls"].as_int(), s["pinholes"].as_int());
 	fmt::print("drops:       {} in the kernel queue, {} socket overruns (ENOBUFS)\n", s["drops"]["kernel"].as_int(),
 	           s["drops"]["queue_enobufs"].as_int());

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Without a kernel: the index the rules writer's jobs project follows every
-// ban and unban the ban manager announces (hosts and prefixes apart).
+// ban and unban the ban manager announces (hosts and prefixes apart); status
+// and metrics report the restore's failures and the kernel's health.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <chrono>
 #include <string>
 
+#include "agent/daemon/control_handlers.h"
+#include "agent/daemon/exporter.h"
 #include "tests/daemon/harness.h"
 
 using namespace sipguard;
@@ -23,6 +26,14 @@ std::vector<std::string> targets(const std::vector<rules::BanRecord>& records)
 		out.push_back(r.target.to_string());
 	std::sort(out.begin(), out.end());
 	return out;
+}
+
+std::string scrape(const daemon::Runtime& rt)
+{
+	daemon::Exporter x(rt);
+	daemon::metrics::Exposition e;
+	x.collect(e);
+	return e.text();
 }
 
 } // namespace
@@ -48,4 +59,34 @@ TEST_CASE("the kernel index follows the ban manager: hosts and prefixes, bans, u
 	rt->bans->expire(now + 2s);
 	CHECK(targets(rt->kernel.records(false)) == std::vector<std::string>{"172.16.5.0/24", "192.0.2.7"});
 	rt->bans->set_listener(nullptr);
+}
+
+TEST_CASE("status and metrics: restored and failed bans, kernel health")
+{
+	auto rt = test::make_runtime();
+	rt->restored_bans = 7;
+	rt->restore_failed = 2;
+	util::json::Value s = daemon::status_json(*rt);
+	CHECK(s["restored_bans"].as_int() == 7);
+	CHECK(s["restore_failed"].as_int() == 2);
+	// No check has run (no kernel): not "in sync".
+	CHECK_FALSE(s["kernel"]["checked"].as_bool());
+	CHECK_FALSE(s["kernel"]["in_sync"].as_bool());
+	CHECK(s["kernel"]["repairs"]["table"].as_int() == 0);
+	CHECK(s["kernel"]["repairs"]["element"].as_int() == 0);
+
+	const std::string m = scrape(*rt);
+	for (const char* line : {
+		     "\nsipguard_kernel_in_sync 0\n",
+		     "\nsipguard_kernel_divergent_elements 0\n",
+		     "\nsipguard_kernel_repairs_total{what=\"table\"} 0\n",
+		     "\nsipguard_kernel_repairs_total{what=\"chain\"} 0\n",
+		     "\nsipguard_kernel_repairs_total{what=\"rule\"} 0\n",
+		     "\nsipguard_kernel_repairs_total{what=\"set\"} 0\n",
+		     "\nsipguard_kernel_repairs_total{what=\"element\"} 0\n",
+		     "\nsipguard_kernel_checks_total{result=\"failed\"} 0\n",
+		     "\nsipguard_restored_bans{result=\"restored\"} 7\n",
+		     "\nsipguard_restored_bans{result=\"failed\"} 2\n",
+	     })
+		CHECK_MESSAGE(m.find(line) != std::string::npos, line);
 }
