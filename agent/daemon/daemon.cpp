@@ -60,7 +60,6 @@ private:
 	bool start_queues(const Config& cfg);
 	void save_state_now(const char* why);
 	bool main_loop(); // false: a queue thread died (exit non-zero so systemd restarts us)
-	bool queues_alive();
 	std::string reload(); // "" on success, else the reason the old config stays
 	void stop();
 
@@ -276,27 +275,6 @@ std::string Daemon::reload()
 	return st.message;
 }
 
-// A queue thread that ended (fatal socket error) unbinds its queue; its SIP
-// then passes uninspected through the bypass. The kernel's list of bound
-// queues shows it: three misses in a row (a second apart) end the daemon
-// with a failure so that systemd (Restart=on-failure) starts a whole one.
-bool Daemon::queues_alive()
-{
-	std::vector<nfq::KernelQueueStats> ks;
-	std::string err;
-	if (!nfq::read_proc_queue_stats(ks, err))
-		return true; // cannot tell; never stop on an unreadable /proc
-	for (size_t i = 0; i < rt_.queues.size(); ++i) {
-		const nfq::Queue& q = rt_.queues.queue(i);
-		auto bound = [&q](const nfq::KernelQueueStats& k) {
-			return k.queue_num == q.config().queue_num && k.peer_portid == q.portid();
-		};
-		if (std::none_of(ks.begin(), ks.end(), bound))
-			return false;
-	}
-	return true;
-}
-
 bool Daemon::main_loop()
 {
 	int dead_checks = 0;
@@ -315,7 +293,7 @@ bool Daemon::main_loop()
 		if (now >= next_expire) {
 			rt_.bans->expire(wall_now());
 			next_expire = now + std::chrono::seconds(1);
-			dead_checks = queues_alive() ? 0 : dead_checks + 1;
+			dead_checks = rt_.queues_bound() ? 0 : dead_checks + 1;
 			if (dead_checks >= 3) {
 				LOG(Daemon, Error, "a queue thread is gone (its queue is no longer bound); exiting so the "
 				                   "service manager restarts sipguard");

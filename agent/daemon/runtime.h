@@ -92,6 +92,9 @@ struct Runtime final : engine::BanListener {
 	void flush_rules();
 	// The kernel's statistics of our queues only.
 	std::vector<nfq::KernelQueueStats> kernel_queue_stats() const;
+	// Every queue thread's queue is still bound to its socket (or /proc
+	// cannot tell).
+	bool queues_bound() const;
 
 	std::atomic<uint64_t> config_version{1}; // bumped by set_config
 	rules::QueueBackend backend = rules::QueueBackend::CompatNfqueueV3;
