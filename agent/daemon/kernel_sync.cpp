@@ -80,6 +80,11 @@ std::pair<rules::TableSpec, rules::QueueBackend> KernelSync::table() const
 std::vector<rules::BanRecord> KernelSync::records(bool prefixes_only) const
 {
 	std::lock_guard lock(index_mu_);
+	return records_locked(prefixes_only);
+}
+
+std::vector<rules::BanRecord> KernelSync::records_locked(bool prefixes_only) const
+{
 	std::vector<rules::BanRecord> out;
 	out.reserve(prefixes_.size() + (prefixes_only ? 0 : hosts_.size()));
 	for (const auto& [target, until] : prefixes_)
@@ -92,51 +97,48 @@ std::vector<rules::BanRecord> KernelSync::records(bool prefixes_only) const
 
 bool KernelSync::on_ban(const engine::BanRecord& b, detect::TimePoint now)
 {
-	const bool host = b.target.is_host();
-	{
-		std::lock_guard lock(index_mu_);
-		(host ? hosts_ : prefixes_)[b.target] = b.until;
+	std::lock_guard lock(index_mu_);
+	if (b.target.is_host()) {
+		hosts_[b.target] = b.until;
+		return !writer_ || writer_->ban(b.target, kernel_timeout(b.until - now));
 	}
-	if (!writer_)
-		return true;
-	if (host)
-		return writer_->ban(b.target, kernel_timeout(b.until - now));
-	// Prefixes overlap; only the projection of all of them may reach the
-	// interval sets. One queued job covers every change made before it runs.
-	if (prefix_job_queued_.exchange(true))
-		return true;
-	if (writer_->submit_job([this](rules::Netlink& nl) { sync_prefixes(nl); }))
-		return true;
-	prefix_job_queued_.store(false);
-	return false;
+	prefixes_[b.target] = b.until;
+	return !writer_ || submit_prefix_sync_locked();
 }
 
 bool KernelSync::on_unban(const engine::BanRecord& b)
 {
-	const bool host = b.target.is_host();
-	{
-		std::lock_guard lock(index_mu_);
-		(host ? hosts_ : prefixes_).erase(b.target);
+	std::lock_guard lock(index_mu_);
+	if (b.target.is_host()) {
+		hosts_.erase(b.target);
+		return !writer_ || writer_->unban(b.target);
 	}
-	if (!writer_)
-		return true;
-	if (host)
-		return writer_->unban(b.target);
-	if (prefix_job_queued_.exchange(true))
-		return true;
-	if (writer_->submit_job([this](rules::Netlink& nl) { sync_prefixes(nl); }))
-		return true;
-	prefix_job_queued_.store(false);
-	return false;
+	prefixes_.erase(b.target);
+	return !writer_ || submit_prefix_sync_locked();
 }
 
-// Writer thread. The flag is cleared before the snapshot: a change made
-// after it queues another job.
-void KernelSync::sync_prefixes(rules::Netlink& nl)
+// Prefixes overlap: only the projection of all of them may reach the
+// interval sets, never one prefix on its own.
+bool KernelSync::submit_prefix_sync_locked()
 {
-	prefix_job_queued_.store(false);
-	const std::vector<rules::BanRecord> snap = records(true);
-	auto r = rules::sync_bans(nl, snap, rules::system_now, rules::BanScope::Prefixes, {kCheckTolerance});
+	auto superseded = std::make_shared<std::atomic<bool>>(false);
+	bool queued = writer_->submit_job([this, snap = records_locked(true), superseded](rules::Netlink& nl) {
+		if (!superseded->load())
+			sync_prefixes(nl, snap);
+	});
+	if (!queued)
+		return false;
+	if (last_prefix_job_ && !check_since_prefix_job_)
+		last_prefix_job_->store(true);
+	last_prefix_job_ = std::move(superseded);
+	check_since_prefix_job_ = false;
+	return true;
+}
+
+// Writer thread.
+void KernelSync::sync_prefixes(rules::Netlink& nl, const std::vector<rules::BanRecord>& prefixes)
+{
+	auto r = rules::sync_bans(nl, prefixes, rules::system_now, rules::BanScope::Prefixes, {kCheckTolerance});
 	if (!r) {
 		LOG(Kernel, Warning, "cannot bring the prefix ban sets to the records: {}; checking the table", r.error());
 		request_check("a prefix ban could not be written (" + r.error() + ")", 0ms);
@@ -189,19 +191,23 @@ bool KernelSync::submit_check(std::string cause)
 {
 	if (!writer_ || check_job_queued_.exchange(true))
 		return false;
-	if (writer_->submit_job([this, cause = std::move(cause)](rules::Netlink& nl) { run_check(nl, cause); }))
-		return true;
-	check_job_queued_.store(false);
-	return false;
+	std::lock_guard lock(index_mu_);
+	bool queued = writer_->submit_job([this, snap = records_locked(false), cause = std::move(cause)](
+						  rules::Netlink& nl) { run_check(nl, snap, cause); });
+	if (!queued) {
+		check_job_queued_.store(false);
+		return false;
+	}
+	check_since_prefix_job_ = true;
+	return true;
 }
 
-void KernelSync::run_check(rules::Netlink& nl, const std::string& cause)
+void KernelSync::run_check(rules::Netlink& nl, const std::vector<rules::BanRecord>& records, const std::string& cause)
 {
 	check_job_queued_.store(false);
 	const auto t0 = std::chrono::steady_clock::now();
-	const std::vector<rules::BanRecord> snap = records(false);
 	const auto [spec, backend] = table();
-	auto r = rules::repair(nl, spec, backend, snap, rules::system_now, {kCheckTolerance});
+	auto r = rules::repair(nl, spec, backend, records, rules::system_now, {kCheckTolerance});
 	note_check(r, cause, ms_since(t0));
 }
 
@@ -221,17 +227,21 @@ void KernelSync::note_check(const util::Result<rules::RepairResult>& r, const st
 	}
 	const rules::ReconcileReport& found = r->found;
 	const size_t failed = r->elements.failed() + r->invalid_records;
+	// Ban elements that really differ, plus the fixed contents (sipports,
+	// allow4/6) that count(Element) also holds.
+	const size_t ban_diffs = found.elements.add.size() + found.elements.remove.size() - found.elements.retimed;
+	const size_t elements = significant_elements(found.elements) + (found.count(rules::What::Element) - ban_diffs);
 	// Elements the kernel refused last time and refuses again are not a
 	// new difference: logged once, not counted as repairs every period.
-	const bool same_refusals = found.structure.empty() && failed > 0 && failed == last_failures_ &&
-	                           found.count(rules::What::Element) == failed;
-	const bool repaired = !found.clean() && !same_refusals;
+	const bool same_refusals = failed > 0 && failed == last_failures_ && elements == failed;
+	const bool repaired = !found.structure.empty() || (elements > 0 && !same_refusals);
 	health_.in_sync = failed == 0;
 	health_.divergent_elements = failed;
 	if (repaired) {
 		++health_.checks_repaired;
 		for (size_t i = 0; i < kRepairLabels.size(); ++i)
-			health_.repairs[i] += found.count(kRepairLabels[i]);
+			health_.repairs[i] +=
+				kRepairLabels[i] == rules::What::Element ? elements : found.count(kRepairLabels[i]);
 		health_.last_repair = fmt::format("{} ({})", found.summary(), cause);
 		health_.last_repair_at = now;
 	} else {

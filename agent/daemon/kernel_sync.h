@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Keeping the kernel a projection of the ban manager's records: host bans as
-// rules-writer requests, prefix bans and repairs as writer jobs over an index
-// of the records, the table replaced in queue order on reload, and what the
-// last check of the kernel found (status, metrics).
+// rules-writer requests, prefix bans and checks (+ repairs) as writer jobs
+// carrying a snapshot of an index of the records, the table replaced in
+// queue order on reload, and what the last check found (kernel_health.h).
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <chrono>
-#include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "agent/daemon/kernel_health.h"
 #include "agent/engine/ban_manager.h"
 #include "agent/util/status.h"
 #include "rules/reconcile.h"
@@ -21,36 +21,6 @@
 #include "rules/writer.h"
 
 namespace sipguard::daemon {
-
-// The `what` labels of sipguard_kernel_repairs_total, in export order.
-inline constexpr std::array<rules::What, 5> kRepairLabels = {rules::What::Table, rules::What::Chain, rules::What::Rule,
-                                                             rules::What::Set, rules::What::Element};
-
-// Host elements are written in whole seconds rounded up (kernel_timeout), so
-// the kernel may hold a host up to 1 s longer than its record; a check must
-// not call that a difference. Jiffies and the listing's latency add a few ms.
-inline constexpr std::chrono::milliseconds kCheckTolerance{1500};
-
-// The cause of the checks the main loop runs on its timer.
-inline constexpr const char* kPeriodicCause = "periodic check";
-
-// What the last check of the kernel against the records found.
-struct KernelHealth {
-	bool checked = false; // a check has run (the restore at start is the first)
-	// After the last check and its repair, the kernel holds exactly the
-	// spec's table and the records' projection.
-	bool in_sync = false;
-	// Ban elements that still differ after the last repair (the kernel
-	// refused them); with a failed check, what that check had found.
-	size_t divergent_elements = 0;
-	uint64_t checks_clean = 0;
-	uint64_t checks_repaired = 0;
-	uint64_t checks_failed = 0; // the kernel could not be read or the table not installed
-	std::array<uint64_t, kRepairLabels.size()> repairs{}; // findings repaired, by kRepairLabels
-	detect::TimePoint last_check{};
-	std::string last_repair; // "" until a check found something: what, its cause, how long the repair took
-	detect::TimePoint last_repair_at{};
-};
 
 // The restore at start-up: how many saved bans the kernel enforces.
 struct RestoreCount {
@@ -69,10 +39,12 @@ public:
 	void set_table(const rules::TableSpec& spec, rules::QueueBackend backend);
 	void attach(rules::Writer* writer) { writer_ = writer; }
 
-	// Ban listener, with the manager's lock held: the index first, then the
-	// writer, so a job that snapshots the index in between agrees with the
-	// queue either way. False when the writer's queue was full (the next
-	// check repairs it).
+	// Ban listener, with the manager's lock held. The index changes and the
+	// writer request (hosts) or job (prefixes: the projection of every
+	// prefix record) is queued under one lock, and jobs snapshot the index
+	// under it too, so every job's snapshot is exactly the records whose
+	// requests are queued before it. False when the writer's queue was full
+	// (the next check repairs it).
 	bool on_ban(const engine::BanRecord& b, detect::TimePoint now);
 	bool on_unban(const engine::BanRecord& b);
 
@@ -80,9 +52,9 @@ public:
 	// counts which records the kernel holds. Not counted as repairs.
 	RestoreCount restore(rules::Netlink& nl);
 
-	// Queues a check + repair as a writer job with the index as it is when
-	// the job runs; `cause` (monitor events, "periodic check") goes in the
-	// log line of whatever it finds. False when one is already queued.
+	// Queues a check + repair as a writer job with a snapshot of the index;
+	// `cause` (monitor events, "periodic check") goes in the log line of
+	// whatever it finds. False when one is queued and has not started.
 	bool submit_check(std::string cause);
 	// Reload: installs `spec` as a writer job, in order with bans and
 	// checks, and makes it the spec later checks compare with. Waits.
@@ -105,22 +77,28 @@ private:
 	};
 	using Index = std::unordered_map<net::Cidr, detect::TimePoint, CidrHash>;
 
-	void sync_prefixes(rules::Netlink& nl);
-	void run_check(rules::Netlink& nl, const std::string& cause);
+	bool submit_prefix_sync_locked();
+	std::vector<rules::BanRecord> records_locked(bool prefixes_only) const;
+	void sync_prefixes(rules::Netlink& nl, const std::vector<rules::BanRecord>& prefixes);
+	void run_check(rules::Netlink& nl, const std::vector<rules::BanRecord>& records, const std::string& cause);
 	void note_check(const util::Result<rules::RepairResult>& r, const std::string& cause, double ms);
 	void request_check(std::string cause, std::chrono::milliseconds delay);
 	std::pair<rules::TableSpec, rules::QueueBackend> table() const;
 
 	rules::Writer* writer_ = nullptr;
 
-	mutable std::mutex index_mu_;
+	mutable std::mutex index_mu_; // also orders submissions to the writer
 	Index hosts_, prefixes_;
+	// The last prefix job queued: a newer one supersedes it (it does not
+	// run) unless a check was queued in between, which must find the
+	// kernel as its own snapshot says.
+	std::shared_ptr<std::atomic<bool>> last_prefix_job_;
+	bool check_since_prefix_job_ = false;
 
 	mutable std::mutex table_mu_;
 	rules::TableSpec spec_;
 	rules::QueueBackend backend_ = rules::QueueBackend::CompatNfqueueV3;
 
-	std::atomic<bool> prefix_job_queued_{false};
 	std::atomic<bool> check_job_queued_{false};
 
 	mutable std::mutex health_mu_;

@@ -90,3 +90,27 @@ TEST_CASE("status and metrics: restored and failed bans, kernel health")
 	     })
 		CHECK_MESSAGE(m.find(line) != std::string::npos, line);
 }
+
+TEST_CASE("a check counts real element differences, not elements ending within the tolerance")
+{
+	using std::chrono::milliseconds;
+	auto ip = [](const char* t) { return *net::IpAddress::parse(t); };
+	auto piece = [&](const char* a, milliseconds timeout) {
+		return rules::BanPiece{rules::BanSet::Host4, ip(a), ip(a), timeout};
+	};
+	auto listed = [&](const char* a, milliseconds timeout, milliseconds left) {
+		return rules::ListedPiece{rules::BanSet::Host4, ip(a), ip(a), true, timeout, left};
+	};
+	rules::ElementDiff d;
+	d.add = {piece("192.0.2.1", 500ms),    // its record ends in 0.5 s: the kernel's element already ended
+	         piece("192.0.2.2", 600000ms), // missing
+	         piece("192.0.2.3", 0ms),      // missing, permanent
+	         piece("192.0.2.4", 600000ms)}; // retimed (also removed below)
+	d.remove = {listed("192.0.2.5", 10000ms, 800ms),     // record ended, element outlives it by < 1.5 s
+	            listed("192.0.2.6", 600000ms, 300000ms), // no record: someone added it
+	            listed("192.0.2.7", 0ms, 0ms),           // permanent, no record
+	            listed("192.0.2.4", 600000ms, 20000ms)};  // retimed
+	d.retimed = 1;
+	CHECK(daemon::significant_elements(d) == 5);
+	CHECK(daemon::significant_elements(rules::ElementDiff{}) == 0);
+}

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "agent/daemon/apply_config.h"
 #include "agent/daemon/config.h"
 #include "tests/privileged/daemon/agent.h"
@@ -199,5 +201,32 @@ TEST_CASE("daemon repair: the SIP queue rule deleted (SIP would bypass the agent
 	const std::string handle = g.handle_of("input", "udp dport");
 	g.disrupt("nft delete rule inet sipguard input handle " + handle);
 	g.expect_repaired("rule");
+	CHECK(g.agent.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("daemon repair: an element added by hand is removed, and ban churn around the checks is not a repair")
+{
+	test::require_root_or_skip();
+	Guarded g;
+	// Bans that end around each check (the agent expires records on a 1 s
+	// tick, the kernel to the jiffy) and a prefix sync queued right before
+	// it: only the hand-added element is a difference.
+	for (int round = 1; round <= 6; ++round) {
+		CAPTURE(round);
+		for (int i = 0; i < 5; ++i)
+			g.agent.cli(fmt::format("ban 198.51.100.{} --for 1s", round * 10 + i));
+		g.agent.cli(fmt::format("ban 10.{}.0.0/16 --for 2s", round));
+		std::this_thread::sleep_for(std::chrono::milliseconds(850 + 50 * round));
+		g.agent.cli(fmt::format("ban 10.{}.0.0/24 --for 1s", 100 + round));
+		g.lab.pbx().must("nft add element inet sipguard ban4 '{ 203.0.113.99 timeout 1h }'");
+		std::this_thread::sleep_for(400ms);
+		CHECK(g.lab.pbx().exec_capture("nft list set inet sipguard ban4").find("203.0.113.99") == std::string::npos);
+		util::json::Value k = g.agent.status()["kernel"];
+		CHECK(k["repairs"]["element"].as_int() == round);
+		CHECK(k["repairs"]["table"].as_int() == 0);
+		CHECK(k["in_sync"].as_bool());
+	}
+	std::this_thread::sleep_for(2s);
+	g.expect_enforced("after the churn");
 	CHECK(g.agent.stop(SIGTERM) == 0);
 }
