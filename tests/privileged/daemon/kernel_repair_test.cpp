@@ -43,9 +43,17 @@ struct Guarded {
 	test::TempDir dir;
 	Agent agent{lab.pbx(), dir.path};
 	rules::TableSpec spec;
+	std::string foreign; // another firewall's table, as listed at the start
 
 	Guarded()
 	{
+		// Someone else's table in the same namespace: never touched by a repair.
+		lab.pbx().must("nft add table inet other && nft add set inet other s '{ type ipv4_addr; }' && "
+		               "nft add element inet other s '{ 192.0.2.200 }' && "
+		               "nft add chain inet other in '{ type filter hook input priority 5; policy accept; }' && "
+		               "nft add rule inet other in ip saddr @s counter accept");
+		foreign = lab.pbx().exec_capture("nft -a list table inet other");
+		REQUIRE(foreign.find("192.0.2.200") != std::string::npos);
 		agent.start();
 		for (const char* b : {"192.0.2.7 --for 10m", "172.16.5.0/24 --for 15m", "172.16.0.0/12 --for 5m",
 		                      "2001:db8:1::/48 --for 10m"})
@@ -168,6 +176,7 @@ TEST_CASE("daemon repair: `nft delete table inet sipguard`")
 	Guarded g;
 	g.disrupt("nft delete table inet sipguard");
 	g.expect_repaired("table");
+	CHECK(g.lab.pbx().exec_capture("nft -a list table inet other") == g.foreign);
 	CHECK(g.agent.stop(SIGTERM) == 0);
 }
 
@@ -181,6 +190,7 @@ TEST_CASE("daemon repair: one ban set deleted (with the rule that uses it)")
 	          "\\ndelete set inet sipguard bannet4\\n' | nft -f -");
 	g.expect_repaired("set");
 	CHECK(g.agent.status()["kernel"]["repairs"]["rule"].as_int() >= 1);
+	CHECK(g.lab.pbx().exec_capture("nft -a list table inet other") == g.foreign);
 	CHECK(g.agent.stop(SIGTERM) == 0);
 }
 
@@ -191,6 +201,7 @@ TEST_CASE("daemon repair: one ban set flushed")
 	g.disrupt("nft flush set inet sipguard bannet4");
 	g.expect_repaired("element");
 	CHECK(g.agent.status()["kernel"]["repairs"]["table"].as_int() == 0);
+	CHECK(g.lab.pbx().exec_capture("nft -a list table inet other") == g.foreign);
 	CHECK(g.agent.stop(SIGTERM) == 0);
 }
 
@@ -201,6 +212,7 @@ TEST_CASE("daemon repair: the SIP queue rule deleted (SIP would bypass the agent
 	const std::string handle = g.handle_of("input", "udp dport");
 	g.disrupt("nft delete rule inet sipguard input handle " + handle);
 	g.expect_repaired("rule");
+	CHECK(g.lab.pbx().exec_capture("nft -a list table inet other") == g.foreign);
 	CHECK(g.agent.stop(SIGTERM) == 0);
 }
 
