@@ -153,6 +153,18 @@ TEST_CASE("SIGHUP: a bad config changes nothing, a good one applies")
 	std::this_thread::sleep_for(700ms);
 	CHECK(ports().find("5080") != std::string::npos);
 	CHECK(agent.log().find("applied (changed: sip.ports)") != std::string::npos);
+	// The reload's own table replacement is no difference, and the next
+	// check compares with the new table (it would reinstall the old one,
+	// without 5080, otherwise): a hand-added element is all it repairs.
+	ns.must("nft add element inet sipguard ban4 '{ 203.0.113.99 }'");
+	std::this_thread::sleep_for(500ms);
+	CHECK(kernel_set(ns, "ban4").find("203.0.113.99") == std::string::npos);
+	CHECK(ports().find("5080") != std::string::npos);
+	auto k = sipguard::test::json::parse(agent.cli("status --json"));
+	REQUIRE(k);
+	CHECK((*k)["kernel"]["repairs"]["table"].as_int() == 0);
+	CHECK((*k)["kernel"]["repairs"]["element"].as_int() == 1);
+	CHECK((*k)["kernel"]["in_sync"].as_bool());
 
 	// A restart-only key is refused as a whole, over the control socket too.
 	agent.write_config("[sip]\nports = [5060]\n[daemon.x]\n");
