@@ -3,9 +3,12 @@
 // sync, check + repair, table replacement) and the health they report.
 #include "agent/daemon/kernel_sync.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <future>
 #include <memory>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -53,7 +56,36 @@ size_t not_enforced(rules::Netlink& nl, const rules::TableSpec& spec, rules::Que
 	return n;
 }
 
+// The other spelling of a host that the kernel keys the same: a.b.c.d and
+// ::ffff:a.b.c.d are one element of ban4 (rules/projection.h unmap_v4).
+std::optional<net::Cidr> twin_of(const net::Cidr& host)
+{
+	if (host.base.is_v4()) {
+		net::IpAddress m;
+		m.family = net::Family::V6;
+		m.bytes[10] = 0xff;
+		m.bytes[11] = 0xff;
+		std::memcpy(&m.bytes[12], host.base.bytes.data(), 4);
+		return net::Cidr::host(m);
+	}
+	const net::Cidr v4 = rules::unmap_v4(host);
+	if (v4 == host)
+		return std::nullopt;
+	return v4;
+}
+
 } // namespace
+
+std::optional<detect::TimePoint> KernelSync::twin_until_locked(const net::Cidr& host) const
+{
+	auto t = twin_of(host);
+	if (!t)
+		return std::nullopt;
+	auto it = hosts_.find(*t);
+	if (it == hosts_.end())
+		return std::nullopt;
+	return it->second;
+}
 
 void KernelSync::reset(const std::vector<engine::BanRecord>& active)
 {
@@ -100,7 +132,8 @@ bool KernelSync::on_ban(const engine::BanRecord& b, detect::TimePoint now)
 	std::lock_guard lock(index_mu_);
 	if (b.target.is_host()) {
 		hosts_[b.target] = b.until;
-		return !writer_ || writer_->ban(b.target, kernel_timeout(b.until - now));
+		const detect::TimePoint until = std::max(b.until, twin_until_locked(b.target).value_or(b.until));
+		return !writer_ || writer_->ban(b.target, kernel_timeout(until - now));
 	}
 	prefixes_[b.target] = b.until;
 	return !writer_ || submit_prefix_sync_locked();
@@ -111,7 +144,12 @@ bool KernelSync::on_unban(const engine::BanRecord& b)
 	std::lock_guard lock(index_mu_);
 	if (b.target.is_host()) {
 		hosts_.erase(b.target);
-		return !writer_ || writer_->unban(b.target);
+		if (!writer_)
+			return true;
+		// The same element still banned under its other spelling.
+		if (auto twin = twin_until_locked(b.target))
+			return writer_->ban(b.target, kernel_timeout(*twin - wall_now()));
+		return writer_->unban(b.target);
 	}
 	prefixes_.erase(b.target);
 	return !writer_ || submit_prefix_sync_locked();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -77,6 +78,7 @@ private:
 	};
 	using Index = std::unordered_map<net::Cidr, detect::TimePoint, CidrHash>;
 
+	std::optional<detect::TimePoint> twin_until_locked(const net::Cidr& host) const;
 	bool submit_prefix_sync_locked();
 	std::vector<rules::BanRecord> records_locked(bool prefixes_only) const;
 	void sync_prefixes(rules::Netlink& nl, const std::vector<rules::BanRecord>& prefixes);

@@ -36,6 +36,7 @@ const std::vector<std::string> kProbes = {
 	"11.0.0.1",      // outside the /8
 	"192.0.2.7",     // host ban inside 192.0.2.0/24
 	"192.0.2.8",     // 192.0.2.0/24 only
+	"192.0.2.9",     // banned as 192.0.2.9 and as ::ffff:192.0.2.9
 	"2001:db8:1::1", // 2001:db8:1::/48, 2001:db8::/32
 	"2001:db8:2::1", // 2001:db8::/32 only
 	"2001:db9::1",   // outside the /32
@@ -135,13 +136,22 @@ TEST_CASE("daemon prefix bans: nested and overlapping prefixes, banned and unban
 	m.run("ban 2001:db8::/32 --for 5m");
 	m.run("ban 192.0.2.0/24 --for 5m");
 	m.run("ban 192.0.2.7 --for 5m");
-	m.expect("::/48 then ::/32, a host in a /24", {"2001:db8:1::1", "2001:db8:2::1", "192.0.2.7", "192.0.2.8"});
+	m.expect("::/48 then ::/32, a host in a /24", {"2001:db8:1::1", "2001:db8:2::1", "192.0.2.7", "192.0.2.8", "192.0.2.9"});
 	m.run("unban 2001:db8::/32");
 	m.run("unban 192.0.2.0/24");
 	m.expect("the /48 and the host stay", {"2001:db8:1::1", "192.0.2.7"});
 	m.run("unban 2001:db8:1::/48");
 	m.run("unban 192.0.2.7");
 	m.expect("all unbanned", {});
+
+	// One kernel element, two spellings: either ban keeps it.
+	m.run("ban 192.0.2.9 --for 5m");
+	m.run("ban ::ffff:192.0.2.9 --for 10m");
+	m.expect("a host and its IPv4-mapped spelling", {"192.0.2.9"});
+	m.run("unban 192.0.2.9");
+	m.expect("the mapped spelling still bans it", {"192.0.2.9"});
+	m.run("unban ::ffff:192.0.2.9");
+	m.expect("both unbanned", {});
 	CHECK(m.agent.status()["kernel"]["in_sync"].as_bool());
 	CHECK(m.agent.stop(SIGTERM) == 0);
 }
@@ -170,15 +180,15 @@ TEST_CASE("daemon prefix bans: expiry in every order")
 		m.run(std::string("ban 192.0.2.7 --for ") + b);
 		Matrix::at(t0, 1000ms);
 		m.expect("all live", {"172.16.5.1", "172.16.200.1", "10.1.0.1", "10.2.0.1", "192.0.2.7", "192.0.2.8",
-		                      "2001:db8:1::1", "2001:db8:2::1"});
+		                      "192.0.2.9", "2001:db8:1::1", "2001:db8:2::1"});
 		Matrix::at(t0, 4600ms);
 		if (first_round)
 			m.expect("the 3 s bans ended (outer /12, /32, /24; inner /16)",
 			         {"172.16.5.1", "10.1.0.1", "10.2.0.1", "192.0.2.7", "2001:db8:1::1"});
 		else
 			m.expect("the 3 s bans ended (inner /24, /48, host; outer /8)",
-			         {"172.16.5.1", "172.16.200.1", "10.1.0.1", "192.0.2.7", "192.0.2.8", "2001:db8:1::1",
-			          "2001:db8:2::1"});
+			         {"172.16.5.1", "172.16.200.1", "10.1.0.1", "192.0.2.7", "192.0.2.8", "192.0.2.9",
+			          "2001:db8:1::1", "2001:db8:2::1"});
 		Matrix::at(t0, 7600ms);
 		m.expect("everything ended", {});
 	}
