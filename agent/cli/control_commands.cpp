@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "agent/cli/commands.h"
+#include "agent/cli/status_text.h"
 #include "agent/control/client.h"
 #include "agent/control/stats_text.h"
 #include "agent/daemon/duration.h"
@@ -171,25 +172,6 @@ int follow(const Common& c, bool as_json)
 	}
 	fmt::print(stderr, "sipguard: the daemon closed the connection\n");
 	return 1;
-}
-
-void print_status(const json::Value& s)
-{
-	fmt::print("sipguard {} (pid {}), up {}, config {}\n", s["version"].as_string(), s["pid"].as_int(),
-	           remaining(s["uptime_s"].as_int()), s["config"].as_string());
-	fmt::print("queues:      {} (backend {}){}{}\n", s["queues"].as_int(), s["queue_backend"].as_string(),
-	           s["dry_run"].as_bool() ? ", DRY RUN" : "", s["media_pinning"].as_bool() ? ", media pinning on" : "");
-	fmt::print("packets:     {} in, {} out\n", s["packets"]["in"].as_int(), s["packets"]["out"].as_int());
-	fmt::print("verdicts:    {} accepted, {} dropped\n", s["verdicts"]["accepted"].as_int(),
-	           s["verdicts"]["dropped"].as_int());
-	fmt::print("SIP:         {} messages, {} malformed, {} findings\n", s["sip_messages"].as_int(),
-	           s["malformed"].as_int(), s["findings"].as_int());
-	fmt::print("bans:        {} active, {} since start ({} restored at start in {:.1f} ms)\n",
-	           s["bans_active"].as_int(), s["bans_total"].as_int(), s["restored_bans"].as_int(),
-	           s["restore_ms"].as_double());
-	fmt::print("calls:       {} active, {} media pinholes\n", s["calls"].as_int(), s["pinholes"].as_int());
-	fmt::print("drops:       {} in the kernel queue, {} socket overruns (ENOBUFS)\n", s["drops"]["kernel"].as_int(),
-	           s["drops"]["queue_enobufs"].as_int());
 }
 
 void print_explain(const json::Value& x)

@@ -81,9 +81,14 @@ util::Status apply_config_file(Runtime& rt, rules::Netlink& nl, rules::TableSpec
 	rules::TableSpec next_spec = table_spec(*next);
 	if (!same_spec(next_spec, spec)) {
 		// One transaction replaces the whole table, carrying bans and
-		// pinholes over: the kernel sees the old ruleset or the new one.
-		if (rules::Status st = rules::install(nl, next_spec, rt.backend); !st)
+		// pinholes over: the kernel sees the old ruleset or the new one. On
+		// the writer's thread, so it is ordered with bans and checks, and
+		// later checks compare the kernel with the new spec.
+		util::Status st = rt.writer ? rt.kernel.replace_table(next_spec) : rules::install(nl, next_spec, rt.backend);
+		if (!st)
 			return util::Status::failure(st.error, fmt::format("replacing table inet sipguard failed: {}", st.message));
+		if (!rt.writer)
+			rt.kernel.set_table(next_spec, rt.backend);
 		spec = next_spec;
 	}
 	rt.bans->reconfigure(*next->engine());

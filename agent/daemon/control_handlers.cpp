@@ -168,6 +168,28 @@ HandlerResult reload(Runtime& rt)
 	return {encode_ok(std::move(body))};
 }
 
+// What the last check of the kernel against the ban records found.
+json::Value kernel_json(const KernelHealth& h, util::TimePoint now)
+{
+	json::Value k = json::Object{};
+	k.set("checked", h.checked);
+	k.set("in_sync", h.checked && h.in_sync);
+	k.set("divergent_elements", h.divergent_elements);
+	k.set("last_check_s_ago", h.checked ? seconds(now - h.last_check) : int64_t{-1});
+	json::Value checks = json::Object{};
+	checks.set("clean", h.checks_clean);
+	checks.set("repaired", h.checks_repaired);
+	checks.set("failed", h.checks_failed);
+	k.set("checks", std::move(checks));
+	json::Value repairs = json::Object{};
+	for (size_t i = 0; i < kRepairLabels.size(); ++i)
+		repairs.set(std::string(rules::to_string(kRepairLabels[i])), h.repairs[i]);
+	k.set("repairs", std::move(repairs));
+	k.set("last_repair", h.last_repair);
+	k.set("last_repair_s_ago", h.last_repair.empty() ? int64_t{-1} : seconds(now - h.last_repair_at));
+	return k;
+}
+
 } // namespace
 
 json::Value status_json(const Runtime& rt)
@@ -211,7 +233,9 @@ json::Value status_json(const Runtime& rt)
 	drops.set("kernel", kdrops);
 	v.set("drops", std::move(drops));
 	v.set("restored_bans", rt.restored_bans);
+	v.set("restore_failed", rt.restore_failed);
 	v.set("restore_ms", rt.restore_ms);
+	v.set("kernel", kernel_json(rt.kernel.health(), wall_now()));
 	return v;
 }
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon's lifecycle: start-up in dependency order, the main loop
-// (signals, expiry, saves, watchdog, reload requests) and a clean stop.
+// (signals, expiry, saves, watchdog, reload requests, kernel checks) and a
+// clean stop.
 // Queue threads run to completion in their shards (shard.cpp); control
 // commands (control_handlers.cpp) and metrics (exporter.cpp) run on the
 // control thread; reloads (apply_config.cpp) and saves (saved_bans.cpp) on
-// the main thread.
+// the main thread; kernel checks and repairs (kernel_watch.cpp,
+// kernel_sync.cpp) on the rules writer's thread.
 #include "agent/daemon/daemon.h"
 
 #include <poll.h>
@@ -30,6 +32,8 @@
 #include "agent/daemon/config.h"
 #include "agent/daemon/control_handlers.h"
 #include "agent/daemon/exporter.h"
+#include "agent/daemon/instance_lock.h"
+#include "agent/daemon/kernel_watch.h"
 #include "agent/daemon/runtime.h"
 #include "agent/daemon/saved_bans.h"
 #include "agent/util/hash.h"
@@ -57,10 +61,10 @@ private:
 	bool start_queues(const Config& cfg);
 	void save_state_now(const char* why);
 	bool main_loop(); // false: a queue thread died (exit non-zero so systemd restarts us)
-	bool queues_alive();
 	std::string reload(); // "" on success, else the reason the old config stays
 	void stop();
 
+	InstanceLock lock_; // held from before the first kernel change to exit
 	RunOptions opts_;
 	std::string config_path_; // what SIGHUP re-reads
 	bool config_explicit_ = false;
@@ -69,6 +73,7 @@ private:
 	Exporter exporter_{rt_};
 	rules::TableSpec spec_;
 	rules::Netlink nl_; // main thread only
+	KernelWatch watch_{rt_.kernel};
 	std::atomic<bool> stop_queues_{false};
 	UniqueFd signal_fd_;
 	std::chrono::steady_clock::time_point last_save_{};
@@ -179,6 +184,12 @@ bool Daemon::start()
 {
 	const ConfigPtr cfg = rt_.config();
 	const DaemonSettings& d = cfg->daemon();
+	// Before anything changes: a second daemon would replace the first
+	// one's table while the first keeps enforcing its own records.
+	if (util::Status st = lock_.acquire(d.state_dir); !st) {
+		LOG(Daemon, Error, "{}", st.message);
+		return false;
+	}
 	if (opts_.remove_on_exit)
 		LOG(Daemon, Info, "--remove-on-exit: the table and every ban go when the daemon stops");
 	if (!start_signals())
@@ -208,6 +219,7 @@ bool Daemon::start()
 	    rules::to_string(rt_.backend), d.queue_base, d.queue_base + d.queues - 1, fmt::join(d.sip_ports, ","),
 	    d.media_pinning ? fmt::format("on {}-{}", d.rtp_range.lo, d.rtp_range.hi) : std::string("off"));
 
+	rt_.kernel.set_table(spec_, rt_.backend);
 	restore_saved_bans(rt_, nl_);
 
 	rules::Netlink wnl;
@@ -220,6 +232,15 @@ bool Daemon::start()
 		                                             LOG(Rules, Warning, "kernel refused {}: {}",
 		                                                 r.target.to_string(), msg);
 	                                             });
+	rt_.kernel.attach(rt_.writer.get());
+	// Opened after the restore, whose notifications would overflow it
+	// (ENOBUFS); what happens in between, the first check finds.
+	if (util::Status st = watch_.open(); !st) {
+		LOG(Daemon, Error, "cannot watch the kernel for changes to table inet sipguard: {}", st.message);
+		return false;
+	}
+	watch_.ignore_port(nl_.portid());
+	watch_.ignore_port(rt_.writer->portid());
 	rt_.bans->set_listener(&rt_);
 
 	// The sockets exist before the queue threads (which publish to
@@ -253,27 +274,6 @@ std::string Daemon::reload()
 	return st.message;
 }
 
-// A queue thread that ended (fatal socket error) unbinds its queue; its SIP
-// then passes uninspected through the bypass. The kernel's list of bound
-// queues shows it: three misses in a row (a second apart) end the daemon
-// with a failure so that systemd (Restart=on-failure) starts a whole one.
-bool Daemon::queues_alive()
-{
-	std::vector<nfq::KernelQueueStats> ks;
-	std::string err;
-	if (!nfq::read_proc_queue_stats(ks, err))
-		return true; // cannot tell; never stop on an unreadable /proc
-	for (size_t i = 0; i < rt_.queues.size(); ++i) {
-		const nfq::Queue& q = rt_.queues.queue(i);
-		auto bound = [&q](const nfq::KernelQueueStats& k) {
-			return k.queue_num == q.config().queue_num && k.peer_portid == q.portid();
-		};
-		if (std::none_of(ks.begin(), ks.end(), bound))
-			return false;
-	}
-	return true;
-}
-
 bool Daemon::main_loop()
 {
 	int dead_checks = 0;
@@ -292,7 +292,7 @@ bool Daemon::main_loop()
 		if (now >= next_expire) {
 			rt_.bans->expire(wall_now());
 			next_expire = now + std::chrono::seconds(1);
-			dead_checks = queues_alive() ? 0 : dead_checks + 1;
+			dead_checks = rt_.queues_bound() ? 0 : dead_checks + 1;
 			if (dead_checks >= 3) {
 				LOG(Daemon, Error, "a queue thread is gone (its queue is no longer bound); exiting so the "
 				                   "service manager restarts sipguard");
@@ -302,16 +302,18 @@ bool Daemon::main_loop()
 		if (rt_.state_dirty.load(std::memory_order_relaxed) && now - last_save_ >= rt_.config()->daemon().save_interval)
 			save_state_now("changed");
 
-		int timeout_ms = 250;
+		int timeout_ms = std::clamp(watch_.run_due(now), 1, 250);
 		if (watchdog)
 			timeout_ms = static_cast<int>(std::clamp<int64_t>(
-				std::chrono::duration_cast<std::chrono::milliseconds>(next_wd - now).count(), 1, 250));
-		pollfd pfds[2] = {{signal_fd_.get(), POLLIN, 0}, {rt_.reloads.fd(), POLLIN, 0}};
-		int n = ::poll(pfds, 2, timeout_ms);
+				std::chrono::duration_cast<std::chrono::milliseconds>(next_wd - now).count(), 1, timeout_ms));
+		pollfd pfds[3] = {{signal_fd_.get(), POLLIN, 0}, {rt_.reloads.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
+		int n = ::poll(pfds, 3, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			LOG(Daemon, Error, "poll: {}", std::strerror(errno));
 			return false;
 		}
+		if (pfds[2].revents & POLLIN)
+			watch_.on_readable(std::chrono::steady_clock::now());
 		if (pfds[1].revents & POLLIN) {
 			auto waiters = rt_.reloads.take();
 			if (!waiters.empty()) {
@@ -338,6 +340,8 @@ bool Daemon::main_loop()
 
 void Daemon::stop()
 {
+	if (!lock_.held())
+		return; // another daemon runs: nothing was started, nothing is ours
 	sd_notify(0, "STOPPING=1");
 	stop_queues_.store(true);
 	int qrc = rt_.queues.join();

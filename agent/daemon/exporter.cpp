@@ -173,6 +173,7 @@ void Exporter::collect(metrics::Exposition& e)
 	queues(e);
 	rules_writer(e);
 	kernel_counters(e);
+	kernel_health(e);
 	rt_.restore_seconds.collect(e, "sipguard_restore_seconds", "Time to re-apply saved bans at start.");
 	metrics::export_table(e, health_table(), daemon);
 }
@@ -234,6 +235,33 @@ void Exporter::kernel_counters(metrics::Exposition& e)
 	         "Packets dropped by table inet sipguard itself, by rule.");
 	e.sample("sipguard_kernel_dropped_packets_total", {{"rule", "ban"}}, static_cast<double>(rc.ban_drop_packets));
 	e.sample("sipguard_kernel_dropped_packets_total", {{"rule", "media"}}, static_cast<double>(rc.media_drop_packets));
+}
+
+// Whether the kernel holds what the records say (the last check), what the
+// checks repaired, and how the restore at start went.
+void Exporter::kernel_health(metrics::Exposition& e) const
+{
+	const KernelHealth h = rt_.kernel.health();
+	e.family("sipguard_kernel_in_sync", Type::Gauge,
+	         "1 when the last check found (or left, after repairing) table inet sipguard exactly as the ban "
+	         "records say.");
+	e.sample("sipguard_kernel_in_sync", h.checked && h.in_sync ? 1 : 0);
+	e.family("sipguard_kernel_divergent_elements", Type::Gauge,
+	         "Ban elements that still differ from the records after the last check's repair.");
+	e.sample("sipguard_kernel_divergent_elements", static_cast<double>(h.divergent_elements));
+	e.family("sipguard_kernel_checks_total", Type::Counter, "Checks of the kernel against the records, by result.");
+	e.sample("sipguard_kernel_checks_total", {{"result", "clean"}}, static_cast<double>(h.checks_clean));
+	e.sample("sipguard_kernel_checks_total", {{"result", "repaired"}}, static_cast<double>(h.checks_repaired));
+	e.sample("sipguard_kernel_checks_total", {{"result", "failed"}}, static_cast<double>(h.checks_failed));
+	e.family("sipguard_kernel_repairs_total", Type::Counter,
+	         "Differences found in table inet sipguard and repaired, by what (table, chain, rule, set, element).");
+	for (size_t i = 0; i < kRepairLabels.size(); ++i)
+		e.sample("sipguard_kernel_repairs_total", {{"what", std::string(rules::to_string(kRepairLabels[i]))}},
+		         static_cast<double>(h.repairs[i]));
+	e.family("sipguard_restored_bans", Type::Gauge,
+	         "Saved bans at start: enforced by the kernel (restored) or lost (failed: unreadable, refused).");
+	e.sample("sipguard_restored_bans", {{"result", "restored"}}, static_cast<double>(rt_.restored_bans));
+	e.sample("sipguard_restored_bans", {{"result", "failed"}}, static_cast<double>(rt_.restore_failed));
 }
 
 } // namespace sipguard::daemon

@@ -21,6 +21,7 @@ private:
 	void queues(metrics::Exposition& e) const;
 	void rules_writer(metrics::Exposition& e) const;
 	void kernel_counters(metrics::Exposition& e);
+	void kernel_health(metrics::Exposition& e) const;
 
 	const Runtime& rt_;
 	rules::Netlink nl_; // the kernel's rule counters; control thread only

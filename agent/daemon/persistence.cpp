@@ -157,6 +157,9 @@ util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)
 		auto warn = [&](std::string_view why) { r.warnings.push_back(fmt::format("{}:{}: {}", path, lineno, why)); };
 		if (!v || !v->is_object()) {
 			warn("not a JSON object: " + err);
+			// A torn ban line is still a ban that is lost.
+			if (header && line.find("\"t\":\"ban\"") != std::string::npos)
+				++r.bad_bans;
 			continue;
 		}
 		if (!header) {
@@ -175,6 +178,7 @@ util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)
 			auto net = net::Cidr::parse((*v)["net"].as_string(), &why);
 			if (!net) {
 				warn("bad ban network: " + why);
+				++r.bad_bans;
 				continue;
 			}
 			SavedBan b;

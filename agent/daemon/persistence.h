@@ -71,6 +71,7 @@ struct LoadedState {
 	bool found = false;          // false: no file (first start)
 	size_t expired_dropped = 0;  // bans whose expiry passed while we were down
 	std::vector<std::string> warnings; // skipped bad lines, "path:line: why"
+	size_t bad_bans = 0;         // ban lines among them (a bad network, or torn JSON with "t":"ban")
 };
 
 // Fails with a message naming the path and the errno text.

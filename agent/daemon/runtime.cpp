@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace sipguard::daemon {
@@ -70,7 +71,7 @@ void Runtime::set_config(ConfigPtr next)
 void Runtime::on_ban(const engine::BanRecord& b)
 {
 	const util::TimePoint now = wall_now();
-	if (writer && !writer->ban(b.target, kernel_timeout(b.until - now)))
+	if (!kernel.on_ban(b, now))
 		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
 	counters.bans_total.fetch_add(1, std::memory_order_relaxed);
 	state_dirty.store(true, std::memory_order_relaxed);
@@ -87,7 +88,7 @@ void Runtime::on_ban(const engine::BanRecord& b)
 
 void Runtime::on_unban(const engine::BanRecord& b, engine::UnbanCause cause)
 {
-	if (writer && !writer->unban(b.target))
+	if (!kernel.on_unban(b))
 		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
 	counters.unbans_total.fetch_add(1, std::memory_order_relaxed);
 	state_dirty.store(true, std::memory_order_relaxed);
@@ -122,6 +123,27 @@ std::vector<nfq::KernelQueueStats> Runtime::kernel_queue_stats() const
 		return k.queue_num < base || k.queue_num >= base + shards.size();
 	});
 	return all;
+}
+
+// A queue thread that ended (fatal socket error) unbinds its queue; its SIP
+// then passes uninspected through the bypass. The kernel's list of bound
+// queues shows it (the main loop ends the daemon after three misses in a row,
+// a second apart, so that systemd's Restart=on-failure starts a whole one).
+bool Runtime::queues_bound() const
+{
+	std::vector<nfq::KernelQueueStats> ks;
+	std::string err;
+	if (!nfq::read_proc_queue_stats(ks, err))
+		return true; // cannot tell; never stop on an unreadable /proc
+	for (size_t i = 0; i < queues.size(); ++i) {
+		const nfq::Queue& q = queues.queue(i);
+		auto bound = [&q](const nfq::KernelQueueStats& k) {
+			return k.queue_num == q.config().queue_num && k.peer_portid == q.portid();
+		};
+		if (std::none_of(ks.begin(), ks.end(), bound))
+			return false;
+	}
+	return true;
 }
 
 } // namespace sipguard::daemon

@@ -16,6 +16,7 @@
 
 #include "agent/control/server.h"
 #include "agent/daemon/config.h"
+#include "agent/daemon/kernel_sync.h"
 #include "agent/daemon/metrics.h"
 #include "agent/daemon/shard.h"
 #include "agent/engine/ban_log.h"
@@ -66,8 +67,9 @@ private:
 };
 
 // Also the ban manager's listener once start-up attached it: every ban and
-// unban goes to the rules writer, the counters and the followers, and marks
-// the state for the next save.
+// unban goes to the kernel (`kernel`: host elements through the rules writer,
+// prefixes as the projection of all prefix records), the counters and the
+// followers, and marks the state for the next save.
 struct Runtime final : engine::BanListener {
 	Runtime() = default;
 	Runtime(const Runtime&) = delete;
@@ -90,11 +92,16 @@ struct Runtime final : engine::BanListener {
 	void flush_rules();
 	// The kernel's statistics of our queues only.
 	std::vector<nfq::KernelQueueStats> kernel_queue_stats() const;
+	// Every queue thread's queue is still bound to its socket (or /proc
+	// cannot tell).
+	bool queues_bound() const;
 
 	std::atomic<uint64_t> config_version{1}; // bumped by set_config
 	rules::QueueBackend backend = rules::QueueBackend::CompatNfqueueV3;
 	// Destroyed in reverse: the queue threads are joined before their shards
-	// go, and everything that calls into the ban manager before it.
+	// go, and everything that calls into the ban manager before it. The
+	// writer's queued jobs call into `kernel`, so it outlives the writer.
+	KernelSync kernel;
 	std::unique_ptr<engine::BanLog> ban_log;
 	std::unique_ptr<engine::BanManager> bans;
 	std::unique_ptr<rules::Writer> writer;
@@ -107,7 +114,8 @@ struct Runtime final : engine::BanListener {
 	DaemonCounters counters;
 	std::atomic<bool> state_dirty{false}; // bans changed since the last save
 	std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-	size_t restored_bans = 0;
+	size_t restored_bans = 0; // saved bans the kernel enforces after the restore
+	size_t restore_failed = 0; // saved bans lost: unreadable lines, records the kernel refused
 	double restore_ms = 0;
 
 private:

@@ -7,10 +7,11 @@
 #include <filesystem>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "agent/daemon/persistence.h"
 #include "agent/daemon/runtime.h"
 #include "agent/util/log.h"
-#include "rules/elements.h"
 
 namespace sipguard::daemon {
 
@@ -25,38 +26,47 @@ void restore_saved_bans(Runtime& rt, rules::Netlink& nl)
 	const int64_t now_ms = unix_now_ms();
 	const util::TimePoint now = from_unix_ms(now_ms);
 	auto loaded = read_state(state_file_path(rt), now_ms);
-	if (!loaded) {
+	if (!loaded)
 		LOG(Daemon, Error, "cannot restore state: {}; starting without saved bans", loaded.error());
+	else
+		for (const auto& w : loaded->warnings)
+			LOG(Daemon, Warning, "state file: {}", w);
+	if (!loaded || !loaded->found) {
+		// Nothing to restore, but the table may hold elements from an
+		// earlier run (install keeps them): the kernel follows the records.
+		rt.kernel.reset({});
+		(void)rt.kernel.restore(nl);
 		return;
 	}
-	for (const auto& w : loaded->warnings)
-		LOG(Daemon, Warning, "state file: {}", w);
-	if (!loaded->found)
-		return;
 	const auto t_read = std::chrono::steady_clock::now();
 
-	// The listener is not attached yet, so restore() announces nothing; the
-	// kernel gets every ban in as few transactions as rules/ allows (one per
-	// 16384 elements), each atomic, instead of one writer batch per 4096.
+	// The listener is not attached yet, so restore() announces nothing. The
+	// kernel gets the projection of the records through repair(): overlapping
+	// prefixes become non-overlapping pieces, and an element the kernel
+	// refuses costs only itself (rules/apply.h), never the whole restore.
 	rt.bans->restore(to_ban_snapshot(loaded->state, now_ms), now);
-	std::vector<rules::BanElement> elems;
-	for (const auto& b : rt.bans->active(now))
-		elems.push_back({b.target, kernel_timeout(b.until - now)});
+	rt.kernel.reset(rt.bans->active(now));
 	const auto t_manager = std::chrono::steady_clock::now();
-	rules::Status st = rules::add_bans(nl, elems, true);
+	const RestoreCount c = rt.kernel.restore(nl);
 	auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
 	const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 	rt.restore_seconds.observe(dt);
-	rt.restored_bans = elems.size();
+	rt.restored_bans = c.restored;
+	rt.restore_failed = c.failed + loaded->bad_bans;
 	rt.restore_ms = dt * 1000;
-	if (!st)
-		LOG(Daemon, Error, "re-applying {} saved bans failed: {}", elems.size(), st.message);
+	const std::string failed =
+		rt.restore_failed ? fmt::format(", {} failed: {} unreadable in the state file, {} not enforced by the kernel",
+		                                rt.restore_failed, loaded->bad_bans, c.failed)
+		                  : std::string();
+	const std::string line = fmt::format(
+		"restored {} bans ({} expired while stopped{}) and {} offence histories in {:.1f} ms "
+		"(read {:.1f} ms, ban manager {:.1f} ms, kernel {:.1f} ms)",
+		c.restored, loaded->expired_dropped, failed, loaded->state.offences.size(), rt.restore_ms, ms(t0, t_read),
+		ms(t_read, t_manager), ms(t_manager, std::chrono::steady_clock::now()));
+	if (rt.restore_failed)
+		LOG(Daemon, Warning, "{}", line);
 	else
-		LOG(Daemon, Info,
-		    "restored {} bans ({} expired while stopped) and {} offence histories in {:.1f} ms "
-		    "(read {:.1f} ms, ban manager {:.1f} ms, kernel {:.1f} ms)",
-		    elems.size(), loaded->expired_dropped, loaded->state.offences.size(), rt.restore_ms, ms(t0, t_read),
-		    ms(t_read, t_manager), ms(t_manager, std::chrono::steady_clock::now()));
+		LOG(Daemon, Info, "{}", line);
 }
 
 bool save_bans(Runtime& rt, const char* why)

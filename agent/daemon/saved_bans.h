@@ -14,9 +14,10 @@ struct Runtime;
 // `daemon.state_dir`/state.json.
 std::string state_file_path(const Runtime& rt);
 
-// Before the ban listener is attached: restores the manager's bans and
-// offence histories and puts the bans into the kernel through `nl` in as few
-// transactions as possible. Failures are logged; the daemon starts anyway.
+// Before the ban listener and the writer exist: restores the manager's bans
+// and offence histories, indexes them (Runtime::kernel) and repairs the table
+// through `nl` to their projection. Sets restored_bans / restore_failed;
+// every failure is logged; the daemon starts anyway.
 void restore_saved_bans(Runtime& rt, rules::Netlink& nl);
 
 // Saves the manager's state atomically; false (logged, counted) on failure.

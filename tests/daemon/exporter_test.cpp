@@ -109,8 +109,10 @@ TEST_CASE("the families come in their documented order, each declared once")
 		"sipguard_bans_total", "sipguard_unbans_total", "sipguard_pinholes_active", "sipguard_calls_active",
 		"sipguard_calls_total", "sipguard_pinhole_table_full_total", "sipguard_queue_received_total",
 		"sipguard_queue_enobufs_total", "sipguard_kernel_queue_dropped_total", "sipguard_kernel_queue_waiting"};
-	const std::vector<std::string> tail = {"sipguard_restore_seconds", "sipguard_reloads_total",
-	                                       "sipguard_state_saves_total", "sipguard_control_clients"};
+	const std::vector<std::string> tail = {
+		"sipguard_kernel_in_sync",  "sipguard_kernel_divergent_elements", "sipguard_kernel_checks_total",
+		"sipguard_kernel_repairs_total", "sipguard_restored_bans",         "sipguard_restore_seconds",
+		"sipguard_reloads_total",   "sipguard_state_saves_total",         "sipguard_control_clients"};
 	REQUIRE(f.size() >= head.size() + tail.size());
 	CHECK(std::vector<std::string>(f.begin(), f.begin() + static_cast<long>(head.size())) == head);
 	CHECK(std::vector<std::string>(f.end() - static_cast<long>(tail.size()), f.end()) == tail);

@@ -78,11 +78,16 @@ TEST_CASE("a missing file is a first start, corrupt lines are skipped")
 	std::ofstream(path) << "{\"sipguard_state\":1,\"saved_at_ms\":5}\n"
 	                    << "{\"t\":\"ban\",\"net\":\"192.0.2.300\",\"expires_ms\":0}\n"
 	                    << "garbage\n"
-	                    << "{\"t\":\"ban\",\"net\":\"192.0.2.9/32\",\"expires_ms\":0,\"detector\":\"manual\"}\n";
+	                    << "{\"t\":\"ban\",\"net\":\"192.0.2.9/32\",\"expires_ms\":0,\"detector\":\"manual\"}\n"
+	                    << "{\"t\":\"ban\",\"net\":\"10.1.2.3/8\",\"expires_ms\":0}\n"
+	                    << "{\"t\":\"ban\",\"net\":\"192.0.2.10\",\"exp\n";
 	LoadedState l = load_state(path, 0);
 	CHECK(l.found);
-	CHECK(l.warnings.size() == 2);
+	CHECK(l.warnings.size() == 4);
 	CHECK(l.warnings[0].find(path + ":2:") == 0);
+	// Lost bans are counted for `status` (restore_failed): the two bad
+	// networks and the torn ban line, not the garbage line.
+	CHECK(l.bad_bans == 3);
 	REQUIRE(l.state.bans.size() == 1);
 	CHECK(l.state.bans[0].detector == "manual");
 

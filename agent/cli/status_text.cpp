@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `sipguard status` as text, including whether the kernel holds what the ban
+// records say and what the daemon repaired.
+#include "agent/cli/status_text.h"
+
+#include <chrono>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "agent/daemon/duration.h"
+
+namespace sipguard::cli {
+
+namespace {
+
+namespace json = util::json;
+
+std::string remaining(int64_t s) { return daemon::format_duration(std::chrono::seconds(s)); }
+
+// "kernel in sync" or how many ban elements differ, then what was repaired.
+void print_kernel(const json::Value& k)
+{
+	if (!k["checked"].as_bool()) {
+		fmt::print("kernel:      not checked yet\n");
+		return;
+	}
+	const std::string ago = remaining(k["last_check_s_ago"].as_int());
+	if (k["in_sync"].as_bool())
+		fmt::print("kernel:      in sync with the ban records (checked {} ago)\n", ago);
+	else if (int64_t n = k["divergent_elements"].as_int(); n > 0)
+		fmt::print("kernel:      NOT in sync: {} ban element{} from the records (checked {} ago; see the log)\n",
+		           n, n == 1 ? " differs" : "s differ", ago);
+	else
+		fmt::print("kernel:      NOT in sync: the last check failed ({} ago; see the log)\n", ago);
+	std::string repairs;
+	for (const auto& [what, n] : k["repairs"].as_object())
+		if (n.as_int() > 0)
+			repairs += fmt::format("{}{} {}", repairs.empty() ? "" : ", ", what, n.as_int());
+	if (!repairs.empty())
+		fmt::print("repairs:     {}; last {} ago: {}\n", repairs, remaining(k["last_repair_s_ago"].as_int()),
+		           k["last_repair"].as_string());
+}
+
+} // namespace
+
+void print_status(const json::Value& s)
+{
+	fmt::print("sipguard {} (pid {}), up {}, config {}\n", s["version"].as_string(), s["pid"].as_int(),
+	           remaining(s["uptime_s"].as_int()), s["config"].as_string());
+	fmt::print("queues:      {} (backend {}){}{}\n", s["queues"].as_int(), s["queue_backend"].as_string(),
+	           s["dry_run"].as_bool() ? ", DRY RUN" : "", s["media_pinning"].as_bool() ? ", media pinning on" : "");
+	fmt::print("packets:     {} in, {} out\n", s["packets"]["in"].as_int(), s["packets"]["out"].as_int());
+	fmt::print("verdicts:    {} accepted, {} dropped\n", s["verdicts"]["accepted"].as_int(),
+	           s["verdicts"]["dropped"].as_int());
+	fmt::print("SIP:         {} messages, {} malformed, {} findings\n", s["sip_messages"].as_int(),
+	           s["malformed"].as_int(), s["findings"].as_int());
+	fmt::print("bans:        {} active, {} since start ({} restored at start, {} failed, in {:.1f} ms)\n",
+	           s["bans_active"].as_int(), s["bans_total"].as_int(), s["restored_bans"].as_int(),
+	           s["restore_failed"].as_int(), s["restore_ms"].as_double());
+	print_kernel(s["kernel"]);
+	fmt::print("calls:       {} active, {} media pinholes\n", s["calls"].as_int(), s["pinholes"].as_int());
+	fmt::print("drops:       {} in the kernel queue, {} socket overruns (ENOBUFS)\n", s["drops"]["kernel"].as_int(),
+	           s["drops"]["queue_enobufs"].as_int());
+}
+
+} // namespace sipguard::cli
