@@ -34,7 +34,6 @@ enum Kind { kControl = 0, kMetricsUnix = 1, kMetricsTcp = 2 };
 // letting its backlog grow; an HTTP request header must fit in 8 KiB.
 constexpr size_t kMaxPendingOut = 4 * 1024 * 1024;
 constexpr size_t kMaxHttpRequest = 8 * 1024;
-constexpr size_t kMaxClients = 128;
 
 std::runtime_error sys_error(std::string_view what, std::string_view path)
 {
@@ -238,6 +237,11 @@ void ControlServer::accept_on(int listen_fd, int kind)
 		UniqueFd fd(cfd);
 		if (clients_.size() >= kMaxClients) {
 			LOG(Daemon, Warning, "control: too many clients ({}), refusing one", clients_.size());
+			// Say why: a bare close reads as a crashed daemon.
+			std::string msg = kind == kControl
+				? encode_error(fmt::format("too many clients ({}) on the control socket; try again", kMaxClients)) + "\n"
+				: std::string("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+			[[maybe_unused]] ssize_t n = ::send(cfd, msg.data(), msg.size(), MSG_NOSIGNAL);
 			continue;
 		}
 		auto c = std::make_unique<Client>();

@@ -38,6 +38,10 @@ public:
 	using Handler = control::Handler;
 	using MetricsFn = std::function<std::string()>;
 
+	// Connections served at once (control and metrics); one more is told
+	// so and closed.
+	static constexpr size_t kMaxClients = 128;
+
 	struct Options {
 		std::string control_path;
 		std::string group;        // "" or a group name; members may connect
