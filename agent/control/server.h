@@ -78,6 +78,8 @@ private:
 	void run();
 	void accept_on(int listen_fd, int kind);
 	void on_readable(Client& c);
+	void answer_lines(Client& c);
+	void queue_events(Client& c, const std::deque<std::string>& events);
 	void flush(Client& c);
 
 	Options opts_;
