@@ -80,8 +80,15 @@ util::Result<Response> ControlClient::request(const std::string& request_line, s
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			const int e = errno;
+			// A daemon that refuses a connection (too many clients, not
+			// allowed) says why and closes, maybe before we wrote.
+			if (e == EPIPE || e == ECONNRESET)
+				if (auto why = next_line(0); why && *why)
+					if (auto r = decode_response(**why, nullptr))
+						return std::move(*r);
 			return util::Status::failure(
-				errno, fmt::format("lost the connection to the daemon at {}: {}", path_, std::strerror(errno)));
+				e, fmt::format("lost the connection to the daemon at {}: {}", path_, std::strerror(e)));
 		}
 		off += static_cast<size_t>(n);
 	}

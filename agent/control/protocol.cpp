@@ -2,9 +2,34 @@
 // Encoding and validation of control requests and responses.
 #include "agent/control/protocol.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <fmt/core.h>
 
 namespace sipguard::control {
+
+namespace {
+
+// The first member name `v` repeats, or nullopt. JSON readers disagree on a
+// repeated name (ours finds the first, Python's json keeps the last), so a
+// script could check one "addr" while the daemon bans the other; RFC 8259 §4
+// says names SHOULD be unique and the protocol makes that a MUST. Sorted
+// views, not pairwise compares: a 64 KiB line holds ~10000 members.
+std::optional<std::string_view> repeated_member(const json::Value& v)
+{
+	std::vector<std::string_view> names;
+	names.reserve(v.as_object().size());
+	for (const auto& [k, m] : v.as_object())
+		names.push_back(k);
+	std::sort(names.begin(), names.end());
+	auto it = std::adjacent_find(names.begin(), names.end());
+	if (it == names.end())
+		return std::nullopt;
+	return *it;
+}
+
+} // namespace
 
 const CommandSpec* find_command(std::string_view name)
 {
@@ -41,6 +66,8 @@ std::optional<Request> decode_request(std::string_view line, std::string* error)
 		return fail("malformed JSON request: " + why);
 	if (!v->is_object())
 		return fail("a request must be a JSON object");
+	if (auto name = repeated_member(*v))
+		return fail(fmt::format("a request must not repeat a member (\"{}\")", *name));
 	const json::Value& cmd = (*v)["cmd"];
 	if (!cmd.is_string())
 		return fail("a request needs a string member \"cmd\"");
@@ -74,6 +101,11 @@ std::optional<Response> decode_response(std::string_view line, std::string* erro
 	if (!v || !v->is_object() || !(*v)["ok"].is_bool()) {
 		if (error)
 			*error = v ? "response without a boolean \"ok\"" : "malformed JSON response: " + why;
+		return std::nullopt;
+	}
+	if (auto name = repeated_member(*v)) {
+		if (error)
+			*error = fmt::format("response repeats the member \"{}\"", *name);
 		return std::nullopt;
 	}
 	Response r;

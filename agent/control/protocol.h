@@ -53,7 +53,8 @@ struct Request {
 
 // Encodes without the trailing newline.
 std::string encode_request(std::string_view cmd, json::Value args = json::Object{});
-// Rejects non-objects, missing/unknown `cmd`, and over-long lines.
+// Rejects non-objects, missing/unknown `cmd`, a member named twice, and
+// over-long lines.
 std::optional<Request> decode_request(std::string_view line, std::string* error);
 
 std::string encode_ok(json::Value body = json::Object{});
@@ -64,6 +65,7 @@ struct Response {
 	std::string error;
 	json::Value body;
 };
+// Rejects non-objects, a missing or non-boolean `ok`, a member named twice.
 std::optional<Response> decode_response(std::string_view line, std::string* error);
 
 } // namespace sipguard::control

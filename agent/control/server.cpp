@@ -30,11 +30,15 @@ namespace {
 
 enum Kind { kControl = 0, kMetricsUnix = 1, kMetricsTcp = 2 };
 
-// Bounds per client: a follower that stops reading is dropped rather than
-// letting its backlog grow; an HTTP request header must fit in 8 KiB.
+// Bounds per client. Past this much unread output nothing more is queued:
+// a follower is dropped, and a client's further requests wait (its socket is
+// not read) until it reads. One answer may exceed it (`bans` with many bans).
 constexpr size_t kMaxPendingOut = 4 * 1024 * 1024;
 constexpr size_t kMaxHttpRequest = 8 * 1024;
-constexpr size_t kMaxClients = 128;
+// Reads per client per loop turn, so that a client writing requests as fast
+// as they are answered cannot keep the thread from the others (poll is
+// level-triggered: the rest is read next turn).
+constexpr int kReadsPerTurn = 4;
 
 std::runtime_error sys_error(std::string_view what, std::string_view path)
 {
@@ -146,6 +150,8 @@ struct ControlServer::Client {
 	std::string in;
 	std::string out;
 	bool follower = false;
+	bool peer_closed = false; // read end of stream: answer complete lines, then close
+	bool held = false;        // complete lines in `in` wait for the client to read
 	bool close_after_flush = false;
 	bool dead = false;
 };
@@ -238,6 +244,11 @@ void ControlServer::accept_on(int listen_fd, int kind)
 		UniqueFd fd(cfd);
 		if (clients_.size() >= kMaxClients) {
 			LOG(Daemon, Warning, "control: too many clients ({}), refusing one", clients_.size());
+			// Say why: a bare close reads as a crashed daemon.
+			std::string msg = kind == kControl
+				? encode_error(fmt::format("too many clients ({}) on the control socket; try again", kMaxClients)) + "\n"
+				: std::string("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+			[[maybe_unused]] ssize_t n = ::send(cfd, msg.data(), msg.size(), MSG_NOSIGNAL);
 			continue;
 		}
 		auto c = std::make_unique<Client>();
@@ -278,24 +289,63 @@ void ControlServer::flush(Client& c)
 	}
 	if (c.out.empty() && c.close_after_flush)
 		c.dead = true;
-	if (c.out.size() > kMaxPendingOut) {
-		LOG(Daemon, Warning, "control: dropping a follower that does not read ({} bytes pending)", c.out.size());
-		c.dead = true;
+}
+
+void ControlServer::queue_events(Client& c, const std::deque<std::string>& events)
+{
+	for (const auto& e : events) {
+		if (c.out.size() > kMaxPendingOut) {
+			LOG(Daemon, Warning, "control: dropping a follower that does not read ({} bytes pending)", c.out.size());
+			c.dead = true;
+			return;
+		}
+		c.out += e;
+		c.out += '\n';
 	}
+}
+
+void ControlServer::answer_lines(Client& c)
+{
+	size_t start = 0;
+	size_t nl;
+	while (c.out.size() <= kMaxPendingOut && (nl = c.in.find('\n', start)) != std::string::npos) {
+		std::string_view line(c.in.data() + start, nl - start);
+		start = nl + 1;
+		if (!line.empty() && line.back() == '\r')
+			line.remove_suffix(1);
+		if (line.empty())
+			continue;
+		std::string err;
+		auto req = decode_request(line, &err);
+		if (!req) {
+			c.out += encode_error(err) + "\n";
+			continue;
+		}
+		HandlerResult r;
+		try {
+			r = handler_(*req, c.cred);
+		} catch (const std::exception& e) {
+			r.line = encode_error(fmt::format("internal error: {}", e.what()));
+		}
+		c.out += r.line + "\n";
+		if (r.follow && !c.follower) {
+			c.follower = true;
+			follower_count_.fetch_add(1, std::memory_order_relaxed);
+		}
+	}
+	c.in.erase(0, start);
+	c.held = c.in.find('\n') != std::string::npos;
 }
 
 void ControlServer::on_readable(Client& c)
 {
 	char buf[16384];
-	for (;;) {
+	for (int reads = 0; reads < kReadsPerTurn && c.out.size() <= kMaxPendingOut; ++reads) {
 		ssize_t n = ::recv(c.fd.get(), buf, sizeof(buf), 0);
 		if (n == 0) {
 			// Peer closed its side; a half-closed client may still wait
-			// for the answer to its last request.
-			if (c.out.empty())
-				c.dead = true;
-			else
-				c.close_after_flush = true;
+			// for the answers to its complete requests.
+			c.peer_closed = true;
 			break;
 		}
 		if (n < 0) {
@@ -329,33 +379,12 @@ void ControlServer::on_readable(Client& c)
 			c.close_after_flush = true;
 			return;
 		}
-		size_t nl;
-		while ((nl = c.in.find('\n')) != std::string::npos) {
-			std::string line = c.in.substr(0, nl);
-			c.in.erase(0, nl + 1);
-			if (!line.empty() && line.back() == '\r')
-				line.pop_back();
-			if (line.empty())
-				continue;
-			std::string err;
-			auto req = decode_request(line, &err);
-			if (!req) {
-				c.out += encode_error(err) + "\n";
-				continue;
-			}
-			HandlerResult r;
-			try {
-				r = handler_(*req, c.cred);
-			} catch (const std::exception& e) {
-				r.line = encode_error(fmt::format("internal error: {}", e.what()));
-			}
-			c.out += r.line + "\n";
-			if (r.follow && !c.follower) {
-				c.follower = true;
-				follower_count_.fetch_add(1, std::memory_order_relaxed);
-			}
-		}
-		if (c.in.size() > kMaxLine) {
+		answer_lines(c);
+		// Complete lines held back for an unread backlog are not the
+		// unfinished one.
+		const size_t last_nl = c.in.rfind('\n');
+		const size_t unfinished = last_nl == std::string::npos ? c.in.size() : c.in.size() - last_nl - 1;
+		if (unfinished > kMaxLine) {
 			c.out += encode_error("request line too long") + "\n";
 			c.close_after_flush = true;
 			c.in.clear();
@@ -374,7 +403,12 @@ void ControlServer::run()
 		pfds.push_back({metrics_fd_.get(), static_cast<short>(metrics_fd_ ? POLLIN : 0), 0});
 		pfds.push_back({metrics_tcp_fd_.get(), static_cast<short>(metrics_tcp_fd_ ? POLLIN : 0), 0});
 		for (auto& c : clients_) {
-			short ev = POLLIN;
+			// No POLLIN after end of stream (it would report readable on
+			// every turn) nor while the client's unread output is over
+			// the bound (the kernel buffers its requests meanwhile).
+			short ev = 0;
+			if (!c->peer_closed && !c->close_after_flush && c->out.size() <= kMaxPendingOut)
+				ev |= POLLIN;
 			if (!c->out.empty())
 				ev |= POLLOUT;
 			pfds.push_back({c->fd.get(), ev, 0});
@@ -401,13 +435,19 @@ void ControlServer::run()
 			short re = pfds[4 + i].revents;
 			if (re & (POLLIN | POLLHUP | POLLERR))
 				on_readable(c);
-			if (c.follower)
-				for (const auto& e : events) {
-					c.out += e;
-					c.out += '\n';
-				}
+			if (c.follower && !c.dead)
+				queue_events(c, events);
 			if (!c.dead && !c.out.empty())
 				flush(c);
+			// Requests held back while the client was not reading. Each
+			// pass answers a line, so this ends with the lines or a full
+			// socket.
+			while (!c.dead && c.held && c.out.size() <= kMaxPendingOut) {
+				answer_lines(c);
+				flush(c);
+			}
+			if (c.peer_closed && c.out.empty() && !c.held)
+				c.dead = true;
 		}
 		if (pfds[1].revents & POLLIN)
 			accept_on(control_fd_.get(), kControl);

@@ -38,6 +38,10 @@ public:
 	using Handler = control::Handler;
 	using MetricsFn = std::function<std::string()>;
 
+	// Connections served at once (control and metrics); one more is told
+	// so and closed.
+	static constexpr size_t kMaxClients = 128;
+
 	struct Options {
 		std::string control_path;
 		std::string group;        // "" or a group name; members may connect
@@ -74,6 +78,8 @@ private:
 	void run();
 	void accept_on(int listen_fd, int kind);
 	void on_readable(Client& c);
+	void answer_lines(Client& c);
+	void queue_events(Client& c, const std::deque<std::string>& events);
 	void flush(Client& c);
 
 	Options opts_;
