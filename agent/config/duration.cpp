@@ -69,6 +69,9 @@ util::Result<Millis> parse_duration(std::string_view text)
 		if (idx + 1 <= last_unit)
 			return fail(fmt::format("{}: units must appear once each, largest first, in {}", hint, quoted));
 		last_unit = idx + 1;
+		// Checked before multiplying: n * unit may not fit in 64 bits.
+		if (n > (kMaxMs - total) / kUnits[idx].ms)
+			return fail(fmt::format("{}: {} is too long", hint, quoted));
 		total += n * kUnits[idx].ms;
 		if (total > kMaxMs)
 			return fail(fmt::format("{}: {} is too long", hint, quoted));

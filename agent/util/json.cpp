@@ -295,8 +295,9 @@ int64_t Value::as_int(int64_t dflt) const
 {
 	if (auto* i = std::get_if<int64_t>(&v_))
 		return *i;
+	// A double outside int64's range (or NaN) has no integer value: casting it is undefined.
 	if (auto* d = std::get_if<double>(&v_))
-		return static_cast<int64_t>(*d);
+		return *d >= -9.2233720368547758e18 && *d < 9.2233720368547758e18 ? static_cast<int64_t>(*d) : dflt;
 	return dflt;
 }
 

@@ -65,3 +65,14 @@ TEST_CASE("config::parse_duration: a value or the reason as a util::Status")
 	CHECK(bad.status().error == EINVAL);
 	CHECK(bad.error().find("unknown unit \"x\"") != std::string::npos);
 }
+
+TEST_CASE("a count whose product with its unit overflows 64 bits is too long, not wrapped (fuzz-control)")
+{
+	for (const char* s : {"30500568905w", "15250284453w", "9223372036854775s", "1w99999999999999d"}) {
+		CAPTURE(s);
+		auto r = sipguard::config::parse_duration(s);
+		REQUIRE_FALSE(r);
+		CHECK(r.error().find("is too long") != std::string::npos);
+	}
+	CHECK(sipguard::config::parse_duration("5200w").ok()); // 99.7 years: the longest accepted kind
+}
