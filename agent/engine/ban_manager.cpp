@@ -139,7 +139,6 @@ size_t BanManager::set_own_addresses(std::vector<net::IpAddress> addrs, util::Ti
 		LOG(Engine, Warning, "lifting the ban of {}: {}", k.to_string(), safety_.explain(k, true));
 		remove_locked(k, "unban", UnbanCause::Manual, now);
 	}
-	bump();
 	return lift.size();
 }
 
