@@ -15,6 +15,8 @@
 #include "agent/control/client.h"
 #include "agent/control/stats_text.h"
 #include "agent/daemon/duration.h"
+#include "agent/detect/text.h"
+#include "agent/engine/ban_manager.h"
 #include "agent/net/ip_address.h"
 #include "agent/util/json.h"
 
@@ -105,6 +107,23 @@ std::string target_of(const json::Value& b)
 	return fmt::format("{}/{}", b["addr"].as_string(), b["prefix_len"].as_int());
 }
 
+// Text from the daemon that someone else chose (a reason, evidence) goes to
+// the terminal printable: a daemon older than the sanitised --reason may
+// still hold raw control bytes.
+std::string shown(const json::Value& v) { return detect::printable_text(v.as_string(), 4096); }
+
+// The address or prefix an operator typed, as the daemon will take it
+// (::ffff:192.0.2.5 is 192.0.2.5); a usage error when it is neither.
+std::string address_argument(const std::string& text)
+{
+	std::string err;
+	auto c = net::Cidr::parse(text, &err);
+	if (!c)
+		throw CLI::ValidationError("address", fmt::format("\"{}\" is not an address or prefix{}", text,
+		                                                  err.empty() ? "" : ": " + err));
+	return engine::unmap_v4(*c).to_string();
+}
+
 void print_bans_table(const json::Array& bans)
 {
 	if (bans.empty()) {
@@ -113,8 +132,8 @@ void print_bans_table(const json::Array& bans)
 	}
 	fmt::print("{:<42} {:<14} {:>10} {:>8}  {}\n", "ADDRESS", "DETECTOR", "REMAINING", "OFFENCES", "REASON");
 	for (const auto& b : bans)
-		fmt::print("{:<42} {:<14} {:>10} {:>8}  {}\n", target_of(b), b["detector"].as_string(),
-		           remaining(b["remaining_s"].as_int()), b["offences"].as_int(), b["reason"].as_string());
+		fmt::print("{:<42} {:<14} {:>10} {:>8}  {}\n", target_of(b), shown(b["detector"]),
+		           remaining(b["remaining_s"].as_int()), b["offence_count"].as_int(), shown(b["reason"]));
 	fmt::print("{} active ban{}\n", bans.size(), bans.size() == 1 ? "" : "s");
 }
 
@@ -128,9 +147,9 @@ std::string pretty_event(const json::Value& e)
 	if (e["offence_count"].as_int() > 0)
 		out += fmt::format(" (offence {})", e["offence_count"].as_int());
 	if (!e["detector"].as_string().empty())
-		out += fmt::format(": {}", e["detector"].as_string());
+		out += fmt::format(": {}", shown(e["detector"]));
 	if (!e["reason"].as_string().empty())
-		out += fmt::format(": {}", e["reason"].as_string());
+		out += fmt::format(": {}", shown(e["reason"]));
 	return out;
 }
 
@@ -147,6 +166,8 @@ int follow(const Common& c, bool as_json)
 		return 1;
 	}
 	if (as_json) {
+		// The active bans as their ban events (with remaining_s), then the
+		// events as they come: one schema throughout.
 		for (const auto& b : r.body["bans"].as_array())
 			fmt::print("{}\n", b.dump());
 	} else {
@@ -186,14 +207,17 @@ void print_explain(const json::Value& x)
 		fmt::print(" not banned\n");
 	else
 		fmt::print(" banned by {} rule{}\n", bans.size(), bans.size() == 1 ? "" : "s");
+	if (!x["never_banned"].as_string().empty())
+		fmt::print("  never banned: {}\n", shown(x["never_banned"]));
 	for (const auto& b : bans) {
-		fmt::print("\n  ban {} ({}{}), {} left of {}, offence {}\n", target_of(b), b["detector"].as_string(),
-		           b["prefix_ban"].as_bool() ? ", prefix aggregation" : "", remaining(b["remaining_s"].as_int()),
-		           remaining(b["duration_s"].as_int()), b["offences"].as_int());
-		fmt::print("    since {} until {}\n", b["since"].as_string(), b["until"].as_string());
-		fmt::print("    reason:   {}\n", b["reason"].as_string());
+		fmt::print("\n  ban {} ({}{}), {} left of {}, offence {}\n", target_of(b), shown(b["detector"]),
+		           b["event"].as_string() == "prefix_ban" ? ", prefix aggregation" : "",
+		           remaining(b["remaining_s"].as_int()), remaining(b["duration_s"].as_int()),
+		           b["offence_count"].as_int());
+		fmt::print("    since {} until {}\n", b["ts"].as_string(), b["until"].as_string());
+		fmt::print("    reason:   {}\n", shown(b["reason"]));
 		if (!b["evidence_text"].as_string().empty())
-			fmt::print("    evidence: {}\n", b["evidence_text"].as_string());
+			fmt::print("    evidence: {}\n", shown(b["evidence_text"]));
 		else if (b["evidence"].is_object() && !b["evidence"].as_object().empty())
 			fmt::print("    evidence: {}\n", b["evidence"].dump());
 	}
@@ -201,8 +225,8 @@ void print_explain(const json::Value& x)
 		fmt::print("\n  offence history of {}: {} offence{}, last {}\n", (*h)["target"].as_string(),
 		           (*h)["count"].as_int(), (*h)["count"].as_int() == 1 ? "" : "s", (*h)["last"].as_string());
 		for (const auto& o : (*h)["offences"].as_array())
-			fmt::print("    {}  {:<14} {:>6}  {}\n", o["at"].as_string(), o["detector"].as_string(),
-			           remaining(o["duration_s"].as_int()), o["reason"].as_string());
+			fmt::print("    {}  {:<14} {:>6}  {}\n", o["at"].as_string(), shown(o["detector"]),
+			           remaining(o["duration_s"].as_int()), shown(o["reason"]));
 	} else {
 		fmt::print("  no offence history\n");
 	}
@@ -257,22 +281,33 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		auto addr = std::make_shared<std::string>();
 		auto dur = std::make_shared<std::string>();
 		auto reason = std::make_shared<std::string>();
+		auto force = std::make_shared<bool>(false);
 		CLI::App* cmd = app.add_subcommand("ban", "Ban an address or prefix now (kernel set element with a timeout)");
 		cmd->add_option("address", *addr, "ADDR or ADDR/PREFIX, IPv4 or IPv6")->required()->type_name("ADDR[/PREFIX]");
 		cmd->add_option("--for", *dur,
 		                "How long: 90s, 10m, 1h, 7d, 1h30m... (default: the next step of the ban ladder for this "
 		                "address)")
 			->type_name("DURATION");
-		cmd->add_option("--reason", *reason, "Why (shown by bans/explain and in the ban log)")->type_name("TEXT");
+		cmd->add_option("--reason", *reason,
+		                fmt::format("Why (shown by bans/explain and in the ban log; at most {} bytes, control "
+		                            "characters shown as ?)",
+		                            engine::kMaxReasonBytes))
+			->type_name("TEXT");
+		cmd->add_flag("--force", *force,
+		              "Allow a prefix broader than ban.min_prefix_v4/v6 (/16, /32 by default). Nothing allows /0, "
+		              "loopback, link-local, multicast, this host's addresses, policy.allowlist or policy.trusted");
 		add_socket_option(cmd, *c);
-		cmd->footer(footer);
+		cmd->footer("Talks to `sipguard run` over its control socket (root or group sipguard).\n"
+		            "Exit status: 0 ok, 1 the daemon refused (the safety rails' reason on stderr, e.g. \"refusing "
+		            "to ban 0.0.0.0/0: it is the whole address family (/0)\"), 2 usage error or daemon unreachable.");
 		cmd->callback([=, &exit_code] {
 			std::string err;
-			if (!net::Cidr::parse(*addr, &err))
-				throw CLI::ValidationError("address", fmt::format("\"{}\" is not an address or prefix{}", *addr,
-				                                                  err.empty() ? "" : ": " + err));
 			json::Value args = json::Object{};
-			args.set("addr", *addr);
+			args.set("addr", address_argument(*addr));
+			if (reason->size() > engine::kMaxReasonBytes)
+				throw CLI::ValidationError("--reason", fmt::format("at most {} bytes", engine::kMaxReasonBytes));
+			if (*force)
+				args.set("force", true);
 			if (!dur->empty()) {
 				auto d = daemon::parse_duration(*dur, &err);
 				if (!d)
@@ -289,7 +324,7 @@ void add_control_commands(CLI::App& app, int& exit_code)
 					fmt::print("{} is already banned ({} left)\n", target_of(b), remaining(b["remaining_s"].as_int()));
 				else
 					fmt::print("banned {} for {} (offence {})\n", target_of(b), remaining(b["duration_s"].as_int()),
-					           b["offences"].as_int());
+					           b["offence_count"].as_int());
 			}
 		});
 	}
@@ -303,14 +338,11 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		add_socket_option(cmd, *c);
 		cmd->footer(footer);
 		cmd->callback([=, &exit_code] {
-			std::string err;
-			if (!net::Cidr::parse(*addr, &err))
-				throw CLI::ValidationError("address", fmt::format("\"{}\" is not an address or prefix{}", *addr,
-				                                                  err.empty() ? "" : ": " + err));
+			const std::string target = address_argument(*addr);
 			json::Value args = json::Object{};
-			args.set("addr", *addr);
+			args.set("addr", target);
 			if (call(*c, "unban", args, exit_code))
-				fmt::print("unbanned {}\n", *addr);
+				fmt::print("unbanned {}\n", target);
 		});
 	}
 	{
@@ -322,10 +354,11 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		cmd->add_flag("--json", c->json, "Print the explanation as one JSON object");
 		cmd->footer(footer);
 		cmd->callback([=, &exit_code] {
-			if (!net::IpAddress::parse(*addr))
+			auto a = net::IpAddress::parse(*addr);
+			if (!a)
 				throw CLI::ValidationError("address", fmt::format("\"{}\" is not an IPv4 or IPv6 address", *addr));
 			json::Value args = json::Object{};
-			args.set("addr", *addr);
+			args.set("addr", engine::unmap_v4(*a).to_string());
 			if (auto r = call(*c, "explain", args, exit_code))
 				print_reply(*r, c->json, print_explain);
 		});

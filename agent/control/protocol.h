@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The control socket protocol: one JSON object per line each way.
-// Request  {"cmd":"ban","addr":"192.0.2.7/32","for_s":600,"reason":"manual"}
+// Request  {"cmd":"ban","addr":"192.0.2.7/32","for_s":600,"reason":"manual","force":false}
 // Response {"ok":true,...} or {"ok":false,"error":"why"}; `follow` and
 // `bans --follow` keep the connection open and stream one event per line.
 #pragma once
@@ -31,8 +31,10 @@ struct CommandSpec {
 inline constexpr CommandSpec kCommands[] = {
 	{"status", "", "version, uptime, queues, packet/verdict/SIP counts, bans, calls, drops"},
 	{"bans", "follow?: bool", "the active bans; with follow, then one line per ban log event"},
-	{"ban", "addr: ADDR[/PREFIX], for_s?: seconds (0 = next ladder step), reason?: text",
-	 "ban now; answered once the element is in the kernel"},
+	{"ban",
+	 "addr: ADDR[/PREFIX], for_s?: seconds (0 = next ladder step), reason?: text (at most 256 bytes), "
+	 "force?: bool (lifts only ban.min_prefix_v4/v6)",
+	 "ban now; answered once the element is in the kernel, or refused with the safety rails' message"},
 	{"unban", "addr: ADDR[/PREFIX] exactly as banned", "lift a ban now"},
 	{"explain", "addr: ADDR", "the bans covering an address, their evidence, its offence history"},
 	{"stats", "", "the Prometheus text exposition, in \"metrics\""},

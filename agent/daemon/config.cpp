@@ -11,6 +11,8 @@
 
 #include <fmt/core.h>
 
+#include "agent/engine/ban_safety.h"
+
 namespace sipguard::daemon {
 
 namespace {
@@ -136,6 +138,11 @@ public:
 		DaemonSettings& d = cfg->daemon_;
 		if (d.queues == 0)
 			d.queues = online_cpus();
+		// An IPv4-mapped entry (::ffff:192.0.2.10) is the IPv4 block it
+		// names, for the engine and the kernel's allow sets alike.
+		for (auto* blocks : {&d.allowlist, &d.trusted})
+			for (auto& c : *blocks)
+				c = engine::unmap_v4(c);
 		// Policy is the daemon's (policy.*, daemon.dry_run); the engine
 		// applies it.
 		engine->allowlist = d.allowlist;

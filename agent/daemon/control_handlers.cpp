@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 
 #include "agent/daemon/runtime.h"
+#include "agent/detect/text.h"
 
 namespace sipguard::daemon {
 
@@ -24,30 +25,16 @@ using control::HandlerResult;
 using control::PeerCred;
 using control::Request;
 
-json::Value evidence_value(const std::string& text)
-{
-	auto v = json::parse(text);
-	return v ? std::move(*v) : json::Value(text);
-}
-
 int64_t seconds(std::chrono::nanoseconds d) { return std::chrono::duration_cast<std::chrono::seconds>(d).count(); }
 
+// An active ban as the ban log writes its event (engine::format_json), with
+// remaining_s: `bans`, the first list of `bans --follow` and the ban log
+// share one schema (README, "The ban log").
 json::Value ban_json(const engine::BanRecord& b, util::TimePoint now)
 {
-	json::Value v = json::Object{};
-	v.set("addr", b.target.base.to_string());
-	v.set("prefix_len", b.target.prefix_len);
-	v.set("detector", std::string(detect::to_string(b.detector)));
-	v.set("reason", b.reason);
-	v.set("remaining_s", seconds(b.remaining(now)));
-	v.set("duration_s", seconds(b.duration()));
-	v.set("since", engine::format_rfc3339(b.start));
-	v.set("until", engine::format_rfc3339(b.until));
-	v.set("offences", b.offence_count);
-	v.set("prefix_ban", b.prefix);
-	v.set("evidence", evidence_value(b.evidence_json));
-	v.set("evidence_text", b.evidence_text);
-	return v;
+	const std::string line = engine::format_json(engine::listed_ban(b, now));
+	auto v = json::parse(line);
+	return v ? std::move(*v) : json::Value(line);
 }
 
 json::Value history_json(const engine::OffenceHistory& history)
@@ -69,16 +56,17 @@ json::Value history_json(const engine::OffenceHistory& history)
 	return h;
 }
 
-// The request's "addr" as an address or prefix, or the error to answer.
+// The request's "addr" as an address or prefix, or the error to answer. An
+// IPv4-mapped IPv6 address (::ffff:192.0.2.5) is the IPv4 one it names.
 util::Result<net::Cidr> target_of(const Request& req)
 {
 	const std::string& text = req.args["addr"].as_string();
 	std::string err;
 	auto c = net::Cidr::parse(text, &err);
 	if (!c)
-		return util::Status::invalid(
-			fmt::format("\"{}\" is not an address or prefix{}", text, err.empty() ? "" : ": " + err));
-	return *c;
+		return util::Status::invalid(fmt::format("\"{}\" is not an address or prefix{}",
+		                                         detect::printable_text(text, 64), err.empty() ? "" : ": " + err));
+	return engine::unmap_v4(*c);
 }
 
 HandlerResult bans(Runtime& rt, const Request& req)
@@ -100,11 +88,23 @@ HandlerResult ban(Runtime& rt, const Request& req)
 	int64_t for_s = req.args["for_s"].as_int(0);
 	if (for_s < 0)
 		return {encode_error("the duration must be positive")};
-	std::string reason = req.args["reason"].as_string();
+	// Optional: clients older than the safety rails do not send it.
+	const json::Value* force = req.args.find("force");
+	if (force && !force->is_bool())
+		return {encode_error("\"force\" must be true or false")};
+	// The reason is shown by `bans`, `--follow` and the journal: printable
+	// and bounded like attacker text (detect::printable).
+	const std::string& raw_reason = req.args["reason"].as_string();
+	if (raw_reason.size() > engine::kMaxReasonBytes)
+		return {encode_error(fmt::format("the reason is longer than {} bytes", engine::kMaxReasonBytes))};
+	std::string reason = detect::printable_text(raw_reason, engine::kMaxReasonBytes);
 	if (reason.empty())
 		reason = "manual ban";
 	const util::TimePoint now = wall_now();
-	engine::BanResult r = rt.bans->ban(*target, std::chrono::seconds(for_s), reason, now);
+	engine::BanResult r =
+		rt.bans->ban(*target, std::chrono::seconds(for_s), reason, now, force && force->as_bool());
+	if (r.refusal != engine::BanRefusal::None)
+		return {encode_error(r.message)};
 	if (r.outcome != engine::BanOutcome::Banned && r.outcome != engine::BanOutcome::AlreadyBanned)
 		return {encode_error(fmt::format("{} not banned: {}", target->to_string(), engine::to_string(r.outcome)))};
 	// Answer once the element is in the kernel, so scripts can rely on it.
@@ -131,16 +131,24 @@ HandlerResult explain(Runtime& rt, const Request& req)
 {
 	auto a = net::IpAddress::parse(req.args["addr"].as_string());
 	if (!a)
-		return {encode_error(fmt::format("\"{}\" is not an IPv4 or IPv6 address", req.args["addr"].as_string()))};
+		return {encode_error(fmt::format("\"{}\" is not an IPv4 or IPv6 address",
+		                                 detect::printable_text(req.args["addr"].as_string(), 64)))};
+	const net::IpAddress addr = engine::unmap_v4(*a);
 	const util::TimePoint now = wall_now();
-	engine::Explanation x = rt.bans->explain(*a, now);
+	engine::Explanation x = rt.bans->explain(addr, now);
 	json::Value body = json::Object{};
-	body.set("addr", a->to_string());
+	body.set("addr", addr.to_string());
 	body.set("allowlisted", x.allowlisted);
 	body.set("trusted", x.trusted);
+	if (!x.never_banned.empty())
+		body.set("never_banned", x.never_banned);
 	json::Array list;
-	for (const auto& b : x.bans)
-		list.push_back(ban_json(b, now));
+	for (const auto& b : x.bans) {
+		// The ban's event, and its evidence as the journal line shows it.
+		json::Value v = ban_json(b, now);
+		v.set("evidence_text", b.evidence_text);
+		list.push_back(std::move(v));
+	}
 	body.set("bans", std::move(list));
 	if (x.history)
 		body.set("history", history_json(*x.history));

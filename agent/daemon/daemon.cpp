@@ -35,6 +35,7 @@
 #include "agent/daemon/instance_lock.h"
 #include "agent/daemon/kernel_watch.h"
 #include "agent/daemon/runtime.h"
+#include "agent/daemon/own_addresses.h"
 #include "agent/daemon/saved_bans.h"
 #include "agent/util/hash.h"
 #include "agent/util/log.h"
@@ -76,6 +77,7 @@ private:
 	KernelWatch watch_{rt_.kernel};
 	std::atomic<bool> stop_queues_{false};
 	UniqueFd signal_fd_;
+	OwnAddresses own_addresses_; // no ban may cover them
 	std::chrono::steady_clock::time_point last_save_{};
 };
 
@@ -220,6 +222,7 @@ bool Daemon::start()
 	    d.media_pinning ? fmt::format("on {}-{}", d.rtp_range.lo, d.rtp_range.hi) : std::string("off"));
 
 	rt_.kernel.set_table(spec_, rt_.backend);
+	own_addresses_.start(*rt_.bans); // before the restore: no saved ban may cover this host
 	restore_saved_bans(rt_, nl_);
 
 	rules::Netlink wnl;
@@ -306,14 +309,19 @@ bool Daemon::main_loop()
 		if (watchdog)
 			timeout_ms = static_cast<int>(std::clamp<int64_t>(
 				std::chrono::duration_cast<std::chrono::milliseconds>(next_wd - now).count(), 1, timeout_ms));
-		pollfd pfds[3] = {{signal_fd_.get(), POLLIN, 0}, {rt_.reloads.fd(), POLLIN, 0}, {watch_.fd(), POLLIN, 0}};
-		int n = ::poll(pfds, 3, timeout_ms);
+		pollfd pfds[4] = {{signal_fd_.get(), POLLIN, 0},
+		                  {rt_.reloads.fd(), POLLIN, 0},
+		                  {watch_.fd(), POLLIN, 0},
+		                  {own_addresses_.fd(), POLLIN, 0}};
+		int n = ::poll(pfds, 4, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			LOG(Daemon, Error, "poll: {}", std::strerror(errno));
 			return false;
 		}
 		if (pfds[2].revents & POLLIN)
 			watch_.on_readable(std::chrono::steady_clock::now());
+		if (pfds[3].revents & POLLIN)
+			own_addresses_.on_readable(*rt_.bans);
 		if (pfds[1].revents & POLLIN) {
 			auto waiters = rt_.reloads.take();
 			if (!waiters.empty()) {

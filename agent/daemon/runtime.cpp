@@ -75,15 +75,7 @@ void Runtime::on_ban(const engine::BanRecord& b)
 		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
 	counters.bans_total.fetch_add(1, std::memory_order_relaxed);
 	state_dirty.store(true, std::memory_order_relaxed);
-	publish({.ts = now,
-	         .event = b.prefix ? "prefix_ban" : "ban",
-	         .target = b.target,
-	         .detector = detect::to_string(b.detector),
-	         .reason = b.reason,
-	         .evidence_json = b.evidence_json,
-	         .evidence_text = b.evidence_text,
-	         .duration_s = std::chrono::duration_cast<std::chrono::seconds>(b.duration()).count(),
-	         .offence_count = b.offence_count});
+	publish(engine::ban_event(b.prefix ? "prefix_ban" : "ban", b, now));
 }
 
 void Runtime::on_unban(const engine::BanRecord& b, engine::UnbanCause cause)
@@ -92,12 +84,8 @@ void Runtime::on_unban(const engine::BanRecord& b, engine::UnbanCause cause)
 		counters.writer_rejected.fetch_add(1, std::memory_order_relaxed);
 	counters.unbans_total.fetch_add(1, std::memory_order_relaxed);
 	state_dirty.store(true, std::memory_order_relaxed);
-	publish({.ts = wall_now(),
-	         .event = cause == engine::UnbanCause::Expired ? "expire" : "unban",
-	         .target = b.target,
-	         .detector = detect::to_string(b.detector),
-	         .reason = b.reason,
-	         .offence_count = b.offence_count});
+	// The same fields as the ban log's line (duration_s of the ban that ended).
+	publish(engine::ban_event(cause == engine::UnbanCause::Expired ? "expire" : "unban", b, wall_now()));
 }
 
 void Runtime::publish(const engine::BanLogEvent& e)

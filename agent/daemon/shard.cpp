@@ -57,11 +57,13 @@ void Shard::on_finding(const detect::Finding& f, const engine::BanResult& result
 	f.evidence.append_json(ev);
 	std::string text;
 	f.evidence.append_text(text);
+	const std::string note = engine::finding_note(result); // as the ban log's line: why not banned
 	rt_.publish({.ts = f.at,
 	             .event = "finding",
 	             .target = net::Cidr{f.source.masked(f.prefix_len), f.prefix_len},
 	             .detector = detect::to_string(f.detector),
 	             .reason = f.reason,
+	             .note = note,
 	             .evidence_json = ev,
 	             .evidence_text = text});
 }

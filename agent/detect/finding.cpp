@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "agent/detect/text.h"
 #include "agent/util/json_string.h"
 
 namespace sipguard::detect {
@@ -53,10 +54,8 @@ void Evidence::add_sample(std::string_view static_name, std::string_view text)
 	Sample& s = samples[sample_n++];
 	s.name = static_name;
 	s.len = static_cast<uint8_t>(std::min(text.size(), kSampleBytes));
-	for (size_t i = 0; i < s.len; ++i) {
-		unsigned char u = static_cast<unsigned char>(text[i]);
-		s.text[i] = (u < 0x20 || u >= 0x7f) ? '?' : static_cast<char>(u);
-	}
+	for (size_t i = 0; i < s.len; ++i)
+		s.text[i] = printable(text[i]);
 }
 
 void Evidence::append_json(std::string& out) const

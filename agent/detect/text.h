@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // ASCII case-insensitive matching for signature lists (User-Agent, From,
-// Event): no locale, no allocation.
+// Event): no locale, no allocation; and the one rule for text that will be
+// shown on a terminal or in a log, whoever wrote it.
 #pragma once
 
 #include <string>
@@ -10,6 +11,25 @@
 namespace sipguard::detect {
 
 inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// Text an attacker (a SIP header) or an operator (`ban --reason`) chose is
+// shown by `sipguard bans`, `--follow` and the journal: every byte outside
+// printable ASCII becomes '?', so no newline forges a log line and no ESC
+// drives the terminal.
+inline char printable(char c)
+{
+	const auto u = static_cast<unsigned char>(c);
+	return (u < 0x20 || u >= 0x7f) ? '?' : c;
+}
+
+// `text` with printable() applied, cut to at most `max_bytes`.
+inline std::string printable_text(std::string_view text, size_t max_bytes)
+{
+	std::string out(text.substr(0, max_bytes));
+	for (char& c : out)
+		c = printable(c);
+	return out;
+}
 
 inline bool iequals(std::string_view a, std::string_view b)
 {

@@ -13,6 +13,17 @@
 
 namespace sipguard::engine {
 
+namespace {
+
+std::string full_reason(const BanLogEvent& e)
+{
+	if (e.note.empty())
+		return std::string(e.reason);
+	return fmt::format("{} ({})", e.reason, e.note);
+}
+
+} // namespace
+
 std::string human_duration(int64_t s)
 {
 	if (s <= 0)
@@ -55,10 +66,17 @@ std::string format_json(const BanLogEvent& e)
 	out += fmt::format(",\"prefix_len\":{},\"detector\":", e.target.prefix_len);
 	util::append_json_string(out, e.detector);
 	out += ",\"reason\":";
-	util::append_json_string(out, e.reason);
+	util::append_json_string(out, full_reason(e));
 	out += ",\"evidence\":";
 	out += e.evidence_json.empty() ? std::string_view("{}") : e.evidence_json;
-	out += fmt::format(",\"duration_s\":{},\"offence_count\":{}}}", e.duration_s, e.offence_count);
+	out += fmt::format(",\"duration_s\":{},\"offence_count\":{}", e.duration_s, e.offence_count);
+	if (e.until) {
+		out += ",\"until\":";
+		util::append_json_string(out, format_rfc3339(*e.until));
+	}
+	if (e.remaining_s)
+		out += fmt::format(",\"remaining_s\":{}", *e.remaining_s);
+	out += '}';
 	return out;
 }
 
@@ -69,8 +87,8 @@ std::string format_human(const BanLogEvent& e)
 		out += fmt::format(" for {} (offence {})", human_duration(e.duration_s), e.offence_count);
 	if (!e.detector.empty())
 		out += fmt::format(": {}", e.detector);
-	if (!e.reason.empty())
-		out += fmt::format(": {}", e.reason);
+	if (const std::string reason = full_reason(e); !reason.empty())
+		out += fmt::format(": {}", reason);
 	if (!e.evidence_text.empty())
 		out += fmt::format(" [{}]", e.evidence_text);
 	return out;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,16 +19,24 @@
 namespace sipguard::engine {
 
 
+// One event in the one schema of the ban log file, `bans --follow --json`
+// and `bans --json` (the top README's "The ban log" has the table): every
+// event has ts, event, addr, prefix_len, detector, reason, evidence,
+// duration_s and offence_count; ban and prefix_ban add until; a listed active
+// ban adds remaining_s.
 struct BanLogEvent {
 	util::TimePoint ts{};
 	std::string_view event;      // "ban", "unban", "expire", "prefix_ban", "finding"
 	net::Cidr target;            // addr + prefix_len
-	std::string_view detector;   // "scanner", ..., "manual"; "" for unban/expire without one
+	std::string_view detector;   // "scanner", ..., "manual"
 	std::string_view reason;
+	std::string_view note;       // why a finding was not banned; written as "reason (note)"
 	std::string_view evidence_json = "{}"; // a JSON object
 	std::string_view evidence_text;        // for the human line
-	int64_t duration_s = 0;
-	uint32_t offence_count = 0;
+	int64_t duration_s = 0;      // the ban's whole length (also on its unban/expire); 0 for a finding
+	uint32_t offence_count = 0;  // 0 for a finding
+	std::optional<util::TimePoint> until;  // ban, prefix_ban
+	std::optional<int64_t> remaining_s;    // a listed active ban
 };
 
 // {"ts":"2026-11-29T22:41:07.123Z","event":"ban","addr":"203.0.113.7","prefix_len":32,...}

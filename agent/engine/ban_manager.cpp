@@ -1,29 +1,79 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Ban manager: policy, escalation ladder, prefix aggregation, expiry and
-// persistence snapshot. Every change is logged and announced to the listener.
+// Ban manager: the safety check, policy, escalation ladder, prefix
+// aggregation, expiry and persistence snapshot. Every change is logged and
+// announced to the listener.
 #include "agent/engine/ban_manager.h"
 
 #include <algorithm>
 
 #include <fmt/core.h>
 
+#include "agent/detect/text.h"
 #include "agent/util/log.h"
 
 namespace sipguard::engine {
 
 namespace {
 
-// True when the two blocks overlap (one contains the other's base).
-bool overlaps(const net::Cidr& a, const net::Cidr& b)
-{
-	if (a.base.family != b.base.family)
-		return false;
-	return a.prefix_len <= b.prefix_len ? a.contains(b.base) : b.contains(a.base);
-}
-
 int64_t seconds(util::Millis m) { return m.count() / 1000; }
 
+// Refusals for policy (allowlist, trusted) keep their own outcome: the
+// engine and `sipguard replay` have always reported them as "allowlisted".
+bool is_policy(BanRefusal r) { return r == BanRefusal::Allowlisted || r == BanRefusal::Trusted; }
+
+std::vector<net::Cidr> unmapped(const std::vector<net::Cidr>& blocks)
+{
+	std::vector<net::Cidr> out;
+	out.reserve(blocks.size());
+	for (const auto& c : blocks)
+		out.push_back(unmap_v4(c));
+	return out;
+}
+
+// Saved bans refused at restore are logged one by one up to this many, then
+// counted in one line: a state file of 20,000 bans must not flood the journal.
+constexpr size_t kRestoreRefusalsLogged = 8;
+
 } // namespace
+
+std::string finding_note(const BanResult& r)
+{
+	switch (r.outcome) {
+	case BanOutcome::Banned: return {};
+	case BanOutcome::AlreadyBanned: return "already banned";
+	case BanOutcome::Allowlisted: return r.refusal == BanRefusal::Trusted ? "trusted: not banned" : "allowlisted: not banned";
+	case BanOutcome::DryRun: return "dry run: not banned";
+	case BanOutcome::TableFull: return "ban table full: not banned";
+	case BanOutcome::Reported: return "reported, not banned";
+	case BanOutcome::Invalid: return "invalid address: not banned";
+	case BanOutcome::Refused: return fmt::format("not banned: {}", r.message);
+	}
+	return {};
+}
+
+BanLogEvent ban_event(std::string_view event, const BanRecord& r, util::TimePoint ts)
+{
+	BanLogEvent e;
+	e.ts = ts;
+	e.event = event;
+	e.target = r.target;
+	e.detector = detect::to_string(r.detector);
+	e.reason = r.reason;
+	e.evidence_json = r.evidence_json;
+	e.evidence_text = r.evidence_text;
+	e.duration_s = seconds(r.duration());
+	e.offence_count = r.offence_count;
+	if (event == "ban" || event == "prefix_ban")
+		e.until = r.until;
+	return e;
+}
+
+BanLogEvent listed_ban(const BanRecord& r, util::TimePoint now)
+{
+	BanLogEvent e = ban_event(r.prefix ? "prefix_ban" : "ban", r, r.start);
+	e.remaining_s = seconds(r.remaining(now));
+	return e;
+}
 
 std::string_view to_string(BanOutcome o)
 {
@@ -35,6 +85,7 @@ std::string_view to_string(BanOutcome o)
 	case BanOutcome::TableFull: return "table_full";
 	case BanOutcome::Reported: return "reported";
 	case BanOutcome::Invalid: return "invalid";
+	case BanOutcome::Refused: return "refused";
 	}
 	return "?";
 }
@@ -57,10 +108,50 @@ void BanManager::reconfigure(const Config& config)
 	ban_cfg_ = config.ban;
 	if (ban_cfg_.ladder.empty())
 		ban_cfg_.ladder.push_back(util::Millis(600000));
-	allowlist_ = config.allowlist;
-	trusted_ = config.trusted;
+	safety_.allowlist = unmapped(config.allowlist);
+	safety_.trusted = unmapped(config.trusted);
+	safety_.min_prefix_v4 = ban_cfg_.min_prefix_v4;
+	safety_.min_prefix_v6 = ban_cfg_.min_prefix_v6;
 	dry_run_ = config.dry_run;
 	bump();
+}
+
+size_t BanManager::set_own_addresses(std::vector<net::IpAddress> addrs, util::TimePoint now)
+{
+	for (auto& a : addrs)
+		a = unmap_v4(a);
+	std::erase_if(addrs, [](const net::IpAddress& a) { return !a.valid(); });
+	std::sort(addrs.begin(), addrs.end());
+	addrs.erase(std::unique(addrs.begin(), addrs.end()), addrs.end());
+	std::lock_guard lock(mu_);
+	safety_.own_addresses = std::move(addrs);
+	std::vector<net::Cidr> lift;
+	for (const auto& [k, b] : active_)
+		for (const auto& own : safety_.own_addresses)
+			if (k.contains(own)) {
+				lift.push_back(k);
+				break;
+			}
+	std::sort(lift.begin(), lift.end(), [](const net::Cidr& a, const net::Cidr& b) {
+		return std::tie(a.base, a.prefix_len) < std::tie(b.base, b.prefix_len);
+	});
+	for (const auto& k : lift) {
+		LOG(Engine, Warning, "lifting the ban of {}: {}", k.to_string(), safety_.explain(k, true));
+		remove_locked(k, "unban", UnbanCause::Manual, now);
+	}
+	return lift.size();
+}
+
+BanSafety BanManager::safety() const
+{
+	std::lock_guard lock(mu_);
+	return safety_;
+}
+
+RefusalCounts BanManager::refusals() const
+{
+	std::lock_guard lock(mu_);
+	return refusals_;
 }
 
 void BanManager::set_listener(BanListener* listener)
@@ -73,18 +164,18 @@ void BanManager::bump() { generation_.fetch_add(1, std::memory_order_acq_rel); }
 
 bool BanManager::policy_exempt_locked(const net::IpAddress& a) const
 {
-	return net::Cidr::any_contains(allowlist_, a) || net::Cidr::any_contains(trusted_, a);
+	return net::Cidr::any_contains(safety_.allowlist, a) || net::Cidr::any_contains(safety_.trusted, a);
 }
 
-bool BanManager::prefix_covers_exempt_locked(const net::Cidr& c) const
+bool BanManager::refused_locked(const net::Cidr& target, bool force, BanResult& res) const
 {
-	for (const auto& a : allowlist_)
-		if (overlaps(a, c))
-			return true;
-	for (const auto& t : trusted_)
-		if (overlaps(t, c))
-			return true;
-	return false;
+	const BanRefusal why = safety_.check(target, force);
+	if (why == BanRefusal::None)
+		return false;
+	res.outcome = is_policy(why) ? BanOutcome::Allowlisted : BanOutcome::Refused;
+	res.refusal = why;
+	res.message = safety_.explain(target, force);
+	return true;
 }
 
 const BanRecord* BanManager::covering_locked(const net::IpAddress& a, util::TimePoint now) const
@@ -148,35 +239,24 @@ OffenceHistory& BanManager::record_offence_locked(const net::Cidr& target, Detec
 
 void BanManager::log_locked(std::string_view event, const BanRecord& r, util::TimePoint now)
 {
-	if (!log_)
-		return;
-	BanLogEvent e;
-	e.ts = now;
-	e.event = event;
-	e.target = r.target;
-	e.detector = detect::to_string(r.detector);
-	e.reason = r.reason;
-	e.evidence_json = r.evidence_json;
-	e.evidence_text = r.evidence_text;
-	e.duration_s = seconds(r.duration());
-	e.offence_count = r.offence_count;
-	log_->write(e);
+	if (log_)
+		log_->write(ban_event(event, r, now));
 }
 
-void BanManager::log_finding_locked(const detect::Finding& f, std::string_view note)
+void BanManager::log_finding_locked(const detect::Finding& f, const net::Cidr& target, std::string_view note)
 {
 	if (!log_)
 		return;
 	std::string json, text;
 	f.evidence.append_json(json);
 	f.evidence.append_text(text);
-	std::string reason = fmt::format("{} ({})", f.reason, note);
 	BanLogEvent e;
 	e.ts = f.at;
 	e.event = "finding";
-	e.target = net::Cidr{f.source.masked(f.prefix_len), f.prefix_len};
+	e.target = target;
 	e.detector = detect::to_string(f.detector);
-	e.reason = reason;
+	e.reason = f.reason;
+	e.note = note;
 	e.evidence_json = json;
 	e.evidence_text = text;
 	log_->write(e);
@@ -208,7 +288,8 @@ void BanManager::remove_locked(const net::Cidr& target, std::string_view event, 
 	bump();
 }
 
-std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddress& a, util::TimePoint now)
+std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddress& a, util::TimePoint now,
+                                                             BanRefusal& refused)
 {
 	if (!ban_cfg_.prefix_enabled)
 		return std::nullopt;
@@ -228,20 +309,38 @@ std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddres
 		recent.emplace_back(a, now);
 	if (recent.size() < ban_cfg_.prefix_threshold)
 		return std::nullopt;
-	if (prefix_covers_exempt_locked(prefix)) {
-		LOG(Engine, Warning, "not banning {}: it contains allowlisted or trusted addresses", prefix.to_string());
-		return std::nullopt;
-	}
 	if (auto it = active_.find(prefix); it != active_.end() && it->second.until > now)
 		return std::nullopt;
 	const BanRecord* trigger = covering_locked(a, now);
 	Detector d = trigger ? trigger->detector : Detector::Manual;
+	std::string reason = fmt::format("{} addresses of {} banned within {}s", recent.size(), prefix.to_string(),
+	                                 seconds(ban_cfg_.prefix_window));
+	if (BanResult r; refused_locked(prefix, false, r)) {
+		// The host bans stand; the prefix would cut off what must never be.
+		// Start counting again, so one busy prefix is reported once per
+		// threshold, not once per ban.
+		refused = r.refusal;
+		++refusals_.aggregations;
+		LOG(Engine, Warning, "not aggregating: {}", r.message);
+		if (log_) {
+			BanLogEvent e;
+			e.ts = now;
+			e.event = "finding";
+			e.target = prefix;
+			e.detector = detect::to_string(d);
+			e.reason = reason;
+			const std::string note = finding_note(r);
+			e.note = note;
+			log_->write(e);
+		}
+		recent.clear();
+		return std::nullopt;
+	}
 	OffenceHistory& h = record_offence_locked(prefix, d, "prefix aggregation", now);
 	BanRecord rec;
 	rec.target = prefix;
 	rec.detector = d;
-	rec.reason = fmt::format("{} addresses of {} banned within {}s", recent.size(), prefix.to_string(),
-	                         seconds(ban_cfg_.prefix_window));
+	rec.reason = std::move(reason);
 	rec.evidence_json = fmt::format("{{\"window_s\":{},\"banned_addresses\":{},\"samples\":{{\"addresses\":[",
 	                                seconds(ban_cfg_.prefix_window), recent.size());
 	rec.evidence_text = fmt::format("banned_addresses={}", recent.size());
@@ -263,29 +362,35 @@ BanResult BanManager::on_finding(const detect::Finding& f, util::TimePoint now)
 	BanResult res;
 	if (!f.source.valid())
 		return res;
+	// A mapped IPv6 source (::ffff:a.b.c.d) is the IPv4 host it names: it is
+	// banned, and judged, in the IPv4 set; a prefix finding becomes the
+	// IPv4 aggregation prefix.
+	const net::IpAddress src = unmap_v4(f.source);
 	uint8_t len = f.prefix_len ? f.prefix_len : static_cast<uint8_t>(f.source.max_prefix());
-	if (len > f.source.max_prefix())
+	if (src.family != f.source.family)
+		len = len >= 96 ? static_cast<uint8_t>(len - 96) : ban_cfg_.prefix_len_v4;
+	if (len > src.max_prefix())
 		return res;
-	net::Cidr target{f.source.masked(len), len};
-	bool is_prefix = len < f.source.max_prefix();
+	net::Cidr target{src.masked(len), len};
+	bool is_prefix = len < src.max_prefix();
 
 	std::lock_guard lock(mu_);
-	if (is_prefix ? prefix_covers_exempt_locked(target) : policy_exempt_locked(f.source)) {
-		res.outcome = BanOutcome::Allowlisted;
-		log_finding_locked(f, "allowlisted: not banned");
+	if (refused_locked(target, false, res)) {
+		++refusals_.findings;
+		log_finding_locked(f, target, finding_note(res));
 		return res;
 	}
 	if (!f.wants_ban) {
 		res.outcome = BanOutcome::Reported;
-		log_finding_locked(f, "reported, not banned");
+		log_finding_locked(f, target, finding_note(res));
 		return res;
 	}
 	if (dry_run_) {
 		res.outcome = BanOutcome::DryRun;
-		log_finding_locked(f, "dry run: not banned");
+		log_finding_locked(f, target, finding_note(res));
 		return res;
 	}
-	if (const BanRecord* b = is_prefix ? nullptr : covering_locked(f.source, now)) {
+	if (const BanRecord* b = is_prefix ? nullptr : covering_locked(src, now)) {
 		res.outcome = BanOutcome::AlreadyBanned;
 		res.ban = *b;
 		return res;
@@ -299,7 +404,7 @@ BanResult BanManager::on_finding(const detect::Finding& f, util::TimePoint now)
 	}
 	if (active_.size() >= ban_cfg_.max_active) {
 		res.outcome = BanOutcome::TableFull;
-		log_finding_locked(f, "ban table full: not banned");
+		log_finding_locked(f, target, finding_note(res));
 		return res;
 	}
 	OffenceHistory& h = record_offence_locked(target, f.detector, f.reason, now);
@@ -317,30 +422,33 @@ BanResult BanManager::on_finding(const detect::Finding& f, util::TimePoint now)
 	res.ban = install_locked(std::move(rec), is_prefix ? "prefix_ban" : "ban", now);
 	res.outcome = BanOutcome::Banned;
 	if (!is_prefix)
-		res.prefix_ban = maybe_prefix_ban_locked(f.source, now);
+		res.prefix_ban = maybe_prefix_ban_locked(src, now, res.prefix_refusal);
 	return res;
 }
 
-BanResult BanManager::ban(const net::Cidr& target, util::Millis duration, std::string_view reason, util::TimePoint now)
+BanResult BanManager::manual_locked(const net::Cidr& target, util::Millis duration, std::string reason, bool force,
+                                    bool record_history, uint64_t& refused_counter, util::TimePoint now)
 {
 	BanResult res;
-	if (!target.base.valid())
-		return res;
-	std::lock_guard lock(mu_);
-	if (prefix_covers_exempt_locked(target)) {
-		res.outcome = BanOutcome::Allowlisted;
+	if (refused_locked(target, force, res)) {
+		++refused_counter;
 		return res;
 	}
-	OffenceHistory& h = record_offence_locked(target, Detector::Manual, reason, now);
 	BanRecord rec;
 	rec.target = target;
 	rec.detector = Detector::Manual;
-	rec.reason = reason.empty() ? std::string("manual ban") : std::string(reason);
+	rec.reason = std::move(reason);
 	rec.start = now;
-	if (duration.count() > 0 && !h.offences.empty())
-		h.offences.back().duration = duration; // the operator's --for, not the ladder step
-	rec.until = now + (duration.count() > 0 ? duration : ladder_locked(h.count));
-	rec.offence_count = h.count;
+	if (record_history) {
+		OffenceHistory& h = record_offence_locked(target, Detector::Manual, rec.reason, now);
+		if (duration.count() > 0 && !h.offences.empty())
+			h.offences.back().duration = duration; // the operator's --for, not the ladder step
+		rec.until = now + (duration.count() > 0 ? duration : ladder_locked(h.count));
+		rec.offence_count = h.count;
+	} else {
+		rec.until = now + duration;
+		rec.offence_count = 1;
+	}
 	rec.prefix = !target.is_host();
 	std::string_view event = rec.prefix ? "prefix_ban" : "ban";
 	res.ban = install_locked(std::move(rec), event, now);
@@ -348,8 +456,35 @@ BanResult BanManager::ban(const net::Cidr& target, util::Millis duration, std::s
 	return res;
 }
 
-bool BanManager::unban(const net::Cidr& target, util::TimePoint now)
+BanResult BanManager::ban(const net::Cidr& raw, util::Millis duration, std::string_view reason, util::TimePoint now,
+                          bool force)
 {
+	const net::Cidr target = unmap_v4(raw);
+	if (!target.base.valid())
+		return {};
+	std::string text = detect::printable_text(reason, kMaxReasonBytes);
+	if (text.empty())
+		text = "manual ban";
+	std::lock_guard lock(mu_);
+	return manual_locked(target, duration, std::move(text), force, true, refusals_.manual, now);
+}
+
+BanResult BanManager::import_ban(const net::Cidr& raw, util::Millis duration, std::string_view origin,
+                                 std::string_view reason, util::TimePoint now)
+{
+	const net::Cidr target = unmap_v4(raw);
+	if (!target.base.valid() || duration.count() <= 0)
+		return {};
+	std::string text = detect::printable_text(origin, 64);
+	if (!reason.empty())
+		text += ": " + detect::printable_text(reason, kMaxReasonBytes);
+	std::lock_guard lock(mu_);
+	return manual_locked(target, duration, std::move(text), false, false, refusals_.imports, now);
+}
+
+bool BanManager::unban(const net::Cidr& raw, util::TimePoint now)
+{
+	const net::Cidr target = unmap_v4(raw);
 	std::lock_guard lock(mu_);
 	if (!active_.count(target))
 		return false;
@@ -391,12 +526,15 @@ std::vector<BanRecord> BanManager::active(util::TimePoint now) const
 	return out;
 }
 
-Explanation BanManager::explain(const net::IpAddress& addr, util::TimePoint now) const
+Explanation BanManager::explain(const net::IpAddress& raw, util::TimePoint now) const
 {
+	const net::IpAddress addr = unmap_v4(raw);
 	std::lock_guard lock(mu_);
 	Explanation e;
-	e.allowlisted = net::Cidr::any_contains(allowlist_, addr) || net::Cidr::any_contains(trusted_, addr);
-	e.trusted = net::Cidr::any_contains(trusted_, addr);
+	e.allowlisted = policy_exempt_locked(addr);
+	e.trusted = net::Cidr::any_contains(safety_.trusted, addr);
+	if (addr.valid())
+		e.never_banned = safety_.explain(net::Cidr::host(addr), true);
 	for (unsigned len = 0; len <= addr.max_prefix(); ++len) {
 		if (len_count_[len] == 0)
 			continue;
@@ -411,20 +549,23 @@ Explanation BanManager::explain(const net::IpAddress& addr, util::TimePoint now)
 
 bool BanManager::is_banned(const net::IpAddress& addr, util::TimePoint now) const
 {
+	const net::IpAddress a = unmap_v4(addr);
 	std::lock_guard lock(mu_);
-	return covering_locked(addr, now) != nullptr;
+	return covering_locked(a, now) != nullptr;
 }
 
 bool BanManager::is_allowlisted(const net::IpAddress& addr) const
 {
+	const net::IpAddress a = unmap_v4(addr);
 	std::lock_guard lock(mu_);
-	return policy_exempt_locked(addr);
+	return policy_exempt_locked(a);
 }
 
 bool BanManager::is_trusted(const net::IpAddress& addr) const
 {
+	const net::IpAddress a = unmap_v4(addr);
 	std::lock_guard lock(mu_);
-	return net::Cidr::any_contains(trusted_, addr);
+	return net::Cidr::any_contains(safety_.trusted, a);
 }
 
 size_t BanManager::active_count() const
@@ -450,26 +591,47 @@ BanSnapshot BanManager::snapshot(util::TimePoint now) const
 	return s;
 }
 
-void BanManager::restore(const BanSnapshot& s, util::TimePoint now)
+RestoreResult BanManager::restore(const BanSnapshot& s, util::TimePoint now)
 {
+	RestoreResult out;
 	std::lock_guard lock(mu_);
-	for (const auto& h : s.history)
-		if (now - h.last <= ban_cfg_.history_ttl)
-			history_[h.target] = h;
+	for (const auto& saved : s.history)
+		if (now - saved.last <= ban_cfg_.history_ttl) {
+			OffenceHistory h = saved;
+			h.target = unmap_v4(h.target);
+			history_[h.target] = std::move(h);
+		}
 	for (const auto& a : s.bans) {
-		if (a.remaining.count() <= 0)
+		if (a.remaining.count() <= 0) {
+			++out.expired;
 			continue;
-		if (a.ban.target.is_host() ? policy_exempt_locked(a.ban.target.base) : prefix_covers_exempt_locked(a.ban.target))
-			continue; // the allowlist changed while we were down: it wins
+		}
 		BanRecord rec = a.ban;
+		rec.target = unmap_v4(rec.target);
+		rec.reason = detect::printable_text(rec.reason, kMaxReasonBytes);
+		// The allowlist, the host's addresses or the file changed while we
+		// were down: the rails win. A saved ban keeps the prefix length it
+		// was made with (an operator may have forced it).
+		if (BanResult r; refused_locked(rec.target, true, r)) {
+			++out.refused;
+			++refusals_.restored;
+			if (out.refused <= kRestoreRefusalsLogged)
+				LOG(Engine, Warning, "saved ban not restored: {}", r.message);
+			continue;
+		}
 		rec.until = now + a.remaining;
 		auto [it, inserted] = active_.insert_or_assign(rec.target, std::move(rec));
 		if (inserted)
 			++len_count_[it->second.target.prefix_len];
+		++out.restored;
 		if (listener_)
 			listener_->on_ban(it->second);
 	}
+	if (out.refused > kRestoreRefusalsLogged)
+		LOG(Engine, Warning, "{} more saved bans not restored (refused by the safety rails)",
+		    out.refused - kRestoreRefusalsLogged);
 	bump();
+	return out;
 }
 
 } // namespace sipguard::engine

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The ban manager turns findings into bans: policy (allowlist, trusted, dry
-// run), the escalation ladder with bounded offence history, prefix
-// aggregation, manual ban/unban, expiry, and the state the daemon persists and
-// the control socket lists. Shared by all engine shards; the mutex is taken
-// only on the slow path (findings, control, expiry).
+// The ban manager turns findings into bans: the safety rails (BanSafety:
+// allowlist, trusted, reserved ranges, the host's own addresses, minimum
+// prefix), dry run, the escalation ladder with bounded offence history, prefix
+// aggregation, manual ban/unban, imports, expiry, and the state the daemon
+// persists and the control socket lists. Every way a ban is made passes the
+// one safety check here. Shared by all engine shards; the mutex is taken only
+// on the slow path (findings, control, expiry).
 #pragma once
 
 #include <array>
@@ -18,6 +20,7 @@
 
 #include "agent/detect/finding.h"
 #include "agent/engine/ban_log.h"
+#include "agent/engine/ban_safety.h"
 #include "agent/engine/config.h"
 #include "agent/net/ip_address.h"
 #include "agent/util/hash.h"
@@ -64,20 +67,38 @@ struct OffenceHistory {
 enum class BanOutcome : uint8_t {
 	Banned,        // new ban (or an existing one extended by a new offence)
 	AlreadyBanned, // an active ban covers it; nothing changed
-	Allowlisted,   // allowlisted or trusted: never banned
+	Allowlisted,   // allowlisted or trusted: never banned (`refusal` says which)
 	DryRun,        // logged as a finding only
 	TableFull,     // max_active reached
 	Reported,      // logged as a finding; the detector does not ask for a ban (call-limit)
 	Invalid,       // not a usable address/prefix
+	Refused,       // the safety rails refused it (reserved range, own address, /0, too broad): `refusal`
 };
 std::string_view to_string(BanOutcome o);
 
 struct BanResult {
 	BanOutcome outcome = BanOutcome::Invalid;
+	BanRefusal refusal = BanRefusal::None; // set when Refused / Allowlisted
+	std::string message;                   // BanSafety::explain(): "refusing to ban 127.0.0.1: it covers loopback"
 	std::optional<BanRecord> ban;        // set when Banned / AlreadyBanned
 	std::optional<BanRecord> prefix_ban; // a prefix ban this ban triggered
+	BanRefusal prefix_refusal = BanRefusal::None; // the aggregation this ban would have triggered was refused
 	bool drop() const { return outcome == BanOutcome::Banned || outcome == BanOutcome::AlreadyBanned; }
 };
+
+// Why a finding did not become a ban, as the ban log's "finding" line says
+// it after the reason ("dry run: not banned"); "" when it did.
+std::string finding_note(const BanResult& r);
+
+// The ban log event of `r` (ban, prefix_ban, unban, expire) at `ts`: the
+// manager's log, the daemon's followers and the listings use the same fields.
+BanLogEvent ban_event(std::string_view event, const BanRecord& r, util::TimePoint ts);
+// An active ban as `bans --json` lists it: its ban event (at its start) with
+// remaining_s.
+BanLogEvent listed_ban(const BanRecord& r, util::TimePoint now);
+
+// Operator text (`ban --reason`) is cut to this many bytes.
+inline constexpr size_t kMaxReasonBytes = 256;
 
 enum class UnbanCause : uint8_t { Manual, Expired };
 
@@ -104,8 +125,25 @@ struct BanSnapshot {
 struct Explanation {
 	bool allowlisted = false;
 	bool trusted = false;
+	std::string never_banned; // the safety rails' refusal of a ban of this address, "" when it may be banned
 	std::vector<BanRecord> bans; // active bans covering the address (host and prefix)
 	std::optional<OffenceHistory> history;
+};
+
+// What restore() did with a saved state.
+struct RestoreResult {
+	size_t restored = 0;
+	size_t expired = 0; // no time left
+	size_t refused = 0; // refused by the safety rails now (allowlist, own address, ... changed while stopped)
+};
+
+// Bans the safety rails refused since start, by the path that asked.
+struct RefusalCounts {
+	uint64_t findings = 0;     // detector findings (allowlisted and trusted sources included)
+	uint64_t aggregations = 0; // prefix aggregations not made
+	uint64_t manual = 0;       // `sipguard ban`
+	uint64_t restored = 0;     // saved bans skipped at restore
+	uint64_t imports = 0;      // import_ban()
 };
 
 class BanManager {
@@ -120,11 +158,28 @@ public:
 	void reconfigure(const Config& config);
 	void set_listener(BanListener* listener);
 
+	// The host's addresses, which no ban may cover: the daemon reads them at
+	// start, before restore(), and again on every address change. A new
+	// address inside an active ban lifts that ban (logged as "unban" at
+	// `now`); returns how many were lifted.
+	size_t set_own_addresses(std::vector<net::IpAddress> addrs, util::TimePoint now);
+	BanSafety safety() const;
+
 	// From a detector via an engine shard. Only `f.source` (the packet's
-	// source) is ever banned.
+	// source) is ever banned; a refused source's finding is logged, not banned.
 	BanResult on_finding(const detect::Finding& f, util::TimePoint now);
-	// Operator ban; duration 0 = next step of the ladder.
-	BanResult ban(const net::Cidr& target, util::Millis duration, std::string_view reason, util::TimePoint now);
+	// Operator ban; duration 0 = next step of the ladder. `force` lifts only
+	// the minimum prefix (ban.min_prefix_v4/v6). The reason is made printable
+	// and cut to kMaxReasonBytes.
+	BanResult ban(const net::Cidr& target, util::Millis duration, std::string_view reason, util::TimePoint now,
+	              bool force = false);
+	// A ban from outside the packet path (blocklist file, CrowdSec decision):
+	// the same safety check, never forced; `duration` must be positive. It is
+	// recorded as a manual ban whose reason starts with `origin` and does not
+	// escalate the offence history (a list that is fetched again is not a
+	// new offence).
+	BanResult import_ban(const net::Cidr& target, util::Millis duration, std::string_view origin,
+	                     std::string_view reason, util::TimePoint now);
 	// Returns false when no active ban matched `target` exactly.
 	bool unban(const net::Cidr& target, util::TimePoint now);
 	// Removes bans whose time is up (logged as "expire"); returns how many.
@@ -136,6 +191,7 @@ public:
 	bool is_allowlisted(const net::IpAddress& addr) const; // allowlist or trusted
 	bool is_trusted(const net::IpAddress& addr) const;
 	size_t active_count() const;
+	RefusalCounts refusals() const;
 
 	// Bumped on every ban/unban/expiry/reconfigure: shards compare it to
 	// revalidate their cached per-source ban state without taking the lock.
@@ -143,8 +199,10 @@ public:
 
 	BanSnapshot snapshot(util::TimePoint now) const;
 	// Re-applies saved bans with their remaining time (re-announced to the
-	// listener) and the offence history. Entries already expired are skipped.
-	void restore(const BanSnapshot& s, util::TimePoint now);
+	// listener) and the offence history. Entries already expired are skipped;
+	// entries the safety rails refuse now are skipped, logged and counted
+	// (a saved ban keeps its prefix length: the minimum is not re-applied).
+	RestoreResult restore(const BanSnapshot& s, util::TimePoint now);
 
 private:
 	struct CidrHash {
@@ -153,7 +211,10 @@ private:
 	};
 
 	bool policy_exempt_locked(const net::IpAddress& a) const;
-	bool prefix_covers_exempt_locked(const net::Cidr& c) const;
+	// The safety check with the result filled in when it refuses.
+	bool refused_locked(const net::Cidr& target, bool force, BanResult& res) const;
+	BanResult manual_locked(const net::Cidr& target, util::Millis duration, std::string reason, bool force,
+	                        bool record_history, uint64_t& refused_counter, util::TimePoint now);
 	const BanRecord* covering_locked(const net::IpAddress& a, util::TimePoint now) const;
 	BanRecord& install_locked(BanRecord rec, std::string_view event, util::TimePoint now);
 	void remove_locked(const net::Cidr& target, std::string_view event, UnbanCause cause, util::TimePoint now);
@@ -161,16 +222,19 @@ private:
 	OffenceHistory& record_offence_locked(const net::Cidr& target, Detector d, std::string_view reason,
 	                                      util::TimePoint now);
 	util::Millis ladder_locked(uint32_t offence_count) const;
-	std::optional<BanRecord> maybe_prefix_ban_locked(const net::IpAddress& a, util::TimePoint now);
+	std::optional<BanRecord> maybe_prefix_ban_locked(const net::IpAddress& a, util::TimePoint now,
+	                                                 BanRefusal& refused);
 	void log_locked(std::string_view event, const BanRecord& r, util::TimePoint now);
-	void log_finding_locked(const detect::Finding& f, std::string_view note);
+	void log_finding_locked(const detect::Finding& f, const net::Cidr& target, std::string_view note);
 	void bump();
 
 	mutable std::mutex mu_;
 	BanConfig ban_cfg_;
-	std::vector<net::Cidr> allowlist_;
-	std::vector<net::Cidr> trusted_;
+	// Allowlist and trusted (IPv4-mapped entries as IPv4), the minimum
+	// prefixes and the host's own addresses.
+	BanSafety safety_;
 	bool dry_run_ = false;
+	RefusalCounts refusals_;
 	BanLog* log_ = nullptr;
 	BanListener* listener_ = nullptr;
 

@@ -217,6 +217,17 @@ const Param kParams[] = {
 	{{.name = "ban.max_active", .type = T::Int, .default_value = "200000",
 	      .help = "Active bans held; past it new findings are logged but not banned.", .min = 1, .max = 10000000},
 	 config::bind<&Config::ban, &BanConfig::max_active>()},
+	{{.name = "ban.min_prefix_v4", .type = T::Int, .default_value = "16",
+	      .help = "No IPv4 ban from a detector, prefix aggregation or `sipguard ban` is broader than this\n"
+	              "prefix length (`sipguard ban --force` lifts it for one ban; saved bans are restored as\n"
+	              "made). /0, loopback, link-local, multicast, this host's addresses, policy.allowlist and\n"
+	              "policy.trusted are refused always, whatever asks.",
+	      .min = 1, .max = 32},
+	 config::bind<&Config::ban, &BanConfig::min_prefix_v4>()},
+	{{.name = "ban.min_prefix_v6", .type = T::Int, .default_value = "32",
+	      .help = "No IPv6 ban is broader than this prefix length (as ban.min_prefix_v4).", .min = 1,
+	      .max = 128},
+	 config::bind<&Config::ban, &BanConfig::min_prefix_v6>()},
 	// tables: their sizes are fixed at construction (Engine::set_config keeps them)
 	{{.name = "engine.sources", .type = T::Int, .default_value = "16384",
 	      .help = "Per-source states per queue thread (fixed memory, about 1 KB each; CLOCK eviction beyond:\n"

@@ -45,6 +45,10 @@ struct BanConfig {
 	uint8_t prefix_len_v4 = 24;
 	uint8_t prefix_len_v6 = 64;
 	uint32_t max_active = 200000; // bans held; past it new findings are logged, not banned
+	// No ban, however made, is broader than this (`ban --force` lifts it for
+	// an operator); /0 is refused always. See BanSafety.
+	uint8_t min_prefix_v4 = 16;
+	uint8_t min_prefix_v6 = 32;
 };
 
 struct TableConfig {

@@ -5,6 +5,7 @@
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -86,7 +87,7 @@ util::Result<std::vector<net::IpAddress>> read_local_addresses()
 			return util::Status::failure(errno, util::describe_errno("receive RTM_GETADDR dump", errno));
 		}
 		int len = static_cast<int>(got);
-		for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+		for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nh, len); nh = mnl_nlmsg_next(nh, &len)) {
 			if (nh->nlmsg_seq != 1)
 				continue;
 			if (nh->nlmsg_type == NLMSG_DONE) {
@@ -128,7 +129,7 @@ bool AddressWatcher::drain()
 		if (got == 0)
 			return changed;
 		int len = static_cast<int>(got);
-		for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len))
+		for (auto* nh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nh, len); nh = mnl_nlmsg_next(nh, &len))
 			if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
 				changed = true;
 	}

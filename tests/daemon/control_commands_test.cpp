@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The command table and the daemon's handlers without sockets or a kernel:
 // every protocol command is answered, unknown ones get the protocol's error,
-// ban/bans/explain/unban steer the ban manager, reload waits for the main
-// loop's outcome.
+// ban/bans/explain/unban steer the ban manager (through its safety rails),
+// reload waits for the main loop's outcome.
 #include <doctest/doctest.h>
 
 #include <poll.h>
 
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -95,7 +96,7 @@ TEST_CASE("ban, bans, explain and unban go through the ban manager")
 	// Again without a duration: the next step of the ladder, a second offence.
 	auto again = ask(t, "ban", addr("192.0.2.66"));
 	CHECK(again.body["outcome"].as_string() == "banned");
-	CHECK(again.body["ban"]["offences"].as_int() == 2);
+	CHECK(again.body["ban"]["offence_count"].as_int() == 2);
 
 	auto list = ask(t, "bans");
 	REQUIRE(list.body["bans"].as_array().size() == 1);
@@ -145,4 +146,125 @@ TEST_CASE("follow keeps the connection; reload answers with the main loop's outc
 	CHECK_FALSE(refused.ok);
 	CHECK(refused.error == "daemon.queues changes only at a restart");
 	loop.join();
+}
+
+TEST_CASE("ban: the safety rails' refusal is the error; force lifts only the minimum prefix")
+{
+	auto rt = test::make_runtime();
+	engine::Config cfg = *rt->config()->engine();
+	cfg.allowlist.push_back(*net::Cidr::parse("198.51.100.7"));
+	rt->bans->reconfigure(cfg);
+	rt->bans->set_own_addresses({*net::IpAddress::parse("192.0.2.10")}, daemon::wall_now());
+	CommandTable t;
+	daemon::add_control_commands(t, *rt);
+	auto forced = [](std::string_view a, bool force) {
+		auto v = addr(a);
+		v.set("force", force);
+		return v;
+	};
+
+	const std::pair<const char*, const char*> refused[] = {
+		{"0.0.0.0/0", "refusing to ban 0.0.0.0/0: it is the whole address family (/0)"},
+		{"::/0", "refusing to ban ::/0: it is the whole address family (/0)"},
+		{"127.0.0.1", "refusing to ban 127.0.0.1: it covers loopback"},
+		{"::ffff:127.0.0.1", "refusing to ban 127.0.0.1: it covers loopback"},
+		{"169.254.0.0/16", "refusing to ban 169.254.0.0/16: it covers link-local addresses"},
+		{"192.0.2.0/24", "refusing to ban 192.0.2.0/24: it covers an address of this host (192.0.2.10)"},
+		{"198.51.100.0/24", "refusing to ban 198.51.100.0/24: it overlaps policy.allowlist"},
+	};
+	for (const auto& [target, message] : refused)
+		for (bool force : {false, true}) {
+			CAPTURE(target);
+			CAPTURE(force);
+			auto r = ask(t, "ban", forced(target, force));
+			CHECK_FALSE(r.ok);
+			CHECK(r.error == message);
+		}
+
+	auto wide = ask(t, "ban", addr("10.0.0.0/8"));
+	CHECK_FALSE(wide.ok);
+	CHECK(wide.error ==
+	      "refusing to ban 10.0.0.0/8: it is broader than the minimum prefix (minimum /16 for IPv4; --force overrides)");
+	auto ok = ask(t, "ban", forced("10.0.0.0/8", true));
+	REQUIRE(ok.ok);
+	CHECK(ok.body["ban"]["event"].as_string() == "prefix_ban");
+	CHECK(ask(t, "bans").body["bans"].as_array().size() == 1);
+	auto bad = addr("45.0.0.0/8");
+	bad.set("force", "yes");
+	CHECK(ask(t, "ban", bad).error == "\"force\" must be true or false");
+	CHECK(rt->bans->refusals().manual == 2 * std::size(refused) + 1);
+}
+
+TEST_CASE("ban, unban, explain: an IPv4-mapped address is the IPv4 one")
+{
+	auto rt = test::make_runtime();
+	CommandTable t;
+	daemon::add_control_commands(t, *rt);
+	auto b = ask(t, "ban", addr("::ffff:192.0.2.5"));
+	REQUIRE(b.ok);
+	CHECK(b.body["ban"]["addr"].as_string() == "192.0.2.5");
+	CHECK(b.body["ban"]["prefix_len"].as_int() == 32);
+	CHECK(rt->bans->is_banned(*net::IpAddress::parse("192.0.2.5"), daemon::wall_now()));
+	auto x = ask(t, "explain", addr("::ffff:192.0.2.5"));
+	CHECK(x.body["addr"].as_string() == "192.0.2.5");
+	CHECK(x.body["bans"].as_array().size() == 1);
+	CHECK(ask(t, "unban", addr("::ffff:192.0.2.5")).ok);
+	CHECK(ask(t, "bans").body["bans"].as_array().empty());
+	auto lo = ask(t, "explain", addr("::ffff:127.0.0.1"));
+	CHECK(lo.body["never_banned"].as_string() == "refusing to ban 127.0.0.1: it covers loopback");
+}
+
+TEST_CASE("ban: an operator's reason is printable and bounded like attacker text")
+{
+	auto rt = test::make_runtime();
+	CommandTable t;
+	daemon::add_control_commands(t, *rt);
+	auto args = addr("45.67.89.10");
+	args.set("reason", "line one\nsipguard: unban 45.67.89.10\x1b]0;owned\x07\x1b[2J");
+	auto b = ask(t, "ban", args);
+	REQUIRE(b.ok);
+	const std::string want = "line one?sipguard: unban 45.67.89.10?]0;owned??[2J";
+	CHECK(b.body["ban"]["reason"].as_string() == want);
+	CHECK(ask(t, "bans").body["bans"].as_array()[0]["reason"].as_string() == want);
+	auto long_reason = addr("45.67.89.11");
+	long_reason.set("reason", std::string(engine::kMaxReasonBytes + 1, 'x'));
+	CHECK(ask(t, "ban", long_reason).error == "the reason is longer than 256 bytes");
+	long_reason.set("reason", std::string(engine::kMaxReasonBytes, 'x'));
+	CHECK(ask(t, "ban", long_reason).ok);
+}
+
+TEST_CASE("bans lists each ban as the ban log wrote its event, plus remaining_s")
+{
+	auto rt = test::make_runtime();
+	FILE* f = std::tmpfile();
+	REQUIRE(f);
+	engine::BanLog log;
+	log.attach(f);
+	log.set_human_stream(nullptr);
+	rt->bans = std::make_unique<engine::BanManager>(*rt->config()->engine(), &log);
+	CommandTable t;
+	daemon::add_control_commands(t, *rt);
+	auto args = addr("2001:db8:5::/64");
+	args.set("for_s", 600);
+	args.set("reason", "test");
+	REQUIRE(ask(t, "ban", args).ok);
+
+	std::rewind(f);
+	char buf[4096] = {};
+	REQUIRE(std::fgets(buf, sizeof buf, f));
+	std::fclose(f);
+	auto line = control::json::parse(buf);
+	REQUIRE(line);
+	auto listed = ask(t, "bans").body["bans"].as_array().at(0);
+	const int64_t remaining = listed["remaining_s"].as_int();
+	CHECK(remaining > 590);
+	CHECK(remaining <= 600);
+	std::vector<std::string> keys;
+	for (const auto& [k, v] : listed.as_object())
+		keys.push_back(k);
+	CHECK(keys == std::vector<std::string>{"ts", "event", "addr", "prefix_len", "detector", "reason", "evidence",
+	                                       "duration_s", "offence_count", "until", "remaining_s"});
+	listed.object().pop_back();
+	CHECK(listed == *line);
+	CHECK(listed["event"].as_string() == "prefix_ban");
 }

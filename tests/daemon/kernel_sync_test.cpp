@@ -44,7 +44,7 @@ TEST_CASE("the kernel index follows the ban manager: hosts and prefixes, bans, u
 	rt->bans->set_listener(rt.get());
 	const auto now = daemon::wall_now();
 	rt->bans->ban(cidr("172.16.5.0/24"), 2h, "inner", now);
-	rt->bans->ban(cidr("172.16.0.0/12"), 1h, "outer", now);
+	rt->bans->ban(cidr("172.16.0.0/12"), 1h, "outer", now, /*force=*/true); // broader than the /16 minimum
 	rt->bans->ban(cidr("192.0.2.7"), 10min, "host", now);
 	rt->bans->ban(cidr("2001:db8::/32"), 1s, "short", now);
 	CHECK(targets(rt->kernel.records(false)) ==

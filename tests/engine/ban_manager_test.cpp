@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Ban manager: ladder, history, prefix aggregation, policy, manual bans,
-// expiry, snapshot/restore, and the ban log lines it writes.
+// expiry, snapshot/restore, the ban log lines it writes, and the safety rails
+// on every ban path (findings, aggregation, manual, restore, imports).
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -241,7 +242,8 @@ TEST_CASE("ban log: one JSON line per event with the documented fields; reopen a
 	CHECK(first ==
 	      "{\"ts\":\"2027-01-15T08:00:00.123Z\",\"event\":\"ban\",\"addr\":\"203.0.113.5\",\"prefix_len\":32,"
 	      "\"detector\":\"scanner\",\"reason\":\"scanner User-Agent\",\"evidence\":{\"requests\":1,\"samples\":"
-	      "{\"user_agent\":[\"friendly-scanner\"]}},\"duration_s\":600,\"offence_count\":1}\n");
+	      "{\"user_agent\":[\"friendly-scanner\"]}},\"duration_s\":600,\"offence_count\":1,"
+	      "\"until\":\"2027-01-15T08:10:00.123Z\"}\n");
 	std::string second = slurp(path);
 	CHECK(second.find("\"event\":\"expire\"") != std::string::npos);
 	CHECK(log.lines_written() == 2);
@@ -298,4 +300,362 @@ TEST_CASE("ban manager and ban log are safe to share between engine shards")
 	CHECK(std::count(s.begin(), s.end(), '\n') == kThreads * kPer);
 	CHECK(m.expire(t0 + 10min) == kThreads * kPer);
 	std::fclose(f);
+}
+
+// ---- the safety rails on every ban path ----
+
+namespace {
+
+net::Cidr cidr(std::string_view t) { return *net::Cidr::parse(t); }
+
+struct LogFile {
+	FILE* f = std::tmpfile();
+	engine::BanLog log;
+	LogFile()
+	{
+		log.attach(f);
+		log.set_human_stream(nullptr);
+	}
+	~LogFile() { std::fclose(f); }
+	std::string text() { return read_all(f); }
+};
+
+} // namespace
+
+TEST_CASE("rails, findings: every refused class is logged as a finding and never banned")
+{
+	engine::Config cfg;
+	cfg.allowlist.push_back(cidr("198.51.100.0/28"));
+	cfg.trusted.push_back(cidr("2001:db8:77::/48"));
+	LogFile lf;
+	engine::BanManager m(cfg, &lf.log);
+	m.set_own_addresses({ip("192.0.2.10"), ip("2001:db8:1::10")}, t0);
+	Recorder rec;
+	m.set_listener(&rec);
+
+	struct Case {
+		const char* source;
+		BanOutcome outcome;
+		engine::BanRefusal why;
+	};
+	const Case cases[] = {
+		{"127.0.0.5", BanOutcome::Refused, engine::BanRefusal::Loopback},
+		{"::1", BanOutcome::Refused, engine::BanRefusal::Loopback},
+		{"169.254.7.7", BanOutcome::Refused, engine::BanRefusal::LinkLocal},
+		{"fe80::1", BanOutcome::Refused, engine::BanRefusal::LinkLocal},
+		{"224.0.0.5", BanOutcome::Refused, engine::BanRefusal::Multicast},
+		{"ff02::1", BanOutcome::Refused, engine::BanRefusal::Multicast},
+		{"0.0.0.0", BanOutcome::Refused, engine::BanRefusal::Unspecified},
+		{"192.0.2.10", BanOutcome::Refused, engine::BanRefusal::OwnAddress},
+		{"2001:db8:1::10", BanOutcome::Refused, engine::BanRefusal::OwnAddress},
+		{"::ffff:192.0.2.10", BanOutcome::Refused, engine::BanRefusal::OwnAddress},
+		{"198.51.100.3", BanOutcome::Allowlisted, engine::BanRefusal::Allowlisted},
+		{"2001:db8:77::9", BanOutcome::Allowlisted, engine::BanRefusal::Trusted},
+	};
+	for (const Case& c : cases) {
+		CAPTURE(c.source);
+		auto r = m.on_finding(finding(ip(c.source), t0), t0);
+		CHECK(r.outcome == c.outcome);
+		CHECK(r.refusal == c.why);
+		CHECK_FALSE(r.drop());
+		CHECK_FALSE(r.ban);
+		CHECK(r.message.rfind("refusing to ban ", 0) == 0);
+		CHECK_FALSE(m.is_banned(ip(c.source), t0));
+	}
+	CHECK(m.active_count() == 0);
+	CHECK(rec.events.empty());
+	CHECK(m.refusals().findings == std::size(cases));
+
+	const std::string log = lf.text();
+	CHECK(std::count(log.begin(), log.end(), '\n') == static_cast<long>(std::size(cases)));
+	CHECK(log.find("\"event\":\"ban\"") == std::string::npos);
+	CHECK(log.find("\"event\":\"finding\",\"addr\":\"127.0.0.5\",\"prefix_len\":32,\"detector\":\"scanner\","
+	               "\"reason\":\"scanner User-Agent (not banned: refusing to ban 127.0.0.5: it covers loopback)\"") !=
+	      std::string::npos);
+	CHECK(log.find("(not banned: refusing to ban 192.0.2.10: it covers an address of this host (192.0.2.10))") !=
+	      std::string::npos);
+	CHECK(log.find("\"addr\":\"198.51.100.3\",\"prefix_len\":32,\"detector\":\"scanner\",\"reason\":\"scanner "
+	               "User-Agent (allowlisted: not banned)\"") != std::string::npos);
+	CHECK(log.find("(trusted: not banned)") != std::string::npos);
+}
+
+TEST_CASE("rails, findings: a prefix finding broader than the minimum is refused, a /24 is not")
+{
+	engine::Config cfg;
+	engine::BanManager m(cfg, nullptr);
+	auto f = finding(ip("45.67.89.10"), t0, detect::Detector::Flood);
+	f.prefix_len = 8;
+	auto r = m.on_finding(f, t0);
+	CHECK(r.outcome == BanOutcome::Refused);
+	CHECK(r.refusal == engine::BanRefusal::TooBroad);
+	CHECK_FALSE(m.is_banned(ip("45.1.1.1"), t0));
+	f.prefix_len = 24;
+	r = m.on_finding(f, t0);
+	REQUIRE(r.outcome == BanOutcome::Banned);
+	CHECK(r.ban->target == cidr("45.67.89.0/24"));
+}
+
+TEST_CASE("rails, aggregation: no /24 or /64 over the host's, allowlisted or trusted addresses; logged")
+{
+	engine::Config cfg;
+	cfg.trusted.push_back(cidr("2001:db8:5:6::99"));
+	LogFile lf;
+	engine::BanManager m(cfg, &lf.log);
+	m.set_own_addresses({ip("203.0.113.1")}, t0);
+	m.on_finding(finding(ip("203.0.113.20"), t0), t0);
+	m.on_finding(finding(ip("203.0.113.21"), t0), t0);
+	auto r = m.on_finding(finding(ip("203.0.113.22"), t0), t0);
+	// The host bans stand; the /24 holding this host does not.
+	CHECK(r.outcome == BanOutcome::Banned);
+	CHECK_FALSE(r.prefix_ban);
+	CHECK(r.prefix_refusal == engine::BanRefusal::OwnAddress);
+	CHECK(m.is_banned(ip("203.0.113.22"), t0));
+	CHECK_FALSE(m.is_banned(ip("203.0.113.1"), t0));
+	CHECK_FALSE(m.is_banned(ip("203.0.113.99"), t0));
+
+	m.on_finding(finding(ip("2001:db8:5:6::a"), t0), t0);
+	m.on_finding(finding(ip("2001:db8:5:6::b"), t0), t0);
+	r = m.on_finding(finding(ip("2001:db8:5:6::c"), t0), t0);
+	CHECK_FALSE(r.prefix_ban);
+	CHECK(r.prefix_refusal == engine::BanRefusal::Trusted);
+	CHECK(m.refusals().aggregations == 2);
+	CHECK(m.active_count() == 6);
+
+	const std::string log = lf.text();
+	CHECK(log.find("\"event\":\"prefix_ban\"") == std::string::npos);
+	CHECK(log.find("\"event\":\"finding\",\"addr\":\"203.0.113.0\",\"prefix_len\":24,\"detector\":\"scanner\","
+	               "\"reason\":\"3 addresses of 203.0.113.0/24 banned within 600s (not banned: refusing to ban "
+	               "203.0.113.0/24: it covers an address of this host (203.0.113.1))\"") != std::string::npos);
+	CHECK(log.find("\"addr\":\"2001:db8:5:6::\",\"prefix_len\":64") != std::string::npos);
+
+	// An aggregation length below the minimum prefix is refused as too broad.
+	engine::Config wide;
+	wide.ban.prefix_len_v4 = 8;
+	engine::BanManager w(wide, nullptr);
+	w.on_finding(finding(ip("45.1.0.1"), t0), t0);
+	w.on_finding(finding(ip("45.2.0.1"), t0), t0);
+	r = w.on_finding(finding(ip("45.3.0.1"), t0), t0);
+	CHECK_FALSE(r.prefix_ban);
+	CHECK(r.prefix_refusal == engine::BanRefusal::TooBroad);
+}
+
+TEST_CASE("rails, manual: /0 and reserved, own, allowlisted, trusted always; force lifts only the minimum")
+{
+	engine::Config cfg;
+	cfg.allowlist.push_back(cidr("198.51.100.7"));
+	cfg.trusted.push_back(cidr("203.0.113.0/28"));
+	engine::BanManager m(cfg, nullptr);
+	m.set_own_addresses({ip("192.0.2.10"), ip("127.0.0.1"), ip("::1")}, t0);
+	struct Case {
+		const char* target;
+		engine::BanRefusal why;
+		BanOutcome outcome = BanOutcome::Refused;
+	};
+	const Case always[] = {
+		{"0.0.0.0/0", engine::BanRefusal::WholeInternet},
+		{"::/0", engine::BanRefusal::WholeInternet},
+		{"::ffff:0:0/96", engine::BanRefusal::WholeInternet},
+		{"127.0.0.0/8", engine::BanRefusal::Loopback},
+		{"::1", engine::BanRefusal::Loopback},
+		{"169.254.0.0/16", engine::BanRefusal::LinkLocal},
+		{"fe80::/64", engine::BanRefusal::LinkLocal},
+		{"239.0.0.0/8", engine::BanRefusal::Multicast},
+		{"192.0.2.0/24", engine::BanRefusal::OwnAddress},
+		{"198.51.100.0/24", engine::BanRefusal::Allowlisted, BanOutcome::Allowlisted},
+		{"203.0.113.5", engine::BanRefusal::Trusted, BanOutcome::Allowlisted},
+	};
+	for (const Case& c : always)
+		for (bool force : {false, true}) {
+			CAPTURE(c.target);
+			CAPTURE(force);
+			auto r = m.ban(cidr(c.target), 1h, "operator", t0, force);
+			CHECK(r.outcome == c.outcome);
+			CHECK(r.refusal == c.why);
+		}
+	CHECK(m.active_count() == 0);
+	CHECK(m.refusals().manual == 2 * std::size(always));
+
+	auto r = m.ban(cidr("0.0.0.0/0"), 1h, "", t0, true);
+	CHECK(r.message == "refusing to ban 0.0.0.0/0: it is the whole address family (/0)");
+	r = m.ban(cidr("10.0.0.0/8"), 1h, "", t0);
+	CHECK(r.outcome == BanOutcome::Refused);
+	CHECK(r.refusal == engine::BanRefusal::TooBroad);
+	CHECK(r.message ==
+	      "refusing to ban 10.0.0.0/8: it is broader than the minimum prefix (minimum /16 for IPv4; --force overrides)");
+	r = m.ban(cidr("10.0.0.0/8"), 1h, "", t0, true);
+	CHECK(r.outcome == BanOutcome::Banned);
+	CHECK(m.is_banned(ip("10.9.9.9"), t0));
+	r = m.ban(cidr("2a01::/16"), 1h, "", t0);
+	CHECK(r.refusal == engine::BanRefusal::TooBroad);
+	CHECK(m.ban(cidr("2a01::/32"), 1h, "", t0).outcome == BanOutcome::Banned);
+
+	// A reload's minimum applies to the next ban.
+	cfg.ban.min_prefix_v4 = 24;
+	m.reconfigure(cfg);
+	CHECK(m.ban(cidr("45.67.0.0/16"), 1h, "", t0).refusal == engine::BanRefusal::TooBroad);
+	CHECK(m.ban(cidr("45.67.89.0/24"), 1h, "", t0).outcome == BanOutcome::Banned);
+	// Own addresses survive a reload (they are not config).
+	CHECK(m.ban(cidr("192.0.2.10"), 1h, "", t0).refusal == engine::BanRefusal::OwnAddress);
+}
+
+TEST_CASE("rails, manual: the operator's reason is made printable and bounded")
+{
+	engine::Config cfg;
+	LogFile lf;
+	engine::BanManager m(cfg, &lf.log);
+	auto r = m.ban(cidr("45.67.89.10"), 1h, "fraud\n{\"event\":\"unban\"}\x1b[2J\x07\xc3\xa9", t0);
+	REQUIRE(r.ban);
+	CHECK(r.ban->reason == "fraud?{\"event\":\"unban\"}?[2J???");
+	r = m.ban(cidr("45.67.89.11"), 1h, std::string(5000, 'x'), t0);
+	CHECK(r.ban->reason.size() == engine::kMaxReasonBytes);
+	CHECK(m.ban(cidr("45.67.89.12"), 1h, "", t0).ban->reason == "manual ban");
+	const std::string log = lf.text();
+	CHECK(std::count(log.begin(), log.end(), '\n') == 3);
+	CHECK(log.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("rails, restore: refused saved bans are skipped, logged and counted; forced ones stay")
+{
+	engine::Config cfg;
+	engine::BanManager before(cfg, nullptr);
+	REQUIRE(before.ban(cidr("192.0.2.0/24"), 2h, "", t0).outcome == BanOutcome::Banned);
+	REQUIRE(before.ban(cidr("198.51.100.7"), 2h, "", t0).outcome == BanOutcome::Banned);
+	REQUIRE(before.ban(cidr("10.0.0.0/8"), 2h, "", t0, true).outcome == BanOutcome::Banned);
+	REQUIRE(before.ban(cidr("45.67.89.10"), 2h, "", t0).outcome == BanOutcome::Banned);
+	auto snap = before.snapshot(t0);
+	// A state file from an older agent, or edited by hand.
+	engine::BanRecord loop;
+	loop.target = cidr("127.0.0.0/8");
+	loop.start = t0;
+	loop.until = t0 + 1h;
+	snap.bans.push_back({loop, 1h});
+	engine::BanRecord mapped = loop;
+	mapped.target = cidr("::ffff:203.0.113.9");
+	mapped.reason = "old\nreason";
+	snap.bans.push_back({mapped, 1h});
+	engine::BanRecord over = loop;
+	over.target = cidr("45.0.0.0/8");
+	snap.bans.push_back({over, 0min}); // expired while stopped
+
+	// While stopped, 198.51.100.7 was allowlisted and the host got 192.0.2.10.
+	cfg.allowlist.push_back(cidr("198.51.100.7"));
+	engine::BanManager after(cfg, nullptr);
+	after.set_own_addresses({ip("192.0.2.10")}, t0);
+	Recorder rec;
+	after.set_listener(&rec);
+	engine::RestoreResult rr = after.restore(snap, t0 + 1min);
+	CHECK(rr.restored == 3);
+	CHECK(rr.refused == 3);
+	CHECK(rr.expired == 1);
+	CHECK(after.refusals().restored == 3);
+	CHECK(rec.events.size() == 3);
+	CHECK_FALSE(after.is_banned(ip("192.0.2.77"), t0 + 1min));
+	CHECK_FALSE(after.is_banned(ip("198.51.100.7"), t0 + 1min));
+	CHECK_FALSE(after.is_banned(ip("127.0.0.1"), t0 + 1min));
+	CHECK(after.is_banned(ip("10.1.2.3"), t0 + 1min)); // forced when made: kept
+	CHECK(after.is_banned(ip("45.67.89.10"), t0 + 1min));
+	// The mapped saved ban is restored as the IPv4 host it names.
+	CHECK(after.is_banned(ip("203.0.113.9"), t0 + 1min));
+	bool v4 = false;
+	for (const auto& b : after.active(t0 + 1min))
+		if (b.target == cidr("203.0.113.9")) {
+			v4 = true;
+			CHECK(b.reason == "old?reason");
+		}
+	CHECK(v4);
+}
+
+TEST_CASE("rails: a new own address lifts the ban covering it")
+{
+	engine::Config cfg;
+	engine::BanManager m(cfg, nullptr);
+	Recorder rec;
+	m.set_listener(&rec);
+	REQUIRE(m.ban(cidr("192.0.2.0/24"), 1h, "", t0).outcome == BanOutcome::Banned);
+	REQUIRE(m.ban(cidr("45.67.89.10"), 1h, "", t0).outcome == BanOutcome::Banned);
+	const uint64_t gen = m.generation();
+	CHECK(m.set_own_addresses({ip("::ffff:192.0.2.33"), ip("2001:db8::1")}, t0 + 1min) == 1);
+	CHECK(m.generation() > gen);
+	CHECK(rec.events.back() == "unban 192.0.2.0/24");
+	CHECK_FALSE(m.is_banned(ip("192.0.2.33"), t0 + 1min));
+	CHECK(m.is_banned(ip("45.67.89.10"), t0 + 1min));
+	const auto own = m.safety().own_addresses;
+	REQUIRE(own.size() == 2);
+	CHECK(std::find(own.begin(), own.end(), ip("192.0.2.33")) != own.end()); // stored unmapped
+	CHECK(m.explain(ip("192.0.2.33"), t0).never_banned ==
+	      "refusing to ban 192.0.2.33: it covers an address of this host (192.0.2.33)");
+	CHECK(m.explain(ip("45.67.89.10"), t0).never_banned.empty());
+}
+
+TEST_CASE("rails: IPv4-mapped IPv6 is the IPv4 host it names, wherever it enters")
+{
+	engine::Config cfg;
+	cfg.allowlist.push_back(cidr("::ffff:198.51.100.7"));
+	cfg.trusted.push_back(cidr("::ffff:203.0.113.0/124"));
+	engine::BanManager m(cfg, nullptr);
+	// config
+	CHECK(m.is_allowlisted(ip("198.51.100.7")));
+	CHECK(m.is_trusted(ip("203.0.113.3")));
+	CHECK(m.on_finding(finding(ip("198.51.100.7"), t0), t0).outcome == BanOutcome::Allowlisted);
+	// manual ban, then IPv4 packets match it
+	auto r = m.ban(cidr("::ffff:192.0.2.5"), 1h, "", t0);
+	REQUIRE(r.outcome == BanOutcome::Banned);
+	CHECK(r.ban->target.to_string() == "192.0.2.5");
+	CHECK(r.ban->target.base.is_v4());
+	CHECK(m.is_banned(ip("192.0.2.5"), t0));
+	CHECK(m.is_banned(ip("::ffff:192.0.2.5"), t0));
+	CHECK(m.ban(cidr("::ffff:192.0.2.0/120"), 1h, "", t0).ban->target.to_string() == "192.0.2.0/24");
+	// explain
+	auto e = m.explain(ip("::ffff:192.0.2.5"), t0);
+	CHECK(e.bans.size() == 2);
+	REQUIRE(e.history);
+	CHECK(e.history->target.to_string() == "192.0.2.5");
+	// unban
+	CHECK(m.unban(cidr("::ffff:192.0.2.5"), t0));
+	CHECK(m.unban(cidr("192.0.2.0/24"), t0));
+	CHECK_FALSE(m.is_banned(ip("192.0.2.5"), t0));
+	// findings: the host, and a detector's /64 becomes the IPv4 /24
+	r = m.on_finding(finding(ip("::ffff:45.67.89.10"), t0), t0);
+	REQUIRE(r.outcome == BanOutcome::Banned);
+	CHECK(r.ban->target.to_string() == "45.67.89.10");
+	auto f = finding(ip("::ffff:46.1.2.3"), t0, detect::Detector::Flood);
+	f.prefix_len = 64;
+	r = m.on_finding(f, t0);
+	REQUIRE(r.outcome == BanOutcome::Banned);
+	CHECK(r.ban->target.to_string() == "46.1.2.0/24");
+}
+
+TEST_CASE("rails, imports: the same check, never forced, no offence history")
+{
+	engine::Config cfg;
+	engine::BanManager m(cfg, nullptr);
+	m.set_own_addresses({ip("192.0.2.10")}, t0);
+	auto r = m.import_ban(cidr("192.0.2.0/24"), 1h, "blocklist", "listed", t0);
+	CHECK(r.outcome == BanOutcome::Refused);
+	CHECK(r.refusal == engine::BanRefusal::OwnAddress);
+	CHECK(m.import_ban(cidr("45.0.0.0/8"), 1h, "blocklist", "listed", t0).refusal == engine::BanRefusal::TooBroad);
+	CHECK(m.import_ban(cidr("45.67.89.10"), 0min, "blocklist", "listed", t0).outcome == BanOutcome::Invalid);
+	CHECK(m.refusals().imports == 2);
+	r = m.import_ban(cidr("::ffff:45.67.89.10"), 1h, "crowdsec", "ssh-bf\n", t0);
+	REQUIRE(r.outcome == BanOutcome::Banned);
+	CHECK(r.ban->target.to_string() == "45.67.89.10");
+	CHECK(r.ban->reason == "crowdsec: ssh-bf?");
+	CHECK(r.ban->duration() == 1h);
+	CHECK_FALSE(m.explain(ip("45.67.89.10"), t0).history);
+}
+
+TEST_CASE("ban events: one set of fields for the log, the followers and the listings")
+{
+	engine::Config cfg;
+	engine::BanManager m(cfg, nullptr);
+	auto r = m.on_finding(finding(ip("203.0.113.5"), t0), t0);
+	REQUIRE(r.ban);
+	const std::string ban = engine::format_json(engine::ban_event("ban", *r.ban, t0));
+	const std::string listed = engine::format_json(engine::listed_ban(*r.ban, t0 + 1min));
+	const std::string unban = engine::format_json(engine::ban_event("unban", *r.ban, t0 + 2min));
+	CHECK(listed == ban.substr(0, ban.size() - 1) + ",\"remaining_s\":540}");
+	CHECK(unban.find("\"event\":\"unban\"") != std::string::npos);
+	CHECK(unban.find("\"duration_s\":600,\"offence_count\":1}") != std::string::npos);
+	CHECK(unban.find("until") == std::string::npos);
+	CHECK(engine::finding_note(r).empty());
 }

@@ -55,7 +55,7 @@ struct Guarded {
 		foreign = lab.pbx().exec_capture("nft -a list table inet other");
 		REQUIRE(foreign.find("192.0.2.200") != std::string::npos);
 		agent.start();
-		for (const char* b : {"192.0.2.7 --for 10m", "172.16.5.0/24 --for 15m", "172.16.0.0/12 --for 5m",
+		for (const char* b : {"192.0.2.7 --for 10m", "172.16.5.0/24 --for 15m", "172.16.0.0/12 --for 5m --force",
 		                      "2001:db8:1::/48 --for 10m"})
 			agent.cli(std::string("ban ") + b);
 		daemon::LoadResult cfg = daemon::load_config_file(agent.config_path());

@@ -109,7 +109,7 @@ TEST_CASE("daemon: a second `sipguard run` exits non-zero and leaves the first o
 	Agent first(lab.pbx(), dir.path);
 	first.start();
 	first.cli("ban 192.0.2.7 --for 10m");
-	first.cli("ban 172.16.0.0/12 --for 10m");
+	first.cli("ban 172.16.0.0/12 --for 10m --force");
 	// The table's handle changes whenever the table is replaced.
 	auto table_line = [&lab] { return lab.pbx().exec_capture("nft -a list table inet sipguard 2>/dev/null | head -1"); };
 	const std::string before = table_line();
