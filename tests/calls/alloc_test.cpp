@@ -1,38 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The tracker's steady state allocates nothing per message: calls set up and
 // torn down after the tables were built only touch fixed storage.
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include "tests/calls/call_fixture.h"
-
-// GCC 12 inlines the replacement operator delete below into std::allocator
-// and then flags free() on "new" memory: a false positive, since operator
-// new here is malloc.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}
-
-// Counting replacements for the global allocation functions (this test
-// binary only).
-void* operator new(std::size_t n)
-{
-	++g_allocations;
-	if (void* p = std::malloc(n ? n : 1))
-		return p;
-	throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept
-{
-	std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept
-{
-	std::free(p);
-}
+#include "tests/util/counting_new.h"
 
 using namespace sipguard;
 using namespace sipguard::calls;
@@ -102,11 +72,11 @@ TEST_CASE("no allocation per message in steady state")
 	now += std::chrono::seconds(60);
 	tracker.on_tick(now); // the ended dialogs leave the table
 	const uint64_t opens = sink.opens;
-	const uint64_t before = g_allocations.load();
+	const uint64_t before = sipguard::test::g_heap_allocations.load();
 	play();
 	now += std::chrono::seconds(60);
 	tracker.on_tick(now);
-	const uint64_t during = g_allocations.load() - before;
+	const uint64_t during = sipguard::test::g_heap_allocations.load() - before;
 	CHECK(sink.opens - opens == 50 * 4); // audio + video, RTP + RTCP each
 	CHECK(sink.closes == sink.opens);
 	CHECK(during == 0);

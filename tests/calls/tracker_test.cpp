@@ -13,6 +13,15 @@ constexpr const char* kPhone = "198.51.100.7";  // remote caller / callee signal
 constexpr const char* kPbx = "203.0.113.1";     // the protected host's media address
 constexpr const char* kOther = "192.0.2.66";    // a third party
 
+// prefix followed by n in decimal ("p3"). Built by appending: "lit" +
+// std::to_string(n) trips GCC 12's false -Wrestrict (PR 105329) at -O2 and above.
+std::string numbered(const char* prefix, int n)
+{
+	std::string s = prefix;
+	s += std::to_string(n);
+	return s;
+}
+
 Msg invite(std::string body = {}, std::string call_id = "call-1@198.51.100.7")
 {
 	Msg m;
@@ -545,8 +554,8 @@ TEST_CASE("call limits: concurrent calls and attempts per minute per source, use
 		c.per_source = {0, 3};
 		Fixture f(c);
 		for (int i = 0; i < 3; ++i) {
-			CHECK(f.in(kPhone, invite({}, "r" + std::to_string(i))) == Decision::Accept);
-			f.out(kPhone, response(404, "Not Found", "t", {}, invite({}, "r" + std::to_string(i))));
+			CHECK(f.in(kPhone, invite({}, numbered("r", i))) == Decision::Accept);
+			f.out(kPhone, response(404, "Not Found", "t", {}, invite({}, numbered("r", i))));
 		}
 		CHECK(f.in(kPhone, invite({}, "r3")) == Decision::DropCallLimit);
 		f.advance(61s);
@@ -592,7 +601,7 @@ TEST_CASE("call limits: concurrent calls and attempts per minute per source, use
 		c.per_user = {};
 		Fixture f(c);
 		for (int i = 0; i < 1000; ++i)
-			REQUIRE(f.in(kPhone, invite({}, "n" + std::to_string(i))) == Decision::Accept);
+			REQUIRE(f.in(kPhone, invite({}, numbered("n", i))) == Decision::Accept);
 	}
 }
 
@@ -644,8 +653,8 @@ TEST_CASE("bounded tables: dialogs past the cap evict (ended first, then early),
 	Fixture f(c);
 	establish_inbound(f); // one confirmed call worth keeping
 	for (int i = 0; i < 40; ++i) {
-		const std::string ip_text = "192.0.2." + std::to_string(i + 1);
-		f.in(ip_text.c_str(), invite(audio(ip_text, 40000), "flood-" + std::to_string(i)));
+		const std::string ip_text = numbered("192.0.2.", i + 1);
+		f.in(ip_text.c_str(), invite(audio(ip_text, 40000), numbered("flood-", i)));
 	}
 	CHECK(f.tracker.counters().dialogs_evicted == 40 + 1 - 16);
 	CHECK(f.tracker.active_dialogs() == 16);
@@ -662,14 +671,14 @@ TEST_CASE("pinhole table full: counted, the call proceeds without media, nothing
 	c.nat_policy = NatPolicy::Sdp;
 	Fixture f(c);
 	for (int i = 0; i < 12; ++i) {
-		const std::string cid = "p" + std::to_string(i);
+		const std::string cid = numbered("p", i);
 		f.in(kPhone, invite(audio(kPhone, 40000 + 2 * i), cid));
 		f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000 + 2 * i), invite({}, cid)));
 	}
 	CHECK(f.open_count() == 16);
 	CHECK(f.tracker.counters().pinhole_table_full == 8);
 	for (int i = 0; i < 12; ++i)
-		f.in(kPhone, in_dialog("BYE", 2, true, {}, "p" + std::to_string(i)));
+		f.in(kPhone, in_dialog("BYE", 2, true, {}, numbered("p", i)));
 	CHECK(f.open_count() == 0);
 	CHECK(f.tracker.open_pinholes() == 0);
 }

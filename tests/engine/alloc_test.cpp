@@ -2,27 +2,10 @@
 // The engine allocates nothing per packet in steady state: global operator
 // new is counted while a warmed-up engine processes calls, registrations,
 // keep-alives and a spoofed flood.
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include <doctest/doctest.h>
 
 #include "tests/engine/harness.h"
-
-namespace {
-std::atomic<uint64_t> g_allocs{0};
-}
-
-void* operator new(size_t n)
-{
-	g_allocs.fetch_add(1, std::memory_order_relaxed);
-	if (void* p = std::malloc(n ? n : 1))
-		return p;
-	throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "tests/util/counting_new.h"
 
 using namespace sipguard;
 using namespace sipguard::test;
@@ -58,12 +41,12 @@ TEST_CASE("engine: no allocation per packet in steady state")
 				h.advance(std::chrono::milliseconds(50));
 			}
 	};
-	uint64_t at_start = g_allocs.load();
+	uint64_t at_start = g_heap_allocations.load();
 	run(4); // warm-up: first use of TCP framers, tables touched
-	uint64_t before = g_allocs.load();
+	uint64_t before = g_heap_allocations.load();
 	CHECK(before > at_start); // the counter sees the framer's first buffer
 	run(50);
-	uint64_t after = g_allocs.load();
+	uint64_t after = g_heap_allocations.load();
 	CHECK(h.sink.findings.empty());
 	CHECK(after - before == 0);
 	CHECK(h.engine.counters().sip_messages > 5 * 50 * 64);

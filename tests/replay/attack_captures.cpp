@@ -52,7 +52,8 @@ Req scanner_req(const std::string& method, const std::string& user, const net::I
 	r.ruri_user = r.to_user = r.from_user = user;
 	r.domain = "pbx.example.com";
 	r.user_agent = ua;
-	r.via_host = src.is_v6() ? "[" + src.to_string() + "]" : src.to_string();
+	// fmt rather than "[" + std::string&&: GCC 12's false -Wrestrict (PR 105329).
+	r.via_host = src.is_v6() ? fmt::format("[{}]", src.to_string()) : src.to_string();
 	r.branch = fmt::format("z9hG4bK-{}", 2000000000u + static_cast<unsigned>(n) * 7919u);
 	r.call_id = fmt::format("{}", 1000000000u + static_cast<unsigned>(n) * 104729u);
 	r.from_tag = fmt::format("{:x}", 0x5eed0000u + static_cast<unsigned>(n));
