@@ -172,8 +172,11 @@ TEST_CASE("ban: the safety rails' refusal is the error; force lifts only the min
 		{"192.0.2.0/24", "refusing to ban 192.0.2.0/24: it covers an address of this host (192.0.2.10)"},
 		{"198.51.100.0/24", "refusing to ban 198.51.100.0/24: it overlaps policy.allowlist"},
 	};
-	for (const auto& [target, message] : refused)
+	for (const auto& row : refused)
 		for (bool force : {false, true}) {
+			// Named copies: clang 14 cannot capture a structured binding in CAPTURE's lambda.
+			const char* target = row.first;
+			const char* message = row.second;
 			CAPTURE(target);
 			CAPTURE(force);
 			auto r = ask(t, "ban", forced(target, force));

@@ -234,7 +234,10 @@ TEST_CASE("sipguard ban 0.0.0.0/0 is refused and SSH from the host itself, loopb
 		{"ban 64.0.0.0/5", "sipguard: refusing to ban 64.0.0.0/5: it is broader than the minimum prefix (minimum /16 "
 		                  "for IPv4; --force overrides)"},
 	};
-	for (const auto& [args, message] : refused) {
+	for (const auto& row : refused) {
+		// Named copies: clang 14 cannot capture a structured binding in CAPTURE's lambda.
+		const auto& args = row.first;
+		const auto& message = row.second;
 		CAPTURE(args);
 		int st = 0;
 		const std::string out = agent.cli(args, st);
