@@ -3,8 +3,11 @@
 // tables (sources, prefixes, pending transactions, TCP flows).
 #include "agent/engine/engine.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
+#include <span>
+#include <string_view>
 
 #include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
@@ -273,6 +276,26 @@ void count_by_method(EngineCounters& c, const sip::Message& m)
 		++c.responses_by_class[m.status / 100 - 1];
 }
 
+// A banned source's datagram is dropped without a parse; its first line
+// still counts it by method (the parser's method table) or status class.
+void count_first_line(EngineCounters& c, std::span<const uint8_t> payload)
+{
+	const std::string_view s(reinterpret_cast<const char*>(payload.data()), std::min<size_t>(payload.size(), 40));
+	if (s.size() >= 12 && s.starts_with("SIP/2.0 ") && s[8] >= '1' && s[8] <= '6') {
+		++c.responses_by_class[static_cast<size_t>(s[8] - '1')];
+		return;
+	}
+	const size_t sp = s.find(' ');
+	if (sp == std::string_view::npos || sp == 0)
+		return;
+	const sip::Method m = sip::method_from_token(s.substr(0, sp));
+	const std::string_view uri = s.substr(sp + 1);
+	// An unknown token counts only before a SIP URI: keep-alives and garbage are not requests.
+	if (m == sip::Method::Unknown && !uri.starts_with("sip:") && !uri.starts_with("sips:") && !uri.starts_with("tel:"))
+		return;
+	++c.requests_by_method[static_cast<size_t>(m)];
+}
+
 } // namespace
 
 Verdict EnginePass::run()
@@ -297,14 +320,11 @@ Verdict EnginePass::run()
 	if (banned()) {
 		++c_.dropped_banned;
 		// A banned source's datagrams reach the queue only until the kernel
-		// holds its element (or while the rules writer is behind). The
-		// per-method counters count every SIP message that reached the
-		// agent, dropped or not, so these are parsed too. A TCP flow is not
-		// framed once its source is banned.
-		if (pkt_.l4 == nfq::L4::Udp && !pkt_.first_fragment) {
-			sip::parse(pkt_.payload, sip::Transport::Datagram, m_.msg);
-			count_by_method(c_, m_.msg);
-		}
+		// holds its element (or while the rules writer is behind): they are
+		// counted by their first line, not parsed. A TCP flow is not framed
+		// once its source is banned.
+		if (pkt_.l4 == nfq::L4::Udp && !pkt_.first_fragment)
+			count_first_line(c_, pkt_.payload);
 		return Verdict::Drop;
 	}
 	// A first fragment (IPv6 is not reassembled before the input hook
