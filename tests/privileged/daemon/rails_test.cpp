@@ -19,103 +19,15 @@
 #include <string>
 #include <thread>
 
+#include "tests/privileged/daemon/agent.h"
 #include "tests/privileged/netns.h"
 
 using namespace std::chrono_literals;
+using sipguard::test::Agent;
 using sipguard::test::Netns;
+using sipguard::test::TempDir;
 
 namespace {
-
-std::string sipguard_bin()
-{
-	const char* b = std::getenv("SIPGUARD_BIN");
-	REQUIRE_MESSAGE(b, "SIPGUARD_BIN is set by meson");
-	return b;
-}
-
-std::string read_file(const std::filesystem::path& p)
-{
-	std::ifstream in(p);
-	std::stringstream ss;
-	ss << in.rdbuf();
-	return ss.str();
-}
-
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sg-rails-test-XXXXXX";
-		path = ::mkdtemp(tmpl);
-	}
-	~TempDir() { std::filesystem::remove_all(path); }
-};
-
-// One `sipguard run` inside `ns`, every path inside `dir`; killed by its pid.
-class Agent {
-public:
-	Agent(const Netns& ns, const std::filesystem::path& dir) : ns_(ns), dir_(dir)
-	{
-		std::ofstream(dir_ / "sipguard.toml")
-			<< "[daemon]\nqueues = 1\nsave_interval = \"200ms\"\n"
-			<< "state_dir = \"" << (dir_ / "state").string() << "\"\n"
-			<< "ban_log = \"" << (dir_ / "bans.log").string() << "\"\n"
-			<< "control_socket = \"" << socket() << "\"\n"
-			<< "[metrics]\nsocket = \"" << (dir_ / "metrics.sock").string() << "\"\n";
-	}
-	~Agent() { stop(); }
-
-	std::string socket() const { return (dir_ / "control.sock").string(); }
-	std::string log() const { return read_file(dir_ / "daemon.log"); }
-
-	void start()
-	{
-		pid_ = ::fork();
-		REQUIRE(pid_ >= 0);
-		if (pid_ == 0) {
-			int fd = ::open((dir_ / "daemon.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-			::dup2(fd, 1);
-			::dup2(fd, 2);
-			const std::string bin = sipguard_bin();
-			const std::string cfg = (dir_ / "sipguard.toml").string();
-			// `ip netns exec` execs the program, so pid_ is the daemon's pid.
-			::execlp("ip", "ip", "netns", "exec", ns_.name().c_str(), bin.c_str(), "run", "--config", cfg.c_str(),
-			         static_cast<char*>(nullptr));
-			::_exit(127);
-		}
-		for (int i = 0; i < 200; ++i) {
-			int st = 0;
-			sipguard::test::run_capture(sipguard_bin() + " status --socket " + socket() + " 2>/dev/null", &st);
-			if (st == 0)
-				return;
-			if (int ws; ::waitpid(pid_, &ws, WNOHANG) == pid_) {
-				pid_ = -1;
-				FAIL("the daemon exited during start-up:\n" << log());
-			}
-			std::this_thread::sleep_for(50ms);
-		}
-		FAIL("the daemon did not answer within 10 s:\n" << log());
-	}
-	void stop()
-	{
-		if (pid_ <= 0)
-			return;
-		::kill(pid_, SIGTERM);
-		::waitpid(pid_, nullptr, 0);
-		pid_ = -1;
-	}
-
-	// `sipguard ARGS`, stdout and stderr together.
-	std::string cli(const std::string& args, int& status) const
-	{
-		return sipguard::test::run_capture(sipguard_bin() + " " + args + " --socket " + socket() + " 2>&1", &status);
-	}
-
-private:
-	const Netns& ns_;
-	std::filesystem::path dir_;
-	pid_t pid_ = -1;
-};
 
 // An SSH-like exchange: a banner each way over TCP port 2222, 2 s at most.
 const char* kServer = R"(import socket, sys, threading, time
@@ -240,12 +152,12 @@ TEST_CASE("sipguard ban 0.0.0.0/0 is refused and SSH from the host itself, loopb
 		const auto& message = row.second;
 		CAPTURE(args);
 		int st = 0;
-		const std::string out = agent.cli(args, st);
+		const std::string out = agent.cli(args, &st);
 		CHECK(st == 1);
 		CHECK(out == std::string(message) + "\n");
 	}
 	int st = 0;
-	CHECK(agent.cli("bans --json", st).empty());
+	CHECK(agent.cli("bans --json", &st).empty());
 	CHECK(st == 0);
 	for (const char* set : {"ban4", "bannet4", "ban6", "bannet6"}) {
 		CAPTURE(set);
@@ -257,27 +169,27 @@ TEST_CASE("sipguard ban 0.0.0.0/0 is refused and SSH from the host itself, loopb
 
 	// The daemon feeds the ban manager the host's addresses
 	// (host::AddressWatcher): a prefix over them is refused too.
-	const std::string x = agent.cli("explain 10.200.9.1", st);
+	const std::string x = agent.cli("explain 10.200.9.1", &st);
 	CHECK(x.find("never banned") != std::string::npos);
 	{
-		const std::string out = agent.cli("ban 10.200.9.0/24 --force", st);
+		const std::string out = agent.cli("ban 10.200.9.0/24 --force", &st);
 		CHECK(st == 1);
 		CHECK(out.find("covers an address of this host (10.200.9.1)") != std::string::npos);
 		all_flow();
 		// An address added while running lifts the ban that covers it.
-		agent.cli("ban 10.200.10.0/24 --for 1h", st);
+		agent.cli("ban 10.200.10.0/24 --for 1h", &st);
 		REQUIRE(st == 0);
 		pbx.must("ip addr add 10.200.10.1/24 dev pbx0");
 		bool lifted = false;
 		for (int i = 0; i < 50 && !lifted; ++i) {
-			lifted = agent.cli("bans --json", st).find("10.200.10.0") == std::string::npos;
+			lifted = agent.cli("bans --json", &st).find("10.200.10.0") == std::string::npos;
 			if (!lifted)
 				std::this_thread::sleep_for(100ms);
 		}
 		CHECK(lifted);
 		CHECK(probe.tcp(pbx, "10.200.10.1", "10.200.10.1"));
 	}
-	agent.stop();
+	agent.stop(SIGTERM);
 
 	// The check above would have seen a ban: the same drop the daemon's
 	// prerouting chain makes for bannet4, from a probe table of our own in
