@@ -170,9 +170,8 @@ std::string options(const std::string& id, int cseq)
 	                   kPbx, id, cseq);
 }
 
-std::string message_with_body()
+std::string message_with_body(const std::string& body = "hello over a reordered stream, 0123456789")
 {
-	const std::string body = "hello over a reordered stream, 0123456789";
 	return fmt::format("MESSAGE sip:101@{0} SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.10:5070;branch=z9hG4bK-m1\r\n"
 	                   "Max-Forwards: 70\r\nFrom: <sip:100@{0}>;tag=m1\r\nTo: <sip:101@{0}>\r\n"
 	                   "Call-ID: m1@192.0.2.10\r\nCSeq: 1 MESSAGE\r\nUser-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
@@ -189,6 +188,27 @@ std::string checksync_notify()
 	                   "Call-ID: n1@192.0.2.10\r\nCSeq: 1 NOTIFY\r\nEvent: check-sync\r\n"
 	                   "Subscription-State: terminated\r\nContent-Length: 0\r\n\r\n",
 	                   kPbx);
+}
+
+// `n` bytes of text, to make a message longer than one segment (MSS 1460 on the veth).
+std::string long_body(size_t n)
+{
+	std::string body;
+	for (size_t i = 0; body.size() < n; ++i)
+		body += fmt::format("line {:04} of a body longer than one segment\r\n", i);
+	body.resize(n);
+	return body;
+}
+
+// `msg` (without a body) with long_body(n) as its body.
+std::string padded(const std::string& msg, size_t n)
+{
+	const std::string body = long_body(n);
+	const std::string empty = "Content-Length: 0\r\n\r\n";
+	std::string out = msg;
+	out.replace(out.find(empty), empty.size(),
+	            fmt::format("Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{}", n, body));
+	return out;
 }
 
 // Ten in one 1460-byte segment: compact header forms (RFC 3261 §7.3.3).
@@ -466,6 +486,18 @@ std::vector<Case> all_cases()
 	std::vector<Case> out;
 	add_subject_cases(out, benign_subject(), "benign");
 	add_subject_cases(out, attack_subject(), "checksync");
+	// A message longer than the MSS, sent in order as a sender's kernel cuts it.
+	for (bool notify : {false, true}) {
+		Case c;
+		c.name = notify ? "checksync/longer-than-mss" : "benign/longer-than-mss";
+		c.msgs = {options("o1", 1), notify ? padded(checksync_notify(), 2400) : message_with_body(long_body(2400))};
+		if (!notify)
+			c.msgs.push_back(options("o2", 2));
+		for (size_t i = 0, off = 0; i < c.msgs.size(); off += c.msgs[i].size(), ++i)
+			for (size_t k = 0; k < c.msgs[i].size(); k += 1460)
+				c.steps.push_back(seg(off + k, std::min<size_t>(1460, c.msgs[i].size() - k)));
+		out.push_back(std::move(c));
+	}
 	for (bool notify : {false, true}) {
 		Case c;
 		c.name = notify ? "ten-in-one-segment/notify-last" : "ten-in-one-segment";
