@@ -514,6 +514,10 @@ Verdict EnginePass::tcp()
 			return Verdict::Drop;
 		}
 		uint32_t s = m_.syns.find(key, [&](const SynSeen& e) { return e.key == key; });
+		// The PBX resends its SYN-ACK while the handshake is unfinished:
+		// the same ISN is the same connection.
+		const bool again = (s != util::kNoSlot && m_.syns[s].isn == pkt_.tcp_seq) ||
+		                   (slot != util::kNoSlot && m_.flows[slot].stream.first() == pkt_.tcp_seq + 1);
 		if (s == util::kNoSlot) {
 			s = m_.syns.insert(key);
 			m_.syns[s].key = key;
@@ -523,9 +527,9 @@ Verdict EnginePass::tcp()
 		// A remote's SYN never resets a live flow (it may be spoofed; the
 		// PBX answers it with a challenge ACK, RFC 5961 §4). The PBX's SYN
 		// or SYN-ACK does: its connection on this port pair is new.
-		if (dir_ == nfq::Direction::Out)
+		if (dir_ == nfq::Direction::Out && !again)
 			end_connection();
-		else if (slot != util::kNoSlot)
+		else if (dir_ == nfq::Direction::In && slot != util::kNoSlot)
 			++c_.tcp_ignored_controls;
 		return Verdict::Accept;
 	}

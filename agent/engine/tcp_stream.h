@@ -114,6 +114,7 @@ public:
 	// highest accepted range beyond it.
 	bool rst_matches(uint32_t seq) const;
 
+	uint32_t first() const { return base_; }  // the stream's first byte
 	uint32_t delivered() const { return d_; } // every byte before it was accepted in order
 	uint32_t judged() const { return j_; }    // every byte before it belongs to a judged message
 	uint32_t buffered() const { return b_; }  // one past the last byte buffered

@@ -571,6 +571,10 @@ TEST_CASE("tcp: a new connection on the same ports starts afresh once the PBX an
 	const auto segs = c.per_message();
 	CHECK(c.send(segs[0]) == Verdict::Accept);
 	CHECK(c.send(segs[1]) == Verdict::Drop);
+	// The PBX resending its SYN-ACK of this connection changes nothing.
+	CHECK(h.send(phone(), kPort, nfq::Direction::Out, "", nfq::L4::Tcp, kPbxIsn, kSyn | kAck) == Verdict::Accept);
+	CHECK(c.send(segs[1]) == Verdict::Drop);
+	CHECK(h.engine.counters().tcp_after_drop == 1);
 	const uint32_t isn2 = 0x12345678;
 	CHECK(h.send(phone(), kPort, nfq::Direction::In, "", nfq::L4::Tcp, isn2, kSyn) == Verdict::Accept);
 	CHECK(h.engine.counters().tcp_ignored_controls == 1);
