@@ -17,10 +17,12 @@ not marked MARK (our own segments carry it, SO_MARK):
 Usage: rawtcp.py --dst ADDR [--dport 5060] SESSIONS.json  ->  JSON report on stdout.
 SESSIONS.json is a list of sessions:
   {"name": str, "src": addr, "sport": int, "stream": hex,
-   "steps": [step, ...], "gap_ms": 8, "finish_ms": 2500, "finish_rounds": 16}
+   "steps": [step, ...], "gap_ms": 8, "finish_ms": 2500, "finish_rounds": 16,
+   "isn": optional initial sequence number (default random)}
 A step is one of
   {"off": o, "len": n}                  bytes [o, o+n) of the stream, flags PSH|ACK
   {"off": o, "len": n, "data": hex}     same sequence range, other bytes (overlap tests)
+  ..., "badsum": true                   with a wrong TCP checksum (the peer's TCP discards it)
   {"rst": "frontier"|"inside"|"far"}     RST at the peer's last ACK, 200 bytes past it, 2^30 past it
   {"syn": "far"}                        a SYN 2^30 past the peer's last ACK
   {"wait": ms}                          read ACKs for ms
@@ -67,7 +69,7 @@ class Session:
         self.gap = spec.get("gap_ms", 8) / 1000.0
         self.finish_s = min(spec.get("finish_ms", 2500), 10000) / 1000.0
         self.finish_rounds = min(spec.get("finish_rounds", 16), 64)
-        self.isn = random.getrandbits(32)
+        self.isn = int(spec["isn"]) % SEQ_MOD if "isn" in spec else random.getrandbits(32)
         self.base = (self.isn + 1) % SEQ_MOD  # sequence number of stream offset 0
         self.peer_isn = None
         self.mss = 536
@@ -85,7 +87,7 @@ class Session:
         self.sock.bind((self.src, 0))
 
     # --- wire ---------------------------------------------------------------
-    def send(self, seq, flags, payload=b"", options=b""):
+    def send(self, seq, flags, payload=b"", options=b"", badsum=False):
         ack = (self.peer_isn + 1) % SEQ_MOD if self.peer_isn is not None else 0
         if self.peer_isn is None:
             flags &= ~ACK
@@ -94,7 +96,7 @@ class Session:
                           (hlen // 4) << 12 | flags, 65535, 0, 0) + options
         pseudo = socket.inet_aton(self.src) + socket.inet_aton(self.dst) + struct.pack(
             "!BBH", 0, socket.IPPROTO_TCP, hlen + len(payload))
-        c = checksum(pseudo + hdr + payload)
+        c = checksum(pseudo + hdr + payload) ^ (0x5A5A if badsum else 0)
         seg = hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
         self.sock.sendto(seg, (self.dst, 0))
 
@@ -180,10 +182,10 @@ class Session:
         self.error = "no SYN-ACK"
         return False
 
-    def data(self, off, payload, note):
+    def data(self, off, payload, note, badsum=False):
         if len(payload) > self.mss:
             raise OSError("segment of %d bytes is larger than the peer's MSS %d" % (len(payload), self.mss))
-        self.send(self.base + off, PSH | ACK, payload)
+        self.send(self.base + off, PSH | ACK, payload, badsum=badsum)
         self.sent.append(note)
 
     def script(self):
@@ -202,11 +204,13 @@ class Session:
                 self.sent.append(("rst@" if "rst" in st else "syn@") + where + "(%d)" % (self.una + shift))
             else:
                 off, n = int(st["off"]), int(st["len"])
+                bad = bool(st.get("badsum"))
+                mark = "!" if bad else ""
                 if "data" in st:
                     payload = bytes.fromhex(st["data"])
-                    self.data(off, payload, "%d+%d*" % (off, len(payload)))
+                    self.data(off, payload, "%d+%d*%s" % (off, len(payload), mark), bad)
                 else:
-                    self.data(off, self.stream[off:off + n], "%d+%d" % (off, n))
+                    self.data(off, self.stream[off:off + n], "%d+%d%s" % (off, n, mark), bad)
             self.receive(self.gap)
         self.receive(0.05)
         self.acked_script = self.una

@@ -322,6 +322,7 @@ struct Case {
 	Expect expect = Expect::Udp;
 	size_t prefix = 0;
 	int gap_ms = 8;
+	int64_t isn = -1; // the sender's ISN; -1 = random
 };
 
 json::Value seg(size_t off, size_t len)
@@ -432,6 +433,11 @@ void add_subject_cases(std::vector<Case>& out, const Subject& s, const std::stri
 	auto add = [&](std::string name, json::Array steps, Expect e = Expect::Udp, size_t prefix = 0) {
 		out.push_back(Case{tag + "/" + std::move(name), s.msgs, std::move(steps), e, prefix});
 	};
+	// The sequence numbers wrap 29 bytes into the subject.
+	auto add_wrapped = [&](std::string name, json::Array steps) {
+		add("seq-wrap-" + std::move(name), std::move(steps));
+		out.back().isn = (int64_t{1} << 32) - static_cast<int64_t>(s.base()) - 30;
+	};
 	add("in-order", around(s, {{0, n}}, {0}));
 	add("tail-first-crlf", around(s, {{0, n - 2}, {n - 2, n}}, {1, 0}));
 	add("tail-first-30", around(s, {{0, n - 30}, {n - 30, n}}, {1, 0}));
@@ -455,6 +461,19 @@ void add_subject_cases(std::vector<Case>& out, const Subject& s, const std::stri
 		add("bytewise", around(s, bytes, iota_order(n)));
 	}
 	add("retransmit", around(s, {{0, n}}, {0, 0, 0}, {{1, step("wait", 300)}, {2, step("wait", 300)}}));
+	add_wrapped("in-order", around(s, {{0, n}}, {0}));
+	add_wrapped("tail-first-crlf", around(s, {{0, n - 2}, {n - 2, n}}, {1, 0}));
+	add_wrapped("perm4-3201", around(s, four, {3, 2, 0, 1}));
+	add_wrapped("retransmit", around(s, {{0, n}}, {0, 0}, {{1, step("wait", 300)}}));
+	{
+		// One segment from inside the delivered OPTIONS into the subject's head.
+		json::Array steps{seg(0, s.base())};
+		steps.push_back(seg(s.base() - 20, 20 + s.key));
+		steps.push_back(seg(s.base() + s.key, n - s.key));
+		for (size_t i = s.index + 1; i < s.msgs.size(); ++i)
+			steps.push_back(seg(offset_of(s.msgs, i), s.msgs[i].size()));
+		add("straddle-delivered", std::move(steps));
+	}
 	// RST/SYN between the head and the rest of the subject.
 	const Pieces halves{{0, s.key}, {s.key, n}};
 	add("rst-inside-window", around(s, halves, {0, 1}, {{1, step("wait", 60)}, {1, step("rst", "inside")}}));
@@ -478,6 +497,14 @@ void add_subject_cases(std::vector<Case>& out, const Subject& s, const std::stri
 		o1[o1.find("o1@")] = 'x';
 		json::Array r = around(s, {{0, n}}, {0}, {{0, step("wait", 60)}, {0, seg_bytes(0, o1)}});
 		add("conflict-after-ack", std::move(r), Expect::Prefix, s.index);
+		// Insertion: the other version whole with a bad TCP checksum, which
+		// the PBX's TCP discards after the queue hook, then the real one.
+		std::string whole = s.text();
+		whole.replace(c, len, s.other);
+		json::Value inserted = seg_bytes(s.base(), whole);
+		inserted.set("badsum", true);
+		add("insertion-bad-checksum", around(s, {{0, n}}, {0}, {{0, inserted}, {0, step("wait", 60)}}), Expect::Prefix,
+		    s.index);
 	}
 }
 
@@ -601,6 +628,8 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 		s.set("steps", c.steps);
 		s.set("gap_ms", c.gap_ms);
 		s.set("finish_ms", 2000);
+		if (c.isn >= 0)
+			s.set("isn", static_cast<long long>(c.isn));
 		return s;
 	};
 	std::map<std::string, json::Value> reports;
