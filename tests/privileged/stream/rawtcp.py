@@ -18,7 +18,8 @@ Usage: rawtcp.py --dst ADDR [--dport 5060] SESSIONS.json  ->  JSON report on std
 SESSIONS.json is a list of sessions:
   {"name": str, "src": addr, "sport": int, "stream": hex,
    "steps": [step, ...], "gap_ms": 8, "finish_ms": 2500, "finish_rounds": 16,
-   "isn": optional initial sequence number (default random)}
+   "isn": optional initial sequence number (default random),
+   "close": true (end with a RST at the peer's last ACK; false leaves the connection open)}
 A step is one of
   {"off": o, "len": n}                  bytes [o, o+n) of the stream, flags PSH|ACK
   {"off": o, "len": n, "data": hex}     same sequence range, other bytes (overlap tests)
@@ -69,6 +70,7 @@ class Session:
         self.gap = spec.get("gap_ms", 8) / 1000.0
         self.finish_s = min(spec.get("finish_ms", 2500), 10000) / 1000.0
         self.finish_rounds = min(spec.get("finish_rounds", 16), 64)
+        self.reset_at_end = spec.get("close", True)
         self.isn = int(spec["isn"]) % SEQ_MOD if "isn" in spec else random.getrandbits(32)
         self.base = (self.isn + 1) % SEQ_MOD  # sequence number of stream offset 0
         self.peer_isn = None
@@ -247,7 +249,7 @@ class Session:
                 rto = min(rto * 2, 0.8)
 
     def close(self):
-        if self.peer_isn is not None and not self.peer_rst:
+        if self.peer_isn is not None and not self.peer_rst and self.reset_at_end:
             self.receive(0.1)
             self.send(self.base + self.una, RST | ACK)
         self.sock.close()
