@@ -101,13 +101,27 @@ const CounterTable<Shard>& traffic_table()
 		 {{{{"cause", "banned"}}, engine(&EngineCounters::dropped_banned)},
 		  {{{"cause", "global_guard"}}, engine(&EngineCounters::shed)},
 		  {{{"cause", "forged"}}, engine(&EngineCounters::forged_dropped)},
-		  {{{"cause", "call_policy"}}, engine(&EngineCounters::call_hook_drops)}}},
+		  {{{"cause", "call_policy"}}, engine(&EngineCounters::call_hook_drops)},
+		  {{{"cause", "tcp_held"}}, engine(&EngineCounters::tcp_held)},
+		  {{{"cause", "tcp_out_of_order"}}, engine(&EngineCounters::tcp_out_of_order)},
+		  {{{"cause", "tcp_after_drop"}}, engine(&EngineCounters::tcp_after_drop)},
+		  {{{"cause", "tcp_conflict"}}, engine(&EngineCounters::tcp_conflicts)},
+		  {{{"cause", "tcp_stale"}}, engine(&EngineCounters::tcp_stale)},
+		  {{{"cause", "tcp_window_full"}}, engine(&EngineCounters::tcp_window_full)},
+		  {{{"cause", "tcp_midstream"}}, engine(&EngineCounters::tcp_midstream_dropped)},
+		  {{{"cause", "udp_redropped"}}, engine(&EngineCounters::udp_redropped)}}},
 		{"sipguard_evictions_total", Type::Counter, "Entries evicted from full bounded tables, by table.",
 		 {{{{"table", "sources"}}, engine(&EngineCounters::source_evictions)},
 		  {{{"table", "prefixes"}}, engine(&EngineCounters::prefix_evictions)},
 		  {{{"table", "transactions"}}, engine(&EngineCounters::transaction_evictions)},
 		  {{{"table", "tcp_flows"}}, engine(&EngineCounters::flow_evictions)},
 		  {{{"table", "dialogs"}}, calls(&calls::Counters::dialogs_evicted)}}},
+		{"sipguard_tcp_events_total", Type::Counter,
+		 "TCP stream events that pass: resent bytes identical to the judged copy, flows picked up without a SYN, "
+		 "a remote's RST or SYN that does not match the stream (view kept).",
+		 {{{{"event", "duplicate"}}, engine(&EngineCounters::tcp_duplicates)},
+		  {{{"event", "midstream_pickup"}}, engine(&EngineCounters::tcp_midstream)},
+		  {{{"event", "ignored_control"}}, engine(&EngineCounters::tcp_ignored_controls)}}},
 	};
 	return table;
 }

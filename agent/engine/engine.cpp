@@ -5,13 +5,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <optional>
 #include <span>
 #include <string_view>
 
 #include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
-#include "agent/sip/framer.h"
+#include "agent/engine/tcp_stream.h"
 #include "agent/sip/parser.h"
 #include "agent/util/hash.h"
 #include "agent/util/lru_table.h"
@@ -103,12 +102,73 @@ private:
 	util::LruTable<Txn> table_;
 };
 
-// One direction of a TCP connection: its framer and where the stream is.
+// One direction of a TCP connection.
 struct Flow {
 	uint64_t key = 0;
-	uint32_t next_seq = 0; // sequence number of the next byte expected
-	bool has_seq = false;
-	std::optional<sip::StreamFramer> framer; // allocated on first use, then reused by the slot's later flows
+	TcpStream stream; // its buffer is allocated on first use, then reused by the slot's later flows
+};
+
+// The sequence number of a SYN whose stream has no flow yet. Kept apart
+// from the flows so that a flood of (spoofed) SYNs evicts only these.
+struct SynSeen {
+	uint64_t key = 0;
+	uint32_t isn = 0;
+	util::TimePoint at{};
+};
+
+// UDP requests dropped as forged or by the call policy, by remote address,
+// port and whole payload, for one transaction timeout (RFC 3261 Timer B,
+// 64*T1): a retransmission gets the same verdict even if the state that
+// decided it has changed. Only the sender's own retransmission matches: the
+// key holds its address and port and every byte it sent. A counting filter
+// on address and port lets every other datagram skip the payload hash.
+class RedropTable {
+public:
+	static constexpr size_t kCapacity = 1024;
+
+	RedropTable() : table_(kCapacity) {}
+
+	// `who`: the remote address and port hashed together.
+	bool may_hold(uint64_t who) const { return filter_[who & kFilterMask] != 0; }
+	bool contains(uint64_t key, util::TimePoint now, util::Duration window)
+	{
+		const uint32_t s = table_.find(key, [&](const Entry& e) { return e.key == key; });
+		if (s == util::kNoSlot)
+			return false;
+		if (now - table_[s].at <= window)
+			return true;
+		erase(s);
+		return false;
+	}
+	void insert(uint64_t who, uint64_t key, util::TimePoint now)
+	{
+		uint32_t s = table_.find(key, [&](const Entry& e) { return e.key == key; });
+		if (s == util::kNoSlot) {
+			if (table_.full())
+				erase(table_.oldest());
+			s = table_.insert(key);
+			table_[s].key = key;
+			table_[s].bucket = static_cast<uint16_t>(who & kFilterMask);
+			++filter_[table_[s].bucket];
+		}
+		table_[s].at = now;
+	}
+	size_t bytes() const { return table_.bytes() + sizeof(filter_); }
+
+private:
+	static constexpr size_t kFilterMask = 4095;
+	struct Entry {
+		uint64_t key = 0;
+		util::TimePoint at{};
+		uint16_t bucket = 0;
+	};
+	void erase(uint32_t s)
+	{
+		--filter_[table_[s].bucket];
+		table_.erase(s);
+	}
+	util::LruTable<Entry> table_; // oldest first: all share one window
+	std::array<uint16_t, kFilterMask + 1> filter_{};
 };
 
 } // namespace
@@ -117,7 +177,7 @@ struct Engine::Impl {
 	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed)
 		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
 		  prefixes(cfg->tables.prefixes, seed), txns(cfg->tables.transactions), flows(cfg->tables.tcp_flows),
-		  user_failures(4096, seed)
+		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), user_failures(4096, seed)
 	{
 	}
 
@@ -129,10 +189,13 @@ struct Engine::Impl {
 	detect::AddressTable<PrefixState> prefixes;
 	TxnTable txns;
 	util::LruTable<Flow> flows; // least recently active evicted first
+	util::LruTable<SynSeen> syns;
+	RedropTable redrop;
 	detect::brute_force::UserFailures user_failures;
 	detect::TokenBucket global_unknown;
 	sip::Message msg; // reused: parse() resets it
 	Finding finding;  // reused scratch
+	TcpScratch tcp;   // shared by the flows' streams
 };
 
 Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink, uint64_t hash_seed)
@@ -146,7 +209,12 @@ void Engine::set_config(std::shared_ptr<const Config> config) { impl_->cfg = std
 
 size_t Engine::table_bytes() const
 {
-	return impl_->sources.bytes() + impl_->prefixes.bytes() + impl_->txns.bytes() + impl_->flows.bytes();
+	const Impl& m = *impl_;
+	size_t streams = m.tcp.bytes ? TcpStream::kCapacity : 0;
+	for (uint32_t s = 0; s < m.flows.capacity(); ++s)
+		streams += m.flows[s].stream.buffer_bytes();
+	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
+	       m.redrop.bytes() + streams;
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -165,8 +233,8 @@ uint8_t prefix_len_for(const Config& c, const net::IpAddress& a)
 } // namespace
 
 // The per-packet pipeline lives in a helper so that Impl stays a plain bag
-// of tables.
-class EnginePass {
+// of tables. It judges the messages a TCP stream frames.
+class EnginePass final : private TcpJudge {
 public:
 	EnginePass(Engine::Impl& impl, EngineCounters& counters, calls::CallHook* hook, const nfq::PacketView& pkt,
 	           nfq::Direction dir, util::TimePoint now)
@@ -178,6 +246,16 @@ public:
 	Verdict run();
 
 private:
+	Verdict udp();
+	Verdict tcp();
+	uint64_t flow_key(nfq::Direction d) const;
+	// The first sequence number of a new flow's stream: after its SYN, or
+	// the segment's own when it opens a SIP message (mid-stream pickup).
+	bool stream_start(uint64_t key, uint32_t& first);
+	void end_connection();
+	void count(TcpOutcome o);
+	Verdict judge(const sip::Message& m, Framing how) override;
+	void conflict() override;
 	Verdict message(const sip::Message& msg);
 	Verdict request(const sip::Message& msg);
 	Verdict response(const sip::Message& msg);
@@ -201,6 +279,8 @@ private:
 	const net::IpAddress& remote_;
 	const uint64_t remote_hash_; // net::hash_address(remote_) under the engine's seed
 	SourceState* st_ = nullptr;
+	TcpStream::Mode mode_ = TcpStream::Mode::Enforce;
+	bool remember_drop_ = false; // a request dropped as forged or by the call policy
 };
 
 void EnginePass::refresh_ban_state()
@@ -337,85 +417,184 @@ Verdict EnginePass::run()
 		return Verdict::Accept;
 	}
 
-	Verdict v = Verdict::Accept;
-	if (pkt_.l4 == nfq::L4::Udp) {
-		sip::parse(pkt_.payload, sip::Transport::Datagram, m_.msg);
-		v = message(m_.msg);
-		return v;
-	}
+	return pkt_.l4 == nfq::L4::Udp ? udp() : tcp();
+}
 
-	// TCP: one framer per direction of a flow; several messages per segment.
-	constexpr uint8_t kFin = 0x01, kRst = 0x04;
+Verdict EnginePass::udp()
+{
+	const uint64_t who = util::hash_combine(remote_hash_, pkt_.remote_port(dir_));
+	const bool check = dir_ == nfq::Direction::In && !st_->allowlisted && m_.redrop.may_hold(who);
+	if (check && m_.redrop.contains(util::hash_bytes(pkt_.payload.data(), pkt_.payload.size(), who), now_,
+	                                cfg_.tables.transaction_timeout)) {
+		++c_.udp_redropped;
+		return Verdict::Drop;
+	}
+	sip::parse(pkt_.payload, sip::Transport::Datagram, m_.msg);
+	const Verdict v = message(m_.msg);
+	if (v == Verdict::Drop && remember_drop_ && dir_ == nfq::Direction::In && !banned())
+		m_.redrop.insert(who, util::hash_bytes(pkt_.payload.data(), pkt_.payload.size(), who), now_);
+	return v;
+}
+
+namespace {
+
+// TCP header flags (RFC 793 §3.1).
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04;
+// A flow's first data segment lies within this distance of its SYN, which
+// is remembered this long (Linux gives up a handshake after about 63 s).
+constexpr int32_t kSynWindow = 1 << 20;
+constexpr util::Duration kSynLife = std::chrono::seconds(120);
+
+} // namespace
+
+uint64_t EnginePass::flow_key(nfq::Direction d) const
+{
 	const uint64_t ports = static_cast<uint64_t>(pkt_.remote_port(dir_)) << 32 |
-	                       static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 | static_cast<uint64_t>(dir_);
-	const uint64_t key = util::hash_combine(remote_hash_, ports);
-	uint32_t slot = m_.flows.find(key, [&](const Flow& f) { return f.key == key; });
-	if (pkt_.payload.empty()) {
-		if (slot != util::kNoSlot && (pkt_.tcp_flags & (kFin | kRst)))
+	                       static_cast<uint64_t>(pkt_.local_port(dir_)) << 8 | static_cast<uint64_t>(d);
+	return util::hash_combine(remote_hash_, ports);
+}
+
+// The PBX's connection on this address and port pair is gone (or replaced):
+// both directions start afresh.
+void EnginePass::end_connection()
+{
+	for (nfq::Direction d : {nfq::Direction::In, nfq::Direction::Out}) {
+		const uint64_t key = flow_key(d);
+		const uint32_t slot = m_.flows.find(key, [&](const Flow& f) { return f.key == key; });
+		if (slot != util::kNoSlot)
 			m_.flows.erase(slot);
+	}
+}
+
+bool EnginePass::stream_start(uint64_t key, uint32_t& first)
+{
+	const uint32_t s = m_.syns.find(key, [&](const SynSeen& e) { return e.key == key; });
+	if (s != util::kNoSlot) {
+		const SynSeen syn = m_.syns[s];
+		m_.syns.erase(s);
+		const int32_t off = seq_diff(pkt_.tcp_seq, syn.isn + 1);
+		if (now_ - syn.at <= kSynLife && off >= 0 && off < kSynWindow) {
+			first = syn.isn + 1;
+			return true;
+		}
+	}
+	if (!starts_sip_stream(pkt_.payload))
+		return false;
+	first = pkt_.tcp_seq;
+	++c_.tcp_midstream;
+	return true;
+}
+
+Verdict EnginePass::tcp()
+{
+	const uint8_t flags = pkt_.tcp_flags;
+	const uint64_t key = flow_key(dir_);
+	uint32_t slot = m_.flows.find(key, [&](const Flow& f) { return f.key == key; });
+	if (dir_ == nfq::Direction::Out)
+		mode_ = cfg_.dry_run ? TcpStream::Mode::Observe : TcpStream::Mode::Trusted;
+	else
+		mode_ = cfg_.dry_run || st_->allowlisted ? TcpStream::Mode::Observe : TcpStream::Mode::Enforce;
+
+	if (flags & kRst) {
+		// The PBX's own RST ends its connection. A remote's RST ends it only
+		// where the PBX's TCP takes it (RFC 5961 §3.2); any other is passed
+		// for the PBX to answer with a challenge ACK, and our view stays.
+		if (dir_ == nfq::Direction::Out ||
+		    (slot != util::kNoSlot && m_.flows[slot].stream.rst_matches(pkt_.tcp_seq)))
+			end_connection();
+		else if (slot != util::kNoSlot)
+			++c_.tcp_ignored_controls;
 		return Verdict::Accept;
 	}
+	if (flags & kSyn) {
+		// Data on a SYN (TCP Fast Open) has no judged place in a stream; the
+		// client sends it again after the handshake.
+		if (!pkt_.payload.empty() && mode_ == TcpStream::Mode::Enforce) {
+			++c_.tcp_midstream_dropped;
+			return Verdict::Drop;
+		}
+		uint32_t s = m_.syns.find(key, [&](const SynSeen& e) { return e.key == key; });
+		// The PBX resends its SYN-ACK while the handshake is unfinished:
+		// the same ISN is the same connection.
+		const bool again = (s != util::kNoSlot && m_.syns[s].isn == pkt_.tcp_seq) ||
+		                   (slot != util::kNoSlot && m_.flows[slot].stream.first() == pkt_.tcp_seq + 1);
+		if (s == util::kNoSlot) {
+			s = m_.syns.insert(key);
+			m_.syns[s].key = key;
+		}
+		m_.syns[s].isn = pkt_.tcp_seq;
+		m_.syns[s].at = now_;
+		// A remote's SYN never resets a live flow (it may be spoofed; the
+		// PBX answers it with a challenge ACK, RFC 5961 §4). The PBX's SYN
+		// or SYN-ACK does: its connection on this port pair is new.
+		if (dir_ == nfq::Direction::Out && !again)
+			end_connection();
+		else if (dir_ == nfq::Direction::In && slot != util::kNoSlot)
+			++c_.tcp_ignored_controls;
+		return Verdict::Accept;
+	}
+	if (pkt_.payload.empty() && !(flags & kFin))
+		return Verdict::Accept;
 	if (slot == util::kNoSlot) {
+		uint32_t first = 0;
+		if (pkt_.payload.empty())
+			return Verdict::Accept;
+		if (!stream_start(key, first)) {
+			if (mode_ != TcpStream::Mode::Enforce)
+				return Verdict::Accept;
+			++c_.tcp_midstream_dropped;
+			return Verdict::Drop;
+		}
 		slot = m_.flows.insert(key);
 		c_.flow_evictions = m_.flows.evictions();
-		Flow& f = m_.flows[slot];
-		f.key = key;
-		f.has_seq = false;
-		if (!f.framer)
-			f.framer.emplace();
-		else
-			f.framer->reset();
+		m_.flows[slot].key = key;
+		m_.flows[slot].stream.start(first);
 	} else {
 		m_.flows.touch(slot);
 	}
-	Flow* flow = &m_.flows[slot];
-	std::span<const uint8_t> data = pkt_.payload;
-	// Retransmissions and overlaps are not fed twice (a retransmitted
-	// REGISTER would otherwise count twice); after a gap (a segment lost
-	// before the queue) the partial message cannot be completed: restart.
-	if (flow->has_seq) {
-		auto delta = static_cast<int32_t>(pkt_.tcp_seq - flow->next_seq);
-		if (delta < 0) {
-			auto seen = static_cast<uint32_t>(-static_cast<int64_t>(delta));
-			if (seen >= data.size())
-				return Verdict::Accept;
-			data = data.subspan(seen);
-		} else if (delta > 0) {
-			flow->framer->reset();
-		}
+	const TcpStream::Result r =
+		m_.flows[slot].stream.on_segment(pkt_.tcp_seq, flags & kFin, pkt_.payload, mode_, *this, m_.tcp);
+	count(r.outcome);
+	return banned() ? Verdict::Drop : r.verdict;
+}
+
+void EnginePass::count(TcpOutcome o)
+{
+	switch (o) {
+	case TcpOutcome::Held: ++c_.tcp_held; break;
+	case TcpOutcome::AheadOfGap: ++c_.tcp_out_of_order; break;
+	case TcpOutcome::AfterDrop: ++c_.tcp_after_drop; break;
+	case TcpOutcome::Conflict: ++c_.tcp_conflicts; break;
+	case TcpOutcome::Stale: ++c_.tcp_stale; break;
+	case TcpOutcome::Full: ++c_.tcp_window_full; break;
+	case TcpOutcome::BeforeStart: ++c_.tcp_midstream_dropped; break;
+	case TcpOutcome::Duplicate: ++c_.tcp_duplicates; break;
+	case TcpOutcome::Control:
+	case TcpOutcome::InOrder:
+	case TcpOutcome::OutOfOrder:
+	case TcpOutcome::Judged: break;
 	}
-	flow->next_seq = pkt_.tcp_seq + static_cast<uint32_t>(pkt_.payload.size());
-	flow->has_seq = true;
-	while (!data.empty()) {
-		size_t took = flow->framer->feed(data);
-		data = data.subspan(took);
-		for (;;) {
-			auto status = flow->framer->next(m_.msg);
-			if (status == sip::StreamFramer::Status::NeedMore)
-				break;
-			Verdict mv;
-			if (status == sip::StreamFramer::Status::Overflow) {
-				++c_.tcp_overflows;
-				mv = malformed("tcp message too large");
-			} else {
-				mv = message(m_.msg);
-			}
-			if (mv == Verdict::Drop)
-				v = Verdict::Drop;
-			if (banned())
-				return Verdict::Drop;
-		}
-		if (took == 0 && !data.empty()) {
-			// The framer holds a partial message that cannot grow: next()
-			// reported NeedMore with a full buffer. Reset, count, move on.
-			flow->framer->reset();
-			++c_.tcp_overflows;
-		}
+}
+
+Verdict EnginePass::judge(const sip::Message& m, Framing how)
+{
+	Verdict v = Verdict::Accept;
+	if (how == Framing::Overflow) {
+		++c_.tcp_overflows;
+		v = malformed("tcp message too large");
+	} else {
+		v = message(m);
 	}
-	if (pkt_.tcp_flags & (kFin | kRst))
-		m_.flows.erase(slot);
+	if (banned())
+		return Verdict::Drop;
+	// Past a message without a usable length nothing can be framed, so
+	// nothing after it could be judged: the stream ends there.
+	if (how != Framing::Message && mode_ == TcpStream::Mode::Enforce)
+		return Verdict::Drop;
 	return v;
 }
+
+void EnginePass::conflict() { (void)malformed("tcp overlap with different bytes"); }
 
 Verdict EnginePass::malformed(std::string_view what)
 {
@@ -468,8 +647,10 @@ Verdict EnginePass::message(const sip::Message& msg)
 		calls::CallDecision d = hook_->on_sip(ctx, m_.sink);
 		if (d.drop && !st_->allowlisted) {
 			++c_.call_hook_drops;
-			if (!cfg_.dry_run)
+			if (!cfg_.dry_run) {
 				v = Verdict::Drop;
+				remember_drop_ = true;
+			}
 		}
 		if (d.offence && dir_ == nfq::Direction::In && !st_->trusted && !st_->allowlisted) {
 			Finding& f = m_.finding;
@@ -535,8 +716,10 @@ Verdict EnginePass::request(const sip::Message& msg)
 	Finding& f = m_.finding;
 	if (!st.trusted && detect::forged::is_forged_control(cfg_.forged, msg)) {
 		++c_.forged_dropped;
-		if (!cfg_.dry_run && !st.allowlisted)
+		if (!cfg_.dry_run && !st.allowlisted) {
 			v = Verdict::Drop;
+			remember_drop_ = true;
+		}
 		std::string_view sample = msg.event_params.empty() ? msg.event : msg.event_params;
 		if (!st.allowlisted &&
 		    detect::forged::on_offence(cfg_.forged, st, "NOTIFY check-sync from an untrusted source", sample, now_, f) &&

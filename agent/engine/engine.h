@@ -84,6 +84,20 @@ struct EngineCounters {
 	uint64_t tcp_overflows = 0;
 	uint64_t forged_dropped = 0;
 	uint64_t call_hook_drops = 0;
+	// TCP streams (agent/engine/README.md, "TCP streams"), in segments.
+	// Dropped: the sender's TCP retransmits them, except where it says "never".
+	uint64_t tcp_held = 0;         // part of a message not yet whole: buffered, passes once the message is judged
+	uint64_t tcp_out_of_order = 0; // ahead of a gap in the stream: not buffered, passes when resent in order
+	uint64_t tcp_after_drop = 0;   // at or after a dropped message (or past the sender's FIN): never passes
+	uint64_t tcp_conflicts = 0;    // resent bytes differ from the judged copy: never passes, nor the rest of the flow
+	uint64_t tcp_stale = 0;        // resent bytes older than the retained copy, so not comparable
+	uint64_t tcp_window_full = 0;  // the flow's buffer or its list of out-of-order segments is full
+	uint64_t tcp_midstream_dropped = 0; // flow without a SYN not at a SIP start line, bytes before its pickup, SYN with data
+	// Accepted or ignored.
+	uint64_t tcp_duplicates = 0;   // accepted: resent bytes identical to the judged copy
+	uint64_t tcp_midstream = 0;    // flows picked up without a SYN, at a SIP start line
+	uint64_t tcp_ignored_controls = 0; // a remote's RST not at the stream's edge, SYN on a live flow: view kept
+	uint64_t udp_redropped = 0;    // UDP retransmission of a request dropped as forged or by call policy
 	// Well-formed requests by sip::Method (Unknown: an extension method) and
 	// responses by status class ([status / 100 - 1]), from the engine's parse;
 	// banned sources' datagrams included (EnginePass::run).

@@ -105,7 +105,8 @@ TEST_CASE("the families come in their documented order, each declared once")
 	const std::vector<std::string> head = {
 		"sipguard_up", "sipguard_packets_total", "sipguard_verdicts_total", "sipguard_sip_requests_total",
 		"sipguard_sip_responses_total", "sipguard_malformed_total", "sipguard_keepalives_total",
-		"sipguard_findings_total", "sipguard_dropped_total", "sipguard_evictions_total", "sipguard_bans_active",
+		"sipguard_findings_total", "sipguard_dropped_total", "sipguard_evictions_total", "sipguard_tcp_events_total",
+		"sipguard_bans_active",
 		"sipguard_bans_total", "sipguard_unbans_total", "sipguard_pinholes_active", "sipguard_calls_active",
 		"sipguard_calls_total", "sipguard_pinhole_table_full_total", "sipguard_queue_received_total",
 		"sipguard_queue_enobufs_total", "sipguard_kernel_queue_dropped_total", "sipguard_kernel_queue_waiting"};

@@ -516,10 +516,12 @@ TEST_CASE("tcp: several messages in one segment and one message over two segment
 	benign.via_host = "203.0.113.80";
 	benign.transport = "TCP";
 	std::string one = request(benign);
-	// First segment: half of a benign OPTIONS.
+	// First segment: half of a benign OPTIONS, held (dropped, buffered)
+	// until the message is whole and judged.
 	std::string a = one.substr(0, one.size() / 2);
 	std::string b = one.substr(one.size() / 2) + two;
-	CHECK(h.send(attacker, 40000, nfq::Direction::In, a, nfq::L4::Tcp, 1, 0x18) == Verdict::Accept);
+	CHECK(h.send(attacker, 40000, nfq::Direction::In, a, nfq::L4::Tcp, 1, 0x18) == Verdict::Drop);
+	CHECK(h.engine.counters().tcp_held == 1);
 	CHECK(h.engine.counters().sip_messages == 0);
 	CHECK(h.send(attacker, 40000, nfq::Direction::In, b, nfq::L4::Tcp, 1 + static_cast<uint32_t>(a.size()), 0x18) ==
 	      Verdict::Drop);
