@@ -545,6 +545,19 @@ TEST_CASE("tcp: RST at the stream's edge ends the flow; elsewhere it changes not
 		CHECK(h.engine.counters().forged_dropped == 1);
 		CHECK(c.delivered() == msgs[0]);
 	}
+	SUBCASE("a FIN in order closes the direction: nothing after it passes")
+	{
+		Harness h;
+		const std::vector<std::string> msgs{options_msg(0), register_msg(1)};
+		Connection c(h, msgs);
+		Segment last = c.segment(0, msgs[0].size());
+		last.flags |= kFin;
+		CHECK(c.send(last) == Verdict::Accept);
+		CHECK(c.send(last) == Verdict::Accept); // its resend
+		CHECK(c.send(c.segment(msgs[0].size(), c.stream().size())) == Verdict::Drop);
+		CHECK(h.engine.counters().tcp_after_drop == 1);
+		CHECK(h.engine.counters().sip_messages == 1);
+	}
 	SUBCASE("at the right edge of what the PBX holds out of order (Linux: highest SACK block)")
 	{
 		Harness h;
