@@ -251,7 +251,7 @@ private:
 	uint64_t flow_key(nfq::Direction d) const;
 	// The first sequence number of a new flow's stream: after its SYN, or
 	// the segment's own when it opens a SIP message (mid-stream pickup).
-	bool stream_start(uint64_t key, uint32_t& first);
+	bool stream_start(uint64_t key, uint32_t& first, bool& picked_up);
 	void end_connection();
 	void count(TcpOutcome o);
 	Verdict judge(const sip::Message& m, Framing how) override;
@@ -466,7 +466,7 @@ void EnginePass::end_connection()
 	}
 }
 
-bool EnginePass::stream_start(uint64_t key, uint32_t& first)
+bool EnginePass::stream_start(uint64_t key, uint32_t& first, bool& picked_up)
 {
 	const uint32_t s = m_.syns.find(key, [&](const SynSeen& e) { return e.key == key; });
 	if (s != util::kNoSlot) {
@@ -475,12 +475,14 @@ bool EnginePass::stream_start(uint64_t key, uint32_t& first)
 		const int32_t off = seq_diff(pkt_.tcp_seq, syn.isn + 1);
 		if (now_ - syn.at <= kSynLife && off >= 0 && off < kSynWindow) {
 			first = syn.isn + 1;
+			picked_up = false;
 			return true;
 		}
 	}
 	if (!starts_sip_stream(pkt_.payload))
 		return false;
 	first = pkt_.tcp_seq;
+	picked_up = true;
 	++c_.tcp_midstream;
 	return true;
 }
@@ -514,10 +516,17 @@ Verdict EnginePass::tcp()
 			return Verdict::Drop;
 		}
 		uint32_t s = m_.syns.find(key, [&](const SynSeen& e) { return e.key == key; });
-		// The PBX resends its SYN-ACK while the handshake is unfinished:
-		// the same ISN is the same connection.
+		// The same ISN again is a resend (the PBX resends its SYN-ACK while
+		// the handshake is unfinished).
 		const bool again = (s != util::kNoSlot && m_.syns[s].isn == pkt_.tcp_seq) ||
 		                   (slot != util::kNoSlot && m_.flows[slot].stream.first() == pkt_.tcp_seq + 1);
+		// A remote's first SYN stands until its stream starts: another one
+		// meanwhile may be spoofed and would misplace the stream's start.
+		const bool fresh = s != util::kNoSlot && now_ - m_.syns[s].at <= kSynLife;
+		if (dir_ == nfq::Direction::In && fresh && !again) {
+			++c_.tcp_ignored_controls;
+			return Verdict::Accept;
+		}
 		if (s == util::kNoSlot) {
 			s = m_.syns.insert(key);
 			m_.syns[s].key = key;
@@ -537,9 +546,17 @@ Verdict EnginePass::tcp()
 		return Verdict::Accept;
 	if (slot == util::kNoSlot) {
 		uint32_t first = 0;
+		bool picked_up = false;
 		if (pkt_.payload.empty())
 			return Verdict::Accept;
-		if (!stream_start(key, first)) {
+		if (!stream_start(key, first, picked_up)) {
+			// Keep-alives carry nothing to judge: they pass without
+			// starting a stream (often a phone's first segment after an
+			// agent restart; the next one opens a message).
+			if (only_crlf(pkt_.payload)) {
+				++c_.keepalives;
+				return Verdict::Accept;
+			}
 			if (mode_ != TcpStream::Mode::Enforce)
 				return Verdict::Accept;
 			++c_.tcp_midstream_dropped;
@@ -548,7 +565,7 @@ Verdict EnginePass::tcp()
 		slot = m_.flows.insert(key);
 		c_.flow_evictions = m_.flows.evictions();
 		m_.flows[slot].key = key;
-		m_.flows[slot].stream.start(first);
+		m_.flows[slot].stream.start(first, picked_up);
 	} else {
 		m_.flows.touch(slot);
 	}

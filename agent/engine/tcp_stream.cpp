@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "agent/sip/message.h"
 #include "agent/sip/parser.h"
 
 namespace sipguard::engine {
@@ -17,13 +18,6 @@ namespace {
 constexpr uint32_t kMask = TcpStream::kCapacity - 1;
 
 bool is_crlf(uint8_t c) { return c == '\r' || c == '\n'; }
-
-// token (RFC 3261 §25.1): the characters of a method name.
-bool is_token_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       std::strchr("-.!%*_+`'~", c) != nullptr;
-}
 
 bool is_sip_version(std::string_view v)
 {
@@ -39,13 +33,21 @@ bool is_sip_version(std::string_view v)
 
 } // namespace
 
+bool only_crlf(std::span<const uint8_t> payload)
+{
+	for (uint8_t c : payload)
+		if (!is_crlf(c))
+			return false;
+	return true;
+}
+
 bool starts_sip_stream(std::span<const uint8_t> payload)
 {
 	size_t i = 0;
 	while (i < payload.size() && is_crlf(payload[i]))
 		++i;
 	if (i == payload.size())
-		return true; // keep-alives only
+		return false; // keep-alives only: they start no message
 	const std::string_view rest(reinterpret_cast<const char*>(payload.data()) + i, payload.size() - i);
 	const size_t nl = rest.find('\n');
 	if (nl == std::string_view::npos)
@@ -57,13 +59,13 @@ bool starts_sip_stream(std::span<const uint8_t> payload)
 	if (line.size() >= 12 && is_sip_version(line.substr(0, 7)) && line[7] == ' ')
 		return line[8] >= '1' && line[8] <= '6' && std::isdigit(static_cast<unsigned char>(line[9])) &&
 		       std::isdigit(static_cast<unsigned char>(line[10])) && line[11] == ' ';
-	// Request-Line = Method SP Request-URI SP SIP-Version (§7.1).
+	// Request-Line = Method SP Request-URI SP SIP-Version (§7.1), with a
+	// method the parser knows: the tail of a request line ("STER sip:...")
+	// would pass as an extension method.
 	const size_t sp1 = line.find(' ');
-	if (sp1 == 0 || sp1 == std::string_view::npos || line.size() < sp1 + 10)
+	if (sp1 == std::string_view::npos || line.size() < sp1 + 10 ||
+	    sip::method_from_token(line.substr(0, sp1)) == sip::Method::Unknown)
 		return false;
-	for (size_t k = 0; k < sp1; ++k)
-		if (!is_token_char(line[k]))
-			return false;
 	const size_t sp2 = line.size() - 8;
 	if (line[sp2] != ' ' || !is_sip_version(line.substr(sp2 + 1)))
 		return false;
@@ -71,11 +73,12 @@ bool starts_sip_stream(std::span<const uint8_t> payload)
 	return !uri.empty() && uri.find(' ') == std::string_view::npos && uri.find(':') != std::string_view::npos;
 }
 
-void TcpStream::start(uint32_t first)
+void TcpStream::start(uint32_t first, bool picked_up)
 {
 	base_ = r_ = d_ = j_ = b_ = first;
 	drop_from_ = fin_at_ = 0;
 	dropped_ = closed_ = false;
+	unproven_ = picked_up;
 	nranges_ = 0;
 	new_message();
 }
@@ -310,8 +313,10 @@ bool TcpStream::frame(TcpJudge& judge, TcpScratch& scratch)
 				return false;
 			}
 			how = TcpJudge::Framing::Overflow;
-		} else if (malformed && (m.kind == sip::Kind::NotSip || m.length == 0)) {
+		} else if (malformed && (m.kind == sip::Kind::NotSip || m.length == 0 || unproven_)) {
 			// Without a length the next message's start is unknown (§18.3).
+			// A picked-up stream whose first message is malformed was
+			// picked up inside a message: its framing is unknown too.
 			how = TcpJudge::Framing::Unsynced;
 		}
 		if (judge.judge(m, how) == Verdict::Drop) {
@@ -320,6 +325,7 @@ bool TcpStream::frame(TcpJudge& judge, TcpScratch& scratch)
 		}
 		// Accepted without a length: what is buffered counts as judged.
 		j_ = how == TcpJudge::Framing::Message ? j_ + static_cast<uint32_t>(m.length) : b_;
+		unproven_ = unproven_ && how != TcpJudge::Framing::Message;
 		new_message();
 	}
 }

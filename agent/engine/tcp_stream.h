@@ -28,9 +28,11 @@ inline uint32_t seq_min(uint32_t a, uint32_t b) { return seq_lt(a, b) ? a : b; }
 inline uint32_t seq_max(uint32_t a, uint32_t b) { return seq_lt(a, b) ? b : a; }
 
 // Whether a segment can open a stream picked up without its SYN: it starts
-// (after CRLF keep-alives) with a SIP request or status line, or holds
-// nothing but CRLF keep-alives.
+// (after CRLF keep-alives) with a SIP request line of a known method or a
+// status line.
 bool starts_sip_stream(std::span<const uint8_t> payload);
+// A segment of CR and LF only (keep-alives, RFC 5626 §3.5.1).
+bool only_crlf(std::span<const uint8_t> payload);
 
 // What a segment's verdict rests on; the engine counts each kind.
 enum class TcpOutcome : uint8_t {
@@ -99,9 +101,10 @@ public:
 	TcpStream(TcpStream&&) noexcept = default;
 	TcpStream& operator=(TcpStream&&) noexcept = default;
 
-	// A new stream whose first byte has sequence number `first` (ISN + 1, or
-	// the picked-up segment's). Keeps the buffer for reuse.
-	void start(uint32_t first);
+	// A new stream whose first byte has sequence number `first`: ISN + 1,
+	// or the segment's it was picked up at without a SYN (then its first
+	// message must be valid SIP). Keeps the buffer for reuse.
+	void start(uint32_t first, bool picked_up = false);
 
 	// One segment: its verdict, after framing and judging every message its
 	// bytes complete.
@@ -159,6 +162,7 @@ private:
 	bool line_done_ = false;
 	bool dropped_ = false;
 	bool closed_ = false;
+	bool unproven_ = false; // picked up, no valid message framed yet
 	uint8_t nranges_ = 0;
 	std::array<std::array<uint32_t, 2>, kMaxRanges> ranges_{}; // accepted [start, end) beyond d_
 };

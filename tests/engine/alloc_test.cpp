@@ -29,6 +29,10 @@ TEST_CASE("engine: no allocation per packet in steady state")
 	std::string tcp_two = in_msgs[0] + in_msgs[1];
 	auto phone = ip("198.51.100.10");
 	uint32_t seq = 1;
+	// A second connection whose messages span two segments: the first is
+	// held, the second completes the message, the first is resent.
+	const std::string head = tcp_two.substr(0, 300), tail = tcp_two.substr(300);
+	uint32_t seq2 = 1;
 	auto run = [&](int rounds) {
 		for (int k = 0; k < rounds; ++k)
 			for (size_t i = 0; i < in_msgs.size(); ++i) {
@@ -37,6 +41,10 @@ TEST_CASE("engine: no allocation per packet in steady state")
 				h.in(phone, keepalive);
 				h.send(phone, 40000, nfq::Direction::In, tcp_two, nfq::L4::Tcp, seq, 0x18);
 				seq += static_cast<uint32_t>(tcp_two.size());
+				h.send(phone, 40001, nfq::Direction::In, head, nfq::L4::Tcp, seq2, 0x18);
+				h.send(phone, 40001, nfq::Direction::In, tail, nfq::L4::Tcp, seq2 + 300, 0x18);
+				h.send(phone, 40001, nfq::Direction::In, head, nfq::L4::Tcp, seq2, 0x18);
+				seq2 += static_cast<uint32_t>(tcp_two.size());
 				h.in(net::IpAddress::v4(0x0a000000u + static_cast<uint32_t>(k * 64 + i)), in_msgs[i]);
 				h.advance(std::chrono::milliseconds(50));
 			}
@@ -50,4 +58,5 @@ TEST_CASE("engine: no allocation per packet in steady state")
 	CHECK(h.sink.findings.empty());
 	CHECK(after - before == 0);
 	CHECK(h.engine.counters().sip_messages > 5 * 50 * 64);
+	CHECK(h.engine.counters().tcp_held >= 50 * 64);
 }

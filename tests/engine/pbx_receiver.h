@@ -43,6 +43,15 @@ public:
 	// first one missing.
 	std::string_view delivered() const { return std::string_view(bytes_).substr(0, next_); }
 	uint32_t rcv_nxt() const { return first_ + static_cast<uint32_t>(next_); }
+	// One past the highest byte held (the right edge of the highest SACK
+	// block); rcv_nxt() when nothing is held beyond it.
+	uint32_t highest_edge() const
+	{
+		for (size_t i = have_.size(); i > next_; --i)
+			if (have_[i - 1])
+				return first_ + static_cast<uint32_t>(i);
+		return rcv_nxt();
+	}
 	// Whether the byte at stream offset `off` is held (in order or not).
 	bool holds(size_t off) const { return off < have_.size() && have_[off]; }
 	// Two accepted copies of one byte differed.

@@ -545,6 +545,19 @@ TEST_CASE("tcp: RST at the stream's edge ends the flow; elsewhere it changes not
 		CHECK(h.engine.counters().forged_dropped == 1);
 		CHECK(c.delivered() == msgs[0]);
 	}
+	SUBCASE("a FIN in order closes the direction: nothing after it passes")
+	{
+		Harness h;
+		const std::vector<std::string> msgs{options_msg(0), register_msg(1)};
+		Connection c(h, msgs);
+		Segment last = c.segment(0, msgs[0].size());
+		last.flags |= kFin;
+		CHECK(c.send(last) == Verdict::Accept);
+		CHECK(c.send(last) == Verdict::Accept); // its resend
+		CHECK(c.send(c.segment(msgs[0].size(), c.stream().size())) == Verdict::Drop);
+		CHECK(h.engine.counters().tcp_after_drop == 1);
+		CHECK(h.engine.counters().sip_messages == 1);
+	}
 	SUBCASE("at the right edge of what the PBX holds out of order (Linux: highest SACK block)")
 	{
 		Harness h;
@@ -657,11 +670,33 @@ TEST_CASE("tcp: a flow without a SYN is picked up only at a SIP start line")
 	CHECK(h.engine.counters().tcp_midstream_dropped == 2);
 	CHECK(h.engine.counters().sip_messages == 1);
 
-	// CRLF keep-alives alone open a stream too (a phone's first segment
-	// after an agent restart is often one).
+	// The tail of a request line is no start line ("STER sip:... SIP/2.0"
+	// would pass as an extension method).
+	Harness h3;
+	Connection c3(h3, msgs, /*syn=*/false);
+	CHECK(c3.send(c3.segment(4, first)) == Verdict::Drop);
+	CHECK(h3.engine.counters().tcp_midstream == 0);
+	// One that passes for a start line ("PRACK" from its third byte is
+	// "ACK") frames a malformed first message: the pickup was inside a
+	// message, so the stream ends there.
+	Req prack = tcp_req("PRACK", 7);
+	const std::string pr = request(prack);
+	Harness h4;
+	CHECK(h4.send(phone(), kPort, nfq::Direction::In, pr.substr(2), nfq::L4::Tcp, 9002, kAck | kPsh) == Verdict::Drop);
+	CHECK(h4.engine.counters().tcp_midstream == 1);
+	CHECK(h4.engine.counters().malformed == 1);
+	CHECK(h4.send(phone(), kPort, nfq::Direction::In, options_msg(8), nfq::L4::Tcp, 9000 + static_cast<uint32_t>(pr.size()),
+	              kAck | kPsh) == Verdict::Drop);
+	CHECK(h4.engine.counters().tcp_after_drop == 1);
+
+	// CRLF keep-alives alone pass without opening a stream (a phone's first
+	// segment after an agent restart is often one); the next segment at a
+	// start line opens it.
 	Harness h2;
 	CHECK(h2.send(phone(), kPort, nfq::Direction::In, "\r\n\r\n", nfq::L4::Tcp, 5000, kAck | kPsh) == Verdict::Accept);
+	CHECK(h2.engine.counters().tcp_midstream == 0);
 	CHECK(h2.send(phone(), kPort, nfq::Direction::In, msgs[1], nfq::L4::Tcp, 5004, kAck | kPsh) == Verdict::Accept);
+	CHECK(h2.engine.counters().tcp_midstream == 1);
 	CHECK(h2.engine.counters().sip_messages == 1);
 }
 
