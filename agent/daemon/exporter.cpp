@@ -101,7 +101,8 @@ const CounterTable<Shard>& traffic_table()
 		 {{{{"cause", "banned"}}, engine(&EngineCounters::dropped_banned)},
 		  {{{"cause", "global_guard"}}, engine(&EngineCounters::shed)},
 		  {{{"cause", "forged"}}, engine(&EngineCounters::forged_dropped)},
-		  {{{"cause", "call_policy"}}, engine(&EngineCounters::call_hook_drops)}}},
+		  {{{"cause", "call_policy"}}, engine(&EngineCounters::call_hook_drops)},
+		  {{{"cause", "fragment"}}, engine(&EngineCounters::first_fragments_dropped)}}},
 		{"sipguard_evictions_total", Type::Counter, "Entries evicted from full bounded tables, by table.",
 		 {{{{"table", "sources"}}, engine(&EngineCounters::source_evictions)},
 		  {{{"table", "prefixes"}}, engine(&EngineCounters::prefix_evictions)},
@@ -145,6 +146,11 @@ const CounterTable<Runtime>& bans_table()
 	return table;
 }
 
+std::function<uint64_t(const Runtime&)> defrag_is(rules::DefragBackend b)
+{
+	return [b](const Runtime& rt) { return uint64_t{rt.defrag == b}; };
+}
+
 const CounterTable<Runtime>& health_table()
 {
 	static const CounterTable<Runtime> table = {
@@ -156,6 +162,11 @@ const CounterTable<Runtime>& health_table()
 		  {{{"result", "error"}}, daemon_counter(&DaemonCounters::save_errors)}}},
 		{"sipguard_control_clients", Type::Gauge, "Connected control/metrics clients.",
 		 {{{}, [](const Runtime& rt) { return uint64_t{rt.control ? rt.control->clients() : 0}; }}}},
+		{"sipguard_kernel_reassembly", Type::Gauge,
+		 "1 for the mechanism table inet sipguard uses to make the kernel reassemble fragments before inspection.",
+		 {{{{"mechanism", "tproxy"}}, defrag_is(rules::DefragBackend::Tproxy)},
+		  {{{"mechanism", "conntrack"}}, defrag_is(rules::DefragBackend::Conntrack)},
+		  {{{"mechanism", "none"}}, defrag_is(rules::DefragBackend::None)}}},
 	};
 	return table;
 }
