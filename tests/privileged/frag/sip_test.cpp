@@ -296,7 +296,7 @@ TEST_CASE("a datagram longer than the queue's copy range is dropped unless its s
 	FragLab f({kHuge4, kHuge6, kGood4, kGood6},
 	          std::string("[policy]\nallowlist = [\"198.18.14.0/24\", \"fd00:5b:14::/64\"]\n"));
 	Responder pbx(f.lab.pbx());
-	for (const char* from : {kHuge4, kHuge6, kGood4, kGood6}) {
+	for (const std::string from : {kHuge4, kHuge6, kGood4, kGood6}) {
 		CAPTURE(from);
 		// The largest UDP datagram of the family: 65535 bytes of IPv4, 65535
 		// of IPv6 payload. The kernel reassembles it and copies 65531 bytes.
@@ -304,7 +304,7 @@ TEST_CASE("a datagram longer than the queue's copy range is dropped unless its s
 		const std::string head = register_text(from, 1, 1, true, "");
 		const std::string text = register_text(from, 1, 1, true, padding(max_payload - head.size()));
 		REQUIRE(text.size() == max_payload);
-		const bool good = std::string(from) == kGood4 || std::string(from) == kGood6;
+		const bool good = from == kGood4 || from == kGood6;
 		CHECK(f.exchange(from, text) == (good ? "SIP/2.0 403 Forbidden" : ""));
 		CHECK(pbx.seen(from).credentialed == (good ? 1 : 0));
 		// The same source with a 20 KB REGISTER (fragmented, within the copy
@@ -330,10 +330,10 @@ TEST_CASE("a legitimate INVITE with a 3 KB SDP completes its call through the ag
 	const std::string scenario = std::string(root) + "/tests/privileged/frag/uac-bigsdp.xml";
 	FragLab f({kPhone4, kPhone6});
 	int calls = 0;
-	for (const char* phone : {kPhone4, kPhone6}) {
+	for (const std::string phone : {kPhone4, kPhone6}) {
 		CAPTURE(phone);
 		const std::string pbx = pbx_of(phone);
-		const std::string log = (f.dir.path / (std::string("sipp-") + (test::is_v6(phone) ? "6" : "4"))).string();
+		const std::string log = (f.dir.path / (test::is_v6(phone) ? "sipp-6" : "sipp-4")).string();
 		// Bounded: one call each, 20 s at most.
 		int uas_status = -1;
 		std::thread uas([&] {
