@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "agent/config/duration.h"
 #include "agent/daemon/runtime.h"
 #include "agent/detect/text.h"
 
@@ -69,6 +70,27 @@ util::Result<net::Cidr> target_of(const Request& req)
 	return engine::unmap_v4(*c);
 }
 
+// The request's "for_s": 0 (absent) for the next step of the ladder, else
+// whole seconds up to config::kMaxDuration. This is the authority: the CLI
+// checks the same bound, other clients may not.
+util::Result<int64_t> ban_seconds(const Request& req)
+{
+	constexpr int64_t kMax = std::chrono::duration_cast<std::chrono::seconds>(config::kMaxDuration).count();
+	const json::Value* v = req.args.find("for_s");
+	if (!v || v->is_null())
+		return int64_t{0};
+	if (!v->is_number())
+		return util::Status::invalid("\"for_s\" must be a number of seconds");
+	// Compared as a double: a JSON number past int64 has no integer value.
+	const double d = v->as_double();
+	if (d < 0)
+		return util::Status::invalid("the duration must be positive");
+	if (d > static_cast<double>(kMax))
+		return util::Status::invalid(
+			fmt::format("the duration is longer than 100 years (for_s at most {}, i.e. 36500d)", kMax));
+	return v->as_int();
+}
+
 HandlerResult bans(Runtime& rt, const Request& req)
 {
 	const util::TimePoint now = wall_now();
@@ -85,9 +107,9 @@ HandlerResult ban(Runtime& rt, const Request& req)
 	auto target = target_of(req);
 	if (!target)
 		return {encode_error(target.error())};
-	int64_t for_s = req.args["for_s"].as_int(0);
-	if (for_s < 0)
-		return {encode_error("the duration must be positive")};
+	auto for_s = ban_seconds(req);
+	if (!for_s)
+		return {encode_error(for_s.error())};
 	// Optional: clients older than the safety rails do not send it.
 	const json::Value* force = req.args.find("force");
 	if (force && !force->is_bool())
@@ -102,7 +124,7 @@ HandlerResult ban(Runtime& rt, const Request& req)
 		reason = "manual ban";
 	const util::TimePoint now = wall_now();
 	engine::BanResult r =
-		rt.bans->ban(*target, std::chrono::seconds(for_s), reason, now, force && force->as_bool());
+		rt.bans->ban(*target, std::chrono::seconds(*for_s), reason, now, force && force->as_bool());
 	if (r.refusal != engine::BanRefusal::None)
 		return {encode_error(r.message)};
 	if (r.outcome != engine::BanOutcome::Banned && r.outcome != engine::BanOutcome::AlreadyBanned)

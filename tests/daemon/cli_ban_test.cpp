@@ -147,6 +147,20 @@ TEST_CASE("sipguard ban: a refused ban exits 1 with the rails' message; --force 
 	CHECK(d.rt->bans->active_count() == 1);
 }
 
+TEST_CASE("sipguard ban --for: at most 100 years, refused with the bound in the message")
+{
+	FakeDaemon d;
+	auto r = d.cli("ban 192.0.2.7 --for 36501d");
+	CHECK(r.status == 2);
+	CHECK(r.err.find("\"36501d\" is too long (at most 100 years, 36500d)") != std::string::npos);
+	r = d.cli("ban 192.0.2.7 --for 5300w");
+	CHECK(r.status == 2);
+	CHECK(d.rt->bans->active_count() == 0);
+	r = d.cli("ban 192.0.2.7 --for 36500d");
+	CHECK(r.status == 0);
+	CHECK(r.out == "banned 192.0.2.7/32 for 36500d (offence 1)\n");
+}
+
 TEST_CASE("sipguard bans: an operator's control bytes are never printed raw")
 {
 	FakeDaemon d;

@@ -7,6 +7,7 @@
 
 #include <poll.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 #include <thread>
@@ -196,6 +197,30 @@ TEST_CASE("ban: the safety rails' refusal is the error; force lifts only the min
 	bad.set("force", "yes");
 	CHECK(ask(t, "ban", bad).error == "\"force\" must be true or false");
 	CHECK(rt->bans->refusals().manual == 2 * std::size(refused) + 1);
+}
+
+TEST_CASE("ban: for_s is at most 100 years (36500d); past that, or not a number, it is refused")
+{
+	auto rt = test::make_runtime();
+	CommandTable t;
+	daemon::add_control_commands(t, *rt);
+	constexpr int64_t kMax = 100LL * 365 * 24 * 3600;
+	const std::string refused = "the duration is longer than 100 years (for_s at most 3153600000, i.e. 36500d)";
+	auto at = [](std::string_view a, control::json::Value for_s) {
+		auto v = addr(a);
+		v.set("for_s", std::move(for_s));
+		return v;
+	};
+	CHECK(ask(t, "ban", at("192.0.2.7", kMax + 1)).error == refused);
+	CHECK(ask(t, "ban", at("192.0.2.7", INT64_MAX)).error == refused);
+	// Past int64: a double, never read as 0 (the ladder's next step).
+	CHECK(ask(t, "ban", at("192.0.2.7", 1e30)).error == refused);
+	CHECK(ask(t, "ban", at("192.0.2.7", "600")).error == "\"for_s\" must be a number of seconds");
+	CHECK(rt->bans->active_count() == 0);
+	auto ok = ask(t, "ban", at("192.0.2.7", kMax));
+	REQUIRE(ok.ok);
+	CHECK(ok.body["ban"]["duration_s"].as_int() == kMax);
+	CHECK(ask(t, "ban", at("192.0.2.8", 600)).body["ban"]["duration_s"].as_int() == 600);
 }
 
 TEST_CASE("ban, unban, explain: an IPv4-mapped address is the IPv4 one")
