@@ -289,8 +289,8 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		                "address)")
 			->type_name("DURATION");
 		cmd->add_option("--reason", *reason,
-		                fmt::format("Why (shown by bans/explain and in the ban log; at most {} bytes, control "
-		                            "characters shown as ?)",
+		                fmt::format("Why (shown by bans/explain and in the ban log; at most {} bytes of UTF-8, "
+		                            "control characters shown as ?)",
 		                            engine::kMaxReasonBytes))
 			->type_name("TEXT");
 		cmd->add_flag("--force", *force,

@@ -179,6 +179,21 @@ TEST_CASE("sipguard bans: an operator's control bytes are never printed raw")
 	CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 3);
 }
 
+TEST_CASE("sipguard bans, explain, --follow: an operator's UTF-8 reason is printed as written, controls as ?")
+{
+	FakeDaemon d;
+	const std::string reason = "Betrug \xc3\xbc" "ber Nacht \xe6\x94\xbb\xe6\x92\x83";
+	auto r = d.cli("ban 45.67.89.10 --for 1h --reason \"$(printf '" + reason + "\\033[31m')\"");
+	REQUIRE(r.status == 0);
+	for (const char* args : {"bans", "bans --json", "explain 45.67.89.10"}) {
+		CAPTURE(args);
+		r = d.cli(args);
+		CHECK(r.status == 0);
+		CHECK(r.out.find(reason + "?[31m") != std::string::npos);
+		CHECK(r.out.find('\x1b') == std::string::npos);
+	}
+}
+
 TEST_CASE("sipguard bans --json and --follow --json: every line has the ban log's fields")
 {
 	FakeDaemon d;

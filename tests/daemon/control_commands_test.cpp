@@ -254,6 +254,13 @@ TEST_CASE("ban: an operator's reason is printable and bounded like attacker text
 	const std::string want = "line one?sipguard: unban 45.67.89.10?]0;owned??[2J";
 	CHECK(b.body["ban"]["reason"].as_string() == want);
 	CHECK(ask(t, "bans").body["bans"].as_array()[0]["reason"].as_string() == want);
+	// Printable UTF-8 is the operator's text and stays; a bidi override and
+	// a C1 control (CSI) do not.
+	auto utf8 = addr("45.67.89.12");
+	utf8.set("reason", "Betrug \xc3\xbc" "ber Nacht \xe6\x94\xbb\xe6\x92\x83\xe2\x80\xae\xc2\x9b");
+	auto u = ask(t, "ban", utf8);
+	REQUIRE(u.ok);
+	CHECK(u.body["ban"]["reason"].as_string() == "Betrug \xc3\xbc" "ber Nacht \xe6\x94\xbb\xe6\x92\x83??");
 	auto long_reason = addr("45.67.89.11");
 	long_reason.set("reason", std::string(engine::kMaxReasonBytes + 1, 'x'));
 	CHECK(ask(t, "ban", long_reason).error == "the reason is longer than 256 bytes");
