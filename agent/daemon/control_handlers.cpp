@@ -264,6 +264,16 @@ json::Value status_json(const Runtime& rt)
 	v.set("drops", std::move(drops));
 	v.set("restored_bans", rt.restored_bans);
 	v.set("restore_failed", rt.restore_failed);
+	v.set("restore_refused", rt.restore_refused);
+	// Bans the safety rails refused since start, by the path that asked.
+	const engine::RefusalCounts rc = rt.bans->refusals();
+	json::Value refused = json::Object{};
+	refused.set("findings", rc.findings);
+	refused.set("aggregations", rc.aggregations);
+	refused.set("manual", rc.manual);
+	refused.set("restored", rc.restored);
+	refused.set("imports", rc.imports);
+	v.set("refused_bans", std::move(refused));
 	v.set("restore_ms", rt.restore_ms);
 	v.set("kernel", kernel_json(rt.kernel.health(), wall_now()));
 	return v;
