@@ -146,3 +146,48 @@ TEST_CASE("daemon: a second `sipguard run` exits non-zero and leaves the first o
 	CHECK(s["kernel"]["checks"]["repaired"].as_int() == 0);
 	CHECK(first.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("daemon: one per network namespace: another state directory in the same one is refused before the "
+          "table is touched; in another namespace both run")
+{
+	test::require_root_or_skip();
+	DaemonLab lab({"192.0.2.7"});
+	test::TempDir dir1, dir2, dir3;
+	Agent first(lab.pbx(), dir1.path);
+	first.start();
+	first.cli("ban 192.0.2.7 --for 10m");
+	auto table_line = [&lab] { return lab.pbx().exec_capture("nft -a list table inet sipguard 2>/dev/null | head -1"); };
+	const std::string before = table_line();
+	REQUIRE(before.find("# handle ") != std::string::npos);
+
+	// Its own state directory, control socket and ban log: only the
+	// namespace is shared.
+	Agent second(lab.pbx(), dir2.path);
+	int st = 0;
+	const std::string out = lab.pbx().exec_capture(
+		"timeout 10 " + test::sipguard_bin() + " run --config " + second.config_path() + " 2>&1", &st);
+	CHECK(st == 1);
+	CHECK_MESSAGE(out.find(fmt::format("another sipguard is running in this network namespace (pid {}); it owns "
+	                                   "table inet sipguard here (lock @sipguard/inet/sipguard)",
+	                                   first.pid())) != std::string::npos,
+	              out);
+	CHECK(out.find("table inet sipguard installed") == std::string::npos);
+	CHECK(out.find("kernel has no native nft queue") == std::string::npos); // not even the probe ran
+	CHECK(table_line() == before);
+	CHECK(lab.send_probes()["192.0.2.7"] == 0);
+	util::json::Value s = first.status();
+	CHECK(s["bans_active"].as_int() == 1);
+	CHECK(s["kernel"]["checks"]["repaired"].as_int() == 0);
+
+	// Another namespace is another table: a daemon there starts and runs
+	// beside the first.
+	test::Netns other("lock2");
+	Agent third(other, dir3.path);
+	third.start();
+	third.cli("ban 198.51.100.9 --for 10m");
+	CHECK(test::kernel_set(other, "ban4").find("198.51.100.9") != std::string::npos);
+	CHECK(test::kernel_set(lab.pbx(), "ban4").find("198.51.100.9") == std::string::npos);
+	CHECK(first.status()["bans_active"].as_int() == 1);
+	CHECK(third.stop(SIGTERM) == 0);
+	CHECK(first.stop(SIGTERM) == 0);
+}
