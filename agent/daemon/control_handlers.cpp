@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/core.h>
@@ -184,18 +186,27 @@ HandlerResult stats(Runtime& rt)
 	return {encode_ok(std::move(body))};
 }
 
-// Only the main loop applies a config: queue the request and wait for it.
+// Only the main loop applies a config: queue the request and answer once it
+// is done (or after 10 s), the control thread serving others meanwhile.
 HandlerResult reload(Runtime& rt)
 {
-	std::future<std::string> f = rt.reloads.request();
-	if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
-		return {encode_error("the reload did not finish within 10 s; see the journal")};
-	std::string result = f.get();
-	if (!result.empty())
-		return {encode_error(result)};
-	json::Value body = json::Object{};
-	body.set("config", rt.config()->source());
-	return {encode_ok(std::move(body))};
+	auto f = std::make_shared<std::future<std::string>>(rt.reloads.request());
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+	HandlerResult r;
+	r.pending = [&rt, f, deadline]() -> std::optional<std::string> {
+		if (f->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+			if (std::chrono::steady_clock::now() < deadline)
+				return std::nullopt;
+			return encode_error("the reload did not finish within 10 s; see the journal");
+		}
+		std::string result = f->get();
+		if (!result.empty())
+			return encode_error(result);
+		json::Value body = json::Object{};
+		body.set("config", rt.config()->source());
+		return encode_ok(std::move(body));
+	};
+	return r;
 }
 
 // What the last check of the kernel against the ban records found.

@@ -7,6 +7,7 @@
 // the stream has the ban log's fields.
 #include <doctest/doctest.h>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -248,4 +249,35 @@ TEST_CASE("sipguard bans --json and --follow --json: every line has the ban log'
 	CHECK(lines[2]["duration_s"].as_int() == 120);
 	CHECK(lines[2]["offence_count"].as_int() == 1);
 	CHECK_FALSE(lines[2].find("until"));
+}
+
+TEST_CASE("sipguard reload: status and bans answer while the reload waits for the main loop")
+{
+	FakeDaemon d;
+	REQUIRE(d.rt->reloads.open().ok());
+	const char* bin = std::getenv("SIPGUARD_BIN");
+	REQUIRE(bin);
+	const auto reload_out = d.dir.path / "reload.txt";
+	std::thread reload([&] {
+		std::system((std::string(bin) + " reload --socket " + d.socket() + " >" + reload_out.string() + " 2>&1")
+		                .c_str());
+	});
+	// The main loop's side: it takes the request and needs 1.5 s for it.
+	pollfd p{d.rt->reloads.fd(), POLLIN, 0};
+	REQUIRE(::poll(&p, 1, 5000) == 1);
+	auto waiters = d.rt->reloads.take();
+	REQUIRE(waiters.size() == 1);
+	const auto t0 = std::chrono::steady_clock::now();
+	auto r = d.cli("status");
+	CHECK(r.status == 0);
+	r = d.cli("bans");
+	CHECK(r.status == 0);
+	CHECK(r.out == "no active bans\n");
+	const auto took = std::chrono::steady_clock::now() - t0;
+	CHECK_MESSAGE(took < 1000ms, "status and bans took ",
+	              std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), " ms during a reload");
+	std::this_thread::sleep_for(1500ms - took);
+	waiters[0].set_value("");
+	reload.join();
+	CHECK(slurp(reload_out) == "reloaded " + d.rt->config()->source() + "\n");
 }

@@ -26,7 +26,15 @@ control::Response ask(const CommandTable& t, std::string_view cmd, control::json
 	std::string err;
 	auto req = control::decode_request(control::encode_request(cmd, std::move(args)), &err);
 	REQUIRE_MESSAGE(req, err);
-	auto r = control::decode_response(t.dispatch(*req, {}).line, &err);
+	control::HandlerResult h = t.dispatch(*req, {});
+	// A pending answer (reload), asked for as the control thread would.
+	for (int i = 0; h.pending && i < 1000; ++i)
+		if (auto line = h.pending())
+			h = {*line};
+		else
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	REQUIRE_FALSE(h.pending);
+	auto r = control::decode_response(h.line, &err);
 	REQUIRE_MESSAGE(r, err);
 	return std::move(*r);
 }
