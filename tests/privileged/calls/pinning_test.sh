@@ -6,7 +6,8 @@
 # Checks: the call's RTP arrives; the same port from a third namespace is
 # dropped; a forged BYE from the third namespace is dropped and the call
 # continues; after the BYE the pinhole is gone within one second; a
-# concurrent-call limit holds; an IPv6 call pins into @media6.
+# concurrent-call limit holds; an IPv6 call pins into @media6; at the end no
+# process the test started is left (sipguard, sipp).
 # Usage: pinning_test.sh SIPGUARD_BINARY
 # Exit 0 pass, 1 fail, 77 skip (not root, no sipp/nft/python3).
 set -u
@@ -33,21 +34,41 @@ PHONE6=fd00:88:1::2
 PBX26=fd00:88:2::1
 THIRD6=fd00:88:2::2
 TMP=$(mktemp -d /tmp/sgcalls.XXXXXX) || exit 1
+# The pids of what runs in the background, as started by bg_in_ns: `ip netns
+# exec` execs `timeout`, which runs the program as its child and passes a
+# SIGTERM on to it, waiting for it; so each pid here is the process to kill
+# and wait for (a shell function run with & would be a subshell, whose
+# death leaves the program running).
 PIDS=()
 FAILURES=0
 
 cleanup() {
-	local p ns
+	local rc=$? p ns left=""
 	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
 	done
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	# Nothing this test started may outlive it: any process still in one of
+	# its namespaces is a leak (reported, killed, and the test fails).
+	for ns in "$NS_PBX" "$NS_PHONE" "$NS_THIRD"; do
+		left="$left $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
+	done
+	left=$(echo $left)
+	if [ -n "$left" ]; then
+		echo "FAIL: processes left behind by the test:"
+		ps -o pid=,etimes=,args= -p "${left// /,}"
+		kill -KILL $left 2>/dev/null
+		rc=1
+	else
+		echo "no process left behind (ip netns pids of the test's namespaces: none)"
+	fi
 	for ns in "$NS_PBX" "$NS_PHONE" "$NS_THIRD"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -rf "$TMP"
+	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -56,6 +77,15 @@ log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
 pass() { log "PASS: $*"; }
 fail() { log "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# bg_in_ns NS SECONDS CMD...: CMD in NS in the background, at most SECONDS;
+# its pid (that of the `timeout` that `ip netns exec` became) in PIDS and BG.
+bg_in_ns() {
+	local ns=$1 secs=$2
+	shift 2
+	ip netns exec "$ns" timeout "$secs" "$@" &
+	BG=$!
+	PIDS+=("$BG")
+}
 
 # --- topology: phone -- pbx -- third, two /24s, pbx is the only router -----
 for ns in "$NS_PBX" "$NS_PHONE" "$NS_THIRD"; do
@@ -123,9 +153,8 @@ printf '%s\n' \
 	"[metrics]" \
 	"socket = \"$TMP/metrics.sock\"" >"$TMP/sipguard.toml"
 "$SIPGUARD" check-config "$TMP/sipguard.toml" || { echo "FAIL: sipguard rejected the test config"; exit 1; }
-in_ns "$NS_PBX" timeout 300 "$SIPGUARD" run --config "$TMP/sipguard.toml" >"$TMP/sipguard.log" 2>&1 &
-SG_PID=$!
-PIDS+=("$SG_PID")
+bg_in_ns "$NS_PBX" 300 "$SIPGUARD" run --config "$TMP/sipguard.toml" >"$TMP/sipguard.log" 2>&1
+SG_PID=$BG
 up=0
 for _ in $(seq 100); do
 	kill -0 "$SG_PID" 2>/dev/null || break
@@ -143,9 +172,8 @@ fi
 log "sipguard up (pid $SG_PID)"
 
 # --- the PBX: sipp UAS answering with m=audio 20000 ---------------------------
-in_ns "$NS_PBX" timeout 240 sipp -sn uas -i $PBX -p 5060 -mp 20000 -nostdin -trace_err \
-	-error_file "$TMP/uas-errors.log" >"$TMP/uas.log" 2>&1 &
-PIDS+=("$!")
+bg_in_ns "$NS_PBX" 240 sipp -sn uas -i $PBX -p 5060 -mp 20000 -nostdin -trace_err \
+	-error_file "$TMP/uas-errors.log" >"$TMP/uas.log" 2>&1
 sleep 0.5
 
 # send_udp NS SRC DST PORT COUNT: RTP-looking datagrams, 10 ms apart.
@@ -184,10 +212,9 @@ for _ in range(3):
 
 # --- 1. one call with RTP ------------------------------------------------------
 log "call 1: phone -> PBX with G.711 RTP (about 4.7 s), up 6 s"
-in_ns "$NS_PHONE" timeout 40 sipp -sf "$HERE/uac-rtp.xml" -i $PHONE -p 5060 -mp 30000 -m 1 -d 6000 -nostdin -cid_str 'sgtest-%u@%s' \
-	-trace_err -error_file "$TMP/uac-errors.log" $PBX:5060 >"$TMP/uac.log" 2>&1 &
-UAC_PID=$!
-PIDS+=("$UAC_PID")
+bg_in_ns "$NS_PHONE" 40 sipp -sf "$HERE/uac-rtp.xml" -i $PHONE -p 5060 -mp 30000 -m 1 -d 6000 -nostdin -cid_str 'sgtest-%u@%s' \
+	-trace_err -error_file "$TMP/uac-errors.log" $PBX:5060 >"$TMP/uac.log" 2>&1
+UAC_PID=$BG
 sleep 1.5
 
 rtp1=$(counter phone_rtp)
@@ -248,10 +275,9 @@ if [ "$before" = "$after" ]; then pass "RTP from the phone after the BYE is drop
 # Calls last 10 s; the 3rd INVITE is retransmitted at 0.5, 1.5 and 3.5 s and
 # its call given up at 7.5 s (-max_retrans 3), while the first two are up.
 log "3 concurrent calls from one source, limit 2"
-in_ns "$NS_PHONE" timeout 40 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE -p 5062 -mp 30010 -m 3 -l 3 -r 10 -d 10000 -cid_str 'sglimit-%u@%s' -max_retrans 3 \
-	-nostdin -trace_stat -stf "$TMP/limit-stat.csv" -fd 1 $PBX:5060 >"$TMP/limit.log" 2>&1 &
-LIM_PID=$!
-PIDS+=("$LIM_PID")
+bg_in_ns "$NS_PHONE" 40 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE -p 5062 -mp 30010 -m 3 -l 3 -r 10 -d 10000 -cid_str 'sglimit-%u@%s' -max_retrans 3 \
+	-nostdin -trace_stat -stf "$TMP/limit-stat.csv" -fd 1 $PBX:5060 >"$TMP/limit.log" 2>&1
+LIM_PID=$BG
 wait "$LIM_PID"
 read -r ok failed < <(python3 -c '
 import csv, sys
@@ -272,13 +298,11 @@ fi
 
 # --- 3. IPv6: a call over IPv6 (c=IN IP6) pins into @media6 -----------------
 log "call over IPv6: phone [$PHONE6] -> PBX [$PBX6] (UAS media port 20100), up 4 s"
-in_ns "$NS_PBX" timeout 60 sipp -sn uas -i $PBX6 -p 5060 -mp 20100 -nostdin >"$TMP/uas6.log" 2>&1 &
-PIDS+=("$!")
+bg_in_ns "$NS_PBX" 60 sipp -sn uas -i $PBX6 -p 5060 -mp 20100 -nostdin >"$TMP/uas6.log" 2>&1
 sleep 0.5
-in_ns "$NS_PHONE" timeout 30 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE6 -p 5064 -mp 30020 -m 1 -d 4000 -nostdin \
-	-cid_str 'sgv6-%u@%s' "[$PBX6]:5060" >"$TMP/uac6.log" 2>&1 &
-UAC6_PID=$!
-PIDS+=("$UAC6_PID")
+bg_in_ns "$NS_PHONE" 30 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE6 -p 5064 -mp 30020 -m 1 -d 4000 -nostdin \
+	-cid_str 'sgv6-%u@%s' "[$PBX6]:5060" >"$TMP/uac6.log" 2>&1
+UAC6_PID=$BG
 sleep 1.5
 n6=$(media6_elements $PHONE6)
 if [ "$n6" -ge 1 ]; then pass "pinholes for $PHONE6 in @media6 ($n6)"; else fail "no pinhole for $PHONE6 in @media6"; fi
