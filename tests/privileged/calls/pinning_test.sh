@@ -6,8 +6,10 @@
 # Checks: the call's RTP arrives; the same port from a third namespace is
 # dropped; a forged BYE from the third namespace is dropped and the call
 # continues; after the BYE the pinhole is gone within one second; a
-# concurrent-call limit holds; an IPv6 call pins into @media6; at the end no
-# process the test started is left (sipguard, sipp).
+# concurrent-call limit holds; an IPv6 call pins into @media6; a call's
+# pinholes are back within 3 s of `nft delete table inet sipguard` (the
+# repair re-adds them from the call tracker); at the end no process the test
+# started is left (sipguard, sipp).
 # Usage: pinning_test.sh SIPGUARD_BINARY
 # Exit 0 pass, 1 fail, 77 skip (not root, no sipp/nft/python3).
 set -u
@@ -131,6 +133,8 @@ printf '%s\n' \
 in_ns "$NS_PBX" nft -f "$TMP/sgtest.nft" || { echo "FAIL: test counter table"; exit 1; }
 counter() { in_ns "$NS_PBX" nft list counter inet sgtest "$1" | awk '/packets/ { print $2 }'; }
 media_elements() { in_ns "$NS_PBX" nft list set inet sipguard media4 | tr ',{}' '\n\n\n' | grep -c "$1 \. "; }
+media4_listing() { in_ns "$NS_PBX" nft list set inet sipguard media4 2>&1 | tr -s ' \n' ' '; }
+ms_between() { python3 -c "print(f'{($2 - $1) * 1000:.0f}')"; }
 media6_elements() { in_ns "$NS_PBX" nft list set inet sipguard media6 | tr ',{}' '\n\n\n' | grep -c "$1 \. "; }
 
 # --- sipguard with media pinning on 20000-20999 ------------------------------
@@ -188,6 +192,15 @@ for i in range(count):
     s.sendto(rtp, (dst, port))
     time.sleep(0.01)
 ' "$2" "$3" "$4" "$5"
+}
+
+# phone_rtp_passed PORT COUNT: how many of COUNT datagrams from the phone to
+# the PBX's PORT got past sipguard's input chain.
+phone_rtp_passed() {
+	local before
+	before=$(counter phone_rtp)
+	send_udp "$NS_PHONE" $PHONE $PBX "$1" "$2"
+	echo $(($(counter phone_rtp) - before))
 }
 
 # forged_bye CALL-ID: a BYE for the call from the third namespace. sipp's UAS
@@ -262,14 +275,12 @@ else
 	fail "the call failed (sipp exit $uac_rc): $(tail -3 "$TMP/uac-errors.log" 2>/dev/null)"
 fi
 if [ -n "$gone" ]; then
-	pass "pinholes gone at most $(python3 -c "print(f'{($gone - $t_end) * 1000:.0f}')") ms after the call ended (limit 1000 ms)"
+	pass "pinholes gone at most $(ms_between "$t_end" "$gone") ms after the call ended (limit 1000 ms)"
 else
-	fail "pinholes still in @media4 1 s after the BYE: $(in_ns "$NS_PBX" nft list set inet sipguard media4 | tr -s ' \n' ' ')"
+	fail "pinholes still in @media4 1 s after the BYE: $(media4_listing)"
 fi
-before=$(counter phone_rtp)
-send_udp "$NS_PHONE" $PHONE $PBX 20000 20
-after=$(counter phone_rtp)
-if [ "$before" = "$after" ]; then pass "RTP from the phone after the BYE is dropped"; else fail "RTP after the BYE passed ($before -> $after)"; fi
+n=$(phone_rtp_passed 20000 20)
+if [ "$n" = 0 ]; then pass "RTP from the phone after the BYE is dropped"; else fail "RTP after the BYE passed ($n of 20)"; fi
 
 # --- 2. concurrent-call limit (max_calls_per_source = 2) ---------------------
 # Calls last 10 s; the 3rd INVITE is retransmitted at 0.5, 1.5 and 3.5 s and
@@ -331,6 +342,45 @@ if [ "$n6" -ge 1 ] && [ $gone6 = 1 ]; then
 elif [ "$n6" -ge 1 ]; then
 	fail "IPv6 pinholes still there 1 s after the BYE"
 fi
+
+# --- 4. the table deleted mid-call: the repair puts the call's pinholes back --
+# The kernel check reinstalls the table within a second; the pinholes come
+# from the call tracker at once, not at its next refresh (60 s).
+log "call 4: phone -> PBX, up 6 s; nft delete table inet sipguard while it is up"
+bg_in_ns "$NS_PHONE" 30 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE -p 5066 -mp 30030 -m 1 -d 6000 -nostdin \
+	-cid_str 'sgrepair-%u@%s' $PBX:5060 >"$TMP/uac4.log" 2>&1
+UAC4_PID=$BG
+sleep 1.5
+n4=$(media_elements $PHONE)
+if [ "$n4" -ge 1 ]; then pass "call 4 pinned: $n4 elements for $PHONE in @media4"; else fail "no pinhole for call 4"; fi
+in_ns "$NS_PBX" nft delete table inet sipguard
+t_del=$(date +%s.%N)
+back=""
+for _ in $(seq 60); do
+	if [ "$(media_elements $PHONE 2>/dev/null)" -ge "$n4" ]; then
+		back=$(date +%s.%N)
+		break
+	fi
+	sleep 0.05
+done
+if [ "$n4" -ge 1 ] && [ -n "$back" ]; then
+	pass "the call's $n4 pinholes back in @media4 $(ms_between "$t_del" "$back") ms after the table was deleted"
+else
+	fail "the call's pinholes not back within 3 s of nft delete table: $(media4_listing)"
+fi
+pinned=$(phone_rtp_passed 20000 20)
+unpinned=$(phone_rtp_passed 20500 20)
+if [ "$pinned" = 20 ] && [ "$unpinned" = 0 ]; then
+	pass "after the repair: 20 of 20 RTP packets to the call's port passed, 0 of 20 to an unpinned port"
+else
+	fail "after the repair: $pinned of 20 to the call's port, $unpinned of 20 to an unpinned port passed"
+fi
+if grep -q "media pinholes\? missing (re-added from the call tracker)" "$TMP/sipguard.log"; then
+	pass "logged: $(grep -m1 "re-added from the call tracker" "$TMP/sipguard.log" | cut -c1-220)"
+else
+	fail "no repair line naming the re-added pinholes in the sipguard log"
+fi
+wait "$UAC4_PID" || fail "call 4 failed (sipp exit $?)"
 
 "$SIPGUARD" stats --socket "$SOCK" 2>&1 | grep -i -E 'call|pinhole|forged|dialog|media' | sed 's/^/    sipguard stats: /'
 
