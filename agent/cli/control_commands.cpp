@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The operator commands that talk to a running daemon over its control
 // socket: status, bans, ban, unban, explain, stats, reload.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -56,14 +57,15 @@ struct Exchange {
 
 // Connects and sends one request. nullopt, with the reason printed, when the
 // daemon cannot be reached or gave no usable answer (exit status 2).
-std::optional<Exchange> exchange(const Common& c, std::string_view cmd, json::Value args)
+std::optional<Exchange> exchange(const Common& c, std::string_view cmd, json::Value args,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(10))
 {
 	auto client = ControlClient::connect(socket_path(c));
 	if (!client) {
 		fmt::print(stderr, "sipguard: {}\n", client.error());
 		return std::nullopt;
 	}
-	auto r = client->request(control::encode_request(cmd, std::move(args)));
+	auto r = client->request(control::encode_request(cmd, std::move(args)), timeout);
 	if (!r) {
 		fmt::print(stderr, "sipguard: {}\n", r.error());
 		return std::nullopt;
@@ -73,9 +75,10 @@ std::optional<Exchange> exchange(const Common& c, std::string_view cmd, json::Va
 
 // Sends one request; prints the daemon's error and returns nullopt on
 // failure (the exit status is then in `exit_code`).
-std::optional<json::Value> call(const Common& c, std::string_view cmd, json::Value args, int& exit_code)
+std::optional<json::Value> call(const Common& c, std::string_view cmd, json::Value args, int& exit_code,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(10))
 {
-	auto x = exchange(c, cmd, std::move(args));
+	auto x = exchange(c, cmd, std::move(args), timeout);
 	if (!x) {
 		exit_code = 2;
 		return std::nullopt;
@@ -289,8 +292,8 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		                "address)")
 			->type_name("DURATION");
 		cmd->add_option("--reason", *reason,
-		                fmt::format("Why (shown by bans/explain and in the ban log; at most {} bytes, control "
-		                            "characters shown as ?)",
+		                fmt::format("Why (shown by bans/explain and in the ban log; at most {} bytes of UTF-8, "
+		                            "control characters shown as ?)",
 		                            engine::kMaxReasonBytes))
 			->type_name("TEXT");
 		cmd->add_flag("--force", *force,
@@ -384,7 +387,8 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		add_socket_option(cmd, *c);
 		cmd->footer(footer);
 		cmd->callback([=, &exit_code] {
-			if (auto r = call(*c, "reload", json::Object{}, exit_code))
+			// The daemon answers within 10 s, with a time-out error at worst.
+			if (auto r = call(*c, "reload", json::Object{}, exit_code, std::chrono::seconds(15)))
 				fmt::print("reloaded {}\n", (*r)["config"].as_string());
 		});
 	}

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include <fmt/core.h>
 
@@ -42,6 +43,21 @@ void print_kernel(const json::Value& k)
 		           k["last_repair"].as_string());
 }
 
+// What the safety rails refused since start, by the path that asked.
+void print_refused(const json::Value& r)
+{
+	static constexpr std::pair<const char*, const char*> kPaths[] = {
+		{"findings", "findings"}, {"aggregations", "prefix aggregations"}, {"manual", "sipguard ban"},
+		{"restored", "saved bans"}, {"imports", "imports"}};
+	std::string parts;
+	for (const auto& [key, label] : kPaths)
+		if (int64_t n = r[key].as_int(); n > 0)
+			parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", n, label);
+	if (!parts.empty())
+		fmt::print("refused:     {} (safety rails: never loopback, own addresses, allowlist, ...; see the log)\n",
+		           parts);
+}
+
 } // namespace
 
 void print_status(const json::Value& s)
@@ -59,9 +75,13 @@ void print_status(const json::Value& s)
 	           s["verdicts"]["dropped"].as_int());
 	fmt::print("SIP:         {} messages, {} malformed, {} findings\n", s["sip_messages"].as_int(),
 	           s["malformed"].as_int(), s["findings"].as_int());
-	fmt::print("bans:        {} active, {} since start ({} restored at start, {} failed, in {:.1f} ms)\n",
+	const int64_t restore_refused = s["restore_refused"].as_int();
+	fmt::print("bans:        {} active, {} since start ({} restored at start, {} failed, {}in {:.1f} ms)\n",
 	           s["bans_active"].as_int(), s["bans_total"].as_int(), s["restored_bans"].as_int(),
-	           s["restore_failed"].as_int(), s["restore_ms"].as_double());
+	           s["restore_failed"].as_int(),
+	           restore_refused ? fmt::format("{} refused by the safety rails, ", restore_refused) : std::string(),
+	           s["restore_ms"].as_double());
+	print_refused(s["refused_bans"]);
 	print_kernel(s["kernel"]);
 	fmt::print("calls:       {} active, {} media pinholes\n", s["calls"].as_int(), s["pinholes"].as_int());
 	fmt::print("drops:       {} in the kernel queue, {} socket overruns (ENOBUFS)\n", s["drops"]["kernel"].as_int(),

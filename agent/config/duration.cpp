@@ -26,7 +26,7 @@ constexpr std::array<Unit, 6> kUnits{{
 	{"ms", 1},
 }};
 
-constexpr int64_t kMaxMs = 100LL * 365 * 24 * 3600 * 1000;
+constexpr int64_t kMaxMs = kMaxDuration.count();
 
 util::Status fail(std::string msg)
 {
@@ -39,6 +39,7 @@ util::Result<Millis> parse_duration(std::string_view text)
 {
 	const std::string quoted = fmt::format("\"{}\"", text);
 	const std::string hint = "expected a duration like \"90s\", \"10m\", \"1h30m\" or \"7d\"";
+	auto too_long = [&] { return fail(fmt::format("{}: {} is too long (at most 100 years, 36500d)", hint, quoted)); };
 	if (text.empty())
 		return fail(fmt::format("{}, got an empty string", hint));
 	int64_t total = 0;
@@ -50,7 +51,7 @@ util::Result<Millis> parse_duration(std::string_view text)
 		while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
 			n = n * 10 + (text[pos] - '0');
 			if (n > kMaxMs)
-				return fail(fmt::format("{}: {} is too long", hint, quoted));
+				return too_long();
 			++pos;
 		}
 		if (pos == start)
@@ -71,10 +72,10 @@ util::Result<Millis> parse_duration(std::string_view text)
 		last_unit = idx + 1;
 		// Checked before multiplying: n * unit may not fit in 64 bits.
 		if (n > (kMaxMs - total) / kUnits[idx].ms)
-			return fail(fmt::format("{}: {} is too long", hint, quoted));
+			return too_long();
 		total += n * kUnits[idx].ms;
 		if (total > kMaxMs)
-			return fail(fmt::format("{}: {} is too long", hint, quoted));
+			return too_long();
 	}
 	return Millis(total);
 }

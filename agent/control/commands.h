@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,12 +25,20 @@ struct PeerCred {
 	gid_t gid = 0;
 };
 
+// An answer that is not known yet (a reload waits for the main loop): the
+// server calls it on later loop turns, serving other clients meanwhile,
+// until it returns the response line. It must not block, and must end with
+// an answer of its own (e.g. a time-out error).
+using Pending = std::function<std::optional<std::string>()>;
+
 struct HandlerResult {
 	std::string line;    // the response, without the newline
 	bool follow = false; // keep the connection open and stream published events
+	Pending pending;     // set: `line` is unused, the answer comes from here
 };
 
-// Runs on the control thread: take only short locks.
+// Runs on the control thread: take only short locks; to wait for another
+// thread, return a Pending.
 using Handler = std::function<HandlerResult(const Request&, const PeerCred&)>;
 
 class CommandTable {

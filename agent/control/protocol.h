@@ -32,7 +32,8 @@ inline constexpr CommandSpec kCommands[] = {
 	{"status", "", "version, uptime, queues, packet/verdict/SIP counts, bans, calls, drops"},
 	{"bans", "follow?: bool", "the active bans; with follow, then one line per ban log event"},
 	{"ban",
-	 "addr: ADDR[/PREFIX], for_s?: seconds (0 = next ladder step), reason?: text (at most 256 bytes), "
+	 "addr: ADDR[/PREFIX], for_s?: seconds (0 = next ladder step, at most 3153600000 = 100 years), "
+	 "reason?: text (at most 256 bytes), "
 	 "force?: bool (lifts only ban.min_prefix_v4/v6)",
 	 "ban now; answered once the element is in the kernel, or refused with the safety rails' message"},
 	{"unban", "addr: ADDR[/PREFIX] exactly as banned", "lift a ban now"},

@@ -149,6 +149,10 @@ struct ControlServer::Client {
 	PeerCred cred;
 	std::string in;
 	std::string out;
+	Pending pending; // an answer still to come; later requests wait for it
+	// Complete the next request, or read some of what was sent, by then
+	// (followers and pending answers excepted).
+	std::chrono::steady_clock::time_point deadline;
 	bool follower = false;
 	bool peer_closed = false; // read end of stream: answer complete lines, then close
 	bool held = false;        // complete lines in `in` wait for the client to read
@@ -253,6 +257,7 @@ void ControlServer::accept_on(int listen_fd, int kind)
 		}
 		auto c = std::make_unique<Client>();
 		c->kind = kind;
+		c->deadline = std::chrono::steady_clock::now() + opts_.idle_timeout;
 		if (kind != kMetricsTcp) {
 			ucred uc{};
 			socklen_t len = sizeof(uc);
@@ -286,6 +291,7 @@ void ControlServer::flush(Client& c)
 			return;
 		}
 		c.out.erase(0, static_cast<size_t>(n));
+		c.deadline = std::chrono::steady_clock::now() + opts_.idle_timeout; // it reads
 	}
 	if (c.out.empty() && c.close_after_flush)
 		c.dead = true;
@@ -304,11 +310,32 @@ void ControlServer::queue_events(Client& c, const std::deque<std::string>& event
 	}
 }
 
+bool ControlServer::resolve_pending(Client& c)
+{
+	if (!c.pending)
+		return false;
+	std::optional<std::string> line;
+	try {
+		line = c.pending();
+	} catch (const std::exception& e) {
+		line = encode_error(fmt::format("internal error: {}", e.what()));
+	}
+	if (!line)
+		return false;
+	c.pending = nullptr;
+	c.out += *line + "\n";
+	c.deadline = std::chrono::steady_clock::now() + opts_.idle_timeout;
+	return true;
+}
+
 void ControlServer::answer_lines(Client& c)
 {
 	size_t start = 0;
 	size_t nl;
-	while (c.out.size() <= kMaxPendingOut && (nl = c.in.find('\n', start)) != std::string::npos) {
+	// One request at a time: a pending answer holds the client's later
+	// requests back (answers stay in order).
+	while (!c.pending && !c.close_after_flush && c.out.size() <= kMaxPendingOut &&
+	       (nl = c.in.find('\n', start)) != std::string::npos) {
 		std::string_view line(c.in.data() + start, nl - start);
 		start = nl + 1;
 		if (!line.empty() && line.back() == '\r')
@@ -326,6 +353,19 @@ void ControlServer::answer_lines(Client& c)
 			r = handler_(*req, c.cred);
 		} catch (const std::exception& e) {
 			r.line = encode_error(fmt::format("internal error: {}", e.what()));
+		}
+		c.deadline = std::chrono::steady_clock::now() + opts_.idle_timeout;
+		if (r.pending) {
+			c.pending = std::move(r.pending);
+			resolve_pending(c); // perhaps known already
+			continue;
+		}
+		if (r.follow && !c.follower && follower_count_.load(std::memory_order_relaxed) >= kMaxFollowers) {
+			LOG(Daemon, Warning, "control: too many followers ({}), refusing one", kMaxFollowers);
+			c.out += encode_error(fmt::format("too many followers ({}) on the control socket; try again",
+			                                  kMaxFollowers)) + "\n";
+			c.close_after_flush = true;
+			continue;
 		}
 		c.out += r.line + "\n";
 		if (r.follow && !c.follower) {
@@ -393,9 +433,38 @@ void ControlServer::on_readable(Client& c)
 	}
 }
 
+int ControlServer::expire_idle(std::chrono::steady_clock::time_point now)
+{
+	using std::chrono::milliseconds;
+	milliseconds wait{1000};
+	for (auto& cp : clients_) {
+		Client& c = *cp;
+		if (c.dead || c.follower)
+			continue;
+		if (c.pending) {
+			wait = std::min(wait, milliseconds(20)); // nothing wakes us when it resolves
+			continue;
+		}
+		if (now < c.deadline) {
+			wait = std::min(wait, std::chrono::ceil<milliseconds>(c.deadline - now));
+			continue;
+		}
+		// Say why, if the client reads at all; then the slot is free.
+		const double s = static_cast<double>(opts_.idle_timeout.count()) / 1000;
+		if (c.kind == kControl)
+			c.out += encode_error(fmt::format("no complete request within {:g} s; closing the connection", s)) + "\n";
+		else if (c.out.empty())
+			c.out = "HTTP/1.0 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		flush(c);
+		c.dead = true;
+	}
+	return static_cast<int>(std::max(wait, milliseconds(1)).count());
+}
+
 void ControlServer::run()
 {
 	std::vector<pollfd> pfds;
+	int timeout_ms = 1000;
 	while (!stop_.load()) {
 		pfds.clear();
 		pfds.push_back({wake_fd_.get(), POLLIN, 0});
@@ -407,13 +476,13 @@ void ControlServer::run()
 			// every turn) nor while the client's unread output is over
 			// the bound (the kernel buffers its requests meanwhile).
 			short ev = 0;
-			if (!c->peer_closed && !c->close_after_flush && c->out.size() <= kMaxPendingOut)
+			if (!c->peer_closed && !c->close_after_flush && c->out.size() <= kMaxPendingOut && !c->pending)
 				ev |= POLLIN;
 			if (!c->out.empty())
 				ev |= POLLOUT;
 			pfds.push_back({c->fd.get(), ev, 0});
 		}
-		int n = ::poll(pfds.data(), pfds.size(), 1000);
+		int n = ::poll(pfds.data(), pfds.size(), timeout_ms);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -435,18 +504,19 @@ void ControlServer::run()
 			short re = pfds[4 + i].revents;
 			if (re & (POLLIN | POLLHUP | POLLERR))
 				on_readable(c);
+			resolve_pending(c);
 			if (c.follower && !c.dead)
 				queue_events(c, events);
 			if (!c.dead && !c.out.empty())
 				flush(c);
-			// Requests held back while the client was not reading. Each
-			// pass answers a line, so this ends with the lines or a full
-			// socket.
-			while (!c.dead && c.held && c.out.size() <= kMaxPendingOut) {
+			// Requests held back while the client was not reading, or
+			// behind a pending answer. Each pass answers a line, so this
+			// ends with the lines, a full socket or a new pending answer.
+			while (!c.dead && c.held && c.out.size() <= kMaxPendingOut && !c.pending && !c.close_after_flush) {
 				answer_lines(c);
 				flush(c);
 			}
-			if (c.peer_closed && c.out.empty() && !c.held)
+			if (c.peer_closed && c.out.empty() && !c.held && !c.pending)
 				c.dead = true;
 		}
 		if (pfds[1].revents & POLLIN)
@@ -455,6 +525,7 @@ void ControlServer::run()
 			accept_on(metrics_fd_.get(), kMetricsUnix);
 		if (pfds[3].revents & POLLIN)
 			accept_on(metrics_tcp_fd_.get(), kMetricsTcp);
+		timeout_ms = expire_idle(std::chrono::steady_clock::now());
 		std::erase_if(clients_, [](const auto& c) { return c->dead; });
 		client_count_.store(clients_.size(), std::memory_order_relaxed);
 		size_t followers = 0;

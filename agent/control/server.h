@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -41,12 +42,21 @@ public:
 	// Connections served at once (control and metrics); one more is told
 	// so and closed.
 	static constexpr size_t kMaxClients = 128;
+	// Followers (`bans --follow`) among them: they wait for events by
+	// design, so they alone are never idle-closed, and this keeps them from
+	// taking every slot.
+	static constexpr size_t kMaxFollowers = kMaxClients / 2;
+	// How long a client (not a follower, not waiting for a pending answer)
+	// may take to complete a request, or to read what it was sent, before
+	// it is closed: an idle connection gives its slot back.
+	static constexpr std::chrono::milliseconds kIdleTimeout{5000};
 
 	struct Options {
 		std::string control_path;
 		std::string group;        // "" or a group name; members may connect
 		std::string metrics_path; // "" = off
 		TcpEndpoint metrics_tcp;  // disabled = off
+		std::chrono::milliseconds idle_timeout = kIdleTimeout;
 	};
 
 	ControlServer(const ControlServer&) = delete;
@@ -81,6 +91,10 @@ private:
 	void answer_lines(Client& c);
 	void queue_events(Client& c, const std::deque<std::string>& events);
 	void flush(Client& c);
+	// Answers a client's pending request once it is known; true if it was.
+	bool resolve_pending(Client& c);
+	// Closes clients past their deadline; the poll timeout until the next one.
+	int expire_idle(std::chrono::steady_clock::time_point now);
 
 	Options opts_;
 	Handler handler_;

@@ -7,10 +7,13 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/core.h>
 
+#include "agent/config/duration.h"
 #include "agent/daemon/runtime.h"
 #include "agent/detect/text.h"
 
@@ -69,6 +72,27 @@ util::Result<net::Cidr> target_of(const Request& req)
 	return engine::unmap_v4(*c);
 }
 
+// The request's "for_s": 0 (absent) for the next step of the ladder, else
+// whole seconds up to config::kMaxDuration. This is the authority: the CLI
+// checks the same bound, other clients may not.
+util::Result<int64_t> ban_seconds(const Request& req)
+{
+	constexpr int64_t kMax = std::chrono::duration_cast<std::chrono::seconds>(config::kMaxDuration).count();
+	const json::Value* v = req.args.find("for_s");
+	if (!v || v->is_null())
+		return int64_t{0};
+	if (!v->is_number())
+		return util::Status::invalid("\"for_s\" must be a number of seconds");
+	// Compared as a double: a JSON number past int64 has no integer value.
+	const double d = v->as_double();
+	if (d < 0)
+		return util::Status::invalid("the duration must be positive");
+	if (d > static_cast<double>(kMax))
+		return util::Status::invalid(
+			fmt::format("the duration is longer than 100 years (for_s at most {}, i.e. 36500d)", kMax));
+	return v->as_int();
+}
+
 HandlerResult bans(Runtime& rt, const Request& req)
 {
 	const util::TimePoint now = wall_now();
@@ -85,9 +109,9 @@ HandlerResult ban(Runtime& rt, const Request& req)
 	auto target = target_of(req);
 	if (!target)
 		return {encode_error(target.error())};
-	int64_t for_s = req.args["for_s"].as_int(0);
-	if (for_s < 0)
-		return {encode_error("the duration must be positive")};
+	auto for_s = ban_seconds(req);
+	if (!for_s)
+		return {encode_error(for_s.error())};
 	// Optional: clients older than the safety rails do not send it.
 	const json::Value* force = req.args.find("force");
 	if (force && !force->is_bool())
@@ -102,7 +126,7 @@ HandlerResult ban(Runtime& rt, const Request& req)
 		reason = "manual ban";
 	const util::TimePoint now = wall_now();
 	engine::BanResult r =
-		rt.bans->ban(*target, std::chrono::seconds(for_s), reason, now, force && force->as_bool());
+		rt.bans->ban(*target, std::chrono::seconds(*for_s), reason, now, force && force->as_bool());
 	if (r.refusal != engine::BanRefusal::None)
 		return {encode_error(r.message)};
 	if (r.outcome != engine::BanOutcome::Banned && r.outcome != engine::BanOutcome::AlreadyBanned)
@@ -162,18 +186,27 @@ HandlerResult stats(Runtime& rt)
 	return {encode_ok(std::move(body))};
 }
 
-// Only the main loop applies a config: queue the request and wait for it.
+// Only the main loop applies a config: queue the request and answer once it
+// is done (or after 10 s), the control thread serving others meanwhile.
 HandlerResult reload(Runtime& rt)
 {
-	std::future<std::string> f = rt.reloads.request();
-	if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
-		return {encode_error("the reload did not finish within 10 s; see the journal")};
-	std::string result = f.get();
-	if (!result.empty())
-		return {encode_error(result)};
-	json::Value body = json::Object{};
-	body.set("config", rt.config()->source());
-	return {encode_ok(std::move(body))};
+	auto f = std::make_shared<std::future<std::string>>(rt.reloads.request());
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+	HandlerResult r;
+	r.pending = [&rt, f, deadline]() -> std::optional<std::string> {
+		if (f->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+			if (std::chrono::steady_clock::now() < deadline)
+				return std::nullopt;
+			return encode_error("the reload did not finish within 10 s; see the journal");
+		}
+		std::string result = f->get();
+		if (!result.empty())
+			return encode_error(result);
+		json::Value body = json::Object{};
+		body.set("config", rt.config()->source());
+		return encode_ok(std::move(body));
+	};
+	return r;
 }
 
 // What the last check of the kernel against the ban records found.
@@ -243,6 +276,16 @@ json::Value status_json(const Runtime& rt)
 	v.set("drops", std::move(drops));
 	v.set("restored_bans", rt.restored_bans);
 	v.set("restore_failed", rt.restore_failed);
+	v.set("restore_refused", rt.restore_refused);
+	// Bans the safety rails refused since start, by the path that asked.
+	const engine::RefusalCounts rc = rt.bans->refusals();
+	json::Value refused = json::Object{};
+	refused.set("findings", rc.findings);
+	refused.set("aggregations", rc.aggregations);
+	refused.set("manual", rc.manual);
+	refused.set("restored", rc.restored);
+	refused.set("imports", rc.imports);
+	v.set("refused_bans", std::move(refused));
 	v.set("restore_ms", rt.restore_ms);
 	v.set("kernel", kernel_json(rt.kernel.health(), wall_now()));
 	return v;

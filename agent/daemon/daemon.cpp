@@ -65,7 +65,7 @@ private:
 	std::string reload(); // "" on success, else the reason the old config stays
 	void stop();
 
-	InstanceLock lock_; // held from before the first kernel change to exit
+	InstanceLock lock_; // state directory and network namespace, from before the first kernel change to exit
 	RunOptions opts_;
 	std::string config_path_; // what SIGHUP re-reads
 	bool config_explicit_ = false;
@@ -186,8 +186,9 @@ bool Daemon::start()
 {
 	const ConfigPtr cfg = rt_.config();
 	const DaemonSettings& d = cfg->daemon();
-	// Before anything changes: a second daemon would replace the first
-	// one's table while the first keeps enforcing its own records.
+	// Before anything changes: a second daemon (same state directory, or
+	// the same network namespace, hence the same table) would replace the
+	// first one's table while the first keeps enforcing its own records.
 	if (util::Status st = lock_.acquire(d.state_dir); !st) {
 		LOG(Daemon, Error, "{}", st.message);
 		return false;
@@ -316,11 +317,12 @@ bool Daemon::main_loop()
 		if (watchdog)
 			timeout_ms = static_cast<int>(std::clamp<int64_t>(
 				std::chrono::duration_cast<std::chrono::milliseconds>(next_wd - now).count(), 1, timeout_ms));
-		pollfd pfds[4] = {{signal_fd_.get(), POLLIN, 0},
+		pollfd pfds[5] = {{signal_fd_.get(), POLLIN, 0},
 		                  {rt_.reloads.fd(), POLLIN, 0},
 		                  {watch_.fd(), POLLIN, 0},
-		                  {own_addresses_.fd(), POLLIN, 0}};
-		int n = ::poll(pfds, 4, timeout_ms);
+		                  {own_addresses_.fd(), POLLIN, 0},
+		                  {lock_.netns_fd(), POLLIN, 0}};
+		int n = ::poll(pfds, 5, timeout_ms);
 		if (n < 0 && errno != EINTR) {
 			LOG(Daemon, Error, "poll: {}", std::strerror(errno));
 			return false;
@@ -329,6 +331,8 @@ bool Daemon::main_loop()
 			watch_.on_readable(std::chrono::steady_clock::now());
 		if (pfds[3].revents & POLLIN)
 			own_addresses_.on_readable(*rt_.bans);
+		if (pfds[4].revents & POLLIN)
+			lock_.drain(); // a second daemon read our pid
 		if (pfds[1].revents & POLLIN) {
 			auto waiters = rt_.reloads.take();
 			if (!waiters.empty()) {

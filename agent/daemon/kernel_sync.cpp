@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "agent/daemon/runtime.h"
+#include "agent/util/hash.h"
 #include "agent/util/log.h"
 
 namespace sipguard::daemon {
@@ -74,6 +75,17 @@ std::optional<net::Cidr> twin_of(const net::Cidr& host)
 	return v4;
 }
 
+// What a check found, media pinholes put back included, for the log line and
+// status.
+std::string found_text(const rules::ReconcileReport& found, size_t media)
+{
+	if (media == 0)
+		return found.summary();
+	const std::string m = fmt::format("{} media pinhole{} missing (re-added from the call tracker)", media,
+	                                  media == 1 ? "" : "s");
+	return found.clean() ? m : found.summary() + "; " + m;
+}
+
 } // namespace
 
 std::optional<util::TimePoint> KernelSync::twin_until_locked(const net::Cidr& host) const
@@ -98,9 +110,65 @@ void KernelSync::reset(const std::vector<engine::BanRecord>& active)
 
 void KernelSync::set_table(const rules::TableSpec& spec, rules::QueueBackend backend)
 {
-	std::lock_guard lock(table_mu_);
-	spec_ = spec;
-	backend_ = backend;
+	{
+		std::lock_guard lock(table_mu_);
+		spec_ = spec;
+		backend_ = backend;
+	}
+	std::lock_guard lock(pin_mu_);
+	if (!pins_)
+		pins_ = std::make_unique<PinholeIndex>(spec.media_set_size, util::random_seed());
+}
+
+bool KernelSync::on_pinhole(const calls::PinholeUpdate& u)
+{
+	// One lock for the index and the request, so the index changes in the
+	// order the kernel does.
+	std::lock_guard lock(pin_mu_);
+	if (pins_)
+		pins_->update(u, u.at);
+	if (!writer_)
+		return true;
+	if (u.op == calls::PinholeOp::Close)
+		return writer_->close_pinhole(u.remote, u.local_port);
+	return writer_->open_pinhole(u.remote, u.local_port, kernel_timeout(u.timeout));
+}
+
+// The index is read when the job runs, not when it was queued: every pinhole
+// request queued since then runs after this job, and each one's own add or
+// delete comes last, so what this adds is either still wanted or deleted
+// again by the Close behind it.
+size_t KernelSync::repair_media(rules::Netlink& nl, const std::string& cause)
+{
+	std::vector<rules::MediaElement> want;
+	{
+		std::lock_guard lock(pin_mu_);
+		if (pins_)
+			want = pins_->live(wall_now());
+	}
+	if (want.empty())
+		return 0;
+	std::vector<rules::ListedMedia> have;
+	if (rules::Status st = rules::list_media(nl, have); !st) {
+		LOG(Kernel, Error, "cannot list the media pinholes: {}", st.message);
+		return 0;
+	}
+	auto key = [](const net::IpAddress& a, uint16_t port) { return std::pair{a, port}; };
+	std::vector<std::pair<net::IpAddress, uint16_t>> held;
+	held.reserve(have.size());
+	for (const auto& m : have)
+		held.push_back(key(m.addr, m.port));
+	std::sort(held.begin(), held.end());
+	std::erase_if(want, [&](const rules::MediaElement& m) {
+		return std::binary_search(held.begin(), held.end(), key(m.addr, m.port));
+	});
+	if (want.empty())
+		return 0;
+	if (rules::Status st = rules::add_media(nl, want, false); !st) {
+		LOG(Kernel, Error, "cannot re-add {} media pinholes the kernel lost ({}): {}", want.size(), cause, st.message);
+		return 0;
+	}
+	return want.size();
 }
 
 std::pair<rules::TableSpec, rules::QueueBackend> KernelSync::table() const
@@ -246,10 +314,12 @@ void KernelSync::run_check(rules::Netlink& nl, const std::vector<rules::BanRecor
 	const auto t0 = std::chrono::steady_clock::now();
 	const auto [spec, backend] = table();
 	auto r = rules::repair(nl, spec, backend, records, rules::system_now, {kCheckTolerance});
-	note_check(r, cause, ms_since(t0));
+	const size_t media = r ? repair_media(nl, cause) : 0;
+	note_check(r, cause, ms_since(t0), media);
 }
 
-void KernelSync::note_check(const util::Result<rules::RepairResult>& r, const std::string& cause, double ms)
+void KernelSync::note_check(const util::Result<rules::RepairResult>& r, const std::string& cause, double ms,
+                            size_t media)
 {
 	const util::TimePoint now = wall_now();
 	std::unique_lock lock(health_mu_);
@@ -272,15 +342,15 @@ void KernelSync::note_check(const util::Result<rules::RepairResult>& r, const st
 	// Elements the kernel refused last time and refuses again are not a
 	// new difference: logged once, not counted as repairs every period.
 	const bool same_refusals = failed > 0 && failed == last_failures_ && elements == failed;
-	const bool repaired = !found.structure.empty() || (elements > 0 && !same_refusals);
+	const bool repaired = !found.structure.empty() || (elements > 0 && !same_refusals) || media > 0;
 	health_.in_sync = failed == 0;
 	health_.divergent_elements = failed;
 	if (repaired) {
 		++health_.checks_repaired;
 		for (size_t i = 0; i < kRepairLabels.size(); ++i)
 			health_.repairs[i] +=
-				kRepairLabels[i] == rules::What::Element ? elements : found.count(kRepairLabels[i]);
-		health_.last_repair = fmt::format("{} ({})", found.summary(), cause);
+				kRepairLabels[i] == rules::What::Element ? elements + media : found.count(kRepairLabels[i]);
+		health_.last_repair = fmt::format("{} ({})", found_text(found, media), cause);
 		health_.last_repair_at = now;
 	} else {
 		++health_.checks_clean;
@@ -291,8 +361,8 @@ void KernelSync::note_check(const util::Result<rules::RepairResult>& r, const st
 
 	if (repaired)
 		LOG(Kernel, Warning, "table inet sipguard differed from the ban records: {}; cause: {}; {} in {:.1f} ms{}",
-		    found.summary(), cause,
-		    r->reinstalled ? "reinstalled the table and restored every ban" : "repaired the ban elements", ms,
+		    found_text(found, media), cause,
+		    r->reinstalled ? "reinstalled the table and restored every ban and pinhole" : "repaired the elements", ms,
 		    failed ? fmt::format(" ({} element{} refused)", failed, failed == 1 ? "" : "s") : std::string());
 	else if (cause != kPeriodicCause)
 		LOG(Kernel, Info, "{}: table inet sipguard still matches the ban records", cause);

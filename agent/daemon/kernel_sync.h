@@ -3,6 +3,8 @@
 // rules-writer requests, prefix bans and checks (+ repairs) as writer jobs
 // carrying a snapshot of an index of the records, the table replaced in
 // queue order on reload, and what the last check found (kernel_health.h).
+// Media pinholes go through here too, so that a check can put back the ones
+// the kernel lost (pinhole_index.h).
 #pragma once
 
 #include <atomic>
@@ -14,7 +16,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/calls/events.h"
 #include "agent/daemon/kernel_health.h"
+#include "agent/daemon/pinhole_index.h"
 #include "agent/engine/ban_manager.h"
 #include "agent/util/status.h"
 #include "rules/reconcile.h"
@@ -48,6 +52,11 @@ public:
 	// (the next check repairs it).
 	bool on_ban(const engine::BanRecord& b, util::TimePoint now);
 	bool on_unban(const engine::BanRecord& b);
+
+	// A queue thread's pinhole open, refresh or close: recorded in the
+	// pinhole index (no allocation) and queued to the writer. False when the
+	// writer's queue was full.
+	bool on_pinhole(const calls::PinholeUpdate& u);
 
 	// Start-up restore, before the writer exists: repairs through `nl` and
 	// counts which records the kernel holds. Not counted as repairs.
@@ -83,7 +92,10 @@ private:
 	std::vector<rules::BanRecord> records_locked(bool prefixes_only) const;
 	void sync_prefixes(rules::Netlink& nl, const std::vector<rules::BanRecord>& prefixes);
 	void run_check(rules::Netlink& nl, const std::vector<rules::BanRecord>& records, const std::string& cause);
-	void note_check(const util::Result<rules::RepairResult>& r, const std::string& cause, double ms);
+	// Writer thread, after a check's repair: adds the indexed pinholes the
+	// kernel does not hold; returns how many.
+	size_t repair_media(rules::Netlink& nl, const std::string& cause);
+	void note_check(const util::Result<rules::RepairResult>& r, const std::string& cause, double ms, size_t media);
 	void request_check(std::string cause, std::chrono::milliseconds delay);
 	std::pair<rules::TableSpec, rules::QueueBackend> table() const;
 
@@ -102,6 +114,11 @@ private:
 	rules::QueueBackend backend_ = rules::QueueBackend::CompatNfqueueV3;
 
 	std::atomic<bool> check_job_queued_{false};
+
+	// Taken by queue threads for each pinhole request, and by the writer
+	// thread when a check reads the index.
+	std::mutex pin_mu_;
+	std::unique_ptr<PinholeIndex> pins_; // sized by the first set_table()
 
 	mutable std::mutex health_mu_;
 	KernelHealth health_;

@@ -15,6 +15,7 @@
 
 #include <fmt/core.h>
 
+#include "agent/config/duration.h"
 #include "agent/util/json.h"
 #include "agent/util/unique_fd.h"
 
@@ -181,9 +182,22 @@ util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)
 				++r.bad_bans;
 				continue;
 			}
+			const json::Value& expires = (*v)["expires_ms"];
+			if (!expires.is_int() || expires.as_int() <= 0) {
+				warn("ban without an expiry: expires_ms must be a unix time in milliseconds (there are no "
+				     "permanent bans; a long ban is at most 100 years)");
+				++r.bad_bans;
+				continue;
+			}
+			// A day of grace for a clock set back since the save.
+			if (expires.as_int() - now_ms > config::kMaxDuration.count() + 86400000) {
+				warn("ban expires more than 100 years from now");
+				++r.bad_bans;
+				continue;
+			}
 			SavedBan b;
 			b.net = *net;
-			b.expires_ms = (*v)["expires_ms"].as_int();
+			b.expires_ms = expires.as_int();
 			b.since_ms = (*v)["since_ms"].as_int();
 			b.detector = (*v)["detector"].as_string();
 			b.reason = (*v)["reason"].as_string();
@@ -192,7 +206,7 @@ util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)
 			b.prefix = (*v)["prefix"].as_bool();
 			b.evidence_json = (*v)["evidence"].is_object() ? (*v)["evidence"].dump() : "{}";
 			b.evidence_text = (*v)["evidence_text"].as_string();
-			if (b.expires_ms != 0 && b.expires_ms <= now_ms) {
+			if (b.expires_ms <= now_ms) {
 				++r.expired_dropped;
 				continue;
 			}

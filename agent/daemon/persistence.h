@@ -9,6 +9,11 @@
 //    "reason":"...","offences":2,"manual":false,"prefix":false,"evidence":{...},"evidence_text":"..."}
 //   {"t":"offence","net":"192.0.2.7/32","count":2,"last_ms":...,"items":[{"at_ms":...,
 //    "detector":"scanner","reason":"...","duration_ms":600000}]}
+// Every ban ends: `expires_ms` is a unix time in milliseconds, at most 100
+// years (config::kMaxDuration) ahead. There are no permanent bans (a kernel
+// element without a timeout would outlive the agent's records), so a ban
+// line whose expires_ms is 0, negative, missing, not a number or further
+// ahead is unreadable: warned with its line and counted in bad_bans.
 // Written to a temp file, fsync'd, renamed over the old one, and the
 // directory fsync'd: a crash leaves either the old or the new file.
 #pragma once
@@ -28,7 +33,7 @@ inline constexpr const char* kStateFileName = "state.json";
 
 struct SavedBan {
 	net::Cidr net;
-	int64_t expires_ms = 0; // unix epoch milliseconds; 0 = permanent
+	int64_t expires_ms = 0; // unix epoch milliseconds, > 0
 	int64_t since_ms = 0;
 	std::string detector;
 	std::string reason;
@@ -71,7 +76,7 @@ struct LoadedState {
 	bool found = false;          // false: no file (first start)
 	size_t expired_dropped = 0;  // bans whose expiry passed while we were down
 	std::vector<std::string> warnings; // skipped bad lines, "path:line: why"
-	size_t bad_bans = 0;         // ban lines among them (a bad network, or torn JSON with "t":"ban")
+	size_t bad_bans = 0;         // ban lines among them (a bad network or expiry, or torn JSON with "t":"ban")
 };
 
 // Fails with a message naming the path and the errno text.

@@ -117,6 +117,7 @@ struct Runtime final : engine::BanListener {
 	std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 	size_t restored_bans = 0; // saved bans the kernel enforces after the restore
 	size_t restore_failed = 0; // saved bans lost: unreadable lines, records the kernel refused
+	size_t restore_refused = 0; // saved bans the safety rails refuse now (allowlist, own address, ...)
 	double restore_ms = 0;
 
 private:

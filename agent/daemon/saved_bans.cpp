@@ -44,7 +44,9 @@ void restore_saved_bans(Runtime& rt, rules::Netlink& nl)
 	// kernel gets the projection of the records through repair(): overlapping
 	// prefixes become non-overlapping pieces, and an element the kernel
 	// refuses costs only itself (rules/apply.h), never the whole restore.
-	rt.bans->restore(to_ban_snapshot(loaded->state, now_ms), now);
+	// The manager logs each ban the safety rails refuse now, with the reason.
+	const engine::RestoreResult restored = rt.bans->restore(to_ban_snapshot(loaded->state, now_ms), now);
+	rt.restore_refused = restored.refused;
 	rt.kernel.reset(rt.bans->active(now));
 	const auto t_manager = std::chrono::steady_clock::now();
 	const RestoreCount c = rt.kernel.restore(nl);
@@ -58,12 +60,14 @@ void restore_saved_bans(Runtime& rt, rules::Netlink& nl)
 		rt.restore_failed ? fmt::format(", {} failed: {} unreadable in the state file, {} not enforced by the kernel",
 		                                rt.restore_failed, loaded->bad_bans, c.failed)
 		                  : std::string();
+	const std::string refused =
+		rt.restore_refused ? fmt::format(", {} refused by the safety rails", rt.restore_refused) : std::string();
 	const std::string line = fmt::format(
-		"restored {} bans ({} expired while stopped{}) and {} offence histories in {:.1f} ms "
+		"restored {} bans ({} expired while stopped{}{}) and {} offence histories in {:.1f} ms "
 		"(read {:.1f} ms, ban manager {:.1f} ms, kernel {:.1f} ms)",
-		c.restored, loaded->expired_dropped, failed, loaded->state.offences.size(), rt.restore_ms, ms(t0, t_read),
-		ms(t_read, t_manager), ms(t_manager, std::chrono::steady_clock::now()));
-	if (rt.restore_failed)
+		c.restored, loaded->expired_dropped + restored.expired, failed, refused, loaded->state.offences.size(),
+		rt.restore_ms, ms(t0, t_read), ms(t_read, t_manager), ms(t_manager, std::chrono::steady_clock::now()));
+	if (rt.restore_failed || rt.restore_refused)
 		LOG(Daemon, Warning, "{}", line);
 	else
 		LOG(Daemon, Info, "{}", line);

@@ -70,15 +70,8 @@ void Shard::on_finding(const detect::Finding& f, const engine::BanResult& result
 
 void Shard::on_pinhole(const calls::PinholeUpdate& e)
 {
-	rules::Writer* w = rt_.writer.get();
-	if (!w)
-		return;
-	bool ok = true;
-	if (e.op == calls::PinholeOp::Close)
-		ok = w->close_pinhole(e.remote, e.local_port);
-	else
-		ok = w->open_pinhole(e.remote, e.local_port, kernel_timeout(e.timeout));
-	if (!ok)
+	// Through KernelSync, which keeps what it takes to repair the media sets.
+	if (!rt_.kernel.on_pinhole(e))
 		pinhole_submit_failed.add();
 }
 

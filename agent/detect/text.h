@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // ASCII case-insensitive matching for signature lists (User-Agent, From,
-// Event): no locale, no allocation; and the one rule for text that will be
+// Event): no locale, no allocation; and the rules for text that will be
 // shown on a terminal or in a log, whoever wrote it.
 #pragma once
 
@@ -12,24 +12,24 @@ namespace sipguard::detect {
 
 inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-// Text an attacker (a SIP header) or an operator (`ban --reason`) chose is
-// shown by `sipguard bans`, `--follow` and the journal: every byte outside
-// printable ASCII becomes '?', so no newline forges a log line and no ESC
-// drives the terminal.
+// One byte of text an attacker chose (a SIP header sample in a finding's
+// fixed storage): every byte outside printable ASCII becomes '?', so no
+// newline forges a log line and no ESC drives the terminal.
 inline char printable(char c)
 {
 	const auto u = static_cast<unsigned char>(c);
 	return (u < 0x20 || u >= 0x7f) ? '?' : c;
 }
 
-// `text` with printable() applied, cut to at most `max_bytes`.
-inline std::string printable_text(std::string_view text, size_t max_bytes)
-{
-	std::string out(text.substr(0, max_bytes));
-	for (char& c : out)
-		c = printable(c);
-	return out;
-}
+// Text shown by `sipguard bans`, `--follow`, `explain` and the journal
+// (an operator's `ban --reason`, an import's origin, daemon text the CLI
+// prints): well-formed UTF-8 that prints is kept ("Betrug über Nacht",
+// "攻撃"); control characters (C0, DEL, C1: newline, ESC, CSI), invisible
+// format characters that reorder or hide text (bidi controls, line and
+// paragraph separators, BOM, tag characters) and bytes that are not
+// well-formed UTF-8 each become one '?'. Cut to at most `max_bytes`, never
+// inside a character.
+std::string printable_text(std::string_view text, size_t max_bytes);
 
 inline bool iequals(std::string_view a, std::string_view b)
 {

@@ -42,6 +42,14 @@ void append_u00(std::string& out, unsigned char c)
 
 } // namespace
 
+size_t utf8_sequence_length(std::string_view s, size_t i)
+{
+	if (i >= s.size())
+		return 0;
+	const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+	return p[i] < 0x80 ? 1 : utf8_sequence(p, i, s.size());
+}
+
 void append_json_string(std::string& out, std::string_view s)
 {
 	const auto* p = reinterpret_cast<const unsigned char*>(s.data());

@@ -14,4 +14,8 @@ namespace sipguard::util {
 // output is always valid JSON whatever an attacker put in a header.
 void append_json_string(std::string& out, std::string_view s);
 
+// Length of the well-formed UTF-8 sequence (RFC 3629 §4: no overlongs, no
+// surrogates, nothing above U+10FFFF) that starts at s[i], or 0. ASCII is 1.
+size_t utf8_sequence_length(std::string_view s, size_t i);
+
 } // namespace sipguard::util

@@ -3,8 +3,9 @@
 // off mid-line, a 10 MB line, a slow-loris client, idle connections up to and
 // past the limit, a follower that stops reading, a client that pipelines
 // requests without reading, one that half-closes without reading, an answer
-// larger than the backlog bound. After each, another client's `status` is
-// answered within a second.
+// larger than the backlog bound, idle clients past the idle timeout, too
+// many followers, an answer that is pending for a while. After each, another
+// client's `status` is answered within a second.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -58,17 +60,28 @@ struct Daemon {
 	std::atomic<int> status_calls{0};
 	std::atomic<int> ban_calls{0};
 	std::atomic<int> stats_calls{0};
+	std::atomic<bool> reload_done{false}; // `reload` is pending until then
 	std::unique_ptr<ControlServer> server;
 
-	Daemon()
+	explicit Daemon(std::chrono::milliseconds idle_timeout = ControlServer::kIdleTimeout)
 	{
 		ControlServer::Options o;
 		o.control_path = path;
+		o.idle_timeout = idle_timeout;
 		server = ControlServer::create(
 			o,
 			[this](const Request& r, const PeerCred&) -> HandlerResult {
 				json::Value body = json::Object{};
 				body.set("cmd", r.cmd);
+				if (r.cmd == "reload") {
+					HandlerResult pending;
+					pending.pending = [this, body]() -> std::optional<std::string> {
+						if (!reload_done)
+							return std::nullopt;
+						return encode_ok(body);
+					};
+					return pending;
+				}
 				if (r.cmd == "status")
 					++status_calls;
 				if (r.cmd == "ban")
@@ -492,4 +505,103 @@ TEST_CASE("a half-closed client with unread answers does not make the control th
 		lines += ch == '\n';
 	CHECK(lines == 20);
 	CHECK(d.clients_become(0));
+}
+
+TEST_CASE("idle clients are closed after the idle timeout with the reason; followers stay")
+{
+	Daemon d(300ms);
+	Raw silent(d.path);
+	std::atomic<bool> done{false};
+	std::thread loris([&d, &done] {
+		Raw c(d.path);
+		const std::string line = "{\"cmd\":\"status\",\"pad\":\"" + std::string(100, 'x');
+		for (size_t i = 0; i < line.size() && !done; ++i) { // a byte every 50 ms, never a whole line
+			c.send_all(line.substr(i, 1));
+			std::this_thread::sleep_for(50ms);
+		}
+	});
+	ControlClient follower(d.path);
+	REQUIRE(follower.call(encode_request("follow")).ok);
+	// One that asked once and then holds the connection.
+	Raw asked(d.path);
+	REQUIRE(asked.send_all(encode_request("status") + "\n"));
+	REQUIRE(asked.line());
+	REQUIRE(d.clients_become(4));
+
+	const std::string why = encode_error("no complete request within 0.3 s; closing the connection") + "\n";
+	CHECK(silent.closed_by_server(2000ms));
+	CHECK(silent.buf() == why);
+	CHECK(asked.closed_by_server(2000ms));
+	CHECK(asked.buf() == why);
+	CHECK(d.clients_become(1, 2000ms)); // the dribbling one too; the follower stays
+	done = true;
+	loris.join();
+	CHECK(d.status_calls == 1);
+	d.server->publish("{\"event\":\"ban\"}");
+	auto e = follower.read_line(1000);
+	REQUIRE(e);
+	CHECK(*e == "{\"event\":\"ban\"}");
+	CHECK(status_answered(d));
+}
+
+TEST_CASE("every slot taken by idle clients: an operator is served once the idle timeout frees them")
+{
+	Daemon d(300ms);
+	std::vector<std::unique_ptr<Raw>> idle;
+	for (size_t i = 0; i < ControlServer::kMaxClients; ++i)
+		idle.push_back(std::make_unique<Raw>(d.path));
+	REQUIRE(d.clients_become(ControlServer::kMaxClients));
+	auto refused = ControlClient::connect(d.path);
+	REQUIRE(refused);
+	auto r = refused->request(encode_request("status"), kAnswerWithin);
+	REQUIRE(r);
+	CHECK(r->error.find("too many clients") != std::string::npos);
+	// Without anyone closing them: the server does, at the timeout.
+	CHECK(d.clients_become(0, 2000ms));
+	CHECK(status_answered(d));
+}
+
+TEST_CASE("followers take at most half the slots; the next one is refused, commands still get theirs")
+{
+	Daemon d(300ms);
+	std::vector<std::unique_ptr<ControlClient>> followers;
+	for (size_t i = 0; i < ControlServer::kMaxFollowers; ++i) {
+		followers.push_back(std::make_unique<ControlClient>(d.path));
+		REQUIRE(followers.back()->call(encode_request("follow")).ok);
+	}
+	ControlClient one_more(d.path);
+	auto r = one_more.call(encode_request("bans", json::Object{{"follow", true}}));
+	CHECK_FALSE(r.ok);
+	CHECK(r.error == "too many followers (64) on the control socket; try again");
+	CHECK(d.clients_become(ControlServer::kMaxFollowers, 2000ms));
+	std::this_thread::sleep_for(500ms); // past the idle timeout: followers are not idle
+	CHECK(d.server->clients() == ControlServer::kMaxFollowers);
+	CHECK(status_answered(d));
+	followers.pop_back();
+	REQUIRE(d.clients_become(ControlServer::kMaxFollowers - 1));
+	ControlClient again(d.path);
+	CHECK(again.call(encode_request("follow")).ok);
+}
+
+TEST_CASE("a pending answer: others are served meanwhile, the client's next request waits its turn")
+{
+	Daemon d(300ms);
+	Raw c(d.path);
+	REQUIRE(c.send_all(encode_request("reload") + "\n" + encode_request("status") + "\n"));
+	// Longer than the idle timeout: waiting for an answer is not idle.
+	const auto until = Clock::now() + 800ms;
+	while (Clock::now() < until) {
+		CHECK(status_answered(d));
+		std::this_thread::sleep_for(100ms);
+	}
+	CHECK_FALSE(c.line(50ms)); // nothing yet, not even the status behind it
+	const int before = d.status_calls;
+	d.reload_done = true;
+	auto first = c.line();
+	REQUIRE(first);
+	CHECK(decode_response(*first, nullptr)->body["cmd"].as_string() == "reload");
+	auto second = c.line();
+	REQUIRE(second);
+	CHECK(decode_response(*second, nullptr)->body["cmd"].as_string() == "status");
+	CHECK(d.status_calls == before + 1);
 }

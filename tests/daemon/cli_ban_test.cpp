@@ -7,6 +7,7 @@
 // the stream has the ban log's fields.
 #include <doctest/doctest.h>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -147,6 +148,20 @@ TEST_CASE("sipguard ban: a refused ban exits 1 with the rails' message; --force 
 	CHECK(d.rt->bans->active_count() == 1);
 }
 
+TEST_CASE("sipguard ban --for: at most 100 years, refused with the bound in the message")
+{
+	FakeDaemon d;
+	auto r = d.cli("ban 192.0.2.7 --for 36501d");
+	CHECK(r.status == 2);
+	CHECK(r.err.find("\"36501d\" is too long (at most 100 years, 36500d)") != std::string::npos);
+	r = d.cli("ban 192.0.2.7 --for 5300w");
+	CHECK(r.status == 2);
+	CHECK(d.rt->bans->active_count() == 0);
+	r = d.cli("ban 192.0.2.7 --for 36500d");
+	CHECK(r.status == 0);
+	CHECK(r.out == "banned 192.0.2.7/32 for 36500d (offence 1)\n");
+}
+
 TEST_CASE("sipguard bans: an operator's control bytes are never printed raw")
 {
 	FakeDaemon d;
@@ -163,6 +178,21 @@ TEST_CASE("sipguard bans: an operator's control bytes are never printed raw")
 	// One line per ban, the reason included.
 	r = d.cli("bans");
 	CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 3);
+}
+
+TEST_CASE("sipguard bans, explain, --follow: an operator's UTF-8 reason is printed as written, controls as ?")
+{
+	FakeDaemon d;
+	const std::string reason = "Betrug \xc3\xbc" "ber Nacht \xe6\x94\xbb\xe6\x92\x83";
+	auto r = d.cli("ban 45.67.89.10 --for 1h --reason \"$(printf '" + reason + "\\033[31m')\"");
+	REQUIRE(r.status == 0);
+	for (const char* args : {"bans", "bans --json", "explain 45.67.89.10"}) {
+		CAPTURE(args);
+		r = d.cli(args);
+		CHECK(r.status == 0);
+		CHECK(r.out.find(reason + "?[31m") != std::string::npos);
+		CHECK(r.out.find('\x1b') == std::string::npos);
+	}
 }
 
 TEST_CASE("sipguard bans --json and --follow --json: every line has the ban log's fields")
@@ -219,4 +249,35 @@ TEST_CASE("sipguard bans --json and --follow --json: every line has the ban log'
 	CHECK(lines[2]["duration_s"].as_int() == 120);
 	CHECK(lines[2]["offence_count"].as_int() == 1);
 	CHECK_FALSE(lines[2].find("until"));
+}
+
+TEST_CASE("sipguard reload: status and bans answer while the reload waits for the main loop")
+{
+	FakeDaemon d;
+	REQUIRE(d.rt->reloads.open().ok());
+	const char* bin = std::getenv("SIPGUARD_BIN");
+	REQUIRE(bin);
+	const auto reload_out = d.dir.path / "reload.txt";
+	std::thread reload([&] {
+		std::system((std::string(bin) + " reload --socket " + d.socket() + " >" + reload_out.string() + " 2>&1")
+		                .c_str());
+	});
+	// The main loop's side: it takes the request and needs 1.5 s for it.
+	pollfd p{d.rt->reloads.fd(), POLLIN, 0};
+	REQUIRE(::poll(&p, 1, 5000) == 1);
+	auto waiters = d.rt->reloads.take();
+	REQUIRE(waiters.size() == 1);
+	const auto t0 = std::chrono::steady_clock::now();
+	auto r = d.cli("status");
+	CHECK(r.status == 0);
+	r = d.cli("bans");
+	CHECK(r.status == 0);
+	CHECK(r.out == "no active bans\n");
+	const auto took = std::chrono::steady_clock::now() - t0;
+	CHECK_MESSAGE(took < 1000ms, "status and bans took ",
+	              std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), " ms during a reload");
+	std::this_thread::sleep_for(1500ms - took);
+	waiters[0].set_value("");
+	reload.join();
+	CHECK(slurp(reload_out) == "reloaded " + d.rt->config()->source() + "\n");
 }

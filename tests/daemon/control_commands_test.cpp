@@ -7,6 +7,7 @@
 
 #include <poll.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 #include <thread>
@@ -25,7 +26,15 @@ control::Response ask(const CommandTable& t, std::string_view cmd, control::json
 	std::string err;
 	auto req = control::decode_request(control::encode_request(cmd, std::move(args)), &err);
 	REQUIRE_MESSAGE(req, err);
-	auto r = control::decode_response(t.dispatch(*req, {}).line, &err);
+	control::HandlerResult h = t.dispatch(*req, {});
+	// A pending answer (reload), asked for as the control thread would.
+	for (int i = 0; h.pending && i < 1000; ++i)
+		if (auto line = h.pending())
+			h = {*line};
+		else
+			std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	REQUIRE_FALSE(h.pending);
+	auto r = control::decode_response(h.line, &err);
 	REQUIRE_MESSAGE(r, err);
 	return std::move(*r);
 }
@@ -198,6 +207,30 @@ TEST_CASE("ban: the safety rails' refusal is the error; force lifts only the min
 	CHECK(rt->bans->refusals().manual == 2 * std::size(refused) + 1);
 }
 
+TEST_CASE("ban: for_s is at most 100 years (36500d); past that, or not a number, it is refused")
+{
+	auto rt = test::make_runtime();
+	CommandTable t;
+	daemon::add_control_commands(t, *rt);
+	constexpr int64_t kMax = 100LL * 365 * 24 * 3600;
+	const std::string refused = "the duration is longer than 100 years (for_s at most 3153600000, i.e. 36500d)";
+	auto at = [](std::string_view a, control::json::Value for_s) {
+		auto v = addr(a);
+		v.set("for_s", std::move(for_s));
+		return v;
+	};
+	CHECK(ask(t, "ban", at("192.0.2.7", kMax + 1)).error == refused);
+	CHECK(ask(t, "ban", at("192.0.2.7", INT64_MAX)).error == refused);
+	// Past int64: a double, never read as 0 (the ladder's next step).
+	CHECK(ask(t, "ban", at("192.0.2.7", 1e30)).error == refused);
+	CHECK(ask(t, "ban", at("192.0.2.7", "600")).error == "\"for_s\" must be a number of seconds");
+	CHECK(rt->bans->active_count() == 0);
+	auto ok = ask(t, "ban", at("192.0.2.7", kMax));
+	REQUIRE(ok.ok);
+	CHECK(ok.body["ban"]["duration_s"].as_int() == kMax);
+	CHECK(ask(t, "ban", at("192.0.2.8", 600)).body["ban"]["duration_s"].as_int() == 600);
+}
+
 TEST_CASE("ban, unban, explain: an IPv4-mapped address is the IPv4 one")
 {
 	auto rt = test::make_runtime();
@@ -229,6 +262,13 @@ TEST_CASE("ban: an operator's reason is printable and bounded like attacker text
 	const std::string want = "line one?sipguard: unban 45.67.89.10?]0;owned??[2J";
 	CHECK(b.body["ban"]["reason"].as_string() == want);
 	CHECK(ask(t, "bans").body["bans"].as_array()[0]["reason"].as_string() == want);
+	// Printable UTF-8 is the operator's text and stays; a bidi override and
+	// a C1 control (CSI) do not.
+	auto utf8 = addr("45.67.89.12");
+	utf8.set("reason", "Betrug \xc3\xbc" "ber Nacht \xe6\x94\xbb\xe6\x92\x83\xe2\x80\xae\xc2\x9b");
+	auto u = ask(t, "ban", utf8);
+	REQUIRE(u.ok);
+	CHECK(u.body["ban"]["reason"].as_string() == "Betrug \xc3\xbc" "ber Nacht \xe6\x94\xbb\xe6\x92\x83??");
 	auto long_reason = addr("45.67.89.11");
 	long_reason.set("reason", std::string(engine::kMaxReasonBytes + 1, 'x'));
 	CHECK(ask(t, "ban", long_reason).error == "the reason is longer than 256 bytes");

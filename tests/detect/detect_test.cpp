@@ -66,6 +66,31 @@ TEST_CASE("text: case-insensitive substring and equality")
 	CHECK(find_any("vaxsipuseragent/3.1", p) == &p[1]);
 }
 
+TEST_CASE("text: printable_text keeps printable UTF-8; controls, format characters and invalid bytes become ?")
+{
+	// Kept: ASCII, Latin-1 letters, CJK, an emoji (4 bytes), a ZWJ sequence.
+	for (std::string_view s : {"fraud at night", "Betrug \xc3\xbc" "ber Nacht", "\xe6\x94\xbb\xe6\x92\x83",
+	                           "toll fraud \xf0\x9f\x93\x9e", "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb"})
+		CHECK(printable_text(s, 256) == s);
+	// C0 (newline, ESC, BEL), DEL, C1 (U+0085 NEL, U+009B CSI): one ? each.
+	CHECK(printable_text("a\nb\x1b[2Jc\x07\x7f", 256) == "a?b?[2Jc??");
+	CHECK(printable_text("x\xc2\x85y\xc2\x9b" "31mz", 256) == "x?y?31mz");
+	// Bidi override (Trojan Source), line separator, BOM, a tag character.
+	CHECK(printable_text("a\xe2\x80\xae" "b\xe2\x80\xa8" "c\xef\xbb\xbf" "d\xf3\xa0\x80\x81", 256) == "a?b?c?d?");
+	// Not UTF-8: a lone continuation byte, a truncated sequence, an
+	// overlong '/', a surrogate, Latin-1: one ? per byte.
+	CHECK(printable_text("\x80", 256) == "?");
+	CHECK(printable_text("\xe6\x94x", 256) == "??x");
+	CHECK(printable_text("\xc0\xaf", 256) == "??");
+	CHECK(printable_text("\xed\xa0\x80", 256) == "???");
+	CHECK(printable_text("caf\xe9", 256) == "caf?");
+	// Cut at the bound, never inside a character.
+	CHECK(printable_text("ab\xc3\xbc", 3) == "ab");
+	CHECK(printable_text("ab\xc3\xbc", 4) == "ab\xc3\xbc");
+	CHECK(printable_text("abcdef", 4) == "abcd");
+	CHECK(printable_text("a\n\n\n", 2) == "a?");
+}
+
 TEST_CASE("evidence: JSON groups samples by name, escapes and truncates")
 {
 	Evidence e;

@@ -6,7 +6,10 @@
 # Checks: the call's RTP arrives; the same port from a third namespace is
 # dropped; a forged BYE from the third namespace is dropped and the call
 # continues; after the BYE the pinhole is gone within one second; a
-# concurrent-call limit holds; an IPv6 call pins into @media6.
+# concurrent-call limit holds; an IPv6 call pins into @media6; a call's
+# pinholes are back within 3 s of `nft delete table inet sipguard` (the
+# repair re-adds them from the call tracker); at the end no process the test
+# started is left (sipguard, sipp).
 # Usage: pinning_test.sh SIPGUARD_BINARY
 # Exit 0 pass, 1 fail, 77 skip (not root, no sipp/nft/python3).
 set -u
@@ -33,21 +36,41 @@ PHONE6=fd00:88:1::2
 PBX26=fd00:88:2::1
 THIRD6=fd00:88:2::2
 TMP=$(mktemp -d /tmp/sgcalls.XXXXXX) || exit 1
+# The pids of what runs in the background, as started by bg_in_ns: `ip netns
+# exec` execs `timeout`, which runs the program as its child and passes a
+# SIGTERM on to it, waiting for it; so each pid here is the process to kill
+# and wait for (a shell function run with & would be a subshell, whose
+# death leaves the program running).
 PIDS=()
 FAILURES=0
 
 cleanup() {
-	local p ns
+	local rc=$? p ns left=""
 	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
 	done
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	# Nothing this test started may outlive it: any process still in one of
+	# its namespaces is a leak (reported, killed, and the test fails).
+	for ns in "$NS_PBX" "$NS_PHONE" "$NS_THIRD"; do
+		left="$left $(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
+	done
+	left=$(echo $left)
+	if [ -n "$left" ]; then
+		echo "FAIL: processes left behind by the test:"
+		ps -o pid=,etimes=,args= -p "${left// /,}"
+		kill -KILL $left 2>/dev/null
+		rc=1
+	else
+		echo "no process left behind (ip netns pids of the test's namespaces: none)"
+	fi
 	for ns in "$NS_PBX" "$NS_PHONE" "$NS_THIRD"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -rf "$TMP"
+	exit $rc
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -56,6 +79,15 @@ log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
 pass() { log "PASS: $*"; }
 fail() { log "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# bg_in_ns NS SECONDS CMD...: CMD in NS in the background, at most SECONDS;
+# its pid (that of the `timeout` that `ip netns exec` became) in PIDS and BG.
+bg_in_ns() {
+	local ns=$1 secs=$2
+	shift 2
+	ip netns exec "$ns" timeout "$secs" "$@" &
+	BG=$!
+	PIDS+=("$BG")
+}
 
 # --- topology: phone -- pbx -- third, two /24s, pbx is the only router -----
 for ns in "$NS_PBX" "$NS_PHONE" "$NS_THIRD"; do
@@ -101,6 +133,8 @@ printf '%s\n' \
 in_ns "$NS_PBX" nft -f "$TMP/sgtest.nft" || { echo "FAIL: test counter table"; exit 1; }
 counter() { in_ns "$NS_PBX" nft list counter inet sgtest "$1" | awk '/packets/ { print $2 }'; }
 media_elements() { in_ns "$NS_PBX" nft list set inet sipguard media4 | tr ',{}' '\n\n\n' | grep -c "$1 \. "; }
+media4_listing() { in_ns "$NS_PBX" nft list set inet sipguard media4 2>&1 | tr -s ' \n' ' '; }
+ms_between() { python3 -c "print(f'{($2 - $1) * 1000:.0f}')"; }
 media6_elements() { in_ns "$NS_PBX" nft list set inet sipguard media6 | tr ',{}' '\n\n\n' | grep -c "$1 \. "; }
 
 # --- sipguard with media pinning on 20000-20999 ------------------------------
@@ -123,9 +157,8 @@ printf '%s\n' \
 	"[metrics]" \
 	"socket = \"$TMP/metrics.sock\"" >"$TMP/sipguard.toml"
 "$SIPGUARD" check-config "$TMP/sipguard.toml" || { echo "FAIL: sipguard rejected the test config"; exit 1; }
-in_ns "$NS_PBX" timeout 300 "$SIPGUARD" run --config "$TMP/sipguard.toml" >"$TMP/sipguard.log" 2>&1 &
-SG_PID=$!
-PIDS+=("$SG_PID")
+bg_in_ns "$NS_PBX" 300 "$SIPGUARD" run --config "$TMP/sipguard.toml" >"$TMP/sipguard.log" 2>&1
+SG_PID=$BG
 up=0
 for _ in $(seq 100); do
 	kill -0 "$SG_PID" 2>/dev/null || break
@@ -143,9 +176,8 @@ fi
 log "sipguard up (pid $SG_PID)"
 
 # --- the PBX: sipp UAS answering with m=audio 20000 ---------------------------
-in_ns "$NS_PBX" timeout 240 sipp -sn uas -i $PBX -p 5060 -mp 20000 -nostdin -trace_err \
-	-error_file "$TMP/uas-errors.log" >"$TMP/uas.log" 2>&1 &
-PIDS+=("$!")
+bg_in_ns "$NS_PBX" 240 sipp -sn uas -i $PBX -p 5060 -mp 20000 -nostdin -trace_err \
+	-error_file "$TMP/uas-errors.log" >"$TMP/uas.log" 2>&1
 sleep 0.5
 
 # send_udp NS SRC DST PORT COUNT: RTP-looking datagrams, 10 ms apart.
@@ -160,6 +192,15 @@ for i in range(count):
     s.sendto(rtp, (dst, port))
     time.sleep(0.01)
 ' "$2" "$3" "$4" "$5"
+}
+
+# phone_rtp_passed PORT COUNT: how many of COUNT datagrams from the phone to
+# the PBX's PORT got past sipguard's input chain.
+phone_rtp_passed() {
+	local before
+	before=$(counter phone_rtp)
+	send_udp "$NS_PHONE" $PHONE $PBX "$1" "$2"
+	echo $(($(counter phone_rtp) - before))
 }
 
 # forged_bye CALL-ID: a BYE for the call from the third namespace. sipp's UAS
@@ -184,10 +225,9 @@ for _ in range(3):
 
 # --- 1. one call with RTP ------------------------------------------------------
 log "call 1: phone -> PBX with G.711 RTP (about 4.7 s), up 6 s"
-in_ns "$NS_PHONE" timeout 40 sipp -sf "$HERE/uac-rtp.xml" -i $PHONE -p 5060 -mp 30000 -m 1 -d 6000 -nostdin -cid_str 'sgtest-%u@%s' \
-	-trace_err -error_file "$TMP/uac-errors.log" $PBX:5060 >"$TMP/uac.log" 2>&1 &
-UAC_PID=$!
-PIDS+=("$UAC_PID")
+bg_in_ns "$NS_PHONE" 40 sipp -sf "$HERE/uac-rtp.xml" -i $PHONE -p 5060 -mp 30000 -m 1 -d 6000 -nostdin -cid_str 'sgtest-%u@%s' \
+	-trace_err -error_file "$TMP/uac-errors.log" $PBX:5060 >"$TMP/uac.log" 2>&1
+UAC_PID=$BG
 sleep 1.5
 
 rtp1=$(counter phone_rtp)
@@ -235,23 +275,20 @@ else
 	fail "the call failed (sipp exit $uac_rc): $(tail -3 "$TMP/uac-errors.log" 2>/dev/null)"
 fi
 if [ -n "$gone" ]; then
-	pass "pinholes gone at most $(python3 -c "print(f'{($gone - $t_end) * 1000:.0f}')") ms after the call ended (limit 1000 ms)"
+	pass "pinholes gone at most $(ms_between "$t_end" "$gone") ms after the call ended (limit 1000 ms)"
 else
-	fail "pinholes still in @media4 1 s after the BYE: $(in_ns "$NS_PBX" nft list set inet sipguard media4 | tr -s ' \n' ' ')"
+	fail "pinholes still in @media4 1 s after the BYE: $(media4_listing)"
 fi
-before=$(counter phone_rtp)
-send_udp "$NS_PHONE" $PHONE $PBX 20000 20
-after=$(counter phone_rtp)
-if [ "$before" = "$after" ]; then pass "RTP from the phone after the BYE is dropped"; else fail "RTP after the BYE passed ($before -> $after)"; fi
+n=$(phone_rtp_passed 20000 20)
+if [ "$n" = 0 ]; then pass "RTP from the phone after the BYE is dropped"; else fail "RTP after the BYE passed ($n of 20)"; fi
 
 # --- 2. concurrent-call limit (max_calls_per_source = 2) ---------------------
 # Calls last 10 s; the 3rd INVITE is retransmitted at 0.5, 1.5 and 3.5 s and
 # its call given up at 7.5 s (-max_retrans 3), while the first two are up.
 log "3 concurrent calls from one source, limit 2"
-in_ns "$NS_PHONE" timeout 40 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE -p 5062 -mp 30010 -m 3 -l 3 -r 10 -d 10000 -cid_str 'sglimit-%u@%s' -max_retrans 3 \
-	-nostdin -trace_stat -stf "$TMP/limit-stat.csv" -fd 1 $PBX:5060 >"$TMP/limit.log" 2>&1 &
-LIM_PID=$!
-PIDS+=("$LIM_PID")
+bg_in_ns "$NS_PHONE" 40 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE -p 5062 -mp 30010 -m 3 -l 3 -r 10 -d 10000 -cid_str 'sglimit-%u@%s' -max_retrans 3 \
+	-nostdin -trace_stat -stf "$TMP/limit-stat.csv" -fd 1 $PBX:5060 >"$TMP/limit.log" 2>&1
+LIM_PID=$BG
 wait "$LIM_PID"
 read -r ok failed < <(python3 -c '
 import csv, sys
@@ -272,13 +309,11 @@ fi
 
 # --- 3. IPv6: a call over IPv6 (c=IN IP6) pins into @media6 -----------------
 log "call over IPv6: phone [$PHONE6] -> PBX [$PBX6] (UAS media port 20100), up 4 s"
-in_ns "$NS_PBX" timeout 60 sipp -sn uas -i $PBX6 -p 5060 -mp 20100 -nostdin >"$TMP/uas6.log" 2>&1 &
-PIDS+=("$!")
+bg_in_ns "$NS_PBX" 60 sipp -sn uas -i $PBX6 -p 5060 -mp 20100 -nostdin >"$TMP/uas6.log" 2>&1
 sleep 0.5
-in_ns "$NS_PHONE" timeout 30 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE6 -p 5064 -mp 30020 -m 1 -d 4000 -nostdin \
-	-cid_str 'sgv6-%u@%s' "[$PBX6]:5060" >"$TMP/uac6.log" 2>&1 &
-UAC6_PID=$!
-PIDS+=("$UAC6_PID")
+bg_in_ns "$NS_PHONE" 30 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE6 -p 5064 -mp 30020 -m 1 -d 4000 -nostdin \
+	-cid_str 'sgv6-%u@%s' "[$PBX6]:5060" >"$TMP/uac6.log" 2>&1
+UAC6_PID=$BG
 sleep 1.5
 n6=$(media6_elements $PHONE6)
 if [ "$n6" -ge 1 ]; then pass "pinholes for $PHONE6 in @media6 ($n6)"; else fail "no pinhole for $PHONE6 in @media6"; fi
@@ -307,6 +342,45 @@ if [ "$n6" -ge 1 ] && [ $gone6 = 1 ]; then
 elif [ "$n6" -ge 1 ]; then
 	fail "IPv6 pinholes still there 1 s after the BYE"
 fi
+
+# --- 4. the table deleted mid-call: the repair puts the call's pinholes back --
+# The kernel check reinstalls the table within a second; the pinholes come
+# from the call tracker at once, not at its next refresh (60 s).
+log "call 4: phone -> PBX, up 6 s; nft delete table inet sipguard while it is up"
+bg_in_ns "$NS_PHONE" 30 sipp -sf "$HERE/uac-nortp.xml" -i $PHONE -p 5066 -mp 30030 -m 1 -d 6000 -nostdin \
+	-cid_str 'sgrepair-%u@%s' $PBX:5060 >"$TMP/uac4.log" 2>&1
+UAC4_PID=$BG
+sleep 1.5
+n4=$(media_elements $PHONE)
+if [ "$n4" -ge 1 ]; then pass "call 4 pinned: $n4 elements for $PHONE in @media4"; else fail "no pinhole for call 4"; fi
+in_ns "$NS_PBX" nft delete table inet sipguard
+t_del=$(date +%s.%N)
+back=""
+for _ in $(seq 60); do
+	if [ "$(media_elements $PHONE 2>/dev/null)" -ge "$n4" ]; then
+		back=$(date +%s.%N)
+		break
+	fi
+	sleep 0.05
+done
+if [ "$n4" -ge 1 ] && [ -n "$back" ]; then
+	pass "the call's $n4 pinholes back in @media4 $(ms_between "$t_del" "$back") ms after the table was deleted"
+else
+	fail "the call's pinholes not back within 3 s of nft delete table: $(media4_listing)"
+fi
+pinned=$(phone_rtp_passed 20000 20)
+unpinned=$(phone_rtp_passed 20500 20)
+if [ "$pinned" = 20 ] && [ "$unpinned" = 0 ]; then
+	pass "after the repair: 20 of 20 RTP packets to the call's port passed, 0 of 20 to an unpinned port"
+else
+	fail "after the repair: $pinned of 20 to the call's port, $unpinned of 20 to an unpinned port passed"
+fi
+if grep -q "media pinholes\? missing (re-added from the call tracker)" "$TMP/sipguard.log"; then
+	pass "logged: $(grep -m1 "re-added from the call tracker" "$TMP/sipguard.log" | cut -c1-220)"
+else
+	fail "no repair line naming the re-added pinholes in the sipguard log"
+fi
+wait "$UAC4_PID" || fail "call 4 failed (sipp exit $?)"
 
 "$SIPGUARD" stats --socket "$SOCK" 2>&1 | grep -i -E 'call|pinhole|forged|dialog|media' | sed 's/^/    sipguard stats: /'
 
