@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <set>
 #include <stdexcept>
 
 #include <fmt/core.h>
@@ -92,10 +91,12 @@ const char* apply_text(Apply a)
 
 void Schema::finish()
 {
-	std::set<std::string_view> seen;
 	for (const Spec* s : rows_) {
-		if (!seen.insert(s->name).second)
+		if (!by_name_.emplace(s->name, s).second)
 			throw std::logic_error(fmt::format("duplicate config key in the parameter table: {}", s->name));
+		longest_ = std::max(longest_, s->name.size());
+		for (size_t dot = s->name.find('.'); dot != std::string_view::npos; dot = s->name.find('.', dot + 1))
+			sections_.insert(s->name.substr(0, dot));
 		defaults_.push_back(parse_default(*s));
 		bool required = false;
 		for (size_t i = 0; i < s->sub.count; ++i) {
@@ -109,18 +110,15 @@ void Schema::finish()
 
 const Spec* Schema::find(std::string_view name) const
 {
-	for (const Spec* s : rows_)
-		if (s->name == name)
-			return s;
-	return nullptr;
+	if (name.size() > longest_) // not hashed: a key may be megabytes long
+		return nullptr;
+	auto it = by_name_.find(name);
+	return it == by_name_.end() ? nullptr : it->second;
 }
 
 bool Schema::is_section(std::string_view prefix) const
 {
-	for (const Spec* s : rows_)
-		if (s->name.size() > prefix.size() && s->name.starts_with(prefix) && s->name[prefix.size()] == '.')
-			return true;
-	return false;
+	return prefix.size() <= longest_ && sections_.contains(prefix);
 }
 
 std::string Schema::suggestion(std::string_view name) const

@@ -160,6 +160,31 @@ TEST_CASE("suggestion: the first key at the smallest distance below four edits, 
 	CHECK(with_suggestion > names.size() / 2);
 }
 
+TEST_CASE("key and section lookup: every key, every dotted prefix of one, and nothing else")
+{
+	const sipguard::config::Schema& schema = all_params();
+	std::vector<std::string> others = {"", ".", "daemon.", ".daemon", "daemon..queues", std::string(1 << 20, 'd')};
+	for (const auto& spec : schema) {
+		CHECK(schema.find(spec.name) == &spec);
+		CHECK_FALSE(schema.is_section(spec.name));
+		for (size_t dot = spec.name.find('.'); dot != std::string_view::npos; dot = spec.name.find('.', dot + 1)) {
+			CHECK(schema.is_section(spec.name.substr(0, dot)));
+			CHECK(schema.find(spec.name.substr(0, dot)) == nullptr);
+		}
+		others.push_back(cat({spec.name, "x"}));
+		others.push_back(cat({spec.name, "."}));
+		others.push_back(std::string(spec.name.substr(1)));
+	}
+	for (const std::string& name : others) {
+		CAPTURE(name);
+		CHECK(schema.find(name) == nullptr);
+		bool below = false;
+		for (const auto& spec : schema)
+			below = below || (spec.name.size() > name.size() && spec.name.starts_with(name) && spec.name[name.size()] == '.');
+		CHECK(schema.is_section(name) == below);
+	}
+}
+
 TEST_CASE("wrong type")
 {
 	CHECK(one_error("[daemon]\n\nqueues = \"abc\"\n") ==
