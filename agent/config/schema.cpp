@@ -4,7 +4,7 @@
 #include "agent/config/schema.h"
 
 #include <algorithm>
-#include <set>
+#include <array>
 #include <stdexcept>
 
 #include <fmt/core.h>
@@ -15,18 +15,66 @@ namespace sipguard::config {
 
 namespace {
 
-size_t edit_distance(std::string_view a, std::string_view b)
+constexpr size_t kMaxEditLimit = 8;
+
+// Levenshtein distance of a and b when it is below `limit` (at most
+// kMaxEditLimit), else `limit`. A common prefix and suffix change nothing and
+// are skipped (keys share their section's prefix). Only cells less than limit
+// off the diagonal can be below limit: row i keeps columns i - w .. i + w
+// (w = limit - 1) at k = j - i + w + 1, on the stack, between two cells that
+// read as limit, and the search ends at the first row whose cells all reach
+// limit (row minima never decrease).
+size_t edit_distance(std::string_view a, std::string_view b, size_t limit)
 {
-	std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-	for (size_t j = 0; j <= b.size(); ++j)
-		prev[j] = j;
+	if (limit == 0 || limit > kMaxEditLimit || a.size() + limit <= b.size() || b.size() + limit <= a.size())
+		return limit;
+	while (!a.empty() && !b.empty() && a.front() == b.front()) {
+		a.remove_prefix(1);
+		b.remove_prefix(1);
+	}
+	while (!a.empty() && !b.empty() && a.back() == b.back()) {
+		a.remove_suffix(1);
+		b.remove_suffix(1);
+	}
+	const size_t n = b.size();
+	const size_t w = limit - 1;
+	std::array<size_t, 2 * kMaxEditLimit + 1> rows[2];
+	rows[0].fill(limit);
+	rows[1].fill(limit);
+	size_t* prev = rows[0].data();
+	size_t* cur = rows[1].data();
+	for (size_t j = 0; j <= w && j <= n; ++j)
+		prev[j + w + 1] = j;
 	for (size_t i = 1; i <= a.size(); ++i) {
-		cur[0] = i;
-		for (size_t j = 1; j <= b.size(); ++j)
-			cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+		// Columns 0 .. n of this row, as k; the rest stay limit.
+		const size_t lo = i >= w ? 1 : w - i + 1;
+		const size_t hi = std::min(2 * w, n + w - i) + 1;
+		cur[lo - 1] = limit;
+		cur[hi + 1] = limit;
+		size_t row_min = limit;
+		size_t k = lo;
+		if (i <= w) { // column 0
+			cur[k] = i;
+			row_min = i;
+			++k;
+		}
+		for (; k <= hi; ++k) {
+			size_t d = prev[k] + (a[i - 1] == b[i + k - w - 2] ? 0 : 1);
+			if (prev[k + 1] + 1 < d)
+				d = prev[k + 1] + 1;
+			if (cur[k - 1] + 1 < d)
+				d = cur[k - 1] + 1;
+			if (d > limit)
+				d = limit;
+			cur[k] = d;
+			if (d < row_min)
+				row_min = d;
+		}
+		if (row_min >= limit)
+			return limit;
 		std::swap(prev, cur);
 	}
-	return prev[b.size()];
+	return prev[n + w + 1 - a.size()];
 }
 
 const char* apply_text(Apply a)
@@ -43,10 +91,12 @@ const char* apply_text(Apply a)
 
 void Schema::finish()
 {
-	std::set<std::string_view> seen;
 	for (const Spec* s : rows_) {
-		if (!seen.insert(s->name).second)
+		if (!by_name_.emplace(s->name, s).second)
 			throw std::logic_error(fmt::format("duplicate config key in the parameter table: {}", s->name));
+		longest_ = std::max(longest_, s->name.size());
+		for (size_t dot = s->name.find('.'); dot != std::string_view::npos; dot = s->name.find('.', dot + 1))
+			sections_.insert(s->name.substr(0, dot));
 		defaults_.push_back(parse_default(*s));
 		bool required = false;
 		for (size_t i = 0; i < s->sub.count; ++i) {
@@ -60,18 +110,15 @@ void Schema::finish()
 
 const Spec* Schema::find(std::string_view name) const
 {
-	for (const Spec* s : rows_)
-		if (s->name == name)
-			return s;
-	return nullptr;
+	if (name.size() > longest_) // not hashed: a key may be megabytes long
+		return nullptr;
+	auto it = by_name_.find(name);
+	return it == by_name_.end() ? nullptr : it->second;
 }
 
 bool Schema::is_section(std::string_view prefix) const
 {
-	for (const Spec* s : rows_)
-		if (s->name.size() > prefix.size() && s->name.starts_with(prefix) && s->name[prefix.size()] == '.')
-			return true;
-	return false;
+	return prefix.size() <= longest_ && sections_.contains(prefix);
 }
 
 std::string Schema::suggestion(std::string_view name) const
@@ -79,12 +126,9 @@ std::string Schema::suggestion(std::string_view name) const
 	const Spec* best = nullptr;
 	size_t best_d = 4; // beyond three edits a suggestion is noise
 	for (const Spec* s : rows_) {
-		// The distance is at least the difference in length: a long name
-		// (a 10 MB key) costs nothing here.
-		size_t longer = std::max(name.size(), s->name.size());
-		if (longer - std::min(name.size(), s->name.size()) >= best_d)
-			continue;
-		size_t d = edit_distance(name, s->name);
+		// Bounded by the best so far: a long name (a 10 MB key) or an
+		// unrelated one costs a few cells per row.
+		size_t d = edit_distance(name, s->name, best_d);
 		if (d < best_d) {
 			best_d = d;
 			best = s;

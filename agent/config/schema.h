@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "agent/config/row.h"
@@ -67,6 +69,10 @@ private:
 
 	std::vector<const Spec*> rows_;
 	std::vector<Value> defaults_; // parallel to rows_
+	// Lookups by name: a file's every key is looked up on each load.
+	std::unordered_map<std::string_view, const Spec*> by_name_;
+	std::unordered_set<std::string_view> sections_; // every dotted prefix of a key
+	size_t longest_ = 0;                             // no longer name is a key or section
 };
 
 // The commented default config: a header, then for each key its help, what

@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <type_traits>
 
 namespace sipguard::util {
 
@@ -34,29 +36,28 @@ inline constexpr uint32_t kNoSlot = UINT32_MAX;
 template <class Entry>
 class BoundedTable {
 public:
+	// Construction writes each array once with memset, no per-slot loop:
+	// the fuzz targets build a fresh engine, with tables of thousands of
+	// slots, for every input.
 	explicit BoundedTable(size_t capacity)
 		: capacity_(capacity > 0 ? capacity : 1), entries_(std::make_unique<Entry[]>(capacity_)),
-		  slot_hash_(std::make_unique<uint32_t[]>(capacity_)), state_(std::make_unique<uint8_t[]>(capacity_)),
-		  free_(std::make_unique<uint32_t[]>(capacity_))
+		  slot_hash_(std::make_unique_for_overwrite<uint32_t[]>(capacity_)),
+		  state_(std::make_unique<uint8_t[]>(capacity_)), free_(std::make_unique_for_overwrite<uint32_t[]>(capacity_))
 	{
 		size_t buckets = 16;
 		while (buckets < 2 * capacity_)
 			buckets <<= 1;
 		mask_ = buckets - 1;
-		buckets_ = std::make_unique<Bucket[]>(buckets);
-		for (size_t i = 0; i < buckets; ++i)
-			buckets_[i].slot = kNoSlot;
-		// Low slot numbers first: a lightly used table stays in few cache lines.
-		for (size_t i = 0; i < capacity_; ++i)
-			free_[i] = static_cast<uint32_t>(capacity_ - 1 - i);
-		free_top_ = capacity_;
+		buckets_ = std::make_unique_for_overwrite<Bucket[]>(buckets);
+		static_assert(kNoSlot == UINT32_MAX && std::is_trivially_copyable_v<Bucket>);
+		std::memset(static_cast<void*>(buckets_.get()), 0xff, buckets * sizeof(Bucket)); // every slot kNoSlot
 	}
 	BoundedTable(const BoundedTable&) = delete;
 	BoundedTable& operator=(const BoundedTable&) = delete;
 
 	size_t capacity() const { return capacity_; }
-	size_t size() const { return capacity_ - free_top_; }
-	bool full() const { return free_top_ == 0; }
+	size_t size() const { return fresh_ - free_top_; }
+	bool full() const { return free_top_ == 0 && fresh_ == capacity_; }
 	uint64_t evictions() const { return evictions_; }
 	// Memory held, fixed at construction.
 	size_t bytes() const
@@ -100,9 +101,15 @@ public:
 	// table is full.
 	uint32_t insert(uint64_t hash)
 	{
-		if (free_top_ == 0)
+		// Freed slots first (last freed first), then never used ones in
+		// order: a lightly used table stays in few cache lines.
+		uint32_t slot;
+		if (free_top_ > 0)
+			slot = free_[--free_top_];
+		else if (fresh_ < capacity_)
+			slot = static_cast<uint32_t>(fresh_++);
+		else
 			return kNoSlot;
-		const uint32_t slot = free_[--free_top_];
 		const auto h = static_cast<uint32_t>(hash);
 		slot_hash_[slot] = h;
 		state_[slot] = kLive | kUsed;
@@ -149,7 +156,7 @@ public:
 	// table is empty.
 	uint32_t clock_victim()
 	{
-		if (free_top_ == capacity_)
+		if (size() == 0)
 			return kNoSlot;
 		for (;;) {
 			const auto slot = static_cast<uint32_t>(hand_);
@@ -179,10 +186,11 @@ private:
 
 	size_t capacity_;
 	std::unique_ptr<Entry[]> entries_;
-	std::unique_ptr<uint32_t[]> slot_hash_; // low 32 bits of each live entry's hash
+	std::unique_ptr<uint32_t[]> slot_hash_; // low 32 bits of each live entry's hash (written by insert())
 	std::unique_ptr<uint8_t[]> state_;      // kLive | kUsed
-	std::unique_ptr<uint32_t[]> free_;      // stack of free slots
+	std::unique_ptr<uint32_t[]> free_;      // stack of freed slots
 	size_t free_top_ = 0;
+	size_t fresh_ = 0; // slots fresh_ .. capacity_ - 1 were never handed out
 	std::unique_ptr<Bucket[]> buckets_;
 	size_t mask_ = 0;
 	size_t hand_ = 0;

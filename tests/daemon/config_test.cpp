@@ -104,6 +104,87 @@ TEST_CASE("unknown key: position of the key and a suggestion")
 	CHECK(one_error("sip = 5\n") == "sipguard.toml:1:1: sip: expected a table (section [sip]), got 5");
 }
 
+namespace {
+
+// Levenshtein distance, the whole table: the reference for the banded one.
+size_t full_edit_distance(std::string_view a, std::string_view b)
+{
+	std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+	for (size_t i = 0; i <= a.size(); ++i)
+		d[i][0] = i;
+	for (size_t j = 0; j <= b.size(); ++j)
+		d[0][j] = j;
+	for (size_t i = 1; i <= a.size(); ++i)
+		for (size_t j = 1; j <= b.size(); ++j)
+			d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+	return d[a.size()][b.size()];
+}
+
+} // namespace
+
+TEST_CASE("suggestion: the first key at the smallest distance below four edits, as the whole table computes it")
+{
+	const sipguard::config::Schema& schema = all_params();
+	// Every key with one to five edits of each kind at its start, middle and
+	// end, and names unrelated to any key.
+	std::vector<std::string> names = {"", "x", "zzzzzzzzzzzzzzzzzzzzzzzzzzzz", std::string(300, 'q')};
+	for (const auto& spec : schema) {
+		const std::string key(spec.name);
+		for (size_t edits = 1; edits <= 5; ++edits) {
+			for (size_t at : {size_t{0}, key.size() / 2, key.size() - std::min(key.size(), edits)}) {
+				std::string sub = key, del = key, ins = key;
+				for (size_t k = 0; k < edits && at + k < key.size(); ++k)
+					sub[at + k] = sub[at + k] == 'x' ? 'y' : 'x';
+				del.erase(at, edits);
+				ins.insert(at, edits, '#');
+				names.insert(names.end(), {sub, del, ins});
+			}
+		}
+	}
+	size_t with_suggestion = 0;
+	for (const std::string& name : names) {
+		std::string_view best;
+		size_t best_d = 4;
+		for (const auto& spec : schema) {
+			const size_t d = full_edit_distance(name, spec.name);
+			if (d < best_d) {
+				best_d = d;
+				best = spec.name;
+			}
+		}
+		const std::string expected = best.empty() ? "" : cat({" (did you mean ", best, "?)"});
+		CAPTURE(name);
+		CHECK(schema.suggestion(name) == expected);
+		with_suggestion += !best.empty();
+	}
+	CHECK(with_suggestion > names.size() / 2);
+}
+
+TEST_CASE("key and section lookup: every key, every dotted prefix of one, and nothing else")
+{
+	const sipguard::config::Schema& schema = all_params();
+	std::vector<std::string> others = {"", ".", "daemon.", ".daemon", "daemon..queues", std::string(1 << 20, 'd')};
+	for (const auto& spec : schema) {
+		CHECK(schema.find(spec.name) == &spec);
+		CHECK_FALSE(schema.is_section(spec.name));
+		for (size_t dot = spec.name.find('.'); dot != std::string_view::npos; dot = spec.name.find('.', dot + 1)) {
+			CHECK(schema.is_section(spec.name.substr(0, dot)));
+			CHECK(schema.find(spec.name.substr(0, dot)) == nullptr);
+		}
+		others.push_back(cat({spec.name, "x"}));
+		others.push_back(cat({spec.name, "."}));
+		others.push_back(std::string(spec.name.substr(1)));
+	}
+	for (const std::string& name : others) {
+		CAPTURE(name);
+		CHECK(schema.find(name) == nullptr);
+		bool below = false;
+		for (const auto& spec : schema)
+			below = below || (spec.name.size() > name.size() && spec.name.starts_with(name) && spec.name[name.size()] == '.');
+		CHECK(schema.is_section(name) == below);
+	}
+}
+
 TEST_CASE("wrong type")
 {
 	CHECK(one_error("[daemon]\n\nqueues = \"abc\"\n") ==

@@ -50,6 +50,31 @@ TEST_CASE("bounded table: fixed capacity; a full table refuses until an entry is
 	CHECK(t.bytes() == bytes);
 }
 
+TEST_CASE("bounded table: slots are handed out from the lowest, a freed one first; size and full count both")
+{
+	util::BoundedTable<Item> t(4);
+	CHECK(t.size() == 0);
+	CHECK(t.clock_victim() == kNoSlot); // empty
+	CHECK(t.insert(10) == 0);
+	CHECK(t.insert(11) == 1);
+	CHECK(t.insert(12) == 2);
+	t.erase(1);
+	t.erase(0);
+	CHECK(t.size() == 1);
+	CHECK(t.insert(13) == 0); // the last freed
+	CHECK(t.insert(14) == 1);
+	CHECK(t.insert(15) == 3); // then the never used one
+	CHECK(t.size() == 4);
+	CHECK(t.full());
+	CHECK(t.insert(16) == kNoSlot);
+	for (uint32_t s : {0u, 1u, 2u, 3u})
+		t.erase(s);
+	CHECK(t.size() == 0);
+	CHECK_FALSE(t.full());
+	CHECK(t.clock_victim() == kNoSlot);
+	CHECK(t.find(12, [](const Item&) { return true; }) == kNoSlot); // every bucket empty again
+}
+
 TEST_CASE("bounded table: random inserts and erases with colliding hashes agree with a reference map")
 {
 	// Few distinct hashes and ones near the top of the bucket array, so runs

@@ -135,8 +135,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 		if ((flags & 0x3c) == 0x3c)
 			eng.on_tick(now);
 
-		check_never_banned(bans, now);
-		if (bans.active_count() > cfg->ban.max_active)
+		// Nothing is banned while no ban is active: the per-address walk
+		// over every prefix length is only needed after a ban.
+		const size_t active = bans.active_count();
+		if (active > 0)
+			check_never_banned(bans, now);
+		if (active > cfg->ban.max_active)
 			__builtin_trap();
 		if (hook.tracker().active_dialogs() > calls_cfg.max_dialogs ||
 		    hook.tracker().open_pinholes() > calls_cfg.max_pinholes)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target: the SIP parser (datagram and stream) and the framer.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "agent/sip/framer.h"
 #include "agent/sip/parser.h"
@@ -47,6 +49,17 @@ void check_message(std::string_view in, const Message& m)
 		__builtin_trap();
 }
 
+// s.find_first_of(set, from) with one memchr per character of the set: the
+// standard one calls memchr on the set for every byte of s, which the
+// sanitizers intercept call by call.
+size_t first_of(std::string_view s, std::string_view set, size_t from = 0)
+{
+	size_t at = std::string_view::npos;
+	for (char c : set)
+		at = std::min(at, s.substr(0, at).find(c, from));
+	return at;
+}
+
 // Calls check(rest) on the input from each of its first 16 places where
 // next(in, from) finds something; check returning false is a finding.
 template <typename Next, typename Check>
@@ -84,8 +97,8 @@ void check_uri_paths(std::string_view in)
 	at_each(
 	    in, [](std::string_view s, size_t from) { return s.find("sip:", from); },
 	    [](std::string_view rest) {
-		    return uri_agrees(rest, rest.substr(0, rest.find_first_of(" >,\r\n"))) && uri_agrees(rest, rest.substr(0, 1100))
-		           && name_addr_agrees(rest, rest.substr(0, rest.find_first_of("\r\n")));
+		    return uri_agrees(rest, rest.substr(0, first_of(rest, " >,\r\n"))) && uri_agrees(rest, rest.substr(0, 1100))
+		           && name_addr_agrees(rest, rest.substr(0, first_of(rest, "\r\n")));
 	    });
 }
 
@@ -95,9 +108,9 @@ void check_uri_paths(std::string_view in)
 void check_name_addr_paths(std::string_view in)
 {
 	at_each(
-	    in, [](std::string_view s, size_t from) { return s.find_first_of("\"<", from); },
+	    in, [](std::string_view s, size_t from) { return first_of(s, "\"<", from); },
 	    [](std::string_view rest) {
-		    const std::string_view line = rest.substr(0, rest.find_first_of("\r\n"));
+		    const std::string_view line = rest.substr(0, first_of(rest, "\r\n"));
 		    return name_addr_agrees(rest, line) && name_addr_agrees(rest, line.substr(0, line.find(';')));
 	    });
 }
@@ -111,8 +124,8 @@ void check_via_auth_paths(std::string_view in)
 	    in, [](std::string_view s, size_t from) { return s.find('\n', from); },
 	    [](std::string_view rest) {
 		    rest.remove_prefix(1); // the '\n'
-		    const std::string_view value = rest.substr(rest.substr(0, rest.find_first_of("\r\n")).find(':') + 1);
-		    const std::string_view line = value.substr(0, value.find_first_of("\r\n"));
+		    const std::string_view value = rest.substr(rest.substr(0, first_of(rest, "\r\n")).find(':') + 1);
+		    const std::string_view line = value.substr(0, first_of(value, "\r\n"));
 		    const std::string_view more = value.substr(0, 1100);
 		    return detail::via_shortcut_agrees(line) && detail::auth_shortcut_agrees(line)
 		           && detail::via_shortcut_agrees(more) && detail::auth_shortcut_agrees(more);
