@@ -75,7 +75,7 @@ DecodeStatus decode_l4(uint8_t proto, std::span<const uint8_t> l4, bool first_fr
 	return DecodeStatus::NotUdpOrTcp;
 }
 
-DecodeStatus decode_v4(std::span<const uint8_t> p, PacketView& out)
+DecodeStatus decode_v4(std::span<const uint8_t> p, PacketView& out, bool cut)
 {
 	if (p.size() < kIpv4MinHeader)
 		return DecodeStatus::Truncated;
@@ -87,22 +87,28 @@ DecodeStatus decode_v4(std::span<const uint8_t> p, PacketView& out)
 		return DecodeStatus::BadHeader;
 	out.src = net::IpAddress::v4(p.data() + 12);
 	out.dst = net::IpAddress::v4(p.data() + 16);
-	if (ihl > p.size() || total > p.size())
+	if (ihl > p.size())
 		return DecodeStatus::Truncated;
+	uint8_t proto = p[9];
+	// Only a UDP datagram's start can be judged (like a first fragment).
+	const bool partial = total > p.size();
+	if (partial && (!cut || proto != kProtoUdp))
+		return DecodeStatus::Truncated;
+	if (partial)
+		total = p.size();
 	uint16_t frag = be16(p.data() + 6);
 	uint16_t offset = frag & 0x1fff; // RFC 791 §3.1, in 8-octet units
 	bool more = frag & 0x2000;
-	uint8_t proto = p[9];
 	out.l4 = proto == kProtoUdp ? L4::Udp : proto == kProtoTcp ? L4::Tcp : L4::Other;
 	if (offset != 0) {
 		out.fragment = true;
 		return DecodeStatus::Fragment;
 	}
-	out.first_fragment = more;
-	return decode_l4(proto, p.subspan(ihl, total - ihl), more, out);
+	out.first_fragment = more || partial;
+	return decode_l4(proto, p.subspan(ihl, total - ihl), more || partial, out);
 }
 
-DecodeStatus decode_v6(std::span<const uint8_t> p, PacketView& out)
+DecodeStatus decode_v6(std::span<const uint8_t> p, PacketView& out, bool cut)
 {
 	if (p.size() < kIpv6Header)
 		return DecodeStatus::Truncated;
@@ -113,8 +119,11 @@ DecodeStatus decode_v6(std::span<const uint8_t> p, PacketView& out)
 	// which we inspect.
 	if (plen == 0)
 		return DecodeStatus::BadHeader;
-	if (kIpv6Header + plen > p.size())
+	const bool partial = kIpv6Header + plen > p.size();
+	if (partial && !cut)
 		return DecodeStatus::Truncated;
+	if (partial)
+		plen = p.size() - kIpv6Header;
 	std::span<const uint8_t> rest = p.subspan(kIpv6Header, plen);
 	uint8_t next = p[6];
 	bool more = false;
@@ -153,8 +162,11 @@ DecodeStatus decode_v6(std::span<const uint8_t> p, PacketView& out)
 		next = rest[0];
 		rest = rest.subspan(len);
 	}
-	out.first_fragment = more;
-	return decode_l4(next, rest, more, out);
+	// Only a UDP datagram's start can be judged (like a first fragment).
+	if (partial && next != kProtoUdp)
+		return DecodeStatus::Truncated;
+	out.first_fragment = more || partial;
+	return decode_l4(next, rest, more || partial, out);
 }
 
 } // namespace
@@ -172,14 +184,14 @@ const char* to_string(DecodeStatus status)
 	return "unknown";
 }
 
-DecodeStatus decode_ip(std::span<const uint8_t> ip_packet, PacketView& out)
+DecodeStatus decode_ip(std::span<const uint8_t> ip_packet, PacketView& out, bool capture_cut)
 {
 	out = PacketView{};
 	if (ip_packet.empty())
 		return DecodeStatus::Truncated;
 	switch (ip_packet[0] >> 4) {
-	case 4: return decode_v4(ip_packet, out);
-	case 6: return decode_v6(ip_packet, out);
+	case 4: return decode_v4(ip_packet, out, capture_cut);
+	case 6: return decode_v6(ip_packet, out, capture_cut);
 	default: return DecodeStatus::NotIpv4OrIpv6;
 	}
 }

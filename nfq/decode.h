@@ -37,8 +37,17 @@ const char* to_string(DecodeStatus status);
 //   (RFC 6946: offset 0, M clear) is an ordinary packet.
 // - UDP: the payload is bounded by the UDP length, which must fit in the IP
 //   payload. TCP: the data offset is honoured; seq and flags are filled.
+// - `capture_cut`: the queue copied only the start of a longer packet (the
+//   kernel caps the copy range at 65531 bytes, and a reassembled datagram
+//   reaches 65535, IPv6 65575). A UDP datagram is then decoded like a first
+//   fragment (`first_fragment`, payload = the bytes present); anything else
+//   cut short stays Truncated.
+// - A datagram the kernel reassembled (nf_defrag_ipv4/ipv6) is an ordinary
+//   packet: nf_ct_frag6_reasm removes the IPv6 fragment header and rewrites
+//   the payload length; were a fragment header left (offset 0, M clear),
+//   it would decode as the atomic fragment it then is.
 //
 // Never reads outside `ip_packet`, never allocates.
-DecodeStatus decode_ip(std::span<const uint8_t> ip_packet, PacketView& out);
+DecodeStatus decode_ip(std::span<const uint8_t> ip_packet, PacketView& out, bool capture_cut = false);
 
 } // namespace sipguard::nfq

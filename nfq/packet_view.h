@@ -27,11 +27,13 @@ struct PacketView {
 	uint32_t tcp_seq = 0;
 	uint8_t tcp_flags = 0;
 	bool fragment = false; // a non-first fragment or one the decoder could not reassemble
-	// The first fragment of a fragmented datagram: ports are valid, the
-	// payload holds only this fragment's share of the datagram, so it must not
-	// be judged as a whole (truncated) SIP message. On the queue's input hook
-	// this happens for IPv6 only: IPv4 is reassembled before LOCAL_IN
-	// (ip_local_deliver), IPv6 after it unless conntrack's defrag is active.
+	// Only the start of the datagram is here: the first fragment of a
+	// fragmented one, or a UDP datagram longer than the queue's copy range.
+	// Ports are valid; the payload must not be judged as a whole (truncated)
+	// SIP message. Our table has the kernel reassemble before the queue
+	// (rules/README.md, "Reassembly"), so the queue sees first fragments only
+	// on a kernel without tproxy or ct (IPv6; IPv4 is reassembled before
+	// LOCAL_IN by ip_local_deliver anyway).
 	bool first_fragment = false;
 	std::span<const uint8_t> payload;
 

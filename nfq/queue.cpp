@@ -286,7 +286,12 @@ size_t Queue::Impl::process(size_t n, Handler& handler)
 				continue;
 			bump(counters.received);
 			Verdict v = Verdict::Accept;
-			DecodeStatus st = decode_ip(payload, view);
+			// NFQA_CAP_LEN: the packet's length when the copy range cut it
+			// (a reassembled datagram over 65531 bytes).
+			const nlattr* cap = attrs[NFQA_CAP_LEN];
+			const bool cut = cap != nullptr && mnl_attr_get_payload_len(cap) >= sizeof(uint32_t) &&
+			                 ntohl(mnl_attr_get_u32(cap)) > payload.size();
+			DecodeStatus st = decode_ip(payload, view, cut);
 			if (st == DecodeStatus::Ok)
 				v = handler.on_packet(view, direction_of_hook(hook));
 			else if (st == DecodeStatus::Fragment)

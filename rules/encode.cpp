@@ -11,6 +11,7 @@
 #include <libnftnl/common.h>
 #include <linux/netlink.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
@@ -173,6 +174,7 @@ std::span<const ChainDef> chain_definitions()
 		{kChainInput, NF_INET_LOCAL_IN, -10},
 		{kChainMedia, -1, 0},
 		{kChainOutput, NF_INET_LOCAL_OUT, -10},
+		{kChainDefrag, -1, 0},
 	};
 	return kChains;
 }
@@ -251,6 +253,36 @@ ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count)
 	return e;
 }
 
+void append_defrag_exprs(nftnl_rule* rule, DefragBackend backend, uint16_t port)
+{
+	if (backend == DefragBackend::Tproxy) {
+		// nft requires an L4 protocol match before tproxy; the kernel needs
+		// NFTA_TPROXY_FAMILY and a port or address register. Family
+		// NFPROTO_UNSPEC (an inet table without an address) enables both
+		// nf_defrag_ipv4 and nf_defrag_ipv6 (net/netfilter/nft_tproxy.c,
+		// nft_tproxy_init).
+		match_l4proto(rule, IPPROTO_UDP);
+		auto imm = make_expr("immediate");
+		nftnl_expr_set_u32(imm.get(), NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+		uint16_t be = htons(port);
+		nftnl_expr_set_data(imm.get(), NFTNL_EXPR_IMM_DATA, &be, sizeof be);
+		add_expr(rule, std::move(imm));
+		auto tp = make_expr("tproxy");
+		nftnl_expr_set_u32(tp.get(), NFTNL_EXPR_TPROXY_FAMILY, NFPROTO_UNSPEC);
+		nftnl_expr_set_u32(tp.get(), NFTNL_EXPR_TPROXY_REG_PORT, NFT_REG_1);
+		add_expr(rule, std::move(tp));
+	} else if (backend == DefragBackend::Conntrack) {
+		// Any ct load takes a conntrack reference for the table's family
+		// (nft_ct_get_init: nf_ct_netns_get), which enables both defrags.
+		auto ct = make_expr("ct");
+		nftnl_expr_set_u32(ct.get(), NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(ct.get(), NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		add_expr(rule, std::move(ct));
+		const uint32_t state_new = NF_CT_STATE_BIT(IP_CT_NEW); // host byte order, like nft
+		add_cmp(rule, NFT_REG_1, NFT_CMP_EQ, &state_new, sizeof state_new);
+	}
+}
+
 std::vector<RulePtr> make_chain_rules(const std::string& chain, const TableSpec& spec, QueueBackend backend)
 {
 	std::vector<RulePtr> rules;
@@ -309,6 +341,11 @@ std::vector<RulePtr> make_chain_rules(const std::string& chain, const TableSpec&
 		// The PBX's responses leave from the SIP ports; same hash, same queue.
 		rules.push_back(queue_rule(chain, IPPROTO_UDP, kThSportOffset, spec, backend));
 		rules.push_back(queue_rule(chain, IPPROTO_TCP, kThSportOffset, spec, backend));
+	} else if (chain == kChainDefrag && spec.defrag != DefragBackend::None) {
+		auto r = new_rule(chain);
+		append_defrag_exprs(r.get(), spec.defrag, spec.sip_ports.empty() ? 5060 : spec.sip_ports.front());
+		set_comment(r.get(), kCommentDefrag);
+		rules.push_back(std::move(r));
 	}
 	return rules;
 }
@@ -435,6 +472,8 @@ void append_table_contents(Batch& batch, const TableSpec& spec, QueueBackend bac
 			std::string what = object("add rule to chain", def.name);
 			if (def.name == std::string(kChainInput) || def.name == std::string(kChainOutput))
 				what += std::string(" (queue via ") + std::string(to_string(backend)) + ")";
+			else if (def.name == std::string(kChainDefrag))
+				what += std::string(" (reassembly via ") + std::string(to_string(spec.defrag)) + ")";
 			batch.commit_message(std::move(what));
 		}
 	}

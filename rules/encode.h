@@ -64,6 +64,12 @@ std::span<const ChainDef> chain_definitions();
 // The verdict expression of a queue rule.
 ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count);
 
+// The expressions of the defrag rule (nothing for None), as nft would write
+// `meta l4proto udp tproxy to :PORT` or `ct state == new`. The rule lives in a
+// chain nothing jumps to, so it never runs: what matters is the expression's
+// init in the kernel (table.h, DefragBackend).
+void append_defrag_exprs(nftnl_rule* rule, DefragBackend backend, uint16_t port);
+
 // Appends every message that creates the whole table (the caller frames it in
 // a batch, after an add+delete of the old table when replacing).
 void append_table_contents(Batch& batch, const TableSpec& spec, QueueBackend backend);

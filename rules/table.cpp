@@ -70,6 +70,19 @@ std::string_view to_string(QueueBackend backend)
 	return "?";
 }
 
+std::string_view to_string(DefragBackend backend)
+{
+	switch (backend) {
+	case DefragBackend::None:
+		return "none";
+	case DefragBackend::Tproxy:
+		return "tproxy";
+	case DefragBackend::Conntrack:
+		return "conntrack";
+	}
+	return "?";
+}
+
 namespace {
 
 void append_probe_table(Batch& batch, uint16_t flags, const char* what)
@@ -84,7 +97,10 @@ void append_probe_table(Batch& batch, uint16_t flags, const char* what)
 }
 
 // 1 = expression accepted, 0 = not available (ENOENT/EOPNOTSUPP), <0 = -errno.
-int probe_one(Netlink& nl, QueueBackend backend, std::string& detail)
+// `fill` adds the expressions of the rule under test to a rule of a regular
+// chain in the probe table.
+template <class Fill>
+int probe_rule(Netlink& nl, const std::string& what, Fill fill, std::string& detail)
 {
 	Batch batch;
 	append_probe_table(batch, NLM_F_CREATE | NLM_F_EXCL, "probe: add table inet sipguard_probe");
@@ -103,11 +119,11 @@ int probe_one(Netlink& nl, QueueBackend backend, std::string& detail)
 		nftnl_rule_set_u32(r.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
 		nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kProbeTable);
 		nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, "probe");
-		nftnl_rule_add_expr(r.get(), make_queue_expr(backend, 0, 1).release());
+		fill(r.get());
 		char* buf = batch.reserve(4096);
 		nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_APPEND | NLM_F_CREATE, 0);
 		nftnl_rule_nlmsg_build_payload(nlh, r.get());
-		batch.commit_message(std::string("probe: add rule with ") + std::string(to_string(backend)));
+		batch.commit_message("probe: add rule with " + what);
 	}
 	// Sentinel: the same table again with NLM_F_EXCL fails with EEXIST, so
 	// the kernel always aborts this transaction and nothing is committed.
@@ -152,6 +168,13 @@ int probe_one(Netlink& nl, QueueBackend backend, std::string& detail)
 	return -rule_err;
 }
 
+int probe_one(Netlink& nl, QueueBackend backend, std::string& detail)
+{
+	return probe_rule(
+		nl, std::string(to_string(backend)),
+		[&](nftnl_rule* r) { nftnl_rule_add_expr(r, make_queue_expr(backend, 0, 1).release()); }, detail);
+}
+
 } // namespace
 
 Status probe_queue_backend(Netlink& nl, QueueBackend& out)
@@ -175,6 +198,26 @@ Status probe_queue_backend(Netlink& nl, QueueBackend& out)
 	                       "the kernel supports neither the nft queue expression (CONFIG_NFT_QUEUE) nor the xt "
 	                       "NFQUEUE target through nft_compat: " +
 	                           detail);
+}
+
+Status probe_defrag_backend(Netlink& nl, DefragBackend& out)
+{
+	out = DefragBackend::None;
+	std::string detail;
+	for (DefragBackend b : {DefragBackend::Tproxy, DefragBackend::Conntrack}) {
+		// The rule's init enables defrag for the moment until the abort
+		// destroys it again: harmless.
+		int r = probe_rule(
+			nl, std::string(to_string(b)), [&](nftnl_rule* rule) { append_defrag_exprs(rule, b, 5060); }, detail);
+		if (r == 1) {
+			out = b;
+			return Status::success();
+		}
+		if (r < 0)
+			return Status::failure(-r, "probing the nft " + std::string(to_string(b)) + " expression failed: " + detail);
+		LOG(Rules, Info, "kernel has no nft {} expression ({})", to_string(b), detail);
+	}
+	return Status::success();
 }
 
 Status table_exists(Netlink& nl, bool& exists)
@@ -305,10 +348,12 @@ Status install(Netlink& nl, const TableSpec& spec, QueueBackend backend)
 	return Status::success();
 }
 
-Status install_auto(Netlink& nl, const TableSpec& spec, QueueBackend& chosen)
+Status install_auto(Netlink& nl, TableSpec& spec, QueueBackend& chosen)
 {
 	QueueBackend backend;
 	if (Status st = probe_queue_backend(nl, backend); !st.ok())
+		return st;
+	if (Status st = probe_defrag_backend(nl, spec.defrag); !st.ok())
 		return st;
 	Status st = install(nl, spec, backend);
 	if (st.ok())

@@ -30,10 +30,27 @@ inline constexpr const char* kChainPrerouting = "prerouting";
 inline constexpr const char* kChainInput = "input";
 inline constexpr const char* kChainMedia = "media";
 inline constexpr const char* kChainOutput = "output";
+// A regular chain nothing jumps to: its one rule is never evaluated; its
+// expression exists for its side effect (see DefragBackend).
+inline constexpr const char* kChainDefrag = "defrag";
 
 // Rule comments; read_counters finds the counters by these.
 inline constexpr const char* kCommentBanDrop = "sipguard-ban-drop";
 inline constexpr const char* kCommentMediaDrop = "sipguard-media-drop";
+inline constexpr const char* kCommentDefrag = "sipguard-defrag: never evaluated, makes the kernel reassemble fragments";
+
+// How the table makes the kernel reassemble IP fragments before our hooks,
+// so the queue sees whole datagrams (IPv6 is otherwise reassembled only
+// after LOCAL_IN, so its first fragment would be queued alone). Both run
+// nf_defrag_ipv4/ipv6 at prerouting priority -400 in this namespace for as
+// long as the rule exists (the expressions' init/destroy take and drop a
+// per-netns reference).
+enum class DefragBackend : uint8_t {
+	None,      // the kernel has neither: the engine drops unknown sources' first fragments
+	Tproxy,    // nft_tproxy_init: nf_defrag_ipv4_enable + nf_defrag_ipv6_enable, nothing else
+	Conntrack, // nft_ct_get_init: nf_ct_netns_get, i.e. full conntrack (which enables both defrags)
+};
+std::string_view to_string(DefragBackend backend);
 
 struct TableSpec {
 	std::vector<uint16_t> sip_ports{5060};
@@ -45,6 +62,8 @@ struct TableSpec {
 	uint32_t ban_set_size = 1048576;
 	uint32_t media_set_size = 65536;
 	std::vector<net::Cidr> allow; // never banned: accepted in prerouting before the ban check
+	// The rule of chain `defrag`; install_auto sets what the kernel offers.
+	DefragBackend defrag = DefragBackend::None;
 	// On replace, copy the current ban and media elements (with their
 	// remaining time) into the new table.
 	bool keep_elements = true;
@@ -72,8 +91,15 @@ Status probe_queue_backend(Netlink& nl, QueueBackend& out);
 // allow elements. Nobody ever sees a half-built table.
 Status install(Netlink& nl, const TableSpec& spec, QueueBackend backend);
 
-// install with probing; on success `chosen` holds the backend used.
-Status install_auto(Netlink& nl, const TableSpec& spec, QueueBackend& chosen);
+// Asks the kernel, like probe_queue_backend (one always-aborted transaction
+// per candidate), whether it knows the `tproxy` expression, else `ct`;
+// None (and success) when it knows neither.
+Status probe_defrag_backend(Netlink& nl, DefragBackend& out);
+
+// install with probing: the queue backend and the defrag mechanism
+// (`spec.defrag` is overwritten with what the kernel offers). On success
+// `chosen` holds the queue backend used.
+Status install_auto(Netlink& nl, TableSpec& spec, QueueBackend& chosen);
 
 // Deletes `table inet sipguard` (no error if it does not exist).
 Status remove(Netlink& nl);

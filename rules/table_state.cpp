@@ -126,6 +126,12 @@ void expr_fingerprint(std::string& s, const nftnl_expr* e)
 		str(s, e, NFTNL_EXPR_MT_NAME);
 		u32s(s, e, {NFTNL_EXPR_MT_REV});
 		bytes(s, e, NFTNL_EXPR_MT_INFO);
+	} else if (n == "tproxy") {
+		u32s(s, e, {NFTNL_EXPR_TPROXY_FAMILY});
+		regs(s, e, {NFTNL_EXPR_TPROXY_REG_ADDR, NFTNL_EXPR_TPROXY_REG_PORT});
+	} else if (n == "ct") {
+		u32s(s, e, {NFTNL_EXPR_CT_KEY, NFTNL_EXPR_CT_DIR});
+		regs(s, e, {NFTNL_EXPR_CT_DREG, NFTNL_EXPR_CT_SREG});
 	} else if (n != "counter") {
 		s += " ?"; // an expression we never write: only its name matters
 	}

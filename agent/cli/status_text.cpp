@@ -50,6 +50,10 @@ void print_status(const json::Value& s)
 	           remaining(s["uptime_s"].as_int()), s["config"].as_string());
 	fmt::print("queues:      {} (backend {}){}{}\n", s["queues"].as_int(), s["queue_backend"].as_string(),
 	           s["dry_run"].as_bool() ? ", DRY RUN" : "", s["media_pinning"].as_bool() ? ", media pinning on" : "");
+	if (!s["defrag"].as_string().empty())
+		fmt::print("reassembly:  {}\n", s["defrag"].as_string() == "none"
+		                                    ? std::string("none (first fragments of unknown sources are dropped)")
+		                                    : "kernel, via " + s["defrag"].as_string());
 	fmt::print("packets:     {} in, {} out\n", s["packets"]["in"].as_int(), s["packets"]["out"].as_int());
 	fmt::print("verdicts:    {} accepted, {} dropped\n", s["verdicts"]["accepted"].as_int(),
 	           s["verdicts"]["dropped"].as_int());

@@ -79,6 +79,7 @@ util::Status apply_config_file(Runtime& rt, rules::Netlink& nl, rules::TableSpec
 		                                         fmt::join(keys, ", "), keys.size() == 1 ? "s" : ""));
 
 	rules::TableSpec next_spec = table_spec(*next);
+	next_spec.defrag = rt.defrag; // probed at start, not configured
 	if (!same_spec(next_spec, spec)) {
 		// One transaction replaces the whole table, carrying bans and
 		// pinholes over: the kernel sees the old ruleset or the new one. On

@@ -215,6 +215,7 @@ json::Value status_json(const Runtime& rt)
 	v.set("uptime_s", seconds(std::chrono::steady_clock::now() - rt.started));
 	v.set("config", cfg->source());
 	v.set("queue_backend", std::string(rt.backend == rules::QueueBackend::Native ? "native" : "compat"));
+	v.set("defrag", std::string(rules::to_string(rt.defrag)));
 	v.set("queues", rt.shards.size());
 	v.set("dry_run", cfg->daemon().dry_run);
 	v.set("media_pinning", cfg->daemon().media_pinning);

@@ -217,9 +217,16 @@ bool Daemon::start()
 		LOG(Daemon, Error, "cannot install table inet sipguard: {}", st.message);
 		return false;
 	}
-	LOG(Daemon, Info, "table inet sipguard installed (queue backend {}, queues {}..{}, SIP ports {}, media pinning {})",
-	    rules::to_string(rt_.backend), d.queue_base, d.queue_base + d.queues - 1, fmt::join(d.sip_ports, ","),
+	rt_.defrag = spec_.defrag;
+	LOG(Daemon, Info,
+	    "table inet sipguard installed (queue backend {}, fragment reassembly {}, queues {}..{}, SIP ports {}, media "
+	    "pinning {})",
+	    rules::to_string(rt_.backend), rules::to_string(spec_.defrag), d.queue_base, d.queue_base + d.queues - 1,
+	    fmt::join(d.sip_ports, ","),
 	    d.media_pinning ? fmt::format("on {}-{}", d.rtp_range.lo, d.rtp_range.hi) : std::string("off"));
+	if (spec_.defrag == rules::DefragBackend::None)
+		LOG(Daemon, Warning, "the kernel has neither the nft tproxy nor the ct expression: fragmented SIP reaches the "
+		                     "agent in pieces; first fragments from sources not known to be good are dropped");
 
 	rt_.kernel.set_table(spec_, rt_.backend);
 	own_addresses_.start(*rt_.bans); // before the restore: no saved ban may cover this host

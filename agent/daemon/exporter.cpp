@@ -109,7 +109,8 @@ const CounterTable<Shard>& traffic_table()
 		  {{{"cause", "tcp_stale"}}, engine(&EngineCounters::tcp_stale)},
 		  {{{"cause", "tcp_window_full"}}, engine(&EngineCounters::tcp_window_full)},
 		  {{{"cause", "tcp_midstream"}}, engine(&EngineCounters::tcp_midstream_dropped)},
-		  {{{"cause", "udp_redropped"}}, engine(&EngineCounters::udp_redropped)}}},
+		  {{{"cause", "udp_redropped"}}, engine(&EngineCounters::udp_redropped)},
+		  {{{"cause", "fragment"}}, engine(&EngineCounters::first_fragments_dropped)}}},
 		{"sipguard_evictions_total", Type::Counter, "Entries evicted from full bounded tables, by table.",
 		 {{{{"table", "sources"}}, engine(&EngineCounters::source_evictions)},
 		  {{{"table", "prefixes"}}, engine(&EngineCounters::prefix_evictions)},
@@ -159,6 +160,11 @@ const CounterTable<Runtime>& bans_table()
 	return table;
 }
 
+std::function<uint64_t(const Runtime&)> defrag_is(rules::DefragBackend b)
+{
+	return [b](const Runtime& rt) { return uint64_t{rt.defrag == b}; };
+}
+
 const CounterTable<Runtime>& health_table()
 {
 	static const CounterTable<Runtime> table = {
@@ -170,6 +176,11 @@ const CounterTable<Runtime>& health_table()
 		  {{{"result", "error"}}, daemon_counter(&DaemonCounters::save_errors)}}},
 		{"sipguard_control_clients", Type::Gauge, "Connected control/metrics clients.",
 		 {{{}, [](const Runtime& rt) { return uint64_t{rt.control ? rt.control->clients() : 0}; }}}},
+		{"sipguard_kernel_reassembly", Type::Gauge,
+		 "1 for the mechanism table inet sipguard uses to make the kernel reassemble fragments before inspection.",
+		 {{{{"mechanism", "tproxy"}}, defrag_is(rules::DefragBackend::Tproxy)},
+		  {{{"mechanism", "conntrack"}}, defrag_is(rules::DefragBackend::Conntrack)},
+		  {{{"mechanism", "none"}}, defrag_is(rules::DefragBackend::None)}}},
 	};
 	return table;
 }

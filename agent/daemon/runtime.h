@@ -98,6 +98,7 @@ struct Runtime final : engine::BanListener {
 
 	std::atomic<uint64_t> config_version{1}; // bumped by set_config
 	rules::QueueBackend backend = rules::QueueBackend::CompatNfqueueV3;
+	rules::DefragBackend defrag = rules::DefragBackend::None; // probed at start (rules::install_auto)
 	// Destroyed in reverse: the queue threads are joined before their shards
 	// go, and everything that calls into the ban manager before it. The
 	// writer's queued jobs call into `kernel`, so it outlives the writer.

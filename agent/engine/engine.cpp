@@ -402,6 +402,8 @@ void count_first_line(EngineCounters& c, std::span<const uint8_t> payload)
 Verdict EnginePass::run()
 {
 	++c_.packets;
+	// A later fragment has no ports to judge by; without its first
+	// fragment (judged below) it never reassembles into anything.
 	if (pkt_.fragment) {
 		++c_.fragments;
 		return Verdict::Accept;
@@ -428,12 +430,19 @@ Verdict EnginePass::run()
 			count_first_line(c_, pkt_.payload);
 		return Verdict::Drop;
 	}
-	// A first fragment (IPv6 is not reassembled before the input hook
-	// unless conntrack defrag runs) holds only the start of the datagram:
-	// parsing it would call a valid large INVITE malformed. Its ports are
-	// valid, so a banned source was dropped above; otherwise pass it
-	// uninspected like the fragments that follow it.
+	// A first fragment holds only the start of its datagram (the table's
+	// defrag rule makes the kernel reassemble before our hooks, so this
+	// happens only on a kernel without tproxy or ct, or for a datagram
+	// longer than the queue's copy range): it cannot be judged, and
+	// parsing it would call a valid large INVITE malformed. A banned
+	// source's was dropped above. From a known-good source it passes
+	// uninspected; from anyone else it is dropped, so the datagram never
+	// reassembles at the PBX (the later fragments alone are useless).
 	if (pkt_.first_fragment) {
+		if (dir_ == nfq::Direction::In && !st_->allowlisted && !st_->known()) {
+			++c_.first_fragments_dropped;
+			return Verdict::Drop;
+		}
 		++c_.first_fragments;
 		return Verdict::Accept;
 	}

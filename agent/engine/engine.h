@@ -67,7 +67,8 @@ struct EngineCounters {
 	uint64_t not_sip = 0;      // http/binary on a SIP port (counted as malformed by the detector)
 	uint64_t keepalives = 0;   // CRLF, STUN
 	uint64_t fragments = 0;    // non-first fragments, accepted uninspected
-	uint64_t first_fragments = 0; // first fragments (partial message), accepted uninspected
+	uint64_t first_fragments = 0; // first fragments (partial message) of known-good sources, accepted uninspected
+	uint64_t first_fragments_dropped = 0; // first fragments of other sources: cannot be inspected, dropped
 	uint64_t accepted = 0;
 	uint64_t dropped = 0;
 	uint64_t dropped_banned = 0;

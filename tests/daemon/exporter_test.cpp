@@ -113,7 +113,8 @@ TEST_CASE("the families come in their documented order, each declared once")
 	const std::vector<std::string> tail = {
 		"sipguard_kernel_in_sync",  "sipguard_kernel_divergent_elements", "sipguard_kernel_checks_total",
 		"sipguard_kernel_repairs_total", "sipguard_restored_bans",         "sipguard_restore_seconds",
-		"sipguard_reloads_total",   "sipguard_state_saves_total",         "sipguard_control_clients"};
+		"sipguard_reloads_total",   "sipguard_state_saves_total",         "sipguard_control_clients",
+		"sipguard_kernel_reassembly"};
 	REQUIRE(f.size() >= head.size() + tail.size());
 	CHECK(std::vector<std::string>(f.begin(), f.begin() + static_cast<long>(head.size())) == head);
 	CHECK(std::vector<std::string>(f.end() - static_cast<long>(tail.size()), f.end()) == tail);

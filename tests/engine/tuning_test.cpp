@@ -3,7 +3,8 @@
 // User-Agent stopped within a handful of requests (fast-repeat brute force,
 // per-port enumeration judged at request time), the look-alikes that must
 // stay unbanned (wrong password, stale nonce, 407 then 401, multi-line desk
-// phone), first fragments passed uninspected, and call-limit findings.
+// phone), first fragments (dropped unless the source is known-good), and
+// call-limit findings.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -354,43 +355,72 @@ TEST_CASE("negative: a desk phone with 6 lines on one port registering at boot")
 	SUBCASE("interleaved with the 401s") { run(true); }
 }
 
-TEST_CASE("first fragments are accepted uninspected and counted; banned sources' are dropped")
+TEST_CASE("first fragments: dropped from unknown sources, passed uninspected from known-good ones")
 {
-	Harness h;
-	auto src = ip("2001:db8::70");
-	// The first 1232 bytes of a large INVITE: no end of headers, no body.
+	// What reaches the engine when the kernel did not reassemble (no tproxy
+	// or ct expression, or a datagram past the copy range): the first 1200
+	// bytes of a large INVITE, no end of headers, no body.
+	auto cfg = std::make_shared<engine::Config>();
+	cfg->allowlist = {*net::Cidr::parse("2001:db8:a::/48")};
+	Harness h(cfg);
 	Req r;
 	r.method = "INVITE";
-	r.via_host = "2001:db8::70";
+	r.via_host = "[2001:db8::70]";
 	r.extra_headers = std::string(3000, 'x');
-	std::string text = request(r).substr(0, 1200);
-	for (int i = 0; i < 30; ++i) {
+	const std::string text = request(r).substr(0, 1200);
+	auto first_fragment = [&](const net::IpAddress& src, nfq::Direction dir = nfq::Direction::In) {
 		nfq::PacketView p;
-		p.src = src;
-		p.dst = ip("2001:db8::1");
+		const bool in = dir == nfq::Direction::In;
+		p.src = in ? src : h.pbx;
+		p.dst = in ? h.pbx : src;
 		p.sport = 5060;
 		p.dport = 5060;
 		p.l4 = nfq::L4::Udp;
 		p.first_fragment = true;
 		p.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-		CHECK(h.engine.on_packet(p, nfq::Direction::In, h.now) == Verdict::Accept);
+		return h.engine.on_packet(p, dir, h.now);
+	};
+
+	const auto unknown = ip("2001:db8::70");
+	for (int i = 0; i < 30; ++i) {
+		CHECK(first_fragment(unknown) == Verdict::Drop);
 		h.advance(10ms);
 	}
-	CHECK(h.engine.counters().first_fragments == 30);
+	CHECK(h.engine.counters().first_fragments_dropped == 30);
+	CHECK(h.engine.counters().first_fragments == 0);
+	// Never parsed: neither malformed nor a finding, and no ban for it.
 	CHECK(h.engine.counters().malformed == 0);
 	CHECK(h.engine.counters().sip_messages == 0);
 	CHECK(h.sink.findings.empty());
-	// Once the source is banned its first fragments are dropped too.
-	h.bans.ban(net::Cidr{src, 128}, std::chrono::minutes(10), "test", h.now);
-	nfq::PacketView p;
-	p.src = src;
-	p.dst = ip("2001:db8::1");
-	p.sport = 5060;
-	p.dport = 5060;
-	p.l4 = nfq::L4::Udp;
-	p.first_fragment = true;
-	p.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-	CHECK(h.engine.on_packet(p, nfq::Direction::In, h.now) == Verdict::Drop);
+	CHECK_FALSE(h.banned(unknown));
+
+	// Allowlisted: passes uninspected.
+	CHECK(first_fragment(ip("2001:db8:a::5")) == Verdict::Accept);
+	CHECK(h.engine.counters().first_fragments == 1);
+
+	// Known: a phone whose REGISTER the PBX accepted.
+	const auto phone = ip("2001:db8::71");
+	Req reg;
+	reg.method = "REGISTER";
+	reg.ruri_user = "";
+	reg.from_user = reg.to_user = "201";
+	reg.via_host = "[2001:db8::71]";
+	reg.credentials = true;
+	CHECK(h.in(phone, request(reg)) == Verdict::Accept);
+	h.out(phone, response(reg, 200));
+	REQUIRE(h.engine.counters().matched_responses == 1);
+	CHECK(first_fragment(phone) == Verdict::Accept);
+	CHECK(h.engine.counters().first_fragments == 2);
+
+	// The PBX's own (outgoing) first fragments are never dropped.
+	CHECK(first_fragment(unknown, nfq::Direction::Out) == Verdict::Accept);
+	CHECK(h.engine.counters().first_fragments_dropped == 30);
+
+	// Once banned, a known source's first fragments are dropped as banned.
+	h.bans.ban(net::Cidr{phone, 128}, std::chrono::minutes(10), "test", h.now);
+	const uint64_t banned_before = h.engine.counters().dropped_banned;
+	CHECK(first_fragment(phone) == Verdict::Drop);
+	CHECK(h.engine.counters().dropped_banned == banned_before + 1);
 }
 
 namespace {

@@ -244,6 +244,54 @@ TEST_CASE("IPv6 fragments")
 	CHECK(text(v.payload) == kSip);
 }
 
+TEST_CASE("a datagram the kernel reassembled: no fragment header, or an atomic one, decodes whole")
+{
+	// nf_ct_frag6_reasm removes the fragment header and rewrites the
+	// payload length: a plain IPv6 datagram larger than any link MTU.
+	const std::string big = "REGISTER sip:pbx SIP/2.0\r\nX-Pad: " + std::string(3000, 'p') + "\r\n\r\n";
+	PacketView v;
+	REQUIRE(dec(ipv6(17, udp(5062, 5060, big)), v) == DecodeStatus::Ok);
+	CHECK_FALSE(v.first_fragment);
+	CHECK_FALSE(v.fragment);
+	CHECK(text(v.payload) == big);
+	// Were the header kept (offset 0, M clear), the datagram is an atomic
+	// fragment (RFC 6946): still whole.
+	REQUIRE(dec(ipv6(17, udp(5062, 5060, big), {{44, 8, 0}}), v) == DecodeStatus::Ok);
+	CHECK_FALSE(v.first_fragment);
+	CHECK(text(v.payload) == big);
+	// IPv4 reassembled: flags and offset cleared, total length the whole.
+	REQUIRE(dec(ipv4(17, udp(5062, 5060, big)), v) == DecodeStatus::Ok);
+	CHECK_FALSE(v.first_fragment);
+	CHECK(text(v.payload) == big);
+}
+
+TEST_CASE("a UDP datagram the queue's copy range cut is decoded like a first fragment; TCP stays truncated")
+{
+	const std::string big = "REGISTER sip:pbx SIP/2.0\r\nX-Pad: " + std::string(3000, 'p') + "\r\n\r\n";
+	for (bool v6 : {false, true}) {
+		CAPTURE(v6);
+		Bytes whole = v6 ? ipv6(17, udp(5062, 5060, big), {{0, 8}}) : ipv4(17, udp(5062, 5060, big));
+		std::span<const uint8_t> cut = std::span<const uint8_t>(whole).first(whole.size() - 100);
+		PacketView v;
+		// Without the queue saying so, a short buffer is a truncated packet.
+		CHECK(decode_ip(cut, v) == DecodeStatus::Truncated);
+		REQUIRE(decode_ip(cut, v, /*capture_cut=*/true) == DecodeStatus::Ok);
+		CHECK(v.first_fragment);
+		CHECK_FALSE(v.fragment);
+		CHECK(v.sport == 5062);
+		CHECK(v.dport == 5060);
+		CHECK(text(v.payload) == std::string_view(big).substr(0, big.size() - 100));
+		// A packet that is not cut decodes as before with the flag set.
+		REQUIRE(decode_ip(whole, v, true) == DecodeStatus::Ok);
+		CHECK_FALSE(v.first_fragment);
+
+		Bytes seg = v6 ? ipv6(6, tcp(5062, 5060, 1, 0x18, big)) : ipv4(6, tcp(5062, 5060, 1, 0x18, big));
+		CHECK(decode_ip(std::span<const uint8_t>(seg).first(seg.size() - 100), v, true) == DecodeStatus::Truncated);
+		// Cut inside the IP header (or IPv6 extension headers): truncated.
+		CHECK(decode_ip(std::span<const uint8_t>(whole).first(v6 ? 44 : 19), v, true) == DecodeStatus::Truncated);
+	}
+}
+
 TEST_CASE("decode never reads past the buffer for any truncation of valid packets")
 {
 	std::vector<Bytes> packets = {

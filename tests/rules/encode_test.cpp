@@ -2,6 +2,7 @@
 // Unit: netlink encoding of our sets, queue expressions, rules and elements, without a kernel.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -190,6 +191,48 @@ TEST_CASE("queue rules: udp/tcp SIP ports in input (dport) and output (sport); c
 			}
 		}
 	}
+}
+
+TEST_CASE("defrag chain: a regular chain holding one tproxy or ct rule, or none")
+{
+	auto defs = chain_definitions();
+	auto def = std::find_if(defs.begin(), defs.end(), [](const ChainDef& d) { return d.name == std::string(kChainDefrag); });
+	REQUIRE(def != defs.end());
+	CHECK(def->hook == -1); // nothing jumps to it: its rule never runs
+
+	TableSpec spec;
+	spec.sip_ports = {5080, 5060};
+	CHECK(make_chain_rules(kChainDefrag, spec, QueueBackend::Native).empty()); // DefragBackend::None
+
+	spec.defrag = DefragBackend::Tproxy;
+	auto rules = make_chain_rules(kChainDefrag, spec, QueueBackend::Native);
+	REQUIRE(rules.size() == 1);
+	auto back = roundtrip(rules[0].get());
+	auto e = exprs(back.get());
+	REQUIRE(e.size() == 4); // meta l4proto udp, immediate port, tproxy
+	CHECK(nftnl_expr_get_u32(e[0], NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO);
+	uint32_t len = 0;
+	CHECK(*static_cast<const uint8_t*>(nftnl_expr_get(e[1], NFTNL_EXPR_CMP_DATA, &len)) == IPPROTO_UDP);
+	CHECK(name_of(e[2]) == "immediate");
+	const auto* port = static_cast<const uint8_t*>(nftnl_expr_get(e[2], NFTNL_EXPR_IMM_DATA, &len));
+	REQUIRE(len == 2);
+	CHECK((port[0] << 8 | port[1]) == 5080); // the first SIP port, big-endian
+	CHECK(name_of(e[3]) == "tproxy");
+	// NFPROTO_UNSPEC: nft_tproxy_init enables both IPv4 and IPv6 defrag.
+	REQUIRE(nftnl_expr_is_set(e[3], NFTNL_EXPR_TPROXY_FAMILY));
+	CHECK(nftnl_expr_get_u32(e[3], NFTNL_EXPR_TPROXY_FAMILY) == NFPROTO_UNSPEC);
+	CHECK(nftnl_expr_get_u32(e[3], NFTNL_EXPR_TPROXY_REG_PORT) == NFT_REG_1);
+	CHECK_FALSE(nftnl_expr_is_set(e[3], NFTNL_EXPR_TPROXY_REG_ADDR));
+
+	spec.defrag = DefragBackend::Conntrack;
+	rules = make_chain_rules(kChainDefrag, spec, QueueBackend::Native);
+	REQUIRE(rules.size() == 1);
+	back = roundtrip(rules[0].get());
+	e = exprs(back.get());
+	REQUIRE(e.size() == 2);
+	CHECK(name_of(e[0]) == "ct");
+	CHECK(nftnl_expr_get_u32(e[0], NFTNL_EXPR_CT_KEY) == NFT_CT_STATE);
+	CHECK(name_of(e[1]) == "cmp");
 }
 
 TEST_CASE("set definitions: key types, lengths, flags, sizes and concatenation fields")
@@ -440,7 +483,7 @@ TEST_CASE("the whole table is one batch: table add/delete/add, sets, elements, c
 	}
 	CHECK(tables == 3);
 	CHECK(sets == 9);
-	CHECK(chains == 4);
+	CHECK(chains == 5); // prerouting, input, media, output, defrag
 	CHECK(rules == 6 + 3 + 3 + 2); // prerouting, input (+jump), media, output
 	CHECK(elems == 2);             // SIP ports, allow4
 	CHECK(m[0].type == NFT_MSG_NEWTABLE);

@@ -89,6 +89,42 @@ TEST_CASE("a table as installed, with the projected elements, is clean")
 	}
 }
 
+TEST_CASE("the defrag rule is ours: expected by the spec, its loss or replacement reported, never a queue rule")
+{
+	TableSpec spec = spec_for_test();
+	spec.defrag = DefragBackend::Tproxy;
+	TableState s = perfect(spec, QueueBackend::Native, kBans);
+	REQUIRE(std::count_if(s.rules.begin(), s.rules.end(), [](const RuleState& r) { return r.chain == kChainDefrag; }) == 1);
+	ReconcileReport r = compare_state(s, spec, QueueBackend::Native, kBans);
+	CHECK_MESSAGE(r.clean(), r.summary());
+
+	// Deleted by hand: a missing rule of chain defrag, repaired by reinstalling.
+	TableState gone = s;
+	gone.rules.erase(std::find_if(gone.rules.begin(), gone.rules.end(),
+	                              [](const RuleState& x) { return x.chain == kChainDefrag; }));
+	r = compare_state(gone, spec, QueueBackend::Native, kBans);
+	CHECK(has(r, What::Rule, Discrepancy::Kind::Missing, kChainDefrag));
+	CHECK(r.needs_reinstall());
+	CHECK_FALSE(r.queue_rule_missing);
+
+	// A ct rule where the spec says tproxy (or a spec without defrag): the
+	// listed rule is foreign.
+	TableSpec ct = spec;
+	ct.defrag = DefragBackend::Conntrack;
+	r = compare_state(perfect(ct, QueueBackend::Native, kBans), spec, QueueBackend::Native, kBans);
+	CHECK(has(r, What::Rule, Discrepancy::Kind::Missing, kChainDefrag));
+	CHECK(has(r, What::Rule, Discrepancy::Kind::Extra, kChainDefrag));
+	TableSpec none = spec;
+	none.defrag = DefragBackend::None;
+	r = compare_state(s, none, QueueBackend::Native, kBans);
+	CHECK(has(r, What::Rule, Discrepancy::Kind::Extra, kChainDefrag));
+	CHECK(r.count(What::Rule) == 1);
+
+	// Without a defrag mechanism the chain is still ours, just empty.
+	r = compare_state(perfect(none, QueueBackend::Native, kBans), none, QueueBackend::Native, kBans);
+	CHECK_MESSAGE(r.clean(), r.summary());
+}
+
 TEST_CASE("a missing table is reported once, with every ban element missing")
 {
 	TableSpec spec = spec_for_test();

@@ -49,5 +49,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 	nfq::PacketView q;
 	if (nfq::decode_ip(in, q) != st || q.payload.data() != p.payload.data() || q.payload.size() != p.payload.size())
 		__builtin_trap();
+	// As if the queue's copy range had cut the packet: a whole packet decodes
+	// as before; only a UDP datagram's start may decode where it did not,
+	// and then only as a partial one.
+	nfq::PacketView c;
+	const nfq::DecodeStatus cst = nfq::decode_ip(in, c, /*capture_cut=*/true);
+	check_inside(in, c.payload);
+	if (st == nfq::DecodeStatus::Ok && (cst != st || c.payload.data() != p.payload.data() ||
+	                                     c.payload.size() != p.payload.size() || c.first_fragment != p.first_fragment))
+		__builtin_trap();
+	if (st != nfq::DecodeStatus::Ok && cst == nfq::DecodeStatus::Ok && (c.l4 != nfq::L4::Udp || !c.first_fragment))
+		__builtin_trap();
 	return 0;
 }

@@ -24,6 +24,8 @@ namespace {
 constexpr const char* kClient4 = "198.18.0.1";
 constexpr const char* kClient6 = "fd00:5b::1";
 
+} // namespace
+
 bool is_v6(const std::string& a) { return a.find(':') != std::string::npos; }
 
 sockaddr_storage make_addr(const std::string& addr, uint16_t port, socklen_t& len)
@@ -47,17 +49,11 @@ sockaddr_storage make_addr(const std::string& addr, uint16_t port, socklen_t& le
 	return ss;
 }
 
-struct Fd {
-	int fd = -1;
-	Fd() = default;
-	Fd(const Fd&) = delete;
-	Fd& operator=(const Fd&) = delete;
-	~Fd()
-	{
-		if (fd >= 0)
-			::close(fd);
-	}
-};
+Fd::~Fd()
+{
+	if (fd >= 0)
+		::close(fd);
+}
 
 int bound_udp(const std::string& addr, uint16_t port)
 {
@@ -86,8 +82,6 @@ std::string source_of(const sockaddr_storage& ss)
 	return buf;
 }
 
-} // namespace
-
 DaemonLab::DaemonLab(std::vector<std::string> sources) : sources_(std::move(sources))
 {
 	link_veth(client_, "veth0", {std::string(kClient4) + "/24", std::string(kClient6) + "/64"}, pbx_, "veth0",
@@ -111,6 +105,8 @@ DaemonLab::DaemonLab(std::vector<std::string> sources) : sources_(std::move(sour
 	}
 	// An always-aborted transaction: nothing is committed, nothing notified.
 	if (rules::Status st = rules::probe_queue_backend(nl_, backend_); !st.ok())
+		throw std::runtime_error(st.message);
+	if (rules::Status st = rules::probe_defrag_backend(nl_, defrag_); !st.ok())
 		throw std::runtime_error(st.message);
 }
 
@@ -224,7 +220,9 @@ std::set<std::string> covered(const util::json::Value& bans, const std::vector<s
 util::Result<rules::ReconcileReport> check_kernel(DaemonLab& lab, const rules::TableSpec& spec,
                                                    const std::vector<rules::BanRecord>& records)
 {
-	return rules::reconcile(lab.nl(), spec, lab.backend(), records, rules::system_now(),
+	rules::TableSpec with_defrag = spec;
+	with_defrag.defrag = lab.defrag();
+	return rules::reconcile(lab.nl(), with_defrag, lab.backend(), records, rules::system_now(),
 	                        rules::DiffOptions{std::chrono::milliseconds(2500)});
 }
 

@@ -4,6 +4,8 @@
 // that the daemon inspects, and the kernel read back against the agent.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <map>
 #include <set>
@@ -47,6 +49,8 @@ public:
 	// A netlink socket in the pbx namespace, to read the table back.
 	rules::Netlink& nl() { return nl_; }
 	rules::QueueBackend backend() const { return backend_; }
+	// What install_auto picks in this kernel (the daemon's table has it).
+	rules::DefragBackend defrag() const { return defrag_; }
 
 private:
 	Netns client_{"dlab-cli"};
@@ -54,6 +58,22 @@ private:
 	std::vector<std::string> sources_;
 	rules::Netlink nl_;
 	rules::QueueBackend backend_{};
+	rules::DefragBackend defrag_{};
+};
+
+// Socket helpers for traffic between the lab's namespaces (open sockets
+// inside an EnterNetns scope). Addresses are literals, v4 or v6.
+bool is_v6(const std::string& addr);
+sockaddr_storage make_addr(const std::string& addr, uint16_t port, socklen_t& len);
+// A UDP socket bound to addr:port (SO_REUSEADDR); throws on failure.
+int bound_udp(const std::string& addr, uint16_t port);
+std::string source_of(const sockaddr_storage& ss);
+struct Fd {
+	int fd = -1;
+	Fd() = default;
+	Fd(const Fd&) = delete;
+	Fd& operator=(const Fd&) = delete;
+	~Fd();
 };
 
 // An OPTIONS as sipvicious sends it (User-Agent friendly-scanner): the
@@ -67,7 +87,9 @@ std::vector<rules::BanRecord> records_of(const util::json::Value& bans);
 std::set<std::string> covered(const util::json::Value& bans, const std::vector<std::string>& addrs);
 
 // Compares the pbx's table with `spec` and `records` (tolerating the
-// seconds host elements are rounded up to, and a margin).
+// seconds host elements are rounded up to, and a margin). The queue backend
+// and the defrag mechanism are the lab's probes (the daemon's choice), not
+// the spec's.
 util::Result<rules::ReconcileReport> check_kernel(DaemonLab& lab, const rules::TableSpec& spec,
                                                    const std::vector<rules::BanRecord>& records);
 

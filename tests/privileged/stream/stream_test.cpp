@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// TCP stream inspection on the real kernel: a raw-socket sender (rawtcp.py)
+// sends SIP over TCP in every order, with duplicates, conflicting overlaps,
+// RST/SYN and byte by byte through `sipguard run`; what the pbx namespace's
+// application receives must be what an in-order UDP sender gets through.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <iterator>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "tests/privileged/daemon/agent.h"
+#include "tests/privileged/daemon/lab.h"
+#include "tests/privileged/netns.h"
+
+using namespace std::chrono_literals;
+using sipguard::test::Agent;
+using sipguard::test::DaemonLab;
+using sipguard::test::EnterNetns;
+using sipguard::test::Netns;
+using sipguard::test::TempDir;
+namespace json = sipguard::util::json;
+
+namespace {
+
+constexpr const char* kPbx = DaemonLab::kPbx4;
+constexpr uint16_t kSip = 5060;
+
+// --- the pbx's application: every byte per TCP peer, every datagram per UDP peer ---
+
+class Sink {
+public:
+	explicit Sink(const Netns& pbx)
+	{
+		EnterNetns in(pbx);
+		sockaddr_in a{};
+		a.sin_family = AF_INET;
+		a.sin_port = htons(kSip);
+		inet_pton(AF_INET, kPbx, &a.sin_addr);
+		int one = 1;
+		tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		REQUIRE(tcp_ >= 0);
+		REQUIRE(udp_ >= 0);
+		::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		REQUIRE(::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+		REQUIRE(::listen(tcp_, 512) == 0);
+		REQUIRE(::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+		int buf = 4 << 20;
+		::setsockopt(udp_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+		thread_ = std::thread([this] { loop(); });
+	}
+	~Sink()
+	{
+		stop_ = true;
+		thread_.join();
+		for (auto& [fd, peer] : conns_)
+			::close(fd);
+		::close(tcp_);
+		::close(udp_);
+	}
+	Sink(const Sink&) = delete;
+	Sink& operator=(const Sink&) = delete;
+
+	// Bytes from every connection of `peer` (the cases use one each).
+	std::string tcp(const std::string& peer) const
+	{
+		std::lock_guard lock(mu_);
+		std::string out;
+		for (const auto& [key, bytes] : tcp_bytes_)
+			if (key.starts_with(peer + ":"))
+				out += bytes;
+		return out;
+	}
+	std::string tcp(const std::string& peer, uint16_t port) const
+	{
+		std::lock_guard lock(mu_);
+		auto it = tcp_bytes_.find(fmt::format("{}:{}", peer, port));
+		return it == tcp_bytes_.end() ? std::string() : it->second;
+	}
+	std::vector<std::string> udp(const std::string& peer) const
+	{
+		std::lock_guard lock(mu_);
+		auto it = udp_msgs_.find(peer);
+		return it == udp_msgs_.end() ? std::vector<std::string>() : it->second;
+	}
+
+private:
+	static std::string peer_of(const sockaddr_in& a)
+	{
+		char buf[INET_ADDRSTRLEN] = {};
+		inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
+		return buf;
+	}
+
+	// Bounded: each pass waits at most 50 ms; ends when the test is done.
+	void loop()
+	{
+		std::vector<char> buf(65536);
+		while (!stop_) {
+			std::vector<pollfd> fds{{tcp_, POLLIN, 0}, {udp_, POLLIN, 0}};
+			for (auto& [fd, peer] : conns_)
+				fds.push_back({fd, POLLIN, 0});
+			if (::poll(fds.data(), fds.size(), 50) <= 0)
+				continue;
+			if (fds[0].revents & POLLIN) {
+				for (int i = 0; i < 64; ++i) {
+					sockaddr_in a{};
+					socklen_t len = sizeof a;
+					int fd = ::accept4(tcp_, reinterpret_cast<sockaddr*>(&a), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					if (fd < 0)
+						break;
+					conns_[fd] = fmt::format("{}:{}", peer_of(a), ntohs(a.sin_port));
+				}
+			}
+			if (fds[1].revents & POLLIN) {
+				for (int i = 0; i < 256; ++i) {
+					sockaddr_in a{};
+					socklen_t len = sizeof a;
+					ssize_t n = ::recvfrom(udp_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&a), &len);
+					if (n < 0)
+						break;
+					std::lock_guard lock(mu_);
+					udp_msgs_[peer_of(a)].emplace_back(buf.data(), static_cast<size_t>(n));
+				}
+			}
+			for (size_t i = 2; i < fds.size(); ++i) {
+				if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				ssize_t n = ::recv(fds[i].fd, buf.data(), buf.size(), 0);
+				if (n > 0) {
+					std::lock_guard lock(mu_);
+					tcp_bytes_[conns_[fds[i].fd]].append(buf.data(), static_cast<size_t>(n));
+				} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+					::close(fds[i].fd);
+					conns_.erase(fds[i].fd);
+				}
+			}
+		}
+	}
+
+	int tcp_ = -1, udp_ = -1;
+	std::atomic<bool> stop_{false};
+	std::map<int, std::string> conns_; // loop thread only: fd -> "addr:port"
+	mutable std::mutex mu_;
+	std::map<std::string, std::string> tcp_bytes_; // by "addr:port"
+	std::map<std::string, std::vector<std::string>> udp_msgs_;
+	std::thread thread_;
+};
+
+// --- SIP messages -----------------------------------------------------------
+
+std::string options(const std::string& id, int cseq)
+{
+	return fmt::format("OPTIONS sip:100@{0} SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.10:5070;branch=z9hG4bK-{1}\r\n"
+	                   "Max-Forwards: 70\r\nFrom: <sip:100@{0}>;tag={1}\r\nTo: <sip:100@{0}>\r\n"
+	                   "Call-ID: {1}@192.0.2.10\r\nCSeq: {2} OPTIONS\r\nUser-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
+	                   "Content-Length: 0\r\n\r\n",
+	                   kPbx, id, cseq);
+}
+
+std::string message_with_body(const std::string& body = "hello over a reordered stream, 0123456789")
+{
+	return fmt::format("MESSAGE sip:101@{0} SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.10:5070;branch=z9hG4bK-m1\r\n"
+	                   "Max-Forwards: 70\r\nFrom: <sip:100@{0}>;tag=m1\r\nTo: <sip:101@{0}>\r\n"
+	                   "Call-ID: m1@192.0.2.10\r\nCSeq: 1 MESSAGE\r\nUser-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
+	                   "Content-Type: text/plain\r\nContent-Length: {1}\r\n\r\n{2}",
+	                   kPbx, body.size(), body);
+}
+
+// Makes phones reprovision; from an untrusted source the agent drops it
+// (agent/detect/forged.cpp) and a UDP sender never gets it through.
+std::string checksync_notify()
+{
+	return fmt::format("NOTIFY sip:100@{0} SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.10:5070;branch=z9hG4bK-n1\r\n"
+	                   "Max-Forwards: 70\r\nFrom: <sip:provisioning@{0}>;tag=n1\r\nTo: <sip:100@{0}>\r\n"
+	                   "Call-ID: n1@192.0.2.10\r\nCSeq: 1 NOTIFY\r\nEvent: check-sync\r\n"
+	                   "Subscription-State: terminated\r\nContent-Length: 0\r\n\r\n",
+	                   kPbx);
+}
+
+// `n` bytes of text, to make a message longer than one segment (MSS 1460 on the veth).
+std::string long_body(size_t n)
+{
+	std::string body;
+	for (size_t i = 0; body.size() < n; ++i)
+		body += fmt::format("line {:04} of a body longer than one segment\r\n", i);
+	body.resize(n);
+	return body;
+}
+
+// `msg` (without a body) with long_body(n) as its body.
+std::string padded(const std::string& msg, size_t n)
+{
+	const std::string body = long_body(n);
+	const std::string empty = "Content-Length: 0\r\n\r\n";
+	std::string out = msg;
+	out.replace(out.find(empty), empty.size(),
+	            fmt::format("Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n{}", n, body));
+	return out;
+}
+
+// Ten in one 1460-byte segment: compact header forms (RFC 3261 §7.3.3).
+std::string short_options(int i)
+{
+	return fmt::format("OPTIONS sip:100@{0} SIP/2.0\r\nv: SIP/2.0/TCP h;branch=z9hG4bKk{1}\r\nf: <sip:100@h>;tag=k{1}"
+	                   "\r\nt: <sip:100@h>\r\ni: k{1}\r\nCSeq: {1} OPTIONS\r\nl: 0\r\n\r\n",
+	                   kPbx, i);
+}
+
+// The same forged NOTIFY, short enough to be the tenth in that segment.
+std::string short_checksync_notify()
+{
+	return fmt::format("NOTIFY sip:100@{0} SIP/2.0\r\nv: SIP/2.0/TCP h;branch=z9hG4bKn1\r\nf: <sip:100@h>;tag=n1\r\n"
+	                   "t: <sip:100@h>\r\ni: n1\r\nCSeq: 1 NOTIFY\r\nEvent: check-sync\r\nl: 0\r\n\r\n",
+	                   kPbx);
+}
+
+// Splits received bytes into messages (head up to CRLFCRLF, Content-Length
+// or l: for the body); a trailing incomplete part is returned as such.
+std::vector<std::string> split_messages(const std::string& bytes, std::string* partial = nullptr)
+{
+	std::vector<std::string> out;
+	size_t pos = 0;
+	for (int guard = 0; guard < 10000 && pos < bytes.size(); ++guard) {
+		size_t end = bytes.find("\r\n\r\n", pos);
+		if (end == std::string::npos)
+			break;
+		std::string head = bytes.substr(pos, end - pos);
+		std::string lower = head;
+		std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+		size_t body = 0;
+		for (const char* name : {"\r\ncontent-length:", "\r\nl:"}) {
+			size_t h = lower.find(name);
+			if (h != std::string::npos) {
+				body = std::strtoul(lower.c_str() + h + std::strlen(name), nullptr, 10);
+				break;
+			}
+		}
+		if (end + 4 + body > bytes.size())
+			break;
+		out.push_back(bytes.substr(pos, end + 4 + body - pos));
+		pos = end + 4 + body;
+	}
+	if (partial)
+		*partial = bytes.substr(pos);
+	return out;
+}
+
+// "OPTIONS,MESSAGE x2,+12 bytes" for the report.
+std::string describe(const std::vector<std::string>& msgs, const std::string& partial = {})
+{
+	std::string s;
+	for (size_t i = 0; i < msgs.size();) {
+		const std::string method = msgs[i].substr(0, msgs[i].find(' '));
+		size_t run = 1;
+		while (i + run < msgs.size() && msgs[i + run].substr(0, msgs[i + run].find(' ')) == method)
+			++run;
+		s += (s.empty() ? "" : ",") + method + (run > 1 ? fmt::format(" x{}", run) : "");
+		i += run;
+	}
+	if (!partial.empty())
+		s += (s.empty() ? "" : ",") + fmt::format("+{} bytes", partial.size());
+	return s.empty() ? "-" : s;
+}
+
+// The tool's "off+len" list, runs of one-byte segments folded ("270..556+1").
+std::string describe_sent(const json::Value& sent)
+{
+	std::string s;
+	const auto& a = sent.as_array();
+	for (size_t i = 0; i < a.size();) {
+		const std::string& x = a[i].as_string();
+		size_t j = i;
+		if (x.ends_with("+1") && std::isdigit(static_cast<unsigned char>(x[0]))) {
+			long first = std::atol(x.c_str());
+			while (j + 1 < a.size() && a[j + 1].as_string() == fmt::format("{}+1", first + static_cast<long>(j + 1 - i)))
+				++j;
+			if (j > i) {
+				s += fmt::format("{}..{}+1 ", first, first + static_cast<long>(j - i));
+				i = j + 1;
+				continue;
+			}
+		}
+		s += x + " ";
+		++i;
+	}
+	return s;
+}
+
+std::string hex(std::string_view s)
+{
+	std::string out;
+	for (unsigned char c : s)
+		out += fmt::format("{:02x}", c);
+	return out;
+}
+
+// --- cases --------------------------------------------------------------------
+
+enum class Expect {
+	Udp,    // byte for byte what the UDP sender got through, in order
+	Prefix, // exactly the first `prefix` messages of the stream (the flow ends there)
+	Safe,   // whole messages only, a prefix of what UDP got through (nothing it did not)
+};
+
+struct Case {
+	std::string name;
+	std::vector<std::string> msgs;
+	json::Array steps;
+	Expect expect = Expect::Udp;
+	size_t prefix = 0;
+	int gap_ms = 8;
+	int64_t isn = -1; // the sender's ISN; -1 = random
+};
+
+json::Value seg(size_t off, size_t len)
+{
+	json::Value v;
+	v.set("off", static_cast<unsigned long>(off));
+	v.set("len", static_cast<unsigned long>(len));
+	return v;
+}
+
+json::Value seg_bytes(size_t off, const std::string& bytes)
+{
+	json::Value v = seg(off, bytes.size());
+	v.set("data", hex(bytes));
+	return v;
+}
+
+json::Value step(const char* key, json::Value what)
+{
+	json::Value v;
+	v.set(key, std::move(what));
+	return v;
+}
+
+size_t offset_of(const std::vector<std::string>& msgs, size_t index)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < index; ++i)
+		off += msgs[i].size();
+	return off;
+}
+
+// The message under test (index 1 of its stream) cut at landmarks: after the
+// method, at a key header, at the empty line ending the head.
+struct Subject {
+	std::vector<std::string> msgs; // [benign OPTIONS, subject, (more)]
+	size_t index = 1;
+	size_t key = 0;       // the header that decides (Event:, Content-Type:)
+	size_t head_end = 0;  // the CRLF of the empty line
+	size_t conflict = 0;  // bytes whose other version a conflicting overlap carries
+	std::string other;    // that version
+	const std::string& text() const { return msgs[index]; }
+	size_t base() const { return offset_of(msgs, index); }
+};
+
+Subject benign_subject()
+{
+	Subject s;
+	s.msgs = {options("o1", 1), message_with_body(), options("o2", 2)};
+	s.key = s.text().find("Content-Type:");
+	s.head_end = s.text().find("\r\n\r\n") + 2;
+	s.conflict = s.text().find("hello");
+	s.other = "HELLO";
+	return s;
+}
+
+Subject attack_subject()
+{
+	Subject s;
+	s.msgs = {options("o1", 1), checksync_notify()};
+	s.key = s.text().find("Event:");
+	s.head_end = s.text().find("\r\n\r\n") + 2;
+	s.conflict = s.text().find("check-sync");
+	s.other = "keep-alive";
+	return s;
+}
+
+using Pieces = std::vector<std::pair<size_t, size_t>>; // [from, to) within the subject
+
+// Whole messages before the subject, its pieces in the given order (extra
+// steps spliced in before piece `at`), then whole messages after it.
+json::Array around(const Subject& s, const Pieces& pieces, const std::vector<size_t>& order,
+                   const std::vector<std::pair<size_t, json::Value>>& extra = {})
+{
+	json::Array steps;
+	for (size_t i = 0; i < s.index; ++i)
+		steps.push_back(seg(offset_of(s.msgs, i), s.msgs[i].size()));
+	for (size_t k = 0; k < order.size(); ++k) {
+		for (const auto& [at, v] : extra)
+			if (at == k)
+				steps.push_back(v);
+		const auto& p = pieces[order[k]];
+		steps.push_back(seg(s.base() + p.first, p.second - p.first));
+	}
+	for (size_t i = s.index + 1; i < s.msgs.size(); ++i)
+		steps.push_back(seg(offset_of(s.msgs, i), s.msgs[i].size()));
+	return steps;
+}
+
+std::vector<size_t> iota_order(size_t n)
+{
+	std::vector<size_t> v(n);
+	std::iota(v.begin(), v.end(), 0);
+	return v;
+}
+
+std::string order_name(const std::vector<size_t>& order)
+{
+	std::string s;
+	for (size_t i : order)
+		s += static_cast<char>('0' + i);
+	return s;
+}
+
+void add_subject_cases(std::vector<Case>& out, const Subject& s, const std::string& tag)
+{
+	const size_t n = s.text().size();
+	auto add = [&](std::string name, json::Array steps, Expect e = Expect::Udp, size_t prefix = 0) {
+		out.push_back(Case{tag + "/" + std::move(name), s.msgs, std::move(steps), e, prefix});
+	};
+	// The sequence numbers wrap 29 bytes into the subject.
+	auto add_wrapped = [&](std::string name, json::Array steps) {
+		add("seq-wrap-" + std::move(name), std::move(steps));
+		out.back().isn = (int64_t{1} << 32) - static_cast<int64_t>(s.base()) - 30;
+	};
+	add("in-order", around(s, {{0, n}}, {0}));
+	add("tail-first-crlf", around(s, {{0, n - 2}, {n - 2, n}}, {1, 0}));
+	add("tail-first-30", around(s, {{0, n - 30}, {n - 30, n}}, {1, 0}));
+	add("middle-first", around(s, {{0, s.key}, {s.key, s.head_end}, {s.head_end, n}}, {1, 0, 2}));
+	const Pieces three{{0, s.key}, {s.key, s.head_end}, {s.head_end, n}};
+	const Pieces four{{0, 7}, {7, s.key}, {s.key, s.head_end}, {s.head_end, n}};
+	for (const Pieces* p : {&three, &four}) {
+		std::vector<size_t> order = iota_order(p->size());
+		do
+			add(fmt::format("perm{}-{}", p->size(), order_name(order)), around(s, *p, order));
+		while (std::next_permutation(order.begin(), order.end()));
+	}
+	add("duplicates", around(s, {{0, s.key}, {s.key, n}}, {0, 0, 1, 1}));
+	add("duplicate-before", around(s, {{s.key, n}, {0, s.key}}, {0, 0, 1, 0, 1}));
+	add("overlap-same", around(s, {{0, s.key + 10}, {s.key - 5, s.head_end + 1}, {s.head_end - 1, n}}, {0, 1, 2}));
+	add("overlap-same-reverse", around(s, {{0, s.key + 10}, {s.key - 5, s.head_end + 1}, {s.head_end - 1, n}}, {2, 1, 0}));
+	{
+		Pieces bytes;
+		for (size_t i = 0; i < n; ++i)
+			bytes.push_back({i, i + 1});
+		add("bytewise", around(s, bytes, iota_order(n)));
+	}
+	add("retransmit", around(s, {{0, n}}, {0, 0, 0}, {{1, step("wait", 300)}, {2, step("wait", 300)}}));
+	add_wrapped("in-order", around(s, {{0, n}}, {0}));
+	add_wrapped("tail-first-crlf", around(s, {{0, n - 2}, {n - 2, n}}, {1, 0}));
+	add_wrapped("perm4-3201", around(s, four, {3, 2, 0, 1}));
+	add_wrapped("retransmit", around(s, {{0, n}}, {0, 0}, {{1, step("wait", 300)}}));
+	{
+		// One segment from inside the delivered OPTIONS into the subject's head.
+		json::Array steps{seg(0, s.base())};
+		steps.push_back(seg(s.base() - 20, 20 + s.key));
+		steps.push_back(seg(s.base() + s.key, n - s.key));
+		for (size_t i = s.index + 1; i < s.msgs.size(); ++i)
+			steps.push_back(seg(offset_of(s.msgs, i), s.msgs[i].size()));
+		add("straddle-delivered", std::move(steps));
+	}
+	// RST/SYN between the head and the rest of the subject.
+	const Pieces halves{{0, s.key}, {s.key, n}};
+	add("rst-inside-window", around(s, halves, {0, 1}, {{1, step("wait", 60)}, {1, step("rst", "inside")}}));
+	add("rst-out-of-window", around(s, halves, {0, 1}, {{1, step("wait", 60)}, {1, step("rst", "far")}}));
+	add("syn-out-of-window", around(s, halves, {0, 1}, {{1, step("wait", 60)}, {1, step("syn", "far")}}));
+	add("rst-at-frontier", around(s, halves, {0, 1}, {{1, step("wait", 60)}, {1, step("rst", "frontier")}}),
+	    Expect::Prefix, s.index);
+	// Conflicting overlaps: the other version of the decisive bytes first,
+	// then the real ones, and the other way round; and a conflicting resend
+	// of a message the peer already acknowledged.
+	{
+		const size_t c = s.conflict, len = s.other.size();
+		std::string first = s.text().substr(0, c + len);
+		first.replace(c, len, s.other);
+		json::Array a = around(s, {{c, n}}, {0}, {{0, seg_bytes(s.base(), first)}});
+		add("conflict-other-first", std::move(a), Expect::Prefix, s.index);
+		json::Array b = around(s, {{c, n}}, {0});
+		b.insert(b.begin() + static_cast<long>(s.index) + 1, seg_bytes(s.base(), first));
+		add("conflict-real-first", std::move(b), Expect::Prefix, s.index);
+		std::string o1 = s.msgs[0];
+		o1[o1.find("o1@")] = 'x';
+		json::Array r = around(s, {{0, n}}, {0}, {{0, step("wait", 60)}, {0, seg_bytes(0, o1)}});
+		add("conflict-after-ack", std::move(r), Expect::Prefix, s.index);
+		// Insertion: the other version whole with a bad TCP checksum, which
+		// the PBX's TCP discards after the queue hook, then the real one.
+		std::string whole = s.text();
+		whole.replace(c, len, s.other);
+		json::Value inserted = seg_bytes(s.base(), whole);
+		inserted.set("badsum", true);
+		add("insertion-bad-checksum", around(s, {{0, n}}, {0}, {{0, inserted}, {0, step("wait", 60)}}), Expect::Prefix,
+		    s.index);
+	}
+}
+
+std::vector<Case> all_cases()
+{
+	std::vector<Case> out;
+	add_subject_cases(out, benign_subject(), "benign");
+	add_subject_cases(out, attack_subject(), "checksync");
+	// A message longer than the MSS, sent in order as a sender's kernel cuts it.
+	for (bool notify : {false, true}) {
+		Case c;
+		c.name = notify ? "checksync/longer-than-mss" : "benign/longer-than-mss";
+		c.msgs = {options("o1", 1), notify ? padded(checksync_notify(), 2400) : message_with_body(long_body(2400))};
+		if (!notify)
+			c.msgs.push_back(options("o2", 2));
+		for (size_t i = 0, off = 0; i < c.msgs.size(); off += c.msgs[i].size(), ++i)
+			for (size_t k = 0; k < c.msgs[i].size(); k += 1460)
+				c.steps.push_back(seg(off + k, std::min<size_t>(1460, c.msgs[i].size() - k)));
+		out.push_back(std::move(c));
+	}
+	for (bool notify : {false, true}) {
+		Case c;
+		c.name = notify ? "ten-in-one-segment/notify-last" : "ten-in-one-segment";
+		for (int i = 1; i <= 10; ++i)
+			c.msgs.push_back(notify && i == 10 ? short_checksync_notify() : short_options(i));
+		size_t total = offset_of(c.msgs, c.msgs.size());
+		c.steps.push_back(seg(0, total));
+		// A NOTIFY among them cannot be cut out of the segment: nothing, or whole messages.
+		c.expect = notify ? Expect::Safe : Expect::Udp;
+		out.push_back(std::move(c));
+	}
+	return out;
+}
+
+// --- agent counters ---------------------------------------------------------
+
+std::map<std::string, double> metric_values(const std::string& text)
+{
+	std::map<std::string, double> out;
+	std::istringstream in(text);
+	std::string line;
+	while (std::getline(in, line)) {
+		if (line.empty() || line[0] == '#')
+			continue;
+		size_t sp = line.rfind(' ');
+		if (sp == std::string::npos)
+			continue;
+		out[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
+	}
+	return out;
+}
+
+std::string metric_delta(const std::map<std::string, double>& before, const std::map<std::string, double>& after)
+{
+	std::string s;
+	for (const auto& [k, v] : after) {
+		auto it = before.find(k);
+		double d = v - (it == before.end() ? 0 : it->second);
+		if (d != 0 && k.find("_seconds") == std::string::npos && k.find("bytes") == std::string::npos)
+			s += fmt::format("    {} +{}\n", k, d);
+	}
+	return s;
+}
+
+std::string case_addr(int transport, size_t i) { return fmt::format("10.{}.{}.1", 20 + transport, i); }
+
+// rawtcp.py beside this file; exits 77 without it or python3.
+std::string rawtcp_tool()
+{
+	const char* root = std::getenv("SIPGUARD_SOURCE_ROOT");
+	const std::string tool = std::string(root ? root : ".") + "/tests/privileged/stream/rawtcp.py";
+	if (sipguard::test::run("python3 -c 'import socket, select, json' >/dev/null 2>&1") != 0 ||
+	    !std::ifstream(tool)) {
+		std::fprintf(stderr, "skipped: needs python3 and %s\n", tool.c_str());
+		std::exit(77);
+	}
+	return tool;
+}
+
+// The pbx routes the senders' 10.20/15 back; the client kernel, which has
+// no socket for the raw sender's ports, would answer every SYN-ACK with a
+// RST: its unmarked RSTs are dropped (the raw sender marks its own).
+void prepare_lab(DaemonLab& lab)
+{
+	lab.pbx().must(std::string("ip route add 10.20.0.0/15 via 198.18.0.1"));
+	lab.client().must("nft add table inet rawtcp && nft add chain inet rawtcp out "
+	                  "'{ type filter hook output priority 0; policy accept; }' && "
+	                  "nft add rule inet rawtcp out meta mark != 0x5347 tcp dport 5060 'tcp flags & rst == rst' drop");
+}
+
+// Runs the sessions in the client namespace (bounded: 90 s); reports by name.
+std::map<std::string, json::Value> run_rawtcp(const DaemonLab& lab, const std::filesystem::path& dir,
+                                              const std::string& tool, const json::Array& specs, int stagger_ms = 5)
+{
+	const auto file = dir / "sessions.json";
+	std::ofstream(file, std::ios::trunc) << json::Value(specs).dump();
+	int st = 0;
+	const std::string out = lab.client().exec_capture(fmt::format("timeout 90 python3 {} --dst {} --stagger-ms {} {} 2>{}",
+	                                                              tool, kPbx, stagger_ms, file.string(),
+	                                                              (dir / "rawtcp.err").string()),
+	                                                  &st);
+	INFO("rawtcp.py exited " << st << ": " << sipguard::test::read_file(dir / "rawtcp.err"));
+	REQUIRE(st == 0);
+	auto v = json::parse(out);
+	REQUIRE_MESSAGE(v, out);
+	std::map<std::string, json::Value> reports;
+	for (const auto& r : v->as_array())
+		reports[r["name"].as_string()] = r;
+	return reports;
+}
+
+} // namespace
+
+TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP sender gets it through")
+{
+	sipguard::test::require_root_or_skip();
+	const std::string tool = rawtcp_tool();
+
+	std::vector<Case> cases = all_cases();
+	if (const char* only = std::getenv("STREAM_TEST_ONLY"))
+		std::erase_if(cases, [&](const Case& c) { return c.name.find(only) == std::string::npos; });
+	REQUIRE(!cases.empty());
+	REQUIRE(cases.size() < 256);
+	const bool serial = std::getenv("STREAM_TEST_SERIAL") != nullptr;
+
+	// One /24 per sender (the flood detector's prefix bucket and prefix bans
+	// join addresses of one /24), TCP senders in 10.20/16, UDP in 10.21/16.
+	std::vector<std::string> sources;
+	for (size_t i = 0; i < cases.size(); ++i) {
+		sources.push_back(case_addr(0, i));
+		sources.push_back(case_addr(1, i));
+	}
+	DaemonLab lab(sources);
+	prepare_lab(lab);
+	TempDir dir;
+	Sink sink(lab.pbx());
+	Agent agent(lab.pbx(), dir.path);
+	agent.start();
+
+	// The reference: each case's messages as datagrams, in order, from its own source.
+	for (size_t i = 0; i < cases.size(); ++i)
+		for (const auto& m : cases[i].msgs)
+			lab.send_sip(case_addr(1, i), m);
+
+	auto session = [&](size_t i) {
+		const Case& c = cases[i];
+		std::string stream;
+		for (const auto& m : c.msgs)
+			stream += m;
+		json::Value s;
+		s.set("name", c.name);
+		s.set("src", case_addr(0, i));
+		s.set("sport", static_cast<int>(30000 + i));
+		s.set("stream", hex(stream));
+		s.set("steps", c.steps);
+		s.set("gap_ms", c.gap_ms);
+		s.set("finish_ms", 2000);
+		if (c.isn >= 0)
+			s.set("isn", static_cast<long long>(c.isn));
+		return s;
+	};
+	std::map<std::string, json::Value> reports;
+	std::map<std::string, std::string> deltas;
+	auto run_tool = [&](const json::Array& specs) {
+		for (auto& [name, r] : run_rawtcp(lab, dir.path, tool, specs))
+			reports[name] = r;
+	};
+	const auto t0 = std::chrono::steady_clock::now();
+	if (serial) {
+		for (size_t i = 0; i < cases.size(); ++i) {
+			auto before = metric_values(agent.metrics());
+			run_tool({session(i)});
+			std::this_thread::sleep_for(200ms);
+			deltas[cases[i].name] = metric_delta(before, metric_values(agent.metrics()));
+		}
+	} else {
+		json::Array specs;
+		for (size_t i = 0; i < cases.size(); ++i)
+			specs.push_back(session(i));
+		run_tool(specs);
+	}
+	std::this_thread::sleep_for(300ms);
+	const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+
+	std::map<std::string, std::string> banned; // source -> detector
+	for (const auto& b : agent.bans().as_array())
+		banned[b["addr"].as_string()] = b["detector"].as_string();
+
+	int passed = 0;
+	std::string table;
+	for (size_t i = 0; i < cases.size(); ++i) {
+		const Case& c = cases[i];
+		const std::vector<std::string> udp = sink.udp(case_addr(1, i));
+		// The reference means something only if UDP got the benign messages
+		// through and the forged NOTIFY not.
+		std::vector<std::string> benign;
+		std::copy_if(c.msgs.begin(), c.msgs.end(), std::back_inserter(benign),
+		             [](const std::string& m) { return m.find("Event: check-sync") == std::string::npos; });
+		CHECK_MESSAGE(udp == benign, c.name << ": the UDP sender got [" << describe(udp) << "] through, not ["
+		                                    << describe(benign) << "]");
+		const std::string got = sink.tcp(case_addr(0, i));
+		std::string partial;
+		const std::vector<std::string> got_msgs = split_messages(got, &partial);
+		std::vector<std::string> want = udp;
+		if (c.expect == Expect::Prefix)
+			want.assign(c.msgs.begin(), c.msgs.begin() + static_cast<long>(c.prefix));
+		bool ok = partial.empty() && got_msgs == want;
+		std::string want_text = describe(want);
+		if (c.expect == Expect::Safe) {
+			ok = partial.empty() && got_msgs.size() <= udp.size() &&
+			     std::equal(got_msgs.begin(), got_msgs.end(), udp.begin());
+			want_text = "a prefix of " + want_text;
+		}
+		passed += ok ? 1 : 0;
+		const json::Value& r = reports[c.name];
+		const std::string src = case_addr(0, i);
+		std::string line = fmt::format("{:4} {:38} want [{}] got [{}]{} acked {}/{}/{}{}{}{}\n", ok ? "ok" : "FAIL",
+		                               c.name, want_text, describe(got_msgs, partial),
+		                               c.expect == Expect::Udp ? "" : " (udp [" + describe(udp) + "])",
+		                               r["acked_script"].as_int(), r["acked"].as_int(), r["length"].as_int(),
+		                               r["peer_rst"].as_bool() ? " peer-rst" : "",
+		                               banned.count(src) ? " tcp-source-banned:" + banned[src] : "",
+		                               r["error"].is_string() ? " error: " + r["error"].as_string() : "");
+		if (!ok || serial) {
+			line += "       sent (offset+len, * = other bytes, R = finisher): " + describe_sent(r["sent"]) + "\n";
+			if (deltas.count(c.name))
+				line += "       agent counters:\n" + deltas[c.name];
+		}
+		table += line;
+		CHECK_MESSAGE(ok, line);
+		CHECK_MESSAGE(r["connected"].as_bool(), c.name << ": no handshake: " << r.dump());
+	}
+	std::printf("TCP stream cases (acked = bytes the PBX acknowledged after the script / at the end / stream "
+	            "length):\n%s%d of %zu cases pass; TCP phase %lld ms\n",
+	            table.c_str(), passed, cases.size(), static_cast<long long>(took.count()));
+	std::printf("agent counters at the end:\n%s", metric_delta({}, metric_values(agent.metrics())).c_str());
+	std::fflush(stdout);
+}
+
+// A residual risk the engine documents (agent/engine/README.md, "Mid-stream
+// pickup"): a sender that pushes its own flow out of the agent's table, with
+// more than engine.tcp_flows newer connections of its own on the shard, takes
+// the agent's copy of the delivered bytes with it. It then resends the
+// delivered range with other bytes, which open for the agent an OPTIONS whose
+// body runs to the end of a forged NOTIFY; the PBX ignores the resend and
+// reads the NOTIFY as a message of its own. Marked may_fail while it is a
+// documented risk: the output says whether the NOTIFY got through.
+TEST_CASE("a sender that evicts its own flow from the agent's table cannot get a forged NOTIFY through" *
+          doctest::may_fail())
+{
+	sipguard::test::require_root_or_skip();
+	const std::string tool = rawtcp_tool();
+	// `control` does the same without evicting anything first.
+	const std::string sender = case_addr(0, 0), reference = case_addr(1, 0), control = case_addr(0, 1);
+	DaemonLab lab({sender, reference, control});
+	prepare_lab(lab);
+	TempDir dir;
+	Sink sink(lab.pbx());
+	Agent agent(lab.pbx(), dir.path);
+	agent.start();
+
+	const std::vector<std::string> msgs{options("o1", 1), checksync_notify()};
+	for (const auto& m : msgs)
+		lab.send_sip(reference, m);
+	const size_t delivered = msgs[0].size(), total = delivered + msgs[1].size();
+	auto fake_head = [&](size_t length) {
+		return fmt::format("OPTIONS sip:100@{0} SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKe1\r\nFrom: <sip:100@{0}>;tag=e1"
+		                   "\r\nTo: <sip:100@{0}>\r\nCall-ID: e1@h\r\nCSeq: 1 OPTIONS\r\nContent-Type: text/plain\r\n"
+		                   "Content-Length: {1}\r\n\r\n",
+		                   kPbx, length);
+	};
+	const size_t head_size = fake_head(100).size(); // the length has 3 digits
+	REQUIRE(head_size < delivered);
+	REQUIRE(total - head_size >= 100);
+	REQUIRE(total - head_size < 1000);
+	const std::string fake = fake_head(total - head_size) + std::string(delivered - head_size, 'x');
+	REQUIRE(fake.size() == delivered);
+
+	auto attacker = [&](const std::string& name, const std::string& src, int wait_ms) {
+		json::Value v;
+		v.set("name", name);
+		v.set("src", src);
+		v.set("sport", 31000);
+		v.set("stream", hex(msgs[0] + msgs[1]));
+		v.set("steps", json::Array{seg(0, delivered), step("wait", wait_ms), seg_bytes(0, fake), step("wait", 60),
+		                           seg(delivered, msgs[1].size())});
+		v.set("finish_ms", 1500);
+		return v;
+	};
+	auto control_reports = run_rawtcp(lab, dir.path, tool, {attacker("control", control, 100)});
+
+	constexpr int kEvictors = 300; // engine.tcp_flows is 256 by default
+	json::Array specs{attacker("sender", sender, 5000)};
+	for (int i = 0; i < kEvictors; ++i) {
+		json::Value v;
+		v.set("name", fmt::format("evictor-{}", i));
+		v.set("src", sender);
+		v.set("sport", 32000 + i);
+		v.set("stream", hex("\r\n\r\n"));
+		v.set("steps", json::Array{seg(0, 4)});
+		v.set("finish_ms", 500);
+		v.set("close", false); // a connection that ends frees its flow
+		specs.push_back(std::move(v));
+	}
+	auto reports = run_rawtcp(lab, dir.path, tool, specs, 2);
+	std::this_thread::sleep_for(300ms);
+
+	const auto metrics = metric_values(agent.metrics());
+	const auto evictions = metrics.find("sipguard_evictions_total{table=\"tcp_flows\"}");
+	const std::string got = sink.tcp(sender, 31000);
+	std::string partial;
+	const auto got_msgs = split_messages(got, &partial);
+	int connected = 0;
+	for (const auto& [name, r] : reports)
+		connected += r["connected"].as_bool() ? 1 : 0;
+	const json::Value& r = reports["sender"];
+	std::printf("flow eviction: %d of %d connections up, tcp_flows evictions %.0f; the PBX got [%s] from the sender "
+	            "(acked %lld/%lld/%lld), UDP got [%s] through\n",
+	            connected, kEvictors + 1, evictions == metrics.end() ? -1.0 : evictions->second,
+	            describe(got_msgs, partial).c_str(), static_cast<long long>(r["acked_script"].as_int()),
+	            static_cast<long long>(r["acked"].as_int()), static_cast<long long>(r["length"].as_int()),
+	            describe(sink.udp(reference)).c_str());
+	std::printf("without the evictors the PBX got [%s]; agent counters:\n", describe(split_messages(sink.tcp(control, 31000))).c_str());
+	for (const auto& [k, v] : metrics)
+		if (v != 0 && (k.find("tcp") != std::string::npos || k.find("forged") != std::string::npos))
+			std::printf("    %s %.0f\n", k.c_str(), v);
+	std::fflush(stdout);
+	CHECK(sink.udp(reference) == std::vector<std::string>{msgs[0]});
+	CHECK(sink.tcp(control, 31000) == msgs[0]);
+	CHECK_MESSAGE(got == msgs[0], "the forged NOTIFY reached the PBX after the sender evicted its own flow");
+}
