@@ -105,8 +105,24 @@ private:
 // One direction of a TCP connection.
 struct Flow {
 	uint64_t key = 0;
+	nfq::Direction dir = nfq::Direction::In;
 	TcpStream stream; // its buffer is allocated on first use, then reused by the slot's later flows
 };
+
+// Where a remote's evicted flow left off: its connection may resume only
+// there, and only at a message boundary with nothing beyond it at the PBX.
+// Without it, a sender that gets its own flow evicted (by opening more
+// connections) could resend delivered bytes as a new message head whose
+// body the PBX reads past its own framing point as an unjudged message.
+struct Evicted {
+	uint64_t key = 0;
+	uint32_t delivered = 0;
+	bool resumable = false;
+};
+// Many more than flows: 16 bytes of state each (Kamailio's default
+// tcp_max_connections is 2048), so a sender must churn far more
+// connections than a PBX keeps to make one forgotten.
+constexpr size_t kEvictedFlows = 8192;
 
 // The sequence number of a SYN whose stream has no flow yet. Kept apart
 // from the flows so that a flood of (spoofed) SYNs evicts only these.
@@ -177,7 +193,7 @@ struct Engine::Impl {
 	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed)
 		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
 		  prefixes(cfg->tables.prefixes, seed), txns(cfg->tables.transactions), flows(cfg->tables.tcp_flows),
-		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), user_failures(4096, seed)
+		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows), user_failures(4096, seed)
 	{
 	}
 
@@ -190,6 +206,8 @@ struct Engine::Impl {
 	TxnTable txns;
 	util::LruTable<Flow> flows; // least recently active evicted first
 	util::LruTable<SynSeen> syns;
+	util::LruTable<Evicted> evicted;
+	uint64_t flow_evictions = 0;
 	RedropTable redrop;
 	detect::brute_force::UserFailures user_failures;
 	detect::TokenBucket global_unknown;
@@ -214,7 +232,7 @@ size_t Engine::table_bytes() const
 	for (uint32_t s = 0; s < m.flows.capacity(); ++s)
 		streams += m.flows[s].stream.buffer_bytes();
 	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
-	       m.redrop.bytes() + streams;
+	       m.evicted.bytes() + m.redrop.bytes() + streams;
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -249,9 +267,12 @@ private:
 	Verdict udp();
 	Verdict tcp();
 	uint64_t flow_key(nfq::Direction d) const;
-	// The first sequence number of a new flow's stream: after its SYN, or
-	// the segment's own when it opens a SIP message (mid-stream pickup).
-	bool stream_start(uint64_t key, uint32_t& first, bool& picked_up);
+	// How a flow without state starts, if it may, and at which sequence
+	// number: after its SYN; where its evicted flow left off; at the
+	// segment when it opens a SIP message (mid-stream pickup).
+	enum class Start : uint8_t { Syn, Resume, Pickup, Refused, Unknown };
+	Start stream_start(uint64_t key, uint32_t& first);
+	uint32_t new_flow(uint64_t key);
 	void end_connection();
 	void count(TcpOutcome o);
 	Verdict judge(const sip::Message& m, Framing how) override;
@@ -472,28 +493,66 @@ void EnginePass::end_connection()
 		const uint32_t slot = m_.flows.find(key, [&](const Flow& f) { return f.key == key; });
 		if (slot != util::kNoSlot)
 			m_.flows.erase(slot);
+		const uint32_t e = m_.evicted.find(key, [&](const Evicted& f) { return f.key == key; });
+		if (e != util::kNoSlot)
+			m_.evicted.erase(e);
 	}
 }
 
-bool EnginePass::stream_start(uint64_t key, uint32_t& first, bool& picked_up)
+EnginePass::Start EnginePass::stream_start(uint64_t key, uint32_t& first)
 {
-	const uint32_t s = m_.syns.find(key, [&](const SynSeen& e) { return e.key == key; });
+	// An evicted flow's connection goes on where it left off, whatever
+	// SYN the remote sends meanwhile: only the PBX's SYN-ACK says the
+	// connection is new (end_connection forgets the eviction).
+	const uint32_t e = m_.evicted.find(key, [&](const Evicted& f) { return f.key == key; });
+	if (e != util::kNoSlot && mode_ == TcpStream::Mode::Enforce) {
+		if (!m_.evicted[e].resumable || pkt_.tcp_seq != m_.evicted[e].delivered)
+			return Start::Refused;
+		first = pkt_.tcp_seq;
+		m_.evicted.erase(e);
+		++c_.tcp_midstream;
+		return Start::Resume;
+	}
+	const uint32_t s = m_.syns.find(key, [&](const SynSeen& r) { return r.key == key; });
 	if (s != util::kNoSlot) {
 		const SynSeen syn = m_.syns[s];
 		m_.syns.erase(s);
 		const int32_t off = seq_diff(pkt_.tcp_seq, syn.isn + 1);
 		if (now_ - syn.at <= kSynLife && off >= 0 && off < kSynWindow) {
 			first = syn.isn + 1;
-			picked_up = false;
-			return true;
+			return Start::Syn;
 		}
 	}
 	if (!starts_sip_stream(pkt_.payload))
-		return false;
+		return Start::Unknown;
 	first = pkt_.tcp_seq;
-	picked_up = true;
 	++c_.tcp_midstream;
-	return true;
+	return Start::Pickup;
+}
+
+// A slot for a new flow. A full table forgets its least recently active
+// flow, remembering where a remote's stream stood.
+uint32_t EnginePass::new_flow(uint64_t key)
+{
+	if (m_.flows.full()) {
+		const uint32_t victim = m_.flows.oldest();
+		const Flow& f = m_.flows[victim];
+		if (f.dir == nfq::Direction::In) {
+			uint32_t e = m_.evicted.find(f.key, [&](const Evicted& v) { return v.key == f.key; });
+			if (e == util::kNoSlot) {
+				e = m_.evicted.insert(f.key);
+				m_.evicted[e].key = f.key;
+			}
+			m_.evicted[e].delivered = f.stream.delivered();
+			m_.evicted[e].resumable = f.stream.resumable();
+		}
+		m_.flows.erase(victim);
+		c_.flow_evictions = ++m_.flow_evictions;
+	}
+	const uint32_t slot = m_.flows.insert(key);
+	m_.flows[slot].key = key;
+	m_.flows[slot].dir = dir_;
+	return slot;
 }
 
 Verdict EnginePass::tcp()
@@ -555,26 +614,24 @@ Verdict EnginePass::tcp()
 		return Verdict::Accept;
 	if (slot == util::kNoSlot) {
 		uint32_t first = 0;
-		bool picked_up = false;
 		if (pkt_.payload.empty())
 			return Verdict::Accept;
-		if (!stream_start(key, first, picked_up)) {
+		const Start how = stream_start(key, first);
+		if (how == Start::Unknown && only_crlf(pkt_.payload)) {
 			// Keep-alives carry nothing to judge: they pass without
 			// starting a stream (often a phone's first segment after an
 			// agent restart; the next one opens a message).
-			if (only_crlf(pkt_.payload)) {
-				++c_.keepalives;
-				return Verdict::Accept;
-			}
+			++c_.keepalives;
+			return Verdict::Accept;
+		}
+		if (how == Start::Unknown || how == Start::Refused) {
 			if (mode_ != TcpStream::Mode::Enforce)
 				return Verdict::Accept;
 			++c_.tcp_midstream_dropped;
 			return Verdict::Drop;
 		}
-		slot = m_.flows.insert(key);
-		c_.flow_evictions = m_.flows.evictions();
-		m_.flows[slot].key = key;
-		m_.flows[slot].stream.start(first, picked_up);
+		slot = new_flow(key);
+		m_.flows[slot].stream.start(first, how == Start::Pickup);
 	} else {
 		m_.flows.touch(slot);
 	}

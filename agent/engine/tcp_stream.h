@@ -122,6 +122,10 @@ public:
 	uint32_t judged() const { return j_; }    // every byte before it belongs to a judged message
 	uint32_t buffered() const { return b_; }  // one past the last byte buffered
 	bool dropped() const { return dropped_; }
+	// The PBX holds exactly the bytes before delivered(), which end a
+	// message, and nothing beyond; no message was dropped and no FIN seen:
+	// a stream may start afresh at delivered() and frame as the PBX does.
+	bool resumable() const { return !dropped_ && !closed_ && d_ == j_ && nranges_ == 0; }
 	size_t buffer_bytes() const { return ring_ ? kCapacity : 0; }
 
 private:

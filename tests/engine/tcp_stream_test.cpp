@@ -814,3 +814,84 @@ TEST_CASE("tcp: a long stream wraps the flow's buffer; messages across the wrap 
 	CHECK(h.engine.counters().sip_messages == msgs.size());
 	CHECK(h.engine.counters().malformed == 0);
 }
+
+TEST_CASE("tcp: an evicted flow resumes only where it left off, at a message boundary")
+{
+	auto cfg = std::make_shared<engine::Config>();
+	cfg->tables.tcp_flows = 4;
+	// Four other connections take the table's slots.
+	auto evict = [](Harness& h) {
+		for (uint32_t p = 1; p <= 4; ++p)
+			(void)h.send(net::IpAddress::v4(0x0a000001u + (p << 8)), kPort, nfq::Direction::In,
+			             register_msg(static_cast<int>(p)), nfq::L4::Tcp, 1000u * p, kAck | kPsh);
+		CHECK(h.engine.counters().flow_evictions >= 1);
+	};
+	const std::string opt = options_msg(0);
+
+	SUBCASE("delivered bytes resent as a head whose body hides a forged NOTIFY")
+	{
+		// The sender gets its flow evicted, then resends the delivered
+		// range as an OPTIONS whose Content-Length runs to the end of the
+		// NOTIFY: picked up there, the agent would judge one OPTIONS while
+		// the PBX, past its own framing point, reads the NOTIFY.
+		Harness h(cfg);
+		const std::string notify = notify_check_sync(1);
+		Connection c(h, {opt, notify});
+		CHECK(c.send(c.segment(0, opt.size())) == Verdict::Accept);
+		evict(h);
+		Req fake = tcp_req("OPTIONS", 5);
+		fake.user_agent.clear();
+		fake.content_type = "text/plain";
+		std::string text;
+		for (size_t filler = 0; filler < opt.size(); ++filler) {
+			fake.body = std::string(filler, 'x') + notify;
+			text = request(fake);
+			if (text.size() == opt.size() + notify.size())
+				break;
+		}
+		REQUIRE(text.size() == opt.size() + notify.size());
+		REQUIRE(text.ends_with(notify));
+		CHECK(c.send({c.seq_at(0), text}) == Verdict::Drop);
+		CHECK(c.send(c.segment(opt.size(), c.stream().size())) == Verdict::Drop); // at the evicted point: judged
+		CHECK(h.engine.counters().forged_dropped == 1);
+		CHECK(c.delivered() == opt);
+	}
+	SUBCASE("the next message at the evicted point resumes the stream")
+	{
+		Harness h(cfg);
+		const std::string reg = register_msg(1);
+		Connection c(h, {opt, reg});
+		CHECK(c.send(c.segment(0, opt.size())) == Verdict::Accept);
+		evict(h);
+		const uint64_t picked = h.engine.counters().tcp_midstream;
+		CHECK(c.send(c.segment(opt.size(), c.stream().size())) == Verdict::Accept);
+		CHECK(h.engine.counters().tcp_midstream == picked + 1);
+		CHECK(c.delivered() == opt + reg);
+	}
+	SUBCASE("evicted while the PBX held a message out of order: nothing resumes")
+	{
+		Harness h(cfg);
+		const std::string reg = register_msg(1);
+		Connection c(h, {reg});
+		const auto segs = c.split(0, reg.size(), {200});
+		CHECK(c.send(segs[0]) == Verdict::Drop);   // held
+		CHECK(c.send(segs[1]) == Verdict::Accept); // judged, held by the PBX beyond a gap
+		evict(h);
+		CHECK(c.send(segs[0]) == Verdict::Drop);
+		CHECK(h.engine.counters().tcp_midstream_dropped == 1);
+		CHECK(c.delivered().empty());
+	}
+	SUBCASE("a remote's SYN does not lift it; the PBX's SYN-ACK of a new connection does")
+	{
+		Harness h(cfg);
+		Connection c(h, {opt});
+		CHECK(c.send(c.segment(0, opt.size())) == Verdict::Accept);
+		evict(h);
+		const uint32_t isn = 0x2000;
+		const std::string reg = register_msg(2);
+		CHECK(h.send(phone(), kPort, nfq::Direction::In, "", nfq::L4::Tcp, isn, kSyn) == Verdict::Accept);
+		CHECK(h.send(phone(), kPort, nfq::Direction::In, reg, nfq::L4::Tcp, isn + 1, kAck | kPsh) == Verdict::Drop);
+		CHECK(h.send(phone(), kPort, nfq::Direction::Out, "", nfq::L4::Tcp, 0x9000, kSyn | kAck) == Verdict::Accept);
+		CHECK(h.send(phone(), kPort, nfq::Direction::In, reg, nfq::L4::Tcp, isn + 1, kAck | kPsh) == Verdict::Accept);
+	}
+}
