@@ -203,23 +203,27 @@ phone_rtp_passed() {
 	echo $(($(counter phone_rtp) - before))
 }
 
-# forged_bye CALL-ID: a BYE for the call from the third namespace. sipp's UAS
-# matches in-dialog requests by Call-ID alone, so it would end the call.
+# forged_bye CALL-ID: two BYEs for the call from the third namespace (CSeq 2
+# and 3), each sent three times like a UA's retransmissions. sipp's UAS matches
+# in-dialog requests by Call-ID alone, so either would end the call. A
+# retransmission is re-dropped without counting again (issue 17), so it takes
+# two distinct forged requests to reach detect.forged.max_messages = 2.
 forged_bye() {
 	in_ns "$NS_THIRD" python3 -c '
 import socket, sys
 src, dst, call_id, phone = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-msg = (f"BYE sip:200@{dst}:5060 SIP/2.0\r\n"
-       f"Via: SIP/2.0/UDP {src}:5060;branch=z9hG4bK-forged1\r\n"
-       "Max-Forwards: 70\r\n"
-       f"From: <sip:100@{phone}>;tag=uac1\r\n"
-       f"To: <sip:200@{dst}>;tag=guessed\r\n"
-       f"Call-ID: {call_id}\r\n"
-       "CSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n")
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((src, 5060))
-for _ in range(3):
-    s.sendto(msg.encode(), (dst, 5060))
+for cseq in (2, 3):
+    msg = (f"BYE sip:200@{dst}:5060 SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP {src}:5060;branch=z9hG4bK-forged{cseq}\r\n"
+           "Max-Forwards: 70\r\n"
+           f"From: <sip:100@{phone}>;tag=uac1\r\n"
+           f"To: <sip:200@{dst}>;tag=guessed\r\n"
+           f"Call-ID: {call_id}\r\n"
+           f"CSeq: {cseq} BYE\r\nContent-Length: 0\r\n\r\n")
+    for _ in range(3):
+        s.sendto(msg.encode(), (dst, 5060))
 ' "$THIRD" "$PBX" "$1" "$PHONE"
 }
 
