@@ -13,7 +13,7 @@
 
 #include "agent/control/protocol.h"
 #include "agent/control/stats_text.h"
-#include "agent/daemon/duration.h"
+#include "agent/config/duration.h"
 #include "agent/net/ip_address.h"
 #include "agent/util/json.h"
 
@@ -156,15 +156,14 @@ void check_address(std::string_view text)
 
 void check_duration(std::string_view text)
 {
-	std::string err;
-	auto d = daemon::parse_duration(text, &err);
+	auto d = config::parse_duration(text);
 	if (!d) {
-		check(!err.empty());
+		check(!d.error().empty());
 		return;
 	}
 	check(d->count() >= 0);
-	auto again = daemon::parse_duration(daemon::format_duration(*d));
-	check(again.has_value() && *again == *d);
+	auto again = config::parse_duration(config::format_duration(*d));
+	check(again.ok() && *again == *d);
 }
 
 // What the daemon's handlers (agent/daemon/control_handlers.cpp) read from a
