@@ -119,11 +119,10 @@ std::string shown(const json::Value& v) { return detect::printable_text(v.as_str
 // (::ffff:192.0.2.5 is 192.0.2.5); a usage error when it is neither.
 std::string address_argument(const std::string& text)
 {
-	std::string err;
-	auto c = net::Cidr::parse(text, &err);
+	auto c = net::Cidr::parse(text);
 	if (!c)
-		throw CLI::ValidationError("address", fmt::format("\"{}\" is not an address or prefix{}", text,
-		                                                  err.empty() ? "" : ": " + err));
+		throw CLI::ValidationError("address",
+		                           fmt::format("\"{}\" is not an address or prefix: {}", text, c.error()));
 	return engine::unmap_v4(*c).to_string();
 }
 
