@@ -20,6 +20,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "agent/util/log.h"
+#include "agent/util/netlink_recv.h"
 #include "nfq/decode.h"
 
 // libmnl's header does not declare SOL_NETLINK on older libcs.
@@ -165,22 +166,15 @@ util::Status Queue::Impl::wait_ack(uint32_t want_seq)
 	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
 	std::vector<uint8_t> buf(slot_size);
 	while (std::chrono::steady_clock::now() < deadline) {
-		sockaddr_nl addr{};
-		iovec iov{buf.data(), buf.size()};
-		msghdr mh{};
-		mh.msg_name = &addr;
-		mh.msg_namelen = sizeof addr;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		ssize_t len = recvmsg(fd(), &mh, 0);
-		if (len < 0) {
+		const util::NetlinkDatagram got = util::recv_netlink(fd(), buf.data(), buf.size(), 0);
+		if (got.len < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 				continue;
 			return fail(errno, "waiting for the config ACK");
 		}
-		if (addr.nl_pid != 0)
+		if (got.sender != 0)
 			continue; // only the kernel may talk to us
-		int rest = static_cast<int>(len);
+		int rest = static_cast<int>(got.len);
 		for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, rest);
 		     nlh = mnl_nlmsg_next(nlh, &rest)) {
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
