@@ -32,9 +32,9 @@ bool next_field(std::string_view& line, uint64_t& value)
 
 } // namespace
 
-bool parse_proc_queue_stats(std::string_view text, std::vector<KernelQueueStats>& out, std::string& error)
+util::Result<std::vector<KernelQueueStats>> parse_proc_queue_stats(std::string_view text)
 {
-	out.clear();
+	std::vector<KernelQueueStats> out;
 	size_t line_no = 0;
 	while (!text.empty()) {
 		size_t eol = text.find('\n');
@@ -49,20 +49,17 @@ bool parse_proc_queue_stats(std::string_view text, std::vector<KernelQueueStats>
 		std::string_view rest = line;
 		for (size_t k = 0; k < 9; ++k) {
 			if (!next_field(rest, f[k])) {
-				error = fmt::format("line {}: expected 9 unsigned fields, field {} is not a number: '{}'",
-				                    line_no, k + 1, line);
-				return false;
+				return util::Status::invalid(fmt::format(
+					"line {}: expected 9 unsigned fields, field {} is not a number: '{}'", line_no, k + 1, line));
 			}
 		}
 		if (rest.find_first_not_of(" \t") != std::string_view::npos) {
-			error = fmt::format("line {}: more than 9 fields: '{}'", line_no, line);
-			return false;
+			return util::Status::invalid(fmt::format("line {}: more than 9 fields: '{}'", line_no, line));
 		}
 		constexpr uint64_t u32max = std::numeric_limits<uint32_t>::max();
 		if (f[0] > 65535 || f[3] > 255 || f[1] > u32max || f[2] > u32max || f[4] > u32max ||
 		    f[5] > u32max || f[6] > u32max || f[7] > u32max) {
-			error = fmt::format("line {}: field out of range: '{}'", line_no, line);
-			return false;
+			return util::Status::invalid(fmt::format("line {}: field out of range: '{}'", line_no, line));
 		}
 		KernelQueueStats s;
 		s.queue_num = static_cast<uint16_t>(f[0]);
@@ -75,29 +72,27 @@ bool parse_proc_queue_stats(std::string_view text, std::vector<KernelQueueStats>
 		s.id_sequence = static_cast<uint32_t>(f[7]);
 		out.push_back(s);
 	}
-	return true;
+	return out;
 }
 
-bool read_proc_queue_stats(std::vector<KernelQueueStats>& out, std::string& error)
+util::Result<std::vector<KernelQueueStats>> read_proc_queue_stats()
 {
 	// thread-self: /proc/net follows the thread group leader's namespace, but a
 	// queue thread may have entered another one with setns().
 	static constexpr const char* path = "/proc/thread-self/net/netfilter/nfnetlink_queue";
-	out.clear();
 	std::ifstream in(path);
 	if (!in) {
-		if (errno == ENOENT)
-			return true;
-		error = fmt::format("{}: {}", path, std::strerror(errno));
-		return false;
+		int err = errno;
+		if (err == ENOENT)
+			return std::vector<KernelQueueStats>{};
+		return util::Status::failure(err, util::describe_errno(path, err));
 	}
 	std::ostringstream text;
 	text << in.rdbuf();
-	if (!parse_proc_queue_stats(text.str(), out, error)) {
-		error = fmt::format("{}: {}", path, error);
-		return false;
-	}
-	return true;
+	auto parsed = parse_proc_queue_stats(text.str());
+	if (!parsed)
+		return util::Status::failure(parsed.status().error, fmt::format("{}: {}", path, parsed.error()));
+	return parsed;
 }
 
 } // namespace sipguard::nfq

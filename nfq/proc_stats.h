@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/util/status.h"
+
 namespace sipguard::nfq {
 
 // One line of the file (net/netfilter/nfnetlink_queue.c seq_show()).
@@ -22,13 +24,13 @@ struct KernelQueueStats {
 	uint32_t id_sequence = 0;   // last packet id handed out
 };
 
-// Parses the file's text. Returns false with `error` = "line N: ..." for a
-// line that is not nine unsigned fields; `out` then holds the lines before it.
-bool parse_proc_queue_stats(std::string_view text, std::vector<KernelQueueStats>& out, std::string& error);
+// Parses the file's text: one entry a line; a line that is not nine unsigned
+// fields fails with "line N: ...".
+util::Result<std::vector<KernelQueueStats>> parse_proc_queue_stats(std::string_view text);
 
 // Reads the file of the calling thread's network namespace
 // (/proc/thread-self/net/...). No queue bound in the namespace (or the module
 // not loaded, so no file) is an empty list, not an error.
-bool read_proc_queue_stats(std::vector<KernelQueueStats>& out, std::string& error);
+util::Result<std::vector<KernelQueueStats>> read_proc_queue_stats();
 
 } // namespace sipguard::nfq

@@ -20,6 +20,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "agent/util/log.h"
+#include "agent/util/netlink_recv.h"
 #include "nfq/decode.h"
 
 // libmnl's header does not declare SOL_NETLINK on older libcs.
@@ -120,8 +121,13 @@ struct Queue::Impl {
 	std::vector<nlattr*> attrs = std::vector<nlattr*>(NFQA_MAX + 1);
 
 	int fd() const { return mnl_socket_get_fd(nl.get()); }
-	int send_config(uint8_t command, bool with_params, std::string& error);
-	int wait_ack(uint32_t want_seq, std::string& error);
+	// "queue N: <step>: <strerror>" with the errno.
+	util::Status fail(int err, const char* step) const
+	{
+		return util::Status::failure(err, fmt::format("queue {}: {}: {}", config.queue_num, step, std::strerror(err)));
+	}
+	util::Status send_config(uint8_t command, bool with_params);
+	util::Status wait_ack(uint32_t want_seq);
 	void accept_now(uint32_t id);
 	bool take_packet(const nlmsghdr* nlh, uint32_t& id, std::span<const uint8_t>& payload, uint8_t& hook);
 	size_t process(size_t n, Handler& handler);
@@ -130,7 +136,7 @@ struct Queue::Impl {
 	void unbind();
 };
 
-int Queue::Impl::send_config(uint8_t command, bool with_params, std::string& error)
+util::Status Queue::Impl::send_config(uint8_t command, bool with_params)
 {
 	alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
 	nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, config.queue_num);
@@ -148,55 +154,39 @@ int Queue::Impl::send_config(uint8_t command, bool with_params, std::string& err
 		mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
 		mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
 	}
-	if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
-		int e = errno;
-		error = fmt::format("queue {}: sending config: {}", config.queue_num, std::strerror(e));
-		return -e;
-	}
-	return wait_ack(nlh->nlmsg_seq, error);
+	if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0)
+		return fail(errno, "sending config");
+	return wait_ack(nlh->nlmsg_seq);
 }
 
 // Reads until the ACK for `want_seq`. Packets that the kernel queues to us
 // between the bind and the ACK are accepted at once: each must get a verdict.
-int Queue::Impl::wait_ack(uint32_t want_seq, std::string& error)
+util::Status Queue::Impl::wait_ack(uint32_t want_seq)
 {
 	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
 	std::vector<uint8_t> buf(slot_size);
 	while (std::chrono::steady_clock::now() < deadline) {
-		sockaddr_nl addr{};
-		iovec iov{buf.data(), buf.size()};
-		msghdr mh{};
-		mh.msg_name = &addr;
-		mh.msg_namelen = sizeof addr;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		ssize_t len = recvmsg(fd(), &mh, 0);
-		if (len < 0) {
+		const util::NetlinkDatagram got = util::recv_netlink(fd(), buf.data(), buf.size(), 0);
+		if (got.len < 0) {
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 				continue;
-			int e = errno;
-			error = fmt::format("queue {}: waiting for the config ACK: {}", config.queue_num, std::strerror(e));
-			return -e;
+			return fail(errno, "waiting for the config ACK");
 		}
-		if (addr.nl_pid != 0)
+		if (got.sender != 0)
 			continue; // only the kernel may talk to us
-		int rest = static_cast<int>(len);
+		int rest = static_cast<int>(got.len);
 		for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, rest);
 		     nlh = mnl_nlmsg_next(nlh, &rest)) {
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
 				if (nlh->nlmsg_seq != want_seq || nlh->nlmsg_pid != portid)
 					continue;
-				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) {
-					error = fmt::format("queue {}: short netlink ACK", config.queue_num);
-					return -EBADMSG;
-				}
+				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr)))
+					return util::Status::failure(EBADMSG,
+					                             fmt::format("queue {}: short netlink ACK", config.queue_num));
 				const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-				if (err->error != 0) {
-					error = fmt::format("queue {}: kernel refused the config: {}", config.queue_num,
-					                    std::strerror(-err->error));
-					return err->error;
-				}
-				return 0;
+				if (err->error != 0)
+					return fail(-err->error, "kernel refused the config");
+				return util::Status::success();
 			}
 			if (is_queue_packet(nlh)) {
 				uint32_t id;
@@ -210,8 +200,8 @@ int Queue::Impl::wait_ack(uint32_t want_seq, std::string& error)
 			}
 		}
 	}
-	error = fmt::format("queue {}: no ACK from the kernel within 2 s", config.queue_num);
-	return -ETIMEDOUT;
+	return util::Status::failure(ETIMEDOUT,
+	                             fmt::format("queue {}: no ACK from the kernel within 2 s", config.queue_num));
 }
 
 void Queue::Impl::accept_now(uint32_t id)
@@ -365,9 +355,8 @@ void Queue::Impl::unbind()
 	if (!bound)
 		return;
 	bound = false;
-	std::string error;
-	if (send_config(NFQNL_CFG_CMD_UNBIND, false, error) < 0)
-		LOG(Nfq, Warning, "{}", error);
+	if (util::Status st = send_config(NFQNL_CFG_CMD_UNBIND, false); !st)
+		LOG(Nfq, Warning, "{}", st.message);
 }
 
 Queue::Queue() : impl_(std::make_unique<Impl>()) {}
@@ -375,7 +364,7 @@ Queue::~Queue() { close(); }
 Queue::Queue(Queue&&) noexcept = default;
 Queue& Queue::operator=(Queue&&) noexcept = default;
 
-int Queue::open(const QueueConfig& config, std::string& error)
+util::Status Queue::open(const QueueConfig& config)
 {
 	close();
 	if (!impl_)
@@ -385,16 +374,12 @@ int Queue::open(const QueueConfig& config, std::string& error)
 	if (q.config.batch == 0)
 		q.config.batch = 1;
 	q.nl.reset(mnl_socket_open(NETLINK_NETFILTER));
-	if (!q.nl) {
-		int e = errno;
-		error = fmt::format("queue {}: netlink socket: {}", config.queue_num, std::strerror(e));
-		return -e;
-	}
+	if (!q.nl)
+		return q.fail(errno, "netlink socket");
 	if (mnl_socket_bind(q.nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno;
-		error = fmt::format("queue {}: netlink bind: {}", config.queue_num, std::strerror(e));
+		util::Status st = q.fail(errno, "netlink bind");
 		q.nl.reset();
-		return -e;
+		return st;
 	}
 	q.portid = mnl_socket_get_portid(q.nl.get());
 	q.seq = static_cast<uint32_t>(time(nullptr));
@@ -413,10 +398,9 @@ int Queue::open(const QueueConfig& config, std::string& error)
 		LOG(Nfq, Warning, "queue {}: NETLINK_NO_ENOBUFS: {}", config.queue_num, std::strerror(errno));
 	timeval tv{0, kRecvTimeoutUs};
 	if (setsockopt(q.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
-		int e = errno;
-		error = fmt::format("queue {}: SO_RCVTIMEO: {}", config.queue_num, std::strerror(e));
+		util::Status st = q.fail(errno, "SO_RCVTIMEO");
 		q.nl.reset();
-		return -e;
+		return st;
 	}
 
 	q.slot_size = NLMSG_ALIGN(std::min(q.config.copy_range, kMaxCopyRange) + kMessageOverhead);
@@ -435,15 +419,14 @@ int Queue::open(const QueueConfig& config, std::string& error)
 	q.plan.assign(batch, VerdictMsg{});
 	q.tx.assign(batch * kVerdictMsgSize, 0);
 
-	int r = q.send_config(NFQNL_CFG_CMD_BIND, true, error);
-	if (r < 0) {
+	if (util::Status st = q.send_config(NFQNL_CFG_CMD_BIND, true); !st) {
 		q.nl.reset();
-		return r;
+		return st;
 	}
 	q.bound = true;
 	LOG(Nfq, Info, "queue {}: bound (copy range {}, max len {}, fail-open {}, gso {}, rcvbuf {})",
 	    config.queue_num, q.config.copy_range, q.config.max_len, q.config.fail_open, q.config.gso, rcvbuf);
-	return 0;
+	return util::Status::success();
 }
 
 bool Queue::is_open() const { return impl_ && impl_->nl; }
@@ -505,31 +488,28 @@ const QueueCounters& Queue::counters() const { return impl_->counters; }
 
 QueueGroup::~QueueGroup() { join(); }
 
-int QueueGroup::open(std::span<const QueueConfig> configs, std::string& error)
+util::Status QueueGroup::open(std::span<const QueueConfig> configs)
 {
 	queues_.clear();
 	for (const QueueConfig& c : configs) {
 		auto q = std::make_unique<Queue>();
-		int r = q->open(c, error);
-		if (r < 0) {
+		if (util::Status st = q->open(c); !st) {
 			queues_.clear();
-			return r;
+			return st;
 		}
 		queues_.push_back(std::move(q));
 	}
-	return 0;
+	return util::Status::success();
 }
 
-int QueueGroup::start(std::span<Handler* const> handlers, const std::atomic<bool>& stop, std::string& error)
+util::Status QueueGroup::start(std::span<Handler* const> handlers, const std::atomic<bool>& stop)
 {
-	if (handlers.size() != queues_.size()) {
-		error = fmt::format("{} handlers for {} queues", handlers.size(), queues_.size());
-		return -EINVAL;
-	}
+	if (handlers.size() != queues_.size())
+		return util::Status::invalid(fmt::format("{} handlers for {} queues", handlers.size(), queues_.size()));
 	results_.assign(queues_.size(), 0);
 	for (size_t i = 0; i < queues_.size(); ++i)
 		threads_.emplace_back([this, i, h = handlers[i], &stop] { results_[i] = queues_[i]->run(*h, stop); });
-	return 0;
+	return util::Status::success();
 }
 
 int QueueGroup::join()

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/util/status.h"
 #include "nfq/packet_view.h"
 #include "nfq/verdict_plan.h"
 
@@ -96,9 +97,9 @@ public:
 	// Opens a netlink socket, sizes its receive buffer, sets NETLINK_NO_ENOBUFS
 	// and sends bind + copy range + queue length + flags in one
 	// NFQNL_MSG_CONFIG, then checks the kernel's ACK (sequence and port id).
-	// Returns 0 or -errno; `error` names the step that failed (EPERM: another
-	// socket holds the queue number, or no CAP_NET_ADMIN).
-	int open(const QueueConfig& config, std::string& error);
+	// A failure carries the errno and names the step that failed (EPERM:
+	// another socket holds the queue number, or no CAP_NET_ADMIN).
+	util::Status open(const QueueConfig& config);
 	bool is_open() const;
 
 	// Receives and verdicts packets until `stop` is true; the flag is looked
@@ -132,9 +133,9 @@ public:
 	QueueGroup(const QueueGroup&) = delete;
 	QueueGroup& operator=(const QueueGroup&) = delete;
 
-	int open(std::span<const QueueConfig> configs, std::string& error);
+	util::Status open(std::span<const QueueConfig> configs);
 	// handlers[i] serves configs[i]; both must outlive join().
-	int start(std::span<Handler* const> handlers, const std::atomic<bool>& stop, std::string& error);
+	util::Status start(std::span<Handler* const> handlers, const std::atomic<bool>& stop);
 	// Waits for every thread; returns the first non-zero run() result.
 	int join();
 

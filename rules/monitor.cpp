@@ -17,6 +17,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
+#include "agent/util/netlink_recv.h"
 #include "rules/nl_attrs.h"
 #include "rules/table.h"
 
@@ -308,15 +309,9 @@ Status Monitor::read(std::vector<MonitorEvent>& out, size_t max_messages)
 	size_t gen_start = out.size();
 	size_t consumed = 0;
 	while (consumed < max_messages) {
-		sockaddr_nl from{};
-		iovec iov{rx_.data(), rx_.size()};
-		msghdr mh{};
-		mh.msg_name = &from;
-		mh.msg_namelen = sizeof from;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		ssize_t n = recvmsg(mnl_socket_get_fd(sock_), &mh, MSG_DONTWAIT);
-		if (n < 0) {
+		const util::NetlinkDatagram got =
+			util::recv_netlink(mnl_socket_get_fd(sock_), rx_.data(), rx_.size(), MSG_DONTWAIT);
+		if (got.len < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -334,9 +329,9 @@ Status Monitor::read(std::vector<MonitorEvent>& out, size_t max_messages)
 		}
 		// Only the kernel (port 0) sends group notifications; anything
 		// else on this socket is spoofed or stray.
-		if (from.nl_pid != 0 || (mh.msg_flags & MSG_TRUNC))
+		if (got.sender != 0 || got.truncated)
 			continue;
-		size_t len = static_cast<size_t>(n);
+		size_t len = static_cast<size_t>(got.len);
 		for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data()); NLMSG_OK(nlh, len);
 		     nlh = NLMSG_NEXT(nlh, len)) {
 			++consumed;

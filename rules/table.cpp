@@ -220,32 +220,6 @@ Status probe_defrag_backend(Netlink& nl, DefragBackend& out)
 	return Status::success();
 }
 
-Status table_exists(Netlink& nl, bool& exists)
-{
-	exists = false;
-	auto t = make_table();
-	nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kTable);
-	bool found = false;
-	Status st = nl.dump(
-		[&](char* buf, uint32_t seq) {
-			nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, 0, seq);
-			nftnl_table_nlmsg_build_payload(nlh, t.get());
-			return nlh;
-		},
-		[&](const nlmsghdr*) {
-			found = true;
-			return true;
-		},
-		std::string("get table inet ") + kTable);
-	if (!st.ok()) {
-		if (st.error == ENOENT)
-			return Status::success();
-		return st;
-	}
-	exists = found;
-	return Status::success();
-}
-
 namespace {
 
 Status collect_kept(Netlink& nl, std::vector<ElementOp>& kept)

@@ -252,6 +252,15 @@ std::string rule_fingerprint(const nftnl_rule* rule)
 	return s;
 }
 
+// Declared in table.h: the same GET as read_table_state's first step.
+Status table_exists(Netlink& nl, bool& exists)
+{
+	TableState state;
+	Status st = read_table(nl, state);
+	exists = state.exists;
+	return st;
+}
+
 Status read_table_state(Netlink& nl, TableState& out)
 {
 	out = TableState{};

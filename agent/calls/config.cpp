@@ -142,17 +142,14 @@ std::span<const config::Row<Config>> rows()
 }
 
 template <class Arg>
-bool Parameter::Setter<Arg>::operator()(Config& c, Arg v, std::string& error) const
+util::Status Parameter::Setter<Arg>::operator()(Config& c, Arg v) const
 {
 	config::Value value;
 	if constexpr (std::is_same_v<Arg, std::string_view>)
 		value = std::string(v);
 	else
 		value = v;
-	util::Status st = config::assign(*row_, c, value);
-	if (!st)
-		error = st.message;
-	return st.ok();
+	return config::assign(*row_, c, value);
 }
 
 template class Parameter::Setter<int64_t>;

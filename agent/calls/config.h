@@ -125,8 +125,8 @@ struct Parameter {
 	public:
 		Setter() = default;
 		explicit Setter(const config::Row<Config>* row) : row_(row) {}
-		// False with `error` set when the row rejects `v`.
-		bool operator()(Config& c, Arg v, std::string& error) const;
+		// Fails (the row's message) when the row rejects `v`.
+		util::Status operator()(Config& c, Arg v) const;
 		bool operator==(std::nullptr_t) const { return row_ == nullptr; }
 
 	private:

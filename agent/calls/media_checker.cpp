@@ -30,17 +30,6 @@ util::Result<MediaSelector> MediaSelector::parse(std::string_view text)
 	return sel;
 }
 
-std::optional<MediaSelector> MediaSelector::parse(std::string_view text, std::string* error)
-{
-	auto r = parse(text);
-	if (!r) {
-		if (error)
-			*error = r.error();
-		return std::nullopt;
-	}
-	return *r;
-}
-
 void MediaChecker::on_pinhole(const PinholeUpdate& u)
 {
 	Key k{u.remote, u.local_port};

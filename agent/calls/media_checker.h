@@ -28,9 +28,6 @@ struct MediaSelector {
 
 	// "auto" or "LOW-HIGH"; the failure says what was expected.
 	static util::Result<MediaSelector> parse(std::string_view text);
-	// The previous signature, for callers not yet on util::Result (the CLI,
-	// the selector test): nullopt and `error` set on failure.
-	static std::optional<MediaSelector> parse(std::string_view text, std::string* error);
 };
 
 // Not a test-only shim: it applies updates exactly as nftables does (an

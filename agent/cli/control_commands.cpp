@@ -15,7 +15,7 @@
 #include "agent/cli/status_text.h"
 #include "agent/control/client.h"
 #include "agent/control/stats_text.h"
-#include "agent/daemon/duration.h"
+#include "agent/config/duration.h"
 #include "agent/detect/text.h"
 #include "agent/engine/ban_manager.h"
 #include "agent/net/ip_address.h"
@@ -103,7 +103,7 @@ void print_reply(json::Value& r, bool as_json, void (*human)(const json::Value&)
 	}
 }
 
-std::string remaining(int64_t s) { return daemon::format_duration(std::chrono::seconds(s)); }
+std::string remaining(int64_t s) { return config::format_duration(std::chrono::seconds(s)); }
 
 std::string target_of(const json::Value& b)
 {
@@ -119,11 +119,10 @@ std::string shown(const json::Value& v) { return detect::printable_text(v.as_str
 // (::ffff:192.0.2.5 is 192.0.2.5); a usage error when it is neither.
 std::string address_argument(const std::string& text)
 {
-	std::string err;
-	auto c = net::Cidr::parse(text, &err);
+	auto c = net::Cidr::parse(text);
 	if (!c)
-		throw CLI::ValidationError("address", fmt::format("\"{}\" is not an address or prefix{}", text,
-		                                                  err.empty() ? "" : ": " + err));
+		throw CLI::ValidationError("address",
+		                           fmt::format("\"{}\" is not an address or prefix: {}", text, c.error()));
 	return engine::unmap_v4(*c).to_string();
 }
 
@@ -304,7 +303,6 @@ void add_control_commands(CLI::App& app, int& exit_code)
 		            "Exit status: 0 ok, 1 the daemon refused (the safety rails' reason on stderr, e.g. \"refusing "
 		            "to ban 0.0.0.0/0: it is the whole address family (/0)\"), 2 usage error or daemon unreachable.");
 		cmd->callback([=, &exit_code] {
-			std::string err;
 			json::Value args = json::Object{};
 			args.set("addr", address_argument(*addr));
 			if (reason->size() > engine::kMaxReasonBytes)
@@ -312,9 +310,9 @@ void add_control_commands(CLI::App& app, int& exit_code)
 			if (*force)
 				args.set("force", true);
 			if (!dur->empty()) {
-				auto d = daemon::parse_duration(*dur, &err);
+				auto d = config::parse_duration(*dur);
 				if (!d)
-					throw CLI::ValidationError("--for", err);
+					throw CLI::ValidationError("--for", d.error());
 				if (*d < std::chrono::seconds(1))
 					throw CLI::ValidationError("--for", "the duration must be at least 1s");
 				args.set("for_s", std::chrono::duration_cast<std::chrono::seconds>(*d).count());

@@ -24,8 +24,9 @@ int check_config(const std::string& path, bool quiet)
 	if (r.unreadable)
 		return 2;
 	if (!r.config) {
-		fmt::print(stderr, "sipguard: {}: {} error{}; the file is not valid\n", path, r.errors.size(),
-		           r.errors.size() == 1 ? "" : "s");
+		// r.errors stops at config::kMaxErrors; error_count has them all.
+		fmt::print(stderr, "sipguard: {}: {} error{}; the file is not valid\n", path, r.error_count,
+		           r.error_count == 1 ? "" : "s");
 		return 1;
 	}
 	if (!quiet) {

@@ -16,6 +16,7 @@
 #include "agent/sip/parser.h"
 #include "agent/sip/sdp.h"
 #include "agent/util/json_string.h"
+#include "agent/util/status.h"
 
 namespace sipguard::cli {
 
@@ -26,34 +27,32 @@ struct ParseOptions {
 	bool json = false;
 };
 
-// Reads all of `path` ("-" = stdin). Returns false with `error` set.
-bool read_input(const std::string& path, std::string& data, std::string& error)
+// Reads all of `path` ("-" = stdin), at most 64 MiB.
+util::Result<std::string> read_input(const std::string& path)
 {
 	FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
 	if (!f) {
-		error = fmt::format("cannot open '{}': {}", path, std::strerror(errno));
-		return false;
+		const int err = errno;
+		return util::Status::failure(err, fmt::format("cannot open '{}': {}", path, std::strerror(err)));
 	}
+	std::string data;
 	char buf[65536];
 	size_t n;
 	while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
 		data.append(buf, n);
 		if (data.size() > 64 * 1024 * 1024) {
-			error = fmt::format("'{}' is larger than 64 MiB", path);
 			if (f != stdin)
 				std::fclose(f);
-			return false;
+			return util::Status::failure(EFBIG, fmt::format("'{}' is larger than 64 MiB", path));
 		}
 	}
 	const bool failed = std::ferror(f) != 0;
 	const int err = errno;
 	if (f != stdin)
 		std::fclose(f);
-	if (failed) {
-		error = fmt::format("cannot read '{}': {}", path, std::strerror(err));
-		return false;
-	}
-	return true;
+	if (failed)
+		return util::Status::failure(err, fmt::format("cannot read '{}': {}", path, std::strerror(err)));
+	return data;
 }
 
 // A file without a single CR was edited (or saved) with LF line ends: SIP
@@ -308,13 +307,12 @@ void print_text(const sip::Message& m, const sip::sdp::Session& s, size_t index,
 
 int run_parse(const ParseOptions& opt)
 {
-	std::string raw;
-	std::string error;
-	if (!read_input(opt.file, raw, error)) {
-		fmt::print(stderr, "sipguard parse: {}\n", error);
+	auto raw = read_input(opt.file);
+	if (!raw) {
+		fmt::print(stderr, "sipguard parse: {}\n", raw.error());
 		return 2;
 	}
-	const std::string data = normalise_line_ends(std::move(raw));
+	const std::string data = normalise_line_ends(std::move(raw).value());
 	const std::string_view all(data);
 
 	// The file is a stream of messages framed by Content-Length (RFC 3261

@@ -56,12 +56,12 @@ int run_replay(const ReplayOptions& o)
 		opt.sip_ports = o.sip_ports;
 	opt.json = o.json;
 	if (!o.check_media.empty()) {
-		std::string error;
-		opt.check_media = calls::MediaSelector::parse(o.check_media, &error);
-		if (!opt.check_media) {
-			fmt::print(stderr, "sipguard replay: {}\n", error);
+		auto selector = calls::MediaSelector::parse(o.check_media);
+		if (!selector) {
+			fmt::print(stderr, "sipguard replay: {}\n", selector.error());
 			return 2;
 		}
+		opt.check_media = *selector;
 	}
 	opt.out = stdout;
 	replay::Result r = replay::run(o.file, opt);

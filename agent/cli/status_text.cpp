@@ -9,7 +9,7 @@
 
 #include <fmt/core.h>
 
-#include "agent/daemon/duration.h"
+#include "agent/config/duration.h"
 
 namespace sipguard::cli {
 
@@ -17,7 +17,7 @@ namespace {
 
 namespace json = util::json;
 
-std::string remaining(int64_t s) { return daemon::format_duration(std::chrono::seconds(s)); }
+std::string remaining(int64_t s) { return config::format_duration(std::chrono::seconds(s)); }
 
 // "kernel in sync" or how many ban elements differ, then what was repaired.
 void print_kernel(const json::Value& k)

@@ -278,12 +278,14 @@ private:
 	{
 		return as_value(items<net::Cidr>(s, key, n, at, [&](const toml::node& e, std::string ekey, const auto&) {
 			auto str = e.as_string();
-			std::string why;
-			auto c = str ? net::Cidr::parse(str->get(), &why) : std::nullopt;
-			if (!c)
+			// Not a string: the expectation alone says what is wrong.
+			auto c = str ? net::Cidr::parse(str->get()) : util::Result<net::Cidr>(util::Status::invalid(""));
+			if (!c) {
 				report(e.source(), std::move(ekey), "expected an address or CIDR block like \"192.0.2.0/24\"",
-				       describe_node(e), std::move(why));
-			return c;
+				       describe_node(e), c.error());
+				return std::optional<net::Cidr>();
+			}
+			return std::optional<net::Cidr>(*c);
 		}));
 	}
 

@@ -85,7 +85,7 @@ util::Result<Response> ControlClient::request(const std::string& request_line, s
 			// allowed) says why and closes, maybe before we wrote.
 			if (e == EPIPE || e == ECONNRESET)
 				if (auto why = next_line(0); why && *why)
-					if (auto r = decode_response(**why, nullptr))
+					if (auto r = decode_response(**why))
 						return std::move(*r);
 			return util::Status::failure(
 				e, fmt::format("lost the connection to the daemon at {}: {}", path_, std::strerror(e)));
@@ -98,10 +98,9 @@ util::Result<Response> ControlClient::request(const std::string& request_line, s
 	if (!*line)
 		return util::Status::failure(
 			ECONNRESET, fmt::format("the daemon at {} closed the connection without an answer", path_));
-	std::string err;
-	auto r = decode_response(**line, &err);
+	auto r = decode_response(**line);
 	if (!r)
-		return util::Status::invalid(fmt::format("bad answer from the daemon at {}: {}", path_, err));
+		return util::Status::invalid(fmt::format("bad answer from the daemon at {}: {}", path_, r.error()));
 	return std::move(*r);
 }
 

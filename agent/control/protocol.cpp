@@ -51,19 +51,14 @@ std::string encode_request(std::string_view cmd, json::Value args)
 	return req.dump();
 }
 
-std::optional<Request> decode_request(std::string_view line, std::string* error)
+util::Result<Request> decode_request(std::string_view line)
 {
-	auto fail = [&](std::string msg) -> std::optional<Request> {
-		if (error)
-			*error = std::move(msg);
-		return std::nullopt;
-	};
+	auto fail = [](std::string msg) { return util::Status::invalid(std::move(msg)); };
 	if (line.size() > kMaxLine)
 		return fail(fmt::format("request longer than {} bytes", kMaxLine));
-	std::string why;
-	auto v = json::parse(line, &why);
+	auto v = json::parse(line);
 	if (!v)
-		return fail("malformed JSON request: " + why);
+		return fail("malformed JSON request: " + v.error());
 	if (!v->is_object())
 		return fail("a request must be a JSON object");
 	if (auto name = repeated_member(*v))
@@ -94,20 +89,15 @@ std::string encode_error(std::string_view message)
 	return out.dump();
 }
 
-std::optional<Response> decode_response(std::string_view line, std::string* error)
+util::Result<Response> decode_response(std::string_view line)
 {
-	std::string why;
-	auto v = json::parse(line, &why);
-	if (!v || !v->is_object() || !(*v)["ok"].is_bool()) {
-		if (error)
-			*error = v ? "response without a boolean \"ok\"" : "malformed JSON response: " + why;
-		return std::nullopt;
-	}
-	if (auto name = repeated_member(*v)) {
-		if (error)
-			*error = fmt::format("response repeats the member \"{}\"", *name);
-		return std::nullopt;
-	}
+	auto v = json::parse(line);
+	if (!v)
+		return util::Status::invalid("malformed JSON response: " + v.error());
+	if (!v->is_object() || !(*v)["ok"].is_bool())
+		return util::Status::invalid("response without a boolean \"ok\"");
+	if (auto name = repeated_member(*v))
+		return util::Status::invalid(fmt::format("response repeats the member \"{}\"", *name));
 	Response r;
 	r.ok = (*v)["ok"].as_bool();
 	r.error = (*v)["error"].as_string();

@@ -58,7 +58,7 @@ struct Request {
 std::string encode_request(std::string_view cmd, json::Value args = json::Object{});
 // Rejects non-objects, missing/unknown `cmd`, a member named twice, and
 // over-long lines.
-std::optional<Request> decode_request(std::string_view line, std::string* error);
+util::Result<Request> decode_request(std::string_view line);
 
 std::string encode_ok(json::Value body = json::Object{});
 std::string encode_error(std::string_view message);
@@ -69,6 +69,6 @@ struct Response {
 	json::Value body;
 };
 // Rejects non-objects, a missing or non-boolean `ok`, a member named twice.
-std::optional<Response> decode_response(std::string_view line, std::string* error);
+util::Result<Response> decode_response(std::string_view line);
 
 } // namespace sipguard::control

@@ -342,10 +342,9 @@ void ControlServer::answer_lines(Client& c)
 			line.remove_suffix(1);
 		if (line.empty())
 			continue;
-		std::string err;
-		auto req = decode_request(line, &err);
+		auto req = decode_request(line);
 		if (!req) {
-			c.out += encode_error(err) + "\n";
+			c.out += encode_error(req.error()) + "\n";
 			continue;
 		}
 		HandlerResult r;

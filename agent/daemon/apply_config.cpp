@@ -68,8 +68,8 @@ util::Status apply_config_file(Runtime& rt, rules::Netlink& nl, rules::TableSpec
 	for (const auto& e : r.errors)
 		LOG(Daemon, Error, "reload: {}", e.to_string());
 	if (!r.config)
-		return util::Status::invalid(fmt::format("{} is invalid ({} error{}: {})", path, r.errors.size(),
-		                                         r.errors.size() == 1 ? "" : "s",
+		return util::Status::invalid(fmt::format("{} is invalid ({} error{}: {})", path, r.error_count,
+		                                         r.error_count == 1 ? "" : "s",
 		                                         r.errors.empty() ? "" : r.errors[0].to_string()));
 
 	ConfigPtr next = r.config;

@@ -17,7 +17,6 @@
 #include "agent/config/row.h"
 #include "agent/config/schema.h"
 #include "agent/config/value.h"
-#include "agent/daemon/duration.h"
 #include "agent/engine/config.h"
 #include "agent/net/ip_address.h"
 
@@ -46,7 +45,7 @@ struct DaemonSettings {
 	std::string control_socket;
 	std::string control_group;
 	std::string log_level;
-	Millis save_interval{1000};
+	util::Millis save_interval{1000};
 	std::vector<uint16_t> sip_ports;
 	bool media_pinning = false;
 	PortRange rtp_range;

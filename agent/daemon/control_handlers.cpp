@@ -64,11 +64,10 @@ json::Value history_json(const engine::OffenceHistory& history)
 util::Result<net::Cidr> target_of(const Request& req)
 {
 	const std::string& text = req.args["addr"].as_string();
-	std::string err;
-	auto c = net::Cidr::parse(text, &err);
+	auto c = net::Cidr::parse(text);
 	if (!c)
-		return util::Status::invalid(fmt::format("\"{}\" is not an address or prefix{}",
-		                                         detect::printable_text(text, 64), err.empty() ? "" : ": " + err));
+		return util::Status::invalid(
+			fmt::format("\"{}\" is not an address or prefix: {}", detect::printable_text(text, 64), c.error()));
 	return engine::unmap_v4(*c);
 }
 

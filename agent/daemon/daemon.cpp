@@ -170,13 +170,12 @@ bool Daemon::start_queues(const Config& cfg)
 		rt_.shards.push_back(std::make_unique<Shard>(rt_, cc, util::random_seed()));
 		handlers.push_back(rt_.shards.back().get());
 	}
-	std::string err;
-	if (rt_.queues.open(qcfgs, err) < 0) {
-		LOG(Daemon, Error, "cannot bind the queues: {}", err);
+	if (util::Status st = rt_.queues.open(qcfgs); !st) {
+		LOG(Daemon, Error, "cannot bind the queues: {}", st.message);
 		return false;
 	}
-	if (rt_.queues.start(handlers, stop_queues_, err) < 0) {
-		LOG(Daemon, Error, "cannot start the queue threads: {}", err);
+	if (util::Status st = rt_.queues.start(handlers, stop_queues_); !st) {
+		LOG(Daemon, Error, "cannot start the queue threads: {}", st.message);
 		return false;
 	}
 	return true;

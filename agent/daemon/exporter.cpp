@@ -147,6 +147,14 @@ std::function<uint64_t(const Runtime&)> daemon_counter(std::atomic<uint64_t> Dae
 	return [m](const Runtime& rt) { return (rt.counters.*m).load(); };
 }
 
+const CounterTable<Runtime>& up_table()
+{
+	static const CounterTable<Runtime> table = {
+		{"sipguard_up", Type::Gauge, "1 while the daemon runs.", {{{}, [](const Runtime&) { return uint64_t{1}; }}}},
+	};
+	return table;
+}
+
 const CounterTable<Runtime>& bans_table()
 {
 	static const CounterTable<Runtime> table = {
@@ -156,6 +164,92 @@ const CounterTable<Runtime>& bans_table()
 		 {{{}, daemon_counter(&DaemonCounters::bans_total)}}},
 		{"sipguard_unbans_total", Type::Counter, "Bans lifted since start (manual and expired).",
 		 {{{}, daemon_counter(&DaemonCounters::unbans_total)}}},
+	};
+	return table;
+}
+
+// The rules writer's statistics and the pinholes the shards could not hand
+// it (its queue was full), read once per scrape.
+struct WriterScrape {
+	rules::WriterStats writer;
+	uint64_t pinholes_rejected = 0;
+};
+
+std::function<uint64_t(const WriterScrape&)> writer(uint64_t rules::WriterStats::*m)
+{
+	return [m](const WriterScrape& w) { return w.writer.*m; };
+}
+
+const CounterTable<WriterScrape>& writer_table()
+{
+	using rules::WriterStats;
+	static const CounterTable<WriterScrape> table = {
+		{"sipguard_rules_batch_seconds", Type::Summary, "Latency of rules-writer netlink batches.",
+		 {{{}, writer(&WriterStats::batch_latency_ns_sum), "_sum", 1e9},
+		  {{}, writer(&WriterStats::batches), "_count"}}},
+		{"sipguard_rules_batch_seconds_max", Type::Gauge, "Slowest rules-writer batch since start.",
+		 {{{}, writer(&WriterStats::batch_latency_ns_max), "", 1e9}}},
+		{"sipguard_rules_elements_total", Type::Counter, "Set element changes by outcome.",
+		 {{{{"outcome", "applied"}}, writer(&WriterStats::elements)},
+		  {{{"outcome", "failed"}}, writer(&WriterStats::failed_elements)},
+		  {{{"outcome", "queue_full"}},
+		   [](const WriterScrape& w) { return w.writer.rejected_full + w.pinholes_rejected; }}}},
+	};
+	return table;
+}
+
+// The kernel's own drop counters of our ban and media rules.
+const CounterTable<rules::Counters>& kernel_drops_table()
+{
+	static const CounterTable<rules::Counters> table = {
+		{"sipguard_kernel_dropped_packets_total", Type::Counter,
+		 "Packets dropped by table inet sipguard itself, by rule.",
+		 {{{{"rule", "ban"}}, metrics::field(&rules::Counters::ban_drop_packets)},
+		  {{{"rule", "media"}}, metrics::field(&rules::Counters::media_drop_packets)}}},
+	};
+	return table;
+}
+
+std::vector<metrics::CounterFamily<KernelHealth>::Series> by_repair()
+{
+	std::vector<metrics::CounterFamily<KernelHealth>::Series> out;
+	for (size_t i = 0; i < kRepairLabels.size(); ++i)
+		out.push_back({{{"what", std::string(rules::to_string(kRepairLabels[i]))}},
+		               metrics::element(&KernelHealth::repairs, i)});
+	return out;
+}
+
+// Whether the kernel holds what the records say (the last check) and what
+// the checks repaired.
+const CounterTable<KernelHealth>& kernel_health_table()
+{
+	static const CounterTable<KernelHealth> table = {
+		{"sipguard_kernel_in_sync", Type::Gauge,
+		 "1 when the last check found (or left, after repairing) table inet sipguard exactly as the ban "
+		 "records say.",
+		 {{{}, [](const KernelHealth& h) { return uint64_t{h.checked && h.in_sync}; }}}},
+		{"sipguard_kernel_divergent_elements", Type::Gauge,
+		 "Ban elements that still differ from the records after the last check's repair.",
+		 {{{}, metrics::field(&KernelHealth::divergent_elements)}}},
+		{"sipguard_kernel_checks_total", Type::Counter, "Checks of the kernel against the records, by result.",
+		 {{{{"result", "clean"}}, metrics::field(&KernelHealth::checks_clean)},
+		  {{{"result", "repaired"}}, metrics::field(&KernelHealth::checks_repaired)},
+		  {{{"result", "failed"}}, metrics::field(&KernelHealth::checks_failed)}}},
+		{"sipguard_kernel_repairs_total", Type::Counter,
+		 "Differences found in table inet sipguard and repaired, by what (table, chain, rule, set, element).",
+		 by_repair()},
+	};
+	return table;
+}
+
+// How the restore of saved bans at start went.
+const CounterTable<Runtime>& restore_table()
+{
+	static const CounterTable<Runtime> table = {
+		{"sipguard_restored_bans", Type::Gauge,
+		 "Saved bans at start: enforced by the kernel (restored) or lost (failed: unreadable, refused).",
+		 {{{{"result", "restored"}}, metrics::field(&Runtime::restored_bans)},
+		  {{{"result", "failed"}}, metrics::field(&Runtime::restore_failed)}}},
 	};
 	return table;
 }
@@ -187,106 +281,78 @@ const CounterTable<Runtime>& health_table()
 
 } // namespace
 
+// One series per queue, labelled queue="N": our receive side of each NFQUEUE.
+const CounterTable<nfq::QueueStats>& queue_table()
+{
+	using nfq::QueueStats;
+	static const CounterTable<QueueStats> table = {
+		{"sipguard_queue_received_total", Type::Counter, "Packets received from each NFQUEUE.",
+		 {{{}, metrics::field(&QueueStats::received)}}},
+		{"sipguard_queue_enobufs_total", Type::Counter, "Receive calls that reported ENOBUFS (messages lost).",
+		 {{{}, metrics::field(&QueueStats::enobufs)}}},
+	};
+	return table;
+}
+
+// The kernel's view of each of our queues (/proc), labelled queue="N".
+const CounterTable<nfq::KernelQueueStats>& kernel_queue_table()
+{
+	using nfq::KernelQueueStats;
+	static const CounterTable<KernelQueueStats> table = {
+		{"sipguard_kernel_queue_dropped_total", Type::Counter,
+		 "Packets the kernel dropped for a queue (from /proc/net/netfilter/nfnetlink_queue), by reason.",
+		 {{{{"reason", "queue_full"}}, metrics::field(&KernelQueueStats::queue_dropped)},
+		  {{{"reason", "socket_full"}}, metrics::field(&KernelQueueStats::user_dropped)}}},
+		{"sipguard_kernel_queue_waiting", Type::Gauge, "Packets waiting for a verdict in the kernel.",
+		 {{{}, metrics::field(&KernelQueueStats::queue_total)}}},
+	};
+	return table;
+}
+
 void Exporter::collect(metrics::Exposition& e)
 {
-	const std::array<const Runtime*, 1> daemon{&rt_};
-	e.family("sipguard_up", Type::Gauge, "1 while the daemon runs.");
-	e.sample("sipguard_up", 1);
+	metrics::export_one(e, up_table(), rt_);
 	metrics::export_table(e, traffic_table(), rt_.shards);
-	metrics::export_table(e, bans_table(), daemon);
+	metrics::export_one(e, bans_table(), rt_);
 	metrics::export_table(e, calls_table(), rt_.shards);
 	queues(e);
 	rules_writer(e);
 	kernel_counters(e);
-	kernel_health(e);
+	metrics::export_one(e, kernel_health_table(), rt_.kernel.health());
+	metrics::export_one(e, restore_table(), rt_);
 	rt_.restore_seconds.collect(e, "sipguard_restore_seconds", "Time to re-apply saved bans at start.");
-	metrics::export_table(e, health_table(), daemon);
+	metrics::export_one(e, health_table(), rt_);
 }
 
-// Our receive side of each queue, then the kernel's view of it.
 void Exporter::queues(metrics::Exposition& e) const
 {
-	e.family("sipguard_queue_received_total", Type::Counter, "Packets received from each NFQUEUE.");
-	e.family("sipguard_queue_enobufs_total", Type::Counter, "Receive calls that reported ENOBUFS (messages lost).");
-	for (size_t i = 0; i < rt_.queues.size(); ++i) {
-		nfq::QueueStats qs = rt_.queues.queue(i).stats();
-		metrics::Labels l{{"queue", std::to_string(rt_.queues.queue(i).config().queue_num)}};
-		e.sample("sipguard_queue_received_total", l, static_cast<double>(qs.received));
-		e.sample("sipguard_queue_enobufs_total", l, static_cast<double>(qs.enobufs));
-	}
-	e.family("sipguard_kernel_queue_dropped_total", Type::Counter,
-	         "Packets the kernel dropped for a queue (from /proc/net/netfilter/nfnetlink_queue), by reason.");
-	e.family("sipguard_kernel_queue_waiting", Type::Gauge, "Packets waiting for a verdict in the kernel.");
-	for (const auto& k : rt_.kernel_queue_stats()) {
-		metrics::Labels l{{"queue", std::to_string(k.queue_num)}};
-		metrics::Labels lq = l, lu = l;
-		lq.emplace_back("reason", "queue_full");
-		lu.emplace_back("reason", "socket_full");
-		e.sample("sipguard_kernel_queue_dropped_total", lq, k.queue_dropped);
-		e.sample("sipguard_kernel_queue_dropped_total", lu, k.user_dropped);
-		e.sample("sipguard_kernel_queue_waiting", l, k.queue_total);
-	}
+	std::vector<std::pair<std::string, nfq::QueueStats>> ours;
+	for (size_t i = 0; i < rt_.queues.size(); ++i)
+		ours.emplace_back(std::to_string(rt_.queues.queue(i).config().queue_num), rt_.queues.queue(i).stats());
+	metrics::export_each(e, queue_table(), ours, "queue");
+	std::vector<std::pair<std::string, nfq::KernelQueueStats>> kernel;
+	for (const nfq::KernelQueueStats& k : rt_.kernel_queue_stats())
+		kernel.emplace_back(std::to_string(k.queue_num), k);
+	metrics::export_each(e, kernel_queue_table(), kernel, "queue");
 }
 
 void Exporter::rules_writer(metrics::Exposition& e) const
 {
 	if (!rt_.writer)
 		return;
-	rules::WriterStats ws = rt_.writer->stats();
-	uint64_t pinholes_rejected = 0;
+	WriterScrape w{rt_.writer->stats()};
 	for (const auto& s : rt_.shards)
-		pinholes_rejected += s->pinhole_submit_failed.get();
-	e.family("sipguard_rules_batch_seconds", Type::Summary, "Latency of rules-writer netlink batches.");
-	e.sample("sipguard_rules_batch_seconds_sum", static_cast<double>(ws.batch_latency_ns_sum) / 1e9);
-	e.sample("sipguard_rules_batch_seconds_count", static_cast<double>(ws.batches));
-	e.family("sipguard_rules_batch_seconds_max", Type::Gauge, "Slowest rules-writer batch since start.");
-	e.sample("sipguard_rules_batch_seconds_max", static_cast<double>(ws.batch_latency_ns_max) / 1e9);
-	e.family("sipguard_rules_elements_total", Type::Counter, "Set element changes by outcome.");
-	e.sample("sipguard_rules_elements_total", {{"outcome", "applied"}}, static_cast<double>(ws.elements));
-	e.sample("sipguard_rules_elements_total", {{"outcome", "failed"}}, static_cast<double>(ws.failed_elements));
-	e.sample("sipguard_rules_elements_total", {{"outcome", "queue_full"}},
-	         static_cast<double>(ws.rejected_full + pinholes_rejected));
+		w.pinholes_rejected += s->pinhole_submit_failed.get();
+	metrics::export_one(e, writer_table(), w);
 }
 
-// The kernel's own drop counters of our ban and media rules.
 void Exporter::kernel_counters(metrics::Exposition& e)
 {
 	if (!nl_.is_open())
 		(void)nl_.open();
 	rules::Counters rc;
-	if (!nl_.is_open() || !rules::read_counters(nl_, rc).ok())
-		return;
-	e.family("sipguard_kernel_dropped_packets_total", Type::Counter,
-	         "Packets dropped by table inet sipguard itself, by rule.");
-	e.sample("sipguard_kernel_dropped_packets_total", {{"rule", "ban"}}, static_cast<double>(rc.ban_drop_packets));
-	e.sample("sipguard_kernel_dropped_packets_total", {{"rule", "media"}}, static_cast<double>(rc.media_drop_packets));
-}
-
-// Whether the kernel holds what the records say (the last check), what the
-// checks repaired, and how the restore at start went.
-void Exporter::kernel_health(metrics::Exposition& e) const
-{
-	const KernelHealth h = rt_.kernel.health();
-	e.family("sipguard_kernel_in_sync", Type::Gauge,
-	         "1 when the last check found (or left, after repairing) table inet sipguard exactly as the ban "
-	         "records say.");
-	e.sample("sipguard_kernel_in_sync", h.checked && h.in_sync ? 1 : 0);
-	e.family("sipguard_kernel_divergent_elements", Type::Gauge,
-	         "Ban elements that still differ from the records after the last check's repair.");
-	e.sample("sipguard_kernel_divergent_elements", static_cast<double>(h.divergent_elements));
-	e.family("sipguard_kernel_checks_total", Type::Counter, "Checks of the kernel against the records, by result.");
-	e.sample("sipguard_kernel_checks_total", {{"result", "clean"}}, static_cast<double>(h.checks_clean));
-	e.sample("sipguard_kernel_checks_total", {{"result", "repaired"}}, static_cast<double>(h.checks_repaired));
-	e.sample("sipguard_kernel_checks_total", {{"result", "failed"}}, static_cast<double>(h.checks_failed));
-	e.family("sipguard_kernel_repairs_total", Type::Counter,
-	         "Differences found in table inet sipguard and repaired, by what (table, chain, rule, set, element).");
-	for (size_t i = 0; i < kRepairLabels.size(); ++i)
-		e.sample("sipguard_kernel_repairs_total", {{"what", std::string(rules::to_string(kRepairLabels[i]))}},
-		         static_cast<double>(h.repairs[i]));
-	e.family("sipguard_restored_bans", Type::Gauge,
-	         "Saved bans at start: enforced by the kernel (restored) or lost (failed: unreadable, refused).");
-	e.sample("sipguard_restored_bans", {{"result", "restored"}}, static_cast<double>(rt_.restored_bans));
-	e.sample("sipguard_restored_bans", {{"result", "failed"}}, static_cast<double>(rt_.restore_failed));
+	if (nl_.is_open() && rules::read_counters(nl_, rc).ok())
+		metrics::export_one(e, kernel_drops_table(), rc);
 }
 
 } // namespace sipguard::daemon

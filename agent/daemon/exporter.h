@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The daemon's Prometheus families. Fixed counters come from counter tables
-// (metrics::CounterTable) over the shards' counters and the daemon's own;
-// per-queue and kernel statistics follow with labels known only at scrape
-// time. Collected on the control thread.
+// The daemon's Prometheus families, every one from a counter table
+// (metrics::CounterTable): summed over the shards, the daemon's own counters,
+// one series per queue (labelled queue="N"), and snapshots read once per
+// scrape (rules writer, kernel counters and health). Collected on the
+// control thread.
 #pragma once
 
 #include "agent/daemon/metrics.h"
+#include "nfq/proc_stats.h"
+#include "nfq/queue.h"
 #include "rules/netlink.h"
 
 namespace sipguard::daemon {
 
 struct Runtime;
+
+// The per-queue families (one series per queue, labelled queue="N"): our
+// receive side and the kernel's view from /proc. Exposed for the tests,
+// which have no queue to bind.
+const metrics::CounterTable<nfq::QueueStats>& queue_table();
+const metrics::CounterTable<nfq::KernelQueueStats>& kernel_queue_table();
 
 class Exporter {
 public:
@@ -21,7 +30,6 @@ private:
 	void queues(metrics::Exposition& e) const;
 	void rules_writer(metrics::Exposition& e) const;
 	void kernel_counters(metrics::Exposition& e);
-	void kernel_health(metrics::Exposition& e) const;
 
 	const Runtime& rt_;
 	rules::Netlink nl_; // the kernel's rule counters; control thread only

@@ -95,6 +95,12 @@ struct CounterFamily {
 	struct Series {
 		Labels labels;
 		std::function<uint64_t(const S&)> read;
+		// A summary's or histogram's part: the sample is named family name +
+		// suffix ("_sum", "_count").
+		std::string_view suffix = {};
+		// The sum is divided by it before it is written (1e9: nanoseconds
+		// counted, seconds exported).
+		double unit = 1;
 	};
 	std::string_view name;
 	Type type;
@@ -122,6 +128,17 @@ std::function<uint64_t(const S&)> element(M S::*array_member, size_t i)
 	return [array_member, i](const S& s) { return counter_value((s.*array_member)[i]); };
 }
 
+template <class S>
+void write_series(Exposition& e, const CounterFamily<S>& f, const typename CounterFamily<S>::Series& s,
+                  const Labels& labels, uint64_t sum)
+{
+	const double value = static_cast<double>(sum) / s.unit;
+	if (s.suffix.empty())
+		e.sample(f.name, labels, value);
+	else
+		e.sample(std::string(f.name) + std::string(s.suffix), labels, value);
+}
+
 // `instances`: a range of pointers (raw or smart) to S. The families come
 // out in table order, each series in row order.
 template <class S, class Range>
@@ -133,8 +150,33 @@ void export_table(Exposition& e, const CounterTable<S>& table, const Range& inst
 			uint64_t sum = 0;
 			for (const auto& p : instances)
 				sum += s.read(*p);
-			e.sample(f.name, s.labels, static_cast<double>(sum));
+			write_series(e, f, s, s.labels, sum);
 		}
+	}
+}
+
+// One instance of S (the daemon's own counters, a snapshot).
+template <class S>
+void export_one(Exposition& e, const CounterTable<S>& table, const S& instance)
+{
+	const std::array<const S*, 1> one{&instance};
+	export_table(e, table, one);
+}
+
+// One series per instance instead of their sum: `instances` holds
+// (label value, S) pairs, and `label` = that value comes first in each
+// series' labels (queue="3"). Within a family, instances in range order.
+template <class S, class Range>
+void export_each(Exposition& e, const CounterTable<S>& table, const Range& instances, std::string_view label)
+{
+	for (const CounterFamily<S>& f : table) {
+		e.family(f.name, f.type, f.help);
+		for (const auto& [value, stats] : instances)
+			for (const auto& s : f.series) {
+				Labels labels{{std::string(label), value}};
+				labels.insert(labels.end(), s.labels.begin(), s.labels.end());
+				write_series(e, f, s, labels, s.read(stats));
+			}
 	}
 }
 

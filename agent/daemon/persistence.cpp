@@ -153,11 +153,10 @@ util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)
 		++lineno;
 		if (line.empty())
 			continue;
-		std::string err;
-		auto v = json::parse(line, &err);
+		auto v = json::parse(line);
 		auto warn = [&](std::string_view why) { r.warnings.push_back(fmt::format("{}:{}: {}", path, lineno, why)); };
 		if (!v || !v->is_object()) {
-			warn("not a JSON object: " + err);
+			warn("not a JSON object: " + (v ? std::string() : v.error()));
 			// A torn ban line is still a ban that is lost.
 			if (header && line.find("\"t\":\"ban\"") != std::string::npos)
 				++r.bad_bans;
@@ -175,10 +174,9 @@ util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)
 		}
 		const std::string& t = (*v)["t"].as_string();
 		if (t == "ban") {
-			std::string why;
-			auto net = net::Cidr::parse((*v)["net"].as_string(), &why);
+			auto net = net::Cidr::parse((*v)["net"].as_string());
 			if (!net) {
-				warn("bad ban network: " + why);
+				warn("bad ban network: " + net.error());
 				++r.bad_bans;
 				continue;
 			}
@@ -212,10 +210,9 @@ util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)
 			}
 			r.state.bans.push_back(std::move(b));
 		} else if (t == "offence") {
-			std::string why;
-			auto net = net::Cidr::parse((*v)["net"].as_string(), &why);
+			auto net = net::Cidr::parse((*v)["net"].as_string());
 			if (!net) {
-				warn("bad offence network: " + why);
+				warn("bad offence network: " + net.error());
 				continue;
 			}
 			SavedOffence o{*net, static_cast<uint32_t>((*v)["count"].as_int()), (*v)["last_ms"].as_int(), {}};

@@ -102,10 +102,10 @@ void Runtime::flush_rules()
 
 std::vector<nfq::KernelQueueStats> Runtime::kernel_queue_stats() const
 {
-	std::vector<nfq::KernelQueueStats> all;
-	std::string err;
-	if (!nfq::read_proc_queue_stats(all, err))
+	auto read = nfq::read_proc_queue_stats();
+	if (!read)
 		return {};
+	std::vector<nfq::KernelQueueStats> all = std::move(*read);
 	const uint32_t base = config()->daemon().queue_base;
 	std::erase_if(all, [&](const nfq::KernelQueueStats& k) {
 		return k.queue_num < base || k.queue_num >= base + shards.size();
@@ -119,10 +119,10 @@ std::vector<nfq::KernelQueueStats> Runtime::kernel_queue_stats() const
 // a second apart, so that systemd's Restart=on-failure starts a whole one).
 bool Runtime::queues_bound() const
 {
-	std::vector<nfq::KernelQueueStats> ks;
-	std::string err;
-	if (!nfq::read_proc_queue_stats(ks, err))
+	auto read = nfq::read_proc_queue_stats();
+	if (!read)
 		return true; // cannot tell; never stop on an unreadable /proc
+	const std::vector<nfq::KernelQueueStats>& ks = *read;
 	for (size_t i = 0; i < queues.size(); ++i) {
 		const nfq::Queue& q = queues.queue(i);
 		auto bound = [&q](const nfq::KernelQueueStats& k) {

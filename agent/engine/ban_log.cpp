@@ -146,22 +146,6 @@ util::Status BanLog::reopen()
 	return open(path);
 }
 
-bool BanLog::open(const std::string& path, std::string* error)
-{
-	util::Status st = open(path);
-	if (!st && error)
-		*error = st.message;
-	return st.ok();
-}
-
-bool BanLog::reopen(std::string* error)
-{
-	util::Status st = reopen();
-	if (!st && error)
-		*error = st.message;
-	return st.ok();
-}
-
 void BanLog::set_human_stream(FILE* stream)
 {
 	std::lock_guard lock(mu_);

@@ -64,10 +64,6 @@ public:
 	// Reopens the path given to open() (logrotate moved the file away);
 	// success when no path was opened.
 	util::Status reopen();
-	// The previous signatures, for callers not yet on util::Status (the
-	// daemon, the ban log test): false with `error` set on failure.
-	bool open(const std::string& path, std::string* error);
-	bool reopen(std::string* error);
 	// Where the human-readable line goes (default stderr; nullptr = nowhere).
 	void set_human_stream(FILE* stream);
 

@@ -76,13 +76,9 @@ std::string IpAddress::to_string() const
 	return std::string(buf, n);
 }
 
-std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error)
+util::Result<Cidr> Cidr::parse(std::string_view text)
 {
-	auto fail = [&](const char* why) -> std::optional<Cidr> {
-		if (error)
-			*error = why;
-		return std::nullopt;
-	};
+	auto fail = [](const char* why) { return util::Status::invalid(why); };
 	auto slash = text.find('/');
 	auto addr = IpAddress::parse(text.substr(0, slash));
 	if (!addr)

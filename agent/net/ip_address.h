@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/util/hash.h"
+#include "agent/util/status.h"
 
 namespace sipguard::net {
 
@@ -89,7 +90,8 @@ struct Cidr {
 
 	// "192.0.2.0/24", "2001:db8::/32", or a bare address (full length).
 	// Host bits set past the prefix are an error, so typos are not widened.
-	static std::optional<Cidr> parse(std::string_view text, std::string* error = nullptr);
+	// The failure (EINVAL) says what is wrong ("prefix length must be a number").
+	static util::Result<Cidr> parse(std::string_view text);
 	static Cidr host(const IpAddress& a) { return {a, static_cast<uint8_t>(a.max_prefix())}; }
 
 	bool contains(const IpAddress& a) const;

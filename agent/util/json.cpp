@@ -25,7 +25,7 @@ class Parser {
 public:
 	explicit Parser(std::string_view t) : t_(t) {}
 
-	std::optional<Value> run(std::string* error)
+	Result<Value> run()
 	{
 		ws();
 		Value v;
@@ -34,11 +34,8 @@ public:
 			ws();
 			ok = pos_ == t_.size() || fail("end of input");
 		}
-		if (!ok) {
-			if (error)
-				*error = fmt::format("offset {}: expected {}", pos_, what_);
-			return std::nullopt;
-		}
+		if (!ok)
+			return Status::invalid(fmt::format("offset {}: expected {}", pos_, what_));
 		return v;
 	}
 
@@ -423,9 +420,9 @@ std::string Value::dump() const
 	return out;
 }
 
-std::optional<Value> parse(std::string_view text, std::string* error)
+Result<Value> parse(std::string_view text)
 {
-	return Parser(text).run(error);
+	return Parser(text).run();
 }
 
 } // namespace sipguard::util::json

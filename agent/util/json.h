@@ -5,12 +5,13 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "agent/util/status.h"
 
 namespace sipguard::util::json {
 
@@ -70,9 +71,9 @@ private:
 	std::variant<std::monostate, bool, int64_t, double, std::string, Array, Object> v_;
 };
 
-// Strict RFC 8259 parse of one value (surrounding whitespace allowed). On
-// error returns nullopt and sets `error` to "offset N: what was expected".
-std::optional<Value> parse(std::string_view text, std::string* error = nullptr);
+// Strict RFC 8259 parse of one value (surrounding whitespace allowed). A
+// failure (EINVAL) says "offset N: expected WHAT".
+Result<Value> parse(std::string_view text);
 
 // Appends `s` as a JSON string literal, escaping as RFC 8259 §7 requires.
 void escape_to(std::string& out, std::string_view s);

@@ -42,12 +42,12 @@ TEST_CASE("selector syntax")
 	CHECK_FALSE(r->automatic);
 	CHECK(r->low == 10000);
 	CHECK(r->high == 20000);
-	std::string err;
-	CHECK_FALSE(MediaSelector::parse("20000-10000", &err));
-	CHECK(err.find("LOW-HIGH") != std::string::npos);
-	CHECK_FALSE(MediaSelector::parse("10000", &err));
-	CHECK_FALSE(MediaSelector::parse("0-5", &err));
-	CHECK_FALSE(MediaSelector::parse("1-70000", &err));
+	auto reversed = MediaSelector::parse("20000-10000");
+	REQUIRE_FALSE(reversed.ok());
+	CHECK(reversed.error().find("LOW-HIGH") != std::string::npos);
+	CHECK_FALSE(MediaSelector::parse("10000").ok());
+	CHECK_FALSE(MediaSelector::parse("0-5").ok());
+	CHECK_FALSE(MediaSelector::parse("1-70000").ok());
 }
 
 TEST_CASE("elements behave like nftables set elements with timeouts")

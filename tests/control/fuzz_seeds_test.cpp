@@ -25,9 +25,8 @@ TEST_CASE("every control command has a request seed for fuzz-control that decode
 		std::ifstream in(seed, std::ios::binary);
 		REQUIRE(in);
 		const std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-		std::string err;
-		auto r = control::decode_request(line, &err);
-		REQUIRE_MESSAGE(r, err);
+		auto r = control::decode_request(line);
+		REQUIRE_MESSAGE(r.ok(), r.error());
 		CHECK(r->cmd == c.name);
 	}
 }

@@ -14,6 +14,7 @@
 #include "agent/daemon/config.h"
 
 using namespace sipguard::daemon;
+using sipguard::util::Millis;
 
 namespace {
 

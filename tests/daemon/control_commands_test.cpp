@@ -23,9 +23,8 @@ namespace {
 
 control::Response ask(const CommandTable& t, std::string_view cmd, control::json::Value args = control::json::Object{})
 {
-	std::string err;
-	auto req = control::decode_request(control::encode_request(cmd, std::move(args)), &err);
-	REQUIRE_MESSAGE(req, err);
+	auto req = control::decode_request(control::encode_request(cmd, std::move(args)));
+	REQUIRE_MESSAGE(req.ok(), req.error());
 	control::HandlerResult h = t.dispatch(*req, {});
 	// A pending answer (reload), asked for as the control thread would.
 	for (int i = 0; h.pending && i < 1000; ++i)
@@ -34,8 +33,8 @@ control::Response ask(const CommandTable& t, std::string_view cmd, control::json
 		else
 			std::this_thread::sleep_for(std::chrono::milliseconds(10));
 	REQUIRE_FALSE(h.pending);
-	auto r = control::decode_response(h.line, &err);
-	REQUIRE_MESSAGE(r, err);
+	auto r = control::decode_response(h.line);
+	REQUIRE_MESSAGE(r.ok(), r.error());
 	return std::move(*r);
 }
 
@@ -58,10 +57,10 @@ TEST_CASE("the table binds protocol names only, once, and answers the rest as un
 	// Known to the protocol but not bound: the same error as an unknown name.
 	auto r = ask(t, "explain", addr("192.0.2.1"));
 	CHECK_FALSE(r.ok);
-	std::string err;
-	CHECK_FALSE(control::decode_request("{\"cmd\":\"rm -rf\"}", &err));
+	auto rm = control::decode_request("{\"cmd\":\"rm -rf\"}");
+	REQUIRE_FALSE(rm.ok());
 	CHECK(r.error == "unknown command \"explain\"");
-	CHECK(err == "unknown command \"rm -rf\"");
+	CHECK(rm.error() == "unknown command \"rm -rf\"");
 }
 
 TEST_CASE("the daemon answers every protocol command")
@@ -132,11 +131,11 @@ TEST_CASE("follow keeps the connection; reload answers with the main loop's outc
 	REQUIRE(rt->reloads.open().ok());
 	CommandTable t;
 	daemon::add_control_commands(t, *rt);
-	std::string err;
-	auto follow = control::decode_request("{\"cmd\":\"follow\"}", &err);
-	REQUIRE(follow);
+	auto follow = control::decode_request("{\"cmd\":\"follow\"}");
+	REQUIRE(follow.ok());
 	CHECK(t.dispatch(*follow, {}).follow);
-	auto bans = control::decode_request("{\"cmd\":\"bans\"}", &err);
+	auto bans = control::decode_request("{\"cmd\":\"bans\"}");
+	REQUIRE(bans.ok());
 	CHECK_FALSE(t.dispatch(*bans, {}).follow);
 
 	// The main loop's side: wait for the request, answer two in turn.

@@ -29,15 +29,15 @@ TEST_CASE("JSON values round-trip, escapes included")
 
 TEST_CASE("JSON parser rejects malformed input with an offset")
 {
-	std::string err;
 	for (const char* bad : {"", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "tru", "\"unterminated", "01", "{} x",
 	                        "\"\\q\"", "[\"a\nb\"]"}) {
 		CAPTURE(bad);
-		CHECK_FALSE(json::parse(bad, &err));
-		CHECK(err.find("offset") == 0);
+		auto r = json::parse(bad);
+		REQUIRE_FALSE(r.ok());
+		CHECK(r.error().find("offset") == 0);
 	}
 	std::string deep(1000, '[');
-	CHECK_FALSE(json::parse(deep, &err));
+	CHECK_FALSE(json::parse(deep).ok());
 	auto u = json::parse("\"\\u00e9\\ud83d\\ude00\"");
 	REQUIRE(u);
 	CHECK(u->as_string() == "\xc3\xa9\xf0\x9f\x98\x80");
@@ -51,9 +51,8 @@ TEST_CASE("requests encode to one line and decode back")
 	args.set("reason", "manual: \"test\"");
 	std::string line = control::encode_request("ban", args);
 	CHECK(line.find('\n') == std::string::npos);
-	std::string err;
-	auto req = control::decode_request(line, &err);
-	REQUIRE(req);
+	auto req = control::decode_request(line);
+	REQUIRE_MESSAGE(req.ok(), req.error());
 	CHECK(req->cmd == "ban");
 	CHECK(req->args["addr"].as_string() == "192.0.2.7/32");
 	CHECK(req->args["for_s"].as_int() == 600);
@@ -62,30 +61,31 @@ TEST_CASE("requests encode to one line and decode back")
 
 TEST_CASE("bad requests are refused with a reason")
 {
-	std::string err;
-	CHECK_FALSE(control::decode_request("not json", &err));
-	CHECK(err.find("malformed JSON") == 0);
-	CHECK_FALSE(control::decode_request("[1]", &err));
-	CHECK(err.find("object") != std::string::npos);
-	CHECK_FALSE(control::decode_request("{\"x\":1}", &err));
-	CHECK(err.find("\"cmd\"") != std::string::npos);
-	CHECK_FALSE(control::decode_request("{\"cmd\":\"format-disk\"}", &err));
-	CHECK(err == "unknown command \"format-disk\"");
-	CHECK_FALSE(control::decode_request(std::string(control::kMaxLine + 1, ' '), &err));
+	auto reason = [](std::string_view line) {
+		auto r = control::decode_request(line);
+		REQUIRE_FALSE(r.ok());
+		return r.error();
+	};
+	CHECK(reason("not json").find("malformed JSON") == 0);
+	CHECK(reason("[1]").find("object") != std::string::npos);
+	CHECK(reason("{\"x\":1}").find("\"cmd\"") != std::string::npos);
+	CHECK(reason("{\"cmd\":\"format-disk\"}") == "unknown command \"format-disk\"");
+	CHECK(reason(std::string(control::kMaxLine + 1, ' ')).find("longer than") != std::string::npos);
 }
 
 TEST_CASE("responses carry ok, an error, or a body")
 {
 	json::Value body = json::Object{};
 	body.set("bans", json::Array{});
-	auto ok = control::decode_response(control::encode_ok(body), nullptr);
+	auto ok = control::decode_response(control::encode_ok(body));
 	REQUIRE(ok);
 	CHECK(ok->ok);
 	CHECK(ok->body["bans"].is_array());
-	auto bad = control::decode_response(control::encode_error("no such ban: 192.0.2.9"), nullptr);
+	auto bad = control::decode_response(control::encode_error("no such ban: 192.0.2.9"));
 	REQUIRE(bad);
 	CHECK_FALSE(bad->ok);
 	CHECK(bad->error == "no such ban: 192.0.2.9");
-	std::string err;
-	CHECK_FALSE(control::decode_response("{\"bans\":[]}", &err));
+	auto no_ok = control::decode_response("{\"bans\":[]}");
+	REQUIRE_FALSE(no_ok.ok());
+	CHECK(no_ok.error() == "response without a boolean \"ok\"");
 }

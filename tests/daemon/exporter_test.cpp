@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -144,4 +146,85 @@ TEST_CASE("a counter table writes HELP/TYPE once and each series as the sum over
 	CHECK(e.text() == "# HELP x_total X.\n# TYPE x_total counter\nx_total 5\n"
 	                  "# HELP y_total Y by direction.\n# TYPE y_total counter\n"
 	                  "y_total{direction=\"in\"} 11\ny_total{direction=\"out\"} 5\n");
+}
+
+TEST_CASE("every series the daemon exported before its families became tables is still there, in order")
+{
+	const char* root = std::getenv("SIPGUARD_SOURCE_ROOT");
+	REQUIRE_MESSAGE(root, "SIPGUARD_SOURCE_ROOT is set by meson");
+	std::ifstream in(std::string(root) + "/tests/fixtures/metrics/series.txt");
+	REQUIRE(in);
+	auto rt = test::make_runtime();
+	rt->writer = std::make_unique<rules::Writer>(rules::Netlink{}); // never opened: its counters only
+	rt->shards[0]->pinhole_submit_failed.add(2);
+	const std::string text = scrape(*rt);
+	CHECK(has(text, "sipguard_rules_elements_total{outcome=\"queue_full\"} 2"));
+	// The scrape's lines without their values.
+	std::vector<std::string> lines;
+	std::istringstream scraped(text);
+	for (std::string line; std::getline(scraped, line);)
+		lines.push_back(line.starts_with("#") ? line : line.substr(0, line.rfind(' ')));
+	auto at = lines.begin();
+	size_t pinned = 0;
+	for (std::string want; std::getline(in, want);) {
+		if (want.starts_with("##"))
+			continue;
+		CAPTURE(want);
+		at = std::find(at, lines.end(), want);
+		REQUIRE(at != lines.end());
+		++at;
+		++pinned;
+	}
+	CHECK(pinned > 150);
+}
+
+TEST_CASE("per-queue families: one series per queue, queue label first, kernel drops by reason")
+{
+	nfq::QueueStats q0, q1;
+	q0.received = 7;
+	q1.received = 9;
+	q1.enobufs = 1;
+	const std::vector<std::pair<std::string, nfq::QueueStats>> ours = {{"0", q0}, {"1", q1}};
+	nfq::KernelQueueStats k3;
+	k3.queue_num = 3;
+	k3.queue_dropped = 4;
+	k3.user_dropped = 5;
+	k3.queue_total = 6;
+	const std::vector<std::pair<std::string, nfq::KernelQueueStats>> kernel = {{"3", k3}};
+	daemon::metrics::Exposition e;
+	daemon::metrics::export_each(e, daemon::queue_table(), ours, "queue");
+	daemon::metrics::export_each(e, daemon::kernel_queue_table(), kernel, "queue");
+	CHECK(e.text() ==
+	      "# HELP sipguard_queue_received_total Packets received from each NFQUEUE.\n"
+	      "# TYPE sipguard_queue_received_total counter\n"
+	      "sipguard_queue_received_total{queue=\"0\"} 7\n"
+	      "sipguard_queue_received_total{queue=\"1\"} 9\n"
+	      "# HELP sipguard_queue_enobufs_total Receive calls that reported ENOBUFS (messages lost).\n"
+	      "# TYPE sipguard_queue_enobufs_total counter\n"
+	      "sipguard_queue_enobufs_total{queue=\"0\"} 0\n"
+	      "sipguard_queue_enobufs_total{queue=\"1\"} 1\n"
+	      "# HELP sipguard_kernel_queue_dropped_total Packets the kernel dropped for a queue (from "
+	      "/proc/net/netfilter/nfnetlink_queue), by reason.\n"
+	      "# TYPE sipguard_kernel_queue_dropped_total counter\n"
+	      "sipguard_kernel_queue_dropped_total{queue=\"3\",reason=\"queue_full\"} 4\n"
+	      "sipguard_kernel_queue_dropped_total{queue=\"3\",reason=\"socket_full\"} 5\n"
+	      "# HELP sipguard_kernel_queue_waiting Packets waiting for a verdict in the kernel.\n"
+	      "# TYPE sipguard_kernel_queue_waiting gauge\n"
+	      "sipguard_kernel_queue_waiting{queue=\"3\"} 6\n");
+}
+
+TEST_CASE("a summary row writes _sum in seconds from nanoseconds and _count as counted")
+{
+	struct Batches {
+		uint64_t ns = 0;
+		uint64_t n = 0;
+	};
+	using daemon::metrics::CounterTable;
+	const CounterTable<Batches> table = {
+		{"x_seconds", daemon::metrics::Type::Summary, "X.",
+		 {{{}, daemon::metrics::field(&Batches::ns), "_sum", 1e9}, {{}, daemon::metrics::field(&Batches::n), "_count"}}},
+	};
+	daemon::metrics::Exposition e;
+	daemon::metrics::export_one(e, table, Batches{.ns = 1500000, .n = 3});
+	CHECK(e.text() == "# HELP x_seconds X.\n# TYPE x_seconds summary\nx_seconds_sum 0.0015\nx_seconds_count 3\n");
 }

@@ -221,14 +221,15 @@ TEST_CASE("ban log: one JSON line per event with the documented fields; reopen a
 	std::string path = std::string(dir) + "/bans.log";
 	engine::BanLog log;
 	log.set_human_stream(nullptr);
-	std::string err;
-	REQUIRE(log.open(path, &err));
+	util::Status opened = log.open(path);
+	REQUIRE_MESSAGE(opened.ok(), opened.message);
 	engine::Config cfg;
 	engine::BanManager m(cfg, &log);
 	m.on_finding(finding(ip("203.0.113.5"), t0 + 123ms), t0 + 123ms);
 	std::string rotated = path + ".1";
 	REQUIRE(std::rename(path.c_str(), rotated.c_str()) == 0);
-	REQUIRE(log.reopen(&err));
+	util::Status reopened = log.reopen();
+	REQUIRE_MESSAGE(reopened.ok(), reopened.message);
 	m.expire(t0 + 11min);
 
 	auto slurp = [](const std::string& p) {

@@ -33,11 +33,11 @@ TEST_CASE("Cidr parsing rejects host bits and bad lengths")
 	CHECK(c->contains(*IpAddress::parse("198.51.100.200")));
 	CHECK_FALSE(c->contains(*IpAddress::parse("198.51.101.1")));
 	CHECK_FALSE(c->contains(*IpAddress::parse("::1")));
-	std::string err;
-	CHECK_FALSE(Cidr::parse("198.51.100.1/24", &err));
-	CHECK(err.find("past the prefix") != std::string::npos);
-	CHECK_FALSE(Cidr::parse("198.51.100.0/33", &err));
-	CHECK_FALSE(Cidr::parse("2001:db8::/129", &err));
+	auto host_bits = Cidr::parse("198.51.100.1/24");
+	REQUIRE_FALSE(host_bits.ok());
+	CHECK(host_bits.error().find("past the prefix") != std::string::npos);
+	CHECK(Cidr::parse("198.51.100.0/33").error() == "IPv4 prefix length must be 0..32");
+	CHECK(Cidr::parse("2001:db8::/129").error() == "IPv6 prefix length must be 0..128");
 	auto h = Cidr::parse("2001:db8::5");
 	REQUIRE(h);
 	CHECK(h->is_host());

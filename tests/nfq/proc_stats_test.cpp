@@ -2,6 +2,8 @@
 // Parsing /proc/net/netfilter/nfnetlink_queue text.
 #include <doctest/doctest.h>
 
+#include <cerrno>
+
 #include "nfq/proc_stats.h"
 
 using namespace sipguard::nfq;
@@ -11,9 +13,9 @@ TEST_CASE("parses the kernel's format")
 	// As printed by seq_show(): "%5u %6u %5u %1u %5u %5u %5u %8u %2d\n".
 	std::string text = "    0 3471123     0 2 65531     0     0    10458  1\n"
 	                   "    3  12345    17 2  1500    42     7 4294967295  1\n";
-	std::vector<KernelQueueStats> out;
-	std::string error;
-	REQUIRE(parse_proc_queue_stats(text, out, error));
+	auto parsed = parse_proc_queue_stats(text);
+	REQUIRE_MESSAGE(parsed.ok(), parsed.error());
+	const std::vector<KernelQueueStats>& out = *parsed;
 	REQUIRE(out.size() == 2);
 	CHECK(out[0].queue_num == 0);
 	CHECK(out[0].peer_portid == 3471123);
@@ -30,25 +32,25 @@ TEST_CASE("parses the kernel's format")
 
 TEST_CASE("empty file and blank lines")
 {
-	std::vector<KernelQueueStats> out;
-	std::string error;
-	CHECK(parse_proc_queue_stats("", out, error));
-	CHECK(out.empty());
-	CHECK(parse_proc_queue_stats("\n   \n    1 2 3 2 4 5 6 7 1", out, error));
-	CHECK(out.size() == 1);
+	auto empty = parse_proc_queue_stats("");
+	REQUIRE(empty.ok());
+	CHECK(empty->empty());
+	auto blank = parse_proc_queue_stats("\n   \n    1 2 3 2 4 5 6 7 1");
+	REQUIRE(blank.ok());
+	CHECK(blank->size() == 1);
 }
 
 TEST_CASE("malformed lines name the line")
 {
-	std::vector<KernelQueueStats> out;
-	std::string error;
-	CHECK_FALSE(parse_proc_queue_stats("0 1 2 2 3 4 5 6 1\n0 1 2 x 3 4 5 6 1\n", out, error));
-	CHECK(error.find("line 2") != std::string::npos);
-	CHECK(out.size() == 1);
-	CHECK_FALSE(parse_proc_queue_stats("0 1 2 2 3 4 5 6\n", out, error));
-	CHECK(error.find("line 1") != std::string::npos);
-	CHECK_FALSE(parse_proc_queue_stats("0 1 2 2 3 4 5 6 1 9\n", out, error));
-	CHECK_FALSE(parse_proc_queue_stats("70000 1 2 2 3 4 5 6 1\n", out, error));
-	CHECK_FALSE(parse_proc_queue_stats("0 1 2 2 3 4 5 99999999999 1\n", out, error));
-	CHECK_FALSE(parse_proc_queue_stats("0 -1 2 2 3 4 5 6 1\n", out, error));
+	auto second = parse_proc_queue_stats("0 1 2 2 3 4 5 6 1\n0 1 2 x 3 4 5 6 1\n");
+	REQUIRE_FALSE(second.ok());
+	CHECK(second.error().find("line 2") != std::string::npos);
+	CHECK(second.status().error == EINVAL);
+	auto short_line = parse_proc_queue_stats("0 1 2 2 3 4 5 6\n");
+	REQUIRE_FALSE(short_line.ok());
+	CHECK(short_line.error().find("line 1") != std::string::npos);
+	CHECK_FALSE(parse_proc_queue_stats("0 1 2 2 3 4 5 6 1 9\n").ok());
+	CHECK_FALSE(parse_proc_queue_stats("70000 1 2 2 3 4 5 6 1\n").ok());
+	CHECK_FALSE(parse_proc_queue_stats("0 1 2 2 3 4 5 99999999999 1\n").ok());
+	CHECK_FALSE(parse_proc_queue_stats("0 -1 2 2 3 4 5 6 1\n").ok());
 }

@@ -83,9 +83,8 @@ Capture write_capture(Scenario s, const std::string& dir, bool v6)
 	Script sc;
 	sc.cap.path = fmt::format("{}/{}{}.pcap", dir, to_string(s), v6 ? "-v6" : "");
 	sc.cap.pbx = addr(v6, "192.0.2.1", "2001:db8::1");
-	std::string err;
-	if (!sc.w.open(sc.cap.path, replay::PcapWriter::Link::Ethernet, &err))
-		throw std::runtime_error(err);
+	if (util::Status st = sc.w.open(sc.cap.path, replay::PcapWriter::Link::Ethernet); !st)
+		throw std::runtime_error(st.message);
 
 	// Background: a legitimate phone registering before the attack, so the
 	// capture is not attack-only.

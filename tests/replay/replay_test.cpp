@@ -85,8 +85,7 @@ size_t requests_reached(const Capture& c, uint64_t upto)
 size_t lab_requests_before(const std::string& path, const std::string& local, uint64_t before)
 {
 	replay::PcapSource src;
-	std::string err;
-	if (!src.open(path, err))
+	if (!src.open(path).ok())
 		return 0;
 	auto dst = *net::IpAddress::parse(local);
 	std::span<const uint8_t> ip;
@@ -316,7 +315,7 @@ TEST_CASE("replay: raw-IP link type, IPv4 fragments, TCP segments and direction 
 	TempDir dir;
 	std::string path = (dir.path / "mixed.pcap").string();
 	replay::PcapWriter w;
-	REQUIRE(w.open(path, replay::PcapWriter::Link::Raw));
+	REQUIRE(w.open(path, replay::PcapWriter::Link::Raw).ok());
 	auto pbx = *net::IpAddress::parse("192.0.2.1");
 	auto scanner = *net::IpAddress::parse("203.0.113.5");
 	auto other = *net::IpAddress::parse("198.51.100.1");
@@ -341,7 +340,7 @@ TEST_CASE("replay: raw-IP link type, IPv4 fragments, TCP segments and direction 
 
 	// TCP: two messages in one segment, the scanner's second.
 	std::string tpath = (dir.path / "tcp.pcap").string();
-	REQUIRE(w.open(tpath, replay::PcapWriter::Link::Ethernet));
+	REQUIRE(w.open(tpath, replay::PcapWriter::Link::Ethernet).ok());
 	Req ok;
 	ok.method = "OPTIONS";
 	ok.transport = "TCP";
@@ -373,7 +372,7 @@ TEST_CASE("replay: every supported link type decodes the same capture")
 		CAPTURE(static_cast<int>(link));
 		std::string path = (dir.path / fmt::format("link{}.pcap", static_cast<int>(link))).string();
 		replay::PcapWriter w;
-		REQUIRE(w.open(path, link));
+		REQUIRE(w.open(path, link).ok());
 		w.udp(t, scanner4, 5060, pbx4, 5060, request(probe));
 		w.udp(t, scanner, 5060, pbx, 5060, request(probe));
 		REQUIRE(w.close());

@@ -19,7 +19,7 @@ const TimePoint t0 = TimePoint{} + std::chrono::hours(24 * 365 * 50); // any fix
 net::Cidr cidr(const char* text)
 {
 	auto c = net::Cidr::parse(text);
-	REQUIRE_MESSAGE(c.has_value(), text);
+	REQUIRE_MESSAGE(c.ok(), text);
 	return *c;
 }
 

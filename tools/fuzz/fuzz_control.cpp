@@ -13,7 +13,7 @@
 
 #include "agent/control/protocol.h"
 #include "agent/control/stats_text.h"
-#include "agent/daemon/duration.h"
+#include "agent/config/duration.h"
 #include "agent/net/ip_address.h"
 #include "agent/util/json.h"
 
@@ -115,33 +115,31 @@ void check_error_offset(std::string_view text, std::string_view why)
 // value that writes and reads back exactly.
 void check_json(std::string_view text)
 {
-	std::string why;
-	auto v = json::parse(text, &why);
+	auto v = json::parse(text);
 	if (!v) {
-		check_error_offset(text, why);
+		check_error_offset(text, v.error());
 		return;
 	}
 	const std::string once = v->dump();
 	auto w = json::parse(once);
-	check(w.has_value());
+	check(w.ok());
 	if (exact_on_the_wire(*v))
 		check(same(*v, *w));
 	auto w2 = json::parse(w->dump());
-	check(w2.has_value() && *w2 == *w);
+	check(w2.ok() && *w2 == *w);
 }
 
 void check_cidr(std::string_view text)
 {
-	std::string err;
-	auto c = net::Cidr::parse(text, &err);
+	auto c = net::Cidr::parse(text);
 	if (!c) {
-		check(!err.empty());
+		check(!c.error().empty());
 		return;
 	}
 	check(c->base.valid() && c->prefix_len <= c->base.max_prefix());
 	check(c->base.masked(c->prefix_len) == c->base && c->contains(c->base));
 	auto again = net::Cidr::parse(c->to_string());
-	check(again.has_value() && *again == *c);
+	check(again.ok() && *again == *c);
 }
 
 void check_address(std::string_view text)
@@ -156,15 +154,14 @@ void check_address(std::string_view text)
 
 void check_duration(std::string_view text)
 {
-	std::string err;
-	auto d = daemon::parse_duration(text, &err);
+	auto d = config::parse_duration(text);
 	if (!d) {
-		check(!err.empty());
+		check(!d.error().empty());
 		return;
 	}
 	check(d->count() >= 0);
-	auto again = daemon::parse_duration(daemon::format_duration(*d));
-	check(again.has_value() && *again == *d);
+	auto again = config::parse_duration(config::format_duration(*d));
+	check(again.ok() && *again == *d);
 }
 
 // What the daemon's handlers (agent/daemon/control_handlers.cpp) read from a
@@ -181,10 +178,9 @@ void read_like_the_daemon(const control::Request& r)
 
 void check_request(std::string_view line)
 {
-	std::string err;
-	auto r = control::decode_request(line, &err);
+	auto r = control::decode_request(line);
 	if (!r) {
-		check(!err.empty());
+		check(!r.error().empty());
 		return;
 	}
 	check(line.size() <= control::kMaxLine);
@@ -196,14 +192,14 @@ void check_request(std::string_view line)
 	// Bytes that are not UTF-8 are rewritten by the encoder (and two names
 	// may then collide), so only exact requests must come back.
 	const std::string again_line = control::encode_request(r->cmd, r->args);
-	auto again = control::decode_request(again_line, &err);
+	auto again = control::decode_request(again_line);
 	if (again_line.size() > control::kMaxLine) {
-		check(!again.has_value());
+		check(!again.ok());
 		return;
 	}
 	if (!exact_on_the_wire(r->args))
 		return;
-	check(again.has_value() && again->cmd == r->cmd);
+	check(again.ok() && again->cmd == r->cmd);
 	for (const auto& [k, v] : r->args.as_object()) {
 		const json::Value* w = again->args.find(k);
 		check(w != nullptr && same(*w, v));
@@ -212,33 +208,31 @@ void check_request(std::string_view line)
 
 void check_response(std::string_view line)
 {
-	std::string err;
-	auto r = control::decode_response(line, &err);
+	auto r = control::decode_response(line);
 	if (!r) {
-		check(!err.empty());
+		check(!r.error().empty());
 		return;
 	}
 	check(r->body.is_object() && r->body["ok"].is_bool() && r->body["ok"].as_bool() == r->ok);
 	check(r->error == r->body["error"].as_string());
 	if (!r->ok) {
-		auto again = control::decode_response(control::encode_error(r->error), &err);
-		check(again.has_value() && !again->ok);
+		auto again = control::decode_response(control::encode_error(r->error));
+		check(again.ok() && !again->ok);
 		if (valid_utf8(r->error))
 			check(again->error == r->error);
 		return;
 	}
-	auto again = control::decode_response(control::encode_ok(r->body), &err);
+	auto again = control::decode_response(control::encode_ok(r->body));
 	if (exact_on_the_wire(r->body))
-		check(again.has_value() && again->ok && same(again->body, r->body));
+		check(again.ok() && again->ok && same(again->body, r->body));
 }
 
 // The encoders take any bytes (error texts and members quote user input)
 // and always write a line the decoders accept.
 void check_encoders(std::string_view bytes)
 {
-	std::string err;
-	auto e = control::decode_response(control::encode_error(bytes), &err);
-	check(e.has_value() && !e->ok);
+	auto e = control::decode_response(control::encode_error(bytes));
+	check(e.ok() && !e->ok);
 	if (valid_utf8(bytes))
 		check(e->error == bytes);
 
@@ -249,12 +243,12 @@ void check_encoders(std::string_view bytes)
 	args.set("reason", bytes);
 	const std::string line = control::encode_request(spec.name, args);
 	check(line.find('\n') == std::string::npos);
-	auto r = control::decode_request(line, &err);
+	auto r = control::decode_request(line);
 	if (line.size() > control::kMaxLine) {
-		check(!r.has_value());
+		check(!r.ok());
 		return;
 	}
-	check(r.has_value() && r->cmd == spec.name);
+	check(r.ok() && r->cmd == spec.name);
 	if (valid_utf8(bytes))
 		check(r->args["addr"].as_string() == bytes && r->args["reason"].as_string() == bytes);
 }

@@ -46,25 +46,24 @@ std::span<const uint8_t> inner_packet(std::span<const uint8_t> ip)
 
 } // namespace
 
-bool PcapSource::open(const std::string& path, std::string& error)
+util::Status PcapSource::open(const std::string& path)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = {};
 	pcap_t* p = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (!p) {
-		error = fmt::format("{}: {}", path, errbuf);
-		return false;
-	}
+	if (!p)
+		return util::Status::invalid(fmt::format("{}: {}", path, errbuf));
 	handle_ = PcapHandle(p);
 	linktype_ = pcap_datalink(p);
 	switch (linktype_) {
 	case kNull: case kEthernet: case kRaw12: case kRaw14: case kRaw101: case kLoop: case kSll: case kIpv4:
 	case kIpv6: case kSll2:
-		return true;
+		return util::Status::success();
 	default:
-		error = fmt::format("{}: unsupported link type {} ({})", path, linktype_,
-		                    pcap_datalink_val_to_name(linktype_) ? pcap_datalink_val_to_name(linktype_) : "?");
+		util::Status st = util::Status::invalid(
+			fmt::format("{}: unsupported link type {} ({})", path, linktype_,
+		                    pcap_datalink_val_to_name(linktype_) ? pcap_datalink_val_to_name(linktype_) : "?"));
 		handle_ = PcapHandle();
-		return false;
+		return st;
 	}
 }
 

@@ -13,6 +13,7 @@
 #include <pcap/pcap.h>
 
 #include "agent/util/clock.h"
+#include "agent/util/status.h"
 #include "tools/replay/reassembly.h"
 
 namespace sipguard::replay {
@@ -64,8 +65,9 @@ struct SourceCounters {
 
 class PcapSource {
 public:
-	// Opens `path`; on failure returns false with "PATH: libpcap's error".
-	bool open(const std::string& path, std::string& error);
+	// Opens `path`; a failure says "PATH: libpcap's error" (or the link type
+	// it cannot strip).
+	util::Status open(const std::string& path);
 	int linktype() const { return linktype_; }
 
 	// The next IP packet (after link stripping, tunnels and reassembly):

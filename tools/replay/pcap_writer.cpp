@@ -87,14 +87,13 @@ std::vector<uint8_t> ip_wrap(const net::IpAddress& src, const net::IpAddress& ds
 
 PcapWriter::~PcapWriter() { close(); }
 
-bool PcapWriter::open(const std::string& path, Link link, std::string* error)
+util::Status PcapWriter::open(const std::string& path, Link link)
 {
 	close();
 	f_ = std::fopen(path.c_str(), "wbe");
 	if (!f_) {
-		if (error)
-			*error = fmt::format("{}: {}", path, std::strerror(errno));
-		return false;
+		int err = errno;
+		return util::Status::failure(err, util::describe_errno(path, err));
 	}
 	link_ = link;
 	error_ = false;
@@ -114,7 +113,9 @@ bool PcapWriter::open(const std::string& path, Link link, std::string* error)
 	case Link::Null: hdr[5] = kLinkNull; break;
 	}
 	error_ = std::fwrite(hdr, sizeof(hdr), 1, f_) != 1;
-	return !error_;
+	if (error_)
+		return util::Status::failure(EIO, path + ": cannot write the pcap file header");
+	return util::Status::success();
 }
 
 bool PcapWriter::close()

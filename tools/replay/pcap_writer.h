@@ -13,6 +13,7 @@
 
 #include "agent/net/ip_address.h"
 #include "agent/util/clock.h"
+#include "agent/util/status.h"
 
 namespace sipguard::replay {
 
@@ -25,7 +26,8 @@ public:
 	PcapWriter(const PcapWriter&) = delete;
 	PcapWriter& operator=(const PcapWriter&) = delete;
 
-	bool open(const std::string& path, Link link, std::string* error = nullptr);
+	// Creates `path` and writes the file header; a failure names the path.
+	util::Status open(const std::string& path, Link link);
 	bool close(); // flushes; false on a write error
 
 	void udp(util::TimePoint ts, const net::IpAddress& src, uint16_t sport, const net::IpAddress& dst,

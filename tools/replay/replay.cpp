@@ -252,8 +252,10 @@ Result run(const std::string& path, const Options& options)
 {
 	Result result;
 	PcapSource src;
-	if (!src.open(path, result.error))
+	if (util::Status st = src.open(path); !st) {
+		result.error = st.message;
 		return result;
+	}
 
 	auto config = options.config ? options.config : std::make_shared<const engine::Config>();
 	engine::BanManager bans(*config, nullptr);

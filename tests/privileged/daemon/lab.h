@@ -4,8 +4,6 @@
 // that the daemon inspects, and the kernel read back against the agent.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <chrono>
 #include <map>
 #include <set>
@@ -13,19 +11,15 @@
 #include <vector>
 
 #include "agent/util/json.h"
-#include "rules/netlink.h"
 #include "rules/projection.h"
 #include "rules/reconcile.h"
-#include "rules/table.h"
-#include "tests/privileged/netns.h"
+#include "tests/privileged/source_lab.h"
 
 namespace sipguard::test {
 
-// The client's veth carries every source address (/32, /128) and permanent
-// neighbour entries for the pbx, so no ban can stall neighbour discovery;
-// the pbx has reverse-path filtering off. Only test ranges, only inside the
-// two namespaces, both deleted with the lab.
-class DaemonLab {
+// The daemon tests' lab (tests/privileged/source_lab.h): the daemon runs in
+// pbx(), probes and SIP come from the client's many sources.
+class DaemonLab : public SourceLab {
 public:
 	static constexpr const char* kPbx4 = "198.18.0.2";
 	static constexpr const char* kPbx6 = "fd00:5b::2";
@@ -33,47 +27,21 @@ public:
 	static constexpr uint16_t kProbePort = 4000;
 
 	explicit DaemonLab(std::vector<std::string> sources);
-	DaemonLab(const DaemonLab&) = delete;
-	DaemonLab& operator=(const DaemonLab&) = delete;
-
-	const Netns& pbx() const { return pbx_; }
-	const Netns& client() const { return client_; }
 
 	// `per_source` datagrams from each of `from` (default: every source) to
-	// kProbePort; how many arrived from each. Bounded: waits at most 250 ms
-	// past the last datagram.
-	std::map<std::string, int> send_probes(const std::vector<std::string>& from = {}, int per_source = 2);
+	// kProbePort; how many arrived from each.
+	std::map<std::string, int> send_probes(const std::vector<std::string>& from = {}, int per_source = 2)
+	{
+		return send_from_each(from.empty() ? sources() : from, kProbePort, "probe", per_source);
+	}
 	// One SIP datagram from `from`:5070 to the pbx's port 5060.
-	void send_sip(const std::string& from, const std::string& text);
+	void send_sip(const std::string& from, const std::string& text) { send_one(from, 5070, 5060, text); }
 
-	// A netlink socket in the pbx namespace, to read the table back.
-	rules::Netlink& nl() { return nl_; }
-	rules::QueueBackend backend() const { return backend_; }
 	// What install_auto picks in this kernel (the daemon's table has it).
 	rules::DefragBackend defrag() const { return defrag_; }
 
 private:
-	Netns client_{"dlab-cli"};
-	Netns pbx_{"dlab-pbx"};
-	std::vector<std::string> sources_;
-	rules::Netlink nl_;
-	rules::QueueBackend backend_{};
 	rules::DefragBackend defrag_{};
-};
-
-// Socket helpers for traffic between the lab's namespaces (open sockets
-// inside an EnterNetns scope). Addresses are literals, v4 or v6.
-bool is_v6(const std::string& addr);
-sockaddr_storage make_addr(const std::string& addr, uint16_t port, socklen_t& len);
-// A UDP socket bound to addr:port (SO_REUSEADDR); throws on failure.
-int bound_udp(const std::string& addr, uint16_t port);
-std::string source_of(const sockaddr_storage& ss);
-struct Fd {
-	int fd = -1;
-	Fd() = default;
-	Fd(const Fd&) = delete;
-	Fd& operator=(const Fd&) = delete;
-	~Fd();
 };
 
 // An OPTIONS as sipvicious sends it (User-Agent friendly-scanner): the

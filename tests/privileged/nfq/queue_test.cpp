@@ -175,12 +175,10 @@ struct RunningQueue {
 
 	RunningQueue(const Netns& ns, Handler& handler, QueueConfig config = {})
 	{
-		std::string error;
 		{
 			EnterNetns in(ns);
-			int r = queue.open(config, error);
-			INFO(error);
-			REQUIRE(r == 0);
+			util::Status st = queue.open(config);
+			REQUIRE_MESSAGE(st.ok(), st.message);
 		}
 		thread = std::thread([this, &handler] { result = queue.run(handler, stop); });
 	}
@@ -254,11 +252,10 @@ TEST_CASE("SIP datagrams pass through the queue loop both ways and arrive")
 	// The kernel saw our queue with the config we asked for.
 	{
 		EnterNetns in(lab.pbx);
-		std::vector<KernelQueueStats> ks;
-		std::string error;
-		REQUIRE(read_proc_queue_stats(ks, error));
+		auto ks = read_proc_queue_stats();
+		REQUIRE_MESSAGE(ks.ok(), ks.error());
 		// Unbound after finish(): our queue is gone from the table.
-		for (const auto& k : ks)
+		for (const auto& k : *ks)
 			CHECK(k.peer_portid != rq.queue.portid());
 	}
 	for (int fd : {pbx4, pbx6, cli4, cli6})
@@ -276,9 +273,9 @@ TEST_CASE("queue config is visible in /proc while bound")
 	cfg.copy_range = 2000;
 	RunningQueue rq(lab.pbx, handler, cfg);
 	EnterNetns in(lab.pbx);
-	std::vector<KernelQueueStats> ks;
-	std::string error;
-	REQUIRE(read_proc_queue_stats(ks, error));
+	auto read = read_proc_queue_stats();
+	REQUIRE_MESSAGE(read.ok(), read.error());
+	const std::vector<KernelQueueStats>& ks = *read;
 	REQUIRE(ks.size() == 1);
 	CHECK(ks[0].queue_num == 0);
 	CHECK(ks[0].peer_portid == rq.queue.portid());
@@ -392,12 +389,12 @@ TEST_CASE("opening a queue number another socket holds fails")
 	Lab lab;
 	EnterNetns in(lab.pbx);
 	Queue a, b;
-	std::string error;
-	REQUIRE(a.open(QueueConfig{}, error) == 0);
+	REQUIRE(a.open(QueueConfig{}).ok());
 	// The kernel checks the owner's port id before the bind command, so a
 	// second binder sees EPERM (nfqnl_recv_config), not EBUSY.
-	CHECK(b.open(QueueConfig{}, error) == -EPERM);
-	CHECK(error.find("queue 0") != std::string::npos);
+	util::Status second = b.open(QueueConfig{});
+	CHECK(second.error == EPERM);
+	CHECK(second.message.find("queue 0") != std::string::npos);
 }
 
 TEST_CASE("QueueGroup: one thread per queue, traffic spread over two queues all arrives")
@@ -424,13 +421,14 @@ TEST_CASE("QueueGroup: one thread per queue, traffic spread over two queues all 
 	std::vector<Handler*> handlers{&h0, &h1};
 	QueueGroup group;
 	std::atomic<bool> stop{false};
-	std::string error;
 	{
 		test::EnterNetns in(lab.pbx);
-		REQUIRE_MESSAGE(group.open(configs, error) == 0, error);
+		util::Status st = group.open(configs);
+		REQUIRE_MESSAGE(st.ok(), st.message);
 	}
 	REQUIRE(group.size() == 2);
-	REQUIRE_MESSAGE(group.start(handlers, stop, error) == 0, error);
+	util::Status started = group.start(handlers, stop);
+	REQUIRE_MESSAGE(started.ok(), started.message);
 
 	int pbx4 = udp_socket(lab.pbx, kPbxV4, kSipPort);
 	// Several remote addresses so the kernel's hash has something to spread.

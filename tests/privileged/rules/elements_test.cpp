@@ -39,7 +39,7 @@ rules::Netlink open_with_table(const Netns& ns, rules::TableSpec spec = {})
 net::Cidr cidr(const char* text)
 {
 	auto c = net::Cidr::parse(text);
-	REQUIRE_MESSAGE(c.has_value(), text);
+	REQUIRE_MESSAGE(c.ok(), text);
 	return *c;
 }
 

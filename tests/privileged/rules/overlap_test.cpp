@@ -37,7 +37,7 @@ const std::vector<std::string> kProbes = {
 net::Cidr cidr(const char* text)
 {
 	auto c = net::Cidr::parse(text);
-	REQUIRE_MESSAGE(c.has_value(), text);
+	REQUIRE_MESSAGE(c.ok(), text);
 	return *c;
 }
 

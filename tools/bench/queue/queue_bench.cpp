@@ -275,13 +275,12 @@ struct RunResult {
 bool kernel_stats(const test::Netns& ns, nfq::KernelQueueStats& out)
 {
 	test::EnterNetns in(ns);
-	std::vector<nfq::KernelQueueStats> ks;
-	std::string error;
-	if (!nfq::read_proc_queue_stats(ks, error)) {
-		std::fprintf(stderr, "%s\n", error.c_str());
+	auto ks = nfq::read_proc_queue_stats();
+	if (!ks) {
+		std::fprintf(stderr, "%s\n", ks.error().c_str());
 		return false;
 	}
-	for (const auto& k : ks)
+	for (const auto& k : *ks)
 		if (k.queue_num == 0) {
 			out = k;
 			return true;
@@ -321,20 +320,19 @@ RunResult run_once(Mode mode, const test::Netns& snd, const test::Netns& pbx, co
 	NullHandler null_handler;
 	ParsingHandler parse_handler;
 	std::thread consumer;
-	std::string error;
-	int consumer_result = 0;
+	util::Status consumer_result;
 	if (mode == Mode::Reference) {
 		consumer = std::thread([&] {
 			pin_to_cpu(1);
 			test::EnterNetns in(pbx);
-			consumer_result = bench::run_reference_consumer(qc, go, stop_consumer, ref_verdicts, consumer_ready, error);
+			consumer_result = bench::run_reference_consumer(qc, go, stop_consumer, ref_verdicts, consumer_ready);
 			consumer_ready = true;
 		});
 	} else if (mode != Mode::NoQueue) {
 		{
 			test::EnterNetns in(pbx);
-			if (queue.open(qc, error) != 0) {
-				std::fprintf(stderr, "%s\n", error.c_str());
+			if (util::Status st = queue.open(qc); !st) {
+				std::fprintf(stderr, "%s\n", st.message.c_str());
 				res.ok = false;
 			}
 		}
@@ -344,7 +342,8 @@ RunResult run_once(Mode mode, const test::Netns& snd, const test::Netns& pbx, co
 				pin_to_cpu(1);
 				while (!go.load() && !stop_consumer.load())
 					std::this_thread::sleep_for(std::chrono::microseconds(100));
-				consumer_result = queue.run(*h, stop_consumer);
+				if (int r = queue.run(*h, stop_consumer); r != 0)
+					consumer_result = util::Status::failure(-r, util::describe_errno("sipguard queue", -r));
 			});
 		consumer_ready = true;
 	} else {
@@ -403,9 +402,8 @@ RunResult run_once(Mode mode, const test::Netns& snd, const test::Netns& pbx, co
 		consumer.join();
 	stop_sink = true;
 	sink_thread.join();
-	if (consumer_result != 0) {
-		std::fprintf(stderr, "%s: consumer failed: %s (%s)\n", mode_name(mode), std::strerror(-consumer_result),
-		             error.c_str());
+	if (!consumer_result) {
+		std::fprintf(stderr, "%s: consumer failed: %s\n", mode_name(mode), consumer_result.message.c_str());
 		res.ok = false;
 	}
 	res.delivered = delivered;

@@ -85,13 +85,14 @@ int config(mnl_socket* nl, const nfq::QueueConfig& c, uint8_t cmd, bool params, 
 
 } // namespace
 
-int run_reference_consumer(const nfq::QueueConfig& c, const std::atomic<bool>& go, const std::atomic<bool>& stop,
-                           std::atomic<uint64_t>& verdicts, std::atomic<bool>& ready, std::string& error)
+util::Status run_reference_consumer(const nfq::QueueConfig& c, const std::atomic<bool>& go,
+                                    const std::atomic<bool>& stop, std::atomic<uint64_t>& verdicts,
+                                    std::atomic<bool>& ready)
 {
 	std::unique_ptr<mnl_socket, int (*)(mnl_socket*)> nl(mnl_socket_open(NETLINK_NETFILTER), mnl_socket_close);
 	if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-		error = std::string("reference: netlink socket: ") + std::strerror(errno);
-		return -errno;
+		int err = errno;
+		return util::Status::failure(err, util::describe_errno("reference: netlink socket", err));
 	}
 	uint32_t portid = mnl_socket_get_portid(nl.get());
 	int fd = mnl_socket_get_fd(nl.get());
@@ -101,10 +102,8 @@ int run_reference_consumer(const nfq::QueueConfig& c, const std::atomic<bool>& g
 	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof one);
 	timeval tv{0, 200 * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	if (int r = config(nl.get(), c, NFQNL_CFG_CMD_BIND, true, portid); r < 0) {
-		error = std::string("reference: bind: ") + std::strerror(-r);
-		return r;
-	}
+	if (int r = config(nl.get(), c, NFQNL_CFG_CMD_BIND, true, portid); r < 0)
+		return util::Status::failure(-r, util::describe_errno("reference: bind", -r));
 	ready = true;
 	while (!go.load() && !stop.load())
 		std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -117,7 +116,7 @@ int run_reference_consumer(const nfq::QueueConfig& c, const std::atomic<bool>& g
 		mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, portid, packet_cb, &ctx);
 	}
 	config(nl.get(), c, NFQNL_CFG_CMD_UNBIND, false, portid);
-	return 0;
+	return util::Status::success();
 }
 
 } // namespace sipguard::bench

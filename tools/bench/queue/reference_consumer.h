@@ -6,16 +6,17 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string>
-
+#include "agent/util/status.h"
 #include "nfq/queue.h"
 
 namespace sipguard::bench {
 
 // Binds `config.queue_num` in the calling thread's namespace, sets `ready`,
 // waits for `go`, then accepts every packet until `stop` and unbinds.
-// `verdicts` counts accepted packets. Returns 0 or -errno with `error` set.
-int run_reference_consumer(const nfq::QueueConfig& config, const std::atomic<bool>& go, const std::atomic<bool>& stop,
-                           std::atomic<uint64_t>& verdicts, std::atomic<bool>& ready, std::string& error);
+// `verdicts` counts accepted packets. Fails (errno and the step) when the
+// socket or the bind fails.
+util::Status run_reference_consumer(const nfq::QueueConfig& config, const std::atomic<bool>& go,
+                                    const std::atomic<bool>& stop, std::atomic<uint64_t>& verdicts,
+                                    std::atomic<bool>& ready);
 
 } // namespace sipguard::bench
