@@ -246,6 +246,11 @@ const Param kParams[] = {
 	      .help = "TCP stream directions with a reassembly buffer (64 KiB each, allocated on first use).",
 	      .min = 4, .max = 65536, .apply = Apply::Restart},
 	 config::bind<&Config::tables, &TableConfig::tcp_flows>()},
+	{{.name = "engine.tcp_flows_per_source", .type = T::Int, .default_value = "32",
+	      .help = "TCP stream directions one remote address may hold (each direction of a connection is one); "
+	              "a new connection beyond it is dropped. Allowlisted and trusted addresses have no limit.",
+	      .min = 1, .max = 65536, .apply = Apply::Restart},
+	 config::bind<&Config::tables, &TableConfig::tcp_flows_per_source>()},
 	{{.name = "engine.transaction_timeout", .type = T::Duration, .default_value = "\"32s\"",
 	      .help = "How long a request waits for its response (RFC 3261 Timer B/F, 64*T1).", .min = 1000,
 	      .max = 600000, .apply = Apply::Restart},

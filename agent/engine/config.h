@@ -56,6 +56,7 @@ struct TableConfig {
 	uint32_t prefixes = 16384;     // per-/24 and per-/64 states per shard
 	uint32_t transactions = 32768; // pending requests awaiting a response
 	uint32_t tcp_flows = 256;      // TCP stream directions with a framer (64 KiB each, on first use)
+	uint32_t tcp_flows_per_source = 32; // of those, held by one remote address (allowlisted: no limit)
 	Millis transaction_timeout = 32s; // RFC 3261 Timer B/F (64*T1)
 };
 

@@ -105,8 +105,18 @@ private:
 // One direction of a TCP connection.
 struct Flow {
 	uint64_t key = 0;
+	uint64_t source = 0; // the remote address's hash: its entry in the per-source flow counts
+	bool counted = false; // held in its remote's count: until it leaves the table or is closed
 	nfq::Direction dir = nfq::Direction::In;
 	TcpStream stream; // its buffer is allocated on first use, then reused by the slot's later flows
+};
+
+// Flow slots held per remote address, so that one address cannot push other
+// flows (or its own) out of the table. Only addresses holding a flow have an
+// entry, so the table never needs more entries than flow slots.
+struct SourceFlows {
+	uint64_t source = 0;
+	uint32_t flows = 0;
 };
 
 // Where a remote's evicted flow left off: its connection may resume only
@@ -193,7 +203,8 @@ struct Engine::Impl {
 	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed)
 		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
 		  prefixes(cfg->tables.prefixes, seed), txns(cfg->tables.transactions), flows(cfg->tables.tcp_flows),
-		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows), user_failures(4096, seed)
+		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
+		  source_flows(cfg->tables.tcp_flows), user_failures(4096, seed)
 	{
 	}
 
@@ -207,6 +218,7 @@ struct Engine::Impl {
 	util::LruTable<Flow> flows; // least recently active evicted first
 	util::LruTable<SynSeen> syns;
 	util::LruTable<Evicted> evicted;
+	util::BoundedTable<SourceFlows> source_flows;
 	uint64_t flow_evictions = 0;
 	RedropTable redrop;
 	detect::brute_force::UserFailures user_failures;
@@ -232,7 +244,7 @@ size_t Engine::table_bytes() const
 	for (uint32_t s = 0; s < m.flows.capacity(); ++s)
 		streams += m.flows[s].stream.buffer_bytes();
 	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
-	       m.evicted.bytes() + m.redrop.bytes() + streams;
+	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams;
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -272,7 +284,15 @@ private:
 	// segment when it opens a SIP message (mid-stream pickup).
 	enum class Start : uint8_t { Syn, Resume, Pickup, Refused, Unknown };
 	Start stream_start(uint64_t key, uint32_t& first);
+	// Whether the remote holds engine.tcp_flows_per_source flow slots.
+	bool at_cap() const;
+	// A new flow refused: the remote holds its share of the flow table.
+	Verdict over_cap();
 	uint32_t new_flow(uint64_t key);
+	// A flow no longer held against its remote's count.
+	void uncount(Flow& f);
+	// A flow leaves the table.
+	void release_flow(uint32_t slot);
 	void end_connection();
 	void count(TcpOutcome o);
 	Verdict judge(const sip::Message& m, Framing how) override;
@@ -492,7 +512,7 @@ void EnginePass::end_connection()
 		const uint64_t key = flow_key(d);
 		const uint32_t slot = m_.flows.find(key, [&](const Flow& f) { return f.key == key; });
 		if (slot != util::kNoSlot)
-			m_.flows.erase(slot);
+			release_flow(slot);
 		const uint32_t e = m_.evicted.find(key, [&](const Evicted& f) { return f.key == key; });
 		if (e != util::kNoSlot)
 			m_.evicted.erase(e);
@@ -530,8 +550,40 @@ EnginePass::Start EnginePass::stream_start(uint64_t key, uint32_t& first)
 	return Start::Pickup;
 }
 
+bool EnginePass::at_cap() const
+{
+	// Allowlisted and trusted remotes (trunks, proxies) are never refused.
+	if (st_->allowlisted)
+		return false;
+	const uint32_t c =
+		m_.source_flows.find(remote_hash_, [&](const SourceFlows& e) { return e.source == remote_hash_; });
+	return c != util::kNoSlot && m_.source_flows[c].flows >= cfg_.tables.tcp_flows_per_source;
+}
+
+Verdict EnginePass::over_cap()
+{
+	++c_.tcp_flows_over_cap;
+	return mode_ == TcpStream::Mode::Observe ? Verdict::Accept : Verdict::Drop;
+}
+
+void EnginePass::uncount(Flow& f)
+{
+	if (!f.counted)
+		return;
+	f.counted = false;
+	const uint32_t c = m_.source_flows.find(f.source, [&](const SourceFlows& e) { return e.source == f.source; });
+	if (c != util::kNoSlot && --m_.source_flows[c].flows == 0)
+		m_.source_flows.erase(c);
+}
+
+void EnginePass::release_flow(uint32_t slot)
+{
+	uncount(m_.flows[slot]);
+	m_.flows.erase(slot);
+}
+
 // A slot for a new flow. A full table forgets its least recently active
-// flow, remembering where a remote's stream stood.
+// (or closed) flow, remembering where a remote's stream stood.
 uint32_t EnginePass::new_flow(uint64_t key)
 {
 	if (m_.flows.full()) {
@@ -546,11 +598,20 @@ uint32_t EnginePass::new_flow(uint64_t key)
 			m_.evicted[e].delivered = f.stream.delivered();
 			m_.evicted[e].resumable = f.stream.resumable();
 		}
-		m_.flows.erase(victim);
+		release_flow(victim); // before the remote's count is made: may free an entry
 		c_.flow_evictions = ++m_.flow_evictions;
 	}
+	// Never full: no more counted addresses than flow slots, and one is free.
+	uint32_t c = m_.source_flows.find(remote_hash_, [&](const SourceFlows& e) { return e.source == remote_hash_; });
+	if (c == util::kNoSlot) {
+		c = m_.source_flows.insert(remote_hash_);
+		m_.source_flows[c] = SourceFlows{remote_hash_, 0};
+	}
+	++m_.source_flows[c].flows;
 	const uint32_t slot = m_.flows.insert(key);
 	m_.flows[slot].key = key;
+	m_.flows[slot].source = remote_hash_;
+	m_.flows[slot].counted = true;
 	m_.flows[slot].dir = dir_;
 	return slot;
 }
@@ -616,6 +677,9 @@ Verdict EnginePass::tcp()
 		uint32_t first = 0;
 		if (pkt_.payload.empty())
 			return Verdict::Accept;
+		// Before stream_start, which uses up the flow's SYN or eviction record.
+		if (at_cap())
+			return over_cap();
 		const Start how = stream_start(key, first);
 		if (how == Start::Unknown && only_crlf(pkt_.payload)) {
 			// Keep-alives carry nothing to judge: they pass without
@@ -638,6 +702,13 @@ Verdict EnginePass::tcp()
 	const TcpStream::Result r =
 		m_.flows[slot].stream.on_segment(pkt_.tcp_seq, flags & kFin, pkt_.payload, mode_, *this, m_.tcp);
 	count(r.outcome);
+	// A direction closed by its FIN gives its remote's share back and is
+	// evicted first. It stays while it can, so resends are still compared:
+	// one address cannot fill the table with closed flows past its share.
+	if (m_.flows[slot].stream.closed()) {
+		uncount(m_.flows[slot]);
+		m_.flows.retire(slot);
+	}
 	return banned() ? Verdict::Drop : r.verdict;
 }
 

@@ -122,6 +122,7 @@ public:
 	uint32_t judged() const { return j_; }    // every byte before it belongs to a judged message
 	uint32_t buffered() const { return b_; }  // one past the last byte buffered
 	bool dropped() const { return dropped_; }
+	bool closed() const { return closed_; } // the sender's FIN was taken
 	// The PBX holds exactly the bytes before delivered(), which end a
 	// message, and nothing beyond; no message was dropped and no FIN seen:
 	// a stream may start afresh at delivered() and frame as the PBX does.

@@ -36,6 +36,9 @@ public:
 	// The slot moves to the back of the order (most recently used).
 	void touch(uint32_t slot) { links_.move_to_back(order_, slot); }
 
+	// The slot moves to the front of the order: the next one evicted.
+	void retire(uint32_t slot) { links_.move_to_front(order_, slot); }
+
 	// The least recently inserted or touched entry, kNoSlot when empty.
 	uint32_t oldest() const { return order_.head; }
 

@@ -63,6 +63,21 @@ public:
 		push_back(l, s);
 	}
 
+	void move_to_front(List& l, uint32_t s)
+	{
+		if (l.head == s)
+			return;
+		remove(l, s);
+		prev_[s] = kNoSlot;
+		next_[s] = l.head;
+		if (l.head != kNoSlot)
+			prev_[l.head] = s;
+		else
+			l.tail = s;
+		l.head = s;
+		++l.size;
+	}
+
 	uint32_t next(uint32_t s) const { return next_[s]; }
 
 private:

@@ -895,3 +895,95 @@ TEST_CASE("tcp: an evicted flow resumes only where it left off, at a message bou
 		CHECK(h.send(phone(), kPort, nfq::Direction::In, reg, nfq::L4::Tcp, isn + 1, kAck | kPsh) == Verdict::Accept);
 	}
 }
+
+namespace {
+
+// Opens a connection from phone() on `port` (SYN) with a CRLF keep-alive
+// after it: one flow slot when tracked. Returns the keep-alive's verdict.
+Verdict open_connection(Harness& h, uint16_t port)
+{
+	const uint32_t isn = 1000u * port;
+	CHECK(h.send(phone(), port, nfq::Direction::In, "", nfq::L4::Tcp, isn, kSyn) == Verdict::Accept);
+	return h.send(phone(), port, nfq::Direction::In, "\r\n\r\n", nfq::L4::Tcp, isn + 1, kAck | kPsh);
+}
+
+std::shared_ptr<engine::Config> capped_config()
+{
+	auto cfg = std::make_shared<engine::Config>();
+	cfg->tables.tcp_flows = 8;
+	cfg->tables.tcp_flows_per_source = 4;
+	return cfg;
+}
+
+// A table of 8 flows, 4 per address, and a connection from phone() whose
+// OPTIONS is delivered, with a forged NOTIFY to follow.
+struct CappedTable {
+	CappedTable() { CHECK(c.send(c.segment(0, msgs[0].size())) == Verdict::Accept); }
+
+	// Whether the connection's flow is still in the table: a resend of the
+	// OPTIONS with other bytes is compared (an evicted flow would refuse it).
+	void check_flow_kept()
+	{
+		std::string resend = msgs[0];
+		resend[resend.find("OPTIONS sip:") + 8] = 'x';
+		CHECK(c.send({c.seq_at(0), resend}) == Verdict::Drop);
+		CHECK(c.send(c.segment(msgs[0].size(), c.stream().size())) == Verdict::Drop);
+		CHECK(c.delivered() == msgs[0]);
+		CHECK(h.engine.counters().tcp_conflicts == 1);
+	}
+
+	Harness h{capped_config()};
+	std::vector<std::string> msgs{options_msg(0), notify_check_sync(1)};
+	Connection c{h, msgs};
+};
+
+} // namespace
+
+TEST_CASE("tcp: one address cannot push flows out of the table: its connections beyond its share are dropped")
+{
+	CappedTable t;
+	Harness& h = t.h;
+	// The connection holds one slot: three more connections get theirs.
+	size_t passed = 0;
+	for (uint16_t p = 1; p <= 20; ++p)
+		passed += open_connection(h, static_cast<uint16_t>(kPort + p)) == Verdict::Accept;
+	CHECK(passed == 3);
+	CHECK(h.engine.counters().tcp_flows_over_cap == 17);
+	CHECK(h.engine.counters().flow_evictions == 0);
+	t.check_flow_kept();
+
+	// Another address is not limited by it.
+	CHECK(h.send(ip("203.0.113.41"), kPort, nfq::Direction::In, register_msg(5), nfq::L4::Tcp, 77, kAck | kPsh) ==
+	      Verdict::Accept);
+	// Connections that end give their slots back: a FIN, a RST at the delivered point.
+	const uint16_t first = kPort + 1, second = kPort + 2;
+	CHECK(h.send(phone(), first, nfq::Direction::In, "", nfq::L4::Tcp, 1000u * first + 5, kAck | kFin) ==
+	      Verdict::Accept);
+	CHECK(h.send(phone(), second, nfq::Direction::In, "", nfq::L4::Tcp, 1000u * second + 5, kRst) == Verdict::Accept);
+	CHECK(open_connection(h, kPort + 30) == Verdict::Accept);
+	CHECK(open_connection(h, kPort + 31) == Verdict::Accept);
+	CHECK(open_connection(h, kPort + 32) == Verdict::Drop);
+	// Bytes after the FIN still never pass, with the slot given back.
+	CHECK(h.send(phone(), first, nfq::Direction::In, "\r\n", nfq::L4::Tcp, 1000u * first + 5, kAck | kPsh) ==
+	      Verdict::Drop);
+}
+
+TEST_CASE("tcp: connections that an address opens and closes do not push others out of the table")
+{
+	CappedTable t;
+	Harness& h = t.h;
+	// 40 connections one after another, each closed by its FIN: each one's
+	// share comes back, and the closed flows are evicted before the open one.
+	const net::IpAddress churner = ip("203.0.113.41");
+	for (uint16_t p = 1; p <= 40; ++p) {
+		const auto port = static_cast<uint16_t>(kPort + p);
+		const uint32_t isn = 1000u * port;
+		CHECK(h.send(churner, port, nfq::Direction::In, "", nfq::L4::Tcp, isn, kSyn) == Verdict::Accept);
+		CHECK(h.send(churner, port, nfq::Direction::In, "\r\n\r\n", nfq::L4::Tcp, isn + 1, kAck | kPsh) ==
+		      Verdict::Accept);
+		CHECK(h.send(churner, port, nfq::Direction::In, "", nfq::L4::Tcp, isn + 5, kAck | kFin) == Verdict::Accept);
+	}
+	CHECK(h.engine.counters().tcp_flows_over_cap == 0);
+	CHECK(h.engine.counters().flow_evictions > 0);
+	t.check_flow_kept();
+}

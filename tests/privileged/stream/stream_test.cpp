@@ -755,16 +755,18 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 	std::fflush(stdout);
 }
 
-// A residual risk the engine documents (agent/engine/README.md, "Mid-stream
-// pickup"): a sender that pushes its own flow out of the agent's table, with
-// more than engine.tcp_flows newer connections of its own on the shard, takes
-// the agent's copy of the delivered bytes with it. It then resends the
-// delivered range with other bytes, which open for the agent an OPTIONS whose
-// body runs to the end of a forged NOTIFY; the PBX ignores the resend and
-// reads the NOTIFY as a message of its own. Marked may_fail while it is a
-// documented risk: the output says whether the NOTIFY got through.
-TEST_CASE("a sender that evicts its own flow from the agent's table cannot get a forged NOTIFY through" *
-          doctest::may_fail())
+// The eviction attack (agent/engine/README.md, "TCP streams"): a sender
+// that pushes its own flow out of the agent's table, with more than
+// engine.tcp_flows newer connections of its own on the shard, takes the
+// agent's copy of the delivered bytes with it. It then resends the delivered
+// range with other bytes, which open for the agent an OPTIONS whose body runs
+// to the end of a forged NOTIFY; the PBX ignores the resend and would read
+// the NOTIFY as a message of its own.
+namespace {
+
+// `extra`: agent config; `capped`: whether engine.tcp_flows_per_source keeps
+// the other connections out of the table (else they evict the sender's flow).
+void eviction_attack(const std::string& extra, bool capped)
 {
 	sipguard::test::require_root_or_skip();
 	const std::string tool = rawtcp_tool();
@@ -774,7 +776,7 @@ TEST_CASE("a sender that evicts its own flow from the agent's table cannot get a
 	prepare_lab(lab);
 	TempDir dir;
 	Sink sink(lab.pbx());
-	Agent agent(lab.pbx(), dir.path);
+	Agent agent(lab.pbx(), dir.path, extra);
 	agent.start();
 
 	const std::vector<std::string> msgs{options("o1", 1), checksync_notify()};
@@ -846,4 +848,33 @@ TEST_CASE("a sender that evicts its own flow from the agent's table cannot get a
 	CHECK(sink.udp(reference) == std::vector<std::string>{msgs[0]});
 	CHECK(sink.tcp(control, 31000) == msgs[0]);
 	CHECK_MESSAGE(got == msgs[0], "the forged NOTIFY reached the PBX after the sender evicted its own flow");
+	auto metric = [&](const std::string& name) {
+		const auto it = metrics.find(name);
+		return it == metrics.end() ? 0.0 : it->second;
+	};
+	if (capped) {
+		CHECK(metric("sipguard_evictions_total{table=\"tcp_flows\"}") == 0);
+		CHECK(metric("sipguard_dropped_total{cause=\"tcp_flows_over_cap\"}") > 0);
+	} else {
+		// The resend is refused (not at the evicted point); the NOTIFY
+		// resumes the stream there and is judged.
+		CHECK(metric("sipguard_evictions_total{table=\"tcp_flows\"}") > 0);
+		CHECK(metric("sipguard_dropped_total{cause=\"tcp_flows_over_cap\"}") == 0);
+		CHECK(metric("sipguard_dropped_total{cause=\"tcp_midstream\"}") > 0);
+		CHECK(metric("sipguard_dropped_total{cause=\"forged\"}") > 0);
+	}
+}
+
+} // namespace
+
+TEST_CASE("a sender that evicts its own flow from the agent's table cannot get a forged NOTIFY through")
+{
+	eviction_attack("", true);
+}
+
+// The same with the per-source cap above the table: the sender's flow is
+// evicted and resumes only at its delivered point.
+TEST_CASE("a sender whose flow is evicted resumes at its delivered point: no forged NOTIFY through")
+{
+	eviction_attack("[engine]\ntcp_flows_per_source = 1024\n", false);
 }
