@@ -96,11 +96,17 @@ void append_probe_table(Batch& batch, uint16_t flags, const char* what)
 	batch.commit_message(what);
 }
 
-// 1 = expression accepted, 0 = not available (ENOENT/EOPNOTSUPP), <0 = -errno.
+// A probe's answer: code 1 = expression accepted, 0 = not available
+// (ENOENT/EOPNOTSUPP), <0 = -errno; detail = the kernel's message.
+struct Probe {
+	int code = 0;
+	std::string detail;
+};
+
 // `fill` adds the expressions of the rule under test to a rule of a regular
 // chain in the probe table.
 template <class Fill>
-int probe_rule(Netlink& nl, const std::string& what, Fill fill, std::string& detail)
+Probe probe_rule(Netlink& nl, const std::string& what, Fill fill)
 {
 	Batch batch;
 	append_probe_table(batch, NLM_F_CREATE | NLM_F_EXCL, "probe: add table inet sipguard_probe");
@@ -142,8 +148,7 @@ int probe_rule(Netlink& nl, const std::string& what, Fill fill, std::string& det
 		nftnl_table_nlmsg_build_payload(nlh, t.get());
 		undo.commit_message("probe cleanup: delete table inet sipguard_probe");
 		(void)nl.commit(undo);
-		detail = "probe transaction unexpectedly committed";
-		return -EPROTO;
+		return {-EPROTO, "probe transaction unexpectedly committed"};
 	}
 	int rule_err = 0, sentinel_err = 0;
 	for (auto [index, err] : errors) {
@@ -151,71 +156,64 @@ int probe_rule(Netlink& nl, const std::string& what, Fill fill, std::string& det
 			rule_err = err;
 		else if (index == 3)
 			sentinel_err = err;
-		else {
-			detail = st.message;
-			return -err;
-		}
+		else
+			return {-err, st.message};
 	}
-	if (sentinel_err != EEXIST && sentinel_err != 0 && rule_err == 0) {
-		detail = st.message;
-		return -sentinel_err;
-	}
+	if (sentinel_err != EEXIST && sentinel_err != 0 && rule_err == 0)
+		return {-sentinel_err, st.message};
 	if (rule_err == 0)
-		return 1;
-	detail = st.message;
+		return {1, {}};
 	if (rule_err == ENOENT || rule_err == EOPNOTSUPP)
-		return 0;
-	return -rule_err;
+		return {0, st.message};
+	return {-rule_err, st.message};
 }
 
-int probe_one(Netlink& nl, QueueBackend backend, std::string& detail)
+Probe probe_one(Netlink& nl, QueueBackend backend)
 {
-	return probe_rule(
-		nl, std::string(to_string(backend)),
-		[&](nftnl_rule* r) { nftnl_rule_add_expr(r, make_queue_expr(backend, 0, 1).release()); }, detail);
+	return probe_rule(nl, std::string(to_string(backend)),
+	                  [&](nftnl_rule* r) { nftnl_rule_add_expr(r, make_queue_expr(backend, 0, 1).release()); });
 }
 
 } // namespace
 
 Status probe_queue_backend(Netlink& nl, QueueBackend& out)
 {
-	std::string detail;
-	int native = probe_one(nl, QueueBackend::Native, detail);
-	if (native == 1) {
+	const Probe native = probe_one(nl, QueueBackend::Native);
+	if (native.code == 1) {
 		out = QueueBackend::Native;
 		return Status::success();
 	}
-	if (native < 0)
-		return Status::failure(-native, "probing the nft queue expression failed: " + detail);
+	if (native.code < 0)
+		return Status::failure(-native.code, "probing the nft queue expression failed: " + native.detail);
 	LOG(Rules, Info, "kernel has no native nft queue expression ({}); trying xt NFQUEUE through nft_compat",
-	    detail);
-	int compat = probe_one(nl, QueueBackend::CompatNfqueueV3, detail);
-	if (compat == 1) {
+	    native.detail);
+	const Probe compat = probe_one(nl, QueueBackend::CompatNfqueueV3);
+	if (compat.code == 1) {
 		out = QueueBackend::CompatNfqueueV3;
 		return Status::success();
 	}
-	return Status::failure(compat < 0 ? -compat : ENOENT,
+	return Status::failure(compat.code < 0 ? -compat.code : ENOENT,
 	                       "the kernel supports neither the nft queue expression (CONFIG_NFT_QUEUE) nor the xt "
 	                       "NFQUEUE target through nft_compat: " +
-	                           detail);
+	                           compat.detail);
 }
 
 Status probe_defrag_backend(Netlink& nl, DefragBackend& out)
 {
 	out = DefragBackend::None;
-	std::string detail;
 	for (DefragBackend b : {DefragBackend::Tproxy, DefragBackend::Conntrack}) {
 		// The rule's init enables defrag for the moment until the abort
 		// destroys it again: harmless.
-		int r = probe_rule(
-			nl, std::string(to_string(b)), [&](nftnl_rule* rule) { append_defrag_exprs(rule, b, 5060); }, detail);
-		if (r == 1) {
+		const Probe r =
+			probe_rule(nl, std::string(to_string(b)), [&](nftnl_rule* rule) { append_defrag_exprs(rule, b, 5060); });
+		if (r.code == 1) {
 			out = b;
 			return Status::success();
 		}
-		if (r < 0)
-			return Status::failure(-r, "probing the nft " + std::string(to_string(b)) + " expression failed: " + detail);
-		LOG(Rules, Info, "kernel has no nft {} expression ({})", to_string(b), detail);
+		if (r.code < 0)
+			return Status::failure(-r.code,
+			                       "probing the nft " + std::string(to_string(b)) + " expression failed: " + r.detail);
+		LOG(Rules, Info, "kernel has no nft {} expression ({})", to_string(b), r.detail);
 	}
 	return Status::success();
 }
