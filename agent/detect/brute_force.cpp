@@ -8,27 +8,8 @@
 
 namespace sipguard::detect::brute_force {
 
-uint32_t UserFailures::add(uint32_t user_hash, util::TimePoint now, util::Millis window)
-{
-	const uint64_t h = util::mix64(user_hash ^ seed_);
-	uint32_t s = table_.find(h, [&](const Entry& e) { return e.hash == user_hash; });
-	if (s == util::kNoSlot) {
-		if (table_.full())
-			table_.evict(table_.clock_victim());
-		s = table_.insert(h);
-		table_[s] = Entry{user_hash, 0, now};
-	}
-	table_.touch(s);
-	Entry& e = table_[s];
-	if (now - e.start > window) {
-		e.count = 0;
-		e.start = now;
-	}
-	return ++e.count;
-}
-
-bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& users, const ResponseFacts& r,
-                 util::TimePoint now, Finding& out)
+bool on_response(const BruteForceConfig& cfg, SourceState& st, const AccountTable::Failure* account,
+                 const ResponseFacts& r, util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || !r.had_credentials || r.status < 200)
 		return false;
@@ -45,7 +26,7 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& use
 			u->fast_failures = 0; // the password works: earlier failures were stale nonces
 		return false;
 	}
-	if (!is_challenge(r.status) && r.status != 403)
+	if (!is_auth_failure(r))
 		return false;
 	++st.auth_failures;
 	uint32_t fast = 0;
@@ -69,7 +50,7 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& use
 	}
 	if (!r.target_user.empty())
 		st.last_auth_user.set(r.target_user);
-	uint32_t per_user = users.add(r.auth_hash ? r.auth_hash : r.target_hash, now, cfg.window);
+	const uint32_t per_user = account ? account->failures : 0;
 	std::string_view reason;
 	util::Millis window = cfg.window;
 	if (st.auth_failures >= cfg.max_failures) {

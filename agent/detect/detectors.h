@@ -8,13 +8,12 @@
 #include <array>
 #include <cstdint>
 
+#include "agent/detect/account_table.h"
 #include "agent/detect/config.h"
 #include "agent/detect/facts.h"
 #include "agent/detect/finding.h"
 #include "agent/detect/source_state.h"
 #include "agent/sip/message.h"
-#include "agent/util/bounded_table.h"
-#include "agent/util/hash.h"
 
 namespace sipguard::detect {
 
@@ -40,30 +39,11 @@ bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFa
 } // namespace enumeration
 
 namespace brute_force {
-// Failures per user from all sources of a shard, for distributed cracking.
-// A full table forgets the user the CLOCK hand picks: losing a count only
-// delays the distributed-cracking rule; the per-source rules hold.
-class UserFailures {
-public:
-	explicit UserFailures(size_t capacity = 4096, uint64_t seed = util::kDefaultHashSeed)
-		: table_(capacity), seed_(seed)
-	{
-	}
-	// Counts a failure against `user_hash`; returns the user's count in window.
-	uint32_t add(uint32_t user_hash, util::TimePoint now, util::Millis window);
-
-private:
-	struct Entry {
-		uint32_t hash = 0;
-		uint32_t count = 0;
-		util::TimePoint start{};
-	};
-	util::BoundedTable<Entry> table_;
-	uint64_t seed_;
-};
-
-bool on_response(const BruteForceConfig& cfg, SourceState& st, UserFailures& users, const ResponseFacts& r,
-                 util::TimePoint now, Finding& out);
+// `account`: for an auth failure (is_auth_failure), what the engine recorded
+// in the AccountTable shared by every shard (a distributed attack spreads its
+// sources over all queues); null otherwise.
+bool on_response(const BruteForceConfig& cfg, SourceState& st, const AccountTable::Failure* account,
+                 const ResponseFacts& r, util::TimePoint now, Finding& out);
 } // namespace brute_force
 
 namespace flood {

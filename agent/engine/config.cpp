@@ -251,6 +251,11 @@ const Param kParams[] = {
 	              "a new connection beyond it is dropped. Allowlisted and trusted addresses have no limit.",
 	      .min = 1, .max = 65536, .apply = Apply::Restart},
 	 config::bind<&Config::tables, &TableConfig::tcp_flows_per_source>()},
+	{{.name = "engine.accounts", .type = T::Int, .default_value = "16384",
+	      .help = "Accounts (digest usernames) whose failures are counted, one table shared by all queue\n"
+	              "threads (fixed memory, about 200 bytes each; CLOCK eviction beyond, counted).",
+	      .min = 256, .max = 16777216, .apply = Apply::Restart},
+	 config::bind<&Config::tables, &TableConfig::accounts>()},
 	{{.name = "engine.transaction_timeout", .type = T::Duration, .default_value = "\"32s\"",
 	      .help = "How long a request waits for its response (RFC 3261 Timer B/F, 64*T1).", .min = 1000,
 	      .max = 600000, .apply = Apply::Restart},

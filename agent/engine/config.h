@@ -57,6 +57,7 @@ struct TableConfig {
 	uint32_t transactions = 32768; // pending requests awaiting a response
 	uint32_t tcp_flows = 256;      // TCP stream directions with a framer (64 KiB each, on first use)
 	uint32_t tcp_flows_per_source = 32; // of those, held by one remote address (allowlisted: no limit)
+	uint32_t accounts = 16384;     // accounts judged, shared by all shards (detect::AccountTable)
 	Millis transaction_timeout = 32s; // RFC 3261 Timer B/F (64*T1)
 };
 

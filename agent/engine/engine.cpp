@@ -8,6 +8,7 @@
 #include <span>
 #include <string_view>
 
+#include "agent/detect/account_table.h"
 #include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
 #include "agent/engine/tcp_stream.h"
@@ -59,10 +60,12 @@ struct Txn {
 	util::TimePoint created{};
 	uint32_t target_hash = 0;
 	uint32_t auth_hash = 0;
+	uint64_t account = 0;
 	sip::Method method = sip::Method::Unknown;
 	bool creds = false;
 	bool probe = false;
 	SampleText target;
+	SampleText account_name;
 };
 
 // Pending requests by txn_key; a full table evicts the oldest request (all
@@ -200,11 +203,13 @@ private:
 } // namespace
 
 struct Engine::Impl {
-	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed)
+	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed, detect::AccountTable* shared)
 		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
 		  prefixes(cfg->tables.prefixes, seed), txns(cfg->tables.transactions), flows(cfg->tables.tcp_flows),
 		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
-		  source_flows(cfg->tables.tcp_flows), user_failures(4096, seed)
+		  source_flows(cfg->tables.tcp_flows),
+		  own_accounts(shared ? nullptr : std::make_unique<detect::AccountTable>(cfg->tables.accounts, seed)),
+		  accounts(shared ? *shared : *own_accounts)
 	{
 	}
 
@@ -221,15 +226,17 @@ struct Engine::Impl {
 	util::BoundedTable<SourceFlows> source_flows;
 	uint64_t flow_evictions = 0;
 	RedropTable redrop;
-	detect::brute_force::UserFailures user_failures;
+	std::unique_ptr<detect::AccountTable> own_accounts; // when no shared table was given
+	detect::AccountTable& accounts;
 	detect::TokenBucket global_unknown;
 	sip::Message msg; // reused: parse() resets it
 	Finding finding;  // reused scratch
 	TcpScratch tcp;   // shared by the flows' streams
 };
 
-Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink, uint64_t hash_seed)
-	: impl_(std::make_unique<Impl>(std::move(config), bans, sink, hash_seed))
+Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink, uint64_t hash_seed,
+               detect::AccountTable* accounts)
+	: impl_(std::make_unique<Impl>(std::move(config), bans, sink, hash_seed, accounts))
 {
 }
 
@@ -244,7 +251,8 @@ size_t Engine::table_bytes() const
 	for (uint32_t s = 0; s < m.flows.capacity(); ++s)
 		streams += m.flows[s].stream.buffer_bytes();
 	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
-	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams;
+	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams +
+	       (m.own_accounts ? m.own_accounts->bytes() : 0);
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -857,6 +865,8 @@ Verdict EnginePass::request(const sip::Message& msg)
 	r.has_credentials = creds;
 	r.auth_user = auth_user;
 	r.auth_hash = detect::hash_user(auth_user);
+	if (creds)
+		r.account = m_.accounts.hash(auth_user);
 	r.probe = msg.method == sip::Method::Options ||
 	          (!creds && (msg.method == sip::Method::Register || msg.method == sip::Method::Invite ||
 	                      msg.method == sip::Method::Subscribe));
@@ -909,10 +919,12 @@ Verdict EnginePass::request(const sip::Message& msg)
 		c_.transaction_evictions = m_.txns.evictions();
 		t.target_hash = r.target_hash;
 		t.auth_hash = r.auth_hash;
+		t.account = r.account;
 		t.method = msg.method;
 		t.creds = creds;
 		t.probe = r.probe;
 		t.target.set(target);
+		t.account_name.set(creds ? auth_user : std::string_view{});
 	}
 	return v;
 }
@@ -930,9 +942,12 @@ Verdict EnginePass::response(const sip::Message& msg)
 	r.method = t->method;
 	r.target_hash = t->target_hash;
 	r.auth_hash = t->auth_hash;
+	r.account = t->account;
 	r.had_credentials = t->creds;
 	r.probe = t->probe;
 	r.target_user = t->target.view();
+	r.account_name = t->account_name.view();
+	r.source_hash = remote_hash_ | 1;
 	r.remote_port = pkt_.remote_port(dir_);
 	if (msg.status < 200)
 		return Verdict::Accept;
@@ -951,7 +966,17 @@ Verdict EnginePass::response(const sip::Message& msg)
 		return Verdict::Drop;
 	if (detect::enumeration::on_response(cfg_.enumeration, st, r, now_, f) && emit(f, false))
 		return Verdict::Drop;
-	if (detect::brute_force::on_response(cfg_.brute_force, st, m_.user_failures, r, now_, f) && emit(f, false))
+	// Failures per account are shared by all shards (mutex, slow path: each
+	// one is a digest the PBX checked and refused).
+	detect::AccountTable::Failure acct;
+	const bool failed = cfg_.brute_force.enabled && detect::is_auth_failure(r);
+	if (failed) {
+		acct = m_.accounts.on_failure(r.account ? r.account : r.target_hash, r.source_hash, now_,
+		                              cfg_.brute_force.window);
+		c_.account_evictions += acct.evicted ? 1 : 0;
+	}
+	if (detect::brute_force::on_response(cfg_.brute_force, st, failed ? &acct : nullptr, r, now_, f) &&
+	    emit(f, false))
 		return Verdict::Drop;
 	return Verdict::Accept;
 }

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The accounts (digest usernames) under judgement, shared by all engine
+// shards: the kernel spreads sources over queues by address, so what one
+// account suffers from many sources is only seen by a table they share.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string_view>
+
+#include "agent/detect/source_state.h"
+#include "agent/util/bounded_table.h"
+#include "agent/util/clock.h"
+#include "agent/util/hash.h"
+
+namespace sipguard::detect {
+
+// Fixed capacity (CLOCK eviction, counted), a seeded hash of its own so that
+// shards with different seeds name an account alike. A mutex guards it; it
+// is taken for failed authentications only (the slow path: each one cost
+// the PBX a digest check and a response), never for a benign request.
+class AccountTable {
+public:
+	explicit AccountTable(size_t capacity, uint64_t seed = util::kDefaultHashSeed);
+	AccountTable(const AccountTable&) = delete;
+	AccountTable& operator=(const AccountTable&) = delete;
+
+	// The key of an account name (exact bytes: digest usernames are
+	// case-sensitive, RFC 7616 §3.4.4); never 0.
+	uint64_t hash(std::string_view name) const { return util::hash_text(name, seed_) | 1; }
+
+	// What the table knows of an account after a failure was added.
+	struct Failure {
+		uint32_t failures = 0; // for the account from all sources within the window
+		uint32_t sources = 0;  // distinct failing source addresses among the last kSources
+		bool evicted = false;  // recording it pushed another account out
+	};
+	// A failed authentication for `account` from the source whose address
+	// hashes to `source` (any fixed hash; only compared).
+	Failure on_failure(uint64_t account, uint64_t source, util::TimePoint now, util::Millis window);
+
+	size_t capacity() const { return table_.capacity(); }
+	size_t bytes() const { return table_.bytes(); }
+	uint64_t evictions() const;
+
+	static constexpr size_t kSources = 8;
+
+private:
+	struct Entry {
+		uint64_t account = 0;
+		util::TimePoint window_start{};
+		uint32_t failures = 0;
+		uint8_t next_source = 0;
+		std::array<uint64_t, kSources> sources{};
+		std::array<util::TimePoint, kSources> source_at{};
+	};
+	// The entry of `account`, inserted (evicting the CLOCK victim) when absent.
+	Entry& get(uint64_t account, bool& evicted);
+
+	mutable std::mutex mu_;
+	util::BoundedTable<Entry> table_;
+	uint64_t seed_;
+};
+
+} // namespace sipguard::detect
