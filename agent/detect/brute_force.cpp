@@ -34,12 +34,12 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, const AccountTabl
 		if (u->pending_failures < 255)
 			++u->pending_failures;
 		// Fast repeat: failures of the same method for this user in a row
-		// within fast_window (deciseconds of the users window).
+		// within fast_window.
 		const uint16_t now_ds = st.deciseconds(now);
 		const auto method = static_cast<uint8_t>(r.method);
 		const auto fast_ds = static_cast<uint32_t>(cfg.fast_window.count() / 100);
 		if (u->fast_failures == 0 || u->fast_method != method ||
-		    static_cast<uint32_t>(now_ds - u->fast_start_ds) > fast_ds) {
+		    static_cast<uint16_t>(now_ds - u->fast_start_ds) > fast_ds) {
 			u->fast_failures = 0;
 			u->fast_method = method;
 			u->fast_start_ds = now_ds;

@@ -40,7 +40,7 @@ bool evaluate(const EnumerationConfig& cfg, SourceState& st, util::TimePoint now
 			++failed;
 		} else if ((u.flags & UserSlot::Challenged) && !(u.flags & UserSlot::CredsSent)) {
 			++outstanding;
-			if (static_cast<uint32_t>(now_ds - u.challenged_at_ds) >= grace_ds)
+			if (static_cast<uint16_t>(now_ds - u.challenged_at_ds) >= grace_ds)
 				++failed;
 		}
 	}

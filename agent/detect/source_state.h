@@ -75,7 +75,10 @@ inline uint32_t hash_user(std::string_view s)
 	return h ? h : 1; // 0 marks an empty slot
 }
 
-// One target user seen from a source in the current window.
+// One target user seen from a source within the users window. Times are
+// kept in 16 bits relative to SourceState::epoch and compared modulo 2^16:
+// a slot leaves the table once it is older than the window (at most 18 h),
+// long before its seconds wrap.
 struct UserSlot {
 	enum Flag : uint8_t {
 		Probed = 1,        // OPTIONS probe
@@ -87,7 +90,8 @@ struct UserSlot {
 	uint32_t hash = 0;
 	uint8_t flags = 0;
 	uint8_t pending_failures = 0; // credentialed attempts answered 401/407/403
-	uint16_t challenged_at_ds = 0; // deciseconds since the users window started
+	uint16_t seen_s = 0;           // last event for the user (seconds, SourceState::seconds)
+	uint16_t challenged_at_ds = 0; // deciseconds (SourceState::deciseconds)
 	uint16_t port = 0;             // remote port the user was first targeted from
 	// Brute force, fast repeat: failures of one method in a row, since fast_start_ds.
 	uint8_t fast_failures = 0;
@@ -130,8 +134,11 @@ struct SourceState {
 	uint64_t ban_gen = 0;
 	std::array<util::TimePoint, kDetectorCount> suppress_until{}; // no repeated findings per detector
 
-	// Users of the current window (scanner, enumeration, brute force).
-	util::TimePoint users_window{};
+	// Users of the sliding window (scanner, enumeration, brute force): a
+	// user stays while it saw an event within the window.
+	util::TimePoint epoch{};        // base of the slots' times, set on first use
+	util::TimePoint clock{};        // the current message's time (expire_users)
+	util::TimePoint users_oldest{}; // no slot is older than this
 	std::array<UserSlot, kUsers> users{};
 	uint8_t user_count = 0;
 	uint16_t users_untracked_failed = 0; // failures for users that found no slot
@@ -163,20 +170,43 @@ struct SourceState {
 
 	bool known() const { return ever_success || pbx_peer; }
 
-	// Resets the users window when it is older than `window`.
-	void roll_users(util::TimePoint now, util::Millis window)
+	// Drops the users whose last event is older than `window` (which must
+	// be at most 18 h: the slots' seconds are 16 bits). Call before user()
+	// for each message: it also sets the clock user() stamps slots with.
+	void expire_users(util::TimePoint now, util::Millis window)
 	{
-		if (restart_window(users_window, now, window)) {
-			users = {};
-			user_count = 0;
+		if (epoch == util::TimePoint{})
+			epoch = now;
+		clock = now;
+		if (user_count == 0 || now - users_oldest <= window)
+			return;
+		const auto window_s = static_cast<uint32_t>(window.count() / 1000);
+		const bool all = now - users_oldest >= std::chrono::seconds(65535);
+		const uint16_t now_s = seconds(now);
+		uint8_t kept = 0;
+		uint16_t oldest_age = 0;
+		for (uint8_t i = 0; i < user_count; ++i) {
+			const auto age = static_cast<uint16_t>(now_s - users[i].seen_s);
+			if (all || age > window_s)
+				continue;
+			oldest_age = std::max(oldest_age, age);
+			users[kept++] = users[i];
+		}
+		user_count = kept;
+		users_oldest = now - std::chrono::seconds(oldest_age) - std::chrono::seconds(1);
+		if (kept == 0) {
 			users_untracked_failed = 0;
 			user_sample_count = 0;
 		}
 	}
+	// Time since `epoch`, modulo 2^16.
 	uint16_t deciseconds(util::TimePoint now) const
 	{
-		auto ds = std::chrono::duration_cast<std::chrono::milliseconds>(now - users_window).count() / 100;
-		return static_cast<uint16_t>(std::clamp<int64_t>(ds, 0, 65535));
+		return static_cast<uint16_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - epoch).count() / 100);
+	}
+	uint16_t seconds(util::TimePoint now) const
+	{
+		return static_cast<uint16_t>(std::chrono::duration_cast<std::chrono::seconds>(now - epoch).count());
 	}
 
 	// Finds or adds a user. A full table reuses a slot whose user succeeded
@@ -184,8 +214,10 @@ struct SourceState {
 	UserSlot* user(uint32_t hash, std::string_view name, bool create, uint16_t port = 0)
 	{
 		for (uint8_t i = 0; i < user_count; ++i)
-			if (users[i].hash == hash)
+			if (users[i].hash == hash) {
+				users[i].seen_s = seconds(clock);
 				return &users[i];
+			}
 		if (!create)
 			return nullptr;
 		UserSlot* slot = nullptr;
@@ -203,6 +235,9 @@ struct SourceState {
 		*slot = UserSlot{};
 		slot->hash = hash;
 		slot->port = port;
+		slot->seen_s = seconds(clock);
+		if (user_count == 1)
+			users_oldest = clock;
 		if (user_sample_count < kUserSamples && !name.empty()) {
 			bool dup = false;
 			for (uint8_t i = 0; i < user_sample_count; ++i)

@@ -54,7 +54,9 @@ const Param kParams[] = {
 	      .help = "Detect extension enumeration (svwar)."},
 	 config::bind<&Config::enumeration, &EnumerationConfig::enabled>()},
 	{{.name = "detect.enumeration.window", .type = T::Duration, .default_value = "\"1m\"",
-	      .help = "Window over which distinct target users are counted.", .min = 1000, .max = 86400000},
+	      .help = "Sliding window over which distinct target users are counted (a user counts while its last\n"
+	              "request or response is younger than this; at most 18 h).",
+	      .min = 1000, .max = 64800000},
 	 config::bind<&Config::enumeration, &EnumerationConfig::window>()},
 	{{.name = "detect.enumeration.max_users", .type = T::Int, .default_value = "8",
 	      .help = "Distinct users answered 404/403/484/604 (or challenged and never retried with credentials\n"

@@ -874,7 +874,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 	r.source_hash = remote_hash_ | 1;
 	if (creds)
 		st.ever_credentials = true;
-	st.roll_users(now_, cfg_.enumeration.window);
+	st.expire_users(now_, cfg_.enumeration.window);
 
 	Verdict v = Verdict::Accept;
 	Finding& f = m_.finding;
@@ -954,7 +954,7 @@ Verdict EnginePass::response(const sip::Message& msg)
 	m_.txns.erase(*t); // final: the transaction is done (retransmissions are unmatched)
 
 	SourceState& st = *st_;
-	st.roll_users(now_, cfg_.enumeration.window);
+	st.expire_users(now_, cfg_.enumeration.window);
 	if (detect::is_success(r))
 		st.ever_success = true;
 	PrefixState* ps = detect::is_success(r) ? m_.prefixes.find(remote_.masked(prefix_len_for(cfg_, remote_))) : nullptr;
