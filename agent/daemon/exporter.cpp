@@ -100,6 +100,7 @@ const CounterTable<Shard>& traffic_table()
 		{"sipguard_dropped_total", Type::Counter, "Packets the agent dropped, by cause.",
 		 {{{{"cause", "banned"}}, engine(&EngineCounters::dropped_banned)},
 		  {{{"cause", "global_guard"}}, engine(&EngineCounters::shed)},
+		  {{{"cause", "enumeration_held"}}, engine(&EngineCounters::enumeration_held)},
 		  {{{"cause", "forged"}}, engine(&EngineCounters::forged_dropped)},
 		  {{{"cause", "call_policy"}}, engine(&EngineCounters::call_hook_drops)},
 		  {{{"cause", "tcp_held"}}, engine(&EngineCounters::tcp_held)},

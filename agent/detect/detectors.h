@@ -33,7 +33,11 @@ bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts&
 } // namespace scanner
 
 namespace enumeration {
-bool on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now, Finding& out);
+// Ban: `out` is filled. Hold: drop the request without a finding (challenges
+// left behind would pass the threshold; the grace will confirm them).
+enum class Outcome : uint8_t { None, Ban, Hold };
+Outcome on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now,
+                   Finding& out);
 bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now,
                  Finding& out);
 } // namespace enumeration

@@ -901,8 +901,14 @@ Verdict EnginePass::request(const sip::Message& msg)
 		}
 		if (detect::scanner::on_request(cfg_.scanner, st, r, now_, f) && emit(f, false))
 			return Verdict::Drop;
-		if (detect::enumeration::on_request(cfg_.enumeration, st, r, now_, f) && emit(f, false))
+		const auto e = detect::enumeration::on_request(cfg_.enumeration, st, r, now_, f);
+		if (e == detect::enumeration::Outcome::Ban && emit(f, false))
 			return Verdict::Drop;
+		if (e == detect::enumeration::Outcome::Hold) {
+			++c_.enumeration_held;
+			if (!cfg_.dry_run)
+				return Verdict::Drop;
+		}
 		PrefixState* ps = nullptr;
 		if (cfg_.flood.enabled && !st.known()) {
 			bool ins = false;

@@ -73,6 +73,7 @@ struct EngineCounters {
 	uint64_t dropped = 0;
 	uint64_t dropped_banned = 0;
 	uint64_t shed = 0;         // dropped by the global guard
+	uint64_t enumeration_held = 0; // requests for yet another user with challenges left behind (dropped, no ban)
 	uint64_t findings = 0;
 	std::array<uint64_t, detect::kDetectorCount> findings_by_detector{};
 	uint64_t bans = 0;         // findings that produced a new ban

@@ -4,6 +4,9 @@
 // long window per source and per prefix catches the slow ones.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "tests/engine/harness.h"
 
 using namespace sipguard;
@@ -52,4 +55,106 @@ TEST_CASE("enumeration: the users window slides instead of restarting")
 	CHECK(reached == 9);
 	REQUIRE(h.first_finding(Detector::Enumeration));
 	CHECK(h.first_finding(Detector::Enumeration)->at - start == std::chrono::seconds(67));
+}
+
+namespace {
+
+// svwar-like enumeration of 100..199 against a PBX that challenges its ten
+// users (100-109) and refuses the rest with 404, `per_port` requests per
+// source port, one every `gap`. Returns the extensions that reached the PBX.
+int enumerate(Harness& h, const net::IpAddress& attacker, const std::string& method, int per_port,
+              util::Duration gap)
+{
+	int reached = 0;
+	const std::string host = attacker.to_string();
+	for (int ext = 100; ext < 200 && !h.banned(attacker); ++ext) {
+		Req r = probe(method, std::to_string(ext), host, ext);
+		const auto port = static_cast<uint16_t>(30000 + (ext - 100) / per_port);
+		if (h.in(attacker, request(r), port) == Verdict::Accept) {
+			++reached;
+			h.advance(1ms);
+			const bool exists = ext <= 109;
+			h.out(attacker, response(r, exists ? (method == "INVITE" ? 407 : 401) : 404), port);
+			if (exists && method == "INVITE") {
+				Req ack = r;
+				ack.method = "ACK";
+				h.in(attacker, request(ack), port);
+			}
+		}
+		h.advance(gap);
+	}
+	return reached;
+}
+
+} // namespace
+
+TEST_CASE("enumeration: 20 users/s with a new source port per request or every few requests")
+{
+	for (std::string method : {"REGISTER", "INVITE"})
+		for (int per_port : {1, 3}) {
+			CAPTURE(method);
+			CAPTURE(per_port);
+			Harness h;
+			auto attacker = ip("203.0.113.91");
+			const int reached = enumerate(h, attacker, method, per_port, 49ms);
+			MESSAGE(method, " per_port=", per_port, ": ", reached, " extensions at the PBX, held ", h.engine.counters().enumeration_held);
+			CHECK(h.banned(attacker));
+			CHECK(reached <= 10);
+			CHECK(h.sink.count(Detector::Enumeration) == 1);
+			CHECK(h.engine.counters().enumeration_held > 0);
+		}
+}
+
+TEST_CASE("negative: a NATed office of 30 phones registering within one round trip of their 401s")
+{
+	// Each phone's REGISTER 2 ms after the previous one, its 401 1 ms later,
+	// its answer 20 ms after that (the round trip): the first answers arrive
+	// when ten REGISTERs for other users have. A REGISTER held meanwhile is
+	// retransmitted 500 ms later (RFC 3261 Timer E) and must pass then.
+	Harness h;
+	auto office = ip("198.51.100.51");
+	struct Pending {
+		Req r;
+		uint16_t port;
+		util::TimePoint at;
+		int step; // 0 REGISTER, 1 the 401, 2 the answer, 3 the 200
+	};
+	std::vector<Pending> events;
+	for (int p = 0; p < 30; ++p) {
+		Req r = probe("REGISTER", std::to_string(200 + p), "198.51.100.51", p);
+		events.push_back({r, static_cast<uint16_t>(5060 + p), h.now + std::chrono::milliseconds(2 * p), 0});
+	}
+	int registered = 0;
+	for (int round = 0; round < 1000 && !events.empty(); ++round) {
+		auto next = std::min_element(events.begin(), events.end(),
+		                             [](const Pending& a, const Pending& b) { return a.at < b.at; });
+		Pending e = *next;
+		events.erase(next);
+		h.now = std::max(h.now, e.at);
+		if (e.step == 0) {
+			if (h.in(office, request(e.r), e.port) == Verdict::Drop)
+				events.push_back({e.r, e.port, h.now + 500ms, 0}); // retransmission
+			else
+				events.push_back({e.r, e.port, h.now + 1ms, 1});
+		} else if (e.step == 1) {
+			h.out(office, response(e.r, 401), e.port);
+			Req a = e.r;
+			a.cseq = 2;
+			a.credentials = true;
+			a.branch += "-2";
+			events.push_back({a, e.port, h.now + 20ms, 2});
+		} else if (e.step == 2) {
+			CHECK(h.in(office, request(e.r), e.port) == Verdict::Accept);
+			events.push_back({e.r, e.port, h.now + 1ms, 3});
+		} else {
+			h.out(office, response(e.r, 200), e.port);
+			++registered;
+		}
+	}
+	for (const auto& f : h.sink.findings)
+		MESSAGE("unexpected finding: ", detect::to_string(f.finding.detector), ": ", f.finding.reason);
+	CHECK(h.sink.findings.empty());
+	CHECK_FALSE(h.banned(office));
+	CHECK(registered == 30);
+	MESSAGE("REGISTERs held and retransmitted: ", h.engine.counters().enumeration_held);
 }
