@@ -71,6 +71,13 @@ struct EnumerationConfig {
 	// distinct users that are all challenged or refused without ever
 	// answering a challenge; svwar's ACKs double what reaches the PBX.
 	uint32_t max_invite_users_per_port = 4;
+	// Over hours (slow enumeration, one user every few seconds or minutes,
+	// whatever the ports): distinct users refused or left challenged, minus
+	// success_credit per user that succeeded, per source; and per /24
+	// (/64) for the prefix's sources that never sent credentials nor
+	// succeeded, when at least two of them contributed (a prefix ban).
+	Millis long_window = 4h;
+	uint32_t long_max_users = 10;
 };
 
 struct BruteForceConfig {

@@ -32,14 +32,25 @@ bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r
 bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now, Finding& out);
 } // namespace scanner
 
+// The source's /24 (/64) state, found or created only when a detector
+// needs it (most messages never do); null when the engine has none.
+class PrefixLookup {
+public:
+	virtual PrefixState* get() = 0;
+
+protected:
+	~PrefixLookup() = default;
+};
+
 namespace enumeration {
-// Ban: `out` is filled. Hold: drop the request without a finding (challenges
-// left behind would pass the threshold; the grace will confirm them).
-enum class Outcome : uint8_t { None, Ban, Hold };
-Outcome on_request(const EnumerationConfig& cfg, SourceState& st, const RequestFacts& r, util::TimePoint now,
-                   Finding& out);
-bool on_response(const EnumerationConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now,
-                 Finding& out);
+// Ban / BanPrefix: `out` is filled (the source / its /24 or /64). Hold: drop
+// the request without a finding (challenges left behind would pass the
+// threshold; the grace will confirm them).
+enum class Outcome : uint8_t { None, Ban, BanPrefix, Hold };
+Outcome on_request(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& prefix, const RequestFacts& r,
+                   util::TimePoint now, Finding& out);
+Outcome on_response(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& prefix, const ResponseFacts& r,
+                    util::TimePoint now, Finding& out);
 } // namespace enumeration
 
 namespace brute_force {

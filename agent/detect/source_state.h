@@ -10,6 +10,7 @@
 
 #include "agent/detect/config.h"
 #include "agent/detect/finding.h"
+#include "agent/detect/user_history.h"
 
 namespace sipguard::detect {
 
@@ -86,6 +87,8 @@ struct UserSlot {
 		CredsSent = 4,     // a request with credentials followed
 		FailedHard = 8,    // 404/403/484/604 without credentials
 		Success = 16,      // 2xx to REGISTER/INVITE/...
+		InHistory = 32,    // counted failed in the source's long history
+		InPrefix = 64,     // noted in the prefix's long history
 	};
 	uint32_t hash = 0;
 	uint8_t flags = 0;
@@ -145,6 +148,10 @@ struct SourceState {
 	std::array<SampleText, kUserSamples> user_samples{};
 	uint8_t user_sample_count = 0;
 	SampleText user_agent;
+
+	// Enumeration over hours: users refused or left challenged, and users
+	// that succeeded (credit), whatever the port.
+	UserHistory<12> history;
 
 	// Scanner behaviour.
 	util::TimePoint scan_window{};
@@ -282,6 +289,9 @@ struct PrefixState {
 	util::TimePoint banned_until{};
 	uint64_t ban_gen = 0;
 	util::TimePoint suppress_until{};
+	// Enumeration over hours by the prefix's sources that never sent
+	// credentials nor succeeded (address rotation inside a /24 or /64).
+	UserHistory<16> history;
 };
 
 } // namespace sipguard::detect

@@ -91,6 +91,17 @@ const Param kParams[] = {
 	              "dropped and the source banned.",
 	      .min = 2, .max = 10000},
 	 config::bind<&Config::enumeration, &EnumerationConfig::max_invite_users_per_port>()},
+	{{.name = "detect.enumeration.long_window", .type = T::Duration, .default_value = "\"4h\"",
+	      .help = "Window of the slow-enumeration rule: distinct users refused or left challenged from one\n"
+	              "source over hours, whatever its source ports.",
+	      .min = 60000, .max = 30LL * 86400000},
+	 config::bind<&Config::enumeration, &EnumerationConfig::long_window>()},
+	{{.name = "detect.enumeration.long_max_users", .type = T::Int, .default_value = "10",
+	      .help = "Distinct users refused or left challenged within long_window (minus success_credit per user\n"
+	              "that succeeded) before a ban; also per /24 (/64) over its sources that never sent\n"
+	              "credentials nor succeeded, when at least two contributed (a prefix ban).",
+	      .min = 2, .max = 12},
+	 config::bind<&Config::enumeration, &EnumerationConfig::long_max_users>()},
 	// brute force
 	{{.name = "detect.brute_force.enabled", .type = T::Bool, .default_value = "true",
 	      .help = "Detect password guessing (svcrack)."},
@@ -232,7 +243,7 @@ const Param kParams[] = {
 	 config::bind<&Config::ban, &BanConfig::min_prefix_v6>()},
 	// tables: their sizes are fixed at construction (Engine::set_config keeps them)
 	{{.name = "engine.sources", .type = T::Int, .default_value = "16384",
-	      .help = "Per-source states per queue thread (fixed memory, about 1 KB each; CLOCK eviction beyond:\n"
+	      .help = "Per-source states per queue thread (fixed memory, about 1.3 KB each; CLOCK eviction beyond:\n"
 	              "a flood from more addresses costs no more memory, evictions are counted).",
 	      .min = 1024, .max = 16777216, .apply = Apply::Restart},
 	 config::bind<&Config::tables, &TableConfig::sources>()},

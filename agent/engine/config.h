@@ -52,7 +52,7 @@ struct BanConfig {
 };
 
 struct TableConfig {
-	uint32_t sources = 16384;      // per-source states per engine shard (~1 KB each)
+	uint32_t sources = 16384;      // per-source states per engine shard (~1.3 KB each)
 	uint32_t prefixes = 16384;     // per-/24 and per-/64 states per shard
 	uint32_t transactions = 32768; // pending requests awaiting a response
 	uint32_t tcp_flows = 256;      // TCP stream directions with a framer (64 KiB each, on first use)

@@ -318,6 +318,26 @@ private:
 	void refresh_ban_state();
 	bool banned() const { return st_->banned_until > now_; }
 
+	// The source's /24 (/64) state, created on a detector's first need.
+	class Prefix final : public detect::PrefixLookup {
+	public:
+		explicit Prefix(EnginePass& pass) : pass_(pass) {}
+		PrefixState* get() override
+		{
+			if (!ps_) {
+				bool inserted = false;
+				ps_ = &pass_.m_.prefixes.find_or_insert(pass_.remote_.masked(prefix_len_for(pass_.cfg_, pass_.remote_)),
+				                                        inserted);
+				pass_.c_.prefix_evictions = pass_.m_.prefixes.evictions();
+			}
+			return ps_;
+		}
+
+	private:
+		EnginePass& pass_;
+		PrefixState* ps_ = nullptr;
+	};
+
 	Engine::Impl& m_;
 	EngineCounters& c_;
 	calls::CallHook* hook_;
@@ -330,6 +350,7 @@ private:
 	SourceState* st_ = nullptr;
 	TcpStream::Mode mode_ = TcpStream::Mode::Enforce;
 	bool remember_drop_ = false; // a request dropped as forged or by the call policy
+	Prefix prefix_{*this};
 };
 
 void EnginePass::refresh_ban_state()
@@ -901,20 +922,16 @@ Verdict EnginePass::request(const sip::Message& msg)
 		}
 		if (detect::scanner::on_request(cfg_.scanner, st, r, now_, f) && emit(f, false))
 			return Verdict::Drop;
-		const auto e = detect::enumeration::on_request(cfg_.enumeration, st, r, now_, f);
-		if (e == detect::enumeration::Outcome::Ban && emit(f, false))
+		const auto e = detect::enumeration::on_request(cfg_.enumeration, st, prefix_, r, now_, f);
+		if ((e == detect::enumeration::Outcome::Ban || e == detect::enumeration::Outcome::BanPrefix) &&
+		    emit(f, e == detect::enumeration::Outcome::BanPrefix))
 			return Verdict::Drop;
 		if (e == detect::enumeration::Outcome::Hold) {
 			++c_.enumeration_held;
 			if (!cfg_.dry_run)
 				return Verdict::Drop;
 		}
-		PrefixState* ps = nullptr;
-		if (cfg_.flood.enabled && !st.known()) {
-			bool ins = false;
-			ps = &m_.prefixes.find_or_insert(remote_.masked(prefix_len_for(cfg_, remote_)), ins);
-			c_.prefix_evictions = m_.prefixes.evictions();
-		}
+		PrefixState* ps = cfg_.flood.enabled && !st.known() ? prefix_.get() : nullptr;
 		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
 		if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix))
 			return Verdict::Drop;
@@ -970,7 +987,9 @@ Verdict EnginePass::response(const sip::Message& msg)
 	Finding& f = m_.finding;
 	if (detect::scanner::on_response(cfg_.scanner, st, r, now_, f) && emit(f, false))
 		return Verdict::Drop;
-	if (detect::enumeration::on_response(cfg_.enumeration, st, r, now_, f) && emit(f, false))
+	const auto e = detect::enumeration::on_response(cfg_.enumeration, st, prefix_, r, now_, f);
+	if ((e == detect::enumeration::Outcome::Ban || e == detect::enumeration::Outcome::BanPrefix) &&
+	    emit(f, e == detect::enumeration::Outcome::BanPrefix))
 		return Verdict::Drop;
 	// Failures per account are shared by all shards (mutex, slow path: each
 	// one is a digest the PBX checked and refused).
