@@ -101,6 +101,7 @@ const CounterTable<Shard>& traffic_table()
 		 {{{{"cause", "banned"}}, engine(&EngineCounters::dropped_banned)},
 		  {{{"cause", "global_guard"}}, engine(&EngineCounters::shed)},
 		  {{{"cause", "enumeration_held"}}, engine(&EngineCounters::enumeration_held)},
+		  {{{"cause", "account_blocked"}}, engine(&EngineCounters::account_blocked)},
 		  {{{"cause", "forged"}}, engine(&EngineCounters::forged_dropped)},
 		  {{{"cause", "call_policy"}}, engine(&EngineCounters::call_hook_drops)},
 		  {{{"cause", "tcp_held"}}, engine(&EngineCounters::tcp_held)},
@@ -119,6 +120,7 @@ const CounterTable<Shard>& traffic_table()
 		  {{{"table", "transactions"}}, engine(&EngineCounters::transaction_evictions)},
 		  {{{"table", "tcp_flows"}}, engine(&EngineCounters::flow_evictions)},
 		  {{{"table", "accounts"}}, engine(&EngineCounters::account_evictions)},
+		  {{{"table", "account_pairs"}}, engine(&EngineCounters::pair_evictions)},
 		  {{{"table", "dialogs"}}, calls(&calls::Counters::dialogs_evicted)}}},
 		{"sipguard_tcp_events_total", Type::Counter,
 		 "TCP stream events that pass: resent bytes identical to the judged copy, flows picked up without a SYN, "

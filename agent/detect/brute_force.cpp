@@ -8,11 +8,113 @@
 
 namespace sipguard::detect::brute_force {
 
-bool on_response(const BruteForceConfig& cfg, SourceState& st, const AccountTable::Failure* account,
-                 const ResponseFacts& r, util::TimePoint now, Finding& out)
+namespace {
+
+uint32_t low_bits(uint64_t account) { return static_cast<uint32_t>(account) | 1; }
+
+// Notes `account` among the source's failing accounts; returns how many
+// failed within `window` (a full list forgets the oldest).
+uint32_t note_failing(SourceState& st, uint64_t account, util::TimePoint now, util::Millis window)
+{
+	const uint32_t key = low_bits(account);
+	const uint32_t t = UserHistory<1>::seconds(now);
+	const auto window_s = static_cast<uint32_t>(window.count() / 1000);
+	size_t slot = 0;
+	for (size_t i = 0; i < SourceState::kFailingAccounts; ++i) {
+		if (st.failing_accounts[i] == key) {
+			slot = i;
+			break;
+		}
+		if (st.failing_at_s[i] < st.failing_at_s[slot])
+			slot = i;
+	}
+	st.failing_accounts[slot] = key;
+	st.failing_at_s[slot] = t;
+	uint32_t n = 0;
+	for (size_t i = 0; i < SourceState::kFailingAccounts; ++i)
+		n += st.failing_accounts[i] != 0 && t - st.failing_at_s[i] <= window_s ? 1 : 0;
+	return n;
+}
+
+void common_evidence(Finding& out, const SourceState& st, const ResponseFacts& r, uint32_t fast, uint32_t per_user)
+{
+	out.evidence.add_count("failures", st.auth_failures);
+	out.evidence.add_count("user_fast_failures", fast);
+	out.evidence.add_count("user_failures_all_sources", per_user);
+	out.evidence.add_count("last_status", r.status);
+	out.evidence.add_sample("auth_user", st.last_auth_user.view());
+}
+
+// A source where an account authenticated: an office NAT or a trunk. A
+// failing account there is one misconfigured phone; the pair is blocked,
+// the source banned only when several accounts fail from it.
+Outcome known_good(const BruteForceConfig& cfg, const Context& ctx, SourceState& st, const ResponseFacts& r,
+                   uint32_t fast, util::TimePoint now, Finding& out)
+{
+	PairState& pair = *ctx.pair;
+	if (restart_window(pair.failures_since, now, cfg.window))
+		pair.failures = 0;
+	if (pair.failures < UINT16_MAX)
+		++pair.failures;
+	const uint32_t failing = note_failing(st, r.account, now, cfg.window);
+	const uint32_t per_user = ctx.account ? ctx.account->failures : 0;
+	if (failing >= ctx.accounts.max_failing_accounts) {
+		begin_finding(out, Detector::BruteForce, "failed authentications for several accounts from one source", now,
+		              cfg.window);
+		common_evidence(out, st, r, fast, per_user);
+		out.evidence.add_count("failing_accounts", failing);
+		out.evidence.add_sample("identity", "source");
+		out.evidence.add_sample("why", "several accounts fail from it, though one authenticated");
+		add_source_samples(out, st);
+		return Outcome::Ban;
+	}
+	// After a block, the first failure blocks again, one step further.
+	const bool fast_repeat = cfg.fast_failures > 0 && fast >= cfg.fast_failures;
+	if (pair.failures < ctx.accounts.pair_max_failures && !fast_repeat && pair.blocks == 0)
+		return Outcome::None;
+	if (ctx.ladder.empty())
+		return Outcome::None;
+	const util::Millis block = ctx.ladder[std::min<size_t>(pair.blocks, ctx.ladder.size() - 1)];
+	if (pair.blocks < UINT16_MAX)
+		++pair.blocks;
+	pair.blocked_until = now + block;
+	st.pairs_blocked_until = std::max(st.pairs_blocked_until, pair.blocked_until);
+	begin_finding(out, Detector::Account,
+	              "failed authentications for one account from a source where accounts authenticate: its "
+	              "requests from there are dropped",
+	              now, block);
+	out.wants_ban = false;
+	out.evidence.add_count("account_failures", pair.failures);
+	out.evidence.add_count("failing_accounts", failing);
+	out.evidence.add_count("block_s", std::chrono::duration_cast<std::chrono::seconds>(block).count());
+	out.evidence.add_count("blocks", pair.blocks);
+	out.evidence.add_count("last_status", r.status);
+	out.evidence.add_sample("account", r.account_name);
+	out.evidence.add_sample("identity", "source+account");
+	out.evidence.add_sample("why", "not banned: an account authenticated from this source");
+	out.evidence.add_sample("user_agent", st.user_agent.view());
+	return Outcome::Block;
+}
+
+} // namespace
+
+void on_auth_success(SourceState& st, PairState& pair, uint64_t account)
+{
+	st.auth_success = true;
+	pair.succeeded = true;
+	pair.failures = 0;
+	// A failure just before was a stale nonce, not a failing account.
+	const uint32_t key = low_bits(account);
+	for (size_t i = 0; i < SourceState::kFailingAccounts; ++i)
+		if (st.failing_accounts[i] == key)
+			st.failing_accounts[i] = 0;
+}
+
+Outcome on_response(const BruteForceConfig& cfg, const Context& ctx, SourceState& st, const ResponseFacts& r,
+                    util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || !r.had_credentials || r.status < 200)
-		return false;
+		return Outcome::None;
 	if (restart_window(st.brute_window, now, cfg.window))
 		st.auth_failures = 0;
 	UserSlot* u = st.user(r.target_hash, r.target_user, true);
@@ -24,10 +126,10 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, const AccountTabl
 		}
 		if (u)
 			u->fast_failures = 0; // the password works: earlier failures were stale nonces
-		return false;
+		return Outcome::None;
 	}
 	if (!is_auth_failure(r))
-		return false;
+		return Outcome::None;
 	++st.auth_failures;
 	uint32_t fast = 0;
 	if (u) {
@@ -50,7 +152,9 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, const AccountTabl
 	}
 	if (!r.target_user.empty())
 		st.last_auth_user.set(r.target_user);
-	const uint32_t per_user = account ? account->failures : 0;
+	if (ctx.accounts.enabled && ctx.pair && st.auth_success)
+		return known_good(cfg, ctx, st, r, fast, now, out);
+	const uint32_t per_user = ctx.account ? ctx.account->failures : 0;
 	std::string_view reason;
 	util::Millis window = cfg.window;
 	if (st.auth_failures >= cfg.max_failures) {
@@ -61,16 +165,14 @@ bool on_response(const BruteForceConfig& cfg, SourceState& st, const AccountTabl
 	} else if (per_user >= cfg.max_failures_per_user) {
 		reason = "failed authentication on a user under distributed attack";
 	} else {
-		return false;
+		return Outcome::None;
 	}
 	begin_finding(out, Detector::BruteForce, reason, now, window);
-	out.evidence.add_count("failures", st.auth_failures);
-	out.evidence.add_count("user_fast_failures", fast);
-	out.evidence.add_count("user_failures_all_sources", per_user);
-	out.evidence.add_count("last_status", r.status);
-	out.evidence.add_sample("auth_user", st.last_auth_user.view());
+	common_evidence(out, st, r, fast, per_user);
+	out.evidence.add_sample("identity", "source");
+	out.evidence.add_sample("why", "no account authenticated from it");
 	add_source_samples(out, st);
-	return true;
+	return Outcome::Ban;
 }
 
 } // namespace sipguard::detect::brute_force

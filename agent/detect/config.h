@@ -100,6 +100,24 @@ struct BruteForceConfig {
 	Millis fast_window = 5s;
 };
 
+// The account (digest username) as an identity beside the address. A
+// source from which some account authenticated successfully (an office's
+// NAT, a trunk) is known good: a failing account there is a misconfigured
+// phone, and banning the address would cut off every phone behind it.
+struct AccountConfig {
+	bool enabled = true;
+	// Failed authentications of one account from a known-good source (within
+	// detect.brute_force.window) before that account's requests from that
+	// source are dropped in the agent, the source not banned. The block
+	// lasts ban.ladder's step for the pair; once blocked, the next failure
+	// after a block blocks again, one step further.
+	uint32_t pair_max_failures = 5;
+	// Distinct accounts failing from one known-good source within the window
+	// before the source is banned after all (guessing from behind a valid
+	// account).
+	uint32_t max_failing_accounts = 3;
+};
+
 struct FloodConfig {
 	bool enabled = true;
 	// Per source and method class. A phone's normal bursts (REGISTER + auth

@@ -7,11 +7,13 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "agent/detect/account_table.h"
 #include "agent/detect/config.h"
 #include "agent/detect/facts.h"
 #include "agent/detect/finding.h"
+#include "agent/detect/pair_table.h"
 #include "agent/detect/source_state.h"
 #include "agent/sip/message.h"
 
@@ -54,11 +56,22 @@ Outcome on_response(const EnumerationConfig& cfg, SourceState& st, PrefixLookup&
 } // namespace enumeration
 
 namespace brute_force {
-// `account`: for an auth failure (is_auth_failure), what the engine recorded
-// in the AccountTable shared by every shard (a distributed attack spreads its
-// sources over all queues); null otherwise.
-bool on_response(const BruteForceConfig& cfg, SourceState& st, const AccountTable::Failure* account,
-                 const ResponseFacts& r, util::TimePoint now, Finding& out);
+// What on_response decided: ban the source (or its prefix), or block the
+// (source, account) pair (an Account finding, the source not banned).
+enum class Outcome : uint8_t { None, Ban, BanPrefix, Block };
+struct Context {
+	const AccountConfig& accounts;
+	std::span<const util::Millis> ladder; // durations of a pair's blocks (ban.ladder)
+	PairState* pair = nullptr;            // (source, account) of a response to credentials
+	// For an auth failure (is_auth_failure): what the engine recorded in the
+	// AccountTable shared by every shard (a distributed attack spreads its
+	// sources over all queues); null otherwise.
+	const AccountTable::Failure* account = nullptr;
+};
+Outcome on_response(const BruteForceConfig& cfg, const Context& ctx, SourceState& st, const ResponseFacts& r,
+                    util::TimePoint now, Finding& out);
+// A 2xx to credentials: the account works from this source (known good).
+void on_auth_success(SourceState& st, PairState& pair, uint64_t account);
 } // namespace brute_force
 
 namespace flood {

@@ -163,6 +163,15 @@ struct SourceState {
 	uint16_t auth_failures = 0;
 	SampleText last_auth_user;
 
+	// Accounts: an account authenticated from here (known good), when the
+	// last of its blocked (source, account) pairs ends, and the accounts
+	// that failed from here (low bits of their key, UserHistory seconds).
+	bool auth_success = false;
+	util::TimePoint pairs_blocked_until{};
+	static constexpr size_t kFailingAccounts = 4;
+	std::array<uint32_t, kFailingAccounts> failing_accounts{};
+	std::array<uint32_t, kFailingAccounts> failing_at_s{};
+
 	// Flood.
 	std::array<TokenBucket, static_cast<size_t>(MethodClass::Count)> buckets{};
 

@@ -197,6 +197,23 @@ const Param kParams[] = {
 	      .help = "Ban a source whose INVITEs hit a call limit (calls.*); by default the tracker only drops\n"
 	              "the INVITEs past the limit and the ban log gets a `finding` with detector call-limit."},
 	 config::bind<&Config::call_limit, &CallLimitConfig::ban>()},
+	// accounts
+	{{.name = "detect.account.enabled", .type = T::Bool, .default_value = "true",
+	      .help = "Judge accounts beside addresses: a failing account from a source where other accounts\n"
+	              "authenticate is blocked for that source (its requests dropped), the source not banned."},
+	 config::bind<&Config::account, &AccountConfig::enabled>()},
+	{{.name = "detect.account.pair_max_failures", .type = T::Int, .default_value = "5",
+	      .help = "Failed authentications of one account from a source where an account authenticated (an\n"
+	              "office NAT, a trunk), within detect.brute_force.window, before that account's requests from\n"
+	              "that source are dropped (for ban.ladder's step; after a block, one failure blocks again,\n"
+	              "one step further). The source and its other accounts keep working.",
+	      .min = 1, .max = 10000},
+	 config::bind<&Config::account, &AccountConfig::pair_max_failures>()},
+	{{.name = "detect.account.max_failing_accounts", .type = T::Int, .default_value = "3",
+	      .help = "Distinct accounts failing from one such source within detect.brute_force.window before the\n"
+	              "source is banned after all (at most 4).",
+	      .min = 2, .max = 4},
+	 config::bind<&Config::account, &AccountConfig::max_failing_accounts>()},
 	// bans
 	{{.name = "ban.ladder", .type = T::DurationList, .default_value = "[\"10m\", \"1h\", \"24h\", \"7d\"]",
 	      .help = "Ban duration per offence: the first ban lasts ladder[0], the second ladder[1], ...;\n"
@@ -269,6 +286,11 @@ const Param kParams[] = {
 	              "threads (fixed memory, about 200 bytes each; CLOCK eviction beyond, counted).",
 	      .min = 256, .max = 16777216, .apply = Apply::Restart},
 	 config::bind<&Config::tables, &TableConfig::accounts>()},
+	{{.name = "engine.account_pairs", .type = T::Int, .default_value = "32768",
+	      .help = "(source, account) pairs per queue thread: which accounts authenticated from which source,\n"
+	              "and their failures there (fixed memory, about 80 bytes each; CLOCK eviction beyond).",
+	      .min = 256, .max = 16777216, .apply = Apply::Restart},
+	 config::bind<&Config::tables, &TableConfig::account_pairs>()},
 	{{.name = "engine.transaction_timeout", .type = T::Duration, .default_value = "\"32s\"",
 	      .help = "How long a request waits for its response (RFC 3261 Timer B/F, 64*T1).", .min = 1000,
 	      .max = 600000, .apply = Apply::Restart},

@@ -29,6 +29,7 @@ using detect::FloodConfig;
 using detect::MalformedConfig;
 using detect::ForgedConfig;
 using detect::CallLimitConfig;
+using detect::AccountConfig;
 
 struct BanConfig {
 	// Offence n gets ladder[min(n, size) - 1].
@@ -58,6 +59,7 @@ struct TableConfig {
 	uint32_t tcp_flows = 256;      // TCP stream directions with a framer (64 KiB each, on first use)
 	uint32_t tcp_flows_per_source = 32; // of those, held by one remote address (allowlisted: no limit)
 	uint32_t accounts = 16384;     // accounts judged, shared by all shards (detect::AccountTable)
+	uint32_t account_pairs = 32768; // (source, account) pairs per engine shard (detect::PairTable)
 	Millis transaction_timeout = 32s; // RFC 3261 Timer B/F (64*T1)
 };
 
@@ -69,6 +71,7 @@ struct Config {
 	MalformedConfig malformed;
 	ForgedConfig forged;
 	CallLimitConfig call_limit;
+	AccountConfig account;
 	BanConfig ban;
 	TableConfig tables;
 	// Policy, owned by the daemon's table (policy.allowlist, policy.trusted,

@@ -11,6 +11,7 @@
 #include "agent/detect/account_table.h"
 #include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
+#include "agent/detect/pair_table.h"
 #include "agent/engine/tcp_stream.h"
 #include "agent/sip/parser.h"
 #include "agent/util/hash.h"
@@ -19,6 +20,7 @@
 namespace sipguard::engine {
 
 using detect::Finding;
+using detect::PairState;
 using detect::PrefixState;
 using detect::RequestFacts;
 using detect::ResponseFacts;
@@ -209,7 +211,7 @@ struct Engine::Impl {
 		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
 		  source_flows(cfg->tables.tcp_flows),
 		  own_accounts(shared ? nullptr : std::make_unique<detect::AccountTable>(cfg->tables.accounts, seed)),
-		  accounts(shared ? *shared : *own_accounts)
+		  accounts(shared ? *shared : *own_accounts), pairs(cfg->tables.account_pairs)
 	{
 	}
 
@@ -228,6 +230,7 @@ struct Engine::Impl {
 	RedropTable redrop;
 	std::unique_ptr<detect::AccountTable> own_accounts; // when no shared table was given
 	detect::AccountTable& accounts;
+	detect::PairTable pairs;
 	detect::TokenBucket global_unknown;
 	sip::Message msg; // reused: parse() resets it
 	Finding finding;  // reused scratch
@@ -252,7 +255,7 @@ size_t Engine::table_bytes() const
 		streams += m.flows[s].stream.buffer_bytes();
 	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
 	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams +
-	       (m.own_accounts ? m.own_accounts->bytes() : 0);
+	       m.pairs.bytes() + (m.own_accounts ? m.own_accounts->bytes() : 0);
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -312,9 +315,13 @@ private:
 	// Logs a call tracker's limit report as a call-limit finding; true when
 	// that banned the source (detect.call_limit.ban).
 	bool call_limit(const calls::CallLimitReport& rep);
-	// Reports a finding for the current source; returns true when the
-	// source is now banned (drop).
+	// Reports a finding for the current source (or its prefix), at most one
+	// per detector and window; returns true when the source is now banned
+	// (drop).
 	bool emit(Finding& f, bool prefix);
+	// Reports an account finding (never a ban; its own state says when).
+	void report(Finding& f) { submit(f, false); }
+	BanResult submit(Finding& f, bool prefix);
 	void refresh_ban_state();
 	bool banned() const { return st_->banned_until > now_; }
 
@@ -383,13 +390,6 @@ bool EnginePass::emit(Finding& f, bool prefix)
 		if (ps && ps->suppress_until > now_)
 			return false;
 	}
-	f.source = remote_;
-	f.prefix_len = prefix ? prefix_len_for(cfg_, remote_) : static_cast<uint8_t>(remote_.max_prefix());
-	BanResult res = m_.bans.on_finding(f, now_);
-	++c_.findings;
-	++c_.findings_by_detector[d];
-	if (res.outcome == BanOutcome::Banned)
-		++c_.bans;
 	// One finding per detector and window while the source is not banned
 	// (dry run, allowlisted): the log says it once, not per packet.
 	util::TimePoint until = now_ + std::max<util::Duration>(f.evidence.window, std::chrono::seconds(10));
@@ -399,7 +399,7 @@ bool EnginePass::emit(Finding& f, bool prefix)
 	} else {
 		st_->suppress_until[d] = until;
 	}
-	m_.sink.on_finding(f, res);
+	const BanResult res = submit(f, prefix);
 	if (res.drop()) {
 		bool was = banned();
 		st_->banned_until = util::TimePoint::max();
@@ -410,6 +410,19 @@ bool EnginePass::emit(Finding& f, bool prefix)
 		return true;
 	}
 	return false;
+}
+
+BanResult EnginePass::submit(Finding& f, bool prefix)
+{
+	f.source = remote_;
+	f.prefix_len = prefix ? prefix_len_for(cfg_, remote_) : static_cast<uint8_t>(remote_.max_prefix());
+	BanResult res = m_.bans.on_finding(f, now_);
+	++c_.findings;
+	++c_.findings_by_detector[static_cast<size_t>(f.detector)];
+	if (res.outcome == BanOutcome::Banned)
+		++c_.bans;
+	m_.sink.on_finding(f, res);
+	return res;
 }
 
 namespace {
@@ -913,6 +926,20 @@ Verdict EnginePass::request(const sip::Message& msg)
 	}
 
 	if (!st.allowlisted) {
+		// A blocked (source, account) pair: that account's requests from
+		// here are dropped (the account acting: the credentials' username,
+		// else the AOR a REGISTER binds, else the From user).
+		if (st.pairs_blocked_until > now_) {
+			const uint64_t acting = creds ? r.account
+			                              : m_.accounts.hash(msg.method == sip::Method::Register ? msg.to.uri.user
+			                                                                                     : msg.from.uri.user);
+			if (PairState* p = m_.pairs.find(remote_, remote_hash_, acting); p && p->blocked_until > now_) {
+				++p->dropped;
+				++c_.account_blocked;
+				if (!cfg_.dry_run)
+					return Verdict::Drop;
+			}
+		}
 		if (!st.known() && !m_.global_unknown.take(cfg_.flood.global_unknown, 1.0, now_)) {
 			// Shed, not banned: under a spoofed flood the global guard keeps
 			// the PBX alive without trusting any single source address.
@@ -980,6 +1007,15 @@ Verdict EnginePass::response(const sip::Message& msg)
 	st.expire_users(now_, cfg_.enumeration.window);
 	if (detect::is_success(r))
 		st.ever_success = true;
+	// The (source, account) pair of a response to credentials: a success
+	// makes the source known good for accounts, a failure is judged on it.
+	PairState* pair = nullptr;
+	if (r.account && (detect::is_success(r) || detect::is_auth_failure(r))) {
+		pair = &m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
+		c_.pair_evictions = m_.pairs.evictions();
+		if (detect::is_success(r))
+			detect::brute_force::on_auth_success(st, *pair, r.account);
+	}
 	PrefixState* ps = detect::is_success(r) ? m_.prefixes.find(remote_.masked(prefix_len_for(cfg_, remote_))) : nullptr;
 	detect::flood::on_response(cfg_.flood, st, ps, r, now_);
 	if (st.allowlisted)
@@ -1000,8 +1036,12 @@ Verdict EnginePass::response(const sip::Message& msg)
 		                              cfg_.brute_force.window);
 		c_.account_evictions += acct.evicted ? 1 : 0;
 	}
-	if (detect::brute_force::on_response(cfg_.brute_force, st, failed ? &acct : nullptr, r, now_, f) &&
-	    emit(f, false))
+	const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, pair, failed ? &acct : nullptr};
+	const auto b = detect::brute_force::on_response(cfg_.brute_force, ctx, st, r, now_, f);
+	if (b == detect::brute_force::Outcome::Block)
+		report(f);
+	else if ((b == detect::brute_force::Outcome::Ban || b == detect::brute_force::Outcome::BanPrefix) &&
+	         emit(f, b == detect::brute_force::Outcome::BanPrefix))
 		return Verdict::Drop;
 	return Verdict::Accept;
 }

@@ -74,6 +74,7 @@ struct EngineCounters {
 	uint64_t dropped_banned = 0;
 	uint64_t shed = 0;         // dropped by the global guard
 	uint64_t enumeration_held = 0; // requests for yet another user with challenges left behind (dropped, no ban)
+	uint64_t account_blocked = 0;  // requests of a blocked (source, account) pair (dropped, the source not banned)
 	uint64_t findings = 0;
 	std::array<uint64_t, detect::kDetectorCount> findings_by_detector{};
 	uint64_t bans = 0;         // findings that produced a new ban
@@ -83,6 +84,7 @@ struct EngineCounters {
 	uint64_t prefix_evictions = 0;
 	uint64_t transaction_evictions = 0;
 	uint64_t account_evictions = 0; // from the shared account table, by this shard's inserts
+	uint64_t pair_evictions = 0;
 	uint64_t flow_evictions = 0;
 	uint64_t tcp_overflows = 0;
 	uint64_t forged_dropped = 0;

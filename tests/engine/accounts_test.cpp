@@ -104,3 +104,170 @@ TEST_CASE("accounts: the shared table is safe under concurrent shards")
 	}
 	CHECK(t.evictions() == 0);
 }
+
+namespace {
+
+struct Cycle {
+	int accepted = 0; // requests the engine let through
+	int dropped = 0;
+	bool failed = false; // the credentials reached the PBX and were refused
+};
+
+// One registration of `user` from port `port` of `office`: REGISTER, 401,
+// REGISTER with credentials, then 200 (or 401 for a wrong password). A
+// request the engine drops gets no response.
+Cycle register_once(Harness& h, const net::IpAddress& office, const std::string& user, uint16_t port, int n,
+                    bool good)
+{
+	Cycle c;
+	Req r;
+	r.method = "REGISTER";
+	r.ruri_user = "";
+	r.from_user = r.to_user = user;
+	r.via_host = office.to_string();
+	r.via_port = port;
+	r.call_id = fmt::format("reg-{}@office", user);
+	r.from_tag = fmt::format("t{}", user);
+	r.branch = fmt::format("z9hG4bK-{}-{}", user, n);
+	r.cseq = static_cast<uint32_t>(2 * n + 1);
+	if (h.in(office, request(r), port) == Verdict::Drop) {
+		++c.dropped;
+		return c;
+	}
+	++c.accepted;
+	h.out(office, response(r, 401), port);
+	Req a = r;
+	a.cseq += 1;
+	a.branch += "-a";
+	a.credentials = true;
+	if (h.in(office, request(a), port) == Verdict::Drop) {
+		++c.dropped;
+		return c;
+	}
+	++c.accepted;
+	h.out(office, response(a, good ? 200 : 401), port);
+	c.failed = !good;
+	return c;
+}
+
+// A call from `user`: INVITE, 407, ACK, INVITE with credentials, 200, ACK, BYE.
+Cycle call_once(Harness& h, const net::IpAddress& office, const std::string& user, uint16_t port, int n)
+{
+	Cycle c;
+	Req r;
+	r.method = "INVITE";
+	r.ruri_user = r.to_user = fmt::format("0049301234{:03}", n % 1000);
+	r.from_user = user;
+	r.via_host = office.to_string();
+	r.via_port = port;
+	r.call_id = fmt::format("call-{}-{}@office", user, n);
+	r.from_tag = fmt::format("c{}", n);
+	r.branch = fmt::format("z9hG4bK-c{}-{}", user, n);
+	auto step = [&](Req& m, int status) {
+		if (h.in(office, request(m), port) == Verdict::Drop) {
+			++c.dropped;
+			return false;
+		}
+		++c.accepted;
+		if (status)
+			h.out(office, response(m, status), port);
+		return true;
+	};
+	Req ack = r;
+	ack.method = "ACK";
+	Req auth = r;
+	auth.cseq = 2;
+	auth.branch += "-a";
+	auth.proxy_credentials = true;
+	Req ack2 = auth;
+	ack2.method = "ACK";
+	Req bye = auth;
+	bye.method = "BYE";
+	bye.cseq = 3;
+	bye.branch += "-b";
+	(void)(step(r, 407) && step(ack, 0) && step(auth, 200) && step(ack2, 0) && step(bye, 200));
+	return c;
+}
+
+} // namespace
+
+TEST_CASE("accounts: office NAT with one misconfigured phone among ten: the nine keep working")
+{
+	// Ten phones behind one address, one with an old password retrying its
+	// REGISTER every 20 s; the nine re-register every minute and call. The
+	// evaluation's sipguard banned the office after 81 s.
+	Harness h;
+	auto office = ip("198.51.100.80");
+	int good_dropped = 0, bad_failures = 0, bad_dropped_after = 0;
+	for (int t = 0; t < 600; t += 20) {
+		for (int p = 0; p < 9 && t % 60 == 0; ++p) {
+			const std::string user = std::to_string(201 + p);
+			const auto port = static_cast<uint16_t>(5060 + p);
+			good_dropped += register_once(h, office, user, port, t / 60, true).dropped;
+			good_dropped += call_once(h, office, user, port, t + p).dropped;
+			h.advance(100ms);
+		}
+		Cycle bad = register_once(h, office, "210", 5069, t / 20, false);
+		bad_failures += bad.failed ? 1 : 0;
+		if (bad_failures >= 5 && !bad.failed)
+			bad_dropped_after += bad.dropped;
+		h.advance(20s - (t % 60 == 0 ? 900ms : 0ms));
+	}
+	CHECK_FALSE(h.banned(office));
+	CHECK(good_dropped == 0);
+	CHECK(bad_failures == 5);
+	CHECK(bad_dropped_after > 0);
+	CHECK(h.engine.counters().account_blocked > 0);
+	// One finding, naming the account and saying why the source stays.
+	REQUIRE(h.sink.findings.size() == 1);
+	const auto& f = h.sink.findings[0];
+	CHECK(f.finding.detector == Detector::Account);
+	CHECK(f.outcome == engine::BanOutcome::Reported);
+	std::string json;
+	f.finding.evidence.append_json(json);
+	CHECK(json.find("\"account\":[\"210\"]") != std::string::npos);
+	CHECK(json.find("\"identity\":[\"source+account\"]") != std::string::npos);
+	CHECK(json.find("\"block_s\":600") != std::string::npos);
+
+	// The block ends after 10 min; the phone still fails: one failure blocks
+	// it again, for the ladder's next step (1 h). The nine are untouched.
+	h.advance(10min);
+	CHECK(register_once(h, office, "210", 5069, 1000, false).failed);
+	CHECK(register_once(h, office, "210", 5069, 1001, false).dropped == 1);
+	REQUIRE(h.sink.findings.size() == 2);
+	std::string json2;
+	h.sink.findings[1].finding.evidence.append_json(json2);
+	CHECK(json2.find("\"block_s\":3600") != std::string::npos);
+	CHECK(register_once(h, office, "201", 5060, 1000, true).dropped == 0);
+	CHECK_FALSE(h.banned(office));
+}
+
+TEST_CASE("accounts: a known-good source failing for several accounts is banned after all")
+{
+	// Guessing from behind one valid account: the pairs block one account
+	// each, the third failing account bans the source.
+	Harness h;
+	auto src = ip("198.51.100.81");
+	register_once(h, src, "201", 5060, 0, true);
+	for (int i = 0; i < 3 && !h.banned(src); ++i) {
+		register_once(h, src, std::to_string(300 + i), 5061, 1, false);
+		h.advance(2s);
+	}
+	CHECK(h.banned(src));
+	REQUIRE(h.first_finding(Detector::BruteForce));
+	CHECK(h.first_finding(Detector::BruteForce)->reason == "failed authentications for several accounts from one source");
+}
+
+TEST_CASE("accounts: a source where no account ever authenticated is banned as before")
+{
+	Harness h;
+	auto src = ip("198.51.100.82");
+	int failures = 0;
+	for (int i = 0; i < 10 && !h.banned(src); ++i) {
+		failures += register_once(h, src, "209", 5060, i, false).failed ? 1 : 0;
+		h.advance(20s);
+	}
+	CHECK(h.banned(src));
+	CHECK(failures == 5);
+	CHECK(h.sink.count(Detector::Account) == 0);
+}
