@@ -55,4 +55,22 @@ AccountTable::Failure AccountTable::on_failure(uint64_t account, uint64_t source
 	return out;
 }
 
+bool AccountTable::take(uint64_t account, const Rate& rate, util::TimePoint now, bool& report, uint64_t& dropped)
+{
+	std::lock_guard lock(mu_);
+	bool evicted = false;
+	Entry& e = get(account, evicted);
+	report = false;
+	if (e.bucket.take(rate, 1.0, now))
+		return true;
+	++e.dropped;
+	if (e.reported == util::TimePoint{} || now - e.reported >= std::chrono::minutes(1)) {
+		report = true;
+		dropped = e.dropped;
+		e.dropped = 0;
+		e.reported = now;
+	}
+	return false;
+}
+
 } // namespace sipguard::detect

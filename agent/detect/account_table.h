@@ -42,6 +42,12 @@ public:
 	// hashes to `source` (any fixed hash; only compared).
 	Failure on_failure(uint64_t account, uint64_t source, util::TimePoint now, util::Millis window);
 
+	// One request with `account`'s credentials under a rate limit (Rate
+	// rate > 0): false when its bucket is empty. `report` is set on the
+	// first refusal of a minute (all shards together); `dropped` counts the
+	// refusals since the last report.
+	bool take(uint64_t account, const Rate& rate, util::TimePoint now, bool& report, uint64_t& dropped);
+
 	size_t capacity() const { return table_.capacity(); }
 	size_t bytes() const { return table_.bytes(); }
 	uint64_t evictions() const;
@@ -56,6 +62,9 @@ private:
 		uint8_t next_source = 0;
 		std::array<uint64_t, kSources> sources{};
 		std::array<util::TimePoint, kSources> source_at{};
+		TokenBucket bucket;
+		util::TimePoint reported{};
+		uint64_t dropped = 0;
 	};
 	// The entry of `account`, inserted (evicting the CLOCK victim) when absent.
 	Entry& get(uint64_t account, bool& evicted);

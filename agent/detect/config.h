@@ -116,6 +116,10 @@ struct AccountConfig {
 	// before the source is banned after all (guessing from behind a valid
 	// account).
 	uint32_t max_failing_accounts = 3;
+	// Requests with one account's credentials, from all sources together:
+	// past this rate the excess is dropped and reported once a minute, no
+	// ban (a cap for a trunk's account). 0 = no limit (default).
+	Rate rate{0, 0};
 };
 
 struct FloodConfig {
@@ -141,6 +145,12 @@ struct FloodConfig {
 	// Bucket sizes are multiplied by this for sources that have succeeded
 	// (a 2xx to REGISTER/INVITE) or that the PBX itself contacts (trunks).
 	double known_multiplier = 4;
+	// ... and by this for sources from which an account authenticated (a 2xx
+	// to credentials): their excess is dropped and reported once a minute,
+	// never banned. Authenticated volume is a capacity question: a trunk at
+	// 40 calls/s sends 80 INVITEs/s (each challenged once), well inside
+	// INVITE 10/s x 10 plus the refunds of its 2xx.
+	double authenticated_multiplier = 10;
 };
 
 struct MalformedConfig {

@@ -75,7 +75,9 @@ void on_auth_success(SourceState& st, PairState& pair, uint64_t account);
 } // namespace brute_force
 
 namespace flood {
-enum class Hit : uint8_t { None, Source, Prefix };
+// Throttle: a source where an account authenticated is over its rate: drop
+// the request, report `out` (wants_ban false), never ban.
+enum class Hit : uint8_t { None, Source, Prefix, Throttle };
 // `prefix` may be null (no prefix state: table disabled).
 Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const RequestFacts& r, util::TimePoint now,
                Finding& out);

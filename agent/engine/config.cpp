@@ -165,6 +165,12 @@ const Param kParams[] = {
 	              "contacts itself (trunks, registered phones).",
 	      .fmin = 1, .fmax = 1000},
 	 config::bind<&Config::flood, &FloodConfig::known_multiplier>()},
+	{{.name = "detect.flood.authenticated_multiplier", .type = T::Float, .default_value = "10.0",
+	      .help = "Bucket sizes and rates multiplied by this for sources from which an account authenticated\n"
+	              "(a 2xx to credentials); their excess is dropped and reported once a minute, never banned\n"
+	              "(authenticated volume is capacity: a trunk at 40 calls/s passes with the defaults).",
+	      .fmin = 1, .fmax = 1000},
+	 config::bind<&Config::flood, &FloodConfig::authenticated_multiplier>()},
 	// malformed
 	{{.name = "detect.malformed.enabled", .type = T::Bool, .default_value = "true",
 	      .help = "Count malformed and non-SIP messages per source (keep-alives and STUN excepted)."},
@@ -214,6 +220,16 @@ const Param kParams[] = {
 	              "source is banned after all (at most 4).",
 	      .min = 2, .max = 4},
 	 config::bind<&Config::account, &AccountConfig::max_failing_accounts>()},
+	{{.name = "detect.account.rate", .type = T::Float, .default_value = "0.0",
+	      .help = "Requests per second with one account's credentials, from the sources where it authenticated,\n"
+	              "all together; the excess is dropped and reported once a minute (finding `account`), never\n"
+	              "banned. 0 = no limit. A cap for a trunk's account; see also calls.max_call_attempts_per_user.",
+	      .fmin = 0, .fmax = 1e6},
+	 config::bind<&Config::account, &AccountConfig::rate, &Rate::rate>()},
+	{{.name = "detect.account.burst", .type = T::Float, .default_value = "0.0",
+	      .help = "Requests with one account's credentials allowed at once under detect.account.rate.",
+	      .fmin = 0, .fmax = 1e6},
+	 config::bind<&Config::account, &AccountConfig::rate, &Rate::burst>()},
 	// bans
 	{{.name = "ban.ladder", .type = T::DurationList, .default_value = "[\"10m\", \"1h\", \"24h\", \"7d\"]",
 	      .help = "Ban duration per offence: the first ban lasts ladder[0], the second ladder[1], ...;\n"

@@ -312,6 +312,10 @@ private:
 	Verdict request(const sip::Message& msg);
 	Verdict response(const sip::Message& msg);
 	Verdict malformed(std::string_view what);
+	// The per-account rate (detect.account.rate) for a request with the
+	// credentials of an account that authenticated from this source: false
+	// when it is over and must be dropped (reported once a minute).
+	bool account_rate(const RequestFacts& r);
 	// Logs a call tracker's limit report as a call-limit finding; true when
 	// that banned the source (detect.call_limit.ban).
 	bool call_limit(const calls::CallLimitReport& rep);
@@ -878,6 +882,35 @@ bool EnginePass::call_limit(const calls::CallLimitReport& rep)
 	return emit(f, false);
 }
 
+bool EnginePass::account_rate(const RequestFacts& r)
+{
+	// Only an account's own sources spend its budget: credentials anyone can
+	// write must not throttle a trunk's real calls (others face brute force).
+	const PairState* p = m_.pairs.find(remote_, remote_hash_, r.account);
+	if (!p || !p->succeeded)
+		return true;
+	bool first = false;
+	uint64_t dropped = 0;
+	if (m_.accounts.take(r.account, cfg_.account.rate, now_, first, dropped))
+		return true;
+	++c_.throttled;
+	if (first) {
+		Finding& f = m_.finding;
+		detect::begin_finding(f, detect::Detector::Account,
+		                      "requests with one account's credentials over its rate: excess dropped", now_,
+		                      std::chrono::minutes(1));
+		f.wants_ban = false;
+		f.evidence.add_count("dropped", static_cast<int64_t>(dropped));
+		f.evidence.add_count("rate_per_s", static_cast<int64_t>(cfg_.account.rate.rate));
+		f.evidence.add_count("burst", static_cast<int64_t>(cfg_.account.rate.burst));
+		f.evidence.add_sample("account", r.auth_user);
+		f.evidence.add_sample("identity", "account");
+		f.evidence.add_sample("why", "not banned: the account authenticated from this source");
+		report(f);
+	}
+	return cfg_.dry_run;
+}
+
 Verdict EnginePass::request(const sip::Message& msg)
 {
 	SourceState& st = *st_;
@@ -958,10 +991,19 @@ Verdict EnginePass::request(const sip::Message& msg)
 			if (!cfg_.dry_run)
 				return Verdict::Drop;
 		}
+		// After the detectors that keep the source's answers to challenges.
+		if (creds && cfg_.account.enabled && cfg_.account.rate.rate > 0 && !account_rate(r))
+			return Verdict::Drop;
 		PrefixState* ps = cfg_.flood.enabled && !st.known() ? prefix_.get() : nullptr;
 		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
-		if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix))
+		if (hit == detect::flood::Hit::Throttle) {
+			++c_.throttled;
+			emit(f, false); // once a minute (suppression), never a ban
+			if (!cfg_.dry_run)
+				return Verdict::Drop;
+		} else if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix)) {
 			return Verdict::Drop;
+		}
 	}
 
 	if (msg.method != sip::Method::Ack) {

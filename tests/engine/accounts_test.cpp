@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "agent/calls/engine_hook.h"
 #include "agent/detect/account_table.h"
 #include "tests/engine/harness.h"
 
@@ -150,6 +151,29 @@ Cycle register_once(Harness& h, const net::IpAddress& office, const std::string&
 	return c;
 }
 
+// The requests of a call authenticated with a 407: the INVITE, its ACK, the
+// INVITE with credentials, its ACK, the BYE.
+struct CallLegs {
+	Req invite, ack, auth, ack2, bye;
+};
+CallLegs call_legs(const Req& invite)
+{
+	CallLegs c{invite, invite, invite, {}, {}};
+	c.ack.method = "ACK";
+	c.ack.body.clear();
+	c.auth.cseq = 2;
+	c.auth.branch += "-a";
+	c.auth.proxy_credentials = true;
+	c.ack2 = c.auth;
+	c.ack2.method = "ACK";
+	c.ack2.body.clear();
+	c.bye = c.ack2;
+	c.bye.method = "BYE";
+	c.bye.cseq = 3;
+	c.bye.branch += "-b";
+	return c;
+}
+
 // A call from `user`: INVITE, 407, ACK, INVITE with credentials, 200, ACK, BYE.
 Cycle call_once(Harness& h, const net::IpAddress& office, const std::string& user, uint16_t port, int n)
 {
@@ -173,19 +197,8 @@ Cycle call_once(Harness& h, const net::IpAddress& office, const std::string& use
 			h.out(office, response(m, status), port);
 		return true;
 	};
-	Req ack = r;
-	ack.method = "ACK";
-	Req auth = r;
-	auth.cseq = 2;
-	auth.branch += "-a";
-	auth.proxy_credentials = true;
-	Req ack2 = auth;
-	ack2.method = "ACK";
-	Req bye = auth;
-	bye.method = "BYE";
-	bye.cseq = 3;
-	bye.branch += "-b";
-	(void)(step(r, 407) && step(ack, 0) && step(auth, 200) && step(ack2, 0) && step(bye, 200));
+	CallLegs l = call_legs(r);
+	(void)(step(l.invite, 407) && step(l.ack, 0) && step(l.auth, 200) && step(l.ack2, 0) && step(l.bye, 200));
 	return c;
 }
 
@@ -270,4 +283,129 @@ TEST_CASE("accounts: a source where no account ever authenticated is banned as b
 	CHECK(h.banned(src));
 	CHECK(failures == 5);
 	CHECK(h.sink.count(Detector::Account) == 0);
+}
+
+namespace {
+
+// A trunk authenticating every call as one account, `cps` calls a second
+// for `seconds`, each call 3 s long: INVITE, 100, 407, ACK, INVITE with
+// credentials, 100, 180, 200, ACK, then BYE, 200. Through the engine and the
+// real call tracker with their default configs. Returns the trunk's requests
+// the engine dropped.
+int run_trunk(Harness& h, const net::IpAddress& trunk, int cps, int seconds, int first_call)
+{
+	struct Bye {
+		util::TimePoint at;
+		Req bye;
+	};
+	std::vector<Bye> byes;
+	int dropped = 0;
+	auto in = [&](const Req& m) {
+		if (h.in(trunk, request(m)) == Verdict::Accept)
+			return true;
+		++dropped;
+		return false;
+	};
+	const util::Duration gap = std::chrono::microseconds(1'000'000 / cps);
+	for (int i = first_call; i < first_call + cps * seconds; ++i) {
+		Req r;
+		r.method = "INVITE";
+		r.ruri_user = r.to_user = fmt::format("0049301{:07}", i);
+		r.from_user = "trunk1";
+		r.via_host = trunk.to_string();
+		r.call_id = fmt::format("trunk-{}@{}", i, trunk.to_string());
+		r.from_tag = fmt::format("tt{}", i);
+		r.branch = fmt::format("z9hG4bK-t{}", i);
+		r.body = "v=0\r\no=- 1 1 IN IP4 " + trunk.to_string() + "\r\ns=-\r\nc=IN IP4 " + trunk.to_string() +
+		         "\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+		CallLegs l = call_legs(r);
+		// A request the engine drops gets no response: the call fails there
+		// (the trunk's retransmissions are left out).
+		if (in(l.invite)) {
+			h.out(trunk, response(l.invite, 100));
+			h.out(trunk, response(l.invite, 407));
+			if (in(l.ack) && in(l.auth)) {
+				h.out(trunk, response(l.auth, 100));
+				h.out(trunk, response(l.auth, 180));
+				h.out(trunk, response(l.auth, 200));
+				in(l.ack2);
+				byes.push_back({h.now + 3s, l.bye});
+			}
+		}
+		h.advance(gap);
+		while (!byes.empty() && byes.front().at <= h.now) {
+			if (in(byes.front().bye))
+				h.out(trunk, response(byes.front().bye, 200));
+			byes.erase(byes.begin());
+		}
+	}
+	for (const auto& b : byes)
+		if (in(b.bye))
+			h.out(trunk, response(b.bye, 200));
+	return dropped;
+}
+
+} // namespace
+
+TEST_CASE("accounts: an authenticated trunk at 20, then 40 calls/s, with the default config")
+{
+	// The evaluation's sipguard banned it as a flood after 11.5 s (1,100
+	// calls failed): the call limit counted the 407 retry, its dropped
+	// INVITEs were retransmitted, the flood detector banned the trunk.
+	Harness h;
+	calls::EngineHook hook{calls::Config{}};
+	h.engine.set_call_hook(&hook);
+	auto trunk = ip("198.51.100.90");
+	CHECK(run_trunk(h, trunk, 20, 60, 0) == 0);
+	CHECK(run_trunk(h, trunk, 40, 60, 100000) == 0);
+	for (const auto& f : h.sink.findings)
+		MESSAGE("unexpected finding: ", detect::to_string(f.finding.detector), ": ", f.finding.reason);
+	CHECK(h.sink.findings.empty());
+	CHECK_FALSE(h.banned(trunk));
+	CHECK(hook.tracker().counters().call_limit_dropped == 0);
+	CHECK(hook.tracker().counters().dialogs_confirmed == 3600);
+}
+
+TEST_CASE("accounts: a configured per-account rate throttles the trunk, never bans it")
+{
+	auto cfg = std::make_shared<engine::Config>();
+	cfg->account.rate = {30, 60}; // requests with the account's credentials per second
+	Harness h(cfg);
+	auto trunk = ip("198.51.100.91");
+	// 40 calls/s: 40 INVITEs and 40 BYEs with credentials a second.
+	const int dropped = run_trunk(h, trunk, 40, 30, 0);
+	MESSAGE("dropped ", dropped, " of ", 40 * 30 * 6, " requests");
+	CHECK(dropped > 0);
+	CHECK(h.engine.counters().throttled == static_cast<uint64_t>(dropped));
+	CHECK_FALSE(h.banned(trunk));
+	// Reported once a minute at most: 30 s, one finding.
+	REQUIRE(h.sink.count(Detector::Account) == 1);
+	const auto* f = h.first_finding(Detector::Account);
+	CHECK(f->wants_ban == false);
+	std::string json;
+	f->evidence.append_json(json);
+	CHECK(json.find("\"account\":[\"trunk1\"]") != std::string::npos);
+	CHECK(h.sink.count(Detector::Flood) == 0);
+}
+
+TEST_CASE("accounts: an authenticated source over the flood buckets is throttled, an unauthenticated one banned")
+{
+	Harness h;
+	auto phone = ip("198.51.100.92");
+	register_once(h, phone, "201", 5060, 0, true); // an account authenticated from it
+	int dropped = 0;
+	for (int i = 0; i < 3000; ++i) {
+		Req r;
+		r.method = "OPTIONS";
+		r.via_host = "198.51.100.92";
+		r.call_id = fmt::format("opt-{}", i);
+		dropped += h.in(phone, request(r)) == Verdict::Drop ? 1 : 0;
+		h.advance(1ms); // 1000/s, past 10/s x 10
+	}
+	CHECK(dropped > 0);
+	CHECK_FALSE(h.banned(phone));
+	CHECK(h.engine.counters().throttled == static_cast<uint64_t>(dropped));
+	REQUIRE(h.sink.count(Detector::Flood) == 1); // once a minute
+	CHECK(h.first_finding(Detector::Flood)->wants_ban == false);
+	CHECK(h.sink.findings[0].outcome == engine::BanOutcome::Reported);
 }
