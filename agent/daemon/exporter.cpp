@@ -103,6 +103,7 @@ const CounterTable<Shard>& traffic_table()
 		  {{{"cause", "enumeration_held"}}, engine(&EngineCounters::enumeration_held)},
 		  {{{"cause", "account_blocked"}}, engine(&EngineCounters::account_blocked)},
 		  {{{"cause", "throttled"}}, engine(&EngineCounters::throttled)},
+		  {{{"cause", "account_guarded"}}, engine(&EngineCounters::account_guarded)},
 		  {{{"cause", "forged"}}, engine(&EngineCounters::forged_dropped)},
 		  {{{"cause", "call_policy"}}, engine(&EngineCounters::call_hook_drops)},
 		  {{{"cause", "tcp_held"}}, engine(&EngineCounters::tcp_held)},

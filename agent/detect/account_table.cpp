@@ -31,7 +31,7 @@ AccountTable::Entry& AccountTable::get(uint64_t account, bool& evicted)
 }
 
 AccountTable::Failure AccountTable::on_failure(uint64_t account, uint64_t source, util::TimePoint now,
-                                               util::Millis window)
+                                               util::Millis window, const AccountConfig& cfg)
 {
 	std::lock_guard lock(mu_);
 	Failure out;
@@ -51,8 +51,28 @@ AccountTable::Failure AccountTable::on_failure(uint64_t account, uint64_t source
 		e.next_source = static_cast<uint8_t>((e.next_source + 1) % kSources);
 	}
 	for (size_t i = 0; i < kSources; ++i)
-		out.sources += (e.source_at[i] != util::TimePoint{} && now - e.source_at[i] <= window) ? 1 : 0;
+		out.sources += (e.source_at[i] != util::TimePoint{} && now - e.source_at[i] <= cfg.guard_window) ? 1 : 0;
+	const bool was = e.guarded_until > now;
+	if (cfg.enabled && (was || out.sources >= cfg.guard_sources)) {
+		// Each further failure keeps it guarded.
+		e.guarded_until = now + cfg.guard_time;
+		const int64_t end = e.guarded_until.time_since_epoch().count();
+		int64_t cur = guard_end_.load(std::memory_order_relaxed);
+		while (cur < end && !guard_end_.compare_exchange_weak(cur, end, std::memory_order_release))
+			;
+		out.guarded = true;
+		out.newly_guarded = !was;
+	}
 	return out;
+}
+
+bool AccountTable::guarded(uint64_t account, util::TimePoint now) const
+{
+	if (now.time_since_epoch().count() >= guard_end_.load(std::memory_order_acquire))
+		return false;
+	std::lock_guard lock(mu_);
+	const uint32_t s = table_.find(util::mix64(account ^ seed_), [&](const Entry& e) { return e.account == account; });
+	return s != util::kNoSlot && table_[s].guarded_until > now;
 }
 
 bool AccountTable::take(uint64_t account, const Rate& rate, util::TimePoint now, bool& report, uint64_t& dropped)

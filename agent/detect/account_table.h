@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "agent/detect/config.h"
 #include "agent/detect/source_state.h"
 #include "agent/util/bounded_table.h"
 #include "agent/util/clock.h"
@@ -34,13 +35,20 @@ public:
 
 	// What the table knows of an account after a failure was added.
 	struct Failure {
-		uint32_t failures = 0; // for the account from all sources within the window
-		uint32_t sources = 0;  // distinct failing source addresses among the last kSources
-		bool evicted = false;  // recording it pushed another account out
+		uint32_t failures = 0;     // for the account from all sources within the window
+		uint32_t sources = 0;      // distinct failing addresses within the guard window (up to kSources)
+		bool guarded = false;      // the account is under attack from several sources
+		bool newly_guarded = false; // ... since this failure
+		bool evicted = false;      // recording it pushed another account out
 	};
-	// A failed authentication for `account` from the source whose address
-	// hashes to `source` (any fixed hash; only compared).
-	Failure on_failure(uint64_t account, uint64_t source, util::TimePoint now, util::Millis window);
+	// A failed authentication (or credentials refused while guarded) for
+	// `account` from the source whose address hashes to `source` (any fixed
+	// hash; only compared). `cfg` says when the account becomes guarded.
+	Failure on_failure(uint64_t account, uint64_t source, util::TimePoint now, util::Millis window,
+	                   const AccountConfig& cfg);
+	// Is `account` guarded? Without any guarded account (the usual case) a
+	// single atomic load, no lock.
+	bool guarded(uint64_t account, util::TimePoint now) const;
 
 	// One request with `account`'s credentials under a rate limit (Rate
 	// rate > 0): false when its bucket is empty. `report` is set on the
@@ -65,6 +73,7 @@ private:
 		TokenBucket bucket;
 		util::TimePoint reported{};
 		uint64_t dropped = 0;
+		util::TimePoint guarded_until{};
 	};
 	// The entry of `account`, inserted (evicting the CLOCK victim) when absent.
 	Entry& get(uint64_t account, bool& evicted);
@@ -72,6 +81,9 @@ private:
 	mutable std::mutex mu_;
 	util::BoundedTable<Entry> table_;
 	uint64_t seed_;
+	// The latest guarded_until of any account (nanoseconds): past it no
+	// account is guarded and guarded() needs no lock.
+	std::atomic<int64_t> guard_end_{0};
 };
 
 } // namespace sipguard::detect

@@ -36,13 +36,51 @@ uint32_t note_failing(SourceState& st, uint64_t account, util::TimePoint now, ut
 	return n;
 }
 
-void common_evidence(Finding& out, const SourceState& st, const ResponseFacts& r, uint32_t fast, uint32_t per_user)
+void common_evidence(Finding& out, const SourceState& st, uint16_t status, uint32_t fast, uint32_t per_user)
 {
 	out.evidence.add_count("failures", st.auth_failures);
 	out.evidence.add_count("user_fast_failures", fast);
 	out.evidence.add_count("user_failures_all_sources", per_user);
-	out.evidence.add_count("last_status", r.status);
+	out.evidence.add_count("last_status", status);
 	out.evidence.add_sample("auth_user", st.last_auth_user.view());
+}
+
+// A failure of an IPv6 source where no account authenticated counts
+// against its /64 at once: a host rotating addresses inside its /64 is one
+// attacker. True when the /64 is to be banned: max_failures from at least
+// two of its addresses, and no account ever authenticated from it.
+bool prefix_failure(const BruteForceConfig& cfg, PrefixState& ps, uint64_t source_hash, util::TimePoint now,
+                    uint32_t& sources)
+{
+	if (restart_window(ps.auth_window, now, cfg.window)) {
+		ps.auth_failures = 0;
+		ps.auth_sources = {};
+	}
+	if (ps.auth_failures < UINT16_MAX)
+		++ps.auth_failures;
+	const auto tag = static_cast<uint16_t>((source_hash >> 48) | 1);
+	bool found = false;
+	for (uint16_t t : ps.auth_sources)
+		found = found || t == tag;
+	if (!found)
+		ps.auth_sources[ps.auth_failures % ps.auth_sources.size()] = tag;
+	sources = 0;
+	for (uint16_t t : ps.auth_sources)
+		sources += t != 0 ? 1 : 0;
+	return !ps.auth_success && sources >= 2 && ps.auth_failures >= cfg.max_failures;
+}
+
+Outcome ban_prefix(Finding& out, const BruteForceConfig& cfg, const SourceState& st, const PrefixState& ps,
+                   uint32_t sources, util::TimePoint now)
+{
+	begin_finding(out, Detector::BruteForce, "failed authentications from several addresses of one /64", now,
+	              cfg.window);
+	out.evidence.add_count("prefix_failures", ps.auth_failures);
+	out.evidence.add_count("sources", sources);
+	out.evidence.add_sample("identity", "prefix");
+	out.evidence.add_sample("why", "no account authenticated from the prefix");
+	add_source_samples(out, st);
+	return Outcome::BanPrefix;
 }
 
 // A source where an account authenticated: an office NAT or a trunk. A
@@ -61,7 +99,7 @@ Outcome known_good(const BruteForceConfig& cfg, const Context& ctx, SourceState&
 	if (failing >= ctx.accounts.max_failing_accounts) {
 		begin_finding(out, Detector::BruteForce, "failed authentications for several accounts from one source", now,
 		              cfg.window);
-		common_evidence(out, st, r, fast, per_user);
+		common_evidence(out, st, r.status, fast, per_user);
 		out.evidence.add_count("failing_accounts", failing);
 		out.evidence.add_sample("identity", "source");
 		out.evidence.add_sample("why", "several accounts fail from it, though one authenticated");
@@ -155,6 +193,8 @@ Outcome on_response(const BruteForceConfig& cfg, const Context& ctx, SourceState
 	if (ctx.accounts.enabled && ctx.pair && st.auth_success)
 		return known_good(cfg, ctx, st, r, fast, now, out);
 	const uint32_t per_user = ctx.account ? ctx.account->failures : 0;
+	uint32_t prefix_sources = 0;
+	const bool prefix = ctx.v6_prefix && prefix_failure(cfg, *ctx.v6_prefix, ctx.source_hash, now, prefix_sources);
 	std::string_view reason;
 	util::Millis window = cfg.window;
 	if (st.auth_failures >= cfg.max_failures) {
@@ -162,15 +202,54 @@ Outcome on_response(const BruteForceConfig& cfg, const Context& ctx, SourceState
 	} else if (cfg.fast_failures > 0 && fast >= cfg.fast_failures) {
 		reason = "failed authentications for one user in quick succession";
 		window = cfg.fast_window;
+	} else if (ctx.account && ctx.account->guarded) {
+		reason = "failed authentication on an account under attack from several sources";
 	} else if (per_user >= cfg.max_failures_per_user) {
 		reason = "failed authentication on a user under distributed attack";
+	} else if (prefix) {
+		return ban_prefix(out, cfg, st, *ctx.v6_prefix, prefix_sources, now);
 	} else {
 		return Outcome::None;
 	}
 	begin_finding(out, Detector::BruteForce, reason, now, window);
-	common_evidence(out, st, r, fast, per_user);
+	common_evidence(out, st, r.status, fast, per_user);
+	out.evidence.add_count("account_sources", ctx.account ? ctx.account->sources : 0);
 	out.evidence.add_sample("identity", "source");
 	out.evidence.add_sample("why", "no account authenticated from it");
+	add_source_samples(out, st);
+	return Outcome::Ban;
+}
+
+Outcome on_guarded(const BruteForceConfig& cfg, const Context& ctx, SourceState& st, PairState& pair, uint64_t txn,
+                   std::string_view account_name, util::TimePoint now, Finding& out)
+{
+	if (!cfg.enabled || pair.guarded_txn == txn)
+		return Outcome::None; // a retransmission of the request already dropped
+	const bool again = pair.failures > 0 || pair.guarded_txn != 0;
+	pair.guarded_txn = txn;
+	// The refused credentials count as a failure, as if the PBX had said so.
+	if (restart_window(pair.failures_since, now, cfg.window))
+		pair.failures = 0;
+	if (pair.failures < UINT16_MAX)
+		++pair.failures;
+	if (restart_window(st.brute_window, now, cfg.window))
+		st.auth_failures = 0;
+	++st.auth_failures;
+	st.last_auth_user.set(account_name);
+	if (st.auth_success)
+		return Outcome::None; // known good: its own accounts keep working
+	uint32_t prefix_sources = 0;
+	if (ctx.v6_prefix && prefix_failure(cfg, *ctx.v6_prefix, ctx.source_hash, now, prefix_sources))
+		return ban_prefix(out, cfg, st, *ctx.v6_prefix, prefix_sources, now);
+	if (!again)
+		return Outcome::None;
+	begin_finding(out, Detector::BruteForce,
+	              "credentials again for an account under attack from several sources, where it never authenticated",
+	              now, ctx.accounts.guard_time);
+	common_evidence(out, st, 0, 0, ctx.account ? ctx.account->failures : 0);
+	out.evidence.add_count("account_sources", ctx.account ? ctx.account->sources : 0);
+	out.evidence.add_sample("identity", "source");
+	out.evidence.add_sample("why", "the account is guarded and never authenticated from it");
 	add_source_samples(out, st);
 	return Outcome::Ban;
 }

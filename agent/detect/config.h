@@ -116,6 +116,14 @@ struct AccountConfig {
 	// before the source is banned after all (guessing from behind a valid
 	// account).
 	uint32_t max_failing_accounts = 3;
+	// An account failing from this many distinct addresses within
+	// guard_window is under attack: for guard_time after its last failure,
+	// credentials for it from sources where it never authenticated are
+	// dropped (a source that failed for it before is banned), while the
+	// sources where it authenticated keep working.
+	uint32_t guard_sources = 3;
+	Millis guard_window = 10min;
+	Millis guard_time = 30min;
 	// Requests with one account's credentials, from all sources together:
 	// past this rate the excess is dropped and reported once a minute, no
 	// ban (a cap for a trunk's account). 0 = no limit (default).

@@ -67,11 +67,21 @@ struct Context {
 	// AccountTable shared by every shard (a distributed attack spreads its
 	// sources over all queues); null otherwise.
 	const AccountTable::Failure* account = nullptr;
+	// An IPv6 source's /64 for an auth failure: failures are aggregated per
+	// /64 from the first one (one host, many addresses); null otherwise.
+	PrefixState* v6_prefix = nullptr;
+	uint64_t source_hash = 0;
 };
 Outcome on_response(const BruteForceConfig& cfg, const Context& ctx, SourceState& st, const ResponseFacts& r,
                     util::TimePoint now, Finding& out);
 // A 2xx to credentials: the account works from this source (known good).
 void on_auth_success(SourceState& st, PairState& pair, uint64_t account);
+// Credentials for a guarded account from a source where it never
+// authenticated (dropped): Ban when the source failed for it before or
+// sent such credentials already (another transaction), BanPrefix when the
+// /64 aggregation says so; else None (the drop is recorded as a failure).
+Outcome on_guarded(const BruteForceConfig& cfg, const Context& ctx, SourceState& st, PairState& pair,
+                   uint64_t txn, std::string_view account_name, util::TimePoint now, Finding& out);
 } // namespace brute_force
 
 namespace flood {

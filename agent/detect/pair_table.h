@@ -22,6 +22,7 @@ struct PairState {
 	bool succeeded = false;           // the account authenticated from this source
 	util::TimePoint blocked_until{};
 	uint32_t dropped = 0;             // requests dropped while blocked
+	uint64_t guarded_txn = 0;         // the last transaction dropped for a guarded account
 };
 
 // Fixed capacity, CLOCK eviction (counted): a pair that keeps

@@ -302,6 +302,14 @@ struct PrefixState {
 	// Enumeration over hours by the prefix's sources that never sent
 	// credentials nor succeeded (address rotation inside a /24 or /64).
 	UserHistory<16> history;
+	// Failed authentications of the prefix's sources where no account
+	// authenticated (an IPv6 host rotating addresses inside its /64), the
+	// distinct sources among them (tags of their address hashes), and
+	// whether an account authenticated from any address of the prefix.
+	util::TimePoint auth_window{};
+	uint16_t auth_failures = 0;
+	bool auth_success = false;
+	std::array<uint16_t, 4> auth_sources{};
 };
 
 } // namespace sipguard::detect

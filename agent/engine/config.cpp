@@ -220,6 +220,19 @@ const Param kParams[] = {
 	              "source is banned after all (at most 4).",
 	      .min = 2, .max = 4},
 	 config::bind<&Config::account, &AccountConfig::max_failing_accounts>()},
+	{{.name = "detect.account.guard_sources", .type = T::Int, .default_value = "3",
+	      .help = "Distinct addresses failing for one account within guard_window that put it under guard: its\n"
+	              "credentials from sources where it never authenticated are dropped (a source that failed\n"
+	              "for it before is banned; an IPv6 /64 aggregates), the sources where it authenticated keep\n"
+	              "working (at most 8).",
+	      .min = 2, .max = 8},
+	 config::bind<&Config::account, &AccountConfig::guard_sources>()},
+	{{.name = "detect.account.guard_window", .type = T::Duration, .default_value = "\"10m\"",
+	      .help = "Window over which an account's failing addresses are counted.", .min = 1000, .max = 86400000},
+	 config::bind<&Config::account, &AccountConfig::guard_window>()},
+	{{.name = "detect.account.guard_time", .type = T::Duration, .default_value = "\"30m\"",
+	      .help = "How long an account stays guarded after its last failure.", .min = 1000, .max = 7LL * 86400000},
+	 config::bind<&Config::account, &AccountConfig::guard_time>()},
 	{{.name = "detect.account.rate", .type = T::Float, .default_value = "0.0",
 	      .help = "Requests per second with one account's credentials, from the sources where it authenticated,\n"
 	              "all together; the excess is dropped and reported once a minute (finding `account`), never\n"

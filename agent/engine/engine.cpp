@@ -316,6 +316,8 @@ private:
 	// credentials of an account that authenticated from this source: false
 	// when it is over and must be dropped (reported once a minute).
 	bool account_rate(const RequestFacts& r);
+	// The finding of an account that became guarded with this failure.
+	void report_guarded(const ResponseFacts& r, const detect::AccountTable::Failure& acct);
 	// Logs a call tracker's limit report as a call-limit finding; true when
 	// that banned the source (detect.call_limit.ban).
 	bool call_limit(const calls::CallLimitReport& rep);
@@ -911,6 +913,22 @@ bool EnginePass::account_rate(const RequestFacts& r)
 	return cfg_.dry_run;
 }
 
+void EnginePass::report_guarded(const ResponseFacts& r, const detect::AccountTable::Failure& acct)
+{
+	Finding& f = m_.finding;
+	detect::begin_finding(f, detect::Detector::Account,
+	                      "account under attack from several sources: its credentials from sources where it never "
+	                      "authenticated are dropped",
+	                      now_, cfg_.account.guard_time);
+	f.wants_ban = false;
+	f.evidence.add_count("failures_all_sources", acct.failures);
+	f.evidence.add_count("failing_sources", acct.sources);
+	f.evidence.add_sample("account", r.account_name);
+	f.evidence.add_sample("identity", "account");
+	f.evidence.add_sample("why", "guarded: the sources where it authenticated keep working");
+	report(f);
+}
+
 Verdict EnginePass::request(const sip::Message& msg)
 {
 	SourceState& st = *st_;
@@ -969,6 +987,25 @@ Verdict EnginePass::request(const sip::Message& msg)
 			if (PairState* p = m_.pairs.find(remote_, remote_hash_, acting); p && p->blocked_until > now_) {
 				++p->dropped;
 				++c_.account_blocked;
+				if (!cfg_.dry_run)
+					return Verdict::Drop;
+			}
+		}
+		// An account under attack from several sources: its credentials
+		// from a source where it never authenticated are dropped.
+		if (creds && cfg_.account.enabled && m_.accounts.guarded(r.account, now_)) {
+			PairState& p = m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
+			c_.pair_evictions = m_.pairs.evictions();
+			if (!p.succeeded) {
+				++c_.account_guarded;
+				const detect::AccountTable::Failure acct =
+					m_.accounts.on_failure(r.account, r.source_hash, now_, cfg_.brute_force.window, cfg_.account);
+				const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, &p, &acct,
+				                                       remote_.is_v6() ? prefix_.get() : nullptr, r.source_hash};
+				const auto o = detect::brute_force::on_guarded(cfg_.brute_force, ctx, st, p, txn_key(remote_hash_, msg),
+				                                               auth_user, now_, f);
+				if (o != detect::brute_force::Outcome::None && emit(f, o == detect::brute_force::Outcome::BanPrefix))
+					return Verdict::Drop;
 				if (!cfg_.dry_run)
 					return Verdict::Drop;
 			}
@@ -1055,8 +1092,13 @@ Verdict EnginePass::response(const sip::Message& msg)
 	if (r.account && (detect::is_success(r) || detect::is_auth_failure(r))) {
 		pair = &m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
 		c_.pair_evictions = m_.pairs.evictions();
-		if (detect::is_success(r))
+		if (detect::is_success(r)) {
+			// A /64 an account authenticated from is never aggregated.
+			if (!st.auth_success && remote_.is_v6())
+				if (PrefixState* p6 = prefix_.get())
+					p6->auth_success = true;
 			detect::brute_force::on_auth_success(st, *pair, r.account);
+		}
 	}
 	PrefixState* ps = detect::is_success(r) ? m_.prefixes.find(remote_.masked(prefix_len_for(cfg_, remote_))) : nullptr;
 	detect::flood::on_response(cfg_.flood, st, ps, r, now_);
@@ -1075,10 +1117,13 @@ Verdict EnginePass::response(const sip::Message& msg)
 	const bool failed = cfg_.brute_force.enabled && detect::is_auth_failure(r);
 	if (failed) {
 		acct = m_.accounts.on_failure(r.account ? r.account : r.target_hash, r.source_hash, now_,
-		                              cfg_.brute_force.window);
+		                              cfg_.brute_force.window, cfg_.account);
 		c_.account_evictions += acct.evicted ? 1 : 0;
+		if (acct.newly_guarded)
+			report_guarded(r, acct);
 	}
-	const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, pair, failed ? &acct : nullptr};
+	const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, pair, failed ? &acct : nullptr,
+	                                       failed && remote_.is_v6() ? prefix_.get() : nullptr, r.source_hash};
 	const auto b = detect::brute_force::on_response(cfg_.brute_force, ctx, st, r, now_, f);
 	if (b == detect::brute_force::Outcome::Block)
 		report(f);

@@ -76,6 +76,7 @@ struct EngineCounters {
 	uint64_t enumeration_held = 0; // requests for yet another user with challenges left behind (dropped, no ban)
 	uint64_t account_blocked = 0;  // requests of a blocked (source, account) pair (dropped, the source not banned)
 	uint64_t throttled = 0;        // authenticated requests over a source's or an account's rate (dropped, no ban)
+	uint64_t account_guarded = 0;  // credentials for a guarded account from a source where it never authenticated
 	uint64_t findings = 0;
 	std::array<uint64_t, detect::kDetectorCount> findings_by_detector{};
 	uint64_t bans = 0;         // findings that produced a new ban

@@ -16,6 +16,22 @@ using engine::Verdict;
 
 namespace {
 
+// One guess at `user`'s password from `host`: credentials at once, refused.
+Req guess(const std::string& user, const std::string& host, int n)
+{
+	Req r;
+	r.method = "REGISTER";
+	r.ruri_user = "";
+	r.from_user = r.to_user = user;
+	r.via_host = host;
+	r.call_id = fmt::format("guess-{}-{}@{}", user, n, host);
+	r.from_tag = fmt::format("g{}", n);
+	r.branch = fmt::format("z9hG4bK-g{}", n);
+	r.cseq = 2;
+	r.credentials = true;
+	return r;
+}
+
 // Two queue threads' engines as the daemon builds them: one ban manager, one
 // account table, a hash seed each. The kernel sends a source to one queue
 // only, so each source below is given to one shard.
@@ -44,45 +60,50 @@ struct Shards {
 		p.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size());
 		return e.on_packet(p, dir, now);
 	}
+	// Guess i at user 105 from 198.18.i.9, on shard a or b by i's parity,
+	// refused; 500 ms later. True when the address is banned.
+	bool guess_from(int i)
+	{
+		auto src = ip(fmt::format("198.18.{}.9", i));
+		engine::Engine& e = i % 2 ? b : a;
+		Req r = guess("105", src.to_string(), i);
+		send(e, src, nfq::Direction::In, request(r));
+		send(e, src, nfq::Direction::Out, response(r, 403));
+		now += std::chrono::milliseconds(500);
+		return bans.is_banned(src, now);
+	}
 };
-
-// One guess at `user`'s password from `host`: credentials at once, refused.
-Req guess(const std::string& user, const std::string& host, int n)
-{
-	Req r;
-	r.method = "REGISTER";
-	r.ruri_user = "";
-	r.from_user = r.to_user = user;
-	r.via_host = host;
-	r.call_id = fmt::format("guess-{}-{}@{}", user, n, host);
-	r.from_tag = fmt::format("g{}", n);
-	r.branch = fmt::format("z9hG4bK-g{}", n);
-	r.cseq = 2;
-	r.credentials = true;
-	return r;
-}
 
 } // namespace
 
 TEST_CASE("accounts: failures for one account are counted once over all shards")
 {
 	// 20 addresses in 20 /24s, one failure each, spread over two queue
-	// threads: max_failures_per_user (20) counts them all, not 10 per shard.
-	Shards s;
+	// threads: max_failures_per_user (20) counts them all, not 10 per shard
+	// (the guard, which would stop them sooner, is off here).
+	auto cfg = std::make_shared<engine::Config>();
+	cfg->account.enabled = false;
+	Shards s(cfg);
 	int banned = 0;
-	for (int i = 0; i < 20; ++i) {
-		auto src = ip(fmt::format("198.18.{}.9", i));
-		engine::Engine& e = i % 2 ? s.b : s.a;
-		Req r = guess("105", src.to_string(), i);
-		s.send(e, src, nfq::Direction::In, request(r));
-		s.send(e, src, nfq::Direction::Out, response(r, 403));
-		banned += s.bans.is_banned(src, s.now) ? 1 : 0;
-		s.now += std::chrono::milliseconds(500);
-	}
+	for (int i = 0; i < 20; ++i)
+		banned += s.guess_from(i) ? 1 : 0;
 	CHECK(banned == 1); // the 20th failure, on shard b
 	CHECK(s.bans.is_banned(ip("198.18.19.9"), s.now));
 	REQUIRE(s.sink_b.findings.size() == 1);
 	CHECK(s.sink_b.findings[0].finding.reason == "failed authentication on a user under distributed attack");
+}
+
+TEST_CASE("accounts: three failing addresses over two shards put the account under guard")
+{
+	// Per shard, two and one addresses: only the shared table sees three.
+	Shards s;
+	CHECK_FALSE(s.guess_from(0));
+	CHECK_FALSE(s.guess_from(1));
+	CHECK(s.guess_from(2));
+	// A fourth address on the other shard: its credentials are dropped.
+	auto fourth = ip("198.18.3.9");
+	CHECK(s.send(s.b, fourth, nfq::Direction::In, request(guess("105", "198.18.3.9", 3))) == Verdict::Drop);
+	CHECK(s.b.counters().account_guarded == 1);
 }
 
 TEST_CASE("accounts: the shared table is safe under concurrent shards")
@@ -93,13 +114,13 @@ TEST_CASE("accounts: the shared table is safe under concurrent shards")
 	const auto now = util::TimePoint(std::chrono::seconds(1'800'000'000));
 	auto work = [&](uint64_t source) {
 		for (int i = 0; i < 20000; ++i)
-			(void)t.on_failure(t.hash(fmt::format("{}", i % 50)), source, now, std::chrono::minutes(10));
+			(void)t.on_failure(t.hash(fmt::format("{}", i % 50)), source, now, std::chrono::minutes(10), detect::AccountConfig{});
 	};
 	std::thread x(work, 1), y(work, 2);
 	x.join();
 	y.join();
 	for (int u = 0; u < 50; ++u) {
-		auto f = t.on_failure(t.hash(fmt::format("{}", u)), 3, now, std::chrono::minutes(10));
+		auto f = t.on_failure(t.hash(fmt::format("{}", u)), 3, now, std::chrono::minutes(10), detect::AccountConfig{});
 		CHECK(f.failures == 801);
 		CHECK(f.sources == 3);
 	}
@@ -125,7 +146,7 @@ Cycle register_once(Harness& h, const net::IpAddress& office, const std::string&
 	r.method = "REGISTER";
 	r.ruri_user = "";
 	r.from_user = r.to_user = user;
-	r.via_host = office.to_string();
+	r.via_host = office.is_v6() ? "[" + office.to_string() + "]" : office.to_string();
 	r.via_port = port;
 	r.call_id = fmt::format("reg-{}@office", user);
 	r.from_tag = fmt::format("t{}", user);
@@ -408,4 +429,112 @@ TEST_CASE("accounts: an authenticated source over the flood buckets is throttled
 	REQUIRE(h.sink.count(Detector::Flood) == 1); // once a minute
 	CHECK(h.first_finding(Detector::Flood)->wants_ban == false);
 	CHECK(h.sink.findings[0].outcome == engine::BanOutcome::Reported);
+}
+
+namespace {
+
+// One svcrack-like guess at `user` from `src`: REGISTER, 401, REGISTER with
+// credentials, 403. True when the credentials reached the PBX.
+bool crack_once(Harness& h, const net::IpAddress& src, const std::string& user, int n)
+{
+	Req r;
+	r.method = "REGISTER";
+	r.ruri_user = "";
+	r.from_user = r.to_user = user;
+	r.via_host = src.is_v6() ? "[" + src.to_string() + "]" : src.to_string();
+	r.user_agent = "Zoiper rv2.10.11.3";
+	r.call_id = fmt::format("crack-{}@x", n);
+	r.from_tag = fmt::format("k{}", n);
+	r.branch = fmt::format("z9hG4bK-k{}", n);
+	if (h.in(src, request(r)) == Verdict::Drop)
+		return false;
+	h.out(src, response(r, 401));
+	Req a = r;
+	a.cseq = 2;
+	a.branch += "-a";
+	a.credentials = true;
+	if (h.in(src, request(a)) == Verdict::Drop)
+		return false;
+	h.out(src, response(a, 403));
+	return true;
+}
+
+} // namespace
+
+TEST_CASE("accounts: distributed guessing of one account, 20 addresses x 3 guesses, interleaved")
+{
+	// The evaluation: 58 of 60 guesses reached the PBX before the per-user
+	// rule banned the sources. The owner's phone, registered before the
+	// attack from its own address, keeps working.
+	Harness h;
+	auto owner = ip("198.51.100.95");
+	CHECK(register_once(h, owner, "105", 5060, 0, true).dropped == 0);
+	int reached = 0, n = 0;
+	for (int round = 0; round < 3; ++round)
+		for (int i = 0; i < 20; ++i) {
+			auto src = ip(fmt::format("203.0.{}.66", 100 + i));
+			if (!h.banned(src))
+				reached += crack_once(h, src, "105", n++) ? 1 : 0;
+			h.advance(300ms);
+			if (i % 5 == 0) {
+				Cycle c = register_once(h, owner, "105", 5060, 1 + n, true);
+				CHECK(c.dropped == 0);
+				CHECK_FALSE(c.failed);
+			}
+		}
+	MESSAGE(reached, " guesses reached the PBX");
+	CHECK(reached <= 10);
+	CHECK_FALSE(h.banned(owner));
+	int banned = 0;
+	for (int i = 0; i < 20; ++i)
+		banned += h.banned(ip(fmt::format("203.0.{}.66", 100 + i))) ? 1 : 0;
+	MESSAGE(banned, " of the 20 addresses banned");
+	CHECK(banned == 20); // each after its first failure (a dropped guess counts)
+	// The guard is reported once, naming the account.
+	REQUIRE(h.sink.count(Detector::Account) == 1);
+	std::string json;
+	h.first_finding(Detector::Account)->evidence.append_json(json);
+	CHECK(json.find("\"account\":[\"105\"]") != std::string::npos);
+	CHECK(json.find("\"identity\":[\"account\"]") != std::string::npos);
+}
+
+TEST_CASE("accounts: one address per guess inside an IPv6 /64")
+{
+	// The evaluation: 35 guesses reached the PBX before the /64 was banned.
+	Harness h;
+	int reached = 0;
+	for (int i = 0; i < 100; ++i) {
+		auto src = ip(fmt::format("2001:db8:66:1::{:x}", 0x100 + i));
+		if (h.banned(src))
+			break;
+		reached += crack_once(h, src, "105", i) ? 1 : 0;
+		h.advance(200ms);
+	}
+	MESSAGE(reached, " guesses reached the PBX");
+	CHECK(reached <= 10);
+	auto active = h.bans.active(h.now);
+	bool prefix = false;
+	for (const auto& b : active)
+		prefix = prefix || (b.target.prefix_len == 64 && b.target.base == ip("2001:db8:66:1::"));
+	CHECK(prefix);
+	CHECK(h.engine.counters().malformed == 0);
+}
+
+TEST_CASE("negative: an IPv6 office, one address per phone, one phone with a wrong password")
+{
+	// Nothing but the bad phone's own address may be banned: the /64 is one
+	// where accounts authenticate.
+	Harness h;
+	for (int t = 0; t < 300; t += 20) {
+		for (int p = 0; p < 5 && t % 60 == 0; ++p)
+			register_once(h, ip(fmt::format("2001:db8:77:2::{}", 10 + p)), std::to_string(201 + p), 5060, t, true);
+		register_once(h, ip("2001:db8:77:2::99"), "299", 5060, t, false);
+		h.advance(20s);
+	}
+	CHECK(h.banned(ip("2001:db8:77:2::99")));
+	for (int p = 0; p < 5; ++p)
+		CHECK_FALSE(h.banned(ip(fmt::format("2001:db8:77:2::{}", 10 + p))));
+	for (const auto& b : h.bans.active(h.now))
+		CHECK(b.target.prefix_len == 128);
+	CHECK(h.engine.counters().malformed == 0);
 }
