@@ -123,6 +123,7 @@ const CounterTable<Shard>& traffic_table()
 		  {{{"table", "tcp_flows"}}, engine(&EngineCounters::flow_evictions)},
 		  {{{"table", "accounts"}}, engine(&EngineCounters::account_evictions)},
 		  {{{"table", "account_pairs"}}, engine(&EngineCounters::pair_evictions)},
+		  {{{"table", "histories"}}, engine(&EngineCounters::history_evictions)},
 		  {{{"table", "dialogs"}}, calls(&calls::Counters::dialogs_evicted)}}},
 		{"sipguard_tcp_events_total", Type::Counter,
 		 "TCP stream events that pass: resent bytes identical to the judged copy, flows picked up without a SYN, "

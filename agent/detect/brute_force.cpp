@@ -17,7 +17,7 @@ uint32_t low_bits(uint64_t account) { return static_cast<uint32_t>(account) | 1;
 uint32_t note_failing(SourceState& st, uint64_t account, util::TimePoint now, util::Millis window)
 {
 	const uint32_t key = low_bits(account);
-	const uint32_t t = UserHistory<1>::seconds(now);
+	const uint32_t t = UserHistoryBase::seconds(now);
 	const auto window_s = static_cast<uint32_t>(window.count() / 1000);
 	size_t slot = 0;
 	for (size_t i = 0; i < SourceState::kFailingAccounts; ++i) {

@@ -15,6 +15,7 @@
 #include "agent/detect/finding.h"
 #include "agent/detect/pair_table.h"
 #include "agent/detect/source_state.h"
+#include "agent/detect/user_history.h"
 #include "agent/sip/message.h"
 
 namespace sipguard::detect {
@@ -34,14 +35,19 @@ bool on_request(const ScannerConfig& cfg, SourceState& st, const RequestFacts& r
 bool on_response(const ScannerConfig& cfg, SourceState& st, const ResponseFacts& r, util::TimePoint now, Finding& out);
 } // namespace scanner
 
-// The source's /24 (/64) state, found or created only when a detector
-// needs it (most messages never do); null when the engine has none.
-class PrefixLookup {
+// State the engine finds or creates only when a detector needs it (most
+// messages never do), so sources and prefixes stay small: the source's /24
+// (/64), and the long histories of enumeration in tables of their own
+// (null when the engine has none, or `create` is false and there is none).
+class LazyState {
 public:
-	virtual PrefixState* get() = 0;
+	virtual PrefixState* prefix() = 0;
+	// `created` (may be null) says a new, empty history was made.
+	virtual SourceHistory* history(bool create, bool* created = nullptr) = 0;
+	virtual PrefixHistory* prefix_history(bool create) = 0;
 
 protected:
-	~PrefixLookup() = default;
+	~LazyState() = default;
 };
 
 namespace enumeration {
@@ -49,9 +55,9 @@ namespace enumeration {
 // the request without a finding (challenges left behind would pass the
 // threshold; the grace will confirm them).
 enum class Outcome : uint8_t { None, Ban, BanPrefix, Hold };
-Outcome on_request(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& prefix, const RequestFacts& r,
+Outcome on_request(const EnumerationConfig& cfg, SourceState& st, LazyState& lazy, const RequestFacts& r,
                    util::TimePoint now, Finding& out);
-Outcome on_response(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& prefix, const ResponseFacts& r,
+Outcome on_response(const EnumerationConfig& cfg, SourceState& st, LazyState& lazy, const ResponseFacts& r,
                     util::TimePoint now, Finding& out);
 } // namespace enumeration
 

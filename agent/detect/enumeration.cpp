@@ -36,18 +36,27 @@ bool feeds_prefix(const SourceState& st) { return !st.ever_credentials && !st.kn
 
 // Notes a failed user in the source's long history and, for a source that
 // feeds it, in its prefix's.
-void note_failed(SourceState& st, PrefixLookup& prefix, UserSlot& u, uint64_t source_hash, util::TimePoint now,
+void note_failed(SourceState& st, LazyState& lazy, UserSlot& u, uint64_t source_hash, util::TimePoint now,
                  Tally& t)
 {
 	if (!(u.flags & UserSlot::InHistory)) {
-		u.flags |= UserSlot::InHistory;
-		st.history.note(u.hash, UserHistory<12>::Failed, 0, now);
-		++t.noted;
+		bool created = false;
+		if (SourceHistory* h = lazy.history(true, &created)) {
+			// A new history starts with the window's successes as credit
+			// (later ones are noted as they come).
+			if (created)
+				for (uint8_t i = 0; i < st.user_count; ++i)
+					if (st.users[i].flags & UserSlot::Success)
+						h->note(st.users[i].hash, UserHistoryBase::Succeeded, 0, now);
+			u.flags |= UserSlot::InHistory;
+			h->note(u.hash, UserHistoryBase::Failed, 0, now);
+			++t.noted;
+		}
 	}
 	if (!(u.flags & UserSlot::InPrefix) && feeds_prefix(st))
-		if (PrefixState* ps = prefix.get()) {
+		if (PrefixHistory* ph = lazy.prefix_history(true)) {
 			u.flags |= UserSlot::InPrefix;
-			ps->history.note(u.hash, UserHistory<16>::Failed, source_tag(source_hash), now);
+			ph->note(u.hash, UserHistoryBase::Failed, source_tag(source_hash), now);
 			++t.noted;
 		}
 }
@@ -67,12 +76,13 @@ Outcome finding(Finding& out, std::string_view reason, util::TimePoint now, util
 
 // The rules over hours, when the last message added a failed user: per
 // source, then per prefix.
-Outcome evaluate_long(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& prefix, util::TimePoint now,
-                      Tally& t, Finding& out)
+Outcome evaluate_long(const EnumerationConfig& cfg, SourceState& st, LazyState& lazy, util::TimePoint now, Tally& t,
+                      Finding& out)
 {
 	// A peer the PBX itself contacts (a trunk it qualifies) may send calls
 	// for unassigned numbers all day: hours of those are not a scan.
-	const auto mine = st.history.count(now, cfg.long_window, cfg.challenge_grace);
+	const SourceHistory* h = lazy.history(false);
+	const auto mine = h ? h->count(now, cfg.long_window, cfg.challenge_grace) : SourceHistory::Count{};
 	const int64_t effective = static_cast<int64_t>(mine.failed) -
 	                          static_cast<int64_t>(cfg.success_credit) * static_cast<int64_t>(mine.succeeded);
 	if (!st.pbx_peer && effective >= static_cast<int64_t>(cfg.long_max_users)) {
@@ -83,10 +93,10 @@ Outcome evaluate_long(const EnumerationConfig& cfg, SourceState& st, PrefixLooku
 		out.evidence.add_sample("identity", "source");
 		return Outcome::Ban;
 	}
-	PrefixState* ps = feeds_prefix(st) ? prefix.get() : nullptr;
-	if (!ps)
+	const PrefixHistory* ph = feeds_prefix(st) ? lazy.prefix_history(false) : nullptr;
+	if (!ph)
 		return Outcome::None;
-	const auto all = ps->history.count(now, cfg.long_window, cfg.challenge_grace);
+	const auto all = ph->count(now, cfg.long_window, cfg.challenge_grace);
 	if (all.failed < cfg.long_max_users || all.sources < 2)
 		return Outcome::None;
 	begin_finding(out, Detector::Enumeration,
@@ -105,7 +115,7 @@ Outcome evaluate_long(const EnumerationConfig& cfg, SourceState& st, PrefixLooku
 // per-port rule over the other users of that port (port 0 = skip), and the
 // challenges of the other users not yet answered count as left behind.
 // `noted`: the caller already added a user to a long history.
-Outcome evaluate(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& prefix, uint64_t source_hash,
+Outcome evaluate(const EnumerationConfig& cfg, SourceState& st, LazyState& lazy, uint64_t source_hash,
                  util::TimePoint now, uint16_t port, uint32_t port_limit, uint32_t new_user, Finding& out,
                  bool noted = false)
 {
@@ -138,7 +148,7 @@ Outcome evaluate(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& pr
 		}
 		if (failed) {
 			++t.failed;
-			note_failed(st, prefix, u, source_hash, now, t);
+			note_failed(st, lazy, u, source_hash, now, t);
 		}
 	}
 	const int64_t credit = static_cast<int64_t>(cfg.success_credit) * t.succeeded;
@@ -152,7 +162,7 @@ Outcome evaluate(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& pr
 	if (!st.ever_credentials && t.outstanding >= cfg.max_unanswered_challenges)
 		return finding(out, "distinct users challenged, credentials never sent", now, cfg.window, t, st, Outcome::Ban);
 	if (t.noted > 0)
-		if (Outcome o = evaluate_long(cfg, st, prefix, now, t, out); o != Outcome::None)
+		if (Outcome o = evaluate_long(cfg, st, lazy, now, t, out); o != Outcome::None)
 			return o;
 	// A challenge counts as soon as the source asks for another user without
 	// answering it (a scanner never does; a phone answers within a round
@@ -168,7 +178,7 @@ Outcome evaluate(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& pr
 
 } // namespace
 
-Outcome on_request(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& prefix, const RequestFacts& r,
+Outcome on_request(const EnumerationConfig& cfg, SourceState& st, LazyState& lazy, const RequestFacts& r,
                    util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled)
@@ -178,8 +188,8 @@ Outcome on_request(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& 
 			// A challenge noted in the prefix is answered: a phone, not a scanner.
 			if ((u->flags & (UserSlot::InPrefix | UserSlot::CredsSent)) == UserSlot::InPrefix &&
 			    !(u->flags & UserSlot::FailedHard))
-				if (PrefixState* ps = prefix.get())
-					ps->history.note(u->hash, UserHistory<16>::Answered, source_tag(r.source_hash), now);
+				if (PrefixHistory* ph = lazy.prefix_history(false))
+					ph->note(u->hash, UserHistoryBase::Answered, source_tag(r.source_hash), now);
 			u->flags |= UserSlot::CredsSent;
 		}
 		return Outcome::None;
@@ -192,13 +202,13 @@ Outcome on_request(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& 
 	const bool fresh = !u || !(u->flags & (UserSlot::Challenged | UserSlot::FailedHard | UserSlot::Success));
 	const uint32_t limit = r.method == sip::Method::Invite ? cfg.max_invite_users_per_port : cfg.max_users_per_port;
 	const Outcome o =
-		evaluate(cfg, st, prefix, r.source_hash, now, fresh ? r.remote_port : 0, limit, fresh ? r.target_hash : 0, out);
+		evaluate(cfg, st, lazy, r.source_hash, now, fresh ? r.remote_port : 0, limit, fresh ? r.target_hash : 0, out);
 	if (o == Outcome::None && !u)
 		st.user(r.target_hash, r.target_user, true, r.remote_port);
 	return o;
 }
 
-Outcome on_response(const EnumerationConfig& cfg, SourceState& st, PrefixLookup& prefix, const ResponseFacts& r,
+Outcome on_response(const EnumerationConfig& cfg, SourceState& st, LazyState& lazy, const ResponseFacts& r,
                     util::TimePoint now, Finding& out)
 {
 	if (!cfg.enabled || r.status < 200)
@@ -207,7 +217,8 @@ Outcome on_response(const EnumerationConfig& cfg, SourceState& st, PrefixLookup&
 	if (is_success(r)) {
 		if (u && !(u->flags & UserSlot::Success)) {
 			u->flags |= UserSlot::Success;
-			st.history.note(u->hash, UserHistory<12>::Succeeded, 0, now);
+			if (SourceHistory* h = lazy.history(false))
+				h->note(u->hash, UserHistoryBase::Succeeded, 0, now);
 		}
 		return Outcome::None;
 	}
@@ -221,9 +232,9 @@ Outcome on_response(const EnumerationConfig& cfg, SourceState& st, PrefixLookup&
 			// The prefix ages it into a failure unless credentials follow
 			// (a source asking once per address never comes back to it).
 			if (feeds_prefix(st) && !(u->flags & UserSlot::InPrefix))
-				if (PrefixState* ps = prefix.get()) {
+				if (PrefixHistory* ph = lazy.prefix_history(true)) {
 					u->flags |= UserSlot::InPrefix;
-					ps->history.note(u->hash, UserHistory<16>::Challenged, source_tag(r.source_hash), now);
+					ph->note(u->hash, UserHistoryBase::Challenged, source_tag(r.source_hash), now);
 					noted = true;
 				}
 		}
@@ -235,7 +246,7 @@ Outcome on_response(const EnumerationConfig& cfg, SourceState& st, PrefixLookup&
 	} else {
 		return Outcome::None;
 	}
-	return evaluate(cfg, st, prefix, r.source_hash, now, 0, 0, 0, out, noted);
+	return evaluate(cfg, st, lazy, r.source_hash, now, 0, 0, 0, out, noted);
 }
 
 } // namespace sipguard::detect::enumeration

@@ -19,7 +19,6 @@ struct RequestFacts {
 	uint32_t target_hash = 0;
 	bool has_credentials = false;  // Authorization or Proxy-Authorization with a response
 	std::string_view auth_user;    // credentials' username, else From user
-	uint32_t auth_hash = 0;
 	uint64_t account = 0;          // AccountTable::hash of the credentials' username, 0 without credentials
 	// OPTIONS, or REGISTER/INVITE/SUBSCRIBE without credentials: what a
 	// scanner sends to learn whether something answers.
@@ -33,11 +32,11 @@ struct ResponseFacts {
 	uint16_t status = 0;
 	sip::Method method = sip::Method::Unknown;
 	uint32_t target_hash = 0;
-	uint32_t auth_hash = 0;
 	uint64_t account = 0; // as RequestFacts::account
 	bool had_credentials = false;
 	bool probe = false;
-	std::string_view target_user; // sample kept with the transaction (may be truncated)
+	std::string_view target_user;  // sample kept with the transaction (may be truncated); with
+	                               // credentials, their username
 	std::string_view account_name; // the credentials' username, sample (may be truncated)
 	uint64_t source_hash = 0;      // hash of the remote address (never 0)
 	uint16_t remote_port = 0;     // the port the response goes to

@@ -10,7 +10,6 @@
 
 #include "agent/detect/config.h"
 #include "agent/detect/finding.h"
-#include "agent/detect/user_history.h"
 
 namespace sipguard::detect {
 
@@ -149,9 +148,10 @@ struct SourceState {
 	uint8_t user_sample_count = 0;
 	SampleText user_agent;
 
-	// Enumeration over hours: users refused or left challenged, and users
-	// that succeeded (credit), whatever the port.
-	UserHistory<12> history;
+	// Enumeration over hours: the source has an entry in the engine's
+	// history table (LazyState::history), which keeps the users refused or
+	// left challenged, and those that succeeded (credit), whatever the port.
+	bool has_history = false;
 
 	// Scanner behaviour.
 	util::TimePoint scan_window{};
@@ -299,9 +299,6 @@ struct PrefixState {
 	util::TimePoint banned_until{};
 	uint64_t ban_gen = 0;
 	util::TimePoint suppress_until{};
-	// Enumeration over hours by the prefix's sources that never sent
-	// credentials nor succeeded (address rotation inside a /24 or /64).
-	UserHistory<16> history;
 	// Failed authentications of the prefix's sources where no account
 	// authenticated (an IPv6 host rotating addresses inside its /64), the
 	// distinct sources among them (tags of their address hashes), and

@@ -13,8 +13,7 @@
 
 namespace sipguard::detect {
 
-template <size_t N>
-struct UserHistory {
+struct UserHistoryBase {
 	enum Kind : uint8_t {
 		Empty = 0,
 		Failed,     // refused (404/403/...), or a challenge confirmed left behind
@@ -28,12 +27,15 @@ struct UserHistory {
 		uint16_t source = 0; // which source of a prefix (a tag of its address hash)
 		uint8_t kind = Empty;
 	};
-	std::array<Entry, N> entries{};
-
 	static uint32_t seconds(util::TimePoint t)
 	{
 		return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
 	}
+};
+
+template <size_t N>
+struct UserHistory : UserHistoryBase {
+	std::array<Entry, N> entries{};
 
 	// Records `kind` for `user` (a user seen again keeps one entry); a full
 	// history replaces its oldest entry. A challenge changes nothing but an
@@ -100,5 +102,11 @@ struct UserHistory {
 		return c;
 	}
 };
+
+// A source's history: up to long_max_users (12) failed users beside some
+// that succeeded. A prefix's: its sources that never sent credentials nor
+// succeeded, one user per address when they rotate.
+using SourceHistory = UserHistory<12>;
+using PrefixHistory = UserHistory<16>;
 
 } // namespace sipguard::detect

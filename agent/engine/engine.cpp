@@ -60,14 +60,12 @@ bool has_credentials(const sip::Message& m)
 struct Txn {
 	uint64_t key = 0;
 	util::TimePoint created{};
-	uint32_t target_hash = 0;
-	uint32_t auth_hash = 0;
 	uint64_t account = 0;
+	uint32_t target_hash = 0;
 	sip::Method method = sip::Method::Unknown;
 	bool creds = false;
 	bool probe = false;
-	SampleText target;
-	SampleText account_name;
+	SampleText target; // the credentials' username when there are some (the account), else the target user
 };
 
 // Pending requests by txn_key; a full table evicts the oldest request (all
@@ -207,8 +205,9 @@ private:
 struct Engine::Impl {
 	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed, detect::AccountTable* shared)
 		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
-		  prefixes(cfg->tables.prefixes, seed), txns(cfg->tables.transactions), flows(cfg->tables.tcp_flows),
-		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
+		  prefixes(cfg->tables.prefixes, seed), histories(std::max<size_t>(cfg->tables.sources / 4, 256), seed),
+		  prefix_histories(std::max<size_t>(cfg->tables.prefixes / 4, 256), seed), txns(cfg->tables.transactions),
+		  flows(cfg->tables.tcp_flows), syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
 		  source_flows(cfg->tables.tcp_flows),
 		  own_accounts(shared ? nullptr : std::make_unique<detect::AccountTable>(cfg->tables.accounts, seed)),
 		  accounts(shared ? *shared : *own_accounts), pairs(cfg->tables.account_pairs)
@@ -221,6 +220,10 @@ struct Engine::Impl {
 	uint64_t seed;
 	detect::AddressTable<SourceState> sources;
 	detect::AddressTable<PrefixState> prefixes;
+	// Long enumeration histories of the few sources and prefixes with
+	// failed users (a quarter of their tables).
+	detect::AddressTable<detect::SourceHistory> histories;
+	detect::AddressTable<detect::PrefixHistory> prefix_histories;
 	TxnTable txns;
 	util::LruTable<Flow> flows; // least recently active evicted first
 	util::LruTable<SynSeen> syns;
@@ -255,7 +258,8 @@ size_t Engine::table_bytes() const
 		streams += m.flows[s].stream.buffer_bytes();
 	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
 	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams +
-	       m.pairs.bytes() + (m.own_accounts ? m.own_accounts->bytes() : 0);
+	       m.histories.bytes() + m.prefix_histories.bytes() + m.pairs.bytes() +
+	       (m.own_accounts ? m.own_accounts->bytes() : 0);
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -331,25 +335,57 @@ private:
 	void refresh_ban_state();
 	bool banned() const { return st_->banned_until > now_; }
 
-	// The source's /24 (/64) state, created on a detector's first need.
-	class Prefix final : public detect::PrefixLookup {
+	// The source's /24 (/64) state and the long histories, found or
+	// created on a detector's first need.
+	class Lazy final : public detect::LazyState {
 	public:
-		explicit Prefix(EnginePass& pass) : pass_(pass) {}
-		PrefixState* get() override
+		explicit Lazy(EnginePass& pass) : p_(pass) {}
+		PrefixState* prefix() override
 		{
 			if (!ps_) {
 				bool inserted = false;
-				ps_ = &pass_.m_.prefixes.find_or_insert(pass_.remote_.masked(prefix_len_for(pass_.cfg_, pass_.remote_)),
-				                                        inserted);
-				pass_.c_.prefix_evictions = pass_.m_.prefixes.evictions();
+				ps_ = &p_.m_.prefixes.find_or_insert(p_.masked(), inserted);
+				p_.c_.prefix_evictions = p_.m_.prefixes.evictions();
 			}
 			return ps_;
 		}
+		detect::SourceHistory* history(bool create, bool* created) override
+		{
+			if (!h_ && (create || p_.st_->has_history)) {
+				h_ = create ? insert(p_.m_.histories, p_.remote_, p_.remote_hash_, created)
+				            : p_.m_.histories.find(p_.remote_, p_.remote_hash_);
+				p_.st_->has_history = h_ != nullptr; // an evicted one is gone
+			}
+			return h_;
+		}
+		detect::PrefixHistory* prefix_history(bool create) override
+		{
+			if (!ph_) {
+				const net::IpAddress key = p_.masked();
+				ph_ = create ? insert(p_.m_.prefix_histories, key, p_.m_.prefix_histories.hash(key), nullptr)
+				             : p_.m_.prefix_histories.find(key);
+			}
+			return ph_;
+		}
 
 	private:
-		EnginePass& pass_;
+		template <class H>
+		H* insert(detect::AddressTable<H>& t, const net::IpAddress& key, uint64_t hash, bool* created)
+		{
+			bool inserted = false;
+			H* h = &t.find_or_insert(key, hash, inserted);
+			if (created)
+				*created = inserted;
+			p_.c_.history_evictions = p_.m_.histories.evictions() + p_.m_.prefix_histories.evictions();
+			return h;
+		}
+
+		EnginePass& p_;
 		PrefixState* ps_ = nullptr;
+		detect::SourceHistory* h_ = nullptr;
+		detect::PrefixHistory* ph_ = nullptr;
 	};
+	net::IpAddress masked() const { return remote_.masked(prefix_len_for(cfg_, remote_)); }
 
 	Engine::Impl& m_;
 	EngineCounters& c_;
@@ -363,7 +399,7 @@ private:
 	SourceState* st_ = nullptr;
 	TcpStream::Mode mode_ = TcpStream::Mode::Enforce;
 	bool remember_drop_ = false; // a request dropped as forged or by the call policy
-	Prefix prefix_{*this};
+	Lazy lazy_{*this};
 };
 
 void EnginePass::refresh_ban_state()
@@ -949,7 +985,6 @@ Verdict EnginePass::request(const sip::Message& msg)
 	r.target_hash = detect::hash_user(target);
 	r.has_credentials = creds;
 	r.auth_user = auth_user;
-	r.auth_hash = detect::hash_user(auth_user);
 	if (creds)
 		r.account = m_.accounts.hash(auth_user);
 	r.probe = msg.method == sip::Method::Options ||
@@ -1001,7 +1036,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 				const detect::AccountTable::Failure acct =
 					m_.accounts.on_failure(r.account, r.source_hash, now_, cfg_.brute_force.window, cfg_.account);
 				const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, &p, &acct,
-				                                       remote_.is_v6() ? prefix_.get() : nullptr, r.source_hash};
+				                                       remote_.is_v6() ? lazy_.prefix() : nullptr, r.source_hash};
 				const auto o = detect::brute_force::on_guarded(cfg_.brute_force, ctx, st, p, txn_key(remote_hash_, msg),
 				                                               auth_user, now_, f);
 				if (o != detect::brute_force::Outcome::None && emit(f, o == detect::brute_force::Outcome::BanPrefix))
@@ -1019,7 +1054,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 		}
 		if (detect::scanner::on_request(cfg_.scanner, st, r, now_, f) && emit(f, false))
 			return Verdict::Drop;
-		const auto e = detect::enumeration::on_request(cfg_.enumeration, st, prefix_, r, now_, f);
+		const auto e = detect::enumeration::on_request(cfg_.enumeration, st, lazy_, r, now_, f);
 		if ((e == detect::enumeration::Outcome::Ban || e == detect::enumeration::Outcome::BanPrefix) &&
 		    emit(f, e == detect::enumeration::Outcome::BanPrefix))
 			return Verdict::Drop;
@@ -1031,7 +1066,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 		// After the detectors that keep the source's answers to challenges.
 		if (creds && cfg_.account.enabled && cfg_.account.rate.rate > 0 && !account_rate(r))
 			return Verdict::Drop;
-		PrefixState* ps = cfg_.flood.enabled && !st.known() ? prefix_.get() : nullptr;
+		PrefixState* ps = cfg_.flood.enabled && !st.known() ? lazy_.prefix() : nullptr;
 		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
 		if (hit == detect::flood::Hit::Throttle) {
 			++c_.throttled;
@@ -1047,13 +1082,11 @@ Verdict EnginePass::request(const sip::Message& msg)
 		Txn& t = m_.txns.insert(txn_key(remote_hash_, msg), now_, cfg_.tables.transaction_timeout);
 		c_.transaction_evictions = m_.txns.evictions();
 		t.target_hash = r.target_hash;
-		t.auth_hash = r.auth_hash;
 		t.account = r.account;
 		t.method = msg.method;
 		t.creds = creds;
 		t.probe = r.probe;
-		t.target.set(target);
-		t.account_name.set(creds ? auth_user : std::string_view{});
+		t.target.set(creds ? auth_user : target);
 	}
 	return v;
 }
@@ -1070,12 +1103,11 @@ Verdict EnginePass::response(const sip::Message& msg)
 	r.status = msg.status;
 	r.method = t->method;
 	r.target_hash = t->target_hash;
-	r.auth_hash = t->auth_hash;
 	r.account = t->account;
 	r.had_credentials = t->creds;
 	r.probe = t->probe;
 	r.target_user = t->target.view();
-	r.account_name = t->account_name.view();
+	r.account_name = t->creds ? t->target.view() : std::string_view{};
 	r.source_hash = remote_hash_ | 1;
 	r.remote_port = pkt_.remote_port(dir_);
 	if (msg.status < 200)
@@ -1095,7 +1127,7 @@ Verdict EnginePass::response(const sip::Message& msg)
 		if (detect::is_success(r)) {
 			// A /64 an account authenticated from is never aggregated.
 			if (!st.auth_success && remote_.is_v6())
-				if (PrefixState* p6 = prefix_.get())
+				if (PrefixState* p6 = lazy_.prefix())
 					p6->auth_success = true;
 			detect::brute_force::on_auth_success(st, *pair, r.account);
 		}
@@ -1107,7 +1139,7 @@ Verdict EnginePass::response(const sip::Message& msg)
 	Finding& f = m_.finding;
 	if (detect::scanner::on_response(cfg_.scanner, st, r, now_, f) && emit(f, false))
 		return Verdict::Drop;
-	const auto e = detect::enumeration::on_response(cfg_.enumeration, st, prefix_, r, now_, f);
+	const auto e = detect::enumeration::on_response(cfg_.enumeration, st, lazy_, r, now_, f);
 	if ((e == detect::enumeration::Outcome::Ban || e == detect::enumeration::Outcome::BanPrefix) &&
 	    emit(f, e == detect::enumeration::Outcome::BanPrefix))
 		return Verdict::Drop;
@@ -1123,7 +1155,7 @@ Verdict EnginePass::response(const sip::Message& msg)
 			report_guarded(r, acct);
 	}
 	const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, pair, failed ? &acct : nullptr,
-	                                       failed && remote_.is_v6() ? prefix_.get() : nullptr, r.source_hash};
+	                                       failed && remote_.is_v6() ? lazy_.prefix() : nullptr, r.source_hash};
 	const auto b = detect::brute_force::on_response(cfg_.brute_force, ctx, st, r, now_, f);
 	if (b == detect::brute_force::Outcome::Block)
 		report(f);

@@ -87,6 +87,7 @@ struct EngineCounters {
 	uint64_t transaction_evictions = 0;
 	uint64_t account_evictions = 0; // from the shared account table, by this shard's inserts
 	uint64_t pair_evictions = 0;
+	uint64_t history_evictions = 0; // long enumeration histories (sources and prefixes)
 	uint64_t flow_evictions = 0;
 	uint64_t tcp_overflows = 0;
 	uint64_t forged_dropped = 0;
