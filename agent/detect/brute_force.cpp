@@ -36,7 +36,8 @@ uint32_t note_failing(SourceState& st, uint64_t account, util::TimePoint now, ut
 	return n;
 }
 
-void common_evidence(Finding& out, const SourceState& st, uint16_t status, uint32_t fast, uint32_t per_user)
+[[gnu::cold]] void common_evidence(Finding& out, const SourceState& st, uint16_t status, uint32_t fast,
+                                   uint32_t per_user)
 {
 	out.evidence.add_count("failures", st.auth_failures);
 	out.evidence.add_count("user_fast_failures", fast);
@@ -70,8 +71,8 @@ bool prefix_failure(const BruteForceConfig& cfg, PrefixState& ps, uint64_t sourc
 	return !ps.auth_success && sources >= 2 && ps.auth_failures >= cfg.max_failures;
 }
 
-Outcome ban_prefix(Finding& out, const BruteForceConfig& cfg, const SourceState& st, const PrefixState& ps,
-                   uint32_t sources, util::TimePoint now)
+[[gnu::cold]] Outcome ban_prefix(Finding& out, const BruteForceConfig& cfg, const SourceState& st,
+                                const PrefixState& ps, uint32_t sources, util::TimePoint now)
 {
 	begin_finding(out, Detector::BruteForce, "failed authentications from several addresses of one /64", now,
 	              cfg.window);
@@ -86,8 +87,8 @@ Outcome ban_prefix(Finding& out, const BruteForceConfig& cfg, const SourceState&
 // A source where an account authenticated: an office NAT or a trunk. A
 // failing account there is one misconfigured phone; the pair is blocked,
 // the source banned only when several accounts fail from it.
-Outcome known_good(const BruteForceConfig& cfg, const Context& ctx, SourceState& st, const ResponseFacts& r,
-                   uint32_t fast, util::TimePoint now, Finding& out)
+[[gnu::cold]] Outcome known_good(const BruteForceConfig& cfg, const Context& ctx, SourceState& st,
+                                const ResponseFacts& r, uint32_t fast, util::TimePoint now, Finding& out)
 {
 	PairState& pair = *ctx.pair;
 	if (restart_window(pair.failures_since, now, cfg.window))

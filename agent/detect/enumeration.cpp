@@ -36,8 +36,8 @@ bool feeds_prefix(const SourceState& st) { return !st.ever_credentials && !st.kn
 
 // Notes a failed user in the source's long history and, for a source that
 // feeds it, in its prefix's.
-void note_failed(SourceState& st, LazyState& lazy, UserSlot& u, uint64_t source_hash, util::TimePoint now,
-                 Tally& t)
+[[gnu::cold]] void note_failed(SourceState& st, LazyState& lazy, UserSlot& u, uint64_t source_hash,
+                              util::TimePoint now, Tally& t)
 {
 	if (!(u.flags & UserSlot::InHistory)) {
 		bool created = false;
@@ -61,8 +61,8 @@ void note_failed(SourceState& st, LazyState& lazy, UserSlot& u, uint64_t source_
 		}
 }
 
-Outcome finding(Finding& out, std::string_view reason, util::TimePoint now, util::Millis window, const Tally& t,
-                const SourceState& st, Outcome outcome)
+[[gnu::cold]] Outcome finding(Finding& out, std::string_view reason, util::TimePoint now, util::Millis window,
+                             const Tally& t, const SourceState& st, Outcome outcome)
 {
 	begin_finding(out, Detector::Enumeration, reason, now, window);
 	out.evidence.add_count("failed_users", t.failed);
@@ -76,8 +76,8 @@ Outcome finding(Finding& out, std::string_view reason, util::TimePoint now, util
 
 // The rules over hours, when the last message added a failed user: per
 // source, then per prefix.
-Outcome evaluate_long(const EnumerationConfig& cfg, SourceState& st, LazyState& lazy, util::TimePoint now, Tally& t,
-                      Finding& out)
+[[gnu::cold]] Outcome evaluate_long(const EnumerationConfig& cfg, SourceState& st, LazyState& lazy,
+                                   util::TimePoint now, Tally& t, Finding& out)
 {
 	// A peer the PBX itself contacts (a trunk it qualifies) may send calls
 	// for unassigned numbers all day: hours of those are not a scan.

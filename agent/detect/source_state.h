@@ -167,7 +167,8 @@ struct SourceState {
 	// last of its blocked (source, account) pairs ends, and the accounts
 	// that failed from here (low bits of their key, UserHistory seconds).
 	bool auth_success = false;
-	uint32_t throttled = 0; // requests dropped over the flood buckets (authenticated sources)
+	uint32_t throttled = 0;         // requests dropped over the flood buckets (authenticated sources)
+	uint32_t last_auth_account = 0; // low bits of the account that succeeded last (its pair is on record)
 	util::TimePoint pairs_blocked_until{};
 	static constexpr size_t kFailingAccounts = 4;
 	std::array<uint32_t, kFailingAccounts> failing_accounts{};

@@ -32,7 +32,9 @@ namespace {
 // Transaction key: the remote address, Call-ID, CSeq number and method
 // (RFC 3261 §17.2.3 matches on branch; Call-ID + CSeq is what both sides
 // of a response carry unchanged and is enough to pair request and answer).
-uint64_t txn_key(uint64_t remote_hash, const sip::Message& m)
+// Inlined into every request and response (the compiler outlines it once
+// it has a third, cold caller).
+[[gnu::always_inline]] inline uint64_t txn_key(uint64_t remote_hash, const sip::Message& m)
 {
 	const uint64_t h = util::hash_text(m.call_id, remote_hash);
 	return util::hash_combine(h, static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method));
@@ -316,12 +318,35 @@ private:
 	Verdict request(const sip::Message& msg);
 	Verdict response(const sip::Message& msg);
 	Verdict malformed(std::string_view what);
+	// The account paths below are rare (a blocked pair, a guarded account,
+	// a configured per-account rate): out of line and cold, so the code
+	// every request runs stays small in the instruction cache.
+	//
+	// A blocked (source, account) pair: that account's requests from here
+	// are dropped (the account acting: the credentials' username, else the
+	// AOR a REGISTER binds, else the From user). True: drop.
+	[[gnu::cold]] bool blocked_pair(const sip::Message& msg, const RequestFacts& r);
+	// Credentials for a guarded account (under attack from several sources)
+	// from a source where it never authenticated: dropped, the source banned
+	// when it tries again. True: drop.
+	[[gnu::cold]] bool guarded_account(const sip::Message& msg, const RequestFacts& r);
 	// The per-account rate (detect.account.rate) for a request with the
 	// credentials of an account that authenticated from this source: false
 	// when it is over and must be dropped (reported once a minute).
-	bool account_rate(const RequestFacts& r);
+	[[gnu::cold]] bool account_rate(const RequestFacts& r);
+	// Whether an authenticated request over a rate is dropped (counted):
+	// over UDP, where the sender retransmits it later. Over TCP a dropped
+	// message would end the rest of the connection (see "TCP streams"), so
+	// the excess passes there, reported all the same.
+	bool throttle()
+	{
+		if (cfg_.dry_run || pkt_.l4 != nfq::L4::Udp)
+			return false;
+		++c_.throttled;
+		return true;
+	}
 	// The finding of an account that became guarded with this failure.
-	void report_guarded(const ResponseFacts& r, const detect::AccountTable::Failure& acct);
+	[[gnu::cold]] void report_guarded(const ResponseFacts& r, const detect::AccountTable::Failure& acct);
 	// Logs a call tracker's limit report as a call-limit finding; true when
 	// that banned the source (detect.call_limit.ban).
 	bool call_limit(const calls::CallLimitReport& rep);
@@ -920,6 +945,39 @@ bool EnginePass::call_limit(const calls::CallLimitReport& rep)
 	return emit(f, false);
 }
 
+bool EnginePass::blocked_pair(const sip::Message& msg, const RequestFacts& r)
+{
+	const uint64_t acting =
+		r.has_credentials
+			? r.account
+			: m_.accounts.hash(msg.method == sip::Method::Register ? msg.to.uri.user : msg.from.uri.user);
+	PairState* p = m_.pairs.find(remote_, remote_hash_, acting);
+	if (!p || p->blocked_until <= now_)
+		return false;
+	++p->dropped;
+	++c_.account_blocked;
+	return !cfg_.dry_run;
+}
+
+bool EnginePass::guarded_account(const sip::Message& msg, const RequestFacts& r)
+{
+	PairState& p = m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
+	c_.pair_evictions = m_.pairs.evictions();
+	if (p.succeeded)
+		return false;
+	++c_.account_guarded;
+	const detect::AccountTable::Failure acct =
+		m_.accounts.on_failure(r.account, r.source_hash, now_, cfg_.brute_force.window, cfg_.account);
+	const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, &p, &acct,
+	                                       remote_.is_v6() ? lazy_.prefix() : nullptr, r.source_hash};
+	Finding& f = m_.finding;
+	const auto o = detect::brute_force::on_guarded(cfg_.brute_force, ctx, *st_, p, txn_key(remote_hash_, msg),
+	                                               r.auth_user, now_, f);
+	if (o != detect::brute_force::Outcome::None && emit(f, o == detect::brute_force::Outcome::BanPrefix))
+		return true;
+	return !cfg_.dry_run;
+}
+
 bool EnginePass::account_rate(const RequestFacts& r)
 {
 	// Only an account's own sources spend its budget: credentials anyone can
@@ -931,7 +989,7 @@ bool EnginePass::account_rate(const RequestFacts& r)
 	uint64_t dropped = 0;
 	if (m_.accounts.take(r.account, cfg_.account.rate, now_, first, dropped))
 		return true;
-	++c_.throttled;
+	const bool drop = throttle();
 	if (first) {
 		Finding& f = m_.finding;
 		detect::begin_finding(f, detect::Detector::Account,
@@ -946,7 +1004,7 @@ bool EnginePass::account_rate(const RequestFacts& r)
 		f.evidence.add_sample("why", "not banned: the account authenticated from this source");
 		report(f);
 	}
-	return cfg_.dry_run;
+	return !drop;
 }
 
 void EnginePass::report_guarded(const ResponseFacts& r, const detect::AccountTable::Failure& acct)
@@ -1012,39 +1070,10 @@ Verdict EnginePass::request(const sip::Message& msg)
 	}
 
 	if (!st.allowlisted) {
-		// A blocked (source, account) pair: that account's requests from
-		// here are dropped (the account acting: the credentials' username,
-		// else the AOR a REGISTER binds, else the From user).
-		if (st.pairs_blocked_until > now_) {
-			const uint64_t acting = creds ? r.account
-			                              : m_.accounts.hash(msg.method == sip::Method::Register ? msg.to.uri.user
-			                                                                                     : msg.from.uri.user);
-			if (PairState* p = m_.pairs.find(remote_, remote_hash_, acting); p && p->blocked_until > now_) {
-				++p->dropped;
-				++c_.account_blocked;
-				if (!cfg_.dry_run)
-					return Verdict::Drop;
-			}
-		}
-		// An account under attack from several sources: its credentials
-		// from a source where it never authenticated are dropped.
-		if (creds && cfg_.account.enabled && m_.accounts.guarded(r.account, now_)) {
-			PairState& p = m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
-			c_.pair_evictions = m_.pairs.evictions();
-			if (!p.succeeded) {
-				++c_.account_guarded;
-				const detect::AccountTable::Failure acct =
-					m_.accounts.on_failure(r.account, r.source_hash, now_, cfg_.brute_force.window, cfg_.account);
-				const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, &p, &acct,
-				                                       remote_.is_v6() ? lazy_.prefix() : nullptr, r.source_hash};
-				const auto o = detect::brute_force::on_guarded(cfg_.brute_force, ctx, st, p, txn_key(remote_hash_, msg),
-				                                               auth_user, now_, f);
-				if (o != detect::brute_force::Outcome::None && emit(f, o == detect::brute_force::Outcome::BanPrefix))
-					return Verdict::Drop;
-				if (!cfg_.dry_run)
-					return Verdict::Drop;
-			}
-		}
+		if (st.pairs_blocked_until > now_ && blocked_pair(msg, r))
+			return Verdict::Drop;
+		if (creds && cfg_.account.enabled && m_.accounts.guarded(r.account, now_) && guarded_account(msg, r))
+			return Verdict::Drop;
 		if (!st.known() && !m_.global_unknown.take(cfg_.flood.global_unknown, 1.0, now_)) {
 			// Shed, not banned: under a spoofed flood the global guard keeps
 			// the PBX alive without trusting any single source address.
@@ -1069,9 +1098,8 @@ Verdict EnginePass::request(const sip::Message& msg)
 		PrefixState* ps = cfg_.flood.enabled && !st.known() ? lazy_.prefix() : nullptr;
 		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
 		if (hit == detect::flood::Hit::Throttle) {
-			++c_.throttled;
 			emit(f, false); // once a minute (suppression), never a ban
-			if (!cfg_.dry_run)
+			if (throttle())
 				return Verdict::Drop;
 		} else if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix)) {
 			return Verdict::Drop;
@@ -1120,17 +1148,23 @@ Verdict EnginePass::response(const sip::Message& msg)
 		st.ever_success = true;
 	// The (source, account) pair of a response to credentials: a success
 	// makes the source known good for accounts, a failure is judged on it.
+	// The account that succeeded last from here is on record already (a
+	// phone re-registering, a trunk's calls): no lookup for it.
 	PairState* pair = nullptr;
-	if (r.account && (detect::is_success(r) || detect::is_auth_failure(r))) {
+	const auto last = static_cast<uint32_t>(r.account) | 1;
+	if (r.account && detect::is_auth_failure(r)) {
 		pair = &m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
 		c_.pair_evictions = m_.pairs.evictions();
-		if (detect::is_success(r)) {
-			// A /64 an account authenticated from is never aggregated.
-			if (!st.auth_success && remote_.is_v6())
-				if (PrefixState* p6 = lazy_.prefix())
-					p6->auth_success = true;
-			detect::brute_force::on_auth_success(st, *pair, r.account);
-		}
+		st.last_auth_account = 0;
+	} else if (r.account && detect::is_success(r) && st.last_auth_account != last) {
+		pair = &m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
+		c_.pair_evictions = m_.pairs.evictions();
+		// A /64 an account authenticated from is never aggregated.
+		if (!st.auth_success && remote_.is_v6())
+			if (PrefixState* p6 = lazy_.prefix())
+				p6->auth_success = true;
+		detect::brute_force::on_auth_success(st, *pair, r.account);
+		st.last_auth_account = last;
 	}
 	PrefixState* ps = detect::is_success(r) ? m_.prefixes.find(remote_.masked(prefix_len_for(cfg_, remote_))) : nullptr;
 	detect::flood::on_response(cfg_.flood, st, ps, r, now_);

@@ -114,7 +114,8 @@ TEST_CASE("accounts: the shared table is safe under concurrent shards")
 	const auto now = util::TimePoint(std::chrono::seconds(1'800'000'000));
 	auto work = [&](uint64_t source) {
 		for (int i = 0; i < 20000; ++i)
-			(void)t.on_failure(t.hash(fmt::format("{}", i % 50)), source, now, std::chrono::minutes(10), detect::AccountConfig{});
+			(void)t.on_failure(t.hash(fmt::format("{}", i % 50)), source, now, std::chrono::minutes(10),
+			                   detect::AccountConfig{});
 	};
 	std::thread x(work, 1), y(work, 2);
 	x.join();
@@ -289,7 +290,8 @@ TEST_CASE("accounts: a known-good source failing for several accounts is banned 
 	}
 	CHECK(h.banned(src));
 	REQUIRE(h.first_finding(Detector::BruteForce));
-	CHECK(h.first_finding(Detector::BruteForce)->reason == "failed authentications for several accounts from one source");
+	CHECK(h.first_finding(Detector::BruteForce)->reason ==
+	      "failed authentications for several accounts from one source");
 }
 
 TEST_CASE("accounts: a source where no account ever authenticated is banned as before")
@@ -537,4 +539,29 @@ TEST_CASE("negative: an IPv6 office, one address per phone, one phone with a wro
 	for (const auto& b : h.bans.active(h.now))
 		CHECK(b.target.prefix_len == 128);
 	CHECK(h.engine.counters().malformed == 0);
+}
+
+TEST_CASE("accounts: over TCP an authenticated source's excess is reported, not dropped (that would end the connection)")
+{
+	Harness h;
+	auto phone = ip("198.51.100.93");
+	register_once(h, phone, "201", 5060, 0, true);
+	uint32_t seq = 1000;
+	int dropped = 0;
+	for (int i = 0; i < 3000; ++i) {
+		Req r;
+		r.method = "OPTIONS";
+		r.via_host = "198.51.100.93";
+		r.transport = "TCP";
+		r.call_id = fmt::format("topt-{}", i);
+		const std::string text = request(r);
+		dropped += h.send(phone, 40000, nfq::Direction::In, text, nfq::L4::Tcp, seq, 0x18) == Verdict::Drop ? 1 : 0;
+		seq += static_cast<uint32_t>(text.size());
+		h.advance(1ms);
+	}
+	CHECK(dropped == 0);
+	CHECK(h.engine.counters().throttled == 0);
+	CHECK_FALSE(h.banned(phone));
+	REQUIRE(h.sink.count(Detector::Flood) == 1);
+	CHECK(h.first_finding(Detector::Flood)->wants_ban == false);
 }

@@ -180,7 +180,8 @@ double run_accounts(unsigned threads, double seconds)
 			uint64_t n = 0;
 			while (Clock::now() < deadline)
 				for (size_t i = 0; i < accounts.size(); ++i, ++n)
-					(void)table.on_failure(accounts[i], t * 1000003 + i % 7, now, std::chrono::minutes(10), detect::AccountConfig{});
+					(void)table.on_failure(accounts[i], t * 1000003 + i % 7, now, std::chrono::minutes(10),
+					                       detect::AccountConfig{});
 			counts[t] = n;
 		});
 	for (auto& th : pool)
