@@ -52,15 +52,16 @@ acct_bg() {
 	ACCT_BG+=("$pid")
 }
 
-# acct_sipp_sum STAT.csv...: "ok/total" summed over sipp statistics files.
-acct_sipp_sum() {
-	local f ok=0 all=0 r
+# acct_sipp_ok PLANNED STAT.csv...: "ok/PLANNED", ok summed over sipp statistics
+# files; calls that sipp never placed (its -timeout came first) count as failed.
+acct_sipp_ok() {
+	local planned=$1 f ok=0 r
+	shift
 	for f in "$@"; do
 		r=$(lab_sipp_result "$f")
 		ok=$((ok + ${r%/*}))
-		[ "${r#*/}" != "?" ] && all=$((all + ${r#*/}))
 	done
-	echo "$ok/$all"
+	echo "$ok/$planned"
 }
 
 # acct_office: sipp's -r 1 -rp P starts call k at k * P, so a phone's periodic
@@ -70,7 +71,7 @@ acct_sipp_sum() {
 # goes unanswered (a dropped REGISTER is retransmitted for 32 s, RFC 3261 Timer F).
 acct_office() {
 	acct_params
-	local d=$OFFICE_SECONDS i u line off n
+	local d=$OFFICE_SECONDS i u line off n reg_planned=0 call_planned=0
 	ACCT_BG=()
 	lab_log "office-nat: $d s, 9 good phones (re-register every $OFFICE_REG_EVERY s, call every $OFFICE_CALL_EVERY s)," \
 		"phone $OFFICE_BAD_USER with an old password retrying every $OFFICE_BAD_EVERY s, all from $OFFICE_IP"
@@ -89,6 +90,7 @@ acct_office() {
 	i=0
 	for u in 100 101 102 103 104 105 106 107 108; do
 		n=$(((d - 5) / OFFICE_REG_EVERY))
+		reg_planned=$((reg_planned + 1 + n))
 		acct_bg ip netns exec "$NS_LEG" timeout $((d + 45)) sipp -sf "$LAB_DIR/scenarios/legit-register.xml" \
 			-inf "$LAB_TMP/office-$u.csv" -i "$OFFICE_IP" -p $((5100 + i)) -m "$n" -r 1 -rp $((OFFICE_REG_EVERY * 1000)) \
 			-l 3 -timeout $((d + 40))s -nostdin -trace_stat -stf "$LAB_TMP/office-reg-$u.csv" -cid_str "oreg-%u-%p@%s" \
@@ -97,6 +99,7 @@ acct_office() {
 		off=$((i * OFFICE_CALL_EVERY / 9))
 		n=$(((d - off - 12) / OFFICE_CALL_EVERY))
 		[ "$n" -ge 1 ] || n=1
+		call_planned=$((call_planned + n))
 		acct_bg bash -c 'sleep "$1"; shift; exec "$@"' _ "$off" ip netns exec "$NS_LEG" timeout $((d + 45)) sipp \
 			-sf "$LAB_DIR/scenarios/legit-call.xml" -inf "$LAB_TMP/office-$u.csv" -i "$OFFICE_IP" -p $((5200 + i)) \
 			-mi "$OFFICE_IP" -mp $((32000 + 100 * i)) -m "$n" -r 1 -rp $((OFFICE_CALL_EVERY * 1000)) -l 3 -d 2000 \
@@ -112,8 +115,8 @@ acct_office() {
 		-l 3 -timeout $((d + 40))s -nostdin -trace_stat -stf "$LAB_TMP/office-bad-stat.csv" -cid_str "obad-%u-%p@%s" \
 		"$PBX_IP:5060" >"$LAB_TMP/office-bad.log" 2>&1
 	for u in "${ACCT_BG[@]}"; do wait "$u" 2>/dev/null || true; done
-	OFFICE_REG_RESULT=$(acct_sipp_sum "$LAB_TMP"/office-reg0-1??.csv "$LAB_TMP"/office-reg-1??.csv)
-	OFFICE_CALL_RESULT=$(acct_sipp_sum "$LAB_TMP"/office-call-1??.csv)
+	OFFICE_REG_RESULT=$(acct_sipp_ok "$reg_planned" "$LAB_TMP"/office-reg0-1??.csv "$LAB_TMP"/office-reg-1??.csv)
+	OFFICE_CALL_RESULT=$(acct_sipp_ok "$call_planned" "$LAB_TMP"/office-call-1??.csv)
 	lab_log "office-nat: good phones' registrations $OFFICE_REG_RESULT, calls $OFFICE_CALL_RESULT"
 }
 
@@ -135,7 +138,7 @@ acct_trunk_phase() {
 		-timeout $((secs + 30))s -nostdin -trace_stat -stf "$LAB_TMP/trunk-$name.csv" -trace_err \
 		-error_file "$LAB_TMP/trunk-$name-errors.log" -cid_str "trunk-$name-%u-%p@%s" "$PBX_IP:5060" \
 		>"$LAB_TMP/trunk-$name.log" 2>&1 || true
-	lab_sipp_result "$LAB_TMP/trunk-$name.csv"
+	acct_sipp_ok $((rate * secs)) "$LAB_TMP/trunk-$name.csv"
 }
 
 acct_trunk() {
