@@ -122,7 +122,7 @@ acct_office() {
 
 acct_gateway_start() {
 	[ -n "${GW_PID:-}" ] && return 0
-	ip netns exec "$NS_PBX" timeout "${LAB_VM_SECONDS:-900}" sipp -sf "$LAB_DIR/scenarios/voicemail-uas.xml" \
+	ip netns exec "$NS_PBX" timeout "${LAB_VM_SECONDS:-900}" sipp -sf "$LAB_DIR/scenarios/gateway-uas.xml" \
 		-i "$PBX_IP" -p "$GW_PORT" -mi "$PBX_IP" -mp 21000 -nostdin -trace_err -error_file "$LAB_TMP/gw-errors.log" \
 		>"$LAB_TMP/gw.out" 2>&1 &
 	GW_PID=$!
