@@ -116,9 +116,10 @@ const Row kRows[] = {
 	Row{integer("calls.max_call_attempts_per_" scope, dattempts, 0, 1000000,                              \
 	            "New INVITEs per minute per " attempts_per "; 0 = unlimited"),                            \
 	    config::bind<&Config::field, &Limits::max_call_attempts_per_minute>()}
-	SG_LIMITS("source", per_source, "200", "600", "remote address (trunk addresses use the trunk's limit)",
+	SG_LIMITS("source", per_source, "0", "0", "remote address (trunk addresses use the trunk's limit)",
 	          "remote address"),
-	SG_LIMITS("user", per_user, "50", "200", "authenticated user (else From user)", "authenticated/From user"),
+	SG_LIMITS("user", per_user, "0", "0", "authenticated user (credentials the PBX accepted)",
+	          "authenticated user"),
 #undef SG_LIMITS
 	// Last, so that the generated file can end with [[calls.trunk]] tables.
 	{{.name = "calls.trunk", .type = T::TableList, .default_value = "[]",

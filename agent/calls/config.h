@@ -97,10 +97,12 @@ struct Config {
 	// the engine's forged-control detector (detect.forged.window /
 	// max_messages) decides when the source is banned.
 
-	// Call limits on new INVITEs (either direction), generous enough never to
-	// trigger in an office: 0 = unlimited.
-	Limits per_source{200, 600};
-	Limits per_user{50, 200};
+	// Call limits on new INVITEs (either direction): 0 = unlimited, the
+	// default. An authenticated trunk at 40 calls/s is capacity, not an
+	// attack (the flood detector bans unauthenticated floods and throttles
+	// authenticated sources); set them to contain toll fraud or cap a site.
+	Limits per_source{0, 0};
+	Limits per_user{0, 0};
 	std::vector<Trunk> trunks;
 
 	// Seed for the table hashes (the daemon sets a random one).

@@ -38,6 +38,17 @@ namespace {
 
 constexpr auto kMinute = std::chrono::seconds(60);
 
+// Fixed one-minute windows for the attempt limits: simple, bounded, and at
+// most 2x the limit across a window edge, which is fine for a guard meant
+// never to bite normal traffic.
+void roll_minute(uint32_t& attempts, util::TimePoint& since, util::TimePoint now)
+{
+	if (since == util::TimePoint{} || now - since >= kMinute || now < since) {
+		attempts = 0;
+		since = now;
+	}
+}
+
 // RFC 3264 §6.1: what a stream description says its owner does.
 bool sends(sip::sdp::Direction d)
 {
@@ -273,9 +284,13 @@ Decision Tracker::on_message(const sip::Message& msg, const MessageContext& ctx)
 
 Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContext& ctx, uint64_t h)
 {
-	const std::string_view user = !msg.authorization.username.empty()         ? msg.authorization.username
-	                              : !msg.proxy_authorization.username.empty() ? msg.proxy_authorization.username
-	                                                                          : msg.from.uri.user;
+	// Per-user limits key on the credentials' username only, and count a
+	// call once the PBX accepted them (verify_user): a From user, or
+	// credentials not checked yet, are whatever the sender wrote, and would
+	// let anyone use up a user's limit.
+	const std::string_view user = msg.authorization.has_response         ? msg.authorization.username
+	                              : msg.proxy_authorization.has_response ? msg.proxy_authorization.username
+	                                                                     : std::string_view{};
 	const uint64_t user_hash = user.empty() ? 0 : (util::hash_text(user, config_.hash_seed) | 1);
 
 	uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
@@ -305,7 +320,10 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	}
 
 	const uint8_t trunk = trunk_of(ctx.remote);
-	if (!check_limits(msg, ctx, trunk, user_hash, user)) {
+	// The same Call-ID again after a 401/407 (RFC 3261 §22.2) is the call
+	// admitted a moment ago, now with credentials: not a new attempt.
+	const bool retry = slot != util::kNoSlot && dialogs_[slot].challenged;
+	if (!check_limits(ctx, trunk, user_hash, user, retry)) {
 		reason_ = "call limit reached";
 		++counters_.call_limit_dropped;
 		return Decision::DropCallLimit;
@@ -321,6 +339,8 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	d.uac = ctx.direction == Direction::Out;
 	d.trunk = trunk;
 	d.counted = false;
+	d.challenged = false;
+	d.user_verified = false;
 	d.invite_cseq = msg.cseq;
 	d.caller_tag = util::hash_text(msg.from.tag, config_.hash_seed);
 	d.user_hash = user_hash;
@@ -425,6 +445,8 @@ void Tracker::adopt(const sip::Message& msg, const MessageContext& ctx, uint64_t
 	Dialog& d = dialogs_[slot];
 	d.uac = true;
 	d.counted = false;
+	d.challenged = false;
+	d.user_verified = false;
 	d.trunk = trunk_of(ctx.remote);
 	d.invite_cseq = 0; // no initial INVITE transaction to match
 	d.caller_tag = util::hash_text(msg.from.tag, config_.hash_seed);
@@ -559,6 +581,10 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 	if (msg.cseq_method == Method::Invite) {
 		const bool initial = msg.cseq == d.invite_cseq && util::hash_text(msg.from.tag, config_.hash_seed) == d.caller_tag;
 		if (initial) {
+			if (status == 401 || status == 407)
+				d.challenged = true;
+			else if (status > 100 && status != 403 && d.user_hash && !d.user_verified)
+				verify_user(d, ctx.now);
 			if (status >= 300) {
 				// RFC 3261 §13.2.2.3-4: a final failure ends every early
 				// dialog; once one fork is confirmed the call stands.
@@ -950,19 +976,10 @@ void Tracker::report_limit(const MessageContext& ctx, std::string_view scope, st
 	sink_.on_finding(f);
 }
 
-bool Tracker::check_limits(const sip::Message&, const MessageContext& ctx, uint8_t trunk, uint64_t user_hash,
-                           std::string_view user)
+bool Tracker::check_limits(const MessageContext& ctx, uint8_t trunk, uint64_t user_hash, std::string_view user,
+                           bool retry)
 {
 	const util::TimePoint now = ctx.now;
-	// Fixed one-minute windows: simple, bounded, and at most 2x the limit
-	// across a window edge, which is fine for a guard meant never to bite
-	// normal traffic.
-	auto roll = [&](uint32_t& attempts, util::TimePoint& since) {
-		if (since == util::TimePoint{} || now - since >= kMinute || now < since) {
-			attempts = 0;
-			since = now;
-		}
-	};
 	// At most one finding per key and minute: the drops are counted anyway.
 	auto should_report = [&](bool& reported, util::TimePoint& last) {
 		if (reported && now - last < kMinute && now >= last)
@@ -971,15 +988,17 @@ bool Tracker::check_limits(const sip::Message&, const MessageContext& ctx, uint8
 		last = now;
 		return true;
 	};
-	auto over = [&](const Limits& l, uint32_t concurrent, uint32_t attempts, uint32_t& count, uint32_t& limit,
-	                std::string_view& reason) {
+	// A retry's attempt was admitted with the INVITE it answers a challenge
+	// to: only the concurrent calls are checked again.
+	auto over = [&](const Limits& l, uint32_t concurrent, uint32_t attempts, bool check_attempts, uint32_t& count,
+	                uint32_t& limit, std::string_view& reason) {
 		if (l.max_concurrent_calls && concurrent >= l.max_concurrent_calls) {
 			count = concurrent;
 			limit = l.max_concurrent_calls;
 			reason = "concurrent calls at the limit";
 			return true;
 		}
-		if (l.max_call_attempts_per_minute && attempts >= l.max_call_attempts_per_minute) {
+		if (check_attempts && l.max_call_attempts_per_minute && attempts >= l.max_call_attempts_per_minute) {
 			count = attempts;
 			limit = l.max_call_attempts_per_minute;
 			reason = "call attempts per minute at the limit";
@@ -994,37 +1013,37 @@ bool Tracker::check_limits(const sip::Message&, const MessageContext& ctx, uint8
 	Counted* src = nullptr;
 	if (trunk != kNoTrunk) {
 		ts = &trunk_state_[trunk];
-		roll(ts->attempts, ts->attempts_since);
-		if (over(config_.trunks[trunk].limits, ts->concurrent, ts->attempts, count, limit, reason)) {
+		roll_minute(ts->attempts, ts->attempts_since, now);
+		if (over(config_.trunks[trunk].limits, ts->concurrent, ts->attempts, !retry, count, limit, reason)) {
 			if (should_report(ts->limit_reported, ts->last_limit_finding))
 				report_limit(ctx, "trunk", config_.trunks[trunk].name, count, limit, reason);
 			return false;
 		}
 	} else if (config_.per_source.max_concurrent_calls || config_.per_source.max_call_attempts_per_minute) {
 		src = &sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted);
-		roll(src->attempts, src->attempts_since);
-		if (over(config_.per_source, src->concurrent, src->attempts, count, limit, reason)) {
+		roll_minute(src->attempts, src->attempts_since, now);
+		if (over(config_.per_source, src->concurrent, src->attempts, !retry, count, limit, reason)) {
 			if (should_report(src->limit_reported, src->last_limit_finding))
 				report_limit(ctx, "source", {}, count, limit, reason);
 			return false;
 		}
 	}
-	Counted* usr = nullptr;
+	// A user's counts hold only calls whose credentials the PBX accepted
+	// (verify_user), so nobody else's INVITEs can fill them.
 	if (user_hash && (config_.per_user.max_concurrent_calls || config_.per_user.max_call_attempts_per_minute)) {
-		usr = &users_.get(user_hash, net::IpAddress{}, counters_.users_evicted);
-		roll(usr->attempts, usr->attempts_since);
-		if (over(config_.per_user, usr->concurrent, usr->attempts, count, limit, reason)) {
-			if (should_report(usr->limit_reported, usr->last_limit_finding))
-				report_limit(ctx, "user", user, count, limit, reason);
-			return false;
+		if (Counted* usr = users_.find(user_hash, net::IpAddress{})) {
+			roll_minute(usr->attempts, usr->attempts_since, now);
+			if (over(config_.per_user, usr->concurrent, usr->attempts, true, count, limit, reason)) {
+				if (should_report(usr->limit_reported, usr->last_limit_finding))
+					report_limit(ctx, "user", user, count, limit, reason);
+				return false;
+			}
 		}
 	}
-	if (ts)
+	if (ts && !retry)
 		++ts->attempts;
-	if (src)
+	if (src && !retry)
 		++src->attempts;
-	if (usr)
-		++usr->attempts;
 	return true;
 }
 
@@ -1036,8 +1055,18 @@ void Tracker::count_call(Dialog& d, const MessageContext& ctx)
 	} else if (config_.per_source.max_concurrent_calls) {
 		++sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted).concurrent;
 	}
-	if (d.user_hash && config_.per_user.max_concurrent_calls)
-		++users_.get(d.user_hash, net::IpAddress{}, counters_.users_evicted).concurrent;
+}
+
+void Tracker::verify_user(Dialog& d, util::TimePoint now)
+{
+	d.user_verified = true;
+	if (!config_.per_user.max_concurrent_calls && !config_.per_user.max_call_attempts_per_minute)
+		return;
+	Counted& u = users_.get(d.user_hash, net::IpAddress{}, counters_.users_evicted);
+	roll_minute(u.attempts, u.attempts_since, now);
+	++u.attempts;
+	if (d.counted && config_.per_user.max_concurrent_calls)
+		++u.concurrent;
 }
 
 void Tracker::uncount_call(Dialog& d)
@@ -1052,7 +1081,7 @@ void Tracker::uncount_call(Dialog& d)
 	} else if (Counted* s = sources_.find(net::hash_address(d.remote, config_.hash_seed), d.remote)) {
 		s->concurrent -= s->concurrent > 0;
 	}
-	if (d.user_hash)
+	if (d.user_hash && d.user_verified)
 		if (Counted* u = users_.find(d.user_hash, net::IpAddress{}))
 			u->concurrent -= u->concurrent > 0;
 }

@@ -138,11 +138,13 @@ private:
 		State state = State::Free;
 		bool uac = false;           // the PBX sent the initial INVITE
 		bool counted = false;       // holds a concurrent-call count
+		bool challenged = false;    // the initial INVITE was answered 401/407
+		bool user_verified = false; // the PBX accepted the credentials: counted against user_hash
 		uint8_t trunk = kNoTrunk;
 		uint16_t callid_len = 0;
 		uint32_t invite_cseq = 0;
 		uint64_t caller_tag = 0;
-		uint64_t user_hash = 0;     // 0: no user counted
+		uint64_t user_hash = 0;     // credentials' username, 0: none (counted once verified)
 		util::TimePoint last_activity{};
 		SideDesc offer;             // caller's SDP in the initial INVITE
 		std::array<Fork, kMaxForks> forks{};
@@ -250,9 +252,13 @@ private:
 	// Limits.
 	uint8_t trunk_of(const net::IpAddress& a) const;
 	bool trusted(const MessageContext& ctx) const;
-	bool check_limits(const sip::Message& msg, const MessageContext& ctx, uint8_t trunk, uint64_t user_hash,
-	                  std::string_view user);
+	// `retry`: the INVITE answers a challenge to one already admitted (same
+	// Call-ID): its source/trunk attempt is not counted again.
+	bool check_limits(const MessageContext& ctx, uint8_t trunk, uint64_t user_hash, std::string_view user,
+	                  bool retry);
 	void count_call(Dialog& d, const MessageContext& ctx);
+	// The PBX accepted the dialog's credentials: the call counts against its user.
+	void verify_user(Dialog& d, util::TimePoint now);
 	void uncount_call(Dialog& d);
 	void report_limit(const MessageContext& ctx, std::string_view scope, std::string_view subject,
 	                  uint32_t count, uint32_t limit, std::string_view reason);

@@ -207,6 +207,7 @@ bool Daemon::start()
 		}
 	}
 	rt_.bans = std::make_unique<engine::BanManager>(*cfg->engine(), rt_.ban_log.get(), util::random_seed());
+	rt_.accounts = std::make_unique<detect::AccountTable>(cfg->engine()->tables.accounts, util::random_seed());
 
 	if (rules::Status st = nl_.open(); !st) {
 		LOG(Daemon, Error, "cannot open a netfilter netlink socket: {}", st.message);

@@ -19,6 +19,7 @@
 #include "agent/daemon/kernel_sync.h"
 #include "agent/daemon/metrics.h"
 #include "agent/daemon/shard.h"
+#include "agent/detect/account_table.h"
 #include "agent/engine/ban_log.h"
 #include "agent/engine/ban_manager.h"
 #include "agent/util/status.h"
@@ -105,6 +106,7 @@ struct Runtime final : engine::BanListener {
 	KernelSync kernel;
 	std::unique_ptr<engine::BanLog> ban_log;
 	std::unique_ptr<engine::BanManager> bans;
+	std::unique_ptr<detect::AccountTable> accounts; // shared by the shards' engines
 	std::unique_ptr<rules::Writer> writer;
 	std::unique_ptr<control::ControlServer> control;
 	metrics::Registry registry;

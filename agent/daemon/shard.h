@@ -19,7 +19,8 @@ struct Runtime;
 class Shard final : public nfq::Handler, public engine::Sink {
 public:
 	// Reads the current engine config and its version from `rt`, which must
-	// outlive the shard and hold the ban manager already.
+	// outlive the shard and hold the ban manager (and the shared account
+	// table) already.
 	Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed = util::kDefaultHashSeed);
 
 	nfq::Verdict on_packet(const nfq::PacketView& p, nfq::Direction dir) override;

@@ -71,6 +71,13 @@ struct EnumerationConfig {
 	// distinct users that are all challenged or refused without ever
 	// answering a challenge; svwar's ACKs double what reaches the PBX.
 	uint32_t max_invite_users_per_port = 4;
+	// Over hours (slow enumeration, one user every few seconds or minutes,
+	// whatever the ports): distinct users refused or left challenged, minus
+	// success_credit per user that succeeded, per source; and per /24
+	// (/64) for the prefix's sources that never sent credentials nor
+	// succeeded, when at least two of them contributed (a prefix ban).
+	Millis long_window = 4h;
+	uint32_t long_max_users = 10;
 };
 
 struct BruteForceConfig {
@@ -91,6 +98,36 @@ struct BruteForceConfig {
 	// INVITE and a 401 for a REGISTER fails at most once per method.
 	uint32_t fast_failures = 2;
 	Millis fast_window = 5s;
+};
+
+// The account (digest username) as an identity beside the address. A
+// source from which some account authenticated successfully (an office's
+// NAT, a trunk) is known good: a failing account there is a misconfigured
+// phone, and banning the address would cut off every phone behind it.
+struct AccountConfig {
+	bool enabled = true;
+	// Failed authentications of one account from a known-good source (within
+	// detect.brute_force.window) before that account's requests from that
+	// source are dropped in the agent, the source not banned. The block
+	// lasts ban.ladder's step for the pair; once blocked, the next failure
+	// after a block blocks again, one step further.
+	uint32_t pair_max_failures = 5;
+	// Distinct accounts failing from one known-good source within the window
+	// before the source is banned after all (guessing from behind a valid
+	// account).
+	uint32_t max_failing_accounts = 3;
+	// An account failing from this many distinct addresses within
+	// guard_window is under attack: for guard_time after its last failure,
+	// credentials for it from sources where it never authenticated are
+	// dropped (a source that failed for it before is banned), while the
+	// sources where it authenticated keep working.
+	uint32_t guard_sources = 3;
+	Millis guard_window = 10min;
+	Millis guard_time = 30min;
+	// Requests with one account's credentials, from all sources together:
+	// past this rate the excess is dropped and reported once a minute, no
+	// ban (a cap for a trunk's account). 0 = no limit (default).
+	Rate rate{0, 0};
 };
 
 struct FloodConfig {
@@ -116,6 +153,12 @@ struct FloodConfig {
 	// Bucket sizes are multiplied by this for sources that have succeeded
 	// (a 2xx to REGISTER/INVITE) or that the PBX itself contacts (trunks).
 	double known_multiplier = 4;
+	// ... and by this for sources from which an account authenticated (a 2xx
+	// to credentials): their excess is dropped and reported once a minute,
+	// never banned. Authenticated volume is a capacity question: a trunk at
+	// 40 calls/s sends 80 INVITEs/s (each challenged once), well inside
+	// INVITE 10/s x 10 plus the refunds of its 2xx.
+	double authenticated_multiplier = 10;
 };
 
 struct MalformedConfig {

@@ -19,7 +19,7 @@ struct RequestFacts {
 	uint32_t target_hash = 0;
 	bool has_credentials = false;  // Authorization or Proxy-Authorization with a response
 	std::string_view auth_user;    // credentials' username, else From user
-	uint32_t auth_hash = 0;
+	uint64_t account = 0;          // AccountTable::hash of the credentials' username, 0 without credentials
 	// OPTIONS, or REGISTER/INVITE/SUBSCRIBE without credentials: what a
 	// scanner sends to learn whether something answers.
 	bool probe = false;
@@ -32,10 +32,13 @@ struct ResponseFacts {
 	uint16_t status = 0;
 	sip::Method method = sip::Method::Unknown;
 	uint32_t target_hash = 0;
-	uint32_t auth_hash = 0;
+	uint64_t account = 0; // as RequestFacts::account
 	bool had_credentials = false;
 	bool probe = false;
-	std::string_view target_user; // sample kept with the transaction (may be truncated)
+	std::string_view target_user;  // sample kept with the transaction (may be truncated); with
+	                               // credentials, their username
+	std::string_view account_name; // the credentials' username, sample (may be truncated)
+	uint64_t source_hash = 0;      // hash of the remote address (never 0)
 	uint16_t remote_port = 0;     // the port the response goes to
 };
 
@@ -50,5 +53,11 @@ inline bool is_success(const ResponseFacts& r)
 	       r.method != sip::Method::Cancel;
 }
 inline bool is_challenge(uint16_t status) { return status == 401 || status == 407; }
+// A final response saying the credentials the request carried were wrong:
+// challenged again, or refused (RFC 3261 §22.2-22.3).
+inline bool is_auth_failure(const ResponseFacts& r)
+{
+	return r.had_credentials && (is_challenge(r.status) || r.status == 403);
+}
 
 } // namespace sipguard::detect

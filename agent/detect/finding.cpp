@@ -15,7 +15,7 @@ namespace sipguard::detect {
 namespace {
 
 constexpr std::array<std::string_view, kDetectorCount> kNames{
-	"scanner", "enumeration", "brute_force", "flood", "malformed", "forged_control", "manual", "call-limit",
+	"scanner", "enumeration", "brute_force", "flood", "malformed", "forged_control", "manual", "call-limit", "account",
 };
 
 } // namespace

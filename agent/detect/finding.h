@@ -29,8 +29,9 @@ enum class Detector : uint8_t {
 	ForgedControl, // NOTIFY check-sync from an untrusted source; calls hook offences
 	Manual,        // operator `sipguard ban`
 	CallLimit,     // a call limit of the call tracker (agent/calls) was hit
+	Account,       // an account, not a source: a blocked (source, account) pair, a guarded account, throttling
 };
-inline constexpr size_t kDetectorCount = 8;
+inline constexpr size_t kDetectorCount = 9;
 std::string_view to_string(Detector d);
 bool detector_from_string(std::string_view text, Detector& out);
 
@@ -39,7 +40,7 @@ bool detector_from_string(std::string_view text, Detector& out);
 // literals); sample text is copied and truncated.
 struct Evidence {
 	static constexpr size_t kMaxCounts = 8;
-	static constexpr size_t kMaxSamples = 6;
+	static constexpr size_t kMaxSamples = 8;
 	static constexpr size_t kSampleBytes = 48;
 
 	struct Count {

@@ -36,6 +36,11 @@ util::Millis window_of(const Rate& r)
 	return util::Millis(r.rate > 0 ? static_cast<int64_t>(r.burst / r.rate * 1000.0) : 0);
 }
 
+double scale_for(const FloodConfig& cfg, const SourceState& st)
+{
+	return st.auth_success ? cfg.authenticated_multiplier : st.known() ? cfg.known_multiplier : 1.0;
+}
+
 } // namespace
 
 Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, const RequestFacts& r, util::TimePoint now,
@@ -45,9 +50,25 @@ Hit on_request(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, con
 		return Hit::None;
 	MethodClass c = method_class(r.method);
 	const Rate& rate = rate_for(cfg, c);
-	double scale = st.known() ? cfg.known_multiplier : 1.0;
+	const double scale = scale_for(cfg, st);
 	TokenBucket& b = st.buckets[static_cast<size_t>(c)];
 	if (!b.take(rate, scale, now)) {
+		if (st.auth_success) {
+			// Throttled, not banned: the finding says so once a minute (the
+			// engine's suppression by window), the excess is dropped.
+			++st.throttled;
+			begin_finding(out, Detector::Flood, "authenticated source over its request rate: excess dropped", now,
+			              std::chrono::minutes(1));
+			out.wants_ban = false;
+			out.evidence.add_count("dropped", st.throttled);
+			out.evidence.add_count("burst", static_cast<int64_t>(rate.burst * scale));
+			out.evidence.add_count("rate_per_s", static_cast<int64_t>(rate.rate * scale));
+			out.evidence.add_sample("method", r.msg.method_token);
+			out.evidence.add_sample("identity", "source");
+			out.evidence.add_sample("why", "not banned: an account authenticated from it");
+			out.evidence.add_sample("user_agent", st.user_agent.view());
+			return Hit::Throttle;
+		}
 		begin_finding(out, Detector::Flood, reason_for(c), now, window_of(rate));
 		out.evidence.add_count("requests", st.requests);
 		out.evidence.add_count("burst", static_cast<int64_t>(rate.burst * scale));
@@ -83,8 +104,7 @@ void on_response(const FloodConfig& cfg, SourceState& st, PrefixState* prefix, c
 	if (prefix)
 		prefix->bucket.refund(cfg.prefix, 1.0, cfg.success_refund, now);
 	MethodClass c = method_class(r.method);
-	st.buckets[static_cast<size_t>(c)].refund(rate_for(cfg, c), st.known() ? cfg.known_multiplier : 1.0,
-	                                          cfg.success_refund, now);
+	st.buckets[static_cast<size_t>(c)].refund(rate_for(cfg, c), scale_for(cfg, st), cfg.success_refund, now);
 }
 
 } // namespace sipguard::detect::flood

@@ -75,7 +75,10 @@ inline uint32_t hash_user(std::string_view s)
 	return h ? h : 1; // 0 marks an empty slot
 }
 
-// One target user seen from a source in the current window.
+// One target user seen from a source within the users window. Times are
+// kept in 16 bits relative to SourceState::epoch and compared modulo 2^16:
+// a slot leaves the table once it is older than the window (at most 18 h),
+// long before its seconds wrap.
 struct UserSlot {
 	enum Flag : uint8_t {
 		Probed = 1,        // OPTIONS probe
@@ -83,11 +86,14 @@ struct UserSlot {
 		CredsSent = 4,     // a request with credentials followed
 		FailedHard = 8,    // 404/403/484/604 without credentials
 		Success = 16,      // 2xx to REGISTER/INVITE/...
+		InHistory = 32,    // counted failed in the source's long history
+		InPrefix = 64,     // noted in the prefix's long history
 	};
 	uint32_t hash = 0;
 	uint8_t flags = 0;
 	uint8_t pending_failures = 0; // credentialed attempts answered 401/407/403
-	uint16_t challenged_at_ds = 0; // deciseconds since the users window started
+	uint16_t seen_s = 0;           // last event for the user (seconds, SourceState::seconds)
+	uint16_t challenged_at_ds = 0; // deciseconds (SourceState::deciseconds)
 	uint16_t port = 0;             // remote port the user was first targeted from
 	// Brute force, fast repeat: failures of one method in a row, since fast_start_ds.
 	uint8_t fast_failures = 0;
@@ -130,14 +136,22 @@ struct SourceState {
 	uint64_t ban_gen = 0;
 	std::array<util::TimePoint, kDetectorCount> suppress_until{}; // no repeated findings per detector
 
-	// Users of the current window (scanner, enumeration, brute force).
-	util::TimePoint users_window{};
+	// Users of the sliding window (scanner, enumeration, brute force): a
+	// user stays while it saw an event within the window.
+	util::TimePoint epoch{};        // base of the slots' times, set on first use
+	util::TimePoint clock{};        // the current message's time (expire_users)
+	util::TimePoint users_oldest{}; // no slot is older than this
 	std::array<UserSlot, kUsers> users{};
 	uint8_t user_count = 0;
 	uint16_t users_untracked_failed = 0; // failures for users that found no slot
 	std::array<SampleText, kUserSamples> user_samples{};
 	uint8_t user_sample_count = 0;
 	SampleText user_agent;
+
+	// Enumeration over hours: the source has an entry in the engine's
+	// history table (LazyState::history), which keeps the users refused or
+	// left challenged, and those that succeeded (credit), whatever the port.
+	bool has_history = false;
 
 	// Scanner behaviour.
 	util::TimePoint scan_window{};
@@ -148,6 +162,17 @@ struct SourceState {
 	util::TimePoint brute_window{};
 	uint16_t auth_failures = 0;
 	SampleText last_auth_user;
+
+	// Accounts: an account authenticated from here (known good), when the
+	// last of its blocked (source, account) pairs ends, and the accounts
+	// that failed from here (low bits of their key, UserHistory seconds).
+	bool auth_success = false;
+	uint32_t throttled = 0;         // requests dropped over the flood buckets (authenticated sources)
+	uint32_t last_auth_account = 0; // low bits of the account that succeeded last (its pair is on record)
+	util::TimePoint pairs_blocked_until{};
+	static constexpr size_t kFailingAccounts = 4;
+	std::array<uint32_t, kFailingAccounts> failing_accounts{};
+	std::array<uint32_t, kFailingAccounts> failing_at_s{};
 
 	// Flood.
 	std::array<TokenBucket, static_cast<size_t>(MethodClass::Count)> buckets{};
@@ -163,20 +188,43 @@ struct SourceState {
 
 	bool known() const { return ever_success || pbx_peer; }
 
-	// Resets the users window when it is older than `window`.
-	void roll_users(util::TimePoint now, util::Millis window)
+	// Drops the users whose last event is older than `window` (which must
+	// be at most 18 h: the slots' seconds are 16 bits). Call before user()
+	// for each message: it also sets the clock user() stamps slots with.
+	void expire_users(util::TimePoint now, util::Millis window)
 	{
-		if (restart_window(users_window, now, window)) {
-			users = {};
-			user_count = 0;
+		if (epoch == util::TimePoint{})
+			epoch = now;
+		clock = now;
+		if (user_count == 0 || now - users_oldest <= window)
+			return;
+		const auto window_s = static_cast<uint32_t>(window.count() / 1000);
+		const bool all = now - users_oldest >= std::chrono::seconds(65535);
+		const uint16_t now_s = seconds(now);
+		uint8_t kept = 0;
+		uint16_t oldest_age = 0;
+		for (uint8_t i = 0; i < user_count; ++i) {
+			const auto age = static_cast<uint16_t>(now_s - users[i].seen_s);
+			if (all || age > window_s)
+				continue;
+			oldest_age = std::max(oldest_age, age);
+			users[kept++] = users[i];
+		}
+		user_count = kept;
+		users_oldest = now - std::chrono::seconds(oldest_age) - std::chrono::seconds(1);
+		if (kept == 0) {
 			users_untracked_failed = 0;
 			user_sample_count = 0;
 		}
 	}
+	// Time since `epoch`, modulo 2^16.
 	uint16_t deciseconds(util::TimePoint now) const
 	{
-		auto ds = std::chrono::duration_cast<std::chrono::milliseconds>(now - users_window).count() / 100;
-		return static_cast<uint16_t>(std::clamp<int64_t>(ds, 0, 65535));
+		return static_cast<uint16_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - epoch).count() / 100);
+	}
+	uint16_t seconds(util::TimePoint now) const
+	{
+		return static_cast<uint16_t>(std::chrono::duration_cast<std::chrono::seconds>(now - epoch).count());
 	}
 
 	// Finds or adds a user. A full table reuses a slot whose user succeeded
@@ -184,8 +232,10 @@ struct SourceState {
 	UserSlot* user(uint32_t hash, std::string_view name, bool create, uint16_t port = 0)
 	{
 		for (uint8_t i = 0; i < user_count; ++i)
-			if (users[i].hash == hash)
+			if (users[i].hash == hash) {
+				users[i].seen_s = seconds(clock);
 				return &users[i];
+			}
 		if (!create)
 			return nullptr;
 		UserSlot* slot = nullptr;
@@ -203,6 +253,9 @@ struct SourceState {
 		*slot = UserSlot{};
 		slot->hash = hash;
 		slot->port = port;
+		slot->seen_s = seconds(clock);
+		if (user_count == 1)
+			users_oldest = clock;
 		if (user_sample_count < kUserSamples && !name.empty()) {
 			bool dup = false;
 			for (uint8_t i = 0; i < user_sample_count; ++i)
@@ -247,6 +300,14 @@ struct PrefixState {
 	util::TimePoint banned_until{};
 	uint64_t ban_gen = 0;
 	util::TimePoint suppress_until{};
+	// Failed authentications of the prefix's sources where no account
+	// authenticated (an IPv6 host rotating addresses inside its /64), the
+	// distinct sources among them (tags of their address hashes), and
+	// whether an account authenticated from any address of the prefix.
+	util::TimePoint auth_window{};
+	uint16_t auth_failures = 0;
+	bool auth_success = false;
+	std::array<uint16_t, 4> auth_sources{};
 };
 
 } // namespace sipguard::detect

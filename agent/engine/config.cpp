@@ -54,7 +54,9 @@ const Param kParams[] = {
 	      .help = "Detect extension enumeration (svwar)."},
 	 config::bind<&Config::enumeration, &EnumerationConfig::enabled>()},
 	{{.name = "detect.enumeration.window", .type = T::Duration, .default_value = "\"1m\"",
-	      .help = "Window over which distinct target users are counted.", .min = 1000, .max = 86400000},
+	      .help = "Sliding window over which distinct target users are counted (a user counts while its last\n"
+	              "request or response is younger than this; at most 18 h).",
+	      .min = 1000, .max = 64800000},
 	 config::bind<&Config::enumeration, &EnumerationConfig::window>()},
 	{{.name = "detect.enumeration.max_users", .type = T::Int, .default_value = "8",
 	      .help = "Distinct users answered 404/403/484/604 (or challenged and never retried with credentials\n"
@@ -89,6 +91,17 @@ const Param kParams[] = {
 	              "dropped and the source banned.",
 	      .min = 2, .max = 10000},
 	 config::bind<&Config::enumeration, &EnumerationConfig::max_invite_users_per_port>()},
+	{{.name = "detect.enumeration.long_window", .type = T::Duration, .default_value = "\"4h\"",
+	      .help = "Window of the slow-enumeration rule: distinct users refused or left challenged from one\n"
+	              "source over hours, whatever its source ports.",
+	      .min = 60000, .max = 30LL * 86400000},
+	 config::bind<&Config::enumeration, &EnumerationConfig::long_window>()},
+	{{.name = "detect.enumeration.long_max_users", .type = T::Int, .default_value = "10",
+	      .help = "Distinct users refused or left challenged within long_window (minus success_credit per user\n"
+	              "that succeeded) before a ban; also per /24 (/64) over its sources that never sent\n"
+	              "credentials nor succeeded, when at least two contributed (a prefix ban).",
+	      .min = 2, .max = 12},
+	 config::bind<&Config::enumeration, &EnumerationConfig::long_max_users>()},
 	// brute force
 	{{.name = "detect.brute_force.enabled", .type = T::Bool, .default_value = "true",
 	      .help = "Detect password guessing (svcrack)."},
@@ -152,6 +165,12 @@ const Param kParams[] = {
 	              "contacts itself (trunks, registered phones).",
 	      .fmin = 1, .fmax = 1000},
 	 config::bind<&Config::flood, &FloodConfig::known_multiplier>()},
+	{{.name = "detect.flood.authenticated_multiplier", .type = T::Float, .default_value = "10.0",
+	      .help = "Bucket sizes and rates multiplied by this for sources from which an account authenticated\n"
+	              "(a 2xx to credentials); their excess is dropped and reported once a minute, never banned\n"
+	              "(authenticated volume is capacity: a trunk at 40 calls/s passes with the defaults).",
+	      .fmin = 1, .fmax = 1000},
+	 config::bind<&Config::flood, &FloodConfig::authenticated_multiplier>()},
 	// malformed
 	{{.name = "detect.malformed.enabled", .type = T::Bool, .default_value = "true",
 	      .help = "Count malformed and non-SIP messages per source (keep-alives and STUN excepted)."},
@@ -184,6 +203,46 @@ const Param kParams[] = {
 	      .help = "Ban a source whose INVITEs hit a call limit (calls.*); by default the tracker only drops\n"
 	              "the INVITEs past the limit and the ban log gets a `finding` with detector call-limit."},
 	 config::bind<&Config::call_limit, &CallLimitConfig::ban>()},
+	// accounts
+	{{.name = "detect.account.enabled", .type = T::Bool, .default_value = "true",
+	      .help = "Judge accounts beside addresses: a failing account from a source where other accounts\n"
+	              "authenticate is blocked for that source (its requests dropped), the source not banned."},
+	 config::bind<&Config::account, &AccountConfig::enabled>()},
+	{{.name = "detect.account.pair_max_failures", .type = T::Int, .default_value = "5",
+	      .help = "Failed authentications of one account from a source where an account authenticated (an\n"
+	              "office NAT, a trunk), within detect.brute_force.window, before that account's requests from\n"
+	              "that source are dropped (for ban.ladder's step; after a block, one failure blocks again,\n"
+	              "one step further). The source and its other accounts keep working.",
+	      .min = 1, .max = 10000},
+	 config::bind<&Config::account, &AccountConfig::pair_max_failures>()},
+	{{.name = "detect.account.max_failing_accounts", .type = T::Int, .default_value = "3",
+	      .help = "Distinct accounts failing from one such source within detect.brute_force.window before the\n"
+	              "source is banned after all (at most 4).",
+	      .min = 2, .max = 4},
+	 config::bind<&Config::account, &AccountConfig::max_failing_accounts>()},
+	{{.name = "detect.account.guard_sources", .type = T::Int, .default_value = "3",
+	      .help = "Distinct addresses failing for one account within guard_window that put it under guard: its\n"
+	              "credentials from sources where it never authenticated are dropped (a source that failed\n"
+	              "for it before is banned; an IPv6 /64 aggregates), the sources where it authenticated keep\n"
+	              "working (at most 8).",
+	      .min = 2, .max = 8},
+	 config::bind<&Config::account, &AccountConfig::guard_sources>()},
+	{{.name = "detect.account.guard_window", .type = T::Duration, .default_value = "\"10m\"",
+	      .help = "Window over which an account's failing addresses are counted.", .min = 1000, .max = 86400000},
+	 config::bind<&Config::account, &AccountConfig::guard_window>()},
+	{{.name = "detect.account.guard_time", .type = T::Duration, .default_value = "\"30m\"",
+	      .help = "How long an account stays guarded after its last failure.", .min = 1000, .max = 7LL * 86400000},
+	 config::bind<&Config::account, &AccountConfig::guard_time>()},
+	{{.name = "detect.account.rate", .type = T::Float, .default_value = "0.0",
+	      .help = "Requests per second with one account's credentials, from the sources where it authenticated,\n"
+	              "all together; the excess is dropped and reported once a minute (finding `account`), never\n"
+	              "banned. 0 = no limit. A cap for a trunk's account; see also calls.max_call_attempts_per_user.",
+	      .fmin = 0, .fmax = 1e6},
+	 config::bind<&Config::account, &AccountConfig::rate, &Rate::rate>()},
+	{{.name = "detect.account.burst", .type = T::Float, .default_value = "0.0",
+	      .help = "Requests with one account's credentials allowed at once under detect.account.rate.",
+	      .fmin = 0, .fmax = 1e6},
+	 config::bind<&Config::account, &AccountConfig::rate, &Rate::burst>()},
 	// bans
 	{{.name = "ban.ladder", .type = T::DurationList, .default_value = "[\"10m\", \"1h\", \"24h\", \"7d\"]",
 	      .help = "Ban duration per offence: the first ban lasts ladder[0], the second ladder[1], ...;\n"
@@ -230,7 +289,7 @@ const Param kParams[] = {
 	 config::bind<&Config::ban, &BanConfig::min_prefix_v6>()},
 	// tables: their sizes are fixed at construction (Engine::set_config keeps them)
 	{{.name = "engine.sources", .type = T::Int, .default_value = "16384",
-	      .help = "Per-source states per queue thread (fixed memory, about 1 KB each; CLOCK eviction beyond:\n"
+	      .help = "Per-source states per queue thread (fixed memory, about 1.3 KB each; CLOCK eviction beyond:\n"
 	              "a flood from more addresses costs no more memory, evictions are counted).",
 	      .min = 1024, .max = 16777216, .apply = Apply::Restart},
 	 config::bind<&Config::tables, &TableConfig::sources>()},
@@ -251,6 +310,16 @@ const Param kParams[] = {
 	              "a new connection beyond it is dropped. Allowlisted and trusted addresses have no limit.",
 	      .min = 1, .max = 65536, .apply = Apply::Restart},
 	 config::bind<&Config::tables, &TableConfig::tcp_flows_per_source>()},
+	{{.name = "engine.accounts", .type = T::Int, .default_value = "16384",
+	      .help = "Accounts (digest usernames) whose failures are counted, one table shared by all queue\n"
+	              "threads (fixed memory, about 200 bytes each; CLOCK eviction beyond, counted).",
+	      .min = 256, .max = 16777216, .apply = Apply::Restart},
+	 config::bind<&Config::tables, &TableConfig::accounts>()},
+	{{.name = "engine.account_pairs", .type = T::Int, .default_value = "32768",
+	      .help = "(source, account) pairs per queue thread: which accounts authenticated from which source,\n"
+	              "and their failures there (fixed memory, about 80 bytes each; CLOCK eviction beyond).",
+	      .min = 256, .max = 16777216, .apply = Apply::Restart},
+	 config::bind<&Config::tables, &TableConfig::account_pairs>()},
 	{{.name = "engine.transaction_timeout", .type = T::Duration, .default_value = "\"32s\"",
 	      .help = "How long a request waits for its response (RFC 3261 Timer B/F, 64*T1).", .min = 1000,
 	      .max = 600000, .apply = Apply::Restart},

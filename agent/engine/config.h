@@ -29,6 +29,7 @@ using detect::FloodConfig;
 using detect::MalformedConfig;
 using detect::ForgedConfig;
 using detect::CallLimitConfig;
+using detect::AccountConfig;
 
 struct BanConfig {
 	// Offence n gets ladder[min(n, size) - 1].
@@ -52,11 +53,13 @@ struct BanConfig {
 };
 
 struct TableConfig {
-	uint32_t sources = 16384;      // per-source states per engine shard (~1 KB each)
+	uint32_t sources = 16384;      // per-source states per engine shard (~1.3 KB each)
 	uint32_t prefixes = 16384;     // per-/24 and per-/64 states per shard
 	uint32_t transactions = 32768; // pending requests awaiting a response
 	uint32_t tcp_flows = 256;      // TCP stream directions with a framer (64 KiB each, on first use)
 	uint32_t tcp_flows_per_source = 32; // of those, held by one remote address (allowlisted: no limit)
+	uint32_t accounts = 16384;     // accounts judged, shared by all shards (detect::AccountTable)
+	uint32_t account_pairs = 32768; // (source, account) pairs per engine shard (detect::PairTable)
 	Millis transaction_timeout = 32s; // RFC 3261 Timer B/F (64*T1)
 };
 
@@ -68,6 +71,7 @@ struct Config {
 	MalformedConfig malformed;
 	ForgedConfig forged;
 	CallLimitConfig call_limit;
+	AccountConfig account;
 	BanConfig ban;
 	TableConfig tables;
 	// Policy, owned by the daemon's table (policy.allowlist, policy.trusted,

@@ -8,8 +8,10 @@
 #include <span>
 #include <string_view>
 
+#include "agent/detect/account_table.h"
 #include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
+#include "agent/detect/pair_table.h"
 #include "agent/engine/tcp_stream.h"
 #include "agent/sip/parser.h"
 #include "agent/util/hash.h"
@@ -18,6 +20,7 @@
 namespace sipguard::engine {
 
 using detect::Finding;
+using detect::PairState;
 using detect::PrefixState;
 using detect::RequestFacts;
 using detect::ResponseFacts;
@@ -29,7 +32,9 @@ namespace {
 // Transaction key: the remote address, Call-ID, CSeq number and method
 // (RFC 3261 §17.2.3 matches on branch; Call-ID + CSeq is what both sides
 // of a response carry unchanged and is enough to pair request and answer).
-uint64_t txn_key(uint64_t remote_hash, const sip::Message& m)
+// Inlined into every request and response (the compiler outlines it once
+// it has a third, cold caller).
+[[gnu::always_inline]] inline uint64_t txn_key(uint64_t remote_hash, const sip::Message& m)
 {
 	const uint64_t h = util::hash_text(m.call_id, remote_hash);
 	return util::hash_combine(h, static_cast<uint64_t>(m.cseq) << 8 | static_cast<uint64_t>(m.cseq_method));
@@ -57,12 +62,12 @@ bool has_credentials(const sip::Message& m)
 struct Txn {
 	uint64_t key = 0;
 	util::TimePoint created{};
+	uint64_t account = 0;
 	uint32_t target_hash = 0;
-	uint32_t auth_hash = 0;
 	sip::Method method = sip::Method::Unknown;
 	bool creds = false;
 	bool probe = false;
-	SampleText target;
+	SampleText target; // the credentials' username when there are some (the account), else the target user
 };
 
 // Pending requests by txn_key; a full table evicts the oldest request (all
@@ -200,11 +205,14 @@ private:
 } // namespace
 
 struct Engine::Impl {
-	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed)
+	Impl(std::shared_ptr<const Config> c, BanManager& b, Sink& s, uint64_t hash_seed, detect::AccountTable* shared)
 		: cfg(std::move(c)), bans(b), sink(s), seed(hash_seed), sources(cfg->tables.sources, seed),
-		  prefixes(cfg->tables.prefixes, seed), txns(cfg->tables.transactions), flows(cfg->tables.tcp_flows),
-		  syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
-		  source_flows(cfg->tables.tcp_flows), user_failures(4096, seed)
+		  prefixes(cfg->tables.prefixes, seed), histories(std::max<size_t>(cfg->tables.sources / 4, 256), seed),
+		  prefix_histories(std::max<size_t>(cfg->tables.prefixes / 4, 256), seed), txns(cfg->tables.transactions),
+		  flows(cfg->tables.tcp_flows), syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
+		  source_flows(cfg->tables.tcp_flows),
+		  own_accounts(shared ? nullptr : std::make_unique<detect::AccountTable>(cfg->tables.accounts, seed)),
+		  accounts(shared ? *shared : *own_accounts), pairs(cfg->tables.account_pairs)
 	{
 	}
 
@@ -214,6 +222,10 @@ struct Engine::Impl {
 	uint64_t seed;
 	detect::AddressTable<SourceState> sources;
 	detect::AddressTable<PrefixState> prefixes;
+	// Long enumeration histories of the few sources and prefixes with
+	// failed users (a quarter of their tables).
+	detect::AddressTable<detect::SourceHistory> histories;
+	detect::AddressTable<detect::PrefixHistory> prefix_histories;
 	TxnTable txns;
 	util::LruTable<Flow> flows; // least recently active evicted first
 	util::LruTable<SynSeen> syns;
@@ -221,15 +233,18 @@ struct Engine::Impl {
 	util::BoundedTable<SourceFlows> source_flows;
 	uint64_t flow_evictions = 0;
 	RedropTable redrop;
-	detect::brute_force::UserFailures user_failures;
+	std::unique_ptr<detect::AccountTable> own_accounts; // when no shared table was given
+	detect::AccountTable& accounts;
+	detect::PairTable pairs;
 	detect::TokenBucket global_unknown;
 	sip::Message msg; // reused: parse() resets it
 	Finding finding;  // reused scratch
 	TcpScratch tcp;   // shared by the flows' streams
 };
 
-Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink, uint64_t hash_seed)
-	: impl_(std::make_unique<Impl>(std::move(config), bans, sink, hash_seed))
+Engine::Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink, uint64_t hash_seed,
+               detect::AccountTable* accounts)
+	: impl_(std::make_unique<Impl>(std::move(config), bans, sink, hash_seed, accounts))
 {
 }
 
@@ -244,7 +259,9 @@ size_t Engine::table_bytes() const
 	for (uint32_t s = 0; s < m.flows.capacity(); ++s)
 		streams += m.flows[s].stream.buffer_bytes();
 	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
-	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams;
+	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams +
+	       m.histories.bytes() + m.prefix_histories.bytes() + m.pairs.bytes() +
+	       (m.own_accounts ? m.own_accounts->bytes() : 0);
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -301,14 +318,99 @@ private:
 	Verdict request(const sip::Message& msg);
 	Verdict response(const sip::Message& msg);
 	Verdict malformed(std::string_view what);
+	// The account paths below are rare (a blocked pair, a guarded account,
+	// a configured per-account rate): out of line and cold, so the code
+	// every request runs stays small in the instruction cache.
+	//
+	// A blocked (source, account) pair: that account's requests from here
+	// are dropped (the account acting: the credentials' username, else the
+	// AOR a REGISTER binds, else the From user). True: drop.
+	[[gnu::cold]] bool blocked_pair(const sip::Message& msg, const RequestFacts& r);
+	// Credentials for a guarded account (under attack from several sources)
+	// from a source where it never authenticated: dropped, the source banned
+	// when it tries again. True: drop.
+	[[gnu::cold]] bool guarded_account(const sip::Message& msg, const RequestFacts& r);
+	// The per-account rate (detect.account.rate) for a request with the
+	// credentials of an account that authenticated from this source: false
+	// when it is over and must be dropped (reported once a minute).
+	[[gnu::cold]] bool account_rate(const RequestFacts& r);
+	// Whether an authenticated request over a rate is dropped (counted):
+	// over UDP, where the sender retransmits it later. Over TCP a dropped
+	// message would end the rest of the connection (see "TCP streams"), so
+	// the excess passes there, reported all the same.
+	bool throttle()
+	{
+		if (cfg_.dry_run || pkt_.l4 != nfq::L4::Udp)
+			return false;
+		++c_.throttled;
+		return true;
+	}
+	// The finding of an account that became guarded with this failure.
+	[[gnu::cold]] void report_guarded(const ResponseFacts& r, const detect::AccountTable::Failure& acct);
 	// Logs a call tracker's limit report as a call-limit finding; true when
 	// that banned the source (detect.call_limit.ban).
 	bool call_limit(const calls::CallLimitReport& rep);
-	// Reports a finding for the current source; returns true when the
-	// source is now banned (drop).
+	// Reports a finding for the current source (or its prefix), at most one
+	// per detector and window; returns true when the source is now banned
+	// (drop).
 	bool emit(Finding& f, bool prefix);
+	// Reports an account finding (never a ban; its own state says when).
+	void report(Finding& f) { submit(f, false); }
+	BanResult submit(Finding& f, bool prefix);
 	void refresh_ban_state();
 	bool banned() const { return st_->banned_until > now_; }
+
+	// The source's /24 (/64) state and the long histories, found or
+	// created on a detector's first need.
+	class Lazy final : public detect::LazyState {
+	public:
+		explicit Lazy(EnginePass& pass) : p_(pass) {}
+		PrefixState* prefix() override
+		{
+			if (!ps_) {
+				bool inserted = false;
+				ps_ = &p_.m_.prefixes.find_or_insert(p_.masked(), inserted);
+				p_.c_.prefix_evictions = p_.m_.prefixes.evictions();
+			}
+			return ps_;
+		}
+		detect::SourceHistory* history(bool create, bool* created) override
+		{
+			if (!h_ && (create || p_.st_->has_history)) {
+				h_ = create ? insert(p_.m_.histories, p_.remote_, p_.remote_hash_, created)
+				            : p_.m_.histories.find(p_.remote_, p_.remote_hash_);
+				p_.st_->has_history = h_ != nullptr; // an evicted one is gone
+			}
+			return h_;
+		}
+		detect::PrefixHistory* prefix_history(bool create) override
+		{
+			if (!ph_) {
+				const net::IpAddress key = p_.masked();
+				ph_ = create ? insert(p_.m_.prefix_histories, key, p_.m_.prefix_histories.hash(key), nullptr)
+				             : p_.m_.prefix_histories.find(key);
+			}
+			return ph_;
+		}
+
+	private:
+		template <class H>
+		H* insert(detect::AddressTable<H>& t, const net::IpAddress& key, uint64_t hash, bool* created)
+		{
+			bool inserted = false;
+			H* h = &t.find_or_insert(key, hash, inserted);
+			if (created)
+				*created = inserted;
+			p_.c_.history_evictions = p_.m_.histories.evictions() + p_.m_.prefix_histories.evictions();
+			return h;
+		}
+
+		EnginePass& p_;
+		PrefixState* ps_ = nullptr;
+		detect::SourceHistory* h_ = nullptr;
+		detect::PrefixHistory* ph_ = nullptr;
+	};
+	net::IpAddress masked() const { return remote_.masked(prefix_len_for(cfg_, remote_)); }
 
 	Engine::Impl& m_;
 	EngineCounters& c_;
@@ -322,6 +424,7 @@ private:
 	SourceState* st_ = nullptr;
 	TcpStream::Mode mode_ = TcpStream::Mode::Enforce;
 	bool remember_drop_ = false; // a request dropped as forged or by the call policy
+	Lazy lazy_{*this};
 };
 
 void EnginePass::refresh_ban_state()
@@ -354,13 +457,6 @@ bool EnginePass::emit(Finding& f, bool prefix)
 		if (ps && ps->suppress_until > now_)
 			return false;
 	}
-	f.source = remote_;
-	f.prefix_len = prefix ? prefix_len_for(cfg_, remote_) : static_cast<uint8_t>(remote_.max_prefix());
-	BanResult res = m_.bans.on_finding(f, now_);
-	++c_.findings;
-	++c_.findings_by_detector[d];
-	if (res.outcome == BanOutcome::Banned)
-		++c_.bans;
 	// One finding per detector and window while the source is not banned
 	// (dry run, allowlisted): the log says it once, not per packet.
 	util::TimePoint until = now_ + std::max<util::Duration>(f.evidence.window, std::chrono::seconds(10));
@@ -370,7 +466,7 @@ bool EnginePass::emit(Finding& f, bool prefix)
 	} else {
 		st_->suppress_until[d] = until;
 	}
-	m_.sink.on_finding(f, res);
+	const BanResult res = submit(f, prefix);
 	if (res.drop()) {
 		bool was = banned();
 		st_->banned_until = util::TimePoint::max();
@@ -381,6 +477,19 @@ bool EnginePass::emit(Finding& f, bool prefix)
 		return true;
 	}
 	return false;
+}
+
+BanResult EnginePass::submit(Finding& f, bool prefix)
+{
+	f.source = remote_;
+	f.prefix_len = prefix ? prefix_len_for(cfg_, remote_) : static_cast<uint8_t>(remote_.max_prefix());
+	BanResult res = m_.bans.on_finding(f, now_);
+	++c_.findings;
+	++c_.findings_by_detector[static_cast<size_t>(f.detector)];
+	if (res.outcome == BanOutcome::Banned)
+		++c_.bans;
+	m_.sink.on_finding(f, res);
+	return res;
 }
 
 namespace {
@@ -836,6 +945,84 @@ bool EnginePass::call_limit(const calls::CallLimitReport& rep)
 	return emit(f, false);
 }
 
+bool EnginePass::blocked_pair(const sip::Message& msg, const RequestFacts& r)
+{
+	const uint64_t acting =
+		r.has_credentials
+			? r.account
+			: m_.accounts.hash(msg.method == sip::Method::Register ? msg.to.uri.user : msg.from.uri.user);
+	PairState* p = m_.pairs.find(remote_, remote_hash_, acting);
+	if (!p || p->blocked_until <= now_)
+		return false;
+	++p->dropped;
+	++c_.account_blocked;
+	return !cfg_.dry_run;
+}
+
+bool EnginePass::guarded_account(const sip::Message& msg, const RequestFacts& r)
+{
+	PairState& p = m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
+	c_.pair_evictions = m_.pairs.evictions();
+	if (p.succeeded)
+		return false;
+	++c_.account_guarded;
+	const detect::AccountTable::Failure acct =
+		m_.accounts.on_failure(r.account, r.source_hash, now_, cfg_.brute_force.window, cfg_.account);
+	const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, &p, &acct,
+	                                       remote_.is_v6() ? lazy_.prefix() : nullptr, r.source_hash};
+	Finding& f = m_.finding;
+	const auto o = detect::brute_force::on_guarded(cfg_.brute_force, ctx, *st_, p, txn_key(remote_hash_, msg),
+	                                               r.auth_user, now_, f);
+	if (o != detect::brute_force::Outcome::None && emit(f, o == detect::brute_force::Outcome::BanPrefix))
+		return true;
+	return !cfg_.dry_run;
+}
+
+bool EnginePass::account_rate(const RequestFacts& r)
+{
+	// Only an account's own sources spend its budget: credentials anyone can
+	// write must not throttle a trunk's real calls (others face brute force).
+	const PairState* p = m_.pairs.find(remote_, remote_hash_, r.account);
+	if (!p || !p->succeeded)
+		return true;
+	bool first = false;
+	uint64_t dropped = 0;
+	if (m_.accounts.take(r.account, cfg_.account.rate, now_, first, dropped))
+		return true;
+	const bool drop = throttle();
+	if (first) {
+		Finding& f = m_.finding;
+		detect::begin_finding(f, detect::Detector::Account,
+		                      "requests with one account's credentials over its rate: excess dropped", now_,
+		                      std::chrono::minutes(1));
+		f.wants_ban = false;
+		f.evidence.add_count("dropped", static_cast<int64_t>(dropped));
+		f.evidence.add_count("rate_per_s", static_cast<int64_t>(cfg_.account.rate.rate));
+		f.evidence.add_count("burst", static_cast<int64_t>(cfg_.account.rate.burst));
+		f.evidence.add_sample("account", r.auth_user);
+		f.evidence.add_sample("identity", "account");
+		f.evidence.add_sample("why", "not banned: the account authenticated from this source");
+		report(f);
+	}
+	return !drop;
+}
+
+void EnginePass::report_guarded(const ResponseFacts& r, const detect::AccountTable::Failure& acct)
+{
+	Finding& f = m_.finding;
+	detect::begin_finding(f, detect::Detector::Account,
+	                      "account under attack from several sources: its credentials from sources where it never "
+	                      "authenticated are dropped",
+	                      now_, cfg_.account.guard_time);
+	f.wants_ban = false;
+	f.evidence.add_count("failures_all_sources", acct.failures);
+	f.evidence.add_count("failing_sources", acct.sources);
+	f.evidence.add_sample("account", r.account_name);
+	f.evidence.add_sample("identity", "account");
+	f.evidence.add_sample("why", "guarded: the sources where it authenticated keep working");
+	report(f);
+}
+
 Verdict EnginePass::request(const sip::Message& msg)
 {
 	SourceState& st = *st_;
@@ -856,7 +1043,8 @@ Verdict EnginePass::request(const sip::Message& msg)
 	r.target_hash = detect::hash_user(target);
 	r.has_credentials = creds;
 	r.auth_user = auth_user;
-	r.auth_hash = detect::hash_user(auth_user);
+	if (creds)
+		r.account = m_.accounts.hash(auth_user);
 	r.probe = msg.method == sip::Method::Options ||
 	          (!creds && (msg.method == sip::Method::Register || msg.method == sip::Method::Invite ||
 	                      msg.method == sip::Method::Subscribe));
@@ -864,7 +1052,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 	r.source_hash = remote_hash_ | 1;
 	if (creds)
 		st.ever_credentials = true;
-	st.roll_users(now_, cfg_.enumeration.window);
+	st.expire_users(now_, cfg_.enumeration.window);
 
 	Verdict v = Verdict::Accept;
 	Finding& f = m_.finding;
@@ -882,6 +1070,10 @@ Verdict EnginePass::request(const sip::Message& msg)
 	}
 
 	if (!st.allowlisted) {
+		if (st.pairs_blocked_until > now_ && blocked_pair(msg, r))
+			return Verdict::Drop;
+		if (creds && cfg_.account.enabled && m_.accounts.guarded(r.account, now_) && guarded_account(msg, r))
+			return Verdict::Drop;
 		if (!st.known() && !m_.global_unknown.take(cfg_.flood.global_unknown, 1.0, now_)) {
 			// Shed, not banned: under a spoofed flood the global guard keeps
 			// the PBX alive without trusting any single source address.
@@ -891,28 +1083,38 @@ Verdict EnginePass::request(const sip::Message& msg)
 		}
 		if (detect::scanner::on_request(cfg_.scanner, st, r, now_, f) && emit(f, false))
 			return Verdict::Drop;
-		if (detect::enumeration::on_request(cfg_.enumeration, st, r, now_, f) && emit(f, false))
+		const auto e = detect::enumeration::on_request(cfg_.enumeration, st, lazy_, r, now_, f);
+		if ((e == detect::enumeration::Outcome::Ban || e == detect::enumeration::Outcome::BanPrefix) &&
+		    emit(f, e == detect::enumeration::Outcome::BanPrefix))
 			return Verdict::Drop;
-		PrefixState* ps = nullptr;
-		if (cfg_.flood.enabled && !st.known()) {
-			bool ins = false;
-			ps = &m_.prefixes.find_or_insert(remote_.masked(prefix_len_for(cfg_, remote_)), ins);
-			c_.prefix_evictions = m_.prefixes.evictions();
+		if (e == detect::enumeration::Outcome::Hold) {
+			++c_.enumeration_held;
+			if (!cfg_.dry_run)
+				return Verdict::Drop;
 		}
-		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
-		if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix))
+		// After the detectors that keep the source's answers to challenges.
+		if (creds && cfg_.account.enabled && cfg_.account.rate.rate > 0 && !account_rate(r))
 			return Verdict::Drop;
+		PrefixState* ps = cfg_.flood.enabled && !st.known() ? lazy_.prefix() : nullptr;
+		auto hit = detect::flood::on_request(cfg_.flood, st, ps, r, now_, f);
+		if (hit == detect::flood::Hit::Throttle) {
+			emit(f, false); // once a minute (suppression), never a ban
+			if (throttle())
+				return Verdict::Drop;
+		} else if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix)) {
+			return Verdict::Drop;
+		}
 	}
 
 	if (msg.method != sip::Method::Ack) {
 		Txn& t = m_.txns.insert(txn_key(remote_hash_, msg), now_, cfg_.tables.transaction_timeout);
 		c_.transaction_evictions = m_.txns.evictions();
 		t.target_hash = r.target_hash;
-		t.auth_hash = r.auth_hash;
+		t.account = r.account;
 		t.method = msg.method;
 		t.creds = creds;
 		t.probe = r.probe;
-		t.target.set(target);
+		t.target.set(creds ? auth_user : target);
 	}
 	return v;
 }
@@ -929,19 +1131,41 @@ Verdict EnginePass::response(const sip::Message& msg)
 	r.status = msg.status;
 	r.method = t->method;
 	r.target_hash = t->target_hash;
-	r.auth_hash = t->auth_hash;
+	r.account = t->account;
 	r.had_credentials = t->creds;
 	r.probe = t->probe;
 	r.target_user = t->target.view();
+	r.account_name = t->creds ? t->target.view() : std::string_view{};
+	r.source_hash = remote_hash_ | 1;
 	r.remote_port = pkt_.remote_port(dir_);
 	if (msg.status < 200)
 		return Verdict::Accept;
 	m_.txns.erase(*t); // final: the transaction is done (retransmissions are unmatched)
 
 	SourceState& st = *st_;
-	st.roll_users(now_, cfg_.enumeration.window);
+	st.expire_users(now_, cfg_.enumeration.window);
 	if (detect::is_success(r))
 		st.ever_success = true;
+	// The (source, account) pair of a response to credentials: a success
+	// makes the source known good for accounts, a failure is judged on it.
+	// The account that succeeded last from here is on record already (a
+	// phone re-registering, a trunk's calls): no lookup for it.
+	PairState* pair = nullptr;
+	const auto last = static_cast<uint32_t>(r.account) | 1;
+	if (r.account && detect::is_auth_failure(r)) {
+		pair = &m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
+		c_.pair_evictions = m_.pairs.evictions();
+		st.last_auth_account = 0;
+	} else if (r.account && detect::is_success(r) && st.last_auth_account != last) {
+		pair = &m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
+		c_.pair_evictions = m_.pairs.evictions();
+		// A /64 an account authenticated from is never aggregated.
+		if (!st.auth_success && remote_.is_v6())
+			if (PrefixState* p6 = lazy_.prefix())
+				p6->auth_success = true;
+		detect::brute_force::on_auth_success(st, *pair, r.account);
+		st.last_auth_account = last;
+	}
 	PrefixState* ps = detect::is_success(r) ? m_.prefixes.find(remote_.masked(prefix_len_for(cfg_, remote_))) : nullptr;
 	detect::flood::on_response(cfg_.flood, st, ps, r, now_);
 	if (st.allowlisted)
@@ -949,9 +1173,28 @@ Verdict EnginePass::response(const sip::Message& msg)
 	Finding& f = m_.finding;
 	if (detect::scanner::on_response(cfg_.scanner, st, r, now_, f) && emit(f, false))
 		return Verdict::Drop;
-	if (detect::enumeration::on_response(cfg_.enumeration, st, r, now_, f) && emit(f, false))
+	const auto e = detect::enumeration::on_response(cfg_.enumeration, st, lazy_, r, now_, f);
+	if ((e == detect::enumeration::Outcome::Ban || e == detect::enumeration::Outcome::BanPrefix) &&
+	    emit(f, e == detect::enumeration::Outcome::BanPrefix))
 		return Verdict::Drop;
-	if (detect::brute_force::on_response(cfg_.brute_force, st, m_.user_failures, r, now_, f) && emit(f, false))
+	// Failures per account are shared by all shards (mutex, slow path: each
+	// one is a digest the PBX checked and refused).
+	detect::AccountTable::Failure acct;
+	const bool failed = cfg_.brute_force.enabled && detect::is_auth_failure(r);
+	if (failed) {
+		acct = m_.accounts.on_failure(r.account ? r.account : r.target_hash, r.source_hash, now_,
+		                              cfg_.brute_force.window, cfg_.account);
+		c_.account_evictions += acct.evicted ? 1 : 0;
+		if (acct.newly_guarded)
+			report_guarded(r, acct);
+	}
+	const detect::brute_force::Context ctx{cfg_.account, cfg_.ban.ladder, pair, failed ? &acct : nullptr,
+	                                       failed && remote_.is_v6() ? lazy_.prefix() : nullptr, r.source_hash};
+	const auto b = detect::brute_force::on_response(cfg_.brute_force, ctx, st, r, now_, f);
+	if (b == detect::brute_force::Outcome::Block)
+		report(f);
+	else if ((b == detect::brute_force::Outcome::Ban || b == detect::brute_force::Outcome::BanPrefix) &&
+	         emit(f, b == detect::brute_force::Outcome::BanPrefix))
 		return Verdict::Drop;
 	return Verdict::Accept;
 }

@@ -20,7 +20,7 @@
 #include "nfq/verdict_plan.h"
 
 namespace sipguard::detect {
-class Detectors;
+class AccountTable;
 }
 
 namespace sipguard::engine {
@@ -73,6 +73,10 @@ struct EngineCounters {
 	uint64_t dropped = 0;
 	uint64_t dropped_banned = 0;
 	uint64_t shed = 0;         // dropped by the global guard
+	uint64_t enumeration_held = 0; // requests for yet another user with challenges left behind (dropped, no ban)
+	uint64_t account_blocked = 0;  // requests of a blocked (source, account) pair (dropped, the source not banned)
+	uint64_t throttled = 0;        // authenticated requests over a source's or an account's rate (dropped, no ban)
+	uint64_t account_guarded = 0;  // credentials for a guarded account from a source where it never authenticated
 	uint64_t findings = 0;
 	std::array<uint64_t, detect::kDetectorCount> findings_by_detector{};
 	uint64_t bans = 0;         // findings that produced a new ban
@@ -81,6 +85,9 @@ struct EngineCounters {
 	uint64_t source_evictions = 0;
 	uint64_t prefix_evictions = 0;
 	uint64_t transaction_evictions = 0;
+	uint64_t account_evictions = 0; // from the shared account table, by this shard's inserts
+	uint64_t pair_evictions = 0;
+	uint64_t history_evictions = 0; // long enumeration histories (sources and prefixes)
 	uint64_t flow_evictions = 0;
 	uint64_t tcp_overflows = 0;
 	uint64_t forged_dropped = 0;
@@ -111,9 +118,11 @@ class Engine {
 public:
 	// `config` is read at construction (table sizes) and on set_config();
 	// `bans` and `sink` must outlive the engine. `hash_seed` seeds the
-	// shard's table hashes (the daemon passes a random one).
+	// shard's table hashes (the daemon passes a random one). `accounts`, when
+	// given, is the account table all shards share (it must outlive them);
+	// otherwise the engine makes its own (one shard: replay, tests).
 	Engine(std::shared_ptr<const Config> config, BanManager& bans, Sink& sink,
-	       uint64_t hash_seed = util::kDefaultHashSeed);
+	       uint64_t hash_seed = util::kDefaultHashSeed, detect::AccountTable* accounts = nullptr);
 	~Engine();
 	Engine(const Engine&) = delete;
 	Engine& operator=(const Engine&) = delete;
@@ -130,7 +139,8 @@ public:
 	void set_call_hook(calls::CallHook* hook) { hook_ = hook; }
 
 	const EngineCounters& counters() const { return counters_; }
-	// Fixed memory held by the shard's tables, in bytes (for the docs/bench).
+	// Fixed memory held by the shard's tables, in bytes (for the docs/bench);
+	// an account table shared with other shards is not counted.
 	size_t table_bytes() const;
 
 	struct Impl; // tables and scratch; defined in engine.cpp

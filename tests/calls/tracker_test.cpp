@@ -561,7 +561,7 @@ TEST_CASE("call limits: concurrent calls and attempts per minute per source, use
 		f.advance(61s);
 		CHECK(f.in(kPhone, invite({}, "r4")) == Decision::Accept);
 	}
-	SUBCASE("per user (authenticated user, else From user)")
+	SUBCASE("per user (credentials the PBX accepted)")
 	{
 		Config c;
 		c.per_source = {};
@@ -570,6 +570,7 @@ TEST_CASE("call limits: concurrent calls and attempts per minute per source, use
 		Msg a = invite({}, "u1");
 		a.auth_user = "200";
 		CHECK(f.in(kPhone, a) == Decision::Accept);
+		f.out(kPhone, response(180, "Ringing", "callee", {}, a)); // the PBX accepted the credentials
 		Msg b = invite({}, "u2");
 		b.auth_user = "200";
 		CHECK(f.in(kOther, b) == Decision::DropCallLimit);
@@ -803,4 +804,90 @@ TEST_CASE("ICE: reflexive and relayed candidates may send media too (RFC 8445)")
 	CHECK(g.is_open("198.51.100.51", 10000));
 	CHECK(g.is_open("10.0.0.6", 10000));
 	CHECK_FALSE(g.is_open("10.0.0.7", 10000));
+}
+
+namespace {
+
+// A trunk's call from kPhone as user "trunk": INVITE -> 407 -> INVITE with
+// credentials (same Call-ID) -> 200; both INVITEs must be accepted.
+void authenticated_call(Fixture& f, const std::string& cid)
+{
+	Msg first = invite({}, cid);
+	first.from_user = "trunk";
+	REQUIRE(f.in(kPhone, first) == Decision::Accept);
+	f.out(kPhone, response(407, "Proxy Authentication Required", "chal", {}, first));
+	Msg retry = first;
+	retry.cseq = 2;
+	retry.auth_user = "trunk";
+	REQUIRE(f.in(kPhone, retry) == Decision::Accept);
+	f.out(kPhone, response(200, "OK", "callee", {}, retry));
+}
+
+} // namespace
+
+TEST_CASE("call limits count a call authenticated after a 407 once, for its source and its user")
+{
+	// A trunk authenticating every call: INVITE -> 407 -> ACK -> INVITE with
+	// credentials (same Call-ID) -> 200. Counting both INVITEs took a
+	// 20 calls/s trunk to a 200/min user limit in 5 s (issue 18).
+	Config c;
+	c.per_source = {0, 100};
+	c.per_user = {0, 100};
+	Fixture f(c);
+	for (int i = 0; i < 100; ++i) {
+		authenticated_call(f, numbered("trunk-", i));
+		f.advance(50ms);
+	}
+	CHECK(f.tracker.counters().call_limit_dropped == 0);
+	CHECK(f.rec.findings.empty());
+	// The 101st call within the minute is past both limits.
+	Msg next = invite({}, "trunk-100");
+	CHECK(f.in(kPhone, next) == Decision::DropCallLimit);
+}
+
+TEST_CASE("call limits: INVITEs naming a user without its credentials never use up its limit")
+{
+	Config c;
+	c.per_source = {};
+	c.per_user = {2, 4};
+	Fixture f(c);
+	// Anyone can write From: 201, or credentials with username 201 that the
+	// PBX then refuses.
+	for (int i = 0; i < 10; ++i) {
+		Msg spoof = invite({}, numbered("spoof-", i));
+		spoof.from_user = "201";
+		CHECK(f.in(kOther, spoof) == Decision::Accept);
+		Msg bad = invite({}, numbered("bad-", i));
+		bad.auth_user = "201";
+		CHECK(f.in(kOther, bad) == Decision::Accept);
+		f.out(kOther, response(407, "Proxy Authentication Required", "chal", {}, bad));
+		Msg forbidden = invite({}, numbered("forbidden-", i));
+		forbidden.auth_user = "201";
+		CHECK(f.in(kOther, forbidden) == Decision::Accept);
+		f.out(kOther, response(403, "Forbidden", "chal", {}, forbidden));
+	}
+	CHECK(f.rec.findings.empty());
+	// The real 201 still gets its two concurrent calls; the third is limited.
+	for (int i = 0; i < 2; ++i) {
+		Msg real = invite({}, numbered("real-", i));
+		real.from_user = "201";
+		real.auth_user = "201";
+		CHECK(f.in(kPhone, real) == Decision::Accept);
+		f.out(kPhone, response(200, "OK", "callee", {}, real));
+	}
+	Msg third = invite({}, "real-2");
+	third.auth_user = "201";
+	CHECK(f.in(kPhone, third) == Decision::DropCallLimit);
+	REQUIRE(f.rec.findings.size() == 1);
+	CHECK(f.rec.findings[0].scope == "user");
+}
+
+TEST_CASE("call limits are off by default: an authenticated trunk at 40 calls/s for a minute")
+{
+	Fixture f;
+	for (int i = 0; i < 2400; ++i) {
+		authenticated_call(f, numbered("t40-", i));
+		f.advance(25ms);
+	}
+	CHECK(f.tracker.counters().call_limit_dropped == 0);
 }

@@ -125,3 +125,28 @@ TEST_CASE("source state: user table keeps samples, recycles succeeded users when
 	CHECK(st.user_samples[0].view() == "1");
 	CHECK(hash_user("ABC") == hash_user("abc"));
 }
+
+TEST_CASE("source state: the users window slides, each user leaving when its last event is too old")
+{
+	SourceState st;
+	const util::TimePoint t0{std::chrono::seconds(1'800'000'000)};
+	const auto window = std::chrono::seconds(60);
+	for (uint32_t i = 1; i <= 6; ++i) {
+		st.expire_users(t0 + std::chrono::seconds(10 * (i - 1)), window);
+		REQUIRE(st.user(i, std::to_string(i), true) != nullptr);
+	}
+	// At 65 s the user of 0 s is gone, the others stay; touching user 2
+	// keeps it.
+	st.expire_users(t0 + std::chrono::seconds(65), window);
+	CHECK(st.user_count == 5);
+	CHECK(st.user(1, "", false) == nullptr);
+	REQUIRE(st.user(2, "", false) != nullptr);
+	st.expire_users(t0 + std::chrono::seconds(100), window);
+	CHECK(st.user_count == 3); // 2 (touched at 65 s), 5 (40 s), 6 (50 s)
+	CHECK(st.user(4, "", false) == nullptr);
+	CHECK(st.user(2, "", false) != nullptr);
+	// Idle for a day: everything is gone, also past the 16-bit seconds' wrap.
+	st.expire_users(t0 + std::chrono::hours(24), window);
+	CHECK(st.user_count == 0);
+	CHECK(st.user_sample_count == 0);
+}

@@ -18,18 +18,8 @@ if ! lab_sipguard_available; then
 	exit 77
 fi
 
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-check() { # check DESCRIPTION CONDITION...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
-le() { [ "${1:-x}" != x ] && [ "$1" -le "$2" ]; }
-eq() { [ "$1" = "$2" ]; }
-ms_between() { python3 -c "print(int(round(($2 - $1) * 1000)))"; }
+# shellcheck source=tests/e2e/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 lab_init
 lab_pbx_up

@@ -562,22 +562,48 @@ TEST_CASE("tables: a flood from 1,000,000 spoofed addresses costs fixed memory a
 
 TEST_CASE("brute force: distributed cracking of one user from many addresses")
 {
-	Harness h;
-	int banned = 0;
-	for (int i = 0; i < 40; ++i) {
-		// One address per /24, one failed attempt each: the per-source rule
-		// never fires; the per-user rule does once the user passed 20 failures.
-		auto src = ip(fmt::format("198.18.{}.9", i));
-		Req r = phone_register("105", src.to_string(), 2, true);
-		r.call_id = fmt::format("dist-{}", i);
-		h.in(src, request(r));
-		h.out(src, response(r, 401));
-		banned += h.banned(src) ? 1 : 0;
-		h.advance(500ms);
+	auto run = [](Harness& h, int& reached) {
+		int banned = 0;
+		for (int i = 0; i < 40; ++i) {
+			// One address per /24, one attempt each: the per-source rule
+			// never fires.
+			auto src = ip(fmt::format("198.18.{}.9", i));
+			Req r = phone_register("105", src.to_string(), 2, true);
+			r.call_id = fmt::format("dist-{}", i);
+			if (h.in(src, request(r)) == Verdict::Accept) {
+				++reached;
+				h.out(src, response(r, 401));
+			}
+			banned += h.banned(src) ? 1 : 0;
+			h.advance(500ms);
+		}
+		return banned;
+	};
+	SUBCASE("the account is guarded at its third failing address: the rest never reach the PBX")
+	{
+		Harness h;
+		int reached = 0;
+		CHECK(run(h, reached) == 1); // the third, at its failure
+		CHECK(reached == 3);
+		CHECK(h.engine.counters().account_guarded == 37);
+		REQUIRE(h.first_finding(Detector::BruteForce));
+		CHECK(h.first_finding(Detector::BruteForce)->reason ==
+		      "failed authentication on an account under attack from several sources");
+		REQUIRE(h.first_finding(Detector::Account)); // the guard, reported once
+		CHECK(h.sink.count(Detector::Account) == 1);
 	}
-	CHECK(banned == 40 - 19);
-	REQUIRE(h.first_finding(Detector::BruteForce));
-	CHECK(h.first_finding(Detector::BruteForce)->reason == "failed authentication on a user under distributed attack");
+	SUBCASE("without accounts, the user passes 20 failures, then each failing source is banned")
+	{
+		auto cfg = std::make_shared<engine::Config>();
+		cfg->account.enabled = false;
+		Harness h(cfg);
+		int reached = 0;
+		CHECK(run(h, reached) == 40 - 19);
+		CHECK(reached == 40);
+		REQUIRE(h.first_finding(Detector::BruteForce));
+		CHECK(h.first_finding(Detector::BruteForce)->reason ==
+		      "failed authentication on a user under distributed attack");
+	}
 }
 
 TEST_CASE("escalation through the engine: a scanner coming back after its ban expired gets the next step")

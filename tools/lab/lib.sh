@@ -11,6 +11,9 @@
 #   attacker 10.77.<10+k>.66/16, fd00:77:<10+k>::66/32 for attack k = 1..20
 #            (one /24 per attack, so prefix aggregation of one attack never
 #            pre-bans the next one)
+#   legit also holds the office NAT 10.77.3.30 and the trunk 10.77.4.40, attacker
+#   also the distributed guessers 10.77.<100+i>.66 (i = 1..20, one /24 each) and
+#   fd00:77:99::<i>/64 (i = 1..60, one /64); see tools/lab/accounts.sh
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_ROOT=$(cd "$LAB_DIR/../.." && pwd)
@@ -20,6 +23,9 @@ PBX_IP6=fd00:77::10
 LEGIT_IP=10.77.2.20
 LEGIT_IP6=fd00:77:2::20
 VM_PORT=5080
+GW_PORT=5090
+OFFICE_IP=10.77.3.30
+TRUNK_IP=10.77.4.40
 LAB_UA_PATCHED='Yealink SIP-T46S 66.86.0.15'
 LAB_WEAK_USER=105
 
@@ -28,6 +34,9 @@ lab_die() { lab_log "error: $*"; exit 1; }
 
 atk_ip() { echo "10.77.$((10 + $1)).66"; }
 atk_ip6() { echo "fd00:77:$((10 + $1))::66"; }
+# The distributed guessers: address i of 20 in /24s of their own, address i of 60 in one /64.
+guess_ip() { echo "10.77.$((100 + $1)).66"; }
+guess_ip6() { echo "fd00:77:99::$1"; }
 # atk_addr NAME K: the source address attack NAME uses (IPv6 for the *6 floods).
 atk_addr() { if [ "${1%6}" != "$1" ]; then atk_ip6 "$2"; else atk_ip "$2"; fi; }
 
@@ -121,10 +130,18 @@ lab_net_up() {
 	ip -n "$NS_LEG" addr add "$LEGIT_IP/16" dev eth0
 	ip -n "$NS_LEG" addr add "$LEGIT_IP6/32" dev eth0 nodad
 	local k
-	for k in $(seq 1 20); do
-		ip -n "$NS_ATK" addr add "$(atk_ip "$k")/16" dev eth0
-		ip -n "$NS_ATK" addr add "$(atk_ip6 "$k")/32" dev eth0 nodad
-	done
+	ip -n "$NS_LEG" addr add "$OFFICE_IP/16" dev eth0
+	ip -n "$NS_LEG" addr add "$TRUNK_IP/16" dev eth0
+	{
+		for k in $(seq 1 20); do
+			echo "addr add $(atk_ip "$k")/16 dev eth0"
+			echo "addr add $(atk_ip6 "$k")/32 dev eth0 nodad"
+			echo "addr add $(guess_ip "$k")/16 dev eth0"
+		done
+		for k in $(seq 1 60); do
+			echo "addr add $(guess_ip6 "$k")/32 dev eth0 nodad"
+		done
+	} | ip -n "$NS_ATK" -batch - || lab_die "cannot add the attacker addresses"
 }
 
 # lab_wait_udp NS PORT ADDR: until something listens there (10 s).
@@ -139,12 +156,12 @@ lab_wait_udp() {
 
 lab_kamailio_start() {
 	local pw
-	pw=$(tail -n +2 "$LAB_DIR/users.csv" | awk -F';' '{printf "\t$sht(pw=>%s) = \"%s\";\n", $1, $2}')
+	pw=$(tail -q -n +2 "$LAB_DIR/users.csv" "$LAB_DIR/trunk.csv" | awk -F';' '{printf "\t$sht(pw=>%s) = \"%s\";\n", $1, $2}')
 	mkdir -p "$LAB_TMP/kam"
 	python3 - "$LAB_DIR/kamailio.cfg" "$LAB_TMP/kamailio.cfg" "$pw" <<-EOF
 		import sys
 		s = open(sys.argv[1]).read()
-		for k, v in (("@PBX_IP@", "$PBX_IP"), ("@PBX_IP6@", "$PBX_IP6"), ("@VM_PORT@", "$VM_PORT"), ("@PASSWORDS@", sys.argv[3])):
+		for k, v in (("@PBX_IP@", "$PBX_IP"), ("@PBX_IP6@", "$PBX_IP6"), ("@VM_PORT@", "$VM_PORT"), ("@GW_PORT@", "$GW_PORT"), ("@PASSWORDS@", sys.argv[3])):
 		    s = s.replace(k, v)
 		open(sys.argv[2], "w").write(s)
 	EOF
@@ -172,7 +189,7 @@ lab_voicemail_start() {
 # are in the capture too). Sets CAP_PID_<NAME>.
 lab_capture_start() {
 	local name=$1 filter=$2 ns=${3:-$NS_PBX} out=$LAB_TMP/$1.pcap
-	ip netns exec "$ns" tshark -q -n -i eth0 -F pcap -f "$filter" -w "$out" -a duration:300 \
+	ip netns exec "$ns" tshark -q -n -i eth0 -F pcap -f "$filter" -w "$out" -a "duration:${LAB_CAPTURE_SECONDS:-300}" \
 		>"$LAB_TMP/$name.tshark.log" 2>&1 &
 	local pid=$!
 	lab_track "$pid"
@@ -275,6 +292,15 @@ lab_attack_result() {
 	esac
 }
 
+# The summary table's header (rows: lab_summary_row in tools/lab/lab, acct_row).
+lab_summary_header() {
+	printf '| %-18s | %-14s | %5s | %7s | %5s | %5s | %-11s | %-16s | %-16s |\n' \
+		attack source sent "at PBX" users "fails" "ban after" detector "attacker got"
+	printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..20})" "$(printf -- '-%.0s' {1..16})" \
+		"$(printf -- '-%.0s' {1..7})" "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..7})" \
+		"$(printf -- '-%.0s' {1..7})" "$(printf -- '-%.0s' {1..13})" "$(printf -- '-%.0s' {1..18})" "$(printf -- '-%.0s' {1..18})"
+}
+
 # Requests from address IP that reached Kamailio (its own xlog line per request).
 lab_pbx_count() { grep -c "SGLAB req .*src=$1 " "$KAM_LOG" || true; }
 # Distinct users named by IP's requests at the PBX (To user of REGISTER, R-URI user of INVITE).
@@ -292,6 +318,14 @@ lab_ipfield() { case $1 in *:*) echo ipv6 ;; *) echo ip ;; esac; }
 # requests IP sent to the PBX, and the epoch of the first one.
 lab_wire_sent() {
 	tshark -n -r "$1" -Y "$(lab_ipfield "$2").src==$2 && sip.Method" -T fields -e frame.time_epoch 2>/dev/null | wc -l
+}
+# lab_wire_tsv PCAP: the SIP requests of a capture, one a line (epoch, ip.src,
+# ipv6.src, udp.srcport, method), for tally.py; written once next to the capture.
+lab_wire_tsv() {
+	local tsv=${1%.pcap}.tsv
+	[ -s "$tsv" ] || tshark -n -r "$1" -Y "sip.Method" -T fields -e frame.time_epoch -e ip.src -e ipv6.src \
+		-e udp.srcport -e sip.Method >"$tsv" 2>/dev/null || true
+	echo "$tsv"
 }
 lab_wire_first_ts() {
 	tshark -n -r "$1" -Y "$(lab_ipfield "$2").src==$2 && sip.Method" -T fields -e frame.time_epoch 2>/dev/null | head -1 || true
@@ -510,33 +544,7 @@ lab_sipguard_follow_start() {
 }
 
 # "EPOCH DETECTOR" of the first ban covering IP in the ban log, or "- -".
-lab_sipguard_ban_of_impl() {
-	python3 - "$SG_BANLOG" "$1" <<-'EOF'
-		import sys, json, ipaddress, datetime
-		ip = ipaddress.ip_address(sys.argv[2])
-		try:
-		    lines = open(sys.argv[1]).read().splitlines()
-		except OSError:
-		    lines = []
-		for l in lines:
-		    try:
-		        e = json.loads(l)
-		    except ValueError:
-		        continue
-		    if e.get("event") not in ("ban", "prefix_ban"):
-		        continue
-		    try:
-		        net = ipaddress.ip_network(f"{e['addr']}/{e.get('prefix_len', ip.max_prefixlen)}", strict=False)
-		    except (KeyError, ValueError):
-		        continue
-		    if ip in net:
-		        ts = datetime.datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
-		        print(f"{ts:.3f} {e.get('detector') or '-'}")
-		        break
-		else:
-		    print("- -")
-	EOF
-}
+lab_sipguard_ban_of_impl() { python3 "$LAB_DIR/tally.py" --banlog "$SG_BANLOG" --src "$1" --first-ban; }
 
 # Number of ban events naming exactly IP in the ban log.
 lab_sipguard_bans_of_impl() {

@@ -4,9 +4,12 @@
 // benign PBX traffic mix and for a spoofed-source flood, against the parser
 // alone on the same messages (the reference measured in the same run).
 //
-//   sipguard-bench-engine [--seconds S]
+//   sipguard-bench-engine [--seconds S] [--mix benign|flood]
+//
+// --mix runs one mix only; --seconds 0 makes one pass over it (callgrind).
 #include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -14,6 +17,7 @@
 
 #include <fmt/core.h>
 
+#include "agent/detect/account_table.h"
 #include "agent/engine/ban_manager.h"
 #include "agent/engine/engine.h"
 #include "agent/sip/parser.h"
@@ -123,7 +127,7 @@ double run_engine(const std::vector<Pkt>& pkts, double seconds, uint64_t& total,
 	total = 0;
 	auto start = Clock::now();
 	auto deadline = start + std::chrono::duration<double>(seconds);
-	while (Clock::now() < deadline) {
+	do { // at least one pass (callgrind: --seconds 0)
 		for (const auto& p : pkts) {
 			bool in = p.dir == nfq::Direction::In;
 			pv.src = in ? p.remote : pbx;
@@ -135,7 +139,7 @@ double run_engine(const std::vector<Pkt>& pkts, double seconds, uint64_t& total,
 			now += std::chrono::microseconds(200); // keeps the benign mix far below flood rates per source
 		}
 		total += pkts.size();
-	}
+	} while (Clock::now() < deadline);
 	return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
@@ -158,22 +162,59 @@ double run_parse(const std::vector<Pkt>& pkts, double seconds, uint64_t& total)
 	return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The shared account table's cost: failed authentications recorded per
+// second by `threads` threads at once (one mutex; each thread its own sources).
+double run_accounts(unsigned threads, double seconds)
+{
+	detect::AccountTable table(16384);
+	const util::TimePoint now{std::chrono::seconds(1'800'000'000)};
+	std::vector<uint64_t> accounts;
+	for (int i = 0; i < 1000; ++i)
+		accounts.push_back(table.hash(std::to_string(100 + i)));
+	std::vector<uint64_t> counts(threads);
+	std::vector<std::thread> pool;
+	auto start = Clock::now();
+	for (unsigned t = 0; t < threads; ++t)
+		pool.emplace_back([&, t] {
+			auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+			uint64_t n = 0;
+			while (Clock::now() < deadline)
+				for (size_t i = 0; i < accounts.size(); ++i, ++n)
+					(void)table.on_failure(accounts[i], t * 1000003 + i % 7, now, std::chrono::minutes(10),
+					                       detect::AccountConfig{});
+			counts[t] = n;
+		});
+	for (auto& th : pool)
+		th.join();
+	double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+	uint64_t total = 0;
+	for (uint64_t c : counts)
+		total += c;
+	return static_cast<double>(total) / elapsed;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
 	double seconds = 2;
+	std::string mix;
 	for (int i = 1; i < argc; ++i) {
 		if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
 			seconds = std::atof(argv[++i]);
+		} else if (std::strcmp(argv[i], "--mix") == 0 && i + 1 < argc) {
+			mix = argv[++i];
 		} else {
-			std::fprintf(stderr, "usage: %s [--seconds S]\n", argv[0]);
+			std::fprintf(stderr, "usage: %s [--seconds S] [--mix benign|flood]\n", argv[0]);
 			return 2;
 		}
 	}
 	fmt::print("engine throughput, one shard, {} s per measurement\n", seconds);
 	for (auto [name, pkts] : {std::pair{"benign mix (2000 phones: REGISTER+auth, calls, qualify, keep-alives)", benign_mix()},
 	                          std::pair{"spoofed INVITE flood (1,000,000 sources)", spoofed_flood()}}) {
+		if (!mix.empty() && std::string_view(name).substr(0, mix.size()) != mix &&
+		    !(mix == "flood" && std::string_view(name).find("flood") != std::string_view::npos))
+			continue;
 		NullSink sink;
 		uint64_t n_eng = 0, n_parse = 0;
 		size_t bytes = 0;
@@ -187,5 +228,12 @@ int main(int argc, char** argv)
 		           name, pps_eng, 1e9 / pps_eng, static_cast<double>(bytes) / (1024 * 1024), sink.findings, pps_parse,
 		           1e9 / pps_parse, pps_eng / pps_parse);
 	}
+	if (!mix.empty())
+		return 0;
+	const double one = run_accounts(1, seconds / 2), two = run_accounts(2, seconds / 2);
+	fmt::print("shared account table (failed authentications, one mutex)\n"
+	           "  1 thread:  {:>10.0f} failures/s ({:.0f} ns each)\n"
+	           "  2 threads: {:>10.0f} failures/s ({:.0f} ns each)\n",
+	           one, 1e9 / one, two, 1e9 / two);
 	return 0;
 }
