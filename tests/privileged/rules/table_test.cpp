@@ -94,10 +94,10 @@ TEST_CASE("install creates the table as specified; the queue backend is probed w
 	CHECK(contains(text, "ip6 saddr . th dport @media6 accept"));
 	CHECK(contains(text, "counter packets 0 bytes 0 drop comment \"sipguard-media-drop\""));
 	// nft prints the xt NFQUEUE v3 target translated, like the native one.
-	CHECK(contains(text, "udp dport @sipports queue num 3-4 bypass"));
-	CHECK(contains(text, "tcp dport @sipports queue num 3-4 bypass"));
-	CHECK(contains(text, "udp sport @sipports queue num 3-4 bypass"));
-	CHECK(contains(text, "tcp sport @sipports queue num 3-4 bypass"));
+	CHECK(contains(text, "udp dport @sipports counter packets 0 bytes 0 queue num 3-4 bypass comment \"sipguard-queue\""));
+	CHECK(contains(text, "tcp dport @sipports counter packets 0 bytes 0 queue num 3-4 bypass comment \"sipguard-queue\""));
+	CHECK(contains(text, "udp sport @sipports counter packets 0 bytes 0 queue num 3-4 bypass comment \"sipguard-queue-pbx\""));
+	CHECK(contains(text, "tcp sport @sipports counter packets 0 bytes 0 queue num 3-4 bypass comment \"sipguard-queue-pbx\""));
 	std::string json_input = ns.exec_capture("nft -j list chain inet sipguard input");
 	if (backend == rules::QueueBackend::CompatNfqueueV3)
 		CHECK(contains(json_input, R"({"xt": {"type": "target", "name": "NFQUEUE"}})"));
