@@ -382,14 +382,13 @@ Status install_auto(Netlink& nl, TableSpec& spec, QueueBackend& chosen)
 		return st;
 	if (Status st = probe_defrag_backend(nl, spec.defrag); !st.ok())
 		return st;
-	if (spec.prefilter.enabled) {
-		std::string why;
-		if (Status st = probe_prefilter(nl, spec.prefilter.limits, why); !st.ok())
-			return st;
-		if (!spec.prefilter.limits)
-			LOG(Rules, Warning, "pre-filter without rate limits: {}; known and unknown sources are still told apart",
-			    why);
-	}
+	// Probed even with the pre-filter off, so a reload that turns it on
+	// knows what the kernel offers.
+	std::string why;
+	if (Status st = probe_prefilter(nl, spec.prefilter.limits, why); !st.ok())
+		return st;
+	if (!spec.prefilter.limits && spec.prefilter.enabled)
+		LOG(Rules, Warning, "pre-filter without rate limits: {}; known and unknown sources are still told apart", why);
 	Status st = install(nl, spec, backend);
 	if (st.ok())
 		chosen = backend;

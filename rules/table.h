@@ -143,8 +143,9 @@ Status probe_defrag_backend(Netlink& nl, DefragBackend& out);
 Status probe_prefilter(Netlink& nl, bool& available, std::string& detail);
 
 // install with probing: the queue backend, the defrag mechanism
-// (`spec.defrag` is overwritten with what the kernel offers) and, with the
-// pre-filter on, its rate limits (`spec.prefilter.limits`). On success
+// (`spec.defrag` is overwritten with what the kernel offers) and the
+// pre-filter's rate limits (`spec.prefilter.limits`, probed whether or not
+// the pre-filter is on). On success
 // `chosen` holds the queue backend used.
 Status install_auto(Netlink& nl, TableSpec& spec, QueueBackend& chosen);
 
