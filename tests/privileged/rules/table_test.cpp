@@ -186,12 +186,12 @@ TEST_CASE("replacing is atomic: a concurrent reader always sees the whole table"
 	REQUIRE(rules::install(nl, spec, backend).ok());
 
 	// A reader process lists the table in a loop while we replace it; every
-	// listing must show all 5 chains and 9 sets (bounded: 200 listings).
+	// listing must show all 6 chains and 9 sets (bounded: 200 listings).
 	std::string script = "i=0; bad=0; while [ $i -lt 200 ]; do "
 	                     "o=$(nft list table inet sipguard 2>&1); "
 	                     "c=$(printf '%s\\n' \"$o\" | grep -c '^\tchain '); "
 	                     "s=$(printf '%s\\n' \"$o\" | grep -c '^\tset '); "
-	                     "if [ \"$c\" != 5 ] || [ \"$s\" != 9 ]; then bad=$((bad+1)); fi; i=$((i+1)); done; echo $bad";
+	                     "if [ \"$c\" != 6 ] || [ \"$s\" != 9 ]; then bad=$((bad+1)); fi; i=$((i+1)); done; echo $bad";
 	std::string path = "/tmp/sg-rules-reader-" + std::to_string(getpid()) + ".sh";
 	{
 		FILE* f = fopen(path.c_str(), "w");
