@@ -341,6 +341,9 @@ Status install(Netlink& nl, const TableSpec& spec, QueueBackend backend)
 		if (exists)
 			if (Status st = collect_kept(nl, kept); !st.ok())
 				return st;
+		// Without the pre-filter the new table has no known sets.
+		if (!spec.prefilter.enabled)
+			std::erase_if(kept, [](const ElementOp& op) { return op.is_known; });
 	}
 
 	auto build = [&](size_t keep_n) {

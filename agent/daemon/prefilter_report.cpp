@@ -57,13 +57,17 @@ PrefilterScrape PrefilterReader::read(const Runtime& rt)
 	if (!nl_.is_open() || !rules::read_counters(nl_, s.counters).ok())
 		return s;
 	s.read_ok = true;
-	if (s.enabled) {
+	const auto now = std::chrono::steady_clock::now();
+	if (s.enabled && now >= next_count_) {
 		for (bool v4 : {true, false}) {
 			std::vector<rules::RawElement> raw;
 			if (rules::list_set_raw(nl_, v4 ? rules::kSetKnown4 : rules::kSetKnown6, raw).ok())
-				(v4 ? s.known4 : s.known6) = raw.size();
+				(v4 ? known4_ : known6_) = raw.size();
 		}
+		next_count_ = now + (std::chrono::steady_clock::now() - now) * kKnownCountSpacing;
 	}
+	s.known4 = s.enabled ? known4_ : 0;
+	s.known6 = s.enabled ? known6_ : 0;
 	const auto queues = rt.kernel_queue_stats();
 	meter_.update(s.counters.queued(), taken_by_queues(queues));
 	s.failed_open = meter_.total();

@@ -244,3 +244,36 @@ TEST_CASE("pre-filter: reconcile sees a deleted meter rule, a flushed chain sip 
 		CHECK(c.source_drop_packets >= 15);
 	}
 }
+
+TEST_CASE("pre-filter switched off and on again (a reload): bans carry over in the same transaction, known sources "
+          "only while the sets exist")
+{
+	test::require_root_or_skip();
+	test::ProbeLab lab{kSources};
+	rules::TableSpec spec = prefilter_spec();
+	install(lab, spec);
+	add_known(lab, {kKnown4});
+	rules::ElementOp ban;
+	ban.kind = rules::ElementOp::Kind::Refresh;
+	ban.target = net::Cidr::host(*net::IpAddress::parse(kUnknown6));
+	ban.timeout = 600s;
+	REQUIRE(rules::commit_element_ops(lab.nl(), std::vector<rules::ElementOp>{ban}).ok());
+
+	rules::TableSpec off = spec;
+	off.prefilter.enabled = false;
+	rules::Status st = rules::install(lab.nl(), off, lab.backend());
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	std::string text = table_text(lab);
+	CHECK(text.find("known4") == std::string::npos);
+	CHECK(text.find("udp dport @sipports counter packets 0 bytes 0 queue num 0 bypass") != std::string::npos);
+	CHECK(lab.pbx().exec_capture("nft list set inet sipguard ban6").find(kUnknown6) != std::string::npos);
+	auto got = lab.send_from_each({kKnown4, kUnknown4}, test::ProbeLab::kPort, kOptions, 30);
+	CHECK(got[kKnown4] == 30); // no agent: bypass for everyone, as before the pre-filter
+	CHECK(got[kUnknown4] == 30);
+
+	st = rules::install(lab.nl(), spec, lab.backend());
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	CHECK(lab.pbx().exec_capture("nft list set inet sipguard ban6").find(kUnknown6) != std::string::npos);
+	got = lab.send_from_each({kKnown4}, test::ProbeLab::kPort, kOptions, 30);
+	CHECK(got[kKnown4] == 0); // the known set starts empty: the agent refills it
+}

@@ -123,12 +123,17 @@ bool set_table(const test::Netns& pbx, bool prefilter, const Options& o)
 	}
 	if (prefilter && o.meter_entries > 0) {
 		// Elements from userspace, as `nft add element` would add them.
-		std::string cmd = "nft -f - <<'EOF'\nadd element inet sipguard meter4 { ";
-		for (int i = 0; i < o.meter_entries; ++i)
-			cmd += (i ? ", " : "") + std::string("100.") + std::to_string(64 + (i >> 16)) + "." +
-			       std::to_string((i >> 8) & 255) + "." + std::to_string(i & 255);
-		cmd += " }\nEOF";
-		if (pbx.exec(cmd) != 0)
+		const std::string path = "/tmp/sipguard-bench-prefilter-" + std::to_string(getpid()) + ".nft";
+		if (FILE* f = std::fopen(path.c_str(), "w")) {
+			std::fputs("add element inet sipguard meter4 { ", f);
+			for (int i = 0; i < o.meter_entries; ++i)
+				std::fprintf(f, "%s100.%d.%d.%d", i ? ", " : "", 64 + (i >> 16), (i >> 8) & 255, i & 255);
+			std::fputs(" }\n", f);
+			std::fclose(f);
+		}
+		const int rc = pbx.exec("nft -f " + path);
+		std::remove(path.c_str());
+		if (rc != 0)
 			std::fprintf(stderr, "could not fill meter4 (continuing with an empty meter)\n");
 	}
 	return true;
@@ -241,7 +246,7 @@ int main(int argc, char** argv)
 					std::printf("  %-28s %-12s %9.0f pps delivered%s\n",
 					            queue ? "sipguard queue, accept-all" : "no queue bound (bypass)",
 					            pf ? "pre-filter" : "plain", pps,
-					            queue ? (" (" + std::to_string(inspected) + " inspected)").c_str() : "");
+					            queue ? (", " + std::to_string(inspected) + " inspected").c_str() : "");
 					std::fflush(stdout);
 				}
 			}
