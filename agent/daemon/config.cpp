@@ -96,8 +96,9 @@ const config::Row<DaemonSettings> kDaemonRows[] = {
 	{{.name = "prefilter.enabled", .type = T::Bool, .default_value = "true",
 	  .help = "Kernel-side pre-filter in front of the queue: known sources (registered or authenticated,\n"
 	          "contacted by the PBX, allowlisted, trusted) go to the agent; others pass a per-source rate and a\n"
-	          "global budget, the excess dropped in the kernel. Unknown sources never pass uninspected.",
-	  .apply = Apply::Rules},
+	          "global budget, the excess dropped in the kernel. Unknown sources never pass uninspected.\n"
+	          "Restart-only: it also decides whether the queues may fail open.",
+	  .apply = Apply::Restart},
 	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::enabled>()},
 	{{.name = "prefilter.source_rate", .type = T::Int, .default_value = "100",
 	  .help = "Packets/s one unknown source may send to the SIP ports; the excess is dropped in the kernel.\n"
