@@ -10,6 +10,8 @@
 #include "agent/daemon/config.h"
 #include "agent/daemon/known_sources.h"
 #include "agent/daemon/prefilter_report.h"
+#include "tests/engine/harness.h"
+#include "tests/engine/sip_builder.h"
 
 using namespace sipguard;
 using namespace std::chrono_literals;
@@ -112,4 +114,48 @@ TEST_CASE("failed-open meter: packets the rules counted beyond what the queues t
 	qs[1].id_sequence = 7;
 	qs[1].user_dropped = 3; // already within id_sequence
 	CHECK(daemon::taken_by_queues(qs) == 22);
+}
+
+TEST_CASE("the engine's known-good answer for the pre-filter: a registration answered 2xx or a peer the PBX "
+          "contacts; not a challenge, not an OPTIONS answered 200, not the allowlist")
+{
+	auto cfg = std::make_shared<engine::Config>();
+	cfg->allowlist = {*net::Cidr::parse("203.0.113.0/24")};
+	test::Harness h(cfg);
+	const auto phone = test::ip("198.51.100.10");
+	test::Req reg;
+	h.in(phone, test::request(reg));
+	CHECK_FALSE(h.engine.last_source_known());
+	h.out(phone, test::response(reg, 401));
+	CHECK_FALSE(h.engine.last_source_known());
+	reg.cseq = 2;
+	reg.branch = "z9hG4bK-2";
+	reg.credentials = true;
+	h.in(phone, test::request(reg));
+	CHECK_FALSE(h.engine.last_source_known());
+	h.out(phone, test::response(reg, 200));
+	CHECK(h.engine.last_source_known());
+	h.in(phone, "\r\n\r\n"); // its keep-alives from now on
+	CHECK(h.engine.last_source_known());
+
+	const auto prober = test::ip("198.51.100.20");
+	test::Req opt;
+	opt.method = "OPTIONS";
+	opt.via_host = "198.51.100.20";
+	opt.call_id = "probe-1";
+	h.in(prober, test::request(opt));
+	h.out(prober, test::response(opt, 200));
+	CHECK_FALSE(h.engine.last_source_known());
+
+	const auto trunk = test::ip("198.51.100.30");
+	test::Req qualify;
+	qualify.method = "OPTIONS";
+	qualify.via_host = "192.0.2.1";
+	qualify.call_id = "qualify-1";
+	h.out(trunk, test::request(qualify));
+	CHECK(h.engine.last_source_known());
+
+	const auto allowed = test::ip("203.0.113.5");
+	h.out(allowed, test::request(qualify));
+	CHECK_FALSE(h.engine.last_source_known()); // the kernel knows it from allow4
 }
