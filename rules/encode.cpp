@@ -124,17 +124,20 @@ RulePtr new_rule(const std::string& chain)
 	return r;
 }
 
-// Set ids let rules in the same transaction refer to sets created in it
-// (NFTA_LOOKUP_SET_ID, as nft does); names are unique per table.
+} // namespace
+
 uint32_t set_id_of(const std::string& name)
 {
-	static const char* const order[] = {kSetBan4,   kSetBan6,   kSetBanNet4, kSetBanNet6, kSetAllow4,
-	                                    kSetAllow6, kSetMedia4, kSetMedia6,  kSetSipPorts};
+	static const char* const order[] = {kSetBan4,   kSetBan6,   kSetBanNet4,  kSetBanNet6, kSetAllow4,
+	                                    kSetAllow6, kSetMedia4, kSetMedia6,   kSetSipPorts, kSetKnown4,
+	                                    kSetKnown6, kSetMeter4, kSetMeter6};
 	for (uint32_t i = 0; i < std::size(order); ++i)
 		if (name == order[i])
 			return i + 1;
 	return 0;
 }
+
+namespace {
 
 // Rule `[match] l4proto P th <port> @sipports <queue>`.
 RulePtr queue_rule(const std::string& chain, uint8_t proto, uint32_t port_offset, const TableSpec& spec,
@@ -150,7 +153,20 @@ RulePtr queue_rule(const std::string& chain, uint8_t proto, uint32_t port_offset
 		nftnl_rule_set_u32(r.get(), NFTNL_RULE_COMPAT_PROTO, proto);
 		nftnl_rule_set_u32(r.get(), NFTNL_RULE_COMPAT_FLAGS, 0);
 	}
+	add_counter(r.get());
 	add_expr(r.get(), make_queue_expr(backend, spec.queue_base, spec.queue_count));
+	set_comment(r.get(), chain == kChainOutput ? kCommentQueuePbx : kCommentQueue);
+	return r;
+}
+
+// `meta l4proto P th dport @sipports jump sip`: SIP goes through the pre-filter.
+RulePtr sip_jump_rule(uint8_t proto)
+{
+	auto r = new_rule(kChainInput);
+	match_l4proto(r.get(), proto);
+	add_payload(r.get(), NFT_PAYLOAD_TRANSPORT_HEADER, kThDportOffset, 2, NFT_REG_1);
+	add_lookup(r.get(), NFT_REG_1, kSetSipPorts, set_id_of(kSetSipPorts));
+	add_verdict(r.get(), NFT_JUMP, kChainSip);
 	return r;
 }
 
@@ -175,6 +191,7 @@ std::span<const ChainDef> chain_definitions()
 		{kChainMedia, -1, 0},
 		{kChainOutput, NF_INET_LOCAL_OUT, -10},
 		{kChainDefrag, -1, 0},
+		{kChainSip, -1, 0},
 	};
 	return kChains;
 }
@@ -182,23 +199,35 @@ std::span<const ChainDef> chain_definitions()
 std::vector<SetDef> set_definitions(const TableSpec& spec)
 {
 	std::vector<SetDef> defs;
-	defs.push_back({kSetBan4, kTypeIpAddr, 4, NFT_SET_TIMEOUT, spec.ban_set_size, {}});
-	defs.push_back({kSetBan6, kTypeIp6Addr, 16, NFT_SET_TIMEOUT, spec.ban_set_size, {}});
+	defs.push_back({kSetBan4, kTypeIpAddr, 4, NFT_SET_TIMEOUT, spec.ban_set_size, 0, {}});
+	defs.push_back({kSetBan6, kTypeIp6Addr, 16, NFT_SET_TIMEOUT, spec.ban_set_size, 0, {}});
 	// Prefix bans are intervals (rbtree backend); a bounded share of the
 	// host-ban size is plenty for prefixes.
-	defs.push_back({kSetBanNet4, kTypeIpAddr, 4, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, spec.ban_set_size, {}});
-	defs.push_back({kSetBanNet6, kTypeIp6Addr, 16, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, spec.ban_set_size, {}});
-	defs.push_back({kSetAllow4, kTypeIpAddr, 4, NFT_SET_INTERVAL, 0, {}});
-	defs.push_back({kSetAllow6, kTypeIp6Addr, 16, NFT_SET_INTERVAL, 0, {}});
+	defs.push_back({kSetBanNet4, kTypeIpAddr, 4, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, spec.ban_set_size, 0, {}});
+	defs.push_back({kSetBanNet6, kTypeIp6Addr, 16, NFT_SET_INTERVAL | NFT_SET_TIMEOUT, spec.ban_set_size, 0, {}});
+	defs.push_back({kSetAllow4, kTypeIpAddr, 4, NFT_SET_INTERVAL, 0, 0, {}});
+	defs.push_back({kSetAllow6, kTypeIp6Addr, 16, NFT_SET_INTERVAL, 0, 0, {}});
 	// Field lengths are the unpadded sizes in bytes, as nft sends them
 	// (NFTA_SET_DESC_CONCAT / NFTA_SET_FIELD_LEN).
 	// NFT_SET_CONCAT must accompany a multi-field description
 	// (nf_tables_newset rejects either without the other with EINVAL).
 	defs.push_back({kSetMedia4, kTypeIpAddrService, kKeyLenAddrService4, NFT_SET_TIMEOUT | NFT_SET_CONCAT,
-	                spec.media_set_size, {4, 2}});
+	                spec.media_set_size, 0, {4, 2}});
 	defs.push_back({kSetMedia6, kTypeIp6AddrService, kKeyLenAddrService6, NFT_SET_TIMEOUT | NFT_SET_CONCAT,
-	                spec.media_set_size, {16, 2}});
-	defs.push_back({kSetSipPorts, kTypeInetService, 2, 0, 0, {}});
+	                spec.media_set_size, 0, {16, 2}});
+	defs.push_back({kSetSipPorts, kTypeInetService, 2, 0, 0, 0, {}});
+	if (spec.prefilter.enabled) {
+		const PrefilterSpec& pf = spec.prefilter;
+		defs.push_back({kSetKnown4, kTypeIpAddr, 4, NFT_SET_TIMEOUT, pf.known_size, 0, {}});
+		defs.push_back({kSetKnown6, kTypeIp6Addr, 16, NFT_SET_TIMEOUT, pf.known_size, 0, {}});
+		if (pf.limits) {
+			// `flags dynamic,timeout` as nft makes a meter: the packet path
+			// adds elements (NFT_SET_EVAL), each with the set's timeout.
+			const uint64_t ms = static_cast<uint64_t>(pf.meter_timeout.count()) * 1000;
+			defs.push_back({kSetMeter4, kTypeIpAddr, 4, NFT_SET_TIMEOUT | NFT_SET_EVAL, pf.meter_size, ms, {}});
+			defs.push_back({kSetMeter6, kTypeIp6Addr, 16, NFT_SET_TIMEOUT | NFT_SET_EVAL, pf.meter_size, ms, {}});
+		}
+	}
 	return defs;
 }
 
@@ -214,6 +243,8 @@ SetPtr make_set_object(const SetDef& def, uint32_t set_id)
 	nftnl_set_set_u32(s.get(), NFTNL_SET_ID, set_id);
 	if (def.size)
 		nftnl_set_set_u32(s.get(), NFTNL_SET_DESC_SIZE, def.size);
+	if (def.timeout_ms)
+		nftnl_set_set_u64(s.get(), NFTNL_SET_TIMEOUT, def.timeout_ms);
 	if (!def.field_lens.empty()) {
 		// libnftnl counts fields up to the first zero, so pass the whole
 		// zero-terminated NFT_REG32_COUNT array.
@@ -224,7 +255,7 @@ SetPtr make_set_object(const SetDef& def, uint32_t set_id)
 	return s;
 }
 
-ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count)
+ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count, bool bypass)
 {
 	if (backend == QueueBackend::Native) {
 		// nft `queue num base-(base+count-1) bypass`: with total > 1 the
@@ -233,7 +264,7 @@ ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count)
 		auto e = make_expr("queue");
 		nftnl_expr_set_u16(e.get(), NFTNL_EXPR_QUEUE_NUM, base);
 		nftnl_expr_set_u16(e.get(), NFTNL_EXPR_QUEUE_TOTAL, count);
-		nftnl_expr_set_u16(e.get(), NFTNL_EXPR_QUEUE_FLAGS, NFT_QUEUE_FLAG_BYPASS);
+		nftnl_expr_set_u16(e.get(), NFTNL_EXPR_QUEUE_FLAGS, bypass ? NFT_QUEUE_FLAG_BYPASS : 0);
 		return e;
 	}
 	// NFQUEUE --queue-balance base:last --queue-bypass, revision 3 (the
@@ -247,11 +278,90 @@ ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count)
 	auto* info = static_cast<uint8_t*>(std::calloc(1, kAligned));
 	if (!info)
 		throw std::bad_alloc();
-	XtNfqInfoV3 v{base, count, kNfqFlagBypass};
+	XtNfqInfoV3 v{base, count, bypass ? kNfqFlagBypass : uint16_t{0}};
 	std::memcpy(info, &v, sizeof v); // host byte order, like the xtables ABI
 	nftnl_expr_set(e.get(), NFTNL_EXPR_TG_INFO, info, kAligned);
 	return e;
 }
+
+ExprPtr make_limit_over_expr(uint32_t rate, uint32_t burst)
+{
+	// nft_limit_pkts: the bucket holds rate + burst packets' worth of
+	// tokens (net/netfilter/nft_limit.c, nft_limit_init); NFT_LIMIT_F_INV
+	// makes the expression match when the bucket is empty ("over").
+	auto e = make_expr("limit");
+	nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_RATE, rate);
+	nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_UNIT, 1); // per second
+	nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_BURST, burst);
+	nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+	return e;
+}
+
+void append_meter_exprs(nftnl_rule* rule, bool v4, uint32_t rate, uint32_t burst)
+{
+	match_nfproto(rule, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	add_payload(rule, NFT_PAYLOAD_NETWORK_HEADER, v4 ? kIp4SaddrOffset : kIp6SaddrOffset, v4 ? 4 : 16, NFT_REG_1);
+	// `update`: each packet refreshes the entry's timeout, so a steady
+	// sender keeps its (empty) bucket instead of getting a full one back
+	// when the entry would have expired. A full set makes the expression
+	// not match (nft_dynset_eval: NFT_BREAK): the global budget is next.
+	auto d = make_expr("dynset");
+	nftnl_expr_set_u32(d.get(), NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(d.get(), NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	const char* set = v4 ? kSetMeter4 : kSetMeter6;
+	nftnl_expr_set_str(d.get(), NFTNL_EXPR_DYNSET_SET_NAME, set);
+	nftnl_expr_set_u32(d.get(), NFTNL_EXPR_DYNSET_SET_ID, set_id_of(set));
+	// libnftnl takes the nested expression's pointer and owns it from here.
+	nftnl_expr_set(d.get(), NFTNL_EXPR_DYNSET_EXPR, make_limit_over_expr(rate, burst).release(), 0);
+	add_expr(rule, std::move(d));
+}
+
+namespace {
+
+// The rules of chain `sip` (rules/README.md, "Pre-filter"): known sources to
+// the queue (bypass as configured), the rest through the per-source meter
+// and the global budget, then to the queue without bypass.
+void append_sip_rules(std::vector<RulePtr>& rules, const TableSpec& spec, QueueBackend backend)
+{
+	const PrefilterSpec& pf = spec.prefilter;
+	auto queue_to = [&](RulePtr& r, bool bypass, const char* comment) {
+		add_counter(r.get());
+		add_expr(r.get(), make_queue_expr(backend, spec.queue_base, spec.queue_count, bypass));
+		set_comment(r.get(), comment);
+	};
+	// Allowlisted and trusted networks (allow4/6), then the agent's known
+	// sources: straight to the queue.
+	for (const char* set : {kSetAllow4, kSetAllow6, kSetKnown4, kSetKnown6}) {
+		bool v4 = set == kSetAllow4 || set == kSetKnown4;
+		auto r = ban_rule(v4 ? NFPROTO_IPV4 : NFPROTO_IPV6, set);
+		nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, kChainSip);
+		queue_to(r, pf.known_bypass, kCommentQueueKnown);
+		rules.push_back(std::move(r));
+	}
+	if (pf.limits) {
+		for (bool v4 : {true, false}) {
+			auto r = new_rule(kChainSip);
+			append_meter_exprs(r.get(), v4, pf.source_rate, pf.source_burst);
+			add_counter(r.get());
+			add_verdict(r.get(), NF_DROP);
+			set_comment(r.get(), kCommentSourceDrop);
+			rules.push_back(std::move(r));
+		}
+		auto r = new_rule(kChainSip);
+		add_expr(r.get(), make_limit_over_expr(pf.unknown_rate, pf.unknown_burst));
+		add_counter(r.get());
+		add_verdict(r.get(), NF_DROP);
+		set_comment(r.get(), kCommentBudgetDrop);
+		rules.push_back(std::move(r));
+	}
+	// Unknown sources never fail open: with no agent, dropped.
+	auto r = new_rule(kChainSip);
+	queue_to(r, false, kCommentQueueUnknown);
+	rules.push_back(std::move(r));
+}
+
+} // namespace
 
 void append_defrag_exprs(nftnl_rule* rule, DefragBackend backend, uint16_t port)
 {
@@ -306,8 +416,13 @@ std::vector<RulePtr> make_chain_rules(const std::string& chain, const TableSpec&
 			rules.push_back(std::move(r));
 		}
 	} else if (chain == kChainInput) {
-		rules.push_back(queue_rule(chain, IPPROTO_UDP, kThDportOffset, spec, backend));
-		rules.push_back(queue_rule(chain, IPPROTO_TCP, kThDportOffset, spec, backend));
+		if (spec.prefilter.enabled) {
+			rules.push_back(sip_jump_rule(IPPROTO_UDP));
+			rules.push_back(sip_jump_rule(IPPROTO_TCP));
+		} else {
+			rules.push_back(queue_rule(chain, IPPROTO_UDP, kThDportOffset, spec, backend));
+			rules.push_back(queue_rule(chain, IPPROTO_TCP, kThDportOffset, spec, backend));
+		}
 		if (spec.pin_media) {
 			auto r = new_rule(chain);
 			match_l4proto(r.get(), IPPROTO_UDP);
@@ -341,6 +456,8 @@ std::vector<RulePtr> make_chain_rules(const std::string& chain, const TableSpec&
 		// The PBX's responses leave from the SIP ports; same hash, same queue.
 		rules.push_back(queue_rule(chain, IPPROTO_UDP, kThSportOffset, spec, backend));
 		rules.push_back(queue_rule(chain, IPPROTO_TCP, kThSportOffset, spec, backend));
+	} else if (chain == kChainSip && spec.prefilter.enabled) {
+		append_sip_rules(rules, spec, backend);
 	} else if (chain == kChainDefrag && spec.defrag != DefragBackend::None) {
 		auto r = new_rule(chain);
 		append_defrag_exprs(r.get(), spec.defrag, spec.sip_ports.empty() ? 5060 : spec.sip_ports.front());
@@ -470,7 +587,8 @@ void append_table_contents(Batch& batch, const TableSpec& spec, QueueBackend bac
 				nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_APPEND | NLM_F_CREATE, 0);
 			nftnl_rule_nlmsg_build_payload(nlh, r.get());
 			std::string what = object("add rule to chain", def.name);
-			if (def.name == std::string(kChainInput) || def.name == std::string(kChainOutput))
+			if (def.name == std::string(kChainInput) || def.name == std::string(kChainOutput) ||
+			    def.name == std::string(kChainSip))
 				what += std::string(" (queue via ") + std::string(to_string(backend)) + ")";
 			else if (def.name == std::string(kChainDefrag))
 				what += std::string(" (reassembly via ") + std::string(to_string(spec.defrag)) + ")";

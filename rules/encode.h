@@ -46,9 +46,13 @@ struct SetDef {
 	uint32_t key_len = 0;
 	uint32_t flags = 0;               // NFT_SET_*
 	uint32_t size = 0;                // 0 = no declared size
+	uint64_t timeout_ms = 0;          // default element timeout (dynamic sets), 0 = none
 	std::vector<uint8_t> field_lens;  // concatenations only (NFTNL_SET_DESC_CONCAT)
 };
 std::vector<SetDef> set_definitions(const TableSpec& spec);
+// Set ids let rules in the same transaction refer to sets created in it
+// (NFTA_LOOKUP_SET_ID, as nft does); names are unique per table.
+uint32_t set_id_of(const std::string& name);
 SetPtr make_set_object(const SetDef& def, uint32_t set_id);
 
 // Our chains. Hook numbers and priorities: NF_INET_* (linux/netfilter.h);
@@ -61,8 +65,16 @@ struct ChainDef {
 };
 std::span<const ChainDef> chain_definitions();
 
-// The verdict expression of a queue rule.
-ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count);
+// The verdict expression of a queue rule; `bypass` lets packets pass when no
+// program listens on the queue.
+ExprPtr make_queue_expr(QueueBackend backend, uint16_t base, uint16_t count, bool bypass = true);
+
+// `limit rate over RATE/second burst BURST packets` (matches above the rate).
+ExprPtr make_limit_over_expr(uint32_t rate, uint32_t burst);
+// The pre-filter's per-source meter rule body, as nft writes
+// `update @SET { ip saddr limit rate over RATE/second burst BURST packets }`
+// (v4) or with `ip6 saddr`; appended to `rule`.
+void append_meter_exprs(nftnl_rule* rule, bool v4, uint32_t rate, uint32_t burst);
 
 // The expressions of the defrag rule (nothing for None), as nft would write
 // `meta l4proto udp tproxy to :PORT` or `ct state == new`. The rule lives in a

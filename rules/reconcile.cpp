@@ -25,7 +25,8 @@ constexpr uint32_t kSetFlagMask =
 
 bool is_queue_rule(const std::string& fingerprint)
 {
-	return fingerprint.find("queue ") != std::string::npos || fingerprint.find("target NFQUEUE") != std::string::npos;
+	return fingerprint.find("queue ") != std::string::npos || fingerprint.find("target NFQUEUE") != std::string::npos ||
+	       fingerprint.find(std::string(" ") + kChainSip + " ") != std::string::npos; // input's jump to the pre-filter
 }
 
 void compare_chains(const TableState& state, ReconcileReport& r)

@@ -56,6 +56,14 @@ std::string validate(const TableSpec& spec)
 	for (const auto& c : spec.allow)
 		if (!c.base.valid())
 			return "allowlist entry without an address";
+	if (const PrefilterSpec& pf = spec.prefilter; pf.enabled) {
+		if (pf.known_size == 0 || pf.meter_size == 0)
+			return "pre-filter set sizes must be at least 1";
+		if (pf.source_rate == 0 || pf.unknown_rate == 0)
+			return "pre-filter rates must be at least 1 packet/s";
+		if (pf.meter_timeout.count() <= 0)
+			return "pre-filter meter timeout must be positive";
+	}
 	return "";
 }
 
@@ -105,11 +113,23 @@ struct Probe {
 
 // `fill` adds the expressions of the rule under test to a rule of a regular
 // chain in the probe table.
+// With `meter_set`, the probe table also gets a set like meter4 (before
+// the chain), for a rule that updates it.
 template <class Fill>
-Probe probe_rule(Netlink& nl, const std::string& what, Fill fill)
+Probe probe_rule(Netlink& nl, const std::string& what, Fill fill, bool meter_set = false)
 {
 	Batch batch;
 	append_probe_table(batch, NLM_F_CREATE | NLM_F_EXCL, "probe: add table inet sipguard_probe");
+	if (meter_set) {
+		SetDef def{kSetMeter4, kTypeIpAddr, 4, NFT_SET_TIMEOUT | NFT_SET_EVAL, 16, 10000, {}};
+		auto s = make_set_object(def, set_id_of(kSetMeter4));
+		nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kProbeTable);
+		char* buf = batch.reserve(4096);
+		nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, 0);
+		nftnl_set_nlmsg_build_payload(nlh, s.get());
+		batch.commit_message("probe: add meter set");
+	}
+	const size_t rule_index = meter_set ? 3 : 2;
 	{
 		auto c = make_chain();
 		nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kProbeTable);
@@ -152,9 +172,9 @@ Probe probe_rule(Netlink& nl, const std::string& what, Fill fill)
 	}
 	int rule_err = 0, sentinel_err = 0;
 	for (auto [index, err] : errors) {
-		if (index == 2)
-			rule_err = err;
-		else if (index == 3)
+		if (index == rule_index || (meter_set && index == 1 && rule_err == 0))
+			rule_err = err; // the set's refusal means the same: no meters
+		else if (index == rule_index + 1)
 			sentinel_err = err;
 		else
 			return {-err, st.message};
@@ -175,6 +195,25 @@ Probe probe_one(Netlink& nl, QueueBackend backend)
 }
 
 } // namespace
+
+Status probe_prefilter(Netlink& nl, bool& available, std::string& detail)
+{
+	// The meter (dynset with a limit, on a set of the probe table) and the
+	// global budget (a plain limit) in one rule.
+	const Probe p = probe_rule(
+		nl, "a meter (dynset + limit) and a limit",
+		[](nftnl_rule* r) {
+			append_meter_exprs(r, true, 100, 100);
+			nftnl_rule_add_expr(r, make_limit_over_expr(1000, 100).release());
+		},
+		true);
+	available = p.code == 1;
+	detail = available ? std::string() : "the kernel refused a dynamic set with limit (nft_dynset, nft_limit: "
+	                                     "CONFIG_NFT_LIMIT): " + p.detail;
+	if (p.code < 0)
+		return Status::failure(-p.code, "probing the pre-filter's expressions failed: " + p.detail);
+	return Status::success();
+}
 
 Status probe_queue_backend(Netlink& nl, QueueBackend& out)
 {
@@ -222,7 +261,8 @@ namespace {
 
 Status collect_kept(Netlink& nl, std::vector<ElementOp>& kept)
 {
-	for (const char* name : {kSetBan4, kSetBan6, kSetBanNet4, kSetBanNet6, kSetMedia4, kSetMedia6}) {
+	for (const char* name :
+	     {kSetBan4, kSetBan6, kSetBanNet4, kSetBanNet6, kSetMedia4, kSetMedia6, kSetKnown4, kSetKnown6}) {
 		std::vector<RawElement> raw;
 		Status st = list_set_raw(nl, name, raw);
 		if (!st.ok()) {
@@ -231,8 +271,23 @@ Status collect_kept(Netlink& nl, std::vector<ElementOp>& kept)
 			return st;
 		}
 		bool media = std::strncmp(name, "media", 5) == 0;
+		bool known = std::strncmp(name, "known", 5) == 0;
 		bool v4 = name[std::strlen(name) - 1] == '4';
 		size_t alen = v4 ? 4 : 16;
+		if (known) {
+			for (const RawElement& r : raw) {
+				if (r.key_len != alen || (r.timeout.count() > 0 && r.expires_in.count() <= 0))
+					continue;
+				ElementOp op;
+				op.kind = ElementOp::Kind::Add;
+				op.is_known = true;
+				op.timeout = r.timeout;
+				op.expires_in = r.expires_in;
+				op.target = net::Cidr::host(v4 ? net::IpAddress::v4(r.key.data()) : net::IpAddress::v6(r.key.data()));
+				kept.push_back(op);
+			}
+			continue;
+		}
 		if (!media) {
 			// Ban sets: interval pieces are ranges (rules/projection.h),
 			// kept as ranges, never narrowed to a prefix.
@@ -286,6 +341,9 @@ Status install(Netlink& nl, const TableSpec& spec, QueueBackend backend)
 		if (exists)
 			if (Status st = collect_kept(nl, kept); !st.ok())
 				return st;
+		// Without the pre-filter the new table has no known sets.
+		if (!spec.prefilter.enabled)
+			std::erase_if(kept, [](const ElementOp& op) { return op.is_known; });
 	}
 
 	auto build = [&](size_t keep_n) {
@@ -327,6 +385,13 @@ Status install_auto(Netlink& nl, TableSpec& spec, QueueBackend& chosen)
 		return st;
 	if (Status st = probe_defrag_backend(nl, spec.defrag); !st.ok())
 		return st;
+	// Probed even with the pre-filter off, so a reload that turns it on
+	// knows what the kernel offers.
+	std::string why;
+	if (Status st = probe_prefilter(nl, spec.prefilter.limits, why); !st.ok())
+		return st;
+	if (!spec.prefilter.limits && spec.prefilter.enabled)
+		LOG(Rules, Warning, "pre-filter without rate limits: {}; known and unknown sources are still told apart", why);
 	Status st = install(nl, spec, backend);
 	if (st.ok())
 		chosen = backend;
@@ -391,7 +456,7 @@ int sum_counter(nftnl_expr* e, void* data)
 Status read_counters(Netlink& nl, Counters& out)
 {
 	out = {};
-	for (const char* chain : {kChainPrerouting, kChainMedia}) {
+	for (const char* chain : {kChainPrerouting, kChainMedia, kChainInput, kChainSip, kChainOutput}) {
 		auto filter = make_rule();
 		nftnl_rule_set_u32(filter.get(), NFTNL_RULE_FAMILY, NFPROTO_INET);
 		nftnl_rule_set_str(filter.get(), NFTNL_RULE_TABLE, kTable);
@@ -411,11 +476,28 @@ Status read_counters(Netlink& nl, Counters& out)
 					nftnl_expr_foreach(r, sum_counter, &sum);
 					out.media_drop_packets += sum.packets;
 					out.media_drop_bytes += sum.bytes;
+				} else {
+					// The pre-filter's drops and the queue rules.
+					std::pair<const char*, uint64_t*> kinds[] = {
+						{kCommentSourceDrop, &out.source_drop_packets},
+						{kCommentBudgetDrop, &out.budget_drop_packets},
+						{kCommentQueueKnown, &out.queued_known},
+						{kCommentQueueUnknown, &out.queued_unknown},
+						{kCommentQueue, &out.queued_other},
+						{kCommentQueuePbx, &out.queued_other},
+					};
+					for (auto [comment, field] : kinds)
+						if (rule_comment_is(r, comment)) {
+							nftnl_expr_foreach(r, sum_counter, &sum);
+							*field += sum.packets;
+							break;
+						}
 				}
 				return true;
 			},
 			std::string("list rules of chain inet ") + kTable + " " + chain);
-		if (!st.ok())
+		// Chain sip exists only with the pre-filter on.
+		if (!st.ok() && !(st.error == ENOENT && std::strcmp(chain, kChainSip) == 0))
 			return st;
 	}
 	return Status::success();

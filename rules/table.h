@@ -2,6 +2,7 @@
 // Creating, atomically replacing and removing `table inet sipguard` (and nothing else).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -26,10 +27,18 @@ inline constexpr const char* kSetAllow6 = "allow6";
 inline constexpr const char* kSetMedia4 = "media4";
 inline constexpr const char* kSetMedia6 = "media6";
 inline constexpr const char* kSetSipPorts = "sipports";
+// Pre-filter (issue 20): sources the agent knows to be good, and the
+// per-source meters for everyone else.
+inline constexpr const char* kSetKnown4 = "known4";
+inline constexpr const char* kSetKnown6 = "known6";
+inline constexpr const char* kSetMeter4 = "meter4";
+inline constexpr const char* kSetMeter6 = "meter6";
 inline constexpr const char* kChainPrerouting = "prerouting";
 inline constexpr const char* kChainInput = "input";
 inline constexpr const char* kChainMedia = "media";
 inline constexpr const char* kChainOutput = "output";
+// Regular chain the input chain jumps to for SIP when the pre-filter is on.
+inline constexpr const char* kChainSip = "sip";
 // A regular chain nothing jumps to: its one rule is never evaluated; its
 // expression exists for its side effect (see DefragBackend).
 inline constexpr const char* kChainDefrag = "defrag";
@@ -37,6 +46,14 @@ inline constexpr const char* kChainDefrag = "defrag";
 // Rule comments; read_counters finds the counters by these.
 inline constexpr const char* kCommentBanDrop = "sipguard-ban-drop";
 inline constexpr const char* kCommentMediaDrop = "sipguard-media-drop";
+// Queue rules carry counters so the agent can compare what the rules sent
+// to the queues with what the queues handed over (failed-open packets).
+inline constexpr const char* kCommentQueue = "sipguard-queue";            // input, pre-filter off
+inline constexpr const char* kCommentQueueKnown = "sipguard-queue-known"; // sip chain, bypass
+inline constexpr const char* kCommentQueueUnknown = "sipguard-queue-unknown"; // sip chain, no bypass
+inline constexpr const char* kCommentQueuePbx = "sipguard-queue-pbx";     // output
+inline constexpr const char* kCommentSourceDrop = "sipguard-prefilter-source";
+inline constexpr const char* kCommentBudgetDrop = "sipguard-prefilter-budget";
 inline constexpr const char* kCommentDefrag = "sipguard-defrag: never evaluated, makes the kernel reassemble fragments";
 
 // How the table makes the kernel reassemble IP fragments before our hooks,
@@ -52,6 +69,29 @@ enum class DefragBackend : uint8_t {
 };
 std::string_view to_string(DefragBackend backend);
 
+// The kernel-side pre-filter in front of the queue (rules/README.md,
+// "Pre-filter"). Rates are packets per second.
+struct PrefilterSpec {
+	bool enabled = false;
+	// The kernel offers `limit` and dynamic sets (probe_prefilter); without
+	// them only the known/unknown split is installed.
+	bool limits = true;
+	// Known sources' queue rules pass packets when no agent listens
+	// (daemon.fail_open); unknown sources' never do.
+	bool known_bypass = true;
+	uint32_t source_rate = 100;
+	uint32_t source_burst = 500;
+	uint32_t unknown_rate = 50000;
+	uint32_t unknown_burst = 5000;
+	uint32_t known_size = 65536;
+	uint32_t meter_size = 65536;
+	// A meter entry lives this long after the source's last packet (each
+	// packet refreshes it); at least the bucket's refill time, so an entry
+	// that expires had a full bucket anyway.
+	std::chrono::seconds meter_timeout{10};
+	friend bool operator==(const PrefilterSpec&, const PrefilterSpec&) = default;
+};
+
 struct TableSpec {
 	std::vector<uint16_t> sip_ports{5060};
 	uint16_t queue_base = 0;
@@ -64,6 +104,7 @@ struct TableSpec {
 	std::vector<net::Cidr> allow; // never banned: accepted in prerouting before the ban check
 	// The rule of chain `defrag`; install_auto sets what the kernel offers.
 	DefragBackend defrag = DefragBackend::None;
+	PrefilterSpec prefilter;
 	// On replace, copy the current ban and media elements (with their
 	// remaining time) into the new table.
 	bool keep_elements = true;
@@ -96,8 +137,15 @@ Status install(Netlink& nl, const TableSpec& spec, QueueBackend backend);
 // None (and success) when it knows neither.
 Status probe_defrag_backend(Netlink& nl, DefragBackend& out);
 
-// install with probing: the queue backend and the defrag mechanism
-// (`spec.defrag` is overwritten with what the kernel offers). On success
+// Asks the kernel, like probe_queue_backend, whether it takes a rule with a
+// dynamic set update carrying `limit` (nft_dynset + nft_limit) and a plain
+// `limit`. `available` false (and success) when not; `detail` says why.
+Status probe_prefilter(Netlink& nl, bool& available, std::string& detail);
+
+// install with probing: the queue backend, the defrag mechanism
+// (`spec.defrag` is overwritten with what the kernel offers) and the
+// pre-filter's rate limits (`spec.prefilter.limits`, probed whether or not
+// the pre-filter is on). On success
 // `chosen` holds the queue backend used.
 Status install_auto(Netlink& nl, TableSpec& spec, QueueBackend& chosen);
 
@@ -110,6 +158,13 @@ Status table_exists(Netlink& nl, bool& exists);
 struct Counters {
 	uint64_t ban_drop_packets = 0, ban_drop_bytes = 0;     // prerouting, all ban sets
 	uint64_t media_drop_packets = 0, media_drop_bytes = 0; // media chain fallthrough drop
+	// Pre-filter drops and what the queue rules sent to the queues.
+	uint64_t source_drop_packets = 0; // per-source meter (sipguard-prefilter-source)
+	uint64_t budget_drop_packets = 0; // global budget for unknown sources
+	uint64_t queued_known = 0;        // sip chain, known sources (bypass)
+	uint64_t queued_unknown = 0;      // sip chain, unknown sources (no bypass)
+	uint64_t queued_other = 0;        // input with the pre-filter off, and output (the PBX's own)
+	uint64_t queued() const { return queued_known + queued_unknown + queued_other; }
 };
 // Reads the counter expressions of our rules (identified by comment).
 Status read_counters(Netlink& nl, Counters& out);

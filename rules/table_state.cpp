@@ -132,6 +132,23 @@ void expr_fingerprint(std::string& s, const nftnl_expr* e)
 	} else if (n == "ct") {
 		u32s(s, e, {NFTNL_EXPR_CT_KEY, NFTNL_EXPR_CT_DIR});
 		regs(s, e, {NFTNL_EXPR_CT_DREG, NFTNL_EXPR_CT_SREG});
+	} else if (n == "limit") {
+		s += " ";
+		s += std::to_string(nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_RATE));
+		s += "/";
+		s += std::to_string(nftnl_expr_get_u64(e, NFTNL_EXPR_LIMIT_UNIT));
+		u32s(s, e, {NFTNL_EXPR_LIMIT_BURST, NFTNL_EXPR_LIMIT_TYPE, NFTNL_EXPR_LIMIT_FLAGS});
+	} else if (n == "dynset") {
+		regs(s, e, {NFTNL_EXPR_DYNSET_SREG_KEY, NFTNL_EXPR_DYNSET_SREG_DATA});
+		u32s(s, e, {NFTNL_EXPR_DYNSET_OP});
+		str(s, e, NFTNL_EXPR_DYNSET_SET_NAME);
+		// The nested expression (the meter's limit) decides the effect too.
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_DYNSET_EXPR)) {
+			s += " [";
+			uint32_t len = 0;
+			expr_fingerprint(s, static_cast<const nftnl_expr*>(nftnl_expr_get(e, NFTNL_EXPR_DYNSET_EXPR, &len)));
+			s += "]";
+		}
 	} else if (n != "counter") {
 		s += " ?"; // an expression we never write: only its name matters
 	}

@@ -24,7 +24,7 @@ struct WriterConfig {
 };
 
 struct WriterRequest {
-	enum class Op : uint8_t { Ban, Unban, OpenPinhole, ClosePinhole };
+	enum class Op : uint8_t { Ban, Unban, OpenPinhole, ClosePinhole, Known };
 	Op op = Op::Ban;
 	net::Cidr target;       // Ban/Unban: the prefix; pinholes: host address
 	uint16_t port = 0;      // pinholes only
@@ -60,6 +60,8 @@ public:
 	bool unban(const net::Cidr& target);
 	bool open_pinhole(const net::IpAddress& addr, uint16_t port, std::chrono::seconds timeout);
 	bool close_pinhole(const net::IpAddress& addr, uint16_t port);
+	// Adds or refreshes a pre-filter known source (known4/known6) with this timeout.
+	bool known(const net::IpAddress& addr, std::chrono::seconds timeout);
 
 	// Runs `job` on the writer thread with the writer's socket, after every
 	// request submitted before this call and before any submitted after it.

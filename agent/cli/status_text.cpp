@@ -58,6 +58,23 @@ void print_refused(const json::Value& r)
 		           parts);
 }
 
+void print_prefilter(const json::Value& p)
+{
+	if (!p.is_object())
+		return;
+	if (!p["enabled"].as_bool()) {
+		fmt::print("pre-filter:  off (every SIP packet is queued; daemon.fail_open decides at a full queue)\n");
+		return;
+	}
+	if (!p["limits"].as_bool())
+		fmt::print("pre-filter:  on WITHOUT rate limits: {}\n", p["limits_missing"].as_string());
+	fmt::print("pre-filter:  {} known sources; queued {} known, {} unknown; dropped {} over the per-source rate, {} over "
+	           "the unknown budget ({} pkt/s); {} failed open\n",
+	           p["known_sources"].as_int(), p["queued"]["known"].as_int(), p["queued"]["unknown"].as_int(),
+	           p["drops"]["source_rate"].as_int(), p["drops"]["unknown_budget"].as_int(), p["unknown_rate"].as_int(),
+	           p["failed_open"].as_int());
+}
+
 } // namespace
 
 void print_status(const json::Value& s)
@@ -86,6 +103,7 @@ void print_status(const json::Value& s)
 	fmt::print("calls:       {} active, {} media pinholes\n", s["calls"].as_int(), s["pinholes"].as_int());
 	fmt::print("drops:       {} in the kernel queue, {} socket overruns (ENOBUFS)\n", s["drops"]["kernel"].as_int(),
 	           s["drops"]["queue_enobufs"].as_int());
+	print_prefilter(s["prefilter"]);
 }
 
 } // namespace sipguard::cli

@@ -2,6 +2,7 @@
 // Config to table spec, and the reload that keeps the old config on any error.
 #include "agent/daemon/apply_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
@@ -18,7 +19,8 @@ namespace {
 bool same_spec(const rules::TableSpec& a, const rules::TableSpec& b)
 {
 	return a.sip_ports == b.sip_ports && a.queue_base == b.queue_base && a.queue_count == b.queue_count &&
-	       a.pin_media == b.pin_media && a.rtp_min == b.rtp_min && a.rtp_max == b.rtp_max && a.allow == b.allow;
+	       a.pin_media == b.pin_media && a.rtp_min == b.rtp_min && a.rtp_max == b.rtp_max && a.allow == b.allow &&
+	       a.prefilter == b.prefilter;
 }
 
 // Keys that changed and apply only at a restart.
@@ -34,6 +36,12 @@ std::vector<std::string> restart_keys(const std::vector<std::string>& changed)
 
 } // namespace
 
+uint32_t unknown_rate(const Config& cfg)
+{
+	const DaemonSettings& d = cfg.daemon();
+	return d.prefilter.unknown_rate ? d.prefilter.unknown_rate : kUnknownRatePerQueue * d.queues;
+}
+
 rules::TableSpec table_spec(const Config& cfg)
 {
 	const DaemonSettings& d = cfg.daemon();
@@ -47,6 +55,22 @@ rules::TableSpec table_spec(const Config& cfg)
 	spec.allow = d.allowlist;
 	spec.allow.insert(spec.allow.end(), d.trusted.begin(), d.trusted.end());
 	spec.keep_elements = true;
+	const auto& pf = d.prefilter;
+	spec.prefilter.enabled = pf.enabled;
+	// Known sources pass when no agent listens only with fail_open; unknown
+	// ones never do.
+	spec.prefilter.known_bypass = d.fail_open;
+	spec.prefilter.source_rate = pf.source_rate;
+	spec.prefilter.source_burst = pf.source_burst;
+	spec.prefilter.unknown_rate = unknown_rate(cfg);
+	// A tenth of a second's budget at once.
+	spec.prefilter.unknown_burst = std::max<uint32_t>(spec.prefilter.unknown_rate / 10, 1);
+	spec.prefilter.known_size = pf.max_known;
+	spec.prefilter.meter_size = pf.meter_size;
+	// An entry outlives the time its bucket takes to refill, so one that
+	// expires would have been full anyway.
+	spec.prefilter.meter_timeout =
+		std::chrono::seconds(std::max<uint32_t>(10, pf.source_burst / std::max<uint32_t>(pf.source_rate, 1) + 1));
 	return spec;
 }
 
@@ -80,6 +104,7 @@ util::Status apply_config_file(Runtime& rt, rules::Netlink& nl, rules::TableSpec
 
 	rules::TableSpec next_spec = table_spec(*next);
 	next_spec.defrag = rt.defrag; // probed at start, not configured
+	next_spec.prefilter.limits = rt.prefilter.limits;
 	if (!same_spec(next_spec, spec)) {
 		// One transaction replaces the whole table, carrying bans and
 		// pinholes over: the kernel sees the old ruleset or the new one. On

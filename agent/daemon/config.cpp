@@ -36,9 +36,10 @@ const config::Row<DaemonSettings> kDaemonRows[] = {
 	  .apply = Apply::Restart},
 	 config::bind<&DaemonSettings::queue_maxlen>()},
 	{{.name = "daemon.fail_open", .type = T::Bool, .default_value = "true",
-	  .help = "When a queue is full, let packets pass (true) instead of dropping them (false).\n"
-	          "Overload shows in sipguard_kernel_queue_dropped_total (fail_open = false) or as uninspected "
-	          "packets.",
+	  .help = "Let known sources' SIP pass uninspected when no agent listens (true) instead of dropping it.\n"
+	          "With the pre-filter on, unknown sources never pass uninspected and a full queue drops (the kernel's\n"
+	          "fail-open is per queue); with it off, true also lets everything pass at a full queue.\n"
+	          "Shown as sipguard_kernel_failed_open_packets_total and sipguard_kernel_queue_dropped_total.",
 	  .apply = Apply::Restart},
 	 config::bind<&DaemonSettings::fail_open>()},
 	{{.name = "daemon.dry_run", .type = T::Bool, .default_value = "false",
@@ -92,6 +93,44 @@ const config::Row<DaemonSettings> kDaemonRows[] = {
 	{{.name = "policy.trusted", .type = T::CidrList, .default_value = "[]",
 	  .help = "Trusted SIP peers (trunks, SBCs): never banned, may send NOTIFY check-sync.", .max_items = 4096},
 	 config::bind<&DaemonSettings::trusted>()},
+	{{.name = "prefilter.enabled", .type = T::Bool, .default_value = "true",
+	  .help = "Kernel-side pre-filter in front of the queue: known sources (registered or authenticated,\n"
+	          "contacted by the PBX, allowlisted, trusted) go to the agent; others pass a per-source rate and a\n"
+	          "global budget, the excess dropped in the kernel. Unknown sources never pass uninspected.\n"
+	          "Restart-only: it also decides whether the queues may fail open.",
+	  .apply = Apply::Restart},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::enabled>()},
+	{{.name = "prefilter.source_rate", .type = T::Int, .default_value = "100",
+	  .help = "Packets/s one unknown source may send to the SIP ports; the excess is dropped in the kernel.\n"
+	          "Registered phones and trunks are known and never metered.",
+	  .min = 1, .max = 1000000, .apply = Apply::Rules},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::source_rate>()},
+	{{.name = "prefilter.source_burst", .type = T::Int, .default_value = "500",
+	  .help = "Packets an unknown source may send at once before source_rate applies (a NATed office\n"
+	          "registering its phones after a power cut).",
+	  .min = 1, .max = 1000000, .apply = Apply::Rules},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::source_burst>()},
+	{{.name = "prefilter.unknown_rate", .type = T::Int, .default_value = "0",
+	  .help = "Packets/s all unknown sources together may send; the excess is dropped in the kernel.\n"
+	          "0 = 48000 per queue (a fifth of one queue's measured capacity).",
+	  .min = 0, .max = 100000000, .apply = Apply::Rules},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::unknown_rate>()},
+	{{.name = "prefilter.known_timeout", .type = T::Duration, .default_value = "\"1h\"",
+	  .help = "A known source stays in the kernel's known set this long after its last activity.",
+	  .min = 10 * 1000, .max = 7 * 24 * 3600 * 1000LL},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::known_timeout>()},
+	{{.name = "prefilter.refresh", .type = T::Duration, .default_value = "\"60s\"",
+	  .help = "A known source's timeout is refreshed at most once per this interval.", .min = 1000,
+	  .max = 3600 * 1000},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::refresh>()},
+	{{.name = "prefilter.max_known", .type = T::Int, .default_value = "65536",
+	  .help = "Size of the kernel's known sets (each of IPv4 and IPv6); past it, new sources stay unknown.",
+	  .min = 16, .max = 4194304, .apply = Apply::Rules},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::max_known>()},
+	{{.name = "prefilter.meter_size", .type = T::Int, .default_value = "65536",
+	  .help = "Unknown sources metered at once (each of IPv4 and IPv6); past it, only the global budget applies.",
+	  .min = 16, .max = 4194304, .apply = Apply::Rules},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::meter_size>()},
 	{{.name = "metrics.socket", .type = T::SocketPath, .default_value = "\"/run/sipguard/metrics.sock\"",
 	  .help = "Unix socket serving Prometheus metrics (HTTP GET /metrics). \"\" = off.", .min = 0,
 	  .apply = Apply::Restart},

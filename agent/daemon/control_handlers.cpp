@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "agent/config/duration.h"
+#include "agent/daemon/apply_config.h"
 #include "agent/daemon/runtime.h"
 #include "agent/detect/text.h"
 
@@ -287,6 +288,7 @@ json::Value status_json(const Runtime& rt)
 	v.set("refused_bans", std::move(refused));
 	v.set("restore_ms", rt.restore_ms);
 	v.set("kernel", kernel_json(rt.kernel.health(), wall_now()));
+	v.set("prefilter", prefilter_json(rt.prefilter_reader.read(rt), rt.prefilter, unknown_rate(*cfg)));
 	return v;
 }
 

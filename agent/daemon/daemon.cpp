@@ -163,7 +163,10 @@ bool Daemon::start_queues(const Config& cfg)
 		nfq::QueueConfig q;
 		q.queue_num = static_cast<uint16_t>(d.queue_base + i);
 		q.max_len = d.queue_maxlen;
-		q.fail_open = d.fail_open;
+		// With the pre-filter, unknown sources share the queue and must never
+		// pass uninspected: the kernel's fail-open is per queue, so it is off
+		// (known sources still pass by `bypass` when no agent listens).
+		q.fail_open = d.fail_open && !d.prefilter.enabled;
 		qcfgs.push_back(q);
 		calls::Config cc = cfg.calls();
 		cc.hash_seed ^= util::random_seed();
@@ -219,6 +222,14 @@ bool Daemon::start()
 		return false;
 	}
 	rt_.defrag = spec_.defrag;
+	rt_.prefilter.limits = spec_.prefilter.limits;
+	if (!spec_.prefilter.limits)
+		rt_.prefilter.limits_detail = "the kernel has no nft_dynset/nft_limit (CONFIG_NFT_LIMIT): per-source and "
+		                              "global rate limits are off, known and unknown sources are still told apart";
+	if (d.prefilter.enabled)
+		LOG(Daemon, Info, "pre-filter on: {} pkt/s per unknown source (burst {}), {} pkt/s for all unknown sources{}",
+		    spec_.prefilter.source_rate, spec_.prefilter.source_burst, spec_.prefilter.unknown_rate,
+		    spec_.prefilter.limits ? std::string() : "; " + rt_.prefilter.limits_detail);
 	LOG(Daemon, Info,
 	    "table inet sipguard installed (queue backend {}, fragment reassembly {}, queues {}..{}, SIP ports {}, media "
 	    "pinning {})",

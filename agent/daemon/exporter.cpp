@@ -213,7 +213,9 @@ const CounterTable<rules::Counters>& kernel_drops_table()
 		{"sipguard_kernel_dropped_packets_total", Type::Counter,
 		 "Packets dropped by table inet sipguard itself, by rule.",
 		 {{{{"rule", "ban"}}, metrics::field(&rules::Counters::ban_drop_packets)},
-		  {{{"rule", "media"}}, metrics::field(&rules::Counters::media_drop_packets)}}},
+		  {{{"rule", "media"}}, metrics::field(&rules::Counters::media_drop_packets)},
+		  {{{"rule", "prefilter_source"}}, metrics::field(&rules::Counters::source_drop_packets)},
+		  {{{"rule", "prefilter_budget"}}, metrics::field(&rules::Counters::budget_drop_packets)}}},
 	};
 	return table;
 }
@@ -326,6 +328,7 @@ void Exporter::collect(metrics::Exposition& e)
 	queues(e);
 	rules_writer(e);
 	kernel_counters(e);
+	metrics::export_one(e, prefilter_table(), rt_.prefilter_reader.read(rt_));
 	metrics::export_one(e, kernel_health_table(), rt_.kernel.health());
 	metrics::export_one(e, restore_table(), rt_);
 	rt_.restore_seconds.collect(e, "sipguard_restore_seconds", "Time to re-apply saved bans at start.");

@@ -18,6 +18,7 @@
 #include "agent/daemon/config.h"
 #include "agent/daemon/kernel_sync.h"
 #include "agent/daemon/metrics.h"
+#include "agent/daemon/prefilter_report.h"
 #include "agent/daemon/shard.h"
 #include "agent/detect/account_table.h"
 #include "agent/engine/ban_log.h"
@@ -100,6 +101,9 @@ struct Runtime final : engine::BanListener {
 	std::atomic<uint64_t> config_version{1}; // bumped by set_config
 	rules::QueueBackend backend = rules::QueueBackend::CompatNfqueueV3;
 	rules::DefragBackend defrag = rules::DefragBackend::None; // probed at start (rules::install_auto)
+	PrefilterState prefilter; // probed at start (rules::install_auto)
+	// Pre-filter counters and the failed-open meter, for status and metrics (control thread).
+	mutable PrefilterReader prefilter_reader;
 	// Destroyed in reverse: the queue threads are joined before their shards
 	// go, and everything that calls into the ban manager before it. The
 	// writer's queued jobs call into `kernel`, so it outlives the writer.

@@ -11,10 +11,13 @@
 namespace sipguard::daemon {
 
 Shard::Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed)
-	: rt_(rt), hook_(calls_config), engine_(rt.engine_config(), *rt.bans, *this, hash_seed, rt.accounts.get()),
+	: known([&rt](const net::IpAddress& a, std::chrono::seconds t) { return rt.writer && rt.writer->known(a, t); },
+	        hash_seed),
+	  rt_(rt), hook_(calls_config), engine_(rt.engine_config(), *rt.bans, *this, hash_seed, rt.accounts.get()),
 	  version_(rt.config_version.load(std::memory_order_acquire))
 {
 	engine_.set_call_hook(&hook_);
+	known.configure(KnownSources::settings_of(*rt.config()));
 }
 
 // Time-driven engine work (dialog and pinhole timeouts, table ageing) at most
@@ -38,12 +41,15 @@ nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
 	if (v != version_) {
 		version_ = v;
 		engine_.set_config(rt_.engine_config());
+		known.configure(KnownSources::settings_of(*rt_.config()));
 	}
 	tick(now);
 	const int di = dir == nfq::Direction::In ? 0 : 1;
 	packets[di].add();
 	nfq::Verdict verdict = engine_.on_packet(p, dir, now);
 	(verdict == nfq::Verdict::Accept ? accepted[di] : dropped[di]).add();
+	if (verdict == nfq::Verdict::Accept && engine_.last_source_known())
+		known.touch(p.remote(dir), now);
 	return verdict;
 }
 

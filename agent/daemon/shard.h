@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "agent/calls/engine_hook.h"
+#include "agent/daemon/known_sources.h"
 #include "agent/daemon/metrics.h"
 #include "agent/engine/engine.h"
 #include "agent/util/hash.h"
@@ -36,6 +37,8 @@ public:
 	metrics::ShardCounter accepted[2];
 	metrics::ShardCounter dropped[2];
 	metrics::ShardCounter pinhole_submit_failed;
+	// This shard's known-good sources, fed to the pre-filter's known sets.
+	KnownSources known;
 
 private:
 	void tick(util::TimePoint now);

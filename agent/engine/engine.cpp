@@ -291,6 +291,8 @@ public:
 	}
 
 	Verdict run();
+	// After run(): the remote is known good and not allowlisted or trusted.
+	bool source_known() const { return st_ && !st_->allowlisted && st_->known(); }
 
 private:
 	Verdict udp();
@@ -1203,6 +1205,7 @@ Verdict Engine::on_packet(const nfq::PacketView& packet, nfq::Direction directio
 {
 	EnginePass pass(*impl_, counters_, hook_, packet, direction, now);
 	Verdict v = pass.run();
+	last_known_ = pass.source_known();
 	if (v == Verdict::Drop)
 		++counters_.dropped;
 	else

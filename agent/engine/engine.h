@@ -139,6 +139,12 @@ public:
 	void set_call_hook(calls::CallHook* hook) { hook_ = hook; }
 
 	const EngineCounters& counters() const { return counters_; }
+	// Whether the source of the last on_packet (the remote address) is known
+	// good after it: authenticated or registered successfully, or contacted
+	// by the PBX; allowlisted and trusted sources are not (the kernel knows
+	// them from the config). The daemon feeds the pre-filter's known sets
+	// from this.
+	bool last_source_known() const { return last_known_; }
 	// Fixed memory held by the shard's tables, in bytes (for the docs/bench);
 	// an account table shared with other shards is not counted.
 	size_t table_bytes() const;
@@ -150,6 +156,7 @@ private:
 	std::unique_ptr<Impl> impl_;
 	calls::CallHook* hook_ = nullptr;
 	EngineCounters counters_;
+	bool last_known_ = false;
 };
 
 } // namespace sipguard::engine

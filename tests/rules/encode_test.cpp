@@ -169,7 +169,7 @@ TEST_CASE("queue rules: udp/tcp SIP ports in input (dport) and output (sport); c
 			for (size_t i = 0; i < 2; ++i) {
 				auto back = roundtrip(rules[i].get());
 				auto e = exprs(back.get());
-				REQUIRE(e.size() == 5); // meta, cmp, payload, lookup, queue/target
+				REQUIRE(e.size() == 6); // meta, cmp, payload, lookup, counter, queue/target
 				CHECK(name_of(e[0]) == "meta");
 				CHECK(nftnl_expr_get_u32(e[0], NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO);
 				uint32_t len;
@@ -181,7 +181,8 @@ TEST_CASE("queue rules: udp/tcp SIP ports in input (dport) and output (sport); c
 				      (std::string(chain) == kChainInput ? 2u : 0u));
 				CHECK(name_of(e[3]) == "lookup");
 				CHECK(std::string(nftnl_expr_get_str(e[3], NFTNL_EXPR_LOOKUP_SET)) == kSetSipPorts);
-				CHECK(name_of(e[4]) == (backend == QueueBackend::Native ? "queue" : "target"));
+				CHECK(name_of(e[4]) == "counter");
+				CHECK(name_of(e[5]) == (backend == QueueBackend::Native ? "queue" : "target"));
 				if (backend == QueueBackend::CompatNfqueueV3) {
 					CHECK(nftnl_rule_get_u32(back.get(), NFTNL_RULE_COMPAT_PROTO) == proto);
 					CHECK(nftnl_rule_get_u32(back.get(), NFTNL_RULE_COMPAT_FLAGS) == 0);
@@ -483,7 +484,7 @@ TEST_CASE("the whole table is one batch: table add/delete/add, sets, elements, c
 	}
 	CHECK(tables == 3);
 	CHECK(sets == 9);
-	CHECK(chains == 5); // prerouting, input, media, output, defrag
+	CHECK(chains == 6); // prerouting, input, media, output, defrag, sip (empty: pre-filter off)
 	CHECK(rules == 6 + 3 + 3 + 2); // prerouting, input (+jump), media, output
 	CHECK(elems == 2);             // SIP ports, allow4
 	CHECK(m[0].type == NFT_MSG_NEWTABLE);
@@ -526,4 +527,106 @@ TEST_CASE("table spec validation")
 	spec.sip_ports = {15060};
 	CHECK(validate(spec) == "SIP port 15060 lies inside the RTP range");
 	CHECK(std::string(to_string(QueueBackend::CompatNfqueueV3)) == "xt NFQUEUE v3 (nft_compat)");
+}
+
+TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass, unknown ones pass the meter and "
+          "the budget, then queue without bypass")
+{
+	TableSpec spec;
+	spec.queue_count = 2;
+	spec.prefilter.enabled = true;
+	spec.prefilter.source_rate = 30;
+	spec.prefilter.source_burst = 60;
+	spec.prefilter.unknown_rate = 5000;
+	spec.prefilter.unknown_burst = 700;
+	spec.prefilter.known_size = 1000;
+	spec.prefilter.meter_size = 2000;
+	auto defs = set_definitions(spec);
+	auto set = [&](const char* name) {
+		auto it = std::find_if(defs.begin(), defs.end(), [&](const SetDef& d) { return d.name == name; });
+		REQUIRE(it != defs.end());
+		return *it;
+	};
+	CHECK(set(kSetKnown4).flags == NFT_SET_TIMEOUT);
+	CHECK(set(kSetKnown4).size == 1000);
+	CHECK(set(kSetKnown6).key_len == 16);
+	CHECK(set(kSetMeter4).flags == (NFT_SET_TIMEOUT | NFT_SET_EVAL));
+	CHECK(set(kSetMeter4).size == 2000);
+	CHECK(set(kSetMeter6).timeout_ms == 10000);
+
+	for (auto backend : {QueueBackend::Native, QueueBackend::CompatNfqueueV3}) {
+		auto input = make_chain_rules(kChainInput, spec, backend);
+		REQUIRE(input.size() == 2);
+		for (auto& r : input) {
+			auto back = roundtrip(r.get());
+			auto e = exprs(back.get());
+			REQUIRE(e.size() == 5);
+			CHECK(name_of(e[4]) == "immediate");
+			CHECK(static_cast<int>(nftnl_expr_get_u32(e[4], NFTNL_EXPR_IMM_VERDICT)) == NFT_JUMP);
+			CHECK(std::string(nftnl_expr_get_str(e[4], NFTNL_EXPR_IMM_CHAIN)) == kChainSip);
+		}
+		auto sip = make_chain_rules(kChainSip, spec, backend);
+		REQUIRE(sip.size() == 8); // allow4/6, known4/6, meter4/6, budget, unknown
+		auto bypass_of = [&](const nftnl_expr* q) {
+			if (backend == QueueBackend::Native)
+				return (nftnl_expr_get_u16(q, NFTNL_EXPR_QUEUE_FLAGS) & NFT_QUEUE_FLAG_BYPASS) != 0;
+			uint32_t len = 0;
+			auto* info = static_cast<const XtNfqInfoV3*>(nftnl_expr_get(q, NFTNL_EXPR_TG_INFO, &len));
+			return (info->flags & kNfqFlagBypass) != 0;
+		};
+		for (size_t i = 0; i < 4; ++i) {
+			auto back = roundtrip(sip[i].get());
+			auto e = exprs(back.get());
+			REQUIRE(e.size() == 6); // nfproto, cmp, saddr, lookup, counter, queue
+			CHECK(std::string(nftnl_expr_get_str(e[3], NFTNL_EXPR_LOOKUP_SET)) ==
+			      (i == 0 ? kSetAllow4 : i == 1 ? kSetAllow6 : i == 2 ? kSetKnown4 : kSetKnown6));
+			CHECK(name_of(e[4]) == "counter");
+			CHECK(bypass_of(e[5]));
+		}
+		for (size_t i = 4; i < 6; ++i) {
+			auto back = roundtrip(sip[i].get());
+			auto e = exprs(back.get());
+			REQUIRE(e.size() == 6); // nfproto, cmp, saddr, dynset{limit}, counter, drop
+			CHECK(name_of(e[3]) == "dynset");
+			CHECK(nftnl_expr_get_u32(e[3], NFTNL_EXPR_DYNSET_OP) == NFT_DYNSET_OP_UPDATE);
+			CHECK(std::string(nftnl_expr_get_str(e[3], NFTNL_EXPR_DYNSET_SET_NAME)) == (i == 4 ? kSetMeter4 : kSetMeter6));
+			uint32_t len = 0;
+			auto* lim = static_cast<nftnl_expr*>(const_cast<void*>(nftnl_expr_get(e[3], NFTNL_EXPR_DYNSET_EXPR, &len)));
+			REQUIRE(lim != nullptr);
+			CHECK(name_of(lim) == "limit");
+			CHECK(nftnl_expr_get_u64(lim, NFTNL_EXPR_LIMIT_RATE) == 30);
+			CHECK(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_BURST) == 60);
+			CHECK(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_FLAGS) == NFT_LIMIT_F_INV);
+			CHECK(name_of(e[4]) == "counter");
+			CHECK(static_cast<int>(nftnl_expr_get_u32(e[5], NFTNL_EXPR_IMM_VERDICT)) == NF_DROP);
+		}
+		{
+			auto back = roundtrip(sip[6].get());
+			auto e = exprs(back.get());
+			REQUIRE(e.size() == 3); // limit, counter, drop
+			CHECK(nftnl_expr_get_u64(e[0], NFTNL_EXPR_LIMIT_RATE) == 5000);
+			CHECK(nftnl_expr_get_u32(e[0], NFTNL_EXPR_LIMIT_BURST) == 700);
+			CHECK(nftnl_expr_get_u32(e[0], NFTNL_EXPR_LIMIT_TYPE) == NFT_LIMIT_PKTS);
+		}
+		auto back_last = roundtrip(sip[7].get());
+		auto last = exprs(back_last.get());
+		REQUIRE(last.size() == 2); // counter, queue
+		CHECK_FALSE(bypass_of(last[1]));
+
+		// Without fail-open the known sources' rules lose bypass too.
+		TableSpec closed = spec;
+		closed.prefilter.known_bypass = false;
+		auto back_known = roundtrip(make_chain_rules(kChainSip, closed, backend)[2].get());
+		auto k = exprs(back_known.get());
+		CHECK_FALSE(bypass_of(k[5]));
+		// Without the kernel's limit: only the split.
+		TableSpec split = spec;
+		split.prefilter.limits = false;
+		CHECK(make_chain_rules(kChainSip, split, backend).size() == 5);
+		CHECK(set_definitions(split).size() == 11);
+	}
+	CHECK(validate(spec).empty());
+	TableSpec bad = spec;
+	bad.prefilter.source_rate = 0;
+	CHECK(validate(bad) == "pre-filter rates must be at least 1 packet/s");
 }

@@ -94,10 +94,10 @@ TEST_CASE("install creates the table as specified; the queue backend is probed w
 	CHECK(contains(text, "ip6 saddr . th dport @media6 accept"));
 	CHECK(contains(text, "counter packets 0 bytes 0 drop comment \"sipguard-media-drop\""));
 	// nft prints the xt NFQUEUE v3 target translated, like the native one.
-	CHECK(contains(text, "udp dport @sipports queue num 3-4 bypass"));
-	CHECK(contains(text, "tcp dport @sipports queue num 3-4 bypass"));
-	CHECK(contains(text, "udp sport @sipports queue num 3-4 bypass"));
-	CHECK(contains(text, "tcp sport @sipports queue num 3-4 bypass"));
+	CHECK(contains(text, "udp dport @sipports counter packets 0 bytes 0 queue num 3-4 bypass comment \"sipguard-queue\""));
+	CHECK(contains(text, "tcp dport @sipports counter packets 0 bytes 0 queue num 3-4 bypass comment \"sipguard-queue\""));
+	CHECK(contains(text, "udp sport @sipports counter packets 0 bytes 0 queue num 3-4 bypass comment \"sipguard-queue-pbx\""));
+	CHECK(contains(text, "tcp sport @sipports counter packets 0 bytes 0 queue num 3-4 bypass comment \"sipguard-queue-pbx\""));
 	std::string json_input = ns.exec_capture("nft -j list chain inet sipguard input");
 	if (backend == rules::QueueBackend::CompatNfqueueV3)
 		CHECK(contains(json_input, R"({"xt": {"type": "target", "name": "NFQUEUE"}})"));
@@ -186,12 +186,12 @@ TEST_CASE("replacing is atomic: a concurrent reader always sees the whole table"
 	REQUIRE(rules::install(nl, spec, backend).ok());
 
 	// A reader process lists the table in a loop while we replace it; every
-	// listing must show all 5 chains and 9 sets (bounded: 200 listings).
+	// listing must show all 6 chains and 9 sets (bounded: 200 listings).
 	std::string script = "i=0; bad=0; while [ $i -lt 200 ]; do "
 	                     "o=$(nft list table inet sipguard 2>&1); "
 	                     "c=$(printf '%s\\n' \"$o\" | grep -c '^\tchain '); "
 	                     "s=$(printf '%s\\n' \"$o\" | grep -c '^\tset '); "
-	                     "if [ \"$c\" != 5 ] || [ \"$s\" != 9 ]; then bad=$((bad+1)); fi; i=$((i+1)); done; echo $bad";
+	                     "if [ \"$c\" != 6 ] || [ \"$s\" != 9 ]; then bad=$((bad+1)); fi; i=$((i+1)); done; echo $bad";
 	std::string path = "/tmp/sg-rules-reader-" + std::to_string(getpid()) + ".sh";
 	{
 		FILE* f = fopen(path.c_str(), "w");

@@ -27,10 +27,13 @@
 #include "rules/netlink.h"
 #include "rules/table.h"
 #include "tests/privileged/netns.h"
+#include "tools/bench/queue/bench_io.h"
 #include "tools/bench/queue/reference_consumer.h"
 
 using namespace sipguard;
 using Clock = std::chrono::steady_clock;
+using bench::addr4;
+using bench::pin_to_cpu;
 
 namespace {
 
@@ -113,25 +116,6 @@ std::vector<std::string> make_datagrams()
 	return out;
 }
 
-sockaddr_in addr4(const char* ip, uint16_t port)
-{
-	sockaddr_in s{};
-	s.sin_family = AF_INET;
-	s.sin_port = htons(port);
-	inet_pton(AF_INET, ip, &s.sin_addr);
-	return s;
-}
-
-void pin_to_cpu(int cpu)
-{
-	if (std::thread::hardware_concurrency() < 2)
-		return;
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof set, &set);
-}
-
 struct SendResult {
 	uint64_t sent = 0;
 	double seconds = 0;
@@ -181,40 +165,6 @@ SendResult send_datagrams(const test::Netns& ns, const std::vector<std::string>&
 	r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 	close(fd);
 	return r;
-}
-
-// The PBX: counts datagrams arriving on 5060 until `stop`.
-void sink(const test::Netns& ns, std::atomic<bool>& ready, const std::atomic<bool>& stop, std::atomic<uint64_t>& got)
-{
-	pin_to_cpu(0);
-	int fd;
-	{
-		test::EnterNetns in(ns);
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	}
-	int big = 64 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-	timeval tv{0, 50 * 1000};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	sockaddr_in a = addr4(kPbxAddr, kSipPort);
-	bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-	constexpr unsigned batch = 64;
-	static thread_local char bufs[batch][2048];
-	mmsghdr msgs[batch];
-	iovec iov[batch];
-	ready = true;
-	while (!stop.load(std::memory_order_relaxed)) {
-		for (unsigned i = 0; i < batch; ++i) {
-			iov[i] = {bufs[i], sizeof bufs[i]};
-			msgs[i] = {};
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
-		int n = recvmmsg(fd, msgs, batch, MSG_WAITFORONE, nullptr);
-		if (n > 0)
-			got.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-	}
-	close(fd);
 }
 
 class NullHandler : public nfq::Handler {
@@ -305,7 +255,7 @@ RunResult run_once(Mode mode, const test::Netns& snd, const test::Netns& pbx, co
 	RunResult res;
 	std::atomic<bool> stop_sink{false}, sink_ready{false}, stop_consumer{false}, consumer_ready{false}, go{!drain};
 	std::atomic<uint64_t> delivered{0}, ref_verdicts{0};
-	std::thread sink_thread([&] { sink(pbx, sink_ready, stop_sink, delivered); });
+	std::thread sink_thread([&] { bench::udp_sink(pbx, kPbxAddr, kSipPort, sink_ready, stop_sink, delivered); });
 
 	nfq::QueueConfig qc;
 	qc.fail_open = o.fail_open;

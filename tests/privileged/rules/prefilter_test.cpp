@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Privileged: the pre-filter in a real kernel: known sources skip the meters, an unknown source over its rate or the global budget is dropped in the kernel (counted), unknown SIP never fails open, and a repair restores the rules.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "nfq/proc_stats.h"
+#include "nfq/queue.h"
+#include "rules/elements_internal.h"
+#include "rules/reconcile.h"
+#include "rules/table.h"
+#include "tests/privileged/rules/probe_lab.h"
+
+using namespace sipguard;
+using namespace std::chrono_literals;
+using sipguard::test::EnterNetns;
+
+namespace {
+
+constexpr const char* kKnown4 = "192.0.2.10";
+constexpr const char* kUnknown4 = "192.0.2.20";
+constexpr const char* kKnown6 = "2001:db8:1::10";
+constexpr const char* kUnknown6 = "2001:db8:1::20";
+const std::vector<std::string> kSources = {kKnown4, kUnknown4, kKnown6, kUnknown6};
+// Below the receiving socket's default buffer (about 200 small datagrams).
+constexpr int kBurst = 150;
+constexpr const char* kOptions = "OPTIONS sip:pbx SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+
+rules::TableSpec prefilter_spec()
+{
+	rules::TableSpec spec;
+	spec.sip_ports = {test::ProbeLab::kPort};
+	spec.prefilter.enabled = true;
+	spec.prefilter.source_rate = 10; // a silent source may send `burst` packets at once
+	spec.prefilter.source_burst = 10;
+	spec.prefilter.unknown_rate = 100000;
+	spec.prefilter.unknown_burst = 100000;
+	return spec;
+}
+
+void install(test::ProbeLab& lab, rules::TableSpec& spec)
+{
+	bool available = false;
+	std::string why;
+	rules::Status st = rules::probe_prefilter(lab.nl(), available, why);
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	REQUIRE_MESSAGE(available, why);
+	spec.prefilter.limits = true;
+	st = rules::install(lab.nl(), spec, lab.backend());
+	REQUIRE_MESSAGE(st.ok(), st.message);
+}
+
+void add_known(test::ProbeLab& lab, const std::vector<const char*>& addrs)
+{
+	std::vector<rules::ElementOp> ops;
+	for (const char* a : addrs) {
+		rules::ElementOp op;
+		op.kind = rules::ElementOp::Kind::Refresh;
+		op.is_known = true;
+		op.target = net::Cidr::host(*net::IpAddress::parse(a));
+		op.timeout = 600s;
+		ops.push_back(op);
+	}
+	rules::Status st = rules::commit_element_ops(lab.nl(), ops);
+	REQUIRE_MESSAGE(st.ok(), st.message);
+}
+
+rules::Counters counters(test::ProbeLab& lab)
+{
+	rules::Counters c;
+	rules::Status st = rules::read_counters(lab.nl(), c);
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	return c;
+}
+
+std::string table_text(const test::ProbeLab& lab) { return lab.pbx().exec_capture("nft list table inet sipguard"); }
+
+} // namespace
+
+TEST_CASE("pre-filter without an agent: known sources pass by bypass over their rate, unknown ones are metered "
+          "and never pass")
+{
+	test::require_root_or_skip();
+	test::ProbeLab lab{kSources};
+	rules::TableSpec spec = prefilter_spec();
+	install(lab, spec);
+	add_known(lab, {kKnown4, kKnown6});
+	INFO(table_text(lab));
+
+	auto got = lab.send_from_each(kSources, test::ProbeLab::kPort, kOptions, kBurst);
+	rules::Counters c = counters(lab);
+	// Known: 15x the per-source bucket, every datagram queued (bypass, no
+	// agent: passed), none metered.
+	CHECK(got[kKnown4] == kBurst);
+	CHECK(got[kKnown6] == kBurst);
+	CHECK(c.queued_known == 2 * kBurst);
+	// Unknown: the meter drops all but the bucket (burst = 10 packets, plus
+	// what refills while sending), the rest reaches the queue without
+	// bypass and, with no agent, is dropped. Nothing arrives.
+	CHECK(got[kUnknown4] == 0);
+	CHECK(got[kUnknown6] == 0);
+	CHECK(c.source_drop_packets >= 2 * (kBurst - 15));
+	CHECK(c.source_drop_packets <= 2 * (kBurst - 10));
+	CHECK(c.queued_unknown == 2 * kBurst - c.source_drop_packets);
+	CHECK(c.budget_drop_packets == 0);
+	// Each unknown source has a meter entry; known ones none.
+	std::string meter = lab.pbx().exec_capture("nft list set inet sipguard meter4");
+	INFO(meter);
+	CHECK(meter.find(kUnknown4) != std::string::npos);
+	CHECK(meter.find(kKnown4) == std::string::npos);
+}
+
+TEST_CASE("pre-filter: the global budget for unknown sources drops in the kernel, counted")
+{
+	test::require_root_or_skip();
+	test::ProbeLab lab{kSources};
+	rules::TableSpec spec = prefilter_spec();
+	spec.prefilter.source_rate = 100000;
+	spec.prefilter.source_burst = 100000;
+	spec.prefilter.unknown_rate = 10; // one bucket of 10 for every unknown source together
+	spec.prefilter.unknown_burst = 10;
+	install(lab, spec);
+	add_known(lab, {kKnown4});
+
+	auto got = lab.send_from_each({kKnown4, kUnknown4, kUnknown6}, test::ProbeLab::kPort, kOptions, kBurst);
+	rules::Counters c = counters(lab);
+	CHECK(got[kKnown4] == kBurst);
+	CHECK(c.source_drop_packets == 0);
+	CHECK(c.budget_drop_packets >= 2 * kBurst - 15);
+	CHECK(c.budget_drop_packets <= 2 * kBurst - 10);
+	CHECK(c.queued_unknown == 2 * kBurst - c.budget_drop_packets);
+	CHECK(got[kUnknown4] + got[kUnknown6] == 0);
+}
+
+TEST_CASE("pre-filter with a stalled consumer: a full queue lets no unknown packet through")
+{
+	test::require_root_or_skip();
+	test::ProbeLab lab{kSources};
+	rules::TableSpec spec = prefilter_spec();
+	spec.prefilter.source_rate = 100000;
+	spec.prefilter.source_burst = 100000;
+	install(lab, spec);
+	add_known(lab, {kKnown4});
+
+	// Bound and never read, as the daemon configures it with the
+	// pre-filter on: no fail-open flag, so a full queue drops.
+	nfq::Queue stalled;
+	{
+		EnterNetns in(lab.pbx());
+		nfq::QueueConfig qc;
+		qc.queue_num = 0;
+		qc.max_len = 16;
+		qc.fail_open = false;
+		util::Status st = stalled.open(qc);
+		REQUIRE_MESSAGE(st, st.message);
+	}
+	auto got = lab.send_from_each({kUnknown4, kUnknown6}, test::ProbeLab::kPort, kOptions, kBurst);
+	CHECK(got[kUnknown4] == 0);
+	CHECK(got[kUnknown6] == 0);
+	rules::Counters c = counters(lab);
+	CHECK(c.queued_unknown == 2 * kBurst);
+	uint64_t kernel_dropped = 0, ids = 0;
+	{
+		EnterNetns in(lab.pbx());
+		auto stats = nfq::read_proc_queue_stats();
+		REQUIRE(stats.ok());
+		for (const auto& q : *stats) {
+			kernel_dropped += q.queue_dropped + q.user_dropped;
+			ids += q.id_sequence;
+		}
+	}
+	// Every queued packet is either held (16) or dropped by the full queue:
+	// none failed open (rule counter = ids handed out + queue drops).
+	CHECK(ids == 16);
+	CHECK(kernel_dropped == 2 * kBurst - 16);
+	CHECK(c.queued() == ids + kernel_dropped);
+
+	// A known source meets the same full queue: the kernel's fail-open is
+	// per queue, not per rule, and `bypass` acts only when nobody is bound.
+	auto known = lab.send_from_each({kKnown4}, test::ProbeLab::kPort, kOptions, 20);
+	CHECK(known[kKnown4] == 0);
+
+	// The consumer gone (unbound): known sources pass by bypass again,
+	// unknown ones still do not.
+	stalled.close();
+	auto after = lab.send_from_each({kKnown4, kUnknown4}, test::ProbeLab::kPort, kOptions, 20);
+	CHECK(after[kKnown4] == 20);
+	CHECK(after[kUnknown4] == 0);
+}
+
+TEST_CASE("pre-filter: reconcile sees a deleted meter rule, a flushed chain sip or a deleted known set; repair "
+          "restores them and the known sources' elements")
+{
+	test::require_root_or_skip();
+	test::ProbeLab lab{kSources};
+	rules::TableSpec spec = prefilter_spec();
+	install(lab, spec);
+	add_known(lab, {kKnown4});
+	auto clean = rules::reconcile(lab.nl(), spec, lab.backend(), {}, rules::system_now());
+	REQUIRE(clean.ok());
+	CHECK_MESSAGE(clean->clean(), clean->summary());
+
+	struct Damage {
+		const char* what;
+		std::string command;
+		rules::What found;
+	};
+	std::string handle = lab.pbx().exec_capture(
+		"nft -a list chain inet sipguard sip | grep sipguard-prefilter-source | head -1 | sed 's/.*# handle //'");
+	while (!handle.empty() && (handle.back() == '\n' || handle.back() == ' '))
+		handle.pop_back();
+	REQUIRE(!handle.empty());
+	const std::vector<Damage> damages = {
+		{"meter rule deleted", "nft delete rule inet sipguard sip handle " + handle, rules::What::Rule},
+		{"chain sip flushed", "nft flush chain inet sipguard sip", rules::What::Rule},
+		{"jump to sip deleted", "nft flush chain inet sipguard input", rules::What::Rule},
+		{"chain sip flushed and meter set deleted", "nft flush chain inet sipguard sip; nft delete set inet sipguard meter4", rules::What::Set},
+	};
+	for (const Damage& d : damages) {
+		INFO(d.what);
+		lab.pbx().must(d.command);
+		auto found = rules::reconcile(lab.nl(), spec, lab.backend(), {}, rules::system_now());
+		REQUIRE(found.ok());
+		CHECK(found->count(d.found) > 0);
+		INFO(found->summary());
+		// Every damage but the first takes the sip chain's queue rules along.
+		CHECK(found->queue_rule_missing == (std::string(d.what) != "meter rule deleted"));
+		auto r = rules::repair(lab.nl(), spec, lab.backend(), {});
+		REQUIRE_MESSAGE(r.ok(), r.error());
+		CHECK(r->reinstalled);
+		auto after = rules::reconcile(lab.nl(), spec, lab.backend(), {}, rules::system_now());
+		REQUIRE(after.ok());
+		CHECK_MESSAGE(after->clean(), after->summary());
+		// The known source survived the reinstall; the meter works again.
+		std::string known = lab.pbx().exec_capture("nft list set inet sipguard known4");
+		CHECK(known.find(kKnown4) != std::string::npos);
+		auto got = lab.send_from_each({kKnown4, kUnknown4}, test::ProbeLab::kPort, kOptions, 40);
+		CHECK(got[kKnown4] == 40);
+		CHECK(got[kUnknown4] == 0);
+		rules::Counters c = counters(lab);
+		CHECK(c.source_drop_packets >= 15);
+	}
+}
+
+TEST_CASE("pre-filter switched off and on again (a reload): bans carry over in the same transaction, known sources "
+          "only while the sets exist")
+{
+	test::require_root_or_skip();
+	test::ProbeLab lab{kSources};
+	rules::TableSpec spec = prefilter_spec();
+	install(lab, spec);
+	add_known(lab, {kKnown4});
+	rules::ElementOp ban;
+	ban.kind = rules::ElementOp::Kind::Refresh;
+	ban.target = net::Cidr::host(*net::IpAddress::parse(kUnknown6));
+	ban.timeout = 600s;
+	REQUIRE(rules::commit_element_ops(lab.nl(), std::vector<rules::ElementOp>{ban}).ok());
+
+	rules::TableSpec off = spec;
+	off.prefilter.enabled = false;
+	rules::Status st = rules::install(lab.nl(), off, lab.backend());
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	std::string text = table_text(lab);
+	CHECK(text.find("known4") == std::string::npos);
+	CHECK(text.find("udp dport @sipports counter packets 0 bytes 0 queue num 0 bypass") != std::string::npos);
+	CHECK(lab.pbx().exec_capture("nft list set inet sipguard ban6").find(kUnknown6) != std::string::npos);
+	auto got = lab.send_from_each({kKnown4, kUnknown4}, test::ProbeLab::kPort, kOptions, 30);
+	CHECK(got[kKnown4] == 30); // no agent: bypass for everyone, as before the pre-filter
+	CHECK(got[kUnknown4] == 30);
+
+	st = rules::install(lab.nl(), spec, lab.backend());
+	REQUIRE_MESSAGE(st.ok(), st.message);
+	CHECK(lab.pbx().exec_capture("nft list set inet sipguard ban6").find(kUnknown6) != std::string::npos);
+	got = lab.send_from_each({kKnown4}, test::ProbeLab::kPort, kOptions, 30);
+	CHECK(got[kKnown4] == 0); // the known set starts empty: the agent refills it
+}
