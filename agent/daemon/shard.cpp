@@ -11,7 +11,9 @@
 namespace sipguard::daemon {
 
 Shard::Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed)
-	: rt_(rt), hook_(calls_config), engine_(rt.engine_config(), *rt.bans, *this, hash_seed, rt.accounts.get()),
+	: rt_(rt),
+	  hook_(calls_config, rt.call_limits.get()),
+	  engine_(rt.engine_config(), *rt.bans, *this, hash_seed, rt.accounts.get()),
 	  version_(rt.config_version.load(std::memory_order_acquire))
 {
 	engine_.set_call_hook(&hook_);
