@@ -149,3 +149,33 @@ TEST_CASE("spoofed INVITEs and REGISTERs naming 201 from 4000 addresses: 201's p
 		if (f.finding.detector == detect::Detector::CallLimit)
 			FAIL("a call limit fired: ", f.finding.reason);
 }
+
+TEST_CASE("a spoofed flood past the global budget for unknown sources: the registered phone is not shed")
+{
+	// 20,000 spoofed REGISTERs a second from as many addresses, through a
+	// source table of 512: the shed of unknown sources bites, and the flood's
+	// inserts must not evict the phone's state (it would be unknown again).
+	auto cfg = std::make_shared<engine::Config>();
+	cfg->tables.sources = 512;
+	Harness h(cfg);
+	Phone phone{h};
+	REQUIRE(phone.authenticated("REGISTER", 0, 200));
+	int failures = 0;
+	for (int i = 0; i < 20000; ++i) {
+		const net::IpAddress src = spoofed(i);
+		Req r;
+		r.via_host = src.to_string();
+		r.ruri_user = "";
+		r.from_user = r.to_user = fmt::format("{}", 100 + i % 10);
+		r.call_id = fmt::format("reg-{}@x", i);
+		r.from_tag = fmt::format("s{}", i);
+		h.in(src, request(r));
+		h.advance(50us);
+		if (i % 1000 == 999)
+			failures += phone.authenticated("REGISTER", 0, 200) ? 0 : 1;
+	}
+	MESSAGE("shed ", h.engine.counters().shed, ", source evictions ", h.engine.counters().source_evictions);
+	CHECK(h.engine.counters().shed > 0);
+	CHECK(failures == 0);
+	CHECK_FALSE(h.banned(phone.addr));
+}
