@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Call tracker: offer/answer cases, pinhole lifetime, in-dialog validation and
 // call limits, with raw SIP through the real parser and a controlled clock.
+#include <thread>
+
 #include "tests/calls/call_fixture.h"
 
 using namespace sipguard;
@@ -991,4 +993,42 @@ TEST_CASE("call limits per trunk and per user are exact across shards sharing on
 		CHECK(b.in("192.0.2.11", in_dialog("BYE", 2, true, {}, "u2")) == Decision::Accept);
 		CHECK(call(a, "192.0.2.10", "u5") == Decision::Accept);
 	}
+}
+
+TEST_CASE("call limits: two queue threads admit exactly a trunk's concurrent limit between them")
+{
+	// Both threads at once, each with its own tracker on one SharedLimits:
+	// 2 x 100 INVITEs from the trunk's two nodes, never answered (each holds
+	// a concurrent call), against a limit of 50.
+	Config c;
+	c.trunks.push_back(Trunk{"itsp", {*net::Cidr::parse("198.51.100.0/28")}, {50, 0}, true});
+	SharedLimits shared(64, 1, 7);
+	Recorder rec_a, rec_b;
+	Config ca = c, cb = c;
+	ca.hash_seed = 1;
+	cb.hash_seed = 2;
+	Tracker a(ca, rec_a, &shared), b(cb, rec_b, &shared);
+	std::vector<std::string> texts[2];
+	for (int s = 0; s < 2; ++s)
+		for (int i = 0; i < 100; ++i)
+			texts[s].push_back(wire(invite({}, numbered(s ? "b-" : "a-", i))));
+	int accepted[2] = {0, 0};
+	auto run = [&](int s, Tracker& t, const char* node) {
+		MessageContext ctx;
+		ctx.remote = *net::IpAddress::parse(node);
+		ctx.now = util::TimePoint(1'000'000s);
+		for (const std::string& text : texts[s]) {
+			sip::Message msg;
+			sip::parse(text, sip::Transport::Datagram, msg);
+			accepted[s] += t.on_message(msg, ctx) == Decision::Accept ? 1 : 0;
+		}
+	};
+	std::thread ta([&] { run(0, a, "198.51.100.2"); });
+	std::thread tb([&] { run(1, b, "198.51.100.3"); });
+	ta.join();
+	tb.join();
+	MESSAGE("admitted ", accepted[0], " + ", accepted[1]);
+	CHECK(accepted[0] + accepted[1] == 50);
+	CHECK(shared.trunk_concurrent(0) == 50);
+	CHECK(a.counters().call_limit_dropped + b.counters().call_limit_dropped == 150);
 }
