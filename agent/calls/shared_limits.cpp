@@ -51,17 +51,22 @@ LimitCheck SharedLimits::admit_trunk(size_t trunk, const Limits& l, bool retry, 
 	std::lock_guard lock(mu_);
 	Counts& c = trunks_[trunk];
 	LimitCheck out = over(l, c, !retry, now);
-	if (!out.over && !retry)
-		++c.attempts;
+	if (!out.over) {
+		c.attempts += retry ? 0 : 1;
+		++c.concurrent;
+	}
 	return out;
 }
 
-void SharedLimits::trunk_call_started(size_t trunk)
+void SharedLimits::unadmit_trunk(size_t trunk, bool retry)
 {
 	if (trunk >= trunks_.size())
 		return;
 	std::lock_guard lock(mu_);
-	++trunks_[trunk].concurrent;
+	Counts& c = trunks_[trunk];
+	c.concurrent -= c.concurrent > 0;
+	if (!retry)
+		c.attempts -= c.attempts > 0;
 }
 
 void SharedLimits::trunk_call_ended(size_t trunk)

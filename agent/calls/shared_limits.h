@@ -44,11 +44,15 @@ public:
 	uint64_t user_key(std::string_view user) const { return util::hash_text(user, seed_) | 1; }
 	size_t trunks() const { return trunks_.size(); }
 
-	// A new INVITE from or to `trunk`: refused when over `l`, else its
-	// attempt is counted (not for `retry`, the credentialed repeat of an
-	// INVITE admitted a moment ago, whose concurrency alone is checked).
+	// A new INVITE from or to `trunk`: refused when over `l`, else, under
+	// the same lock, its attempt (not for `retry`, the credentialed repeat
+	// of an INVITE admitted a moment ago, whose concurrency alone is
+	// checked) and its concurrent call are counted: two queue threads
+	// cannot both take the last call.
 	LimitCheck admit_trunk(size_t trunk, const Limits& l, bool retry, util::TimePoint now);
-	void trunk_call_started(size_t trunk);
+	// Undoes admit_trunk (another limit refused the call after all).
+	void unadmit_trunk(size_t trunk, bool retry);
+	// An admitted call ended.
 	void trunk_call_ended(size_t trunk);
 
 	// A new INVITE with `user`'s credentials: refused when the user's

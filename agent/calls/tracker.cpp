@@ -993,13 +993,17 @@ bool Tracker::check_limits(const MessageContext& ctx, uint8_t trunk, uint64_t us
 	const util::TimePoint now = ctx.now;
 	LimitCheck c;
 	Counted* src = nullptr;
+	bool trunk_admitted = false; // its concurrent call is counted already (count_call)
 	if (trunk != kNoTrunk) {
 		// A trunk's addresses may hash to different queues: shared counts.
 		const Limits& l = config_.trunks[trunk].limits;
-		if (limited(l) && (c = limits_->admit_trunk(trunk, l, retry, now)).over) {
-			if (c.report)
-				report_limit(ctx, "trunk", config_.trunks[trunk].name, c.count, c.limit, c.reason);
-			return false;
+		if (limited(l)) {
+			if ((c = limits_->admit_trunk(trunk, l, retry, now)).over) {
+				if (c.report)
+					report_limit(ctx, "trunk", config_.trunks[trunk].name, c.count, c.limit, c.reason);
+				return false;
+			}
+			trunk_admitted = true;
 		}
 	} else if (limited(config_.per_source)) {
 		src = &sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted);
@@ -1026,6 +1030,8 @@ bool Tracker::check_limits(const MessageContext& ctx, uint8_t trunk, uint64_t us
 	if (user_hash && limited(config_.per_user) && (c = limits_->check_user(user_hash, config_.per_user, now)).over) {
 		if (c.report)
 			report_limit(ctx, "user", user, c.count, c.limit, c.reason);
+		if (trunk_admitted)
+			limits_->unadmit_trunk(trunk, retry);
 		return false;
 	}
 	if (src && !retry)
@@ -1036,12 +1042,9 @@ bool Tracker::check_limits(const MessageContext& ctx, uint8_t trunk, uint64_t us
 void Tracker::count_call(Dialog& d, const MessageContext& ctx)
 {
 	d.counted = true;
-	if (d.trunk != kNoTrunk) {
-		if (limited(config_.trunks[d.trunk].limits))
-			limits_->trunk_call_started(d.trunk);
-	} else if (config_.per_source.max_concurrent_calls) {
+	// A trunk's call was counted when check_limits admitted it.
+	if (d.trunk == kNoTrunk && config_.per_source.max_concurrent_calls)
 		++sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted).concurrent;
-	}
 }
 
 void Tracker::verify_user(Dialog& d, util::TimePoint now)
