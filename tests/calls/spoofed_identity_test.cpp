@@ -179,3 +179,33 @@ TEST_CASE("a spoofed flood past the global budget for unknown sources: the regis
 	CHECK(failures == 0);
 	CHECK_FALSE(h.banned(phone.addr));
 }
+
+TEST_CASE("spoofed sources around a phone's address never get its /24 banned")
+{
+	// Source addresses are an identity too: 200 spoofed neighbours of the
+	// phone in its /24 flood INVITEs (the prefix flood rule fires); the
+	// senders are banned, the phone that authenticated there is not.
+	Harness h;
+	Phone phone{h};
+	REQUIRE(phone.authenticated("REGISTER", 0, 200));
+	for (int i = 0; i < 20000; ++i) {
+		const net::IpAddress src = ip(fmt::format("198.51.100.{}", 30 + i % 200));
+		Req r;
+		r.method = "INVITE";
+		r.via_host = src.to_string();
+		r.call_id = fmt::format("n{}@x", i);
+		r.from_tag = fmt::format("t{}", i);
+		h.in(src, request(r));
+		h.advance(500us);
+	}
+	CHECK(h.sink.count(detect::Detector::Flood) > 0);
+	CHECK_FALSE(h.banned(phone.addr));
+	CHECK(phone.authenticated("REGISTER", 0, 200));
+	const auto bans = h.bans.active(h.now);
+	MESSAGE(bans.size(), " host bans, ", h.engine.counters().shed, " shed");
+	CHECK(!bans.empty());
+	// The neighbours' excess over the prefix's rate is dropped all the same.
+	CHECK(h.engine.counters().shed > 10000);
+	for (const auto& b : bans)
+		CHECK_MESSAGE(b.target.prefix_len == 32, "not a host ban: ", b.target.to_string());
+}
