@@ -220,5 +220,5 @@ cmd_overload() {
 		"($([ "${OVL_RATE:-0}" = 0 ] && echo "as fast as it goes" || echo "at most $OVL_RATE pps")) + guesser + phones ($(nproc) cores)"
 	echo
 	python3 "$LAB_DIR/overload_tally.py" --table "${configs[@]/#/$out/}"
-	[ -n "${OVL_OUT:-}" ] || rm -rf "$OVL_BUILD_DIR"
+	rm -rf "$OVL_BUILD_DIR" # the results stay in OVL_OUT when it was given
 }
