@@ -40,24 +40,26 @@ def kam_counts(path, guesser, legit):
 
 def prefilter_drops(path):
     """Packets dropped by sipguard's kernel pre-filter: counters of rules that
-    drop after a rate limit or a meter (none before the pre-filter exists)."""
+    drop after a rate limit or a meter (none before the pre-filter exists),
+    as (all, in chains on the input hook)."""
     try:
         data = json.load(open(path))["nftables"]
     except (OSError, ValueError, KeyError):
-        return None
-    total = 0
+        return None, None
+    input_chains = {o["chain"]["name"] for o in data if o.get("chain", {}).get("hook") == "input"}
+    total = on_input = 0
     for o in data:
         r = o.get("rule")
         if not r:
             continue
         exprs = r.get("expr", [])
         text = json.dumps(exprs)
-        limited = '"limit"' in text or '"meter"' in text or '"set"' in text and '"update"' in text
+        limited = '"limit"' in text or '"meter"' in text or ('"set"' in text and '"update"' in text)
         if limited and '"drop"' in text:
-            for e in exprs:
-                if "counter" in e:
-                    total += e["counter"].get("packets", 0)
-    return total
+            n = sum(e["counter"].get("packets", 0) for e in exprs if "counter" in e)
+            total += n
+            on_input += n if r.get("chain") in input_chains else 0
+    return total, on_input
 
 
 def collect(a):
@@ -81,11 +83,14 @@ def collect(a):
         ban_after = max(0.0, float(a.ban) - float(a.guess_first))
     protected = a.protected == "1"
     # SIP packets seen at the hooks (ahead of the queue rules) that the kernel
-    # did not number into a queue: accepted uninspected (fail-open) or, with
-    # fail_open = false, dropped with the queue full (counted as queue drops).
+    # did not number into a queue, drop at the full queue, or drop in a
+    # pre-filter: accepted uninspected (fail-open).
     failed_open = None
+    dropped, dropped_on_input = prefilter_drops(a.table_file) if protected else (None, None)
     if protected:
-        failed_open = max(0, a.hooked - a.queued - a.queue_dropped)
+        # The lab's counters (input priority -20) also see what a pre-filter
+        # on the input hook drops later; one in prerouting drops before them.
+        failed_open = max(0, a.hooked - a.queued - a.queue_dropped - (dropped_on_input or 0))
     print(json.dumps({
         "config": a.config, "seconds": a.seconds, "wall_s": a.wall,
         "flood_sent": flood["sent"], "flood_pps": flood["pps"], "flood_at_pbx": f["flood_at_pbx"],
@@ -93,7 +98,7 @@ def collect(a):
         "guesser_ban_after_s": ban_after, "ban_detector": a.detector if a.detector != "-" else None,
         "reg_before": a.reg_before, "reg_during": a.reg_during, "calls": a.calls,
         "legit_at_pbx": f["legit_at_pbx"],
-        "prefilter_dropped": prefilter_drops(a.table_file) if protected else None,
+        "prefilter_dropped": dropped,
         "sip_packets_at_hooks": a.hooked if protected else None,
         "queued": a.queued if protected else None, "queue_dropped": a.queue_dropped if protected else None,
         "failed_open": failed_open,
