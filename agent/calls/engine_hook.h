@@ -11,7 +11,8 @@ namespace sipguard::calls {
 
 class EngineHook final : public CallHook, private Sink {
 public:
-	explicit EngineHook(Config config) : tracker_(std::move(config), *this) {}
+	// `shared`: see Tracker (the daemon's shards pass one table).
+	explicit EngineHook(Config config, SharedLimits* shared = nullptr) : tracker_(std::move(config), *this, shared) {}
 
 	CallDecision on_sip(const SipContext& ctx, PinholeSink& sink) override;
 	void on_tick(util::TimePoint now, PinholeSink& sink) override;

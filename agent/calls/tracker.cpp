@@ -38,6 +38,11 @@ namespace {
 
 constexpr auto kMinute = std::chrono::seconds(60);
 
+bool limited(const Limits& l)
+{
+	return l.max_concurrent_calls || l.max_call_attempts_per_minute;
+}
+
 // Fixed one-minute windows for the attempt limits: simple, bounded, and at
 // most 2x the limit across a window edge, which is fine for a guard meant
 // never to bite normal traffic.
@@ -100,7 +105,7 @@ Tracker::Counted& Tracker::CountedTable::get(uint64_t key, const net::IpAddress&
 
 // --- construction -----------------------------------------------------------
 
-Tracker::Tracker(Config config, Sink& sink)
+Tracker::Tracker(Config config, Sink& sink, SharedLimits* shared)
 	: config_(std::move(config)),
 	  sink_(sink),
 	  dialogs_(config_.max_dialogs),
@@ -108,9 +113,12 @@ Tracker::Tracker(Config config, Sink& sink)
 	  pinholes_(config_.max_pinholes),
 	  pinhole_links_(config_.max_pinholes),
 	  sources_(config_.max_tracked_sources),
-	  users_(config_.max_tracked_users),
-	  trunk_state_(config_.trunks.size())
+	  limits_(shared)
 {
+	if (!limits_ || limits_->trunks() < config_.trunks.size()) {
+		own_limits_ = std::make_unique<SharedLimits>(config_.max_tracked_users, config_.trunks.size(), config_.hash_seed);
+		limits_ = own_limits_.get();
+	}
 }
 
 // --- dialog table -----------------------------------------------------------
@@ -291,7 +299,7 @@ Decision Tracker::on_initial_invite(const sip::Message& msg, const MessageContex
 	const std::string_view user = msg.authorization.has_response         ? msg.authorization.username
 	                              : msg.proxy_authorization.has_response ? msg.proxy_authorization.username
 	                                                                     : std::string_view{};
-	const uint64_t user_hash = user.empty() ? 0 : (util::hash_text(user, config_.hash_seed) | 1);
+	const uint64_t user_hash = user.empty() ? 0 : limits_->user_key(user);
 
 	uint32_t slot = find_dialog(ctx.remote, h, msg.call_id);
 	if (slot != util::kNoSlot && dialogs_[slot].state != State::Terminated) {
@@ -581,9 +589,12 @@ void Tracker::on_response(const sip::Message& msg, const MessageContext& ctx, ui
 	if (msg.cseq_method == Method::Invite) {
 		const bool initial = msg.cseq == d.invite_cseq && util::hash_text(msg.from.tag, config_.hash_seed) == d.caller_tag;
 		if (initial) {
+			// Only a ringing, session progress, answer or redirect says the
+			// PBX accepted the credentials: a 4xx-6xx may come before or
+			// instead of the digest check (404, 500, 503 under load).
 			if (status == 401 || status == 407)
 				d.challenged = true;
-			else if (status > 100 && status != 403 && d.user_hash && !d.user_verified)
+			else if (status > 100 && status < 400 && d.user_hash && !d.user_verified)
 				verify_user(d, ctx.now);
 			if (status >= 300) {
 				// RFC 3261 §13.2.2.3-4: a final failure ends every early
@@ -980,68 +991,49 @@ bool Tracker::check_limits(const MessageContext& ctx, uint8_t trunk, uint64_t us
                            bool retry)
 {
 	const util::TimePoint now = ctx.now;
-	// At most one finding per key and minute: the drops are counted anyway.
-	auto should_report = [&](bool& reported, util::TimePoint& last) {
-		if (reported && now - last < kMinute && now >= last)
-			return false;
-		reported = true;
-		last = now;
-		return true;
-	};
-	// A retry's attempt was admitted with the INVITE it answers a challenge
-	// to: only the concurrent calls are checked again.
-	auto over = [&](const Limits& l, uint32_t concurrent, uint32_t attempts, bool check_attempts, uint32_t& count,
-	                uint32_t& limit, std::string_view& reason) {
-		if (l.max_concurrent_calls && concurrent >= l.max_concurrent_calls) {
-			count = concurrent;
-			limit = l.max_concurrent_calls;
-			reason = "concurrent calls at the limit";
-			return true;
-		}
-		if (check_attempts && l.max_call_attempts_per_minute && attempts >= l.max_call_attempts_per_minute) {
-			count = attempts;
-			limit = l.max_call_attempts_per_minute;
-			reason = "call attempts per minute at the limit";
-			return true;
-		}
-		return false;
-	};
-	uint32_t count = 0, limit = 0;
-	std::string_view reason;
-
-	TrunkState* ts = nullptr;
+	LimitCheck c;
 	Counted* src = nullptr;
+	bool trunk_admitted = false; // its concurrent call is counted already (count_call)
 	if (trunk != kNoTrunk) {
-		ts = &trunk_state_[trunk];
-		roll_minute(ts->attempts, ts->attempts_since, now);
-		if (over(config_.trunks[trunk].limits, ts->concurrent, ts->attempts, !retry, count, limit, reason)) {
-			if (should_report(ts->limit_reported, ts->last_limit_finding))
-				report_limit(ctx, "trunk", config_.trunks[trunk].name, count, limit, reason);
-			return false;
+		// A trunk's addresses may hash to different queues: shared counts.
+		const Limits& l = config_.trunks[trunk].limits;
+		if (limited(l)) {
+			if ((c = limits_->admit_trunk(trunk, l, retry, now)).over) {
+				if (c.report)
+					report_limit(ctx, "trunk", config_.trunks[trunk].name, c.count, c.limit, c.reason);
+				return false;
+			}
+			trunk_admitted = true;
 		}
-	} else if (config_.per_source.max_concurrent_calls || config_.per_source.max_call_attempts_per_minute) {
+	} else if (limited(config_.per_source)) {
 		src = &sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted);
 		roll_minute(src->attempts, src->attempts_since, now);
-		if (over(config_.per_source, src->concurrent, src->attempts, !retry, count, limit, reason)) {
-			if (should_report(src->limit_reported, src->last_limit_finding))
-				report_limit(ctx, "source", {}, count, limit, reason);
+		const Limits& l = config_.per_source;
+		if (l.max_concurrent_calls && src->concurrent >= l.max_concurrent_calls)
+			c = {true, false, src->concurrent, l.max_concurrent_calls, "concurrent calls at the limit"};
+		// A retry's attempt was admitted with the INVITE it answers a
+		// challenge to: only the concurrent calls are checked again.
+		else if (!retry && l.max_call_attempts_per_minute && src->attempts >= l.max_call_attempts_per_minute)
+			c = {true, false, src->attempts, l.max_call_attempts_per_minute, "call attempts per minute at the limit"};
+		if (c.over) {
+			// At most one finding per key and minute: the drops are counted anyway.
+			if (!src->limit_reported || now - src->last_limit_finding >= kMinute || now < src->last_limit_finding) {
+				src->limit_reported = true;
+				src->last_limit_finding = now;
+				report_limit(ctx, "source", {}, c.count, c.limit, c.reason);
+			}
 			return false;
 		}
 	}
 	// A user's counts hold only calls whose credentials the PBX accepted
 	// (verify_user), so nobody else's INVITEs can fill them.
-	if (user_hash && (config_.per_user.max_concurrent_calls || config_.per_user.max_call_attempts_per_minute)) {
-		if (Counted* usr = users_.find(user_hash, net::IpAddress{})) {
-			roll_minute(usr->attempts, usr->attempts_since, now);
-			if (over(config_.per_user, usr->concurrent, usr->attempts, true, count, limit, reason)) {
-				if (should_report(usr->limit_reported, usr->last_limit_finding))
-					report_limit(ctx, "user", user, count, limit, reason);
-				return false;
-			}
-		}
+	if (user_hash && limited(config_.per_user) && (c = limits_->check_user(user_hash, config_.per_user, now)).over) {
+		if (c.report)
+			report_limit(ctx, "user", user, c.count, c.limit, c.reason);
+		if (trunk_admitted)
+			limits_->unadmit_trunk(trunk, retry);
+		return false;
 	}
-	if (ts && !retry)
-		++ts->attempts;
 	if (src && !retry)
 		++src->attempts;
 	return true;
@@ -1050,23 +1042,18 @@ bool Tracker::check_limits(const MessageContext& ctx, uint8_t trunk, uint64_t us
 void Tracker::count_call(Dialog& d, const MessageContext& ctx)
 {
 	d.counted = true;
-	if (d.trunk != kNoTrunk) {
-		++trunk_state_[d.trunk].concurrent;
-	} else if (config_.per_source.max_concurrent_calls) {
+	// A trunk's call was counted when check_limits admitted it.
+	if (d.trunk == kNoTrunk && config_.per_source.max_concurrent_calls)
 		++sources_.get(net::hash_address(ctx.remote, config_.hash_seed), ctx.remote, counters_.sources_evicted).concurrent;
-	}
 }
 
 void Tracker::verify_user(Dialog& d, util::TimePoint now)
 {
 	d.user_verified = true;
-	if (!config_.per_user.max_concurrent_calls && !config_.per_user.max_call_attempts_per_minute)
+	if (!limited(config_.per_user))
 		return;
-	Counted& u = users_.get(d.user_hash, net::IpAddress{}, counters_.users_evicted);
-	roll_minute(u.attempts, u.attempts_since, now);
-	++u.attempts;
-	if (d.counted && config_.per_user.max_concurrent_calls)
-		++u.concurrent;
+	if (limits_->user_verified(d.user_hash, d.counted && config_.per_user.max_concurrent_calls, now))
+		++counters_.users_evicted;
 }
 
 void Tracker::uncount_call(Dialog& d)
@@ -1076,14 +1063,13 @@ void Tracker::uncount_call(Dialog& d)
 	d.counted = false;
 	// An evicted counter entry simply forgets (the table is bounded).
 	if (d.trunk != kNoTrunk) {
-		auto& c = trunk_state_[d.trunk].concurrent;
-		c -= c > 0;
+		if (limited(config_.trunks[d.trunk].limits))
+			limits_->trunk_call_ended(d.trunk);
 	} else if (Counted* s = sources_.find(net::hash_address(d.remote, config_.hash_seed), d.remote)) {
 		s->concurrent -= s->concurrent > 0;
 	}
-	if (d.user_hash && d.user_verified)
-		if (Counted* u = users_.find(d.user_hash, net::IpAddress{}))
-			u->concurrent -= u->concurrent > 0;
+	if (d.user_hash && d.user_verified && config_.per_user.max_concurrent_calls)
+		limits_->user_call_ended(d.user_hash);
 }
 
 } // namespace sipguard::calls

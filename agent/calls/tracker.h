@@ -7,10 +7,12 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "agent/calls/config.h"
 #include "agent/calls/events.h"
+#include "agent/calls/shared_limits.h"
 #include "agent/net/ip_address.h"
 #include "agent/sip/message.h"
 #include "agent/sip/sdp.h"
@@ -72,12 +74,14 @@ struct Counters {
 	uint64_t unknown_dialog_accepted = 0;
 	uint64_t call_limit_dropped = 0;
 	uint64_t sources_evicted = 0;
-	uint64_t users_evicted = 0;
+	uint64_t users_evicted = 0;       // the shared user table evicted an entry for this shard's call
 };
 
 class Tracker {
 public:
-	Tracker(Config config, Sink& sink);
+	// `shared`: the per-user and per-trunk counters all shards share (it must
+	// outlive the tracker and have a slot per trunk); null: a table of its own.
+	Tracker(Config config, Sink& sink, SharedLimits* shared = nullptr);
 	Tracker(const Tracker&) = delete;
 	Tracker& operator=(const Tracker&) = delete;
 
@@ -144,7 +148,7 @@ private:
 		uint16_t callid_len = 0;
 		uint32_t invite_cseq = 0;
 		uint64_t caller_tag = 0;
-		uint64_t user_hash = 0;     // credentials' username, 0: none (counted once verified)
+		uint64_t user_hash = 0;     // SharedLimits::user_key of the credentials' username, 0: none
 		util::TimePoint last_activity{};
 		SideDesc offer;             // caller's SDP in the initial INVITE
 		std::array<Fork, kMaxForks> forks{};
@@ -176,10 +180,11 @@ private:
 		uint64_t call_hash = 0;   // of the first opener, for logs
 		util::TimePoint last_sent{};
 	};
-	// Per-source / per-user counters for call limits.
+	// Per-source counters for call limits: a source's packets all reach one
+	// queue, so they need no sharing (users and trunks: SharedLimits).
 	struct Counted {
 		uint64_t key = 0;
-		net::IpAddress addr;        // sources only
+		net::IpAddress addr;
 		uint32_t concurrent = 0;
 		uint32_t attempts = 0;
 		util::TimePoint attempts_since{};
@@ -195,13 +200,6 @@ private:
 
 	private:
 		util::LruTable<Counted> table_;
-	};
-	struct TrunkState {
-		uint32_t concurrent = 0;
-		uint32_t attempts = 0;
-		util::TimePoint attempts_since{};
-		util::TimePoint last_limit_finding{};
-		bool limit_reported = false;
 	};
 	static constexpr uint8_t kNoTrunk = 0xff;
 	struct Key {
@@ -281,8 +279,8 @@ private:
 	util::SlotLists::List refresh_;
 
 	CountedTable sources_;
-	CountedTable users_;
-	std::vector<TrunkState> trunk_state_;
+	std::unique_ptr<SharedLimits> own_limits_; // when no shared table was given
+	SharedLimits* limits_;
 };
 
 } // namespace sipguard::calls

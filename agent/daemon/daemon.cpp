@@ -159,6 +159,8 @@ bool Daemon::start_queues(const Config& cfg)
 	const DaemonSettings& d = cfg.daemon();
 	std::vector<nfq::QueueConfig> qcfgs;
 	std::vector<nfq::Handler*> handlers;
+	rt_.call_limits = std::make_unique<calls::SharedLimits>(cfg.calls().max_tracked_users, cfg.calls().trunks.size(),
+	                                                        util::random_seed());
 	for (unsigned i = 0; i < d.queues; ++i) {
 		nfq::QueueConfig q;
 		q.queue_num = static_cast<uint16_t>(d.queue_base + i);

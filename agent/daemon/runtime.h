@@ -111,6 +111,7 @@ struct Runtime final : engine::BanListener {
 	std::unique_ptr<engine::BanLog> ban_log;
 	std::unique_ptr<engine::BanManager> bans;
 	std::unique_ptr<detect::AccountTable> accounts; // shared by the shards' engines
+	std::unique_ptr<calls::SharedLimits> call_limits; // shared by the shards' trackers
 	std::unique_ptr<rules::Writer> writer;
 	std::unique_ptr<control::ControlServer> control;
 	metrics::Registry registry;

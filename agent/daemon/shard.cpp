@@ -13,7 +13,8 @@ namespace sipguard::daemon {
 Shard::Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed)
 	: known([&rt](const net::IpAddress& a, std::chrono::seconds t) { return rt.writer && rt.writer->known(a, t); },
 	        hash_seed),
-	  rt_(rt), hook_(calls_config), engine_(rt.engine_config(), *rt.bans, *this, hash_seed, rt.accounts.get()),
+	  rt_(rt), hook_(calls_config, rt.call_limits.get()),
+	  engine_(rt.engine_config(), *rt.bans, *this, hash_seed, rt.accounts.get()),
 	  version_(rt.config_version.load(std::memory_order_acquire))
 {
 	engine_.set_call_hook(&hook_);

@@ -51,7 +51,7 @@ public:
 			return table_[s].value;
 		}
 		if (table_.full())
-			table_.evict(table_.clock_victim());
+			table_.evict(victim());
 		s = table_.insert(h);
 		Entry& e = table_[s];
 		e.key = key;
@@ -71,6 +71,23 @@ private:
 		net::IpAddress key;
 		Value value{};
 	};
+
+	// The CLOCK victim; an entry the PBX knows (a source that registered or
+	// authenticated, a peer it contacts) is passed over for one it does not,
+	// a few passes of the hand at most: a spoofed flood inserts only unknown
+	// sources and must not make the office's phones strangers again.
+	uint32_t victim()
+	{
+		uint32_t v = table_.clock_victim();
+		if constexpr (requires(const Value& x) { x.known(); }) {
+			for (int i = 0; i < kSpareKnown && table_[v].value.known(); ++i) {
+				table_.touch(v);
+				v = table_.clock_victim();
+			}
+		}
+		return v;
+	}
+	static constexpr int kSpareKnown = 8;
 
 	util::BoundedTable<Entry> table_;
 	uint64_t seed_;

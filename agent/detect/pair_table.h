@@ -26,7 +26,8 @@ struct PairState {
 };
 
 // Fixed capacity, CLOCK eviction (counted): a pair that keeps
-// authenticating is touched and stays.
+// authenticating is touched and stays, and one that ever authenticated is
+// passed over for one that never did.
 class PairTable {
 public:
 	explicit PairTable(size_t capacity) : table_(capacity) {}
@@ -45,8 +46,17 @@ public:
 	{
 		if (PairState* p = find(addr, source_hash, account))
 			return *p;
-		if (table_.full())
-			table_.evict(table_.clock_victim());
+		if (table_.full()) {
+			// A pair that authenticated keeps its account's phone in service
+			// while the account is guarded; a spoofed flood inserts only pairs
+			// that never did: those go first (a few passes of the hand at most).
+			uint32_t victim = table_.clock_victim();
+			for (int i = 0; i < kSpareSucceeded && table_[victim].value.succeeded; ++i) {
+				table_.touch(victim);
+				victim = table_.clock_victim();
+			}
+			table_.evict(victim);
+		}
 		const uint32_t s = table_.insert(util::hash_combine(source_hash, account));
 		table_[s] = Entry{addr, account, PairState{}};
 		return table_[s].value;
@@ -56,6 +66,7 @@ public:
 	uint64_t evictions() const { return table_.evictions(); }
 
 private:
+	static constexpr int kSpareSucceeded = 8;
 	struct Entry {
 		net::IpAddress addr;
 		uint64_t account = 0;

@@ -311,6 +311,11 @@ std::optional<BanRecord> BanManager::maybe_prefix_ban_locked(const net::IpAddres
 		return std::nullopt;
 	if (auto it = active_.find(prefix); it != active_.end() && it->second.until > now)
 		return std::nullopt;
+	if (known_prefix_locked(prefix, now)) {
+		// Host bans only: the prefix holds a source that authenticated.
+		recent.clear();
+		return std::nullopt;
+	}
 	const BanRecord* trigger = covering_locked(a, now);
 	Detector d = trigger ? trigger->detector : Detector::Manual;
 	std::string reason = fmt::format("{} addresses of {} banned within {}s", recent.size(), prefix.to_string(),
@@ -375,6 +380,12 @@ BanResult BanManager::on_finding(const detect::Finding& f, util::TimePoint now)
 	bool is_prefix = len < src.max_prefix();
 
 	std::lock_guard lock(mu_);
+	if (is_prefix && known_prefix_locked(target, now)) {
+		// A source authenticated from this prefix: the sender is banned, not
+		// its neighbours (spoofed sources around an office must not cut it off).
+		target = net::Cidr::host(src);
+		is_prefix = false;
+	}
 	if (refused_locked(target, false, res)) {
 		++refusals_.findings;
 		log_finding_locked(f, target, finding_note(res));
@@ -424,6 +435,31 @@ BanResult BanManager::on_finding(const detect::Finding& f, util::TimePoint now)
 	if (!is_prefix)
 		res.prefix_ban = maybe_prefix_ban_locked(src, now, res.prefix_refusal);
 	return res;
+}
+
+namespace {
+constexpr size_t kMaxKnownPrefixes = 65536;
+// When the table is full, entries noted longer ago than this make room.
+constexpr auto kKnownPrefixPrune = std::chrono::hours(24);
+} // namespace
+
+void BanManager::note_authenticated(const net::IpAddress& addr, util::TimePoint now)
+{
+	const net::IpAddress a = unmap_v4(addr);
+	std::lock_guard lock(mu_);
+	const uint8_t len = a.is_v4() ? ban_cfg_.prefix_len_v4 : ban_cfg_.prefix_len_v6;
+	const net::Cidr prefix{a.masked(len), len};
+	if (known_prefixes_.size() >= kMaxKnownPrefixes && !known_prefixes_.contains(prefix)) {
+		std::erase_if(known_prefixes_, [&](const auto& e) { return now - e.second > kKnownPrefixPrune; });
+		if (known_prefixes_.size() >= kMaxKnownPrefixes)
+			return; // full of recent entries: this prefix stays unprotected
+	}
+	known_prefixes_[prefix] = now;
+}
+
+bool BanManager::known_prefix_locked(const net::Cidr& prefix, util::TimePoint) const
+{
+	return known_prefixes_.contains(prefix);
 }
 
 BanResult BanManager::manual_locked(const net::Cidr& target, util::Millis duration, std::string reason, bool force,

@@ -180,6 +180,11 @@ public:
 	// new offence).
 	BanResult import_ban(const net::Cidr& target, util::Millis duration, std::string_view origin,
 	                     std::string_view reason, util::TimePoint now);
+	// `a` authenticated (credentials the PBX accepted): its aggregation
+	// prefix (ban.prefix_len_v4/v6) is never banned as a whole while the
+	// daemon runs (bounded table); a prefix finding there bans the host that
+	// sent it instead. Spoofed sources around an office must not cut it off.
+	void note_authenticated(const net::IpAddress& a, util::TimePoint now);
 	// Returns false when no active ban matched `target` exactly.
 	bool unban(const net::Cidr& target, util::TimePoint now);
 	// Removes bans whose time is up (logged as "expire"); returns how many.
@@ -245,6 +250,10 @@ private:
 	// Host bans per prefix, for aggregation: prefix -> (addr, time) of recent bans.
 	std::unordered_map<net::Cidr, std::vector<std::pair<net::IpAddress, util::TimePoint>>, CidrHash> recent_by_prefix_;
 	std::array<uint32_t, 129> len_count_{}; // active bans per prefix length
+	// Aggregation prefixes a source authenticated from -> when first noted
+	// (bounded: kMaxKnownPrefixes; when full, entries older than a day go).
+	std::unordered_map<net::Cidr, util::TimePoint, CidrHash> known_prefixes_;
+	bool known_prefix_locked(const net::Cidr& prefix, util::TimePoint now) const;
 	std::atomic<uint64_t> generation_{1};
 };
 

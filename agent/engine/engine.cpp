@@ -1105,6 +1105,13 @@ Verdict EnginePass::request(const sip::Message& msg)
 				return Verdict::Drop;
 		} else if (hit != detect::flood::Hit::None && emit(f, hit == detect::flood::Hit::Prefix)) {
 			return Verdict::Drop;
+		} else if (hit == detect::flood::Hit::Prefix) {
+			// Over the prefix's rate, not banned (a source authenticated in
+			// it, so the ban manager bans hosts only; or the finding was
+			// suppressed): an unknown source's excess is shed.
+			++c_.shed;
+			if (!cfg_.dry_run)
+				return Verdict::Drop;
 		}
 	}
 
@@ -1161,6 +1168,9 @@ Verdict EnginePass::response(const sip::Message& msg)
 	} else if (r.account && detect::is_success(r) && st.last_auth_account != last) {
 		pair = &m_.pairs.find_or_insert(remote_, remote_hash_, r.account);
 		c_.pair_evictions = m_.pairs.evictions();
+		// Nor is the /24 or /64 (the ban manager's, for all shards).
+		if (!st.auth_success)
+			m_.bans.note_authenticated(remote_, now_);
 		// A /64 an account authenticated from is never aggregated.
 		if (!st.auth_success && remote_.is_v6())
 			if (PrefixState* p6 = lazy_.prefix())

@@ -120,7 +120,7 @@ struct Recorder : Sink {
 };
 
 struct Fixture {
-	explicit Fixture(Config c = Config{}) : tracker(std::move(c), rec) {}
+	explicit Fixture(Config c = Config{}, SharedLimits* shared = nullptr) : tracker(std::move(c), rec, shared) {}
 
 	Recorder rec;
 	Tracker tracker;

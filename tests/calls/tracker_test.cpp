@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Call tracker: offer/answer cases, pinhole lifetime, in-dialog validation and
 // call limits, with raw SIP through the real parser and a controlled clock.
+#include <thread>
+
 #include "tests/calls/call_fixture.h"
 
 using namespace sipguard;
@@ -845,6 +847,26 @@ TEST_CASE("call limits count a call authenticated after a 407 once, for its sour
 	CHECK(f.in(kPhone, next) == Decision::DropCallLimit);
 }
 
+namespace {
+
+// The real 201 (kPhone, credentials the PBX answers `status`) gets its two
+// concurrent calls under a {2, ...} user limit; the third is limited.
+void real_201_gets_two_calls(Fixture& f, int status, const char* reason)
+{
+	for (int i = 0; i < 2; ++i) {
+		Msg real = invite({}, numbered("real-", i));
+		real.from_user = "201";
+		real.auth_user = "201";
+		CHECK(f.in(kPhone, real) == Decision::Accept);
+		f.out(kPhone, response(status, reason, "callee", {}, real));
+	}
+	Msg third = invite({}, "real-2");
+	third.auth_user = "201";
+	CHECK(f.in(kPhone, third) == Decision::DropCallLimit);
+}
+
+} // namespace
+
 TEST_CASE("call limits: INVITEs naming a user without its credentials never use up its limit")
 {
 	Config c;
@@ -867,17 +889,7 @@ TEST_CASE("call limits: INVITEs naming a user without its credentials never use 
 		f.out(kOther, response(403, "Forbidden", "chal", {}, forbidden));
 	}
 	CHECK(f.rec.findings.empty());
-	// The real 201 still gets its two concurrent calls; the third is limited.
-	for (int i = 0; i < 2; ++i) {
-		Msg real = invite({}, numbered("real-", i));
-		real.from_user = "201";
-		real.auth_user = "201";
-		CHECK(f.in(kPhone, real) == Decision::Accept);
-		f.out(kPhone, response(200, "OK", "callee", {}, real));
-	}
-	Msg third = invite({}, "real-2");
-	third.auth_user = "201";
-	CHECK(f.in(kPhone, third) == Decision::DropCallLimit);
+	real_201_gets_two_calls(f, 200, "OK");
 	REQUIRE(f.rec.findings.size() == 1);
 	CHECK(f.rec.findings[0].scope == "user");
 }
@@ -890,4 +902,133 @@ TEST_CASE("call limits are off by default: an authenticated trunk at 40 calls/s 
 		f.advance(25ms);
 	}
 	CHECK(f.tracker.counters().call_limit_dropped == 0);
+}
+
+TEST_CASE("call limits: a 4xx-6xx to credentials never counts them as the user's")
+{
+	// Spoofed INVITEs carrying credentials for 201, from many addresses; the
+	// PBX answers them without a digest check (404, 488) or under load (500,
+	// 503): only 1xx-3xx say it accepted them.
+	Config c;
+	c.per_user = {2, 4};
+	Fixture f(c);
+	const int statuses[] = {404, 480, 486, 488, 500, 503, 603};
+	int n = 0;
+	for (int status : statuses)
+		for (int i = 0; i < 5; ++i, ++n) {
+			const std::string from = "10." + std::to_string(n % 200) + "." + std::to_string(n / 200) + ".9";
+			Msg bad = invite({}, numbered("bad-", n));
+			bad.from_user = "201";
+			bad.auth_user = "201";
+			CHECK(f.in(from.c_str(), bad) == Decision::Accept);
+			f.out(from.c_str(), response(status, "Whatever", "pbx", {}, bad));
+		}
+	CHECK(f.rec.findings.empty());
+	real_201_gets_two_calls(f, 180, "Ringing");
+}
+
+TEST_CASE("call limits per trunk and per user are exact across shards sharing one table")
+{
+	// Two queue threads' trackers, as the daemon builds them: a hash seed
+	// each, one SharedLimits. The kernel hashes each address to one queue,
+	// so a trunk's two nodes, or a user's two phones, may be on either.
+	Config c;
+	c.trunks.push_back(Trunk{"itsp", {*net::Cidr::parse("198.51.100.0/28")}, {3, 5}, true});
+	c.per_user = {2, 0};
+	SharedLimits shared(64, c.trunks.size(), 99);
+	Config ca = c, cb = c;
+	ca.hash_seed = 1;
+	cb.hash_seed = 2;
+	Fixture a(ca, &shared), b(cb, &shared);
+
+	SUBCASE("trunk: concurrent calls")
+	{
+		CHECK(a.in("198.51.100.2", invite({}, "t1")) == Decision::Accept);
+		CHECK(b.in("198.51.100.3", invite({}, "t2")) == Decision::Accept);
+		CHECK(a.out("198.51.100.2", invite({}, "t3")) == Decision::Accept);
+		// Each shard holds at most two: a table per shard would admit this.
+		CHECK(b.in("198.51.100.3", invite({}, "t4")) == Decision::DropCallLimit);
+		CHECK(shared.trunk_concurrent(0) == 3);
+		// A call ending on one shard frees a call on the other.
+		a.out("198.51.100.2", response(486, "Busy Here", "callee", {}, invite({}, "t1")));
+		CHECK(shared.trunk_concurrent(0) == 2);
+		CHECK(b.in("198.51.100.3", invite({}, "t5")) == Decision::Accept);
+		REQUIRE(b.rec.findings.size() == 1);
+		CHECK(b.rec.findings[0].scope == "trunk");
+	}
+	SUBCASE("trunk: attempts per minute")
+	{
+		for (int i = 0; i < 5; ++i) {
+			Fixture& s = i % 2 ? b : a;
+			const char* node = i % 2 ? "198.51.100.3" : "198.51.100.2";
+			Msg inv = invite({}, numbered("m", i));
+			CHECK(s.in(node, inv) == Decision::Accept);
+			s.out(node, response(404, "Not Found", "pbx", {}, inv));
+		}
+		CHECK(a.in("198.51.100.2", invite({}, "m5")) == Decision::DropCallLimit);
+		CHECK(b.in("198.51.100.3", invite({}, "m6")) == Decision::DropCallLimit);
+		// One finding for the trunk within the minute, from all shards.
+		CHECK(a.rec.findings.size() + b.rec.findings.size() == 1);
+		a.advance(61s);
+		b.advance(61s);
+		CHECK(b.in("198.51.100.3", invite({}, "m7")) == Decision::Accept);
+	}
+	SUBCASE("user: concurrent calls of one account from two phones")
+	{
+		auto call = [](Fixture& s, const char* phone, const char* cid) {
+			Msg inv = invite({}, cid);
+			inv.from_user = "201";
+			inv.auth_user = "201";
+			const Decision d = s.in(phone, inv);
+			if (d == Decision::Accept)
+				s.out(phone, response(200, "OK", "callee", {}, inv));
+			return d;
+		};
+		CHECK(call(a, "192.0.2.10", "u1") == Decision::Accept);
+		CHECK(call(b, "192.0.2.11", "u2") == Decision::Accept);
+		CHECK(call(a, "192.0.2.10", "u3") == Decision::DropCallLimit);
+		CHECK(call(b, "192.0.2.11", "u4") == Decision::DropCallLimit);
+		CHECK(shared.user_concurrent(shared.user_key("201")) == 2);
+		// u2 ends on shard b: shard a's phone may call again.
+		CHECK(b.in("192.0.2.11", in_dialog("BYE", 2, true, {}, "u2")) == Decision::Accept);
+		CHECK(call(a, "192.0.2.10", "u5") == Decision::Accept);
+	}
+}
+
+TEST_CASE("call limits: two queue threads admit exactly a trunk's concurrent limit between them")
+{
+	// Both threads at once, each with its own tracker on one SharedLimits:
+	// 2 x 100 INVITEs from the trunk's two nodes, never answered (each holds
+	// a concurrent call), against a limit of 50.
+	Config c;
+	c.trunks.push_back(Trunk{"itsp", {*net::Cidr::parse("198.51.100.0/28")}, {50, 0}, true});
+	SharedLimits shared(64, 1, 7);
+	Recorder rec_a, rec_b;
+	Config ca = c, cb = c;
+	ca.hash_seed = 1;
+	cb.hash_seed = 2;
+	Tracker a(ca, rec_a, &shared), b(cb, rec_b, &shared);
+	std::vector<std::string> texts[2];
+	for (int s = 0; s < 2; ++s)
+		for (int i = 0; i < 100; ++i)
+			texts[s].push_back(wire(invite({}, numbered(s ? "b-" : "a-", i))));
+	int accepted[2] = {0, 0};
+	auto run = [&](int s, Tracker& t, const char* node) {
+		MessageContext ctx;
+		ctx.remote = *net::IpAddress::parse(node);
+		ctx.now = util::TimePoint(1'000'000s);
+		for (const std::string& text : texts[s]) {
+			sip::Message msg;
+			sip::parse(text, sip::Transport::Datagram, msg);
+			accepted[s] += t.on_message(msg, ctx) == Decision::Accept ? 1 : 0;
+		}
+	};
+	std::thread ta([&] { run(0, a, "198.51.100.2"); });
+	std::thread tb([&] { run(1, b, "198.51.100.3"); });
+	ta.join();
+	tb.join();
+	MESSAGE("admitted ", accepted[0], " + ", accepted[1]);
+	CHECK(accepted[0] + accepted[1] == 50);
+	CHECK(shared.trunk_concurrent(0) == 50);
+	CHECK(a.counters().call_limit_dropped + b.counters().call_limit_dropped == 150);
 }

@@ -493,7 +493,8 @@ lab_check_sync() {
 
 # lab_sipguard_start: sipguard in the PBX namespace with the default config,
 # except the paths (state, ban log, control socket: under this run's temp dir)
-# and media pinning on for the voicemail's RTP ports. Sets SIPGUARD_PID,
+# and media pinning on for the voicemail's RTP ports; LAB_SIPGUARD_DAEMON_CONFIG
+# (key = value lines) goes into [daemon]. Sets SIPGUARD_PID,
 # SIPGUARD_SOCKET, SG_BANLOG.
 lab_sipguard_start() {
 	SG_BANLOG=$LAB_TMP/sipguard-bans.log
@@ -508,6 +509,7 @@ lab_sipguard_start() {
 		ban_log = "$SG_BANLOG"
 		control_socket = "$SIPGUARD_SOCKET"
 		remove_table_on_exit = true
+		${LAB_SIPGUARD_DAEMON_CONFIG:-}
 
 		[media]
 		pinning = true
