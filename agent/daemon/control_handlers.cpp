@@ -304,6 +304,7 @@ void add_control_commands(control::CommandTable& table, Runtime& rt)
 	bind("stats", [&rt](const Request&) { return stats(rt); });
 	bind("metrics", [&rt](const Request&) { return stats(rt); });
 	bind("reload", [&rt](const Request&) { return reload(rt); });
+	add_fraud_commands(table, rt);
 }
 
 } // namespace sipguard::daemon

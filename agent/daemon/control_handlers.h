@@ -15,6 +15,9 @@ struct Runtime;
 // run on the control thread.
 void add_control_commands(control::CommandTable& table, Runtime& rt);
 
+// The toll-fraud guard's commands (fraud, unlock): fraud_control.cpp.
+void add_fraud_commands(control::CommandTable& table, Runtime& rt);
+
 // The `status` reply's body.
 util::json::Value status_json(const Runtime& rt);
 

@@ -15,6 +15,7 @@ Shard::Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed)
 	  version_(rt.config_version.load(std::memory_order_acquire))
 {
 	engine_.set_call_hook(&hook_);
+	engine_.set_fraud(rt.fraud ? rt.fraud->gate() : nullptr);
 }
 
 // Time-driven engine work (dialog and pinhole timeouts, table ageing) at most
@@ -38,6 +39,7 @@ nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
 	if (v != version_) {
 		version_ = v;
 		engine_.set_config(rt_.engine_config());
+		engine_.set_fraud(rt_.fraud ? rt_.fraud->gate() : nullptr);
 	}
 	tick(now);
 	const int di = dir == nfq::Direction::In ? 0 : 1;
