@@ -110,9 +110,28 @@ std::span<const config::Row<DaemonSettings>> daemon_rows()
 	return kDaemonRows;
 }
 
+namespace {
+
+// The guard's rows with each TOML table's keys together: [fraud] keys, then
+// those of [fraud.pattern]. The generated file writes a table header where
+// the section changes, and TOML refuses a table defined twice.
+std::span<const config::Row<fraud::Config>> fraud_rows()
+{
+	static const std::vector<config::Row<fraud::Config>> rows = [] {
+		std::vector<config::Row<fraud::Config>> v(fraud::rows().begin(), fraud::rows().end());
+		std::stable_partition(v.begin(), v.end(), [](const config::Spec& s) {
+			return s.name.find('.', std::string_view("fraud.").size()) == std::string_view::npos;
+		});
+		return v;
+	}();
+	return rows;
+}
+
+} // namespace
+
 const config::Schema& all_params()
 {
-	static const config::Schema schema(daemon_rows(), engine::params(), calls::rows(), fraud::rows());
+	static const config::Schema schema(daemon_rows(), engine::params(), calls::rows(), fraud_rows());
 	return schema;
 }
 
@@ -134,7 +153,7 @@ public:
 		config::assign_all(daemon_rows(), cfg->daemon_, cfg->values_);
 		config::assign_all(engine::params(), *engine, cfg->values_);
 		config::assign_all(calls::rows(), cfg->calls_, cfg->values_);
-		config::assign_all(fraud::rows(), cfg->fraud_, cfg->values_);
+		config::assign_all(fraud_rows(), cfg->fraud_, cfg->values_);
 
 		DaemonSettings& d = cfg->daemon_;
 		if (d.queues == 0)

@@ -37,6 +37,8 @@ bool FraudGate::decide(const fraud::CallAttempt& a, util::TimePoint now, fraud::
 		}
 	}
 	out = guard_.decide(a, now);
+	decisions_[static_cast<size_t>(out.verdict)][static_cast<size_t>(out.event.number_class)].fetch_add(
+		1, std::memory_order_relaxed);
 	if (out.has_event && events_)
 		events_->on_fraud(out.event);
 	return true;

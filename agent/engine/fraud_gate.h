@@ -6,6 +6,8 @@
 // a thread-safe sink (the daemon's ban log, replay's output).
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string_view>
@@ -40,6 +42,13 @@ public:
 	void on_ended(std::string_view call_id, util::TimePoint now) { guard_.on_ended(call_id, now); }
 	void on_tick(util::TimePoint now) { guard_.on_tick(now); }
 
+	// Decisions by verdict and number class (the metrics' labels), as
+	// decided here: linked trunk legs and retransmissions are not counted.
+	uint64_t decisions(fraud::Verdict v, fraud::NumberClass c) const
+	{
+		return decisions_[static_cast<size_t>(v)][static_cast<size_t>(c)].load(std::memory_order_relaxed);
+	}
+
 	fraud::Guard& guard() { return guard_; }
 	const fraud::Guard& guard() const { return guard_; }
 	void set_events(FraudEvents* events) { events_ = events; }
@@ -55,6 +64,7 @@ private:
 	uint64_t seed_;
 	std::mutex mu_;
 	util::LruTable<Linked> linked_;
+	std::array<std::array<std::atomic<uint64_t>, fraud::kNumberClassCount>, fraud::kVerdictCount> decisions_{};
 };
 
 } // namespace sipguard::engine

@@ -116,7 +116,11 @@ TEST_CASE("the families come in their documented order, each declared once")
 		"sipguard_kernel_in_sync",  "sipguard_kernel_divergent_elements", "sipguard_kernel_checks_total",
 		"sipguard_kernel_repairs_total", "sipguard_restored_bans",         "sipguard_restore_seconds",
 		"sipguard_reloads_total",   "sipguard_state_saves_total",         "sipguard_control_clients",
-		"sipguard_kernel_reassembly"};
+		"sipguard_kernel_reassembly", "sipguard_fraud_decisions_total", "sipguard_fraud_calls_total",
+		"sipguard_fraud_call_seconds_total", "sipguard_fraud_locks", "sipguard_fraud_locks_total",
+		"sipguard_fraud_locked_calls_total", "sipguard_fraud_bad_number_hits_total",
+		"sipguard_fraud_pattern_findings_total", "sipguard_fraud_live_calls", "sipguard_fraud_evictions_total",
+		"sipguard_fraud_list_reloads_total"};
 	REQUIRE(f.size() >= head.size() + tail.size());
 	CHECK(std::vector<std::string>(f.begin(), f.begin() + static_cast<long>(head.size())) == head);
 	CHECK(std::vector<std::string>(f.end() - static_cast<long>(tail.size()), f.end()) == tail);
