@@ -28,21 +28,7 @@ std::string state_path(const Runtime& rt, const char* name)
 
 FraudLogLine fraud_log_line(const fraud::Event& e)
 {
-	FraudLogLine l;
-	const std::string_view rule(e.rule.data());
-	switch (e.reason) {
-	case fraud::Reason::Policy: l.reason = fmt::format("call {}: rule {}", fraud::to_string(e.verdict), rule); break;
-	case fraud::Reason::BadNumber: l.reason = fmt::format("call {}: bad-number list {}", fraud::to_string(e.verdict), rule); break;
-	case fraud::Reason::Pattern:
-		l.reason = fmt::format("call {}: {} {} ({} of {})", fraud::to_string(e.verdict), rule,
-		                       e.critical ? "critical" : "warning", e.count, e.threshold);
-		break;
-	case fraud::Reason::Locked: l.reason = fmt::format("call {}: account locked", fraud::to_string(e.verdict)); break;
-	case fraud::Reason::None: l.reason = fmt::format("call {}", fraud::to_string(e.verdict)); break;
-	}
-	l.evidence_json = e.to_json();
-	l.evidence_text = e.to_text();
-	return l;
+	return FraudLogLine{engine::fraud_reason(e), e.to_json(), e.to_text()};
 }
 
 void FraudService::on_fraud(const fraud::Event& e)

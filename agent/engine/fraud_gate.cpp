@@ -2,6 +2,8 @@
 // FraudGate: one decision per call across its legs, events to the sink.
 #include "agent/engine/fraud_gate.h"
 
+#include <fmt/core.h>
+
 #include "agent/util/hash.h"
 
 namespace sipguard::engine {
@@ -13,6 +15,22 @@ namespace {
 constexpr util::Duration kLinkWindow = std::chrono::minutes(5);
 
 } // namespace
+
+std::string fraud_reason(const fraud::Event& e)
+{
+	const std::string_view verdict = fraud::to_string(e.verdict);
+	const std::string_view rule(e.rule.data());
+	switch (e.reason) {
+	case fraud::Reason::Policy: return fmt::format("call {}: rule {}", verdict, rule);
+	case fraud::Reason::BadNumber: return fmt::format("call {}: bad-number list {}", verdict, rule);
+	case fraud::Reason::Pattern:
+		return fmt::format("call {}: {} {} ({} of {})", verdict, rule, e.critical ? "critical" : "warning", e.count,
+		                   e.threshold);
+	case fraud::Reason::Locked: return fmt::format("call {}: account locked", verdict);
+	case fraud::Reason::None: break;
+	}
+	return fmt::format("call {}", verdict);
+}
 
 FraudGate::FraudGate(fraud::Guard& guard, FraudEvents* events, uint64_t seed)
 	: guard_(guard), events_(events), seed_(seed), linked_(kLinkedCalls)

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <string_view>
 
 #include "agent/fraud/guard.h"
@@ -17,6 +18,11 @@
 #include "agent/util/lru_table.h"
 
 namespace sipguard::engine {
+
+// The ban log's and replay's reason for a fraud event: "call deny: rule
+// default-deny-satellite", "call deny-and-lock: calls_per_minute critical
+// (60 of 60)", ...
+std::string fraud_reason(const fraud::Event& e);
 
 // Receives every fraud event (warnings, denials, locks) from any shard's
 // thread: it must be thread-safe.
