@@ -249,8 +249,13 @@ Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
 	auto finish = [&](Verdict v, bool counted) {
 		d.verdict = e.verdict = v;
 		++m.by_verdict[static_cast<size_t>(v)];
-		if (!a.call_id.empty())
+		if (!a.call_id.empty()) {
+			// One Call-ID is one call: an INVITE of another account (the
+			// same INVITE re-sent with credentials after a 407) replaces it.
+			for (uint32_t old; (old = m.find_live(a.call_id, cid_hash, {}, true)) != util::kNoSlot;)
+				m.end_call(old, now, false);
 			m.record_live(a, cid_hash, n, v, counted, now);
+		}
 		if (v != Verdict::Allow) {
 			d.has_event = true;
 			e.seq = ++m.seq;

@@ -100,6 +100,22 @@ TEST_CASE("a retransmitted INVITE gets the first verdict and is not counted agai
 	CHECK(g->counters().policy_denied == 1);
 }
 
+TEST_CASE("an INVITE re-sent with credentials replaces the first: one call in the summary")
+{
+	auto g = make_guard(uk_config());
+	const auto t = at_seconds(kMonday10);
+	REQUIRE(g->decide(attempt("07700900123", "", "auth-1"), t).verdict == Verdict::Allow);
+	REQUIRE(g->decide(attempt("07700900123", "alice", "auth-1"), t).verdict == Verdict::Allow);
+	CHECK(g->counters().live_calls == 1);
+	g->on_answered("auth-1", t);
+	g->on_ended("auth-1", t + std::chrono::seconds(30));
+	const Counters k = g->counters();
+	REQUIRE(k.summaries.size() == 1);
+	CHECK(k.summaries[0].calls == 1);
+	CHECK(k.summaries[0].seconds == 30);
+	CHECK(k.live_calls == 0);
+}
+
 TEST_CASE("answered calls are summarised per country and class with their minutes")
 {
 	Config c = uk_config();
