@@ -232,7 +232,7 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix)
 
 void unparsable(Number& out, std::string_view why)
 {
-	out.number_class = NumberClass::Unparsable;
+	out = Number{};
 	out.why = why;
 }
 

@@ -27,6 +27,7 @@ template <size_t N>
 struct Window {
 	int64_t last = INT64_MIN; // bucket number of counts[last % N]
 	uint32_t counts[N] = {};
+	uint32_t sum = 0;         // of counts
 
 	void advance(int64_t bucket)
 	{
@@ -35,26 +36,27 @@ struct Window {
 		if (last == INT64_MIN || bucket - last >= static_cast<int64_t>(N)) {
 			for (uint32_t& c : counts)
 				c = 0;
+			sum = 0;
 		} else {
-			for (int64_t b = last + 1; b <= bucket; ++b)
-				counts[static_cast<size_t>(b % static_cast<int64_t>(N))] = 0;
+			for (int64_t b = last + 1; b <= bucket; ++b) {
+				uint32_t& c = counts[static_cast<size_t>(b % static_cast<int64_t>(N))];
+				sum -= c;
+				c = 0;
+			}
 		}
 		last = bucket;
 	}
-	// Adds one in `bucket` (not older than the newest seen) and returns the total.
+	// Adds one in `bucket` (an older bucket counts in the newest) and returns the total.
 	uint32_t add(int64_t bucket)
 	{
 		advance(bucket);
-		++counts[static_cast<size_t>(std::max<int64_t>(bucket, last) % static_cast<int64_t>(N))];
-		return total(bucket);
+		++counts[static_cast<size_t>(last % static_cast<int64_t>(N))];
+		return ++sum;
 	}
 	uint32_t total(int64_t bucket)
 	{
 		advance(bucket);
-		uint32_t t = 0;
-		for (uint32_t c : counts)
-			t += c;
-		return t;
+		return sum;
 	}
 };
 

@@ -139,12 +139,15 @@ TEST_CASE("overlong, non-digit and empty input is unparsable")
 	const NumberingPlan p = plan_of(uk_config());
 	for (std::string d : {std::string("alice"), std::string("+4420794600001234"), std::string(200, '1'),
 	                      std::string(""), std::string("tel:"), std::string("0207x946"), std::string("+"),
-	                      std::string("+44"), std::string("%zz12"), std::string("+*72"), std::string("0044")}) {
+	                      std::string("+44"), std::string("%zz12"), std::string("+*72"), std::string("0044"),
+	                      std::string("sip:00599@pbx")}) {
 		CAPTURE(d);
 		Number n;
 		p.normalise(d, n);
 		CHECK(n.number_class == NumberClass::Unparsable);
 		CHECK(!n.why.empty());
+		CHECK(n.e164().empty()); // found by fuzz-number: "00599" is the country code of Curacao alone
+		CHECK(n.country == nullptr);
 	}
 }
 

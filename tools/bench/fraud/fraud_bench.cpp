@@ -110,44 +110,42 @@ int main(int argc, char** argv)
 	sip::Message msg;
 	uint64_t sink = 0;
 	int64_t clock = 1796637600;
-	auto run_parse = [&](double budget) {
+	// Runs step(i) in batches of 1000 for `budget` seconds of CPU: calls per second.
+	auto measure = [](double budget, auto&& step) {
 		size_t n = 0;
 		const double start = cpu_now();
 		double now = start;
 		while (now - start < budget) {
-			for (size_t i = 0; i < 1000; ++i, ++n) {
-				const Invite& v = invites[n % invites.size()];
-				sip::parse(v.text, sip::Transport::Datagram, msg);
-				sink += msg.ruri.user.size();
-			}
+			for (size_t i = 0; i < 1000; ++i, ++n)
+				step(n);
 			now = cpu_now();
 		}
 		return static_cast<double>(n) / (now - start);
 	};
+	auto run_parse = [&](double budget) {
+		return measure(budget, [&](size_t n) {
+			const Invite& v = invites[n % invites.size()];
+			sip::parse(v.text, sip::Transport::Datagram, msg);
+			sink += msg.ruri.user.size();
+		});
+	};
 	auto run_decide = [&](double budget) {
-		size_t n = 0;
-		const double start = cpu_now();
-		double now = start;
-		while (now - start < budget) {
-			for (size_t i = 0; i < 1000; ++i, ++n) {
-				const Invite& v = invites[n % invites.size()];
-				const util::TimePoint t{std::chrono::milliseconds(clock * 1000 + static_cast<int64_t>(n))};
-				fraud::CallAttempt a;
-				a.dialled = v.number;
-				a.account = v.account;
-				// Each call ends below, so the next pass's same Call-ID is a new call.
-				a.call_id = v.call_id;
-				a.source_class = fraud::SourceClass::Extension;
-				const fraud::Decision d = guard.decide(a, t);
-				sink += static_cast<uint64_t>(d.verdict);
-				if (!d.drop())
-					guard.on_answered(v.call_id, t);
-				guard.on_ended(v.call_id, t);
-			}
-			now = cpu_now();
-		}
+		const double rate = measure(budget, [&](size_t n) {
+			const Invite& v = invites[n % invites.size()];
+			const util::TimePoint t{std::chrono::milliseconds(clock * 1000 + static_cast<int64_t>(n))};
+			fraud::CallAttempt a;
+			a.dialled = v.number;
+			a.account = v.account;
+			a.call_id = v.call_id; // each call ends below, so the next pass's same Call-ID is a new call
+			a.source_class = fraud::SourceClass::Extension;
+			const fraud::Decision d = guard.decide(a, t);
+			sink += static_cast<uint64_t>(d.verdict);
+			if (!d.drop())
+				guard.on_answered(v.call_id, t);
+			guard.on_ended(v.call_id, t);
+		});
 		clock += 3600;
-		return static_cast<double>(n) / (now - start);
+		return rate;
 	};
 
 	fmt::print("sipguard-bench-fraud: {} INVITEs, {} rounds of {:.1f} s CPU per side\n", invites.size(), rounds,
