@@ -541,6 +541,9 @@ std::optional<std::string> Config::validate() const
 {
 	if (util::Status st = config::check_all(rows(), *this); !st)
 		return st.message;
+	if (enabled && country_code.empty())
+		return "fraud.country_code: required when fraud.enabled is true (without it every national number is "
+		       "unparsable and denied)";
 	if (util::Result<util::Duration> d = parse_clock_offset(clock_offset); !d)
 		return d.error();
 	if (util::Result<BusinessHours> b = BusinessHours::parse(business_hours, business_days, TimeZone()); !b)

@@ -202,6 +202,11 @@ TEST_CASE("config errors name the key; struct defaults equal the rows' defaults"
 	c.pattern.same_number = {10, 5};
 	CHECK(Guard::create(c).error() == "fraud.pattern.same_number_warn: 10 must be below the critical level 5");
 	c = uk_config();
+	c.country_code = "";
+	CHECK(Guard::create(c).error().rfind("fraud.country_code: required when fraud.enabled is true", 0) == 0);
+	c.enabled = false;
+	CHECK(Guard::create(c));
+	c = uk_config();
 	c.data_dir = "/nonexistent";
 	CHECK(Guard::create(c).error().rfind("fraud.number_tables: /nonexistent/countries.txt", 0) == 0);
 	c = uk_config();
