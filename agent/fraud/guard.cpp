@@ -153,9 +153,12 @@ struct Guard::Impl {
 	void end_call(uint32_t slot, util::TimePoint now, bool evicted)
 	{
 		LiveCall& c = live[slot];
-		if (c.is_answered && now > c.answered)
-			cell(c.country, c.number_class).seconds +=
+		if (c.is_answered && now > c.answered) {
+			const auto secs =
 				static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - c.answered).count());
+			cell(c.country, c.number_class).seconds += secs;
+			patterns.record_use(std::string_view(c.account, c.account_len), c.country, 0, secs);
+		}
 		if (c.counted)
 			patterns.call_ended(std::string_view(c.account, c.account_len));
 		if (evicted)
@@ -344,6 +347,7 @@ void Guard::on_answered(std::string_view call_id, util::TimePoint now)
 		c.is_answered = true;
 		c.answered = now;
 		++m.cell(c.country, c.number_class).calls;
+		m.patterns.record_use(std::string_view(c.account, c.account_len), c.country, 1, 0);
 	});
 }
 
@@ -511,6 +515,30 @@ Counters Guard::counters() const
 		it->seconds += cell.seconds;
 	}
 	return c;
+}
+
+std::vector<AccountSummary> Guard::account_summaries() const
+{
+	const Impl& m = *impl_;
+	std::lock_guard lock(m.mu);
+	const auto countries = m.built.tables->countries();
+	std::vector<AccountSummary> out;
+	m.patterns.for_each_account([&](std::string_view name, const AccountState& a) {
+		for (const AccountState::Use& u : a.use) {
+			if (u.country == AccountState::kNoCountry || (!u.calls && !u.seconds))
+				continue;
+			std::string label = u.country >= 0 ? countries[static_cast<size_t>(u.country)].label : "other";
+			// Codes sharing a label (+1809, +1829: DO) are one row.
+			auto it = std::find_if(out.begin(), out.end(), [&](const AccountSummary& r) {
+				return r.account == name && r.country == label;
+			});
+			if (it == out.end())
+				it = out.insert(out.end(), AccountSummary{std::string(name), std::move(label), 0, 0});
+			it->calls += u.calls;
+			it->seconds += u.seconds;
+		}
+	});
+	return out;
 }
 
 std::string Guard::save_baseline() const

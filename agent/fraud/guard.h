@@ -118,6 +118,16 @@ struct Summary {
 	uint64_t seconds = 0;     // answered time of ended calls
 };
 
+// Calls of one account to one country (answered calls and their seconds),
+// for `sipguard stats`, not for metrics labels. Each account keeps
+// kAccountCountries countries; calls to further ones add up under "other".
+struct AccountSummary {
+	std::string account;
+	std::string country;      // table label ("GB", "FR"), or "other"
+	uint64_t calls = 0;
+	uint64_t seconds = 0;
+};
+
 struct Counters {
 	std::array<uint64_t, kNumberClassCount> by_class{}; // decide() calls per number class
 	std::array<uint64_t, kVerdictCount> by_verdict{};
@@ -168,6 +178,8 @@ public:
 	// The most recent events (warn and above), oldest first, at most `max`.
 	std::vector<Event> recent(size_t max) const;
 	Counters counters() const;
+	// Per account and country, for the accounts the guard still holds (LRU).
+	std::vector<AccountSummary> account_summaries() const;
 
 	// Persistence for the daemon (text, one record a line): the learned
 	// per-account countries and the locks. restore_* reports file:line

@@ -62,6 +62,7 @@ struct Window {
 
 inline constexpr size_t kMaxAccountName = 64;
 inline constexpr size_t kInternationalSlots = 128; // fraud.pattern.international_per_hour_* at most this
+inline constexpr size_t kAccountCountries = 8;     // per-account summary rows, the last one "other" when full
 
 struct AccountState {
 	char name[kMaxAccountName] = {}; // cut to fit; compared with its length and full hash
@@ -84,6 +85,14 @@ struct AccountState {
 	Recent international[kInternationalSlots] = {};
 	uint32_t international_next = 0;
 	std::bitset<NumberTables::kMaxCountries> countries; // baseline: country ids called
+	struct Use {
+		int32_t country = kNoCountry; // id; kOther: every country once the slots are full
+		uint32_t calls = 0;
+		uint64_t seconds = 0;
+	};
+	static constexpr int32_t kNoCountry = -1;
+	static constexpr int32_t kOther = -2;
+	Use use[kAccountCountries] = {}; // answered calls per country
 };
 
 struct PatternFinding {
@@ -118,6 +127,20 @@ public:
 	// A call allowed through (concurrent calls) and its end.
 	void call_started(std::string_view account);
 	void call_ended(std::string_view account);
+
+	// An answered call (calls = 1) or an ended one's seconds, per country id (not -1).
+	void record_use(std::string_view account, int32_t country, uint32_t calls, uint64_t seconds);
+	// Calls f(account, const AccountState&) for every live account.
+	template <class F>
+	void for_each_account(F&& f) const
+	{
+		for (size_t s = 0; s < accounts_.capacity(); ++s) {
+			const auto slot = static_cast<uint32_t>(s);
+			const AccountState& a = accounts_[slot];
+			if (a.name_len > 0 && slot_of(std::string_view(a.name, a.name_len), a.hash) == slot)
+				f(std::string_view(a.name, a.name_len), a);
+		}
+	}
 
 	uint64_t evictions() const { return accounts_.evictions(); }
 	size_t size() const { return accounts_.size(); }

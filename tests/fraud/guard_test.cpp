@@ -145,6 +145,51 @@ TEST_CASE("answered calls are summarised per country and class with their minute
 	CHECK(mobile_calls == 1);
 	CHECK(mobile_seconds == 6 * 3600);
 	CHECK(k.by_class[static_cast<size_t>(NumberClass::Mobile)] == 2);
+
+	// The same calls per account and country.
+	const auto per_account = g->account_summaries();
+	REQUIRE(per_account.size() == 2);
+	for (const AccountSummary& r : per_account) {
+		CHECK(r.account == "alice");
+		if (r.country == "FR") {
+			CHECK(r.calls == 1);
+			CHECK(r.seconds == 120);
+		} else {
+			CHECK(r.country == "GB");
+			CHECK(r.calls == 1);
+			CHECK(r.seconds == 6 * 3600);
+		}
+	}
+}
+
+TEST_CASE("per-account summaries keep 8 countries, then add up under \"other\"")
+{
+	Config c = uk_config();
+	c.allow_countries = {"FR", "DE", "ES", "IT", "NL", "BE", "AT", "CH", "SE", "NO"};
+	c.pattern.new_countries_per_day = {0, 0};
+	auto g = make_guard(c);
+	const auto t = at_seconds(kMonday10);
+	const char* numbers[] = {"0033142685300", "004930123456", "0034911234567", "00390612345678", "0031201234567",
+	                         "003221234567",  "004312345678", "0041441234567", "004681234567",   "004721234567"};
+	int i = 0;
+	for (const char* n : numbers) {
+		const std::string cid = fmt::format("o{}", i++);
+		REQUIRE(g->decide(attempt(n, "bob", cid), t).verdict == Verdict::Allow);
+		g->on_answered(cid, t);
+		g->on_ended(cid, t + std::chrono::seconds(10));
+	}
+	const auto rows = g->account_summaries();
+	REQUIRE(rows.size() == 8);
+	uint64_t calls = 0, seconds = 0, other = 0;
+	for (const AccountSummary& r : rows) {
+		calls += r.calls;
+		seconds += r.seconds;
+		if (r.country == "other")
+			other = r.calls;
+	}
+	CHECK(calls == 10);
+	CHECK(seconds == 100);
+	CHECK(other == 3); // CH, SE, NO
 }
 
 TEST_CASE("events: JSON with the dialled text escaped, recent ring, unlock through the guard")
