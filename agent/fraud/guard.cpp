@@ -76,6 +76,10 @@ util::Result<Built> build(const Config& c)
 	util::Result<Policy> policy = Policy::compile(c, **tables);
 	if (!policy)
 		return policy.status();
+	for (const std::string& f : c.bad_number_files)
+		if (f.empty() || f.front() != '/')
+			return util::Status::invalid(
+				fmt::format("fraud.bad_number_files: \"{}\" is not an absolute path", f));
 	util::Result<std::shared_ptr<const BadNumbers>> bad = BadNumbers::load(c.bad_number_files);
 	if (!bad)
 		return util::Status::invalid(fmt::format("fraud.bad_number_files: {}", bad.error()));

@@ -252,6 +252,9 @@ TEST_CASE("config errors name the key; struct defaults equal the rows' defaults"
 	c.enabled = false;
 	CHECK(Guard::create(c));
 	c = uk_config();
+	c.bad_number_files = {"lists/itspa.txt"};
+	CHECK(Guard::create(c).error() == "fraud.bad_number_files: \"lists/itspa.txt\" is not an absolute path");
+	c = uk_config();
 	c.data_dir = "/nonexistent";
 	CHECK(Guard::create(c).error().rfind("fraud.number_tables: /nonexistent/countries.txt", 0) == 0);
 	c = uk_config();
