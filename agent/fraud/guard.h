@@ -153,6 +153,7 @@ public:
 	Guard(const Guard&) = delete;
 	Guard& operator=(const Guard&) = delete;
 
+	// The config in use; not to be read while another thread reconfigures.
 	const Config& config() const;
 
 	// An initial INVITE (no To tag). Allocation-free in steady state.
