@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include "agent/fraud/text_file.h"
 #include "agent/fraud/time_zone.h"
 #include "tests/fraud/fixture.h"
 
@@ -133,4 +134,25 @@ TEST_CASE("clock_offset is a signed duration")
 	CHECK(*parse_clock_offset("+9h30m") == std::chrono::minutes(570));
 	CHECK(*parse_clock_offset("0s") == util::Duration(0));
 	CHECK(!parse_clock_offset("soon"));
+}
+
+TEST_CASE("every truncation of a real TZif file is an error or a zone, and offsets stay sane")
+{
+	if (!have_zone("Europe/London")) {
+		MESSAGE("skipped: /usr/share/zoneinfo/Europe/London absent");
+		return;
+	}
+	auto bytes = read_file("/usr/share/zoneinfo/Europe/London");
+	REQUIRE(bytes);
+	size_t zones = 0;
+	for (size_t n = 0; n <= bytes->size(); ++n) {
+		auto z = TimeZone::from_tzif(std::string_view(*bytes).substr(0, n), "cut");
+		if (!z)
+			continue;
+		++zones;
+		const int32_t off = z->offset_at(2224756800);
+		CHECK(off >= -16 * 3600);
+		CHECK(off <= 16 * 3600);
+	}
+	CHECK(zones > 0); // the whole file, at least
 }
