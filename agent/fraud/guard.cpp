@@ -196,6 +196,23 @@ struct Guard::Impl {
 		c.is_answered = false;
 	}
 
+	// The bad-number lists, then the rules (emergency and locks come first, in the callers).
+	struct Destination {
+		bool deny = false;
+		Reason reason = Reason::None;
+		std::string_view rule; // list or rule name
+		int list = -1;         // the list hit
+	};
+	Destination destination(const Number& n, const CallAttempt& a) const
+	{
+		if (const BadNumbers::Hit hit = n.length ? built.bad->find(n.e164()) : BadNumbers::Hit{})
+			return {true, Reason::BadNumber, built.bad->lists()[static_cast<size_t>(hit.list)].name, hit.list};
+		const PolicyResult r = built.policy.decide({&n, a.source_class, a.direction, a.account});
+		if (r.action == RuleAction::Deny)
+			return {true, Reason::Policy, r.rule_name, -1};
+		return {false, Reason::None, r.rule_name, -1};
+	}
+
 	void remember(const Event& e)
 	{
 		if (recent.empty())
@@ -285,21 +302,15 @@ Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
 		}
 	}
 
-	Verdict v = Verdict::Allow;
-	if (const BadNumbers::Hit hit = n.length ? m.built.bad->find(n.e164()) : BadNumbers::Hit{}) {
-		v = Verdict::Deny;
-		e.reason = Reason::BadNumber;
-		copy_text(e.rule, m.built.bad->lists()[static_cast<size_t>(hit.list)].name);
-		++m.bad_hits[static_cast<size_t>(hit.list)];
-	} else {
-		const PolicyResult r = m.built.policy.decide({&n, a.source_class, a.direction, a.account});
-		if (r.action == RuleAction::Deny) {
-			v = Verdict::Deny;
-			e.reason = Reason::Policy;
-			copy_text(e.rule, r.rule_name);
-			++m.policy_denied;
-		}
-	}
+	const Impl::Destination dest = m.destination(n, a);
+	Verdict v = dest.deny ? Verdict::Deny : Verdict::Allow;
+	e.reason = dest.reason;
+	if (dest.deny)
+		copy_text(e.rule, dest.rule);
+	if (dest.list >= 0)
+		++m.bad_hits[static_cast<size_t>(dest.list)];
+	else if (dest.deny)
+		++m.policy_denied;
 
 	const bool external = n.number_class != NumberClass::Internal && n.number_class != NumberClass::Emergency;
 	bool lock_now = e.reason == Reason::BadNumber && m.config.lock_on_bad_number && !a.account.empty();
@@ -335,6 +346,36 @@ Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
 	if (counted)
 		m.patterns.call_started(a.account);
 	return finish(v, counted);
+}
+
+Explanation Guard::explain(const CallAttempt& a, util::TimePoint now) const
+{
+	const Impl& m = *impl_;
+	std::lock_guard lock(m.mu);
+	Number n;
+	m.built.plan.normalise(a.dialled, n);
+	Explanation x;
+	x.number_class = n.number_class;
+	x.number = std::string(n.e164());
+	if (n.country) {
+		x.country_code = n.country->code;
+		x.country = n.country->label;
+	}
+	x.why = std::string(n.why);
+	// The same order as decide(): emergency, lock, lists, rules.
+	if (n.number_class == NumberClass::Emergency) {
+		x.rule = "emergency";
+	} else if (!a.account.empty() && m.locks.is_locked(a.account, now)) {
+		x.verdict = Verdict::DenyAndLock;
+		x.reason = Reason::Locked;
+		x.rule = "locked";
+	} else {
+		const Impl::Destination dest = m.destination(n, a);
+		x.verdict = dest.deny ? Verdict::Deny : Verdict::Allow;
+		x.reason = dest.reason;
+		x.rule = std::string(dest.rule);
+	}
+	return x;
 }
 
 void Guard::on_answered(std::string_view call_id, util::TimePoint now)

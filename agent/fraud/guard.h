@@ -144,6 +144,19 @@ struct Counters {
 	std::vector<Summary> summaries; // non-zero (country, class) pairs
 };
 
+// What decide() would say about a number's destination, without counting
+// anything (no patterns, no lock taken): for `sipguard fraud check` and tests.
+struct Explanation {
+	NumberClass number_class = NumberClass::Unparsable;
+	std::string number;       // E.164 digits, "" when none
+	std::string country_code; // "44"
+	std::string country;      // "GB"
+	std::string why;          // why the number is unparsable
+	Verdict verdict = Verdict::Allow; // Allow or Deny from the lists and rules; DenyAndLock when the account is locked
+	Reason reason = Reason::None;     // None, Policy, BadNumber or Locked
+	std::string rule;         // rule name ("(no rule)", "emergency"), list name, or "locked"
+};
+
 class Guard {
 public:
 	// Loads the number tables, the bad-number lists and the time zone and
@@ -158,6 +171,8 @@ public:
 
 	// An initial INVITE (no To tag). Allocation-free in steady state.
 	Decision decide(const CallAttempt& attempt, util::TimePoint now);
+	// The destination checks of decide() alone; counts and changes nothing.
+	Explanation explain(const CallAttempt& attempt, util::TimePoint now) const;
 	// The call's 200 OK and its end (BYE, CANCEL, failure, timeout): live
 	// calls and summaries. Unknown Call-IDs are ignored.
 	void on_answered(std::string_view call_id, util::TimePoint now);

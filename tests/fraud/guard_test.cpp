@@ -290,3 +290,33 @@ TEST_CASE("config errors name the key; struct defaults equal the rows' defaults"
 	CHECK(with_rule.rules[0].countries == std::vector<std::string>{"FR"});
 	CHECK(!defaults.validate());
 }
+
+TEST_CASE("explain() gives the destination verdict and counts nothing")
+{
+	TempFile list("+44 20 7946\n");
+	Config c = uk_config();
+	c.bad_number_files = {list.path};
+	c.pattern.calls_per_minute = {1, 2};
+	auto g = make_guard(c);
+	const auto t = at_seconds(kMonday10);
+	Explanation x = g->explain(attempt("tel:+44-909-879-0000", "alice", "e1"), t);
+	CHECK(x.number_class == NumberClass::Premium);
+	CHECK(x.number == "449098790000");
+	CHECK(x.country == "GB");
+	CHECK(x.verdict == Verdict::Deny);
+	CHECK(x.rule == "default-deny-premium");
+	x = g->explain(attempt("02079460000", "alice", "e2"), t);
+	CHECK(x.reason == Reason::BadNumber);
+	x = g->explain(attempt("999", "alice", "e3"), t);
+	CHECK(x.verdict == Verdict::Allow);
+	CHECK(x.rule == "emergency");
+	x = g->explain(attempt("alice", "alice", "e4"), t);
+	CHECK(x.number_class == NumberClass::Unparsable);
+	CHECK(x.why == "not a telephone number");
+	for (int i = 0; i < 5; ++i)
+		CHECK(g->explain(attempt("07700900123", "alice", "e5"), t).verdict == Verdict::Allow);
+	const Counters k = g->counters();
+	CHECK(k.locks == 0);
+	CHECK(k.live_calls == 0);
+	CHECK(k.by_verdict[0] + k.by_verdict[1] + k.by_verdict[2] + k.by_verdict[3] == 0);
+}
