@@ -76,6 +76,10 @@ util::Result<Built> build(const Config& c)
 	util::Result<Policy> policy = Policy::compile(c, **tables);
 	if (!policy)
 		return policy.status();
+	for (const std::string& f : c.bad_number_files)
+		if (f.empty() || f.front() != '/')
+			return util::Status::invalid(
+				fmt::format("fraud.bad_number_files: \"{}\" is not an absolute path", f));
 	util::Result<std::shared_ptr<const BadNumbers>> bad = BadNumbers::load(c.bad_number_files);
 	if (!bad)
 		return util::Status::invalid(fmt::format("fraud.bad_number_files: {}", bad.error()));
@@ -153,9 +157,12 @@ struct Guard::Impl {
 	void end_call(uint32_t slot, util::TimePoint now, bool evicted)
 	{
 		LiveCall& c = live[slot];
-		if (c.is_answered && now > c.answered)
-			cell(c.country, c.number_class).seconds +=
+		if (c.is_answered && now > c.answered) {
+			const auto secs =
 				static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - c.answered).count());
+			cell(c.country, c.number_class).seconds += secs;
+			patterns.record_use(std::string_view(c.account, c.account_len), c.country, 0, secs);
+		}
 		if (c.counted)
 			patterns.call_ended(std::string_view(c.account, c.account_len));
 		if (evicted)
@@ -187,6 +194,23 @@ struct Guard::Impl {
 		c.verdict = v;
 		c.counted = counted;
 		c.is_answered = false;
+	}
+
+	// The bad-number lists, then the rules (emergency and locks come first, in the callers).
+	struct Destination {
+		bool deny = false;
+		Reason reason = Reason::None;
+		std::string_view rule; // list or rule name
+		int list = -1;         // the list hit
+	};
+	Destination destination(const Number& n, const CallAttempt& a) const
+	{
+		if (const BadNumbers::Hit hit = n.length ? built.bad->find(n.e164()) : BadNumbers::Hit{})
+			return {true, Reason::BadNumber, built.bad->lists()[static_cast<size_t>(hit.list)].name, hit.list};
+		const PolicyResult r = built.policy.decide({&n, a.source_class, a.direction, a.account});
+		if (r.action == RuleAction::Deny)
+			return {true, Reason::Policy, r.rule_name, -1};
+		return {false, Reason::None, r.rule_name, -1};
 	}
 
 	void remember(const Event& e)
@@ -249,8 +273,13 @@ Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
 	auto finish = [&](Verdict v, bool counted) {
 		d.verdict = e.verdict = v;
 		++m.by_verdict[static_cast<size_t>(v)];
-		if (!a.call_id.empty())
+		if (!a.call_id.empty()) {
+			// One Call-ID is one call: an INVITE of another account (the
+			// same INVITE re-sent with credentials after a 407) replaces it.
+			for (uint32_t old; (old = m.find_live(a.call_id, cid_hash, {}, true)) != util::kNoSlot;)
+				m.end_call(old, now, false);
 			m.record_live(a, cid_hash, n, v, counted, now);
+		}
 		if (v != Verdict::Allow) {
 			d.has_event = true;
 			e.seq = ++m.seq;
@@ -273,21 +302,15 @@ Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
 		}
 	}
 
-	Verdict v = Verdict::Allow;
-	if (const BadNumbers::Hit hit = n.length ? m.built.bad->find(n.e164()) : BadNumbers::Hit{}) {
-		v = Verdict::Deny;
-		e.reason = Reason::BadNumber;
-		copy_text(e.rule, m.built.bad->lists()[static_cast<size_t>(hit.list)].name);
-		++m.bad_hits[static_cast<size_t>(hit.list)];
-	} else {
-		const PolicyResult r = m.built.policy.decide({&n, a.source_class, a.direction, a.account});
-		if (r.action == RuleAction::Deny) {
-			v = Verdict::Deny;
-			e.reason = Reason::Policy;
-			copy_text(e.rule, r.rule_name);
-			++m.policy_denied;
-		}
-	}
+	const Impl::Destination dest = m.destination(n, a);
+	Verdict v = dest.deny ? Verdict::Deny : Verdict::Allow;
+	e.reason = dest.reason;
+	if (dest.deny)
+		copy_text(e.rule, dest.rule);
+	if (dest.list >= 0)
+		++m.bad_hits[static_cast<size_t>(dest.list)];
+	else if (dest.deny)
+		++m.policy_denied;
 
 	const bool external = n.number_class != NumberClass::Internal && n.number_class != NumberClass::Emergency;
 	bool lock_now = e.reason == Reason::BadNumber && m.config.lock_on_bad_number && !a.account.empty();
@@ -325,6 +348,36 @@ Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
 	return finish(v, counted);
 }
 
+Explanation Guard::explain(const CallAttempt& a, util::TimePoint now) const
+{
+	const Impl& m = *impl_;
+	std::lock_guard lock(m.mu);
+	Number n;
+	m.built.plan.normalise(a.dialled, n);
+	Explanation x;
+	x.number_class = n.number_class;
+	x.number = std::string(n.e164());
+	if (n.country) {
+		x.country_code = n.country->code;
+		x.country = n.country->label;
+	}
+	x.why = std::string(n.why);
+	// The same order as decide(): emergency, lock, lists, rules.
+	if (n.number_class == NumberClass::Emergency) {
+		x.rule = "emergency";
+	} else if (!a.account.empty() && m.locks.is_locked(a.account, now)) {
+		x.verdict = Verdict::DenyAndLock;
+		x.reason = Reason::Locked;
+		x.rule = "locked";
+	} else {
+		const Impl::Destination dest = m.destination(n, a);
+		x.verdict = dest.deny ? Verdict::Deny : Verdict::Allow;
+		x.reason = dest.reason;
+		x.rule = std::string(dest.rule);
+	}
+	return x;
+}
+
 void Guard::on_answered(std::string_view call_id, util::TimePoint now)
 {
 	Impl& m = *impl_;
@@ -339,6 +392,7 @@ void Guard::on_answered(std::string_view call_id, util::TimePoint now)
 		c.is_answered = true;
 		c.answered = now;
 		++m.cell(c.country, c.number_class).calls;
+		m.patterns.record_use(std::string_view(c.account, c.account_len), c.country, 1, 0);
 	});
 }
 
@@ -508,6 +562,30 @@ Counters Guard::counters() const
 	return c;
 }
 
+std::vector<AccountSummary> Guard::account_summaries() const
+{
+	const Impl& m = *impl_;
+	std::lock_guard lock(m.mu);
+	const auto countries = m.built.tables->countries();
+	std::vector<AccountSummary> out;
+	m.patterns.for_each_account([&](std::string_view name, const AccountState& a) {
+		for (const AccountState::Use& u : a.use) {
+			if (u.country == AccountState::kNoCountry || (!u.calls && !u.seconds))
+				continue;
+			std::string label = u.country >= 0 ? countries[static_cast<size_t>(u.country)].label : "other";
+			// Codes sharing a label (+1809, +1829: DO) are one row.
+			auto it = std::find_if(out.begin(), out.end(), [&](const AccountSummary& r) {
+				return r.account == name && r.country == label;
+			});
+			if (it == out.end())
+				it = out.insert(out.end(), AccountSummary{std::string(name), std::move(label), 0, 0});
+			it->calls += u.calls;
+			it->seconds += u.seconds;
+		}
+	});
+	return out;
+}
+
 std::string Guard::save_baseline() const
 {
 	std::lock_guard lock(impl_->mu);
@@ -536,6 +614,9 @@ std::optional<std::string> Config::validate() const
 {
 	if (util::Status st = config::check_all(rows(), *this); !st)
 		return st.message;
+	if (enabled && country_code.empty())
+		return "fraud.country_code: required when fraud.enabled is true (without it every national number is "
+		       "unparsable and denied)";
 	if (util::Result<util::Duration> d = parse_clock_offset(clock_offset); !d)
 		return d.error();
 	if (util::Result<BusinessHours> b = BusinessHours::parse(business_hours, business_days, TimeZone()); !b)

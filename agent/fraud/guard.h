@@ -118,6 +118,16 @@ struct Summary {
 	uint64_t seconds = 0;     // answered time of ended calls
 };
 
+// Calls of one account to one country (answered calls and their seconds),
+// for `sipguard stats`, not for metrics labels. Each account keeps
+// kAccountCountries countries; calls to further ones add up under "other".
+struct AccountSummary {
+	std::string account;
+	std::string country;      // table label ("GB", "FR"), or "other"
+	uint64_t calls = 0;
+	uint64_t seconds = 0;
+};
+
 struct Counters {
 	std::array<uint64_t, kNumberClassCount> by_class{}; // decide() calls per number class
 	std::array<uint64_t, kVerdictCount> by_verdict{};
@@ -134,6 +144,19 @@ struct Counters {
 	std::vector<Summary> summaries; // non-zero (country, class) pairs
 };
 
+// What decide() would say about a number's destination, without counting
+// anything (no patterns, no lock taken): for `sipguard fraud check` and tests.
+struct Explanation {
+	NumberClass number_class = NumberClass::Unparsable;
+	std::string number;       // E.164 digits, "" when none
+	std::string country_code; // "44"
+	std::string country;      // "GB"
+	std::string why;          // why the number is unparsable
+	Verdict verdict = Verdict::Allow; // Allow or Deny from the lists and rules; DenyAndLock when the account is locked
+	Reason reason = Reason::None;     // None, Policy, BadNumber or Locked
+	std::string rule;         // rule name ("(no rule)", "emergency"), list name, or "locked"
+};
+
 class Guard {
 public:
 	// Loads the number tables, the bad-number lists and the time zone and
@@ -143,10 +166,13 @@ public:
 	Guard(const Guard&) = delete;
 	Guard& operator=(const Guard&) = delete;
 
+	// The config in use; not to be read while another thread reconfigures.
 	const Config& config() const;
 
 	// An initial INVITE (no To tag). Allocation-free in steady state.
 	Decision decide(const CallAttempt& attempt, util::TimePoint now);
+	// The destination checks of decide() alone; counts and changes nothing.
+	Explanation explain(const CallAttempt& attempt, util::TimePoint now) const;
 	// The call's 200 OK and its end (BYE, CANCEL, failure, timeout): live
 	// calls and summaries. Unknown Call-IDs are ignored.
 	void on_answered(std::string_view call_id, util::TimePoint now);
@@ -168,6 +194,8 @@ public:
 	// The most recent events (warn and above), oldest first, at most `max`.
 	std::vector<Event> recent(size_t max) const;
 	Counters counters() const;
+	// Per account and country, for the accounts the guard still holds (LRU).
+	std::vector<AccountSummary> account_summaries() const;
 
 	// Persistence for the daemon (text, one record a line): the learned
 	// per-account countries and the locks. restore_* reports file:line

@@ -86,6 +86,12 @@ uint32_t* Locks::locked(std::string_view account, util::TimePoint now)
 	return &table_[slot].stopped;
 }
 
+bool Locks::is_locked(std::string_view account, util::TimePoint now) const
+{
+	const uint32_t slot = find(account);
+	return slot != util::kNoSlot && table_[slot].until > now;
+}
+
 bool Locks::unlock(std::string_view account, util::TimePoint now)
 {
 	const uint32_t slot = find(account);

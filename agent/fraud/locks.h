@@ -38,6 +38,7 @@ public:
 
 	// True when the account was locked at `now`; the ladder step is kept.
 	bool unlock(std::string_view account, util::TimePoint now);
+	bool is_locked(std::string_view account, util::TimePoint now) const;
 	// Forgets ladder history older than lock_forget.
 	void expire(util::TimePoint now);
 	std::vector<LockInfo> list(util::TimePoint now) const;

@@ -232,7 +232,7 @@ bool starts_with_nocase(std::string_view s, std::string_view prefix)
 
 void unparsable(Number& out, std::string_view why)
 {
-	out.number_class = NumberClass::Unparsable;
+	out = Number{};
 	out.why = why;
 }
 
@@ -268,9 +268,16 @@ void NumberingPlan::normalise(std::string_view text, Number& out) const
 			c = static_cast<char>(hi * 16 + lo);
 			i += 2;
 		}
+		if (plus && c == '(' && text.substr(i, 3) == "(0)") {
+			// "+44 (0)20 ...": the national prefix people write in brackets after the country code.
+			i += 2;
+			continue;
+		}
 		if (is_separator(c))
 			continue;
-		if (c == '+' && n == 0 && !plus) {
+		if (c == '+' && !plus &&
+		    (n == 0 || (!dial_out_.empty() && std::string_view(raw, n) == dial_out_))) {
+			n = 0; // "9+44...": the dial-out prefix before a '+' number
 			plus = true;
 			continue;
 		}
@@ -296,7 +303,9 @@ void NumberingPlan::normalise(std::string_view text, Number& out) const
 			out.number_class = NumberClass::Emergency;
 			return;
 		}
-		if (n <= internal_max_digits_) {
+		const bool international = std::any_of(international_prefixes_.begin(), international_prefixes_.end(),
+		                                       [&](const std::string& ip) { return starts_with(digits, ip); });
+		if (n <= internal_max_digits_ && !international) {
 			out.number_class = NumberClass::Internal;
 			return;
 		}

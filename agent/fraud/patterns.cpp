@@ -62,7 +62,32 @@ AccountState& Patterns::get(std::string_view account)
 		r = {};
 	a.international_next = 0;
 	a.countries.reset();
+	for (auto& u : a.use)
+		u = {};
 	return a;
+}
+
+void Patterns::record_use(std::string_view account, int32_t country, uint32_t calls, uint64_t seconds)
+{
+	if (country < 0 || account.empty())
+		return;
+	AccountState& a = get(account);
+	AccountState::Use* slot = nullptr;
+	for (auto& u : a.use)
+		if (u.country == country || u.country == AccountState::kNoCountry) {
+			slot = &u;
+			break;
+		}
+	if (!slot) {
+		// Full: the last row becomes "other" and takes every further country.
+		slot = &a.use[kAccountCountries - 1];
+		if (slot->country != AccountState::kOther)
+			slot->country = AccountState::kOther;
+	}
+	if (slot->country == AccountState::kNoCountry)
+		slot->country = country;
+	slot->calls += calls;
+	slot->seconds += seconds;
 }
 
 uint32_t Patterns::observe(const Call& call, PatternFinding& worst, std::array<uint64_t, kPatternCount>& warn_hits,
@@ -163,16 +188,11 @@ std::string Patterns::save_baseline(const NumberTables& tables)
 {
 	std::string out;
 	const auto countries = tables.countries();
-	// Slot order is enough: the file is read back as a set. A slot counts
-	// when the table finds it under its own name (it is live).
-	for (size_t s = 0; s < accounts_.capacity(); ++s) {
-		const auto slot = static_cast<uint32_t>(s);
-		if (slot_of(std::string_view(accounts_[slot].name, accounts_[slot].name_len), accounts_[slot].hash) != slot)
-			continue;
-		const AccountState& a = accounts_[slot];
+	// Slot order is enough: the file is read back as a set.
+	for_each_account([&](std::string_view name, const AccountState& a) {
 		if (a.countries.none() || a.full_len != a.name_len)
-			continue;
-		out.append(a.name, a.name_len);
+			return;
+		out += name;
 		char sep = '\t';
 		for (size_t id = 0; id < countries.size(); ++id)
 			if (a.countries.test(id)) {
@@ -181,7 +201,7 @@ std::string Patterns::save_baseline(const NumberTables& tables)
 				sep = ',';
 			}
 		out += '\n';
-	}
+	});
 	return out;
 }
 
@@ -224,6 +244,12 @@ void Patterns::remap_countries(const NumberTables& from, const NumberTables& to)
 				next.set(static_cast<size_t>(map[id]));
 		a.countries = next;
 	}
+	for (size_t s = 0; s < accounts_.capacity(); ++s)
+		for (auto& u : accounts_[static_cast<uint32_t>(s)].use)
+			if (u.country >= 0)
+				u.country = static_cast<size_t>(u.country) < map.size() && map[static_cast<size_t>(u.country)] >= 0
+				                    ? map[static_cast<size_t>(u.country)]
+				                    : AccountState::kOther;
 }
 
 } // namespace sipguard::fraud

@@ -27,6 +27,7 @@ template <size_t N>
 struct Window {
 	int64_t last = INT64_MIN; // bucket number of counts[last % N]
 	uint32_t counts[N] = {};
+	uint32_t sum = 0;         // of counts
 
 	void advance(int64_t bucket)
 	{
@@ -35,31 +36,33 @@ struct Window {
 		if (last == INT64_MIN || bucket - last >= static_cast<int64_t>(N)) {
 			for (uint32_t& c : counts)
 				c = 0;
+			sum = 0;
 		} else {
-			for (int64_t b = last + 1; b <= bucket; ++b)
-				counts[static_cast<size_t>(b % static_cast<int64_t>(N))] = 0;
+			for (int64_t b = last + 1; b <= bucket; ++b) {
+				uint32_t& c = counts[static_cast<size_t>(b % static_cast<int64_t>(N))];
+				sum -= c;
+				c = 0;
+			}
 		}
 		last = bucket;
 	}
-	// Adds one in `bucket` (not older than the newest seen) and returns the total.
+	// Adds one in `bucket` (an older bucket counts in the newest) and returns the total.
 	uint32_t add(int64_t bucket)
 	{
 		advance(bucket);
-		++counts[static_cast<size_t>(std::max<int64_t>(bucket, last) % static_cast<int64_t>(N))];
-		return total(bucket);
+		++counts[static_cast<size_t>(last % static_cast<int64_t>(N))];
+		return ++sum;
 	}
 	uint32_t total(int64_t bucket)
 	{
 		advance(bucket);
-		uint32_t t = 0;
-		for (uint32_t c : counts)
-			t += c;
-		return t;
+		return sum;
 	}
 };
 
 inline constexpr size_t kMaxAccountName = 64;
 inline constexpr size_t kInternationalSlots = 128; // fraud.pattern.international_per_hour_* at most this
+inline constexpr size_t kAccountCountries = 8;     // per-account summary rows, the last one "other" when full
 
 struct AccountState {
 	char name[kMaxAccountName] = {}; // cut to fit; compared with its length and full hash
@@ -82,6 +85,14 @@ struct AccountState {
 	Recent international[kInternationalSlots] = {};
 	uint32_t international_next = 0;
 	std::bitset<NumberTables::kMaxCountries> countries; // baseline: country ids called
+	struct Use {
+		int32_t country = kNoCountry; // id; kOther: every country once the slots are full
+		uint32_t calls = 0;
+		uint64_t seconds = 0;
+	};
+	static constexpr int32_t kNoCountry = -1;
+	static constexpr int32_t kOther = -2;
+	Use use[kAccountCountries] = {}; // answered calls per country
 };
 
 struct PatternFinding {
@@ -116,6 +127,20 @@ public:
 	// A call allowed through (concurrent calls) and its end.
 	void call_started(std::string_view account);
 	void call_ended(std::string_view account);
+
+	// An answered call (calls = 1) or an ended one's seconds, per country id (not -1).
+	void record_use(std::string_view account, int32_t country, uint32_t calls, uint64_t seconds);
+	// Calls f(account, const AccountState&) for every live account.
+	template <class F>
+	void for_each_account(F&& f) const
+	{
+		for (size_t s = 0; s < accounts_.capacity(); ++s) {
+			const auto slot = static_cast<uint32_t>(s);
+			const AccountState& a = accounts_[slot];
+			if (a.name_len > 0 && slot_of(std::string_view(a.name, a.name_len), a.hash) == slot)
+				f(std::string_view(a.name, a.name_len), a);
+		}
+	}
 
 	uint64_t evictions() const { return accounts_.evictions(); }
 	size_t size() const { return accounts_.size(); }
