@@ -102,9 +102,10 @@ TEST_CASE("[fraud] keys load; calls.trunk networks reach the engine; a bad value
 	CHECK(lr.config->fraud().country_code == "44");
 	REQUIRE(lr.config->engine()->trunks.size() == 1);
 	CHECK(lr.config->engine()->trunks[0].to_string() == "203.0.113.0/28");
-	auto bad = daemon::load_config_text("[fraud]\nenabled = true\nbusiness_hours = \"8-25\"\n", "bad.toml");
+	auto bad = daemon::load_config_text("[fraud]\nenabled = true\ncountry_code = \"44\"\nbusiness_hours = \"8-25\"\n", "bad.toml");
 	REQUIRE_FALSE(bad.config);
 	REQUIRE_FALSE(bad.errors.empty());
+	CHECK(bad.errors[0].to_string().rfind("bad.toml:4:", 0) == 0);
 	CHECK(bad.errors[0].to_string().find("fraud.business_hours") != std::string::npos);
 }
 
