@@ -13,6 +13,7 @@
 #include "agent/daemon/config.h"
 #include "agent/daemon/persistence.h"
 #include "agent/daemon/runtime.h"
+#include "agent/util/hash.h"
 #include "agent/util/log.h"
 
 namespace sipguard::daemon {
@@ -51,6 +52,15 @@ void FraudService::on_fraud(const fraud::Event& e)
 	rt_.publish(ev);
 }
 
+FraudService::FraudService(Runtime& rt) : rt_(rt), seed_(util::random_seed()) {}
+
+fraud::Config FraudService::seeded(const fraud::Config& c) const
+{
+	fraud::Config out = c;
+	out.hash_seed = seed_;
+	return out;
+}
+
 std::vector<FraudService::FileStamp> FraudService::stamp(const std::vector<std::string>& paths)
 {
 	std::vector<FileStamp> out;
@@ -70,7 +80,7 @@ util::Status FraudService::start(const Config& cfg)
 {
 	if (!cfg.fraud().enabled)
 		return util::Status::success();
-	auto g = fraud::Guard::create(cfg.fraud());
+	auto g = fraud::Guard::create(seeded(cfg.fraud()));
 	if (!g)
 		return util::Status::invalid(fmt::format("[fraud]: {}", g.error()));
 	guard_ = std::move(*g);
@@ -91,7 +101,7 @@ util::Status FraudService::check(const Config& next) const
 		return util::Status::success();
 	// A trial load: the running guard changes only once everything else of
 	// the reload was accepted.
-	auto g = fraud::Guard::create(next.fraud());
+	auto g = fraud::Guard::create(seeded(next.fraud()));
 	if (!g)
 		return util::Status::invalid(fmt::format("[fraud]: {}", g.error()));
 	return util::Status::success();
@@ -107,7 +117,7 @@ util::Status FraudService::apply(const Config& next)
 	}
 	if (!guard_)
 		return start(next);
-	if (util::Status st = guard_->reconfigure(next.fraud()); !st)
+	if (util::Status st = guard_->reconfigure(seeded(next.fraud())); !st)
 		return util::Status::invalid(fmt::format("[fraud]: {}", st.message));
 	lists_ = stamp(next.fraud().bad_number_files);
 	gate_.store(owned_gate_.get(), std::memory_order_release);

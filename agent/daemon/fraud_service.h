@@ -37,7 +37,7 @@ inline constexpr const char* kFraudBaselineFile = "fraud-baseline.txt";
 
 class FraudService final : public engine::FraudEvents {
 public:
-	explicit FraudService(Runtime& rt) : rt_(rt) {}
+	explicit FraudService(Runtime& rt);
 
 	// At start: the guard when [fraud] is enabled, its saved locks and
 	// baseline restored. A failure (a data file, a time zone) names the key
@@ -70,9 +70,12 @@ private:
 		int64_t size = -1;
 	};
 	static std::vector<FileStamp> stamp(const std::vector<std::string>& paths);
+	// `c` with this daemon's random hash seed (accounts, Call-IDs, numbers).
+	fraud::Config seeded(const fraud::Config& c) const;
 	void restore();
 
 	Runtime& rt_;
+	uint64_t seed_;
 	std::unique_ptr<fraud::Guard> guard_;
 	std::unique_ptr<engine::FraudGate> owned_gate_;
 	std::atomic<engine::FraudGate*> gate_{nullptr};
