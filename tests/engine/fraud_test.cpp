@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/core.h>
+
 #include "agent/engine/fraud_gate.h"
 #include "tests/engine/harness.h"
 
@@ -277,4 +279,23 @@ TEST_CASE("dry run: a denied call is reported and passes")
 	CHECK(f.call(kPhone, "208", "+881631234567", "dry-1@phone") == Verdict::Accept);
 	REQUIRE(f.events.all.size() == 1);
 	CHECK(f.events.all[0].verdict == fraud::Verdict::Deny);
+}
+
+TEST_CASE("a compromised extension calling +881 at 1 call/s is locked by its 15th denied call")
+{
+	FraudHarness f;
+	f.registered(kPhone, "211");
+	for (int i = 1; i <= 14; ++i) {
+		CAPTURE(i);
+		CHECK(f.call(kPhone, "211", "+881631234567", fmt::format("irsf-{}@phone", i)) == Verdict::Drop);
+		CHECK(f.events.all.back().verdict == fraud::Verdict::Deny);
+		f.h->advance(std::chrono::seconds(1));
+	}
+	CHECK_FALSE(f.h->banned(kPhone));
+	CHECK(f.call(kPhone, "211", "+881631234567", "irsf-15@phone") == Verdict::Drop);
+	const fraud::Event& e = f.events.all.back();
+	CHECK(e.verdict == fraud::Verdict::DenyAndLock);
+	CHECK(e.pattern == fraud::Pattern::DeniedPerHour);
+	CHECK(e.count == 15);
+	CHECK(f.h->banned(kPhone));
 }
