@@ -234,6 +234,20 @@ void print_explain(const json::Value& x)
 	}
 }
 
+// The toll-fraud guard's part of `sipguard stats`: calls per account and country.
+void print_fraud_stats(const json::Value& f)
+{
+	fmt::print("\nToll-fraud guard: {} account{} locked; answered calls per account and country:\n",
+	           f["locks"].as_int(), f["locks"].as_int() == 1 ? "" : "s");
+	const auto& rows = f["accounts"].as_array();
+	if (rows.empty())
+		fmt::print("  none yet\n");
+	for (const auto& a : rows)
+		fmt::print("  {:<24} {:<6} {:>8} calls {:>10.1f} min\n", shown(a["account"]),
+		           a["country"].as_string().empty() ? "-" : a["country"].as_string(), a["calls"].as_int(),
+		           static_cast<double>(a["seconds"].as_int()) / 60.0);
+}
+
 // `sipguard fraud`: locks, recent findings, list hits, decisions, calls.
 void print_fraud(const json::Value& r)
 {
@@ -449,6 +463,8 @@ void add_control_commands(CLI::App& app, int& exit_code)
 			if (auto r = call(*c, "stats", json::Object{}, exit_code)) {
 				const std::string& text = (*r)["metrics"].as_string();
 				fmt::print("{}", *prom ? text : control::to_human(text));
+				if (const json::Value* f = r->find("fraud"); f && !*prom)
+					print_fraud_stats(*f);
 			}
 		});
 	}

@@ -182,6 +182,8 @@ HandlerResult stats(Runtime& rt)
 {
 	json::Value body = json::Object{};
 	body.set("metrics", rt.registry.scrape());
+	if (rt.fraud && rt.fraud->guard())
+		body.set("fraud", fraud_stats_json(*rt.fraud->guard()));
 	return {encode_ok(std::move(body))};
 }
 

@@ -127,6 +127,23 @@ HandlerResult unlock(Runtime& rt, const Request& req)
 
 } // namespace
 
+json::Value fraud_stats_json(const fraud::Guard& g)
+{
+	json::Value v = json::Object{};
+	v.set("locks", g.locks(wall_now()).size());
+	json::Array accounts;
+	for (const fraud::AccountSummary& s : g.account_summaries()) {
+		json::Value a = json::Object{};
+		a.set("account", s.account);
+		a.set("country", s.country);
+		a.set("calls", s.calls);
+		a.set("seconds", s.seconds);
+		accounts.push_back(std::move(a));
+	}
+	v.set("accounts", std::move(accounts));
+	return v;
+}
+
 void add_fraud_commands(control::CommandTable& table, Runtime& rt)
 {
 	table.add("fraud", [&rt](const Request&, const PeerCred&) { return fraud_status(rt); });

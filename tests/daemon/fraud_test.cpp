@@ -191,3 +191,32 @@ TEST_CASE("a changed bad-number file is reloaded on the housekeeping tick; a bro
 	rt->fraud->housekeeping(); // logged with file:line, the lists stay
 	CHECK(call(s, "212", "07700900555", "3", "198.51.100.12") == nfq::Verdict::Drop);
 }
+
+TEST_CASE("stats carries the calls per account and country that took place")
+{
+	TempDir dir;
+	std::ofstream(dir.path / "irsf.txt") << "+447700900123\n";
+	auto rt = start(config_text(dir.path));
+	daemon::Shard& s = *rt->shards[0];
+	CHECK(call(s, "213", "02079460000", "n1") == nfq::Verdict::Accept);
+	test::Req inv{.method = "INVITE", .ruri_user = "02079460000", .from_user = "213", .to_user = "02079460000",
+	              .call_id = "call-n1", .cseq = 2, .via_host = kPhone, .branch = "z9hG4bK-bn1", .proxy_credentials = true};
+	test::send_udp(s, Direction::Out, kPhone, test::response(inv, 200));
+	test::Req bye = inv;
+	bye.method = "BYE";
+	bye.cseq = 3;
+	bye.branch = "z9hG4bK-byen1";
+	bye.proxy_credentials = false;
+	test::send_udp(s, Direction::In, kPhone, test::request(bye));
+	control::CommandTable t;
+	daemon::add_control_commands(t, *rt);
+	auto r = ask(t, "stats");
+	REQUIRE(r.ok);
+	const auto& accounts = r.body["fraud"]["accounts"].as_array();
+	REQUIRE(accounts.size() == 1);
+	CHECK(accounts[0]["account"].as_string() == "213");
+	CHECK(accounts[0]["country"].as_string() == "GB");
+	CHECK(accounts[0]["calls"].as_int() == 1);
+	CHECK(test::scrape(*rt).find("sipguard_fraud_calls_total{country=\"GB\",class=\"national\"} 1\n") !=
+	      std::string::npos);
+}
