@@ -372,6 +372,7 @@ private:
 	// it decided. Cold: a few messages per call.
 	[[gnu::cold]] Verdict fraud_invite(const sip::Message& msg);
 	[[gnu::cold]] void fraud_response(const sip::Message& msg);
+	[[gnu::cold]] void fraud_bye(const sip::Message& msg);
 	// A lock from a phone's INVITE: the source is banned (the ban manager
 	// refuses allowlisted and trusted ones). True when it is now banned.
 	bool fraud_lock(const fraud::Event& e);
@@ -956,7 +957,7 @@ Verdict EnginePass::message(const sip::Message& msg)
 			if (msg.method == sip::Method::Invite && msg.to.tag.empty() && v == Verdict::Accept)
 				v = fraud_invite(msg);
 			else if (msg.method == sip::Method::Bye)
-				fraud_->on_ended(msg.call_id, now_); // from any node of a trunk: by Call-ID alone
+				fraud_bye(msg);
 		} else if (msg.cseq_method == sip::Method::Invite && msg.status >= 200) {
 			fraud_response(msg);
 		}
@@ -1074,6 +1075,17 @@ bool EnginePass::fraud_lock(const fraud::Event& e)
 	if (st_->user_agent.len)
 		f.evidence.add_sample("user_agent", st_->user_agent.view());
 	return emit(f, false);
+}
+
+void EnginePass::fraud_bye(const sip::Message& msg)
+{
+	// The guard ends the call by Call-ID alone: a provider sends BYE from
+	// another node of its trunk. The call's entry here goes with it.
+	fraud_->on_ended(msg.call_id, now_);
+	const uint64_t key = util::hash_text(msg.call_id, remote_hash_) | 1;
+	const uint32_t s = m_.fraud_calls.find(key, [&](const FraudCall& c) { return c.key == key; });
+	if (s != util::kNoSlot && !m_.fraud_calls[s].denied)
+		m_.fraud_calls.erase(s);
 }
 
 void EnginePass::fraud_response(const sip::Message& msg)
