@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The operator commands that talk to a running daemon over its control
-// socket: status, bans, ban, unban, explain, stats, reload.
+// socket: status, bans, ban, unban, explain, stats, reload, fraud, unlock.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -234,6 +234,65 @@ void print_explain(const json::Value& x)
 	}
 }
 
+// The toll-fraud guard's part of `sipguard stats`: calls per account and country.
+void print_fraud_stats(const json::Value& f)
+{
+	fmt::print("\nToll-fraud guard: {} account{} locked; answered calls per account and country:\n",
+	           f["locks"].as_int(), f["locks"].as_int() == 1 ? "" : "s");
+	const auto& rows = f["accounts"].as_array();
+	if (rows.empty())
+		fmt::print("  none yet\n");
+	for (const auto& a : rows)
+		fmt::print("  {:<24} {:<6} {:>8} calls {:>10.1f} min\n", shown(a["account"]),
+		           a["country"].as_string().empty() ? "-" : a["country"].as_string(), a["calls"].as_int(),
+		           static_cast<double>(a["seconds"].as_int()) / 60.0);
+}
+
+// `sipguard fraud`: locks, recent findings, list hits, decisions, calls.
+void print_fraud(const json::Value& r)
+{
+	if (!r["enabled"].as_bool() && !r.find("locks")) {
+		fmt::print("toll-fraud guard: off ([fraud] enabled = false)\n");
+		return;
+	}
+	fmt::print("toll-fraud guard: {}\n", r["enabled"].as_bool() ? "on" : "off (state kept from when it was on)");
+	const auto& locks = r["locks"].as_array();
+	fmt::print("\nlocked accounts: {}\n", locks.size());
+	if (!locks.empty())
+		fmt::print("  {:<24} {:>10} {:>5} {:>8}  {}\n", "ACCOUNT", "LEFT", "STEP", "STOPPED", "REASON");
+	for (const auto& l : locks)
+		fmt::print("  {:<24} {:>10} {:>5} {:>8}  {}\n", shown(l["account"]), remaining(l["remaining_s"].as_int()),
+		           l["step"].as_int(), l["stopped_calls"].as_int(), shown(l["reason"]));
+	const auto& recent = r["recent"].as_array();
+	fmt::print("\nrecent findings: {}\n", recent.size());
+	for (const auto& e : recent) {
+		std::string what = fmt::format("{} {} {}", e["verdict"].as_string(), e["reason"].as_string(), shown(e["rule"]));
+		if (e.find("level"))
+			what += fmt::format(" {} {}/{}", e["level"].as_string(), e["count"].as_int(), e["threshold"].as_int());
+		fmt::print("  {}  account={} source={} dialled={} number=+{} class={} country={}\n", what,
+		           shown(e["account"]), e["source"].as_string(), shown(e["dialled"]), e["number"].as_string(),
+		           e["class"].as_string(), e["country"].as_string());
+	}
+	const auto& lists = r["lists"].as_array();
+	if (!lists.empty()) {
+		fmt::print("\nbad-number lists:\n");
+		for (const auto& l : lists)
+			fmt::print("  {:<32} {:>8} hit{}\n", shown(l["name"]), l["hits"].as_int(), l["hits"].as_int() == 1 ? "" : "s");
+	}
+	std::string decisions;
+	for (const auto& [name, n] : r["decisions"].as_object())
+		decisions += fmt::format("{}{} {}", decisions.empty() ? "" : ", ", name, n.as_int());
+	fmt::print("\ndecisions: {}; locks imposed {}, calls of locked accounts stopped {}, live calls {}\n", decisions,
+	           r["locks_total"].as_int(), r["locked_stopped"].as_int(), r["live_calls"].as_int());
+	const auto& calls = r["calls"].as_array();
+	if (!calls.empty()) {
+		fmt::print("\ncalls that took place:\n  {:<8} {:<14} {:>8} {:>10}\n", "COUNTRY", "CLASS", "CALLS", "MINUTES");
+		for (const auto& c : calls)
+			fmt::print("  {:<8} {:<14} {:>8} {:>10.1f}\n", c["country"].as_string().empty() ? "-" : c["country"].as_string(),
+			           c["class"].as_string(), c["calls"].as_int(), static_cast<double>(c["seconds"].as_int()) / 60.0);
+	}
+}
+
 } // namespace
 
 void add_control_commands(CLI::App& app, int& exit_code)
@@ -366,6 +425,35 @@ void add_control_commands(CLI::App& app, int& exit_code)
 	}
 	{
 		auto c = std::make_shared<Common>();
+		CLI::App* cmd = app.add_subcommand(
+			"fraud", "Show the toll-fraud guard: locked accounts with their time left, recent findings, bad-number "
+			         "list hits, decisions, calls per country and class");
+		add_socket_option(cmd, *c);
+		cmd->add_flag("--json", c->json, "Print the reply as one JSON object");
+		cmd->footer(footer);
+		cmd->callback([c, &exit_code] {
+			if (auto r = call(*c, "fraud", json::Object{}, exit_code))
+				print_reply(*r, c->json, print_fraud);
+		});
+	}
+	{
+		auto c = std::make_shared<Common>();
+		auto account = std::make_shared<std::string>();
+		CLI::App* cmd = app.add_subcommand("unlock", "Release an account locked by the toll-fraud guard");
+		cmd->add_option("account", *account, "The account (digest username) as `sipguard fraud` lists it")
+			->required()
+			->type_name("ACCOUNT");
+		add_socket_option(cmd, *c);
+		cmd->footer(footer);
+		cmd->callback([c, account, &exit_code] {
+			json::Value args = json::Object{};
+			args.set("account", *account);
+			if (call(*c, "unlock", args, exit_code))
+				fmt::print("unlocked {}\n", detect::printable_text(*account, 64));
+		});
+	}
+	{
+		auto c = std::make_shared<Common>();
 		auto prom = std::make_shared<bool>(false);
 		CLI::App* cmd = app.add_subcommand("stats", "Show the daemon's metrics, human-readable");
 		cmd->add_flag("--prometheus", *prom, "Print the Prometheus text exposition as served on the metrics socket");
@@ -375,6 +463,8 @@ void add_control_commands(CLI::App& app, int& exit_code)
 			if (auto r = call(*c, "stats", json::Object{}, exit_code)) {
 				const std::string& text = (*r)["metrics"].as_string();
 				fmt::print("{}", *prom ? text : control::to_human(text));
+				if (const json::Value* f = r->find("fraud"); f && !*prom)
+					print_fraud_stats(*f);
 			}
 		});
 	}

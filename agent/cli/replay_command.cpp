@@ -51,6 +51,7 @@ int run_replay(const ReplayOptions& o)
 		if (!lr.config->daemon().sip_ports.empty())
 			opt.sip_ports = lr.config->daemon().sip_ports;
 		opt.calls_config = std::make_shared<const calls::Config>(lr.config->calls());
+		opt.fraud_config = std::make_shared<const fraud::Config>(lr.config->fraud());
 	}
 	if (!o.sip_ports.empty())
 		opt.sip_ports = o.sip_ports;

@@ -42,6 +42,9 @@ inline constexpr CommandSpec kCommands[] = {
 	{"follow", "", "bans with follow = true"},
 	{"reload", "", "re-read the config like SIGHUP; answered with the outcome"},
 	{"metrics", "", "stats"},
+	{"fraud", "", "the toll-fraud guard: account locks with their time left, recent findings, bad-number list hits, "
+	              "decisions and the calls that took place per country and class"},
+	{"unlock", "account: text (at most 64 bytes)", "release an account locked by the toll-fraud guard"},
 };
 
 // nullptr when `name` is not one of kCommands.

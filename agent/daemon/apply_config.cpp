@@ -102,6 +102,10 @@ util::Status apply_config_file(Runtime& rt, rules::Netlink& nl, rules::TableSpec
 		return util::Status::invalid(fmt::format("{} change{} only at a restart (systemctl restart sipguard)",
 		                                         fmt::join(keys, ", "), keys.size() == 1 ? "s" : ""));
 
+	if (rt.fraud)
+		if (util::Status st = rt.fraud->check(*next); !st)
+			return st;
+
 	rules::TableSpec next_spec = table_spec(*next);
 	next_spec.defrag = rt.defrag; // probed at start, not configured
 	next_spec.prefilter.limits = rt.prefilter.limits;
@@ -118,6 +122,11 @@ util::Status apply_config_file(Runtime& rt, rules::Netlink& nl, rules::TableSpec
 		spec = next_spec;
 	}
 	rt.bans->reconfigure(*next->engine());
+	// Checked above: a failure here is a data file changed meanwhile; the
+	// guard keeps its old settings and says so.
+	if (rt.fraud)
+		if (util::Status st = rt.fraud->apply(*next); !st)
+			LOG(Daemon, Error, "reload: {}; the fraud guard keeps its previous settings", st.message);
 	rt.set_config(next);
 	apply_log_level(*next);
 	LOG(Daemon, Info, "reload: {} applied ({})", next->source(),

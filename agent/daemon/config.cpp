@@ -149,9 +149,28 @@ std::span<const config::Row<DaemonSettings>> daemon_rows()
 	return kDaemonRows;
 }
 
+namespace {
+
+// The guard's rows with each TOML table's keys together: [fraud] keys, then
+// those of [fraud.pattern]. The generated file writes a table header where
+// the section changes, and TOML refuses a table defined twice.
+std::span<const config::Row<fraud::Config>> fraud_rows()
+{
+	static const std::vector<config::Row<fraud::Config>> rows = [] {
+		std::vector<config::Row<fraud::Config>> v(fraud::rows().begin(), fraud::rows().end());
+		std::stable_partition(v.begin(), v.end(), [](const config::Spec& s) {
+			return s.name.find('.', std::string_view("fraud.").size()) == std::string_view::npos;
+		});
+		return v;
+	}();
+	return rows;
+}
+
+} // namespace
+
 const config::Schema& all_params()
 {
-	static const config::Schema schema(daemon_rows(), engine::params(), calls::rows());
+	static const config::Schema schema(daemon_rows(), engine::params(), calls::rows(), fraud_rows());
 	return schema;
 }
 
@@ -173,6 +192,7 @@ public:
 		config::assign_all(daemon_rows(), cfg->daemon_, cfg->values_);
 		config::assign_all(engine::params(), *engine, cfg->values_);
 		config::assign_all(calls::rows(), cfg->calls_, cfg->values_);
+		config::assign_all(fraud_rows(), cfg->fraud_, cfg->values_);
 
 		DaemonSettings& d = cfg->daemon_;
 		if (d.queues == 0)
@@ -187,6 +207,9 @@ public:
 		engine->allowlist = d.allowlist;
 		engine->trusted = d.trusted;
 		engine->dry_run = d.dry_run;
+		for (const calls::Trunk& t : cfg->calls_.trunks)
+			for (const net::Cidr& c : t.networks)
+				engine->trunks.push_back(engine::unmap_v4(c));
 		cfg->engine_ = std::move(engine);
 
 		r.errors = cross_check(*cfg);
@@ -213,6 +236,18 @@ private:
 				      fmt::format("the RTP range {}-{} contains SIP port {}", d.rtp_range.lo, d.rtp_range.hi, port));
 		if (!d.metrics_socket.empty() && d.metrics_socket == d.control_socket)
 			error("metrics.socket", "must differ from daemon.control_socket");
+		// The guard's own cross-key rules: the message names its key first
+		// ("fraud.business_hours: ..."); reported at that key when it is one.
+		if (auto msg = cfg.fraud_.validate()) {
+			const size_t end = msg->find_first_of(": ");
+			const std::string key = msg->substr(0, end);
+			if (end != std::string::npos && all_params().find(key) && (*msg)[end] == ':')
+				error(key, msg->substr(msg->find_first_not_of(' ', end + 1) == std::string::npos
+				                           ? msg->size()
+				                           : msg->find_first_not_of(' ', end + 1)));
+			else
+				error("fraud.enabled", *msg);
+		}
 		return errors;
 	}
 };

@@ -18,6 +18,7 @@
 #include "agent/config/schema.h"
 #include "agent/config/value.h"
 #include "agent/engine/config.h"
+#include "agent/fraud/config.h"
 #include "agent/net/ip_address.h"
 
 namespace sipguard::daemon {
@@ -76,7 +77,8 @@ inline constexpr uint32_t kUnknownRatePerQueue = 48000;
 std::span<const config::Row<DaemonSettings>> daemon_rows();
 
 // Every row the config file accepts: the daemon's, the engine's (detectors,
-// ban ladder, table sizes) and the call tracker's, in file order.
+// ban ladder, table sizes), the call tracker's and the toll-fraud guard's,
+// in file order.
 const config::Schema& all_params();
 
 class Config {
@@ -88,6 +90,8 @@ public:
 	// tracker's settings, filled by their rows' binders.
 	const std::shared_ptr<const engine::Config>& engine() const { return engine_; }
 	const calls::Config& calls() const { return calls_; }
+	// The toll-fraud guard's settings ([fraud]), read by the daemon's guard.
+	const fraud::Config& fraud() const { return fraud_; }
 
 	// True when the key was set in the file rather than defaulted.
 	bool is_set(std::string_view key) const { return values_.is_set(key); }
@@ -102,6 +106,7 @@ private:
 	DaemonSettings daemon_;
 	std::shared_ptr<const engine::Config> engine_;
 	calls::Config calls_;
+	fraud::Config fraud_;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

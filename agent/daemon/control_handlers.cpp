@@ -183,6 +183,8 @@ HandlerResult stats(Runtime& rt)
 {
 	json::Value body = json::Object{};
 	body.set("metrics", rt.registry.scrape());
+	if (rt.fraud && rt.fraud->guard())
+		body.set("fraud", fraud_stats_json(*rt.fraud->guard()));
 	return {encode_ok(std::move(body))};
 }
 
@@ -306,6 +308,7 @@ void add_control_commands(control::CommandTable& table, Runtime& rt)
 	bind("stats", [&rt](const Request&) { return stats(rt); });
 	bind("metrics", [&rt](const Request&) { return stats(rt); });
 	bind("reload", [&rt](const Request&) { return reload(rt); });
+	add_fraud_commands(table, rt);
 }
 
 } // namespace sipguard::daemon

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "agent/control/commands.h"
+#include "agent/fraud/guard.h"
 #include "agent/util/json.h"
 
 namespace sipguard::daemon {
@@ -14,6 +15,12 @@ struct Runtime;
 // Binds every protocol command; `rt` must outlive the table. The handlers
 // run on the control thread.
 void add_control_commands(control::CommandTable& table, Runtime& rt);
+
+// The toll-fraud guard's commands (fraud, unlock): fraud_control.cpp.
+void add_fraud_commands(control::CommandTable& table, Runtime& rt);
+// The `stats` reply's "fraud" member: calls and seconds per account and
+// country (accounts never become metric labels), locks now.
+util::json::Value fraud_stats_json(const fraud::Guard& g);
 
 // The `status` reply's body.
 util::json::Value status_json(const Runtime& rt);

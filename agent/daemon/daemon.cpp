@@ -213,6 +213,11 @@ bool Daemon::start()
 	}
 	rt_.bans = std::make_unique<engine::BanManager>(*cfg->engine(), rt_.ban_log.get(), util::random_seed());
 	rt_.accounts = std::make_unique<detect::AccountTable>(cfg->engine()->tables.accounts, util::random_seed());
+	rt_.fraud = std::make_unique<FraudService>(rt_);
+	if (util::Status st = rt_.fraud->start(*cfg); !st) {
+		LOG(Daemon, Error, "{}; not starting", st.message);
+		return false;
+	}
 
 	if (rules::Status st = nl_.open(); !st) {
 		LOG(Daemon, Error, "cannot open a netfilter netlink socket: {}", st.message);
@@ -315,6 +320,7 @@ bool Daemon::main_loop()
 		}
 		if (now >= next_expire) {
 			rt_.bans->expire(wall_now());
+			rt_.fraud->housekeeping();
 			next_expire = now + std::chrono::seconds(1);
 			dead_checks = rt_.queues_bound() ? 0 : dead_checks + 1;
 			if (dead_checks >= 3) {
@@ -380,6 +386,8 @@ void Daemon::stop()
 	if (qrc < 0)
 		LOG(Daemon, Warning, "a queue thread ended with an error: {}", std::strerror(-qrc));
 	rt_.flush_rules();
+	if (rt_.fraud)
+		rt_.fraud->save();
 	if (rt_.bans) {
 		rt_.bans->set_listener(nullptr);
 		save_state_now("stop");

@@ -106,6 +106,7 @@ const CounterTable<Shard>& traffic_table()
 		  {{{"cause", "account_guarded"}}, engine(&EngineCounters::account_guarded)},
 		  {{{"cause", "forged"}}, engine(&EngineCounters::forged_dropped)},
 		  {{{"cause", "call_policy"}}, engine(&EngineCounters::call_hook_drops)},
+		  {{{"cause", "fraud"}}, engine(&EngineCounters::fraud_dropped)},
 		  {{{"cause", "tcp_held"}}, engine(&EngineCounters::tcp_held)},
 		  {{{"cause", "tcp_out_of_order"}}, engine(&EngineCounters::tcp_out_of_order)},
 		  {{{"cause", "tcp_after_drop"}}, engine(&EngineCounters::tcp_after_drop)},
@@ -333,6 +334,7 @@ void Exporter::collect(metrics::Exposition& e)
 	metrics::export_one(e, restore_table(), rt_);
 	rt_.restore_seconds.collect(e, "sipguard_restore_seconds", "Time to re-apply saved bans at start.");
 	metrics::export_one(e, health_table(), rt_);
+	export_fraud(e, rt_);
 }
 
 void Exporter::queues(metrics::Exposition& e) const

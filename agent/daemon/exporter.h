@@ -21,6 +21,10 @@ struct Runtime;
 const metrics::CounterTable<nfq::QueueStats>& queue_table();
 const metrics::CounterTable<nfq::KernelQueueStats>& kernel_queue_table();
 
+// The toll-fraud guard's families (fraud_metrics.cpp); present with zero
+// values while the guard is off.
+void export_fraud(metrics::Exposition& e, const Runtime& rt);
+
 class Exporter {
 public:
 	explicit Exporter(const Runtime& rt) : rt_(rt) {}

@@ -47,7 +47,7 @@ Status sys_failure(const std::string& what)
 	return Status::failure(e, fmt::format("cannot {}: {}", what, std::strerror(e)));
 }
 
-Status write_all(int fd, const std::string& data, const std::string& path)
+Status write_all(int fd, std::string_view data, const std::string& path)
 {
 	size_t off = 0;
 	while (off < data.size()) {
@@ -63,6 +63,32 @@ Status write_all(int fd, const std::string& data, const std::string& path)
 }
 
 } // namespace
+
+util::Status write_file_atomic(const std::string& path, std::string_view out)
+{
+	std::filesystem::path p(path);
+	std::filesystem::path dir = p.parent_path().empty() ? "." : p.parent_path();
+	std::error_code ec;
+	std::filesystem::create_directories(dir, ec);
+	const std::string tmp = path + ".tmp";
+	{
+		UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+		if (!fd)
+			return sys_failure("create " + tmp);
+		if (Status st = write_all(fd.get(), out, tmp); !st)
+			return st;
+		// Data must be on disk before the rename makes it the state file,
+		// or a power cut can leave a renamed but empty file (ext4 delalloc).
+		if (::fsync(fd.get()) < 0)
+			return sys_failure("fsync " + tmp);
+	}
+	if (::rename(tmp.c_str(), path.c_str()) < 0)
+		return sys_failure(fmt::format("rename {} to {}", tmp, path));
+	UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	if (dfd)
+		::fsync(dfd.get());
+	return Status::success();
+}
 
 Status write_state(const std::string& path, const SavedState& state)
 {
@@ -112,28 +138,7 @@ Status write_state(const std::string& path, const SavedState& state)
 		out += '\n';
 	}
 
-	std::filesystem::path p(path);
-	std::filesystem::path dir = p.parent_path().empty() ? "." : p.parent_path();
-	std::error_code ec;
-	std::filesystem::create_directories(dir, ec);
-	const std::string tmp = path + ".tmp";
-	{
-		UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-		if (!fd)
-			return sys_failure("create " + tmp);
-		if (Status st = write_all(fd.get(), out, tmp); !st)
-			return st;
-		// Data must be on disk before the rename makes it the state file,
-		// or a power cut can leave a renamed but empty file (ext4 delalloc).
-		if (::fsync(fd.get()) < 0)
-			return sys_failure("fsync " + tmp);
-	}
-	if (::rename(tmp.c_str(), path.c_str()) < 0)
-		return sys_failure(fmt::format("rename {} to {}", tmp, path));
-	UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	if (dfd)
-		::fsync(dfd.get());
-	return Status::success();
+	return write_file_atomic(path, out);
 }
 
 util::Result<LoadedState> read_state(const std::string& path, int64_t now_ms)

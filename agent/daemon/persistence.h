@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/engine/ban_manager.h"
@@ -78,6 +79,10 @@ struct LoadedState {
 	std::vector<std::string> warnings; // skipped bad lines, "path:line: why"
 	size_t bad_bans = 0;         // ban lines among them (a bad network or expiry, or torn JSON with "t":"ban")
 };
+
+// Writes `text` to a temp file, fsyncs it, renames it over `path` and
+// fsyncs the directory: a crash leaves the old file or the new one.
+[[nodiscard]] util::Status write_file_atomic(const std::string& path, std::string_view text);
 
 // Fails with a message naming the path and the errno text.
 [[nodiscard]] util::Status write_state(const std::string& path, const SavedState& state);

@@ -16,6 +16,7 @@
 
 #include "agent/control/server.h"
 #include "agent/daemon/config.h"
+#include "agent/daemon/fraud_service.h"
 #include "agent/daemon/kernel_sync.h"
 #include "agent/daemon/metrics.h"
 #include "agent/daemon/prefilter_report.h"
@@ -112,6 +113,7 @@ struct Runtime final : engine::BanListener {
 	std::unique_ptr<engine::BanManager> bans;
 	std::unique_ptr<detect::AccountTable> accounts; // shared by the shards' engines
 	std::unique_ptr<calls::SharedLimits> call_limits; // shared by the shards' trackers
+	std::unique_ptr<FraudService> fraud;             // the toll-fraud guard the shards share
 	std::unique_ptr<rules::Writer> writer;
 	std::unique_ptr<control::ControlServer> control;
 	metrics::Registry registry;

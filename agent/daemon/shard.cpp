@@ -19,6 +19,7 @@ Shard::Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed)
 {
 	engine_.set_call_hook(&hook_);
 	known.configure(KnownSources::settings_of(*rt.config()));
+	engine_.set_fraud(rt.fraud ? rt.fraud->gate() : nullptr);
 }
 
 // Time-driven engine work (dialog and pinhole timeouts, table ageing) at most
@@ -43,6 +44,7 @@ nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
 		version_ = v;
 		engine_.set_config(rt_.engine_config());
 		known.configure(KnownSources::settings_of(*rt_.config()));
+		engine_.set_fraud(rt_.fraud ? rt_.fraud->gate() : nullptr);
 	}
 	tick(now);
 	const int di = dir == nfq::Direction::In ? 0 : 1;

@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::array<std::string_view, kDetectorCount> kNames{
 	"scanner", "enumeration", "brute_force", "flood", "malformed", "forged_control", "manual", "call-limit", "account",
+	"fraud",
 };
 
 } // namespace

@@ -30,8 +30,9 @@ enum class Detector : uint8_t {
 	Manual,        // operator `sipguard ban`
 	CallLimit,     // a call limit of the call tracker (agent/calls) was hit
 	Account,       // an account, not a source: a blocked (source, account) pair, a guarded account, throttling
+	Fraud,         // the toll-fraud guard (agent/fraud): a denied call, a locked account
 };
-inline constexpr size_t kDetectorCount = 9;
+inline constexpr size_t kDetectorCount = 10;
 std::string_view to_string(Detector d);
 bool detector_from_string(std::string_view text, Detector& out);
 

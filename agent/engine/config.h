@@ -79,6 +79,10 @@ struct Config {
 	std::vector<net::Cidr> allowlist; // never banned, never dropped
 	std::vector<net::Cidr> trusted;   // as allowlist, and may send check-sync
 	bool dry_run = false;             // findings logged, nothing banned or dropped
+	// The networks of calls.trunk, copied by the daemon's loader: INVITEs
+	// to them are calls leaving the site, INVITEs from them are not judged
+	// by the toll-fraud guard.
+	std::vector<net::Cidr> trunks;
 };
 
 // ---- the engine's config rows (detect.*, ban.*, engine.*; agent/config/row.h) ----

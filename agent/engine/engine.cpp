@@ -12,6 +12,7 @@
 #include "agent/detect/address_table.h"
 #include "agent/detect/detectors.h"
 #include "agent/detect/pair_table.h"
+#include "agent/engine/fraud_gate.h"
 #include "agent/engine/tcp_stream.h"
 #include "agent/sip/parser.h"
 #include "agent/util/hash.h"
@@ -202,6 +203,19 @@ private:
 	std::array<uint16_t, kFilterMask + 1> filter_{};
 };
 
+// An initial INVITE the toll-fraud guard decided, by (remote, Call-ID): its
+// retransmissions and the retry after a challenge are the same call, and
+// the final response to it says whether the call was answered or failed.
+struct FraudCall {
+	uint64_t key = 0;
+	uint32_t cseq = 0;     // of the INVITE whose final response ends or answers the call
+	bool denied = false;   // dropped: its retransmissions are dropped too
+	bool answered = false;
+};
+// Calls being set up per shard (the least recently used is forgotten; its
+// end still reaches the guard through the BYE or the guard's timeout).
+constexpr size_t kFraudCalls = 4096;
+
 } // namespace
 
 struct Engine::Impl {
@@ -212,7 +226,7 @@ struct Engine::Impl {
 		  flows(cfg->tables.tcp_flows), syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
 		  source_flows(cfg->tables.tcp_flows),
 		  own_accounts(shared ? nullptr : std::make_unique<detect::AccountTable>(cfg->tables.accounts, seed)),
-		  accounts(shared ? *shared : *own_accounts), pairs(cfg->tables.account_pairs)
+		  accounts(shared ? *shared : *own_accounts), pairs(cfg->tables.account_pairs), fraud_calls(kFraudCalls)
 	{
 	}
 
@@ -236,6 +250,7 @@ struct Engine::Impl {
 	std::unique_ptr<detect::AccountTable> own_accounts; // when no shared table was given
 	detect::AccountTable& accounts;
 	detect::PairTable pairs;
+	util::LruTable<FraudCall> fraud_calls;
 	detect::TokenBucket global_unknown;
 	sip::Message msg; // reused: parse() resets it
 	Finding finding;  // reused scratch
@@ -260,7 +275,7 @@ size_t Engine::table_bytes() const
 		streams += m.flows[s].stream.buffer_bytes();
 	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
 	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams +
-	       m.histories.bytes() + m.prefix_histories.bytes() + m.pairs.bytes() +
+	       m.histories.bytes() + m.prefix_histories.bytes() + m.pairs.bytes() + m.fraud_calls.bytes() +
 	       (m.own_accounts ? m.own_accounts->bytes() : 0);
 }
 
@@ -268,6 +283,8 @@ void Engine::on_tick(util::TimePoint now)
 {
 	if (hook_)
 		hook_->on_tick(now, impl_->sink);
+	if (fraud_)
+		fraud_->on_tick(now);
 }
 
 namespace {
@@ -283,9 +300,9 @@ uint8_t prefix_len_for(const Config& c, const net::IpAddress& a)
 // of tables. It judges the messages a TCP stream frames.
 class EnginePass final : private TcpJudge {
 public:
-	EnginePass(Engine::Impl& impl, EngineCounters& counters, calls::CallHook* hook, const nfq::PacketView& pkt,
-	           nfq::Direction dir, util::TimePoint now)
-		: m_(impl), c_(counters), hook_(hook), cfg_(*impl.cfg), pkt_(pkt), dir_(dir), now_(now),
+	EnginePass(Engine::Impl& impl, EngineCounters& counters, calls::CallHook* hook, FraudGate* fraud,
+	           const nfq::PacketView& pkt, nfq::Direction dir, util::TimePoint now)
+		: m_(impl), c_(counters), hook_(hook), fraud_(fraud), cfg_(*impl.cfg), pkt_(pkt), dir_(dir), now_(now),
 		  remote_(pkt.remote(dir)), remote_hash_(impl.sources.hash(remote_))
 	{
 	}
@@ -352,6 +369,15 @@ private:
 	// Logs a call tracker's limit report as a call-limit finding; true when
 	// that banned the source (detect.call_limit.ban).
 	bool call_limit(const calls::CallLimitReport& rep);
+	// The toll-fraud guard: an initial INVITE to decide (phone to PBX with
+	// credentials, PBX to a trunk), and the answers and ends of the calls
+	// it decided. Cold: a few messages per call.
+	[[gnu::cold]] Verdict fraud_invite(const sip::Message& msg);
+	[[gnu::cold]] void fraud_response(const sip::Message& msg);
+	[[gnu::cold]] void fraud_bye(const sip::Message& msg);
+	// A lock from a phone's INVITE: the source is banned (the ban manager
+	// refuses allowlisted and trusted ones). True when it is now banned.
+	bool fraud_lock(const fraud::Event& e);
 	// Reports a finding for the current source (or its prefix), at most one
 	// per detector and window; returns true when the source is now banned
 	// (drop).
@@ -417,6 +443,7 @@ private:
 	Engine::Impl& m_;
 	EngineCounters& c_;
 	calls::CallHook* hook_;
+	FraudGate* fraud_;
 	const Config& cfg_;
 	const nfq::PacketView& pkt_;
 	nfq::Direction dir_;
@@ -927,7 +954,162 @@ Verdict EnginePass::message(const sip::Message& msg)
 		if (d.limit && dir_ == nfq::Direction::In && call_limit(*d.limit))
 			v = Verdict::Drop;
 	}
+	if (fraud_) {
+		if (msg.is_request()) {
+			if (msg.method == sip::Method::Invite && msg.to.tag.empty() && v == Verdict::Accept)
+				v = fraud_invite(msg);
+			else if (msg.method == sip::Method::Bye)
+				fraud_bye(msg);
+		} else if (msg.cseq_method == sip::Method::Invite && msg.status >= 200) {
+			fraud_response(msg);
+		}
+	}
 	return v;
+}
+
+namespace {
+
+// The number as dialled: the Request-URI's user, or a tel: URI whole
+// (RFC 3966), which the guard's normalisation reads.
+std::string_view dialled_of(const sip::Message& m)
+{
+	if (m.ruri.scheme == "tel" || (m.ruri.user.empty() && m.ruri.raw.starts_with("tel:")))
+		return m.ruri.raw;
+	return m.ruri.user;
+}
+
+std::string_view credentials_user(const sip::Message& m)
+{
+	if (m.authorization.present && m.authorization.has_response)
+		return m.authorization.username;
+	if (m.proxy_authorization.present && m.proxy_authorization.has_response)
+		return m.proxy_authorization.username;
+	return {};
+}
+
+} // namespace
+
+Verdict EnginePass::fraud_invite(const sip::Message& msg)
+{
+	const uint64_t key = util::hash_text(msg.call_id, remote_hash_) | 1;
+	uint32_t s = m_.fraud_calls.find(key, [&](const FraudCall& c) { return c.key == key; });
+	if (s != util::kNoSlot) {
+		// A retransmission, or the retry after a 401/407: decided already.
+		FraudCall& c = m_.fraud_calls[s];
+		m_.fraud_calls.touch(s);
+		if (c.denied) {
+			++c_.fraud_dropped;
+			if (cfg_.dry_run)
+				return Verdict::Accept;
+			remember_drop_ = true;
+			return Verdict::Drop;
+		}
+		c.cseq = msg.cseq;
+		return Verdict::Accept;
+	}
+
+	const bool trunk = net::Cidr::any_contains(cfg_.trunks, remote_);
+	fraud::CallAttempt a;
+	a.dialled = dialled_of(msg);
+	a.call_id = msg.call_id;
+	a.source = remote_;
+	a.source_class = fraud::SourceClass::Extension;
+	if (dir_ == nfq::Direction::In) {
+		// Calls from the provider are not the site's to pay for; an INVITE
+		// without credentials is challenged by the PBX, and its retry with
+		// credentials is the call.
+		const std::string_view user = credentials_user(msg);
+		if (trunk || user.empty())
+			return Verdict::Accept;
+		// Anyone can write a username: only an account that authenticated
+		// from this source before is counted and locked. Otherwise the
+		// call meets the destination policy and the lists alone, so
+		// nobody can lock someone else's account with made-up calls.
+		const detect::PairState* p = m_.pairs.find(remote_, remote_hash_, m_.accounts.hash(user));
+		a.account = p && p->succeeded ? user : std::string_view{};
+		a.direction = fraud::CallDirection::ToPbx;
+	} else {
+		if (!trunk)
+			return Verdict::Accept;
+		a.account = msg.from.uri.user;
+		a.direction = fraud::CallDirection::ToTrunk;
+	}
+
+	fraud::Decision d;
+	if (!fraud_->decide(a, now_, d)) {
+		++c_.fraud_linked;
+		return Verdict::Accept;
+	}
+	++c_.fraud_decided;
+	s = m_.fraud_calls.insert(key);
+	m_.fraud_calls[s] = FraudCall{key, msg.cseq, d.drop(), false};
+	if (!d.drop())
+		return Verdict::Accept;
+	++c_.fraud_dropped;
+	bool banned_now = false;
+	if (d.verdict == fraud::Verdict::DenyAndLock && d.event.reason != fraud::Reason::Locked) {
+		++c_.fraud_locks;
+		// Only a phone's source: the far end of a PBX-to-trunk INVITE is the provider.
+		if (dir_ == nfq::Direction::In)
+			banned_now = fraud_lock(d.event);
+	}
+	if (cfg_.dry_run)
+		return Verdict::Accept;
+	if (!banned_now)
+		remember_drop_ = true;
+	return Verdict::Drop;
+}
+
+bool EnginePass::fraud_lock(const fraud::Event& e)
+{
+	Finding& f = m_.finding;
+	detect::begin_finding(f, detect::Detector::Fraud, "toll fraud: account locked", now_, std::chrono::minutes(1));
+	f.wants_ban = true;
+	if (e.count || e.threshold) {
+		f.evidence.add_count("count", e.count);
+		f.evidence.add_count("threshold", e.threshold);
+	}
+	f.evidence.add_count("lock_step", e.lock_step);
+	f.evidence.add_sample("account", e.account.data());
+	f.evidence.add_sample("dialled", e.dialled.data());
+	f.evidence.add_sample("rule", e.rule.data());
+	f.evidence.add_sample("class", fraud::to_string(e.number_class));
+	if (st_->user_agent.len)
+		f.evidence.add_sample("user_agent", st_->user_agent.view());
+	return emit(f, false);
+}
+
+void EnginePass::fraud_bye(const sip::Message& msg)
+{
+	// The guard ends the call by Call-ID alone: a provider sends BYE from
+	// another node of its trunk. The call's entry here goes with it.
+	fraud_->on_ended(msg.call_id, now_);
+	const uint64_t key = util::hash_text(msg.call_id, remote_hash_) | 1;
+	const uint32_t s = m_.fraud_calls.find(key, [&](const FraudCall& c) { return c.key == key; });
+	if (s != util::kNoSlot && !m_.fraud_calls[s].denied)
+		m_.fraud_calls.erase(s);
+}
+
+void EnginePass::fraud_response(const sip::Message& msg)
+{
+	const uint64_t key = util::hash_text(msg.call_id, remote_hash_) | 1;
+	const uint32_t s = m_.fraud_calls.find(key, [&](const FraudCall& c) { return c.key == key; });
+	if (s == util::kNoSlot)
+		return;
+	FraudCall& c = m_.fraud_calls[s];
+	if (c.denied || c.cseq != msg.cseq)
+		return;
+	if (msg.status == 401 || msg.status == 407)
+		return; // the retry with credentials goes on with the same call
+	if (c.answered)
+		return; // a 2xx retransmitted, or another fork's answer or failure: the call stands
+	if (msg.status < 300) {
+		fraud_->on_answered(msg.call_id, now_);
+		c.answered = true;
+		return;
+	}
+	fraud_->on_ended(msg.call_id, now_);
+	m_.fraud_calls.erase(s);
 }
 
 bool EnginePass::call_limit(const calls::CallLimitReport& rep)
@@ -1213,7 +1395,7 @@ Verdict EnginePass::response(const sip::Message& msg)
 
 Verdict Engine::on_packet(const nfq::PacketView& packet, nfq::Direction direction, util::TimePoint now)
 {
-	EnginePass pass(*impl_, counters_, hook_, packet, direction, now);
+	EnginePass pass(*impl_, counters_, hook_, fraud_, packet, direction, now);
 	Verdict v = pass.run();
 	last_known_ = pass.source_known();
 	if (v == Verdict::Drop)

@@ -27,6 +27,7 @@ namespace sipguard::engine {
 
 using nfq::Verdict;
 class EnginePass;
+class FraudGate;
 
 // A source's packets start (or stop) being dropped by the engine.
 struct VerdictChange {
@@ -92,6 +93,12 @@ struct EngineCounters {
 	uint64_t tcp_overflows = 0;
 	uint64_t forged_dropped = 0;
 	uint64_t call_hook_drops = 0;
+	// The toll-fraud guard (FraudGate): initial INVITEs it decided, the ones
+	// dropped (denied, or a retransmission of a denied one), accounts locked.
+	uint64_t fraud_decided = 0;
+	uint64_t fraud_dropped = 0;
+	uint64_t fraud_locks = 0;
+	uint64_t fraud_linked = 0; // trunk legs of calls decided on their phone leg
 	// TCP streams (agent/engine/README.md, "TCP streams"), in segments.
 	// Dropped: the sender's TCP retransmits them, except where it says "never".
 	uint64_t tcp_held = 0;         // part of a message not yet whole: buffered, passes once the message is judged
@@ -137,6 +144,8 @@ public:
 	// construction values until restart.
 	void set_config(std::shared_ptr<const Config> config);
 	void set_call_hook(calls::CallHook* hook) { hook_ = hook; }
+	// The toll-fraud guard all shards share (null: off); must outlive the engine.
+	void set_fraud(FraudGate* gate) { fraud_ = gate; }
 
 	const EngineCounters& counters() const { return counters_; }
 	// Whether the source of the last on_packet (the remote address) is known
@@ -155,6 +164,7 @@ private:
 	friend class EnginePass;
 	std::unique_ptr<Impl> impl_;
 	calls::CallHook* hook_ = nullptr;
+	FraudGate* fraud_ = nullptr;
 	EngineCounters counters_;
 	bool last_known_ = false;
 };

@@ -22,14 +22,6 @@ using nfq::Direction;
 
 namespace {
 
-std::string scrape(const daemon::Runtime& rt)
-{
-	daemon::Exporter x(rt);
-	daemon::metrics::Exposition e;
-	x.collect(e);
-	return e.text();
-}
-
 bool has(const std::string& text, const std::string& line) { return text.find("\n" + line + "\n") != std::string::npos; }
 
 std::vector<std::string> families(const std::string& text)
@@ -62,7 +54,7 @@ TEST_CASE("requests by method and responses by class come from the parse, summed
 	// Malformed past a good start line: counted as malformed, not by method.
 	test::send_udp(b, Direction::In, "198.51.100.11", "OPTIONS sip:100@pbx SIP/2.0\r\nVia: broken\r\n\r\n");
 
-	const std::string t = scrape(*rt);
+	const std::string t = test::scrape(*rt);
 	for (const char* line : {
 		     "sipguard_sip_requests_total{method=\"INVITE\"} 1",
 		     "sipguard_sip_requests_total{method=\"OPTIONS\"} 1",
@@ -90,7 +82,7 @@ TEST_CASE("a banned source's requests still count by method while the engine dro
 		test::send_udp(*rt->shards[0], Direction::In, "203.0.113.9", test::request(scan));
 	}
 	REQUIRE(rt->bans->active_count() == 1);
-	const std::string t = scrape(*rt);
+	const std::string t = test::scrape(*rt);
 	for (const char* line : {
 		     "sipguard_sip_requests_total{method=\"OPTIONS\"} 3",
 		     "sipguard_findings_total{detector=\"scanner\"} 1",
@@ -103,7 +95,7 @@ TEST_CASE("a banned source's requests still count by method while the engine dro
 TEST_CASE("the families come in their documented order, each declared once")
 {
 	auto rt = test::make_runtime();
-	std::vector<std::string> f = families(scrape(*rt));
+	std::vector<std::string> f = families(test::scrape(*rt));
 	const std::vector<std::string> head = {
 		"sipguard_up", "sipguard_packets_total", "sipguard_verdicts_total", "sipguard_sip_requests_total",
 		"sipguard_sip_responses_total", "sipguard_malformed_total", "sipguard_keepalives_total",
@@ -116,7 +108,11 @@ TEST_CASE("the families come in their documented order, each declared once")
 		"sipguard_kernel_in_sync",  "sipguard_kernel_divergent_elements", "sipguard_kernel_checks_total",
 		"sipguard_kernel_repairs_total", "sipguard_restored_bans",         "sipguard_restore_seconds",
 		"sipguard_reloads_total",   "sipguard_state_saves_total",         "sipguard_control_clients",
-		"sipguard_kernel_reassembly"};
+		"sipguard_kernel_reassembly", "sipguard_fraud_decisions_total", "sipguard_fraud_calls_total",
+		"sipguard_fraud_call_seconds_total", "sipguard_fraud_locks", "sipguard_fraud_locks_total",
+		"sipguard_fraud_locked_calls_total", "sipguard_fraud_bad_number_hits_total",
+		"sipguard_fraud_pattern_findings_total", "sipguard_fraud_live_calls", "sipguard_fraud_evictions_total",
+		"sipguard_fraud_list_reloads_total"};
 	REQUIRE(f.size() >= head.size() + tail.size());
 	CHECK(std::vector<std::string>(f.begin(), f.begin() + static_cast<long>(head.size())) == head);
 	CHECK(std::vector<std::string>(f.end() - static_cast<long>(tail.size()), f.end()) == tail);
@@ -157,7 +153,7 @@ TEST_CASE("every series the daemon exported before its families became tables is
 	auto rt = test::make_runtime();
 	rt->writer = std::make_unique<rules::Writer>(rules::Netlink{}); // never opened: its counters only
 	rt->shards[0]->pinhole_submit_failed.add(2);
-	const std::string text = scrape(*rt);
+	const std::string text = test::scrape(*rt);
 	CHECK(has(text, "sipguard_rules_elements_total{outcome=\"queue_full\"} 2"));
 	// The scrape's lines without their values.
 	std::vector<std::string> lines;

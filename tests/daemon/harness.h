@@ -3,10 +3,14 @@
 // shards fed packets directly, for the command handler and exporter tests.
 #pragma once
 
+#include <stdlib.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "agent/daemon/exporter.h"
 #include "agent/daemon/runtime.h"
 
 namespace sipguard::test {
@@ -36,5 +40,27 @@ inline nfq::Verdict send_udp(daemon::Shard& s, nfq::Direction dir, const std::st
 	p.payload = {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 	return s.on_packet(p, dir);
 }
+
+// The daemon's scrape, as the metrics socket serves it.
+inline std::string scrape(const daemon::Runtime& rt)
+{
+	daemon::Exporter x(rt);
+	daemon::metrics::Exposition e;
+	x.collect(e);
+	return e.text();
+}
+
+// A directory under /tmp, removed with its contents.
+struct TempDir {
+	std::filesystem::path path;
+	TempDir()
+	{
+		char tmpl[] = "/tmp/sg-daemon-test-XXXXXX";
+		path = ::mkdtemp(tmpl);
+	}
+	~TempDir() { std::filesystem::remove_all(path); }
+	TempDir(const TempDir&) = delete;
+	TempDir& operator=(const TempDir&) = delete;
+};
 
 } // namespace sipguard::test

@@ -28,14 +28,6 @@ std::vector<std::string> targets(const std::vector<rules::BanRecord>& records)
 	return out;
 }
 
-std::string scrape(const daemon::Runtime& rt)
-{
-	daemon::Exporter x(rt);
-	daemon::metrics::Exposition e;
-	x.collect(e);
-	return e.text();
-}
-
 } // namespace
 
 TEST_CASE("the kernel index follows the ban manager: hosts and prefixes, bans, unbans and expiry")
@@ -75,7 +67,7 @@ TEST_CASE("status and metrics: restored and failed bans, kernel health")
 	CHECK(s["kernel"]["repairs"]["table"].as_int() == 0);
 	CHECK(s["kernel"]["repairs"]["element"].as_int() == 0);
 
-	const std::string m = scrape(*rt);
+	const std::string m = test::scrape(*rt);
 	for (const char* line : {
 		     "\nsipguard_kernel_in_sync 0\n",
 		     "\nsipguard_kernel_divergent_elements 0\n",

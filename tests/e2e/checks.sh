@@ -14,3 +14,13 @@ check() { # check DESCRIPTION CONDITION...
 le() { [ "${1:-x}" != x ] && [ "${1:-x}" != - ] && [ "$1" -le "$2" ]; }
 eq() { [ "$1" = "$2" ]; }
 ms_between() { python3 -c "print(int(round(($2 - $1) * 1000)))"; }
+# e2e_lab_ready [SIPGUARD]: the sipguard binary to test, or exit 77 (skip)
+# without root, the lab's peers or what sipguard must have.
+e2e_lab_ready() {
+	[ -n "${1:-}" ] && SIPGUARD_BIN=$1
+	lab_require_peers
+	if ! lab_sipguard_available; then
+		echo "SKIP: $LAB_SIPGUARD_MISSING" >&2
+		exit 77
+	fi
+}

@@ -23,12 +23,7 @@ source "$E2E_DIR/../../tools/lab/accounts.sh"
 # shellcheck source=tests/e2e/checks.sh
 source "$E2E_DIR/checks.sh"
 
-[ -n "${1:-}" ] && SIPGUARD_BIN=$1
-lab_require_peers
-if ! lab_sipguard_available; then
-	echo "SKIP: $LAB_SIPGUARD_MISSING" >&2
-	exit 77
-fi
+e2e_lab_ready "${1:-}"
 
 SCENARIOS=(enum-slow-register enum-slow-invite office-nat trunk enum-register enum-invite enum-register-rot3
 	enum-invite-rot3 guess-spread guess-spread6)

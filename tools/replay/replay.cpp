@@ -9,6 +9,7 @@
 #include "agent/calls/engine_hook.h"
 #include "agent/engine/ban_log.h"
 #include "agent/engine/ban_manager.h"
+#include "agent/engine/fraud_gate.h"
 #include "agent/util/json_string.h"
 #include "nfq/decode.h"
 #include "tools/replay/pcap_source.h"
@@ -19,7 +20,7 @@ namespace {
 
 
 
-class Collector final : public engine::Sink, public engine::BanListener {
+class Collector final : public engine::Sink, public engine::BanListener, public engine::FraudEvents {
 public:
 	Collector(Result& result, const Options& opt) : result_(result), opt_(opt) {}
 
@@ -43,6 +44,19 @@ public:
 		e.evidence_json.clear();
 		f.evidence.append_json(e.evidence_json);
 		f.evidence.append_text(e.evidence_text);
+		emit(std::move(e));
+		flush_pending();
+	}
+
+	void on_fraud(const fraud::Event& f) override
+	{
+		Event e = base(Event::Kind::Fraud);
+		e.target = net::Cidr{f.source, static_cast<uint8_t>(f.source.max_prefix())};
+		e.detector = detect::Detector::Fraud;
+		e.reason = engine::fraud_reason(f);
+		e.outcome = std::string(fraud::to_string(f.verdict));
+		e.evidence_json = f.to_json();
+		e.evidence_text = f.to_text();
 		emit(std::move(e));
 		flush_pending();
 	}
@@ -148,6 +162,7 @@ std::string_view to_string(Event::Kind k)
 	case Event::Kind::Expire: return "expire";
 	case Event::Kind::Verdict: return "verdict";
 	case Event::Kind::Pinhole: return "pinhole";
+	case Event::Kind::Fraud: return "fraud";
 	}
 	return "?";
 }
@@ -160,13 +175,14 @@ std::string format_event(const Event& e, bool json)
 		                              e.target.prefix_len);
 		switch (e.kind) {
 		case Event::Kind::Finding:
+		case Event::Kind::Fraud:
 		case Event::Kind::Ban:
 		case Event::Kind::PrefixBan:
 		case Event::Kind::Unban:
 		case Event::Kind::Expire:
 			out += fmt::format(",\"detector\":\"{}\",\"reason\":", detect::to_string(e.detector));
 			util::append_json_string(out, e.reason);
-			if (e.kind == Event::Kind::Finding) {
+			if (e.kind == Event::Kind::Finding || e.kind == Event::Kind::Fraud) {
 				out += ",\"outcome\":";
 				util::append_json_string(out, e.outcome);
 			} else {
@@ -196,6 +212,8 @@ std::string format_event(const Event& e, bool json)
 	case Event::Kind::Finding:
 		return fmt::format("{} {}: {} -> {} [{}]", head, detect::to_string(e.detector), e.reason, e.outcome,
 		                   e.evidence_text);
+	case Event::Kind::Fraud:
+		return fmt::format("{} {} [{}]", head, e.reason, e.evidence_text);
 	case Event::Kind::Ban:
 	case Event::Kind::PrefixBan:
 		return fmt::format("{} for {} (offence {}): {}: {}", head, engine::human_duration(e.duration_s), e.offence_count,
@@ -266,6 +284,18 @@ Result run(const std::string& path, const Options& options)
 	if (options.track_calls) {
 		hook = std::make_unique<calls::EngineHook>(options.calls_config ? *options.calls_config : calls::Config{});
 		eng.set_call_hook(hook.get());
+	}
+	std::unique_ptr<fraud::Guard> guard;
+	std::unique_ptr<engine::FraudGate> gate;
+	if (options.fraud_config && options.fraud_config->enabled) {
+		auto g = fraud::Guard::create(*options.fraud_config);
+		if (!g) {
+			result.error = fmt::format("[fraud]: {}", g.error());
+			return result;
+		}
+		guard = std::move(*g);
+		gate = std::make_unique<engine::FraudGate>(*guard, &collector);
+		eng.set_fraud(gate.get());
 	}
 	std::optional<calls::MediaChecker> media;
 	if (hook && options.check_media) {

@@ -17,12 +17,13 @@
 #include "agent/detect/finding.h"
 #include "agent/engine/config.h"
 #include "agent/engine/engine.h"
+#include "agent/fraud/config.h"
 #include "agent/net/ip_address.h"
 
 namespace sipguard::replay {
 
 struct Event {
-	enum class Kind : uint8_t { Finding, Ban, PrefixBan, Unban, Expire, Verdict, Pinhole };
+	enum class Kind : uint8_t { Finding, Ban, PrefixBan, Unban, Expire, Verdict, Pinhole, Fraud };
 	Kind kind = Kind::Finding;
 	uint64_t packet = 0;           // frame number in the capture (0 for end-of-capture expiry)
 	util::TimePoint ts{};
@@ -30,7 +31,7 @@ struct Event {
 	net::Cidr target;
 	detect::Detector detector = detect::Detector::Manual;
 	std::string reason;
-	std::string outcome;           // findings: banned/dry_run/allowlisted/...; verdicts: drop/accept
+	std::string outcome;           // findings: banned/dry_run/allowlisted/...; verdicts: drop/accept; fraud: the guard's verdict
 	std::string evidence_json = "{}";
 	std::string evidence_text;
 	int64_t duration_s = 0;
@@ -78,6 +79,8 @@ struct Options {
 	// Check every media packet to a local address against the pinholes the
 	// tracker had open at that moment (needs track_calls).
 	std::optional<calls::MediaSelector> check_media;
+	// The toll-fraud guard's settings ([fraud]); null or not enabled: off.
+	std::shared_ptr<const fraud::Config> fraud_config;
 };
 
 struct Result {

@@ -4,9 +4,13 @@
 // benign PBX traffic mix and for a spoofed-source flood, against the parser
 // alone on the same messages (the reference measured in the same run).
 //
-//   sipguard-bench-engine [--seconds S] [--mix benign|flood]
+//   sipguard-bench-engine [--seconds S] [--mix benign|flood] [--fraud DATA_DIR]
 //
 // --mix runs one mix only; --seconds 0 makes one pass over it (callgrind).
+// --fraud runs each mix with the toll-fraud guard off and on (a UK site
+// allowing the mix's German calls; tables from DATA_DIR, e.g. data/fraud)
+// in alternating rounds and prints the best of each and their ratio.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -20,6 +24,7 @@
 #include "agent/detect/account_table.h"
 #include "agent/engine/ban_manager.h"
 #include "agent/engine/engine.h"
+#include "agent/engine/fraud_gate.h"
 #include "agent/sip/parser.h"
 #include "tests/engine/sip_builder.h"
 
@@ -114,11 +119,13 @@ std::vector<Pkt> spoofed_flood()
 	return v;
 }
 
-double run_engine(const std::vector<Pkt>& pkts, double seconds, uint64_t& total, NullSink& sink, size_t& bytes)
+double run_engine(const std::vector<Pkt>& pkts, double seconds, uint64_t& total, NullSink& sink, size_t& bytes,
+                  engine::FraudGate* fraud = nullptr)
 {
 	auto cfg = std::make_shared<engine::Config>();
 	engine::BanManager bans(*cfg, nullptr);
 	engine::Engine eng(cfg, bans, sink);
+	eng.set_fraud(fraud);
 	bytes = eng.table_bytes();
 	util::TimePoint now{std::chrono::seconds(1'800'000'000)};
 	nfq::PacketView pv;
@@ -193,19 +200,59 @@ double run_accounts(unsigned threads, double seconds)
 	return static_cast<double>(total) / elapsed;
 }
 
+// Packets/s with the guard off and on, alternating rounds, best of each.
+void fraud_ratio(std::string_view name, const std::vector<Pkt>& pkts, double seconds, const std::string& data)
+{
+	fraud::Config fc;
+	fc.enabled = true;
+	fc.country_code = "44";
+	fc.data_dir = data;
+	fc.allow_countries = {"DE"};
+	fc.pattern.same_number = {}; // every pass repeats the same calls
+	double best_off = 0, best_on = 0;
+	uint64_t decided = 0, last_findings = 0;
+	for (int round = 0; round < 3; ++round)
+		for (bool on : {false, true}) {
+			// A fresh guard each round: every round starts the clock again.
+			auto g = fraud::Guard::create(fc);
+			if (!g) {
+				fmt::print(stderr, "fraud guard: {}\n", g.error());
+				std::exit(2);
+			}
+			engine::FraudGate gate(**g, nullptr);
+			NullSink sink;
+			uint64_t n = 0;
+			size_t bytes = 0;
+			const double t = run_engine(pkts, seconds, n, sink, bytes, on ? &gate : nullptr);
+			(on ? best_on : best_off) = std::max(on ? best_on : best_off, static_cast<double>(n) / t);
+			last_findings = sink.findings;
+			if (on)
+				decided += gate.decisions(fraud::Verdict::Allow, fraud::NumberClass::International) +
+				           gate.decisions(fraud::Verdict::Warn, fraud::NumberClass::International);
+		}
+	fmt::print("{}\n  fraud guard off: {:>10.0f} packets/s\n  fraud guard on:  {:>10.0f} packets/s ({} calls decided)\n"
+	           "  ratio on/off: {:.3f}\n",
+	           name, best_off, best_on, decided, best_on / best_off);
+	if (std::getenv("BENCH_VERBOSE"))
+		fmt::print(stderr, "last round's findings: {}\n", last_findings);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
 	double seconds = 2;
 	std::string mix;
+	std::string fraud_data;
 	for (int i = 1; i < argc; ++i) {
 		if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
 			seconds = std::atof(argv[++i]);
 		} else if (std::strcmp(argv[i], "--mix") == 0 && i + 1 < argc) {
 			mix = argv[++i];
+		} else if (std::strcmp(argv[i], "--fraud") == 0 && i + 1 < argc) {
+			fraud_data = argv[++i];
 		} else {
-			std::fprintf(stderr, "usage: %s [--seconds S] [--mix benign|flood]\n", argv[0]);
+			std::fprintf(stderr, "usage: %s [--seconds S] [--mix benign|flood] [--fraud DATA_DIR]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -215,6 +262,10 @@ int main(int argc, char** argv)
 		if (!mix.empty() && std::string_view(name).substr(0, mix.size()) != mix &&
 		    !(mix == "flood" && std::string_view(name).find("flood") != std::string_view::npos))
 			continue;
+		if (!fraud_data.empty()) {
+			fraud_ratio(name, pkts, seconds, fraud_data);
+			continue;
+		}
 		NullSink sink;
 		uint64_t n_eng = 0, n_parse = 0;
 		size_t bytes = 0;
