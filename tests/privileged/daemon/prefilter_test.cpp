@@ -114,6 +114,7 @@ TEST_CASE("daemon pre-filter: two threads read queues 0,1 (unknown, never fail-o
 		CHECK(list[i]["thread"].as_int() == i % 2);
 		CHECK(list[i]["fail_open"].as_bool() == (i >= 2));
 	}
+	CHECK(has(agent.cli("status"), "queue nums:  fail open at a full queue: 2,3; never: 0,1\n"));
 	const std::string sip = lab.pbx().exec_capture("nft list chain inet sipguard sip");
 	const std::string out = lab.pbx().exec_capture("nft list chain inet sipguard output");
 	INFO(sip);
