@@ -47,7 +47,9 @@ rules::TableSpec prefilter_spec()
 // No per-source meter in the way (the tests of the queues, of the budget).
 rules::TableSpec unmetered_spec()
 {
-	rules::TableSpec spec = unmetered_spec();
+	rules::TableSpec spec = prefilter_spec();
+	spec.prefilter.source_rate = 100000;
+	spec.prefilter.source_burst = 100000;
 	return spec;
 }
 
