@@ -10,6 +10,8 @@
 #include <cstring>
 #include <ctime>
 
+#include <poll.h>
+
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -132,6 +134,8 @@ struct Queue::Impl {
 	bool take_packet(const nlmsghdr* nlh, uint32_t& id, std::span<const uint8_t>& payload, uint8_t& hook);
 	size_t process(size_t n, Handler& handler);
 	int receive(int flags, Handler& handler, size_t& got);
+	int check_receive(int r);
+	void drain(Handler& handler);
 	void send_verdicts(size_t npending);
 	void unbind();
 };
@@ -431,6 +435,38 @@ util::Status Queue::open(const QueueConfig& config)
 
 bool Queue::is_open() const { return impl_ && impl_->nl; }
 
+// What a receive result means to the loop: 0 go on (nothing, a signal, or
+// lost messages counted), -errno a fatal socket error.
+int Queue::Impl::check_receive(int r)
+{
+	if (r == 0 || r == -EINTR || r == -EAGAIN || r == -EWOULDBLOCK)
+		return 0;
+	if (r == -ENOBUFS) {
+		// Messages were lost (only without NETLINK_NO_ENOBUFS or an old
+		// kernel); their packets were failed open or dropped by the kernel.
+		bump(counters.enobufs);
+		return 0;
+	}
+	LOG(Nfq, Error, "queue {}: receive failed: {}", config.queue_num, std::strerror(-r));
+	return r;
+}
+
+// Packets already in the socket are in the kernel queue too; unbinding
+// would drop them (instance_destroy flushes with NF_DROP), so decide them.
+void Queue::Impl::drain(Handler& handler)
+{
+	size_t drained = 0, got;
+	auto drain_until = std::chrono::steady_clock::now() + kStopDrainTime;
+	while (drained < kStopDrainBudget && std::chrono::steady_clock::now() < drain_until) {
+		int r = receive(MSG_DONTWAIT, handler, got);
+		if (r == -EINTR || r == -ENOBUFS)
+			continue;
+		if (r < 0 || got == 0)
+			break;
+		drained += got;
+	}
+}
+
 int Queue::run(Handler& handler, const std::atomic<bool>& stop)
 {
 	if (!is_open())
@@ -438,39 +474,53 @@ int Queue::run(Handler& handler, const std::atomic<bool>& stop)
 	Impl& q = *impl_;
 	int result = 0;
 	size_t got;
-	while (!stop.load(std::memory_order_relaxed)) {
+	while (result == 0 && !stop.load(std::memory_order_relaxed)) {
 		// MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first message,
 		// then take whatever else is already queued, up to the batch.
 		int r = q.receive(MSG_WAITFORONE, handler, got);
-		if (r == -EAGAIN || r == -EWOULDBLOCK) {
+		if (r == -EAGAIN || r == -EWOULDBLOCK)
+			handler.on_idle();
+		result = q.check_receive(r);
+	}
+	if (result == 0)
+		q.drain(handler);
+	q.unbind();
+	return result;
+}
+
+int Queue::run_with(Queue& second, Handler& handler, const std::atomic<bool>& stop)
+{
+	if (!is_open() || !second.is_open())
+		return -EBADF;
+	Impl* qs[2] = {impl_.get(), second.impl_.get()};
+	pollfd pfd[2] = {{qs[0]->fd(), POLLIN, 0}, {qs[1]->fd(), POLLIN, 0}};
+	int result = 0;
+	size_t got;
+	while (result == 0 && !stop.load(std::memory_order_relaxed)) {
+		int n = poll(pfd, 2, static_cast<int>(kRecvTimeoutUs / 1000));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			result = -errno;
+			LOG(Nfq, Error, "queues {}+{}: poll failed: {}", qs[0]->config.queue_num, qs[1]->config.queue_num,
+			    std::strerror(errno));
+			break;
+		}
+		if (n == 0) {
 			handler.on_idle();
 			continue;
 		}
-		if (r == 0 || r == -EINTR)
-			continue;
-		if (r == -ENOBUFS) {
-			// Messages were lost (only without NETLINK_NO_ENOBUFS or an old
-			// kernel); their packets were failed open or dropped by the kernel.
-			bump(q.counters.enobufs);
-			continue;
-		}
-		LOG(Nfq, Error, "queue {}: receive failed: {}", q.config.queue_num, std::strerror(-r));
-		result = r;
-		break;
+		// One batch from each readable socket in turn, so a flood on one
+		// range costs the other at most one batch of latency.
+		for (int k = 0; k < 2 && result == 0; ++k)
+			if (pfd[k].revents != 0)
+				result = qs[k]->check_receive(qs[k]->receive(MSG_DONTWAIT, handler, got));
 	}
-	// Packets already in the socket are in the kernel queue too; unbinding
-	// would drop them (instance_destroy flushes with NF_DROP), so decide them.
-	size_t drained = 0;
-	auto drain_until = std::chrono::steady_clock::now() + kStopDrainTime;
-	while (result == 0 && drained < kStopDrainBudget && std::chrono::steady_clock::now() < drain_until) {
-		int r = q.receive(MSG_DONTWAIT, handler, got);
-		if (r == -EINTR || r == -ENOBUFS)
-			continue;
-		if (r < 0 || got == 0)
-			break;
-		drained += got;
+	for (Impl* q : qs) {
+		if (result == 0)
+			q->drain(handler);
+		q->unbind();
 	}
-	q.unbind();
 	return result;
 }
 
@@ -488,9 +538,14 @@ const QueueCounters& Queue::counters() const { return impl_->counters; }
 
 QueueGroup::~QueueGroup() { join(); }
 
-util::Status QueueGroup::open(std::span<const QueueConfig> configs)
+util::Status QueueGroup::open(std::span<const QueueConfig> configs, size_t threads)
 {
 	queues_.clear();
+	if (threads == 0)
+		threads = configs.size();
+	if (configs.size() != threads && configs.size() != 2 * threads)
+		return util::Status::invalid(fmt::format("{} queues for {} threads", configs.size(), threads));
+	threads_wanted_ = threads;
 	for (const QueueConfig& c : configs) {
 		auto q = std::make_unique<Queue>();
 		if (util::Status st = q->open(c); !st) {
@@ -504,11 +559,15 @@ util::Status QueueGroup::open(std::span<const QueueConfig> configs)
 
 util::Status QueueGroup::start(std::span<Handler* const> handlers, const std::atomic<bool>& stop)
 {
-	if (handlers.size() != queues_.size())
-		return util::Status::invalid(fmt::format("{} handlers for {} queues", handlers.size(), queues_.size()));
-	results_.assign(queues_.size(), 0);
-	for (size_t i = 0; i < queues_.size(); ++i)
-		threads_.emplace_back([this, i, h = handlers[i], &stop] { results_[i] = queues_[i]->run(*h, stop); });
+	if (handlers.size() != threads_wanted_)
+		return util::Status::invalid(fmt::format("{} handlers for {} threads", handlers.size(), threads_wanted_));
+	const bool paired = queues_.size() == 2 * threads_wanted_;
+	results_.assign(threads_wanted_, 0);
+	for (size_t i = 0; i < threads_wanted_; ++i)
+		threads_.emplace_back([this, i, paired, h = handlers[i], &stop] {
+			results_[i] = paired ? queues_[i]->run_with(*queues_[threads_wanted_ + i], *h, stop)
+			                     : queues_[i]->run(*h, stop);
+		});
 	return util::Status::success();
 }
 

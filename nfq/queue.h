@@ -109,6 +109,12 @@ public:
 	// kernel drops whatever is still queued at that instant). Returns 0 on a
 	// stop, -errno on a fatal socket error (still unbinding).
 	int run(Handler& handler, const std::atomic<bool>& stop);
+	// Like run(), for this queue and `second` on the calling thread (poll over
+	// both sockets, one batch from each readable socket in turn), with one
+	// handler: two queue ranges that the kernel's address hash maps to the
+	// same offset keep one source's state on one thread. on_idle() runs when
+	// neither queue had a packet for the receive timeout.
+	int run_with(Queue& second, Handler& handler, const std::atomic<bool>& stop);
 
 	// Unbinds and closes; idempotent.
 	void close();
@@ -123,7 +129,8 @@ private:
 	std::unique_ptr<Impl> impl_;
 };
 
-// One thread per queue, each with its own Handler. open() binds every queue
+// One thread per queue, each with its own Handler; or, paired, one thread per
+// two queues (i and threads+i, see Queue::run_with). open() binds every queue
 // before any thread starts, so a configuration error is reported up front.
 class QueueGroup {
 public:
@@ -133,13 +140,17 @@ public:
 	QueueGroup(const QueueGroup&) = delete;
 	QueueGroup& operator=(const QueueGroup&) = delete;
 
-	util::Status open(std::span<const QueueConfig> configs);
-	// handlers[i] serves configs[i]; both must outlive join().
+	// `threads` 0: one thread per queue. Otherwise configs.size() must be
+	// `threads` or 2 × `threads`; in the latter case thread i reads queues
+	// configs[i] and configs[threads + i].
+	util::Status open(std::span<const QueueConfig> configs, size_t threads = 0);
+	// handlers[i] serves thread i's queue(s); both must outlive join().
 	util::Status start(std::span<Handler* const> handlers, const std::atomic<bool>& stop);
 	// Waits for every thread; returns the first non-zero run() result.
 	int join();
 
-	size_t size() const { return queues_.size(); }
+	size_t size() const { return queues_.size(); } // queues, both ranges when paired
+	size_t threads() const { return threads_wanted_; }
 	const Queue& queue(size_t i) const { return *queues_[i]; }
 	QueueStats total() const;
 
@@ -147,6 +158,7 @@ private:
 	std::vector<std::unique_ptr<Queue>> queues_;
 	std::vector<std::thread> threads_;
 	std::vector<int> results_;
+	size_t threads_wanted_ = 0;
 };
 
 } // namespace sipguard::nfq

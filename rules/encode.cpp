@@ -154,7 +154,10 @@ RulePtr queue_rule(const std::string& chain, uint8_t proto, uint32_t port_offset
 		nftnl_rule_set_u32(r.get(), NFTNL_RULE_COMPAT_FLAGS, 0);
 	}
 	add_counter(r.get());
-	add_expr(r.get(), make_queue_expr(backend, spec.queue_base, spec.queue_count));
+	// The PBX's own traffic is known-good: with the pre-filter it joins the
+	// known range (same offset by the same hash, fail-open as configured).
+	const uint16_t base = chain == kChainOutput ? known_queue_base(spec) : spec.queue_base;
+	add_expr(r.get(), make_queue_expr(backend, base, spec.queue_count));
 	set_comment(r.get(), chain == kChainOutput ? kCommentQueuePbx : kCommentQueue);
 	return r;
 }
@@ -320,14 +323,15 @@ void append_meter_exprs(nftnl_rule* rule, bool v4, uint32_t rate, uint32_t burst
 namespace {
 
 // The rules of chain `sip` (rules/README.md, "Pre-filter"): known sources to
-// the queue (bypass as configured), the rest through the per-source meter
-// and the global budget, then to the queue without bypass.
+// the known queue range (bypass as configured), the rest through the
+// per-source meter and the global budget, then to the unknown range without
+// bypass.
 void append_sip_rules(std::vector<RulePtr>& rules, const TableSpec& spec, QueueBackend backend)
 {
 	const PrefilterSpec& pf = spec.prefilter;
-	auto queue_to = [&](RulePtr& r, bool bypass, const char* comment) {
+	auto queue_to = [&](RulePtr& r, uint16_t base, bool bypass, const char* comment) {
 		add_counter(r.get());
-		add_expr(r.get(), make_queue_expr(backend, spec.queue_base, spec.queue_count, bypass));
+		add_expr(r.get(), make_queue_expr(backend, base, spec.queue_count, bypass));
 		set_comment(r.get(), comment);
 	};
 	// Allowlisted and trusted networks (allow4/6), then the agent's known
@@ -336,7 +340,7 @@ void append_sip_rules(std::vector<RulePtr>& rules, const TableSpec& spec, QueueB
 		bool v4 = set == kSetAllow4 || set == kSetKnown4;
 		auto r = ban_rule(v4 ? NFPROTO_IPV4 : NFPROTO_IPV6, set);
 		nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, kChainSip);
-		queue_to(r, pf.known_bypass, kCommentQueueKnown);
+		queue_to(r, known_queue_base(spec), pf.known_bypass, kCommentQueueKnown);
 		rules.push_back(std::move(r));
 	}
 	if (pf.limits) {
@@ -355,9 +359,10 @@ void append_sip_rules(std::vector<RulePtr>& rules, const TableSpec& spec, QueueB
 		set_comment(r.get(), kCommentBudgetDrop);
 		rules.push_back(std::move(r));
 	}
-	// Unknown sources never fail open: with no agent, dropped.
+	// Unknown sources never fail open: with no agent, dropped; their range
+	// is bound without NFQA_CFG_F_FAIL_OPEN, so a full queue drops too.
 	auto r = new_rule(kChainSip);
-	queue_to(r, false, kCommentQueueUnknown);
+	queue_to(r, spec.queue_base, false, kCommentQueueUnknown);
 	rules.push_back(std::move(r));
 }
 

@@ -40,9 +40,9 @@ std::string validate(const TableSpec& spec)
 			return "SIP port 0 is not a valid port";
 	if (spec.queue_count == 0)
 		return "queue count must be at least 1";
-	if (uint32_t(spec.queue_base) + spec.queue_count - 1 > 65535)
+	if (uint32_t(spec.queue_base) + total_queues(spec) - 1 > 65535)
 		return "queues " + std::to_string(spec.queue_base) + ".." +
-		       std::to_string(uint32_t(spec.queue_base) + spec.queue_count - 1) + " exceed queue number 65535";
+		       std::to_string(uint32_t(spec.queue_base) + total_queues(spec) - 1) + " exceed queue number 65535";
 	if (spec.pin_media) {
 		if (spec.rtp_min == 0 || spec.rtp_min > spec.rtp_max)
 			return "RTP port range " + std::to_string(spec.rtp_min) + "-" + std::to_string(spec.rtp_max) +
@@ -65,6 +65,16 @@ std::string validate(const TableSpec& spec)
 			return "pre-filter meter timeout must be positive";
 	}
 	return "";
+}
+
+uint16_t known_queue_base(const TableSpec& spec)
+{
+	return spec.prefilter.enabled ? static_cast<uint16_t>(spec.queue_base + spec.queue_count) : spec.queue_base;
+}
+
+uint32_t total_queues(const TableSpec& spec)
+{
+	return spec.prefilter.enabled ? 2u * spec.queue_count : spec.queue_count;
 }
 
 std::string_view to_string(QueueBackend backend)

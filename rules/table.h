@@ -110,6 +110,16 @@ struct TableSpec {
 	bool keep_elements = true;
 };
 
+// The first queue of the known sources' range (rules/README.md, "Pre-filter"):
+// with the pre-filter on, known sources, allowlisted/trusted networks and the
+// PBX's own traffic go to queue_base+queue_count .. +2*queue_count-1 (the
+// agent binds them fail-open as configured), unknown sources to queue_base ..
+// (never fail-open). Without the pre-filter there is one range: queue_base.
+uint16_t known_queue_base(const TableSpec& spec);
+// Every queue number the table sends to: queue_count, or 2 × queue_count
+// with the pre-filter.
+uint32_t total_queues(const TableSpec& spec);
+
 // Checks ranges (ports, queues, RTP range, sizes); returns a message or "".
 std::string validate(const TableSpec& spec);
 

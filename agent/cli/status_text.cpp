@@ -83,6 +83,16 @@ void print_status(const json::Value& s)
 	           remaining(s["uptime_s"].as_int()), s["config"].as_string());
 	fmt::print("queues:      {} (backend {}){}{}\n", s["queues"].as_int(), s["queue_backend"].as_string(),
 	           s["dry_run"].as_bool() ? ", DRY RUN" : "", s["media_pinning"].as_bool() ? ", media pinning on" : "");
+	if (const json::Array& bound = s["queue_list"].as_array(); !bound.empty()) {
+		// With the pre-filter: the unknown range never fails open, the known one may.
+		std::string open, closed;
+		for (const json::Value& q : bound) {
+			std::string& to = q["fail_open"].as_bool() ? open : closed;
+			to += (to.empty() ? "" : ",") + std::to_string(q["queue"].as_int());
+		}
+		fmt::print("queue nums:  fail open at a full queue: {}; never: {}\n", open.empty() ? "none" : open,
+		           closed.empty() ? "none" : closed);
+	}
 	if (!s["defrag"].as_string().empty())
 		fmt::print("reassembly:  {}\n", s["defrag"].as_string() == "none"
 		                                    ? std::string("none (first fragments of unknown sources are dropped)")

@@ -22,12 +22,13 @@ using config::Apply;
 
 const config::Row<DaemonSettings> kDaemonRows[] = {
 	{{.name = "daemon.queues", .type = T::Int, .default_value = "0",
-	  .help = "Number of NFQUEUE queues, one agent thread each. 0 = one per online CPU.\n"
+	  .help = "Number of queue threads (one NFQUEUE each; two with the pre-filter on). 0 = one per online CPU.\n"
 	          "The kernel balances SIP flows over them by the symmetric address hash.",
 	  .min = 0, .max = 64, .apply = Apply::Restart},
 	 config::bind<&DaemonSettings::queues>()},
 	{{.name = "daemon.queue_base", .type = T::Int, .default_value = "0",
-	  .help = "First NFQUEUE number; queues are queue_base..queue_base+queues-1.\n"
+	  .help = "First NFQUEUE number; queues are queue_base..queue_base+queues-1, and with the pre-filter on\n"
+	          "also queue_base+queues..queue_base+2*queues-1 (known sources, read by the same threads).\n"
 	          "Change it only if another program on this host uses these queue numbers.",
 	  .min = 0, .max = 65000, .apply = Apply::Restart},
 	 config::bind<&DaemonSettings::queue_base>()},
@@ -36,9 +37,9 @@ const config::Row<DaemonSettings> kDaemonRows[] = {
 	  .apply = Apply::Restart},
 	 config::bind<&DaemonSettings::queue_maxlen>()},
 	{{.name = "daemon.fail_open", .type = T::Bool, .default_value = "true",
-	  .help = "Let known sources' SIP pass uninspected when no agent listens (true) instead of dropping it.\n"
-	          "With the pre-filter on, unknown sources never pass uninspected and a full queue drops (the kernel's\n"
-	          "fail-open is per queue); with it off, true also lets everything pass at a full queue.\n"
+	  .help = "Let known sources' SIP pass uninspected when no agent listens or their queue is full (true)\n"
+	          "instead of dropping it. With the pre-filter on, unknown sources have queues of their own that\n"
+	          "never fail open; with it off, true lets everything pass at a full queue.\n"
 	          "Shown as sipguard_kernel_failed_open_packets_total and sipguard_kernel_queue_dropped_total.",
 	  .apply = Apply::Restart},
 	 config::bind<&DaemonSettings::fail_open>()},
@@ -228,8 +229,10 @@ private:
 			errors.push_back(cfg.values_.error_at(cfg.source_, key, std::move(msg)));
 		};
 		const DaemonSettings& d = cfg.daemon_;
-		if (d.queue_base + d.queues - 1 > 65535)
-			error("daemon.queue_base", "queue_base + queues exceeds queue number 65535");
+		if (const unsigned total = d.prefilter.enabled ? 2 * d.queues : d.queues; d.queue_base + total - 1 > 65535)
+			error("daemon.queue_base", d.prefilter.enabled
+			                               ? "queue_base + 2 × queues (pre-filter on) exceeds queue number 65535"
+			                               : "queue_base + queues exceeds queue number 65535");
 		for (uint16_t port : d.sip_ports)
 			if (port >= d.rtp_range.lo && port <= d.rtp_range.hi)
 				error("media.rtp_range",

@@ -252,6 +252,18 @@ json::Value status_json(const Runtime& rt)
 	v.set("queue_backend", std::string(rt.backend == rules::QueueBackend::Native ? "native" : "compat"));
 	v.set("defrag", std::string(rules::to_string(rt.defrag)));
 	v.set("queues", rt.shards.size());
+	// Every queue number bound, with its fail-open flag: with the pre-filter
+	// the unknown range (never fail-open) and the known range.
+	json::Array bound;
+	for (size_t i = 0; i < rt.queues.size(); ++i) {
+		const nfq::QueueConfig& qc = rt.queues.queue(i).config();
+		json::Value q = json::Object{};
+		q.set("queue", static_cast<uint64_t>(qc.queue_num));
+		q.set("thread", static_cast<uint64_t>(rt.queues.threads() ? i % rt.queues.threads() : 0));
+		q.set("fail_open", qc.fail_open);
+		bound.push_back(std::move(q));
+	}
+	v.set("queue_list", std::move(bound));
 	v.set("dry_run", cfg->daemon().dry_run);
 	v.set("media_pinning", cfg->daemon().media_pinning);
 	json::Value packets = json::Object{};

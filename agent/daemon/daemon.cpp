@@ -165,9 +165,8 @@ bool Daemon::start_queues(const Config& cfg)
 		nfq::QueueConfig q;
 		q.queue_num = static_cast<uint16_t>(d.queue_base + i);
 		q.max_len = d.queue_maxlen;
-		// With the pre-filter, unknown sources share the queue and must never
-		// pass uninspected: the kernel's fail-open is per queue, so it is off
-		// (known sources still pass by `bypass` when no agent listens).
+		// With the pre-filter this is the unknown sources' range: they must
+		// never pass uninspected, and the kernel's fail-open is per queue.
 		q.fail_open = d.fail_open && !d.prefilter.enabled;
 		qcfgs.push_back(q);
 		calls::Config cc = cfg.calls();
@@ -175,7 +174,16 @@ bool Daemon::start_queues(const Config& cfg)
 		rt_.shards.push_back(std::make_unique<Shard>(rt_, cc, util::random_seed()));
 		handlers.push_back(rt_.shards.back().get());
 	}
-	if (util::Status st = rt_.queues.open(qcfgs); !st) {
+	// The known sources' range (rules::known_queue_base): the same hash puts
+	// an address at the same offset, so thread i reads queues i and Q+i.
+	if (d.prefilter.enabled)
+		for (unsigned i = 0; i < d.queues; ++i) {
+			nfq::QueueConfig q = qcfgs[i];
+			q.queue_num = static_cast<uint16_t>(d.queue_base + d.queues + i);
+			q.fail_open = d.fail_open;
+			qcfgs.push_back(q);
+		}
+	if (util::Status st = rt_.queues.open(qcfgs, d.queues); !st) {
 		LOG(Daemon, Error, "cannot bind the queues: {}", st.message);
 		return false;
 	}
@@ -240,7 +248,7 @@ bool Daemon::start()
 	LOG(Daemon, Info,
 	    "table inet sipguard installed (queue backend {}, fragment reassembly {}, queues {}..{}, SIP ports {}, media "
 	    "pinning {})",
-	    rules::to_string(rt_.backend), rules::to_string(spec_.defrag), d.queue_base, d.queue_base + d.queues - 1,
+	    rules::to_string(rt_.backend), rules::to_string(spec_.defrag), d.queue_base, d.queue_base + rules::total_queues(spec_) - 1,
 	    fmt::join(d.sip_ports, ","),
 	    d.media_pinning ? fmt::format("on {}-{}", d.rtp_range.lo, d.rtp_range.hi) : std::string("off"));
 	if (spec_.defrag == rules::DefragBackend::None)

@@ -108,7 +108,7 @@ std::vector<nfq::KernelQueueStats> Runtime::kernel_queue_stats() const
 	std::vector<nfq::KernelQueueStats> all = std::move(*read);
 	const uint32_t base = config()->daemon().queue_base;
 	std::erase_if(all, [&](const nfq::KernelQueueStats& k) {
-		return k.queue_num < base || k.queue_num >= base + shards.size();
+		return k.queue_num < base || k.queue_num >= base + queues.size();
 	});
 	return all;
 }

@@ -574,6 +574,15 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 			auto* info = static_cast<const XtNfqInfoV3*>(nftnl_expr_get(q, NFTNL_EXPR_TG_INFO, &len));
 			return (info->flags & kNfqFlagBypass) != 0;
 		};
+		// (first queue, queue count) of a queue expression.
+		auto range_of = [&](const nftnl_expr* q) {
+			if (backend == QueueBackend::Native)
+				return std::pair<int, int>(nftnl_expr_get_u16(q, NFTNL_EXPR_QUEUE_NUM),
+				                           nftnl_expr_get_u16(q, NFTNL_EXPR_QUEUE_TOTAL));
+			uint32_t len = 0;
+			auto* info = static_cast<const XtNfqInfoV3*>(nftnl_expr_get(q, NFTNL_EXPR_TG_INFO, &len));
+			return std::pair<int, int>(info->queuenum, info->queues_total);
+		};
 		for (size_t i = 0; i < 4; ++i) {
 			auto back = roundtrip(sip[i].get());
 			auto e = exprs(back.get());
@@ -582,6 +591,8 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 			      (i == 0 ? kSetAllow4 : i == 1 ? kSetAllow6 : i == 2 ? kSetKnown4 : kSetKnown6));
 			CHECK(name_of(e[4]) == "counter");
 			CHECK(bypass_of(e[5]));
+			// Known sources: the second range, 2..3 (fail-open per config).
+			CHECK(range_of(e[5]) == std::pair(2, 2));
 		}
 		for (size_t i = 4; i < 6; ++i) {
 			auto back = roundtrip(sip[i].get());
@@ -612,6 +623,14 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 		auto last = exprs(back_last.get());
 		REQUIRE(last.size() == 2); // counter, queue
 		CHECK_FALSE(bypass_of(last[1]));
+		// Unknown sources: the first range, 0..1 (never fail-open).
+		CHECK(range_of(last[1]) == std::pair(0, 2));
+		// The PBX's own traffic joins the known range.
+		for (auto& r : make_chain_rules(kChainOutput, spec, backend)) {
+			auto back = roundtrip(r.get());
+			auto e = exprs(back.get());
+			CHECK(range_of(e.back()) == std::pair(2, 2));
+		}
 
 		// Without fail-open the known sources' rules lose bypass too.
 		TableSpec closed = spec;
@@ -626,6 +645,17 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 		CHECK(set_definitions(split).size() == 11);
 	}
 	CHECK(validate(spec).empty());
+	CHECK(known_queue_base(spec) == 2);
+	CHECK(total_queues(spec) == 4);
+	// Two ranges must fit below 65536: 65532..65535 does, 65533.. does not.
+	TableSpec high = spec;
+	high.queue_base = 65532;
+	CHECK(validate(high).empty());
+	high.queue_base = 65533;
+	CHECK(validate(high) == "queues 65533..65536 exceed queue number 65535");
+	high.prefilter.enabled = false;
+	CHECK(validate(high).empty());
+	CHECK(known_queue_base(high) == 65533);
 	TableSpec bad = spec;
 	bad.prefilter.source_rate = 0;
 	CHECK(validate(bad) == "pre-filter rates must be at least 1 packet/s");

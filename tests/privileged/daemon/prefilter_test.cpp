@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Privileged: the daemon's pre-filter end to end: a source the PBX contacts becomes known and skips the meter while the agent inspects it, an unknown one over its rate is dropped in the kernel and reported, with the agent gone known SIP passes and unknown SIP does not, and a damaged pre-filter is repaired.
+// Privileged: the daemon's pre-filter end to end: a source the PBX contacts becomes known and skips the meter while the agent inspects it, an unknown one over its rate is dropped in the kernel and reported, with the agent gone known SIP passes and unknown SIP does not, known and unknown sources have queue ranges of their own that the same threads read (one address, one offset in both), and a damaged pre-filter is repaired.
 #include <doctest/doctest.h>
 
 #include <signal.h>
 
 #include <chrono>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,7 +60,88 @@ bool pbx_contacts(DaemonLab& lab, const std::string& phone)
 	return false;
 }
 
+// sipguard_queue_received_total by queue number, from `stats --prometheus`.
+std::map<int, uint64_t> received_by_queue(const Agent& agent)
+{
+	std::map<int, uint64_t> out;
+	std::istringstream in(agent.metrics());
+	const std::string prefix = "sipguard_queue_received_total{queue=\"";
+	for (std::string line; std::getline(in, line);)
+		if (line.rfind(prefix, 0) == 0) {
+			const size_t q_end = line.find('"', prefix.size());
+			out[std::stoi(line.substr(prefix.size(), q_end - prefix.size()))] =
+				std::stoull(line.substr(line.rfind(' ') + 1));
+		}
+	return out;
+}
+
+// The queue that took one keep-alive from `from` (-1: none within 2 s).
+int queue_of(DaemonLab& lab, const Agent& agent, const std::string& from)
+{
+	const auto before = received_by_queue(agent);
+	lab.send_one(from, 40000, 5060, kKeepalive);
+	const auto t0 = std::chrono::steady_clock::now();
+	while (std::chrono::steady_clock::now() - t0 < 2s) {
+		for (const auto& [q, n] : received_by_queue(agent))
+			if (before.count(q) == 0 || before.at(q) != n)
+				return q;
+		std::this_thread::sleep_for(20ms);
+	}
+	return -1;
+}
+
 } // namespace
+
+TEST_CASE("daemon pre-filter: two threads read queues 0,1 (unknown, never fail-open) and 2,3 (known); an address "
+          "takes queue i while unknown and 2+i once known")
+{
+	test::require_root_or_skip();
+	std::vector<std::string> sources;
+	for (int i = 0; i < 16; ++i)
+		sources.push_back("192.0.2." + std::to_string(50 + i));
+	DaemonLab lab{sources};
+	test::TempDir dir;
+	Agent agent{lab.pbx(), dir.path, kPrefilter}; // queues = 2, fail_open default (true)
+	agent.start();
+
+	// status lists both ranges: thread i reads queue i and 2+i.
+	util::json::Value s = agent.status();
+	CHECK(s["queues"].as_int() == 2);
+	const auto& list = s["queue_list"].as_array();
+	REQUIRE(list.size() == 4);
+	for (int i = 0; i < 4; ++i) {
+		CHECK(list[i]["queue"].as_int() == i);
+		CHECK(list[i]["thread"].as_int() == i % 2);
+		CHECK(list[i]["fail_open"].as_bool() == (i >= 2));
+	}
+	CHECK(has(agent.cli("status"), "queue nums:  fail open at a full queue: 2,3; never: 0,1\n"));
+	const std::string sip = lab.pbx().exec_capture("nft list chain inet sipguard sip");
+	const std::string out = lab.pbx().exec_capture("nft list chain inet sipguard output");
+	INFO(sip);
+	INFO(out);
+	CHECK(received_by_queue(agent).size() == 4);
+
+	std::map<std::string, int> unknown_q;
+	for (const auto& a : sources)
+		unknown_q[a] = queue_of(lab, agent, a);
+	std::string elements;
+	for (const auto& a : sources)
+		elements += (elements.empty() ? "" : ", ") + a;
+	lab.pbx().must("nft add element inet sipguard known4 '{ " + elements + " timeout 10m }'");
+	std::set<int> used;
+	for (const auto& a : sources) {
+		INFO(a);
+		const int u = unknown_q[a];
+		CHECK((u == 0 || u == 1));
+		CHECK(queue_of(lab, agent, a) == u + 2);
+		used.insert(u);
+	}
+	// 16 addresses spread over both threads (else the pairing is untested).
+	CHECK(used.size() == 2);
+	// Every keep-alive was inspected (taken by a queue), none failed open.
+	CHECK(agent.status()["prefilter"]["failed_open"].as_int() == 0);
+	CHECK(agent.stop(SIGTERM) == 0);
+}
 
 TEST_CASE("daemon pre-filter: a source the PBX contacted is known and skips the meter; an unknown source over its "
           "rate is dropped in the kernel, in status and metrics; with the agent gone only known SIP passes")
@@ -97,8 +181,6 @@ TEST_CASE("daemon pre-filter: a source the PBX contacted is known and skips the 
 	                 std::to_string(kBurst - got[kStranger]) + "\n"));
 	CHECK(has(m, "sipguard_prefilter_known_sources{family=\"ipv4\"} 1\n"));
 	CHECK(has(m, "sipguard_kernel_failed_open_packets_total 0\n"));
-	// The queue does not fail open with the pre-filter on (/proc: flags are
-	// not shown, so ask the daemon's log line for the queue config).
 	CHECK(agent.stop(SIGTERM) == 0);
 
 	// Agent gone, table kept: the known phone's SIP passes (bypass), the

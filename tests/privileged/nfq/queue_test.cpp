@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -156,6 +157,11 @@ public:
 	{
 		std::lock_guard lock(mu_);
 		return seen_;
+	}
+	size_t seen_from(const std::string& src)
+	{
+		std::lock_guard lock(mu_);
+		return static_cast<size_t>(std::count_if(seen_.begin(), seen_.end(), [&](const Seen& x) { return x.src == src; }));
 	}
 
 	std::atomic<int> idle_calls{0};
@@ -456,11 +462,7 @@ TEST_CASE("QueueGroup: one thread per queue, traffic spread over two queues all 
 	CHECK(h0.seen().size() + h1.seen().size() == want);
 	// Each remote address stays on one queue (the engine shards by source).
 	for (const auto& s : sources) {
-		size_t on0 = 0, on1 = 0;
-		for (const auto& x : h0.seen())
-			on0 += x.src == s;
-		for (const auto& x : h1.seen())
-			on1 += x.src == s;
+		const size_t on0 = h0.seen_from(s), on1 = h1.seen_from(s);
 		CHECK((on0 == 0 || on1 == 0));
 	}
 	MESSAGE("queue 0 saw ", h0.seen().size(), ", queue 1 saw ", h1.seen().size());
@@ -603,5 +605,85 @@ TEST_CASE("a SIP datagram larger than the MTU arrives reassembled, IPv4 and IPv6
 	CHECK(v6_whole == 1);
 	CHECK(partial == 0);
 	for (int fd : {pbx4, cli4, pbx6, cli6})
+		close(fd);
+}
+
+TEST_CASE("QueueGroup paired: two threads read queues 0+2 and 1+3 (pre-filter ranges); an address that turns known "
+          "stays on its handler")
+{
+	test::require_root_or_skip();
+	Lab lab;
+	std::vector<std::string> sources;
+	for (int i = 30; i < 46; ++i) {
+		sources.push_back("10.200.1." + std::to_string(i));
+		lab.client.must("ip addr add " + sources.back() + "/24 dev c0");
+	}
+	{
+		test::EnterNetns in(lab.pbx);
+		rules::Netlink nl;
+		REQUIRE(nl.open().ok());
+		rules::TableSpec spec;
+		spec.sip_ports = {kSipPort};
+		spec.queue_count = 2;
+		spec.prefilter.enabled = true;
+		rules::QueueBackend backend;
+		rules::Status st = rules::install_auto(nl, spec, backend);
+		REQUIRE_MESSAGE(st.ok(), st.message);
+	}
+	std::vector<QueueConfig> configs(4);
+	for (uint16_t n = 0; n < 4; ++n) {
+		configs[n].queue_num = n;
+		configs[n].fail_open = n >= 2;
+	}
+	QueueGroup group;
+	{
+		test::EnterNetns in(lab.pbx);
+		util::Status bad = group.open({configs.data(), 3}, 2);
+		CHECK(bad.message == "3 queues for 2 threads");
+		util::Status st = group.open(configs, 2);
+		REQUIRE_MESSAGE(st.ok(), st.message);
+	}
+	REQUIRE(group.size() == 4);
+	REQUIRE(group.threads() == 2);
+	RecordingHandler h0, h1;
+	std::vector<Handler*> handlers{&h0, &h1};
+	std::atomic<bool> stop{false};
+	util::Status started = group.start(handlers, stop);
+	REQUIRE_MESSAGE(started.ok(), started.message);
+
+	int pbx4 = udp_socket(lab.pbx, kPbxV4, kSipPort);
+	std::vector<int> fds;
+	for (const auto& s : sources)
+		fds.push_back(udp_socket(lab.client, s.c_str(), 5062));
+	// Every source first unknown (queues 0-1), then known (queues 2-3).
+	constexpr int per_source = 10;
+	const size_t want = per_source * fds.size();
+	for (bool known : {false, true}) {
+		if (known)
+			for (const auto& s : sources)
+				lab.pbx.must("nft add element inet sipguard known4 '{ " + s + " timeout 10m }'");
+		for (int i = 0; i < per_source / 2; ++i)
+			for (size_t k = 0; k < fds.size(); ++k)
+				send_to(fds[k], kPbxV4, kSipPort, sip_options(sources[k].c_str(), i));
+		CHECK(receive_all(pbx4, want / 2).size() == want / 2);
+	}
+	auto t0 = Clock::now();
+	stop = true;
+	CHECK(group.join() == 0);
+	CHECK(Clock::now() - t0 < std::chrono::seconds(1));
+	// Both ranges were used, and every packet went through a handler.
+	for (uint16_t n = 0; n < 4; ++n)
+		CHECK(group.queue(n).stats().received > 0);
+	CHECK(group.total().received == want);
+	CHECK(h0.seen().size() + h1.seen().size() == want);
+	// Queue i and 2+i share thread i, and the hash gives an address the same
+	// offset in both ranges: each address is on one handler only.
+	for (const auto& s : sources) {
+		const size_t on0 = h0.seen_from(s), on1 = h1.seen_from(s);
+		CHECK(on0 + on1 == per_source);
+		CHECK((on0 == 0 || on1 == 0));
+	}
+	close(pbx4);
+	for (int fd : fds)
 		close(fd);
 }

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Privileged: the pre-filter in a real kernel: known sources skip the meters, an unknown source over its rate or the global budget is dropped in the kernel (counted), unknown SIP never fails open, and a repair restores the rules.
+// Privileged: the pre-filter in a real kernel: known sources skip the meters, an unknown source over its rate or the global budget is dropped in the kernel (counted), unknown SIP never fails open while known SIP does at a full queue, one address takes the same offset in both queue ranges, and a repair restores the rules.
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nfq/proc_stats.h"
@@ -38,6 +41,15 @@ rules::TableSpec prefilter_spec()
 	spec.prefilter.source_burst = 10;
 	spec.prefilter.unknown_rate = 100000;
 	spec.prefilter.unknown_burst = 100000;
+	return spec;
+}
+
+// No per-source meter in the way (the tests of the queues, of the budget).
+rules::TableSpec unmetered_spec()
+{
+	rules::TableSpec spec = prefilter_spec();
+	spec.prefilter.source_rate = 100000;
+	spec.prefilter.source_burst = 100000;
 	return spec;
 }
 
@@ -117,9 +129,7 @@ TEST_CASE("pre-filter: the global budget for unknown sources drops in the kernel
 {
 	test::require_root_or_skip();
 	test::ProbeLab lab{kSources};
-	rules::TableSpec spec = prefilter_spec();
-	spec.prefilter.source_rate = 100000;
-	spec.prefilter.source_burst = 100000;
+	rules::TableSpec spec = unmetered_spec();
 	spec.prefilter.unknown_rate = 10; // one bucket of 10 for every unknown source together
 	spec.prefilter.unknown_burst = 10;
 	install(lab, spec);
@@ -135,60 +145,157 @@ TEST_CASE("pre-filter: the global budget for unknown sources drops in the kernel
 	CHECK(got[kUnknown4] + got[kUnknown6] == 0);
 }
 
-TEST_CASE("pre-filter with a stalled consumer: a full queue lets no unknown packet through")
-{
-	test::require_root_or_skip();
-	test::ProbeLab lab{kSources};
-	rules::TableSpec spec = prefilter_spec();
-	spec.prefilter.source_rate = 100000;
-	spec.prefilter.source_burst = 100000;
-	install(lab, spec);
-	add_known(lab, {kKnown4});
+namespace {
 
-	// Bound and never read, as the daemon configures it with the
-	// pre-filter on: no fail-open flag, so a full queue drops.
-	nfq::Queue stalled;
+// Both queue ranges bound and never read, as the daemon configures them with
+// the pre-filter on: the unknown range (queue 0) without fail-open, the
+// known range (queue 1) with it.
+struct StalledPair {
+	nfq::Queue unknown, known;
+	explicit StalledPair(const test::ProbeLab& lab)
 	{
 		EnterNetns in(lab.pbx());
 		nfq::QueueConfig qc;
-		qc.queue_num = 0;
 		qc.max_len = 16;
+		qc.queue_num = 0;
 		qc.fail_open = false;
-		util::Status st = stalled.open(qc);
+		util::Status st = unknown.open(qc);
+		REQUIRE_MESSAGE(st, st.message);
+		qc.queue_num = 1;
+		qc.fail_open = true;
+		st = known.open(qc);
 		REQUIRE_MESSAGE(st, st.message);
 	}
+};
+
+nfq::KernelQueueStats proc_queue(const test::ProbeLab& lab, uint16_t num)
+{
+	EnterNetns in(lab.pbx());
+	auto stats = nfq::read_proc_queue_stats();
+	REQUIRE(stats.ok());
+	for (const auto& q : *stats)
+		if (q.queue_num == num)
+			return q;
+	FAIL("queue ", num, " is not bound");
+	return {};
+}
+
+} // namespace
+
+TEST_CASE("pre-filter with a stalled consumer: a full queue lets no unknown packet through, known ones fail open")
+{
+	test::require_root_or_skip();
+	test::ProbeLab lab{kSources};
+	rules::TableSpec spec = unmetered_spec();
+	install(lab, spec);
+	add_known(lab, {kKnown4, kKnown6});
+	REQUIRE(rules::known_queue_base(spec) == 1);
+
+	StalledPair stalled(lab);
 	auto got = lab.send_from_each({kUnknown4, kUnknown6}, test::ProbeLab::kPort, kOptions, kBurst);
 	CHECK(got[kUnknown4] == 0);
 	CHECK(got[kUnknown6] == 0);
 	rules::Counters c = counters(lab);
 	CHECK(c.queued_unknown == 2 * kBurst);
-	uint64_t kernel_dropped = 0, ids = 0;
-	{
-		EnterNetns in(lab.pbx());
-		auto stats = nfq::read_proc_queue_stats();
-		REQUIRE(stats.ok());
-		for (const auto& q : *stats) {
-			kernel_dropped += q.queue_dropped + q.user_dropped;
-			ids += q.id_sequence;
-		}
-	}
-	// Every queued packet is either held (16) or dropped by the full queue:
+	// Every unknown packet is either held (16) or dropped by the full queue:
 	// none failed open (rule counter = ids handed out + queue drops).
-	CHECK(ids == 16);
-	CHECK(kernel_dropped == 2 * kBurst - 16);
-	CHECK(c.queued() == ids + kernel_dropped);
+	nfq::KernelQueueStats q0 = proc_queue(lab, 0);
+	CHECK(q0.id_sequence == 16);
+	CHECK(q0.queue_dropped + q0.user_dropped == 2 * kBurst - 16);
+	CHECK(c.queued_unknown == q0.id_sequence + q0.queue_dropped + q0.user_dropped);
 
-	// A known source meets the same full queue: the kernel's fail-open is
-	// per queue, not per rule, and `bypass` acts only when nobody is bound.
-	auto known = lab.send_from_each({kKnown4}, test::ProbeLab::kPort, kOptions, 20);
-	CHECK(known[kKnown4] == 0);
+	// Known sources have a queue of their own with fail-open: once it holds
+	// 16, the rest passes uninspected (no id, no drop: the failed-open gap).
+	auto known = lab.send_from_each({kKnown4, kKnown6}, test::ProbeLab::kPort, kOptions, kBurst);
+	CHECK(known[kKnown4] + known[kKnown6] == 2 * kBurst - 16);
+	c = counters(lab);
+	CHECK(c.queued_known == 2 * kBurst);
+	nfq::KernelQueueStats q1 = proc_queue(lab, 1);
+	CHECK(q1.id_sequence == 16);
+	CHECK(q1.queue_dropped + q1.user_dropped == 0);
+	// The unknown queue is still full and still drops.
+	auto again = lab.send_from_each({kUnknown4}, test::ProbeLab::kPort, kOptions, 20);
+	CHECK(again[kUnknown4] == 0);
 
 	// The consumer gone (unbound): known sources pass by bypass again,
 	// unknown ones still do not.
-	stalled.close();
+	stalled.unknown.close();
+	stalled.known.close();
 	auto after = lab.send_from_each({kKnown4, kUnknown4}, test::ProbeLab::kPort, kOptions, 20);
 	CHECK(after[kKnown4] == 20);
 	CHECK(after[kUnknown4] == 0);
+}
+
+TEST_CASE("pre-filter with 4 queues: an address takes queue i while unknown and queue 4+i once known")
+{
+	test::require_root_or_skip();
+	std::vector<std::string> sources;
+	for (int i = 1; i <= 12; ++i)
+		sources.push_back("192.0.2." + std::to_string(30 + i));
+	for (int i = 1; i <= 12; ++i)
+		sources.push_back("2001:db8:1::" + std::to_string(30 + i));
+	test::ProbeLab lab{sources};
+	rules::TableSpec spec = prefilter_spec();
+	spec.queue_count = 4;
+	spec.prefilter.source_rate = 100000;
+	spec.prefilter.source_burst = 100000;
+	install(lab, spec);
+	INFO(table_text(lab));
+
+	std::vector<nfq::Queue> queues(8);
+	{
+		EnterNetns in(lab.pbx());
+		for (uint16_t n = 0; n < 8; ++n) {
+			nfq::QueueConfig qc;
+			qc.queue_num = n;
+			qc.max_len = 64;
+			qc.fail_open = n >= 4;
+			util::Status st = queues[n].open(qc);
+			REQUIRE_MESSAGE(st, st.message);
+		}
+	}
+	auto ids = [&] {
+		std::vector<uint32_t> v(8, 0);
+		EnterNetns in(lab.pbx());
+		auto stats = nfq::read_proc_queue_stats();
+		REQUIRE(stats.ok());
+		for (const auto& q : *stats)
+			if (q.queue_num < 8)
+				v[q.queue_num] = q.id_sequence;
+		return v;
+	};
+	// The queue one datagram from `from` landed on (bounded wait: 1 s).
+	auto queue_of = [&](const std::string& from) {
+		const std::vector<uint32_t> before = ids();
+		lab.send_one(from, 40000, test::ProbeLab::kPort, kOptions);
+		for (int tries = 0; tries < 100; ++tries) {
+			const std::vector<uint32_t> now = ids();
+			for (int n = 0; n < 8; ++n)
+				if (now[n] != before[n])
+					return n;
+			std::this_thread::sleep_for(10ms);
+		}
+		return -1;
+	};
+	std::map<std::string, int> unknown_q;
+	for (const auto& a : sources)
+		unknown_q[a] = queue_of(a);
+	std::vector<const char*> all;
+	for (const auto& a : sources)
+		all.push_back(a.c_str());
+	add_known(lab, all);
+	std::set<int> used;
+	for (const auto& a : sources) {
+		INFO(a);
+		const int u = unknown_q[a];
+		const int k = queue_of(a);
+		CHECK(u >= 0);
+		CHECK(u < 4);
+		CHECK(k == u + 4);
+		used.insert(u);
+	}
+	// 24 addresses spread over more than one queue (else the test proves nothing).
+	CHECK(used.size() > 1);
 }
 
 TEST_CASE("pre-filter: reconcile sees a deleted meter rule, a flushed chain sip or a deleted known set; repair "
