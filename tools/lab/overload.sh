@@ -192,11 +192,12 @@ ovl_one() {
 			--table-file "$LAB_TMP/sipguard-table.json" \
 			--metrics-before "$LAB_TMP/metrics0.txt" --metrics-after "$LAB_TMP/metrics1.txt" \
 			--banlog "${SG_BANLOG:--}" >"$out/$OVL_CONFIG.json"
-		# The ban log and the metrics stay with the results, for the why.
+		# The ban log, the metrics and sipp's call errors stay with the results, for the why.
 		if [ "$protect" = 1 ]; then
 			cp "$SG_BANLOG" "$out/$OVL_CONFIG-bans.log" 2>/dev/null || true
 			cp "$LAB_TMP/metrics1.txt" "$out/$OVL_CONFIG-metrics.txt" 2>/dev/null || true
 		fi
+		cp "$LAB_TMP/legit-calls-errors.log" "$out/$OVL_CONFIG-calls-errors.log" 2>/dev/null || true
 		ovl_log "$(cat "$out/$OVL_CONFIG.json")"
 	)
 }
