@@ -39,7 +39,7 @@ std::vector<std::string> restart_keys(const std::vector<std::string>& changed)
 uint32_t unknown_rate(const Config& cfg)
 {
 	const DaemonSettings& d = cfg.daemon();
-	return d.prefilter.unknown_rate ? d.prefilter.unknown_rate : kUnknownRatePerQueue * d.queues;
+	return d.prefilter.unknown_rate ? d.prefilter.unknown_rate : derived_unknown_rate(d.queues, online_cpus());
 }
 
 rules::TableSpec table_spec(const Config& cfg)

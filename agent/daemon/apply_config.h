@@ -17,7 +17,7 @@ struct Runtime;
 
 // Our table as `cfg` asks for it; bans and pinholes are carried over.
 rules::TableSpec table_spec(const Config& cfg);
-// The global budget for unknown sources (prefilter.unknown_rate, 0 = per queue).
+// The global budget for unknown sources (prefilter.unknown_rate, 0 = derived_unknown_rate).
 uint32_t unknown_rate(const Config& cfg);
 
 // Sets the log threshold from `daemon.log_level`.

@@ -113,7 +113,8 @@ const config::Row<DaemonSettings> kDaemonRows[] = {
 	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::source_burst>()},
 	{{.name = "prefilter.unknown_rate", .type = T::Int, .default_value = "0",
 	  .help = "Packets/s all unknown sources together may send; the excess is dropped in the kernel.\n"
-	          "0 = 48000 per queue (a fifth of one queue's measured capacity).",
+	          "0 = 48000 per queue, for at most (CPUs - 1) queues (a fifth of one queue's measured capacity;\n"
+	          "one core left to the PBX).",
 	  .min = 0, .max = 100000000, .apply = Apply::Rules},
 	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::unknown_rate>()},
 	{{.name = "prefilter.known_timeout", .type = T::Duration, .default_value = "\"1h\"",

@@ -59,7 +59,7 @@ struct DaemonSettings {
 		bool enabled = true;
 		uint32_t source_rate = 0; // packets/s per unknown source
 		uint32_t source_burst = 0;
-		uint32_t unknown_rate = 0; // packets/s for all unknown sources; 0 = kUnknownRatePerQueue x queues
+		uint32_t unknown_rate = 0; // packets/s for all unknown sources; 0 = derived_unknown_rate()
 		util::Millis known_timeout{3600 * 1000};
 		util::Millis refresh{60 * 1000};
 		uint32_t max_known = 0;
@@ -72,6 +72,17 @@ struct DaemonSettings {
 // (about 240k packets/s of 500-byte datagrams), so unknown sources can take
 // at most that share of the agent and known ones keep the rest.
 inline constexpr uint32_t kUnknownRatePerQueue = 48000;
+
+// prefilter.unknown_rate 0: kUnknownRatePerQueue for each queue that can have
+// a core of its own while the PBX keeps one (min(queues, cpus - 1), at least 1).
+// Queues sharing cores with the PBX inspect less than the bench's figure; a
+// budget above that fills the queues, which then drop known sources too.
+constexpr uint32_t derived_unknown_rate(unsigned queues, unsigned cpus)
+{
+	const unsigned spare = cpus > 1 ? cpus - 1 : 1;
+	const unsigned n = queues < spare ? queues : spare;
+	return kUnknownRatePerQueue * (n > 0 ? n : 1);
+}
 
 // The daemon's own rows (daemon.*, sip.*, media.*, policy.*, metrics.*).
 std::span<const config::Row<DaemonSettings>> daemon_rows();

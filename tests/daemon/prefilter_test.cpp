@@ -16,7 +16,19 @@
 using namespace sipguard;
 using namespace std::chrono_literals;
 
-TEST_CASE("prefilter keys become the table's pre-filter; unknown_rate 0 is the per-queue default; fail_open sets "
+TEST_CASE("the derived unknown budget counts the queues that can have a core while the PBX keeps one")
+{
+	using daemon::derived_unknown_rate;
+	constexpr uint32_t q = daemon::kUnknownRatePerQueue;
+	CHECK(derived_unknown_rate(2, 2) == q);     // this project's VM: one queue's worth, not two
+	CHECK(derived_unknown_rate(1, 1) == q);     // one core: still one queue's worth
+	CHECK(derived_unknown_rate(4, 8) == 4 * q); // fewer queues than spare cores: each counts
+	CHECK(derived_unknown_rate(8, 8) == 7 * q);
+	CHECK(derived_unknown_rate(64, 2) == q);
+	CHECK(derived_unknown_rate(0, 4) == q); // never zero (0 would disable the budget's meaning)
+}
+
+TEST_CASE("prefilter keys become the table's pre-filter; unknown_rate 0 is the derived default; fail_open sets "
           "only the known sources' bypass")
 {
 	auto r = daemon::load_config_text("[daemon]\nqueues = 3\nfail_open = false\n[prefilter]\nsource_rate = 40\n"
@@ -28,8 +40,9 @@ TEST_CASE("prefilter keys become the table's pre-filter; unknown_rate 0 is the p
 	CHECK_FALSE(spec.prefilter.known_bypass);
 	CHECK(spec.prefilter.source_rate == 40);
 	CHECK(spec.prefilter.source_burst == 400);
-	CHECK(spec.prefilter.unknown_rate == 3 * daemon::kUnknownRatePerQueue);
-	CHECK(spec.prefilter.unknown_burst == 3 * daemon::kUnknownRatePerQueue / 10);
+	const uint32_t derived = daemon::derived_unknown_rate(3, daemon::online_cpus());
+	CHECK(spec.prefilter.unknown_rate == derived);
+	CHECK(spec.prefilter.unknown_burst == derived / 10);
 	CHECK(spec.prefilter.known_size == 1000);
 	CHECK(spec.prefilter.meter_size == 2000);
 	CHECK(spec.prefilter.meter_timeout == 11s); // burst / rate + 1 > 10 s

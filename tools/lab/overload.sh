@@ -13,11 +13,13 @@
 #     address (tools/lab/guess.py, user 105, svcrack-dict.txt: 1234 is the 40th word,
 #     5 guesses/s);
 #   - the phones register three more times and place 9 calls to voicemail (sipp).
-# Configurations: none (no sipguard), open (sipguard, daemon.fail_open = true, the
-# default), closed (fail_open = false), quiet (sipguard default, no flood: the
-# guesser's baseline). Each writes OVL_OUT/CONFIG.json; overload_tally.py prints the table.
+# Configurations: none (no sipguard), prefilter (sipguard's default config: the
+# kernel pre-filter on, daemon.fail_open = true), open (prefilter.enabled = false,
+# fail_open = true: the design before the pre-filter), closed (prefilter.enabled =
+# false, fail_open = false), quiet (sipguard default, no flood: the guesser's
+# baseline). Each writes OVL_OUT/CONFIG.json; overload_tally.py prints the table.
 
-OVL_CONFIGS_DEFAULT=(none open closed quiet)
+OVL_CONFIGS_DEFAULT=(none prefilter open closed quiet)
 OVL_SPOOF_NET=10.128.0.0/9
 OVL_GUESS_K=2 # the guesser's attacker address: atk_ip 2
 
@@ -52,6 +54,12 @@ ovl_kamailio_pids() {
 ovl_queue_stats() {
 	ip netns exec "$NS_PBX" cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
 		awk '{q += $8; d += $6 + $7} END {printf "%d %d\n", q, d}'
+}
+
+# sipguard's Prometheus metrics (HTTP GET /metrics on its unix socket) into FILE.
+# The first scrape also starts its failed-open count (docs/operations.md).
+ovl_scrape() {
+	curl -s --max-time 5 --unix-socket "$LAB_TMP/sipguard-metrics.sock" http://sipguard/metrics >"$1" 2>/dev/null || true
 }
 
 # A counting table of the lab's own in the PBX namespace: SIP datagrams into
@@ -100,6 +108,9 @@ ovl_one() {
 			lab_sipguard_available || lab_die "sipguard: $LAB_SIPGUARD_MISSING"
 			# shellcheck disable=SC2034
 			[ "$OVL_CONFIG" = closed ] && LAB_SIPGUARD_DAEMON_CONFIG="fail_open = false"
+			# open/closed: today's design without the pre-filter, for comparison.
+			# shellcheck disable=SC2034
+			case $OVL_CONFIG in open | closed) LAB_SIPGUARD_EXTRA_CONFIG=$'[prefilter]\nenabled = false' ;; esac
 			lab_sipguard_start
 			# shellcheck disable=SC2034
 			LAB_PROTECTED=1
@@ -118,6 +129,7 @@ ovl_one() {
 		mapfile -t kam_pids < <(ovl_kamailio_pids)
 		kam_cpu0=$(ovl_cpu "${kam_pids[@]}")
 		[ "$protect" = 1 ] && sg_cpu0=$(ovl_cpu "$SIPGUARD_PID")
+		[ "$protect" = 1 ] && ovl_scrape "$LAB_TMP/metrics0.txt"
 		q0=$(ovl_queue_stats)
 		c0=$(ovl_count_read)
 		t0=$(date +%s.%N)
@@ -153,6 +165,7 @@ ovl_one() {
 		t1=$(date +%s.%N)
 		kam_cpu1=$(ovl_cpu "${kam_pids[@]}")
 		[ "$protect" = 1 ] && sg_cpu1=$(ovl_cpu "$SIPGUARD_PID")
+		[ "$protect" = 1 ] && ovl_scrape "$LAB_TMP/metrics1.txt"
 		q1=$(ovl_queue_stats)
 		c1=$(ovl_count_read)
 		# sipguard's table as it stands (its pre-filter counters, once it has one).
@@ -176,7 +189,15 @@ ovl_one() {
 			--wall "$(python3 -c "print(f'{$t1 - $t0:.1f}')")" \
 			--queued "$((${q1% *} - ${q0% *}))" --queue-dropped "$((${q1#* } - ${q0#* }))" \
 			--hooked "$((c1 - c0))" --protected "$protect" \
-			--table-file "$LAB_TMP/sipguard-table.json" >"$out/$OVL_CONFIG.json"
+			--table-file "$LAB_TMP/sipguard-table.json" \
+			--metrics-before "$LAB_TMP/metrics0.txt" --metrics-after "$LAB_TMP/metrics1.txt" \
+			--banlog "${SG_BANLOG:--}" >"$out/$OVL_CONFIG.json"
+		# The ban log, the metrics and sipp's call errors stay with the results, for the why.
+		if [ "$protect" = 1 ]; then
+			cp "$SG_BANLOG" "$out/$OVL_CONFIG-bans.log" 2>/dev/null || true
+			cp "$LAB_TMP/metrics1.txt" "$out/$OVL_CONFIG-metrics.txt" 2>/dev/null || true
+		fi
+		cp "$LAB_TMP/legit-calls-errors.log" "$out/$OVL_CONFIG-calls-errors.log" 2>/dev/null || true
 		ovl_log "$(cat "$out/$OVL_CONFIG.json")"
 	)
 }
@@ -196,7 +217,7 @@ cmd_overload() {
 		case $1 in
 		--seconds) OVL_SECONDS=$2; shift ;;
 		--rate) OVL_RATE=$2; shift ;;
-		none | open | closed | quiet) configs+=("$1") ;;
+		none | prefilter | open | closed | quiet) configs+=("$1") ;;
 		*) lab_die "overload: unknown argument $1 (configs: ${OVL_CONFIGS_DEFAULT[*]})" ;;
 		esac
 		shift

@@ -38,28 +38,28 @@ def kam_counts(path, guesser, legit):
     return out
 
 
-def prefilter_drops(path):
-    """Packets dropped by sipguard's kernel pre-filter: counters of rules that
-    drop after a rate limit or a meter (none before the pre-filter exists),
-    as (all, in chains on the input hook)."""
+def metrics(path):
+    """sipguard's Prometheus exposition -> {"name{labels}": value}."""
+    out = {}
     try:
-        data = json.load(open(path))["nftables"]
-    except (OSError, ValueError, KeyError):
-        return None, None
-    input_chains = {o["chain"]["name"] for o in data if o.get("chain", {}).get("hook") == "input"}
-    total = on_input = 0
-    for o in data:
-        r = o.get("rule")
-        if not r:
-            continue
-        exprs = r.get("expr", [])
-        text = json.dumps(exprs)
-        limited = '"limit"' in text or '"meter"' in text or ('"set"' in text and '"update"' in text)
-        if limited and '"drop"' in text:
-            n = sum(e["counter"].get("packets", 0) for e in exprs if "counter" in e)
-            total += n
-            on_input += n if r.get("chain") in input_chains else 0
-    return total, on_input
+        for line in open(path, errors="replace"):
+            if line.startswith("#") or not line.strip():
+                continue
+            k, _, v = line.strip().rpartition(" ")
+            try:
+                out[k] = float(v)
+            except ValueError:
+                pass
+    except OSError:
+        pass
+    return out
+
+
+def metric_delta(before, after, name):
+    """after - before of one series (None when the after scrape lacks it)."""
+    if name not in after:
+        return None
+    return int(after[name] - before.get(name, 0))
 
 
 def collect(a):
@@ -85,12 +85,24 @@ def collect(a):
     # SIP packets seen at the hooks (ahead of the queue rules) that the kernel
     # did not number into a queue, drop at the full queue, or drop in a
     # pre-filter: accepted uninspected (fail-open).
-    failed_open = None
-    dropped, dropped_on_input = prefilter_drops(a.table_file) if protected else (None, None)
+    # sipguard's own counts (docs/operations.md): the pre-filter's drop rules,
+    # the queue rules' counters, and failed-open packets (queue rules' counters
+    # minus what the queues took), as deltas over the flood.
+    m0, m1 = metrics(a.metrics_before), metrics(a.metrics_after)
+    k = "sipguard_kernel_"
+    src_drop = metric_delta(m0, m1, k + 'dropped_packets_total{rule="prefilter_source"}')
+    budget_drop = metric_delta(m0, m1, k + 'dropped_packets_total{rule="prefilter_budget"}')
+    failed_open = metric_delta(m0, m1, k + "failed_open_packets_total")
+    queued = {s: metric_delta(m0, m1, k + f'queued_packets_total{{source="{s}"}}') for s in ("known", "unknown", "other")}
+    if not protected:
+        src_drop = budget_drop = failed_open = None
+    if a.config in ("open", "closed"):  # prefilter.enabled = false: no pre-filter rules
+        src_drop = budget_drop = None
+    # The lab's own estimate, as a cross-check: SIP packets at the hooks that
+    # the kernel neither numbered into a queue, nor dropped at it, nor in the pre-filter.
+    hooks_unqueued = None
     if protected:
-        # The lab's counters (input priority -20) also see what a pre-filter
-        # on the input hook drops later; one in prerouting drops before them.
-        failed_open = max(0, a.hooked - a.queued - a.queue_dropped - (dropped_on_input or 0))
+        hooks_unqueued = max(0, a.hooked - a.queued - a.queue_dropped - (src_drop or 0) - (budget_drop or 0))
     print(json.dumps({
         "config": a.config, "seconds": a.seconds, "wall_s": a.wall,
         "flood_sent": flood["sent"], "flood_pps": flood["pps"], "flood_at_pbx": f["flood_at_pbx"],
@@ -98,7 +110,10 @@ def collect(a):
         "guesser_ban_after_s": ban_after, "ban_detector": a.detector if a.detector != "-" else None,
         "reg_before": a.reg_before, "reg_during": a.reg_during, "calls": a.calls,
         "legit_at_pbx": f["legit_at_pbx"],
-        "prefilter_dropped": dropped,
+        "prefilter_dropped": None if src_drop is None else src_drop + (budget_drop or 0),
+        "prefilter_source_dropped": src_drop, "prefilter_budget_dropped": budget_drop,
+        "queued_known": queued["known"], "queued_unknown": queued["unknown"], "queued_other": queued["other"],
+        "hooks_unqueued": hooks_unqueued,
         "sip_packets_at_hooks": a.hooked if protected else None,
         "queued": a.queued if protected else None, "queue_dropped": a.queue_dropped if protected else None,
         "failed_open": failed_open,
@@ -115,11 +130,12 @@ def table(files):
             rows.append(json.load(open(p)))
         except (OSError, ValueError) as e:
             print(f"{p}: {e}", file=sys.stderr)
-    names = {"none": "no protection", "open": "sipguard fail_open=true", "closed": "sipguard fail_open=false",
+    names = {"none": "no protection", "prefilter": "sipguard + pre-filter",
+             "open": "no pre-filter, fail_open=true", "closed": "no pre-filter, fail_open=false",
              "quiet": "sipguard, no flood"}
-    cols = [("configuration", 24), ("flood sent (pps)", 18), ("flood at PBX", 12), ("guesses at PBX", 14),
+    cols = [("configuration", 30), ("flood sent (pps)", 18), ("flood at PBX", 12), ("guesses at PBX", 14),
             ("guesser banned", 14), ("password", 8), ("reg before", 10), ("reg during", 10), ("calls", 5),
-            ("prefilter drops", 15), ("failed open", 11), ("queue drops", 11), ("sipguard CPU", 12),
+            ("prefilter drops (source+budget)", 31), ("failed open", 11), ("queue drops", 11), ("sipguard CPU", 12),
             ("Kamailio CPU", 12)]
     print("| " + " | ".join(n.ljust(w) for n, w in cols) + " |")
     print("|" + "|".join("-" * (w + 2) for _, w in cols) + "|")
@@ -137,21 +153,26 @@ def table(files):
             "not banned" if ban is None and r["sipguard_cpu_s"] is not None else v(ban, "{:.2f} s") if ban is not None else "-",
             "found" if r["password_found"] not in ("none", "?") else r["password_found"],
             r["reg_before"], r["reg_during"], r["calls"],
-            v(r["prefilter_dropped"]), v(r["failed_open"]), v(r["queue_dropped"]),
+            "-" if r.get("prefilter_source_dropped") is None else
+            f"{r['prefilter_dropped']} ({r['prefilter_source_dropped']}+{r['prefilter_budget_dropped']})",
+            v(r["failed_open"]), v(r["queue_dropped"]),
             v(r["sipguard_cpu_s"], "{:.1f} s"), v(r["kamailio_cpu_s"], "{:.1f} s"),
         ]
         print("| " + " | ".join(c.ljust(w) for c, (_, w) in zip(cells, cols)) + " |")
     print("\n(flood at PBX / guesses at PBX: requests Kamailio logged, from the spoofed prefix / the guesser's"
           " requests with credentials; reg: phone registrations ok/planned before and during the flood; calls:"
-          " completed/planned; failed open: SIP packets at the input/output hooks that the kernel did not queue"
-          " and did not count as queue drops; CPU: user+system over the run)")
+          " completed/planned; pre-filter drops and failed open: sipguard's metrics"
+          " sipguard_kernel_dropped_packets_total{rule=prefilter_source|prefilter_budget} and"
+          " sipguard_kernel_failed_open_packets_total over the flood; queue drops: the queues' own drops"
+          " (/proc/net/netfilter/nfnetlink_queue); CPU: user+system over the run)")
 
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--collect", action="store_true")
 p.add_argument("--table", nargs="+")
 for k in ("config", "kam", "guesser", "legit", "flood-log", "guess-log", "reg-before", "reg-during", "calls",
-          "guess-first", "ban", "detector", "sg-cpu", "kam-cpu", "wall", "protected", "table-file"):
+          "guess-first", "ban", "detector", "sg-cpu", "kam-cpu", "wall", "protected", "table-file",
+          "metrics-before", "metrics-after", "banlog"):
     p.add_argument("--" + k, default="-")
 p.add_argument("--seconds", type=int, default=0)
 p.add_argument("--queued", type=int, default=0)
