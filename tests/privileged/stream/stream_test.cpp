@@ -820,13 +820,15 @@ TEST_CASE("over IPv6 too: a SIP stream over TCP reaches the PBX exactly as an in
 namespace {
 
 // `extra`: agent config; `capped`: whether engine.tcp_flows_per_source keeps
-// the other connections out of the table (else they evict the sender's flow).
-void eviction_attack(const std::string& extra, bool capped)
+// the other connections out of the table (else they evict the sender's flow);
+// `v6`: from IPv6 sources to the pbx's IPv6 address.
+void eviction_attack(const std::string& extra, bool capped, bool v6 = false)
 {
 	sipguard::test::require_root_or_skip();
 	const std::string tool = rawtcp_tool();
 	// `control` does the same without evicting anything first.
-	const std::string sender = case_addr(0, 0), reference = case_addr(1, 0), control = case_addr(0, 1);
+	const std::string sender = case_addr(0, 0, v6), reference = case_addr(1, 0, v6), control = case_addr(0, 1, v6);
+	const char* pbx = v6 ? DaemonLab::kPbx6 : DaemonLab::kPbx4;
 	DaemonLab lab({sender, reference, control});
 	prepare_lab(lab);
 	TempDir dir;
@@ -862,7 +864,7 @@ void eviction_attack(const std::string& extra, bool capped)
 		v.set("finish_ms", 1500);
 		return v;
 	};
-	auto control_reports = run_rawtcp(lab, dir.path, tool, {attacker("control", control, 100)});
+	auto control_reports = run_rawtcp(lab, dir.path, tool, {attacker("control", control, 100)}, 5, pbx);
 
 	constexpr int kEvictors = 300; // engine.tcp_flows is 256 by default, 64 in the uncapped case
 	json::Array specs{attacker("sender", sender, 5000)};
@@ -877,7 +879,7 @@ void eviction_attack(const std::string& extra, bool capped)
 		v.set("close", false); // a connection that ends frees its flow
 		specs.push_back(std::move(v));
 	}
-	auto reports = run_rawtcp(lab, dir.path, tool, specs, 2);
+	auto reports = run_rawtcp(lab, dir.path, tool, specs, 2, pbx);
 	std::this_thread::sleep_for(300ms);
 
 	const auto metrics = metric_values(agent.metrics());
@@ -889,9 +891,9 @@ void eviction_attack(const std::string& extra, bool capped)
 	for (const auto& [name, r] : reports)
 		connected += r["connected"].as_bool() ? 1 : 0;
 	const json::Value& r = reports["sender"];
-	std::printf("flow eviction: %d of %d connections up, tcp_flows evictions %.0f; the PBX got [%s] from the sender "
+	std::printf("flow eviction over %s: %d of %d connections up, tcp_flows evictions %.0f; the PBX got [%s] from the sender "
 	            "(acked %lld/%lld/%lld), UDP got [%s] through\n",
-	            connected, kEvictors + 1, evictions == metrics.end() ? -1.0 : evictions->second,
+	            v6 ? "IPv6" : "IPv4", connected, kEvictors + 1, evictions == metrics.end() ? -1.0 : evictions->second,
 	            describe(got_msgs, partial).c_str(), static_cast<long long>(r["acked_script"].as_int()),
 	            static_cast<long long>(r["acked"].as_int()), static_cast<long long>(r["length"].as_int()),
 	            describe(sink.udp(reference)).c_str());
@@ -934,4 +936,11 @@ TEST_CASE("a sender whose flow is evicted resumes at its delivered point: no for
 	// A table of 64 stream directions: the 300 evictors overflow it even
 	// when a loaded machine completes only part of their handshakes in time.
 	eviction_attack("[engine]\ntcp_flows = 64\ntcp_flows_per_source = 1024\n", false);
+}
+
+// The same over IPv6: the evicted flow is picked up midstream only at its
+// delivered point.
+TEST_CASE("over IPv6 too: a sender whose flow is evicted resumes at its delivered point: no forged NOTIFY through")
+{
+	eviction_attack("[engine]\ntcp_flows = 64\ntcp_flows_per_source = 1024\n", false, true);
 }
