@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Raw-socket TCP sender for stream-inspection tests (IPv4, standard library only).
+"""Raw-socket TCP sender for stream-inspection tests (IPv4 and IPv6, standard library only).
 
 Each session does its own 3-way handshake from SRC:SPORT to DST:DPORT, sends
 segments of a byte stream following a script, then behaves like a real
@@ -13,6 +13,8 @@ Run it inside a network namespace: the kernel there has no socket for SPORT
 and answers the peer's SYN-ACK with a RST unless an output rule drops RSTs
 not marked MARK (our own segments carry it, SO_MARK):
   nft add rule inet T out meta mark != 0x5347 tcp dport 5060 'tcp flags & rst == rst' drop
+(an inet table: the rule covers IPv6 too). A session is IPv6 when its src is;
+DST must then be IPv6 as well.
 
 Usage: rawtcp.py --dst ADDR [--dport 5060] SESSIONS.json  ->  JSON report on stdout.
 SESSIONS.json is a list of sessions:
@@ -84,9 +86,16 @@ class Session:
         self.rounds = 0
         self.error = None
         self.acked_script = 0
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+        self.v6 = ":" in self.src
+        if self.v6 != (":" in dst):
+            raise ValueError("%s: source %s and destination %s are not of one family" % (self.name, self.src, dst))
+        # IPv6 raw sockets leave the TCP checksum to us (IPV6_CHECKSUM is off
+        # for IPPROTO_TCP) and receive the segment without the IPv6 header.
+        family = socket.AF_INET6 if self.v6 else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, MARK)
         self.sock.bind((self.src, 0))
+        self.dst_addr = (self.dst, 0, 0, 0) if self.v6 else (self.dst, 0)
 
     # --- wire ---------------------------------------------------------------
     def send(self, seq, flags, payload=b"", options=b"", badsum=False):
@@ -96,11 +105,31 @@ class Session:
         hlen = 20 + len(options)
         hdr = struct.pack("!HHIIHHHH", self.sport, self.dport, seq % SEQ_MOD, ack,
                           (hlen // 4) << 12 | flags, 65535, 0, 0) + options
-        pseudo = socket.inet_aton(self.src) + socket.inet_aton(self.dst) + struct.pack(
-            "!BBH", 0, socket.IPPROTO_TCP, hlen + len(payload))
-        c = checksum(pseudo + hdr + payload) ^ (0x5A5A if badsum else 0)
+        c = checksum(self.pseudo_header(hlen + len(payload)) + hdr + payload) ^ (0x5A5A if badsum else 0)
         seg = hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
-        self.sock.sendto(seg, (self.dst, 0))
+        self.sock.sendto(seg, self.dst_addr)
+
+    def pseudo_header(self, tcp_len):
+        if self.v6:  # RFC 8200 8.1: src, dst, upper-layer length (32), 3 zero bytes, next header
+            return (socket.inet_pton(socket.AF_INET6, self.src) + socket.inet_pton(socket.AF_INET6, self.dst) +
+                    struct.pack("!I3xB", tcp_len, socket.IPPROTO_TCP))
+        return socket.inet_aton(self.src) + socket.inet_aton(self.dst) + struct.pack(
+            "!BBH", 0, socket.IPPROTO_TCP, tcp_len)
+
+    def segment_from_peer(self):
+        """The TCP segment of one received packet, or None if it is not from DST."""
+        if self.v6:
+            pkt, addr = self.sock.recvfrom(65535)
+            same = socket.inet_pton(socket.AF_INET6, addr[0].split("%")[0]) == socket.inet_pton(
+                socket.AF_INET6, self.dst)
+            return pkt if same and len(pkt) >= 20 else None
+        pkt = self.sock.recv(65535)
+        ihl = (pkt[0] & 0x0F) * 4
+        if len(pkt) < ihl + 20 or pkt[9] != socket.IPPROTO_TCP:
+            return None
+        if socket.inet_ntoa(pkt[12:16]) != self.dst:
+            return None
+        return pkt[ihl:]
 
     def rel(self, seq):
         return (seq - self.base) % SEQ_MOD
@@ -116,13 +145,9 @@ class Session:
             r, _, _ = select.select([self.sock], [], [], left)
             if not r:
                 break
-            pkt = self.sock.recv(65535)
-            ihl = (pkt[0] & 0x0F) * 4
-            if len(pkt) < ihl + 20 or pkt[9] != socket.IPPROTO_TCP:
+            tcp = self.segment_from_peer()
+            if tcp is None:
                 continue
-            if socket.inet_ntoa(pkt[12:16]) != self.dst:
-                continue
-            tcp = pkt[ihl:]
             sport, dport, seq, ack, offflags, _win = struct.unpack("!HHIIHH", tcp[:16])
             if sport != self.dport or dport != self.sport:
                 continue

@@ -24,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -52,24 +53,25 @@ constexpr uint16_t kSip = 5060;
 
 class Sink {
 public:
+	// Listens on the pbx's IPv4 and IPv6 address (TCP and UDP on each).
 	explicit Sink(const Netns& pbx)
 	{
 		EnterNetns in(pbx);
-		sockaddr_in a{};
-		a.sin_family = AF_INET;
-		a.sin_port = htons(kSip);
-		inet_pton(AF_INET, kPbx, &a.sin_addr);
-		int one = 1;
-		tcp_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		udp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		REQUIRE(tcp_ >= 0);
-		REQUIRE(udp_ >= 0);
-		::setsockopt(tcp_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		REQUIRE(::bind(tcp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-		REQUIRE(::listen(tcp_, 512) == 0);
-		REQUIRE(::bind(udp_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-		int buf = 4 << 20;
-		::setsockopt(udp_, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+		for (size_t k = 0; k < 2; ++k) {
+			socklen_t len = 0;
+			const sockaddr_storage a = sipguard::test::make_addr(kSinkAddrs[k], kSip, len);
+			int one = 1;
+			tcp_[k] = ::socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+			udp_[k] = ::socket(a.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+			REQUIRE(tcp_[k] >= 0);
+			REQUIRE(udp_[k] >= 0);
+			::setsockopt(tcp_[k], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+			REQUIRE(::bind(tcp_[k], reinterpret_cast<const sockaddr*>(&a), len) == 0);
+			REQUIRE(::listen(tcp_[k], 512) == 0);
+			REQUIRE(::bind(udp_[k], reinterpret_cast<const sockaddr*>(&a), len) == 0);
+			int buf = 4 << 20;
+			::setsockopt(udp_[k], SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+		}
 		thread_ = std::thread([this] { loop(); });
 	}
 	~Sink()
@@ -78,8 +80,8 @@ public:
 		thread_.join();
 		for (auto& [fd, peer] : conns_)
 			::close(fd);
-		::close(tcp_);
-		::close(udp_);
+		for (int fd : {tcp_[0], tcp_[1], udp_[0], udp_[1]})
+			::close(fd);
 	}
 	Sink(const Sink&) = delete;
 	Sink& operator=(const Sink&) = delete;
@@ -108,11 +110,11 @@ public:
 	}
 
 private:
-	static std::string peer_of(const sockaddr_in& a)
+	static constexpr const char* kSinkAddrs[2] = {DaemonLab::kPbx4, DaemonLab::kPbx6};
+	static uint16_t port_of(const sockaddr_storage& a)
 	{
-		char buf[INET_ADDRSTRLEN] = {};
-		inet_ntop(AF_INET, &a.sin_addr, buf, sizeof buf);
-		return buf;
+		return ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&a)->sin6_port
+		                                     : reinterpret_cast<const sockaddr_in*>(&a)->sin_port);
 	}
 
 	// Bounded: each pass waits at most 50 ms; ends when the test is done.
@@ -120,33 +122,37 @@ private:
 	{
 		std::vector<char> buf(65536);
 		while (!stop_) {
-			std::vector<pollfd> fds{{tcp_, POLLIN, 0}, {udp_, POLLIN, 0}};
+			std::vector<pollfd> fds{{tcp_[0], POLLIN, 0}, {tcp_[1], POLLIN, 0}, {udp_[0], POLLIN, 0}, {udp_[1], POLLIN, 0}};
 			for (auto& [fd, peer] : conns_)
 				fds.push_back({fd, POLLIN, 0});
 			if (::poll(fds.data(), fds.size(), 50) <= 0)
 				continue;
-			if (fds[0].revents & POLLIN) {
+			for (size_t k = 0; k < 2; ++k) {
+				if (!(fds[k].revents & POLLIN))
+					continue;
 				for (int i = 0; i < 64; ++i) {
-					sockaddr_in a{};
+					sockaddr_storage a{};
 					socklen_t len = sizeof a;
-					int fd = ::accept4(tcp_, reinterpret_cast<sockaddr*>(&a), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					int fd = ::accept4(tcp_[k], reinterpret_cast<sockaddr*>(&a), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 					if (fd < 0)
 						break;
-					conns_[fd] = fmt::format("{}:{}", peer_of(a), ntohs(a.sin_port));
+					conns_[fd] = fmt::format("{}:{}", sipguard::test::source_of(a), port_of(a));
 				}
 			}
-			if (fds[1].revents & POLLIN) {
+			for (size_t k = 0; k < 2; ++k) {
+				if (!(fds[2 + k].revents & POLLIN))
+					continue;
 				for (int i = 0; i < 256; ++i) {
-					sockaddr_in a{};
+					sockaddr_storage a{};
 					socklen_t len = sizeof a;
-					ssize_t n = ::recvfrom(udp_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&a), &len);
+					ssize_t n = ::recvfrom(udp_[k], buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&a), &len);
 					if (n < 0)
 						break;
 					std::lock_guard lock(mu_);
-					udp_msgs_[peer_of(a)].emplace_back(buf.data(), static_cast<size_t>(n));
+					udp_msgs_[sipguard::test::source_of(a)].emplace_back(buf.data(), static_cast<size_t>(n));
 				}
 			}
-			for (size_t i = 2; i < fds.size(); ++i) {
+			for (size_t i = 4; i < fds.size(); ++i) {
 				if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 					continue;
 				ssize_t n = ::recv(fds[i].fd, buf.data(), buf.size(), 0);
@@ -161,7 +167,7 @@ private:
 		}
 	}
 
-	int tcp_ = -1, udp_ = -1;
+	int tcp_[2] = {-1, -1}, udp_[2] = {-1, -1}; // [0] IPv4, [1] IPv6
 	std::atomic<bool> stop_{false};
 	std::map<int, std::string> conns_; // loop thread only: fd -> "addr:port"
 	mutable std::mutex mu_;
@@ -580,7 +586,19 @@ std::string metric_delta(const std::map<std::string, double>& before, const std:
 	return s;
 }
 
-std::string case_addr(int transport, size_t i) { return fmt::format("10.{}.{}.1", 20 + transport, i); }
+// Case i's TCP (transport 0) or UDP (1) source: 10.20.i.1 / 10.21.i.1, or
+// fd00:20:i::1 / fd00:21:i::1 (a /48 each: no detector's prefix joins two),
+// in the form inet_ntop gives the sink ("fd00:20::1" for i = 0).
+std::string case_addr(int transport, size_t i, bool v6 = false)
+{
+	if (!v6)
+		return fmt::format("10.{}.{}.1", 20 + transport, i);
+	in6_addr a{};
+	char buf[INET6_ADDRSTRLEN] = {};
+	inet_pton(AF_INET6, fmt::format("fd00:{}:{}::1", 20 + transport, i).c_str(), &a);
+	inet_ntop(AF_INET6, &a, buf, sizeof buf);
+	return buf;
+}
 
 // rawtcp.py beside this file; exits 77 without it or python3.
 std::string rawtcp_tool()
@@ -595,12 +613,14 @@ std::string rawtcp_tool()
 	return tool;
 }
 
-// The pbx routes the senders' 10.20/15 back; the client kernel, which has
-// no socket for the raw sender's ports, would answer every SYN-ACK with a
-// RST: its unmarked RSTs are dropped (the raw sender marks its own).
+// The pbx routes the senders' 10.20/15 and fd00:20::/31 back; the client
+// kernel, which has no socket for the raw sender's ports, would answer every
+// SYN-ACK with a RST: its unmarked RSTs are dropped (the raw sender marks its
+// own; the inet table covers IPv4 and IPv6).
 void prepare_lab(DaemonLab& lab)
 {
 	lab.pbx().must(std::string("ip route add 10.20.0.0/15 via 198.18.0.1"));
+	lab.pbx().must(std::string("ip -6 route add fd00:20::/31 via fd00:5b::1"));
 	lab.client().must("nft add table inet rawtcp && nft add chain inet rawtcp out "
 	                  "'{ type filter hook output priority 0; policy accept; }' && "
 	                  "nft add rule inet rawtcp out meta mark != 0x5347 tcp dport 5060 'tcp flags & rst == rst' drop");
@@ -608,13 +628,14 @@ void prepare_lab(DaemonLab& lab)
 
 // Runs the sessions in the client namespace (bounded: 90 s); reports by name.
 std::map<std::string, json::Value> run_rawtcp(const DaemonLab& lab, const std::filesystem::path& dir,
-                                              const std::string& tool, const json::Array& specs, int stagger_ms = 5)
+                                              const std::string& tool, const json::Array& specs, int stagger_ms = 5,
+                                              const char* dst = kPbx)
 {
 	const auto file = dir / "sessions.json";
 	std::ofstream(file, std::ios::trunc) << json::Value(specs).dump();
 	int st = 0;
 	const std::string out = lab.client().exec_capture(fmt::format("timeout 90 python3 {} --dst {} --stagger-ms {} {} 2>{}",
-	                                                              tool, kPbx, stagger_ms, file.string(),
+	                                                              tool, dst, stagger_ms, file.string(),
 	                                                              (dir / "rawtcp.err").string()),
 	                                                  &st);
 	INFO("rawtcp.py exited " << st << ": " << sipguard::test::read_file(dir / "rawtcp.err"));
@@ -627,26 +648,28 @@ std::map<std::string, json::Value> run_rawtcp(const DaemonLab& lab, const std::f
 	return reports;
 }
 
-} // namespace
-
-TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP sender gets it through")
+// Runs `cases` (filtered by STREAM_TEST_ONLY) through a fresh lab and agent,
+// from IPv6 sources to the pbx's IPv6 address if `v6`, and checks each.
+void run_cases(std::vector<Case> cases, bool v6)
 {
 	sipguard::test::require_root_or_skip();
 	const std::string tool = rawtcp_tool();
 
-	std::vector<Case> cases = all_cases();
 	if (const char* only = std::getenv("STREAM_TEST_ONLY"))
 		std::erase_if(cases, [&](const Case& c) { return c.name.find(only) == std::string::npos; });
-	REQUIRE(!cases.empty());
+	if (cases.empty())
+		return;
 	REQUIRE(cases.size() < 256);
 	const bool serial = std::getenv("STREAM_TEST_SERIAL") != nullptr;
+	auto addr = [v6](int transport, size_t i) { return case_addr(transport, i, v6); };
+	const char* pbx = v6 ? DaemonLab::kPbx6 : DaemonLab::kPbx4;
 
-	// One /24 per sender (the flood detector's prefix bucket and prefix bans
-	// join addresses of one /24), TCP senders in 10.20/16, UDP in 10.21/16.
+	// One /24 (IPv4) or /48 (IPv6) per sender (the flood detector's prefix
+	// bucket and prefix bans join addresses of one prefix).
 	std::vector<std::string> sources;
 	for (size_t i = 0; i < cases.size(); ++i) {
-		sources.push_back(case_addr(0, i));
-		sources.push_back(case_addr(1, i));
+		sources.push_back(addr(0, i));
+		sources.push_back(addr(1, i));
 	}
 	DaemonLab lab(sources);
 	prepare_lab(lab);
@@ -658,7 +681,7 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 	// The reference: each case's messages as datagrams, in order, from its own source.
 	for (size_t i = 0; i < cases.size(); ++i)
 		for (const auto& m : cases[i].msgs)
-			lab.send_sip(case_addr(1, i), m);
+			lab.send_sip(addr(1, i), m);
 
 	auto session = [&](size_t i) {
 		const Case& c = cases[i];
@@ -667,7 +690,7 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 			stream += m;
 		json::Value s;
 		s.set("name", c.name);
-		s.set("src", case_addr(0, i));
+		s.set("src", addr(0, i));
 		s.set("sport", static_cast<int>(30000 + i));
 		s.set("stream", hex(stream));
 		s.set("steps", c.steps);
@@ -680,7 +703,7 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 	std::map<std::string, json::Value> reports;
 	std::map<std::string, std::string> deltas;
 	auto run_tool = [&](const json::Array& specs) {
-		for (auto& [name, r] : run_rawtcp(lab, dir.path, tool, specs))
+		for (auto& [name, r] : run_rawtcp(lab, dir.path, tool, specs, 5, pbx))
 			reports[name] = r;
 	};
 	const auto t0 = std::chrono::steady_clock::now();
@@ -708,7 +731,7 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 	std::string table;
 	for (size_t i = 0; i < cases.size(); ++i) {
 		const Case& c = cases[i];
-		const std::vector<std::string> udp = sink.udp(case_addr(1, i));
+		const std::vector<std::string> udp = sink.udp(addr(1, i));
 		// The reference means something only if UDP got the benign messages
 		// through and the forged NOTIFY not.
 		std::vector<std::string> benign;
@@ -716,7 +739,7 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 		             [](const std::string& m) { return m.find("Event: check-sync") == std::string::npos; });
 		CHECK_MESSAGE(udp == benign, c.name << ": the UDP sender got [" << describe(udp) << "] through, not ["
 		                                    << describe(benign) << "]");
-		const std::string got = sink.tcp(case_addr(0, i));
+		const std::string got = sink.tcp(addr(0, i));
 		std::string partial;
 		const std::vector<std::string> got_msgs = split_messages(got, &partial);
 		std::vector<std::string> want = udp;
@@ -731,7 +754,7 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 		}
 		passed += ok ? 1 : 0;
 		const json::Value& r = reports[c.name];
-		const std::string src = case_addr(0, i);
+		const std::string src = addr(0, i);
 		std::string line = fmt::format("{:4} {:38} want [{}] got [{}]{} acked {}/{}/{}{}{}{}\n", ok ? "ok" : "FAIL",
 		                               c.name, want_text, describe(got_msgs, partial),
 		                               c.expect == Expect::Udp ? "" : " (udp [" + describe(udp) + "])",
@@ -748,11 +771,43 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 		CHECK_MESSAGE(ok, line);
 		CHECK_MESSAGE(r["connected"].as_bool(), c.name << ": no handshake: " << r.dump());
 	}
-	std::printf("TCP stream cases (acked = bytes the PBX acknowledged after the script / at the end / stream "
+	std::printf("TCP stream cases over %s (acked = bytes the PBX acknowledged after the script / at the end / stream "
 	            "length):\n%s%d of %zu cases pass; TCP phase %lld ms\n",
-	            table.c_str(), passed, cases.size(), static_cast<long long>(took.count()));
+	            v6 ? "IPv6" : "IPv4", table.c_str(), passed, cases.size(), static_cast<long long>(took.count()));
 	std::printf("agent counters at the end:\n%s", metric_delta({}, metric_values(agent.metrics())).c_str());
 	std::fflush(stdout);
+}
+
+// The IPv6 run: one or more cases of each kind (in order, tail first, out of
+// order, retransmission of a dropped message, conflicting overlaps, an
+// insertion with a bad checksum, a segment starting inside delivered bytes,
+// RST at the frontier, sequence wrap, byte by byte, many in one segment).
+std::vector<Case> ipv6_cases()
+{
+	static const std::set<std::string> kNames{
+	    "benign/in-order", "checksync/in-order", "benign/tail-first-crlf", "checksync/tail-first-crlf",
+	    "checksync/tail-first-30", "benign/middle-first", "checksync/middle-first", "benign/perm4-3201",
+	    "checksync/perm4-3201", "checksync/perm3-210", "checksync/duplicate-before", "checksync/overlap-same-reverse",
+	    "checksync/retransmit", "benign/conflict-other-first", "checksync/conflict-other-first",
+	    "checksync/conflict-real-first", "checksync/conflict-after-ack", "checksync/insertion-bad-checksum",
+	    "benign/straddle-delivered", "checksync/straddle-delivered", "checksync/rst-at-frontier",
+	    "checksync/seq-wrap-tail-first-crlf", "checksync/bytewise", "ten-in-one-segment/notify-last"};
+	std::vector<Case> cases = all_cases();
+	std::erase_if(cases, [](const Case& c) { return !kNames.count(c.name); });
+	REQUIRE(cases.size() == kNames.size());
+	return cases;
+}
+
+} // namespace
+
+TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP sender gets it through")
+{
+	run_cases(all_cases(), false);
+}
+
+TEST_CASE("over IPv6 too: a SIP stream over TCP reaches the PBX exactly as an in-order UDP sender gets it through")
+{
+	run_cases(ipv6_cases(), true);
 }
 
 // The eviction attack (agent/engine/README.md, "TCP streams"): a sender
@@ -765,13 +820,15 @@ TEST_CASE("a SIP stream over TCP reaches the PBX exactly as an in-order UDP send
 namespace {
 
 // `extra`: agent config; `capped`: whether engine.tcp_flows_per_source keeps
-// the other connections out of the table (else they evict the sender's flow).
-void eviction_attack(const std::string& extra, bool capped)
+// the other connections out of the table (else they evict the sender's flow);
+// `v6`: from IPv6 sources to the pbx's IPv6 address.
+void eviction_attack(const std::string& extra, bool capped, bool v6 = false)
 {
 	sipguard::test::require_root_or_skip();
 	const std::string tool = rawtcp_tool();
 	// `control` does the same without evicting anything first.
-	const std::string sender = case_addr(0, 0), reference = case_addr(1, 0), control = case_addr(0, 1);
+	const std::string sender = case_addr(0, 0, v6), reference = case_addr(1, 0, v6), control = case_addr(0, 1, v6);
+	const char* pbx = v6 ? DaemonLab::kPbx6 : DaemonLab::kPbx4;
 	DaemonLab lab({sender, reference, control});
 	prepare_lab(lab);
 	TempDir dir;
@@ -807,7 +864,7 @@ void eviction_attack(const std::string& extra, bool capped)
 		v.set("finish_ms", 1500);
 		return v;
 	};
-	auto control_reports = run_rawtcp(lab, dir.path, tool, {attacker("control", control, 100)});
+	auto control_reports = run_rawtcp(lab, dir.path, tool, {attacker("control", control, 100)}, 5, pbx);
 
 	constexpr int kEvictors = 300; // engine.tcp_flows is 256 by default, 64 in the uncapped case
 	json::Array specs{attacker("sender", sender, 5000)};
@@ -822,7 +879,7 @@ void eviction_attack(const std::string& extra, bool capped)
 		v.set("close", false); // a connection that ends frees its flow
 		specs.push_back(std::move(v));
 	}
-	auto reports = run_rawtcp(lab, dir.path, tool, specs, 2);
+	auto reports = run_rawtcp(lab, dir.path, tool, specs, 2, pbx);
 	std::this_thread::sleep_for(300ms);
 
 	const auto metrics = metric_values(agent.metrics());
@@ -834,9 +891,9 @@ void eviction_attack(const std::string& extra, bool capped)
 	for (const auto& [name, r] : reports)
 		connected += r["connected"].as_bool() ? 1 : 0;
 	const json::Value& r = reports["sender"];
-	std::printf("flow eviction: %d of %d connections up, tcp_flows evictions %.0f; the PBX got [%s] from the sender "
+	std::printf("flow eviction over %s: %d of %d connections up, tcp_flows evictions %.0f; the PBX got [%s] from the sender "
 	            "(acked %lld/%lld/%lld), UDP got [%s] through\n",
-	            connected, kEvictors + 1, evictions == metrics.end() ? -1.0 : evictions->second,
+	            v6 ? "IPv6" : "IPv4", connected, kEvictors + 1, evictions == metrics.end() ? -1.0 : evictions->second,
 	            describe(got_msgs, partial).c_str(), static_cast<long long>(r["acked_script"].as_int()),
 	            static_cast<long long>(r["acked"].as_int()), static_cast<long long>(r["length"].as_int()),
 	            describe(sink.udp(reference)).c_str());
@@ -879,4 +936,11 @@ TEST_CASE("a sender whose flow is evicted resumes at its delivered point: no for
 	// A table of 64 stream directions: the 300 evictors overflow it even
 	// when a loaded machine completes only part of their handshakes in time.
 	eviction_attack("[engine]\ntcp_flows = 64\ntcp_flows_per_source = 1024\n", false);
+}
+
+// The same over IPv6: the evicted flow is picked up midstream only at its
+// delivered point.
+TEST_CASE("over IPv6 too: a sender whose flow is evicted resumes at its delivered point: no forged NOTIFY through")
+{
+	eviction_attack("[engine]\ntcp_flows = 64\ntcp_flows_per_source = 1024\n", false, true);
 }
