@@ -212,8 +212,8 @@ struct FraudCall {
 	bool denied = false;   // dropped: its retransmissions are dropped too
 	bool answered = false;
 };
-// Calls being set up per shard (the least recently used is forgotten; its
-// end still reaches the guard through the BYE or the guard's timeout).
+// Calls being set up or up per shard (the least recently used is forgotten;
+// its end then reaches the guard through the guard's timeout, or a trunk's BYE).
 constexpr size_t kFraudCalls = 4096;
 
 } // namespace
@@ -991,6 +991,17 @@ std::string_view credentials_user(const sip::Message& m)
 
 Verdict EnginePass::fraud_invite(const sip::Message& msg)
 {
+	// Only a phone's INVITE with credentials or the PBX's INVITE to a trunk
+	// is a call to decide; anything else costs no hashing or lookup (a
+	// retransmitted or retried INVITE carries the same credentials).
+	const bool trunk = net::Cidr::any_contains(cfg_.trunks, remote_);
+	// Calls from the provider are not the site's to pay for; an INVITE
+	// without credentials is challenged by the PBX, and its retry with
+	// credentials is the call.
+	const std::string_view user = dir_ == nfq::Direction::In ? credentials_user(msg) : std::string_view{};
+	if (dir_ == nfq::Direction::In ? trunk || user.empty() : !trunk)
+		return Verdict::Accept;
+
 	const uint64_t key = util::hash_text(msg.call_id, remote_hash_) | 1;
 	uint32_t s = m_.fraud_calls.find(key, [&](const FraudCall& c) { return c.key == key; });
 	if (s != util::kNoSlot) {
@@ -1008,19 +1019,12 @@ Verdict EnginePass::fraud_invite(const sip::Message& msg)
 		return Verdict::Accept;
 	}
 
-	const bool trunk = net::Cidr::any_contains(cfg_.trunks, remote_);
 	fraud::CallAttempt a;
 	a.dialled = dialled_of(msg);
 	a.call_id = msg.call_id;
 	a.source = remote_;
 	a.source_class = fraud::SourceClass::Extension;
 	if (dir_ == nfq::Direction::In) {
-		// Calls from the provider are not the site's to pay for; an INVITE
-		// without credentials is challenged by the PBX, and its retry with
-		// credentials is the call.
-		const std::string_view user = credentials_user(msg);
-		if (trunk || user.empty())
-			return Verdict::Accept;
 		// Anyone can write a username: only an account that authenticated
 		// from this source before is counted and locked. Otherwise the
 		// call meets the destination policy and the lists alone, so
@@ -1029,8 +1033,6 @@ Verdict EnginePass::fraud_invite(const sip::Message& msg)
 		a.account = p && p->succeeded ? user : std::string_view{};
 		a.direction = fraud::CallDirection::ToPbx;
 	} else {
-		if (!trunk)
-			return Verdict::Accept;
 		a.account = msg.from.uri.user;
 		a.direction = fraud::CallDirection::ToTrunk;
 	}
@@ -1081,17 +1083,26 @@ bool EnginePass::fraud_lock(const fraud::Event& e)
 
 void EnginePass::fraud_bye(const sip::Message& msg)
 {
-	// The guard ends the call by Call-ID alone: a provider sends BYE from
-	// another node of its trunk. The call's entry here goes with it.
+	// Only a call this shard decided, or any BYE from a trunk (a provider
+	// sends BYE from another node of its trunk; the guard ends the call by
+	// Call-ID alone). Other BYEs cost one lookup at most.
+	uint32_t s = util::kNoSlot;
+	uint64_t key = 0;
+	if (m_.fraud_calls.size() != 0) {
+		key = util::hash_text(msg.call_id, remote_hash_) | 1;
+		s = m_.fraud_calls.find(key, [&](const FraudCall& c) { return c.key == key; });
+	}
+	if (s == util::kNoSlot && !net::Cidr::any_contains(cfg_.trunks, remote_))
+		return;
 	fraud_->on_ended(msg.call_id, now_);
-	const uint64_t key = util::hash_text(msg.call_id, remote_hash_) | 1;
-	const uint32_t s = m_.fraud_calls.find(key, [&](const FraudCall& c) { return c.key == key; });
 	if (s != util::kNoSlot && !m_.fraud_calls[s].denied)
 		m_.fraud_calls.erase(s);
 }
 
 void EnginePass::fraud_response(const sip::Message& msg)
 {
+	if (m_.fraud_calls.size() == 0)
+		return;
 	const uint64_t key = util::hash_text(msg.call_id, remote_hash_) | 1;
 	const uint32_t s = m_.fraud_calls.find(key, [&](const FraudCall& c) { return c.key == key; });
 	if (s == util::kNoSlot)

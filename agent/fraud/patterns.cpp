@@ -113,24 +113,26 @@ uint32_t Patterns::observe(const Call& call, PatternFinding& worst, std::array<u
 		// Distinct international numbers called in the last hour.
 		const auto h32 = static_cast<uint32_t>(number_hash);
 		const auto m32 = static_cast<int32_t>(minute);
-		bool seen = false;
-		for (auto& r : a.international)
-			if (r.minute != INT32_MIN && r.minute > m32 - 60 && r.number == h32) {
-				r.minute = m32;
-				seen = true;
-				break;
-			}
-		if (!seen) {
-			// Replace the oldest slot (a stale one first).
-			size_t oldest = 0;
-			for (size_t i = 1; i < kInternationalSlots; ++i)
-				if (a.international[i].minute < a.international[oldest].minute)
-					oldest = i;
+		// One pass: the number's live slot, the oldest slot (a stale one
+		// first) and the live count.
+		size_t seen = kInternationalSlots, oldest = 0;
+		uint32_t distinct = 0;
+		for (size_t i = 0; i < kInternationalSlots; ++i) {
+			const auto& r = a.international[i];
+			const bool live = r.minute != INT32_MIN && r.minute > m32 - 60;
+			distinct += live;
+			if (live && r.number == h32 && seen == kInternationalSlots)
+				seen = i;
+			if (r.minute < a.international[oldest].minute)
+				oldest = i;
+		}
+		if (seen != kInternationalSlots) {
+			a.international[seen].minute = m32;
+		} else {
+			const auto& o = a.international[oldest];
+			distinct += !(o.minute != INT32_MIN && o.minute > m32 - 60); // a stale slot becomes live
 			a.international[oldest] = {h32, m32};
 		}
-		uint32_t distinct = 0;
-		for (const auto& r : a.international)
-			distinct += r.minute != INT32_MIN && r.minute > m32 - 60;
 		counts[static_cast<size_t>(Pattern::InternationalPerHour)] = distinct;
 
 		const uint16_t id = n.country->id;

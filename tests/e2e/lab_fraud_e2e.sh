@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# End-to-end: the toll-fraud guard (issue 19) in front of Kamailio, whose
-# gateway UAS stands in for the provider (numbers starting with 0).
-#   business hours (fraud.clock_offset makes it 10:30): extension 101 calls
+# End-to-end: the toll-fraud guard (issue 19) in front of Kamailio, which
+# sends numbers starting with 0 to the provider: a sipp UAS at its own
+# address (10.77.5.50, a [[calls.trunk]]) in a namespace of its own.
+#   business hours (fraud.clock_offset makes it 10:30): the peer 10.77.4.40 (a
+#     trunk, so its calls in are not decided) sends +881 and a national number:
+#     the PBX forwards both, sipguard drops the +881 INVITE on its way to the
+#     provider; extension 101 calls
 #     national and mobile numbers, 999 and 112; sales user 102 calls 30 French
 #     numbers (an allowed country): every call completes, no fraud lock, no ban;
 #   03:00 (the offset changed by a reload): a compromised extension (103, its
@@ -13,7 +17,7 @@
 #   104 dials a bad-list number: dropped, locked at once;
 #   106 calls France slowly after hours: locked by its 30th call in the hour;
 #   101 dials 999 and 112 at 03:00, and locked 104 dials 999: they reach the PBX.
-# About 3 minutes. Usage: lab_fraud_e2e.sh [PATH/TO/sipguard]
+# About 2 minutes. Usage: lab_fraud_e2e.sh [PATH/TO/sipguard]
 # Exit 0 pass, 1 fail, 77 skip (not root, a peer missing, sipguard lacking what the lab needs).
 set -euo pipefail
 E2E_DIR=$(dirname "${BASH_SOURCE[0]}")
@@ -47,6 +51,14 @@ fraud_config() { # fraud_config CLOCK_OFFSET
 		business_hours = "08:00-18:00"
 		business_days = "mon-sun"
 		clock_offset = "$1"
+
+		[[calls.trunk]]
+		name = "itsp"
+		networks = ["$ITSP_IP/32"]
+
+		[[calls.trunk]]
+		name = "peer"
+		networks = ["$TRUNK_IP/32"]
 	EOF
 }
 # calls NS SRC USER NUMBERS INTERVAL [more fraudcall.py options]: JSON lines in $LAB_TMP/calls-USER-SRC.jsonl
@@ -67,8 +79,24 @@ lock_seq() { grep '"event":"fraud"' "$SG_BANLOG" | grep "\"verdict\":\"deny-and-
 pbx_saw() { grep -c "SGLAB req .* m=INVITE ru=$1 .* au=$2\$" "$KAM_LOG" || true; }
 
 lab_init
+# The provider: a sipp UAS at its own address in a namespace of its own, a
+# [[calls.trunk]]; Kamailio sends outside numbers there, so the PBX-to-trunk
+# leg crosses sipguard's queue.
+ITSP_IP=10.77.5.50
+NS_ITSP=sglab-itsp-$LAB_ID
+LAB_GW_ADDR=$ITSP_IP:5060
 lab_pbx_up
-acct_gateway_start
+lab_ns_add "$NS_ITSP"
+ip -n "$NS_BR" link add v-itsp type veth peer name eth0 netns "$NS_ITSP"
+ip -n "$NS_BR" link set v-itsp master br0 up
+ip -n "$NS_ITSP" link set eth0 up
+ip -n "$NS_ITSP" addr add "$ITSP_IP/16" dev eth0
+ip netns exec "$NS_ITSP" timeout 600 sipp -sf "$LAB_DIR/scenarios/gateway-uas.xml" -i "$ITSP_IP" -p 5060 \
+	-mi "$ITSP_IP" -mp 21000 -nostdin -trace_msg -message_file "$LAB_TMP/itsp-messages.log" >"$LAB_TMP/itsp.out" 2>&1 &
+lab_track $!
+lab_wait_udp "$NS_ITSP" 5060 "$ITSP_IP" || lab_die "the provider's UAS did not start"
+# itsp_saw NUMBER: INVITEs for NUMBER that reached the provider.
+itsp_saw() { grep -c "^INVITE sip:$1@" "$LAB_TMP/itsp-messages.log" || true; }
 printf '# known IRSF numbers\n+447700900123\n' >"$LAB_TMP/irsf.txt"
 LAB_SIPGUARD_EXTRA_CONFIG=$(fraud_config "$(offset_to 10:30)")
 lab_sipguard_start
@@ -85,6 +113,12 @@ wait "$P1"
 calls "$NS_LEG" "$LEGIT_IP" 101 "999,112" 0.5 --no-register
 R101=$(answered "$LAB_TMP/calls-101-$LEGIT_IP.jsonl")
 R102=$(answered "$LAB_TMP/calls-102-$OFFICE_IP.jsonl")
+lab_log "10:30: the peer $TRUNK_IP (a trunk: its calls in are not decided) sends +881 and a national number; the PBX forwards both"
+TRUNK_PW=$(awk -F';' '$1 == "trunk1" {print $2}' "$LAB_DIR/trunk.csv")
+ip netns exec "$NS_LEG" timeout 60 python3 "$LAB_DIR/fraudcall.py" --src "$TRUNK_IP" --dst "$PBX_IP" --user trunk1 \
+	--password "$TRUNK_PW" --numbers "00881631234568,02079460005" --interval 1.0 --timeout 3 \
+	>>"$LAB_TMP/calls-trunk1.jsonl"
+RTRUNK=$(answered "$LAB_TMP/calls-trunk1.jsonl")
 
 # ---- 03:00 ---------------------------------------------------------------------
 python3 - "$SG_CONFIG" "$(offset_to 03:00)" <<-'EOF'
@@ -126,6 +160,17 @@ for n in 00881631234567 09098790000 004930123456; do
 done
 GW_SAW=$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if "\"number\"" in l and 200<=json.loads(l)["status"]<300))' "$LAB_TMP/calls-103-$(atk_ip 1).jsonl")
 check "03:00: none of 103's calls abroad was answered by the gateway ($GW_SAW)" eq "$GW_SAW" 0
+check "PBX to trunk: the peer's +881 reached the PBX with credentials ($(pbx_saw 00881631234568 trunk1))" \
+	le 1 "$(pbx_saw 00881631234568 trunk1)"
+check "PBX to trunk: the PBX's INVITE for +881 never reached the provider ($(itsp_saw 00881631234568))" \
+	eq "$(itsp_saw 00881631234568)" 0
+check "PBX to trunk: decided on the leg to the trunk ($(grep '"event":"fraud"' "$SG_BANLOG" | grep -c '"account":"trunk1".*"direction":"to-trunk"' || true) deny events)" \
+	eq "$(grep '"event":"fraud"' "$SG_BANLOG" | grep '"account":"trunk1"' | grep '"direction":"to-trunk"' | grep -c '"verdict":"deny' || true)" 1
+check "PBX to trunk: the peer's national call completed, its +881 did not ($RTRUNK answered)" eq "$RTRUNK" 1/2
+check "PBX to trunk: the peer's national call reached the provider ($(itsp_saw 02079460005))" \
+	le 1 "$(itsp_saw 02079460005)"
+check "PBX to trunk: 102's allowed French calls reached the provider through the trunk leg ($(itsp_saw 0033142685300))" \
+	le 1 "$(itsp_saw 0033142685300)"
 LOCK_LINE=$(lock_seq 103)
 N_DENIED_BEFORE=$(grep '"event":"fraud"' "$SG_BANLOG" | grep '"account":"103"' | grep -n '"verdict":"deny-and-lock"' | head -1 | cut -d: -f1)
 check "03:00: 103 locked within 15 calls (at fraud event ${N_DENIED_BEFORE:-never}: $(echo "$LOCK_LINE" | grep -o '"reason":"call[^"]*"'))" \

@@ -269,6 +269,27 @@ TEST_CASE("a proxied call is decided on the phone's leg only; its answer and BYE
 	CHECK(c.live_calls == 0);
 }
 
+TEST_CASE("a BYE ends a call from a party or a trunk only, not from a stranger with its Call-ID")
+{
+	FraudHarness f;
+	f.registered(kPhone, "209");
+	CHECK(f.call(kPhone, "209", "0033142685300", "bye-1@phone") == Verdict::Accept);
+	f.h->out(kPhone, test::response(f.last, 200));
+	REQUIRE(f.guard->counters().live_calls == 1);
+	test::Req bye = f.last;
+	bye.method = "BYE";
+	bye.cseq = 3;
+	bye.proxy_credentials = false;
+	bye.branch = "z9hG4bK-bye1";
+	// A stranger who learnt the Call-ID: the call stays counted.
+	f.h->in(test::ip("198.51.100.99"), test::request(bye));
+	CHECK(f.guard->counters().live_calls == 1);
+	// The provider hangs up from another node of its trunk.
+	bye.branch = "z9hG4bK-bye2";
+	f.h->in(test::ip("203.0.113.9"), test::request(bye));
+	CHECK(f.guard->counters().live_calls == 0);
+}
+
 TEST_CASE("dry run: a denied call is reported and passes")
 {
 	FraudHarness f;

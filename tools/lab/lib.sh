@@ -161,7 +161,7 @@ lab_kamailio_start() {
 	python3 - "$LAB_DIR/kamailio.cfg" "$LAB_TMP/kamailio.cfg" "$pw" <<-EOF
 		import sys
 		s = open(sys.argv[1]).read()
-		for k, v in (("@PBX_IP@", "$PBX_IP"), ("@PBX_IP6@", "$PBX_IP6"), ("@VM_PORT@", "$VM_PORT"), ("@GW_PORT@", "$GW_PORT"), ("@PASSWORDS@", sys.argv[3])):
+		for k, v in (("@PBX_IP@", "$PBX_IP"), ("@PBX_IP6@", "$PBX_IP6"), ("@VM_PORT@", "$VM_PORT"), ("@GW_PORT@", "$GW_PORT"), ("@GW_ADDR@", "${LAB_GW_ADDR:-$PBX_IP:$GW_PORT}"), ("@PASSWORDS@", sys.argv[3])):
 		    s = s.replace(k, v)
 		open(sys.argv[2], "w").write(s)
 	EOF
