@@ -88,7 +88,9 @@ void print_status(const json::Value& s)
 		std::string open, closed;
 		for (const json::Value& q : bound) {
 			std::string& to = q["fail_open"].as_bool() ? open : closed;
-			to += (to.empty() ? "" : ",") + std::to_string(q["queue"].as_int());
+			if (!to.empty())
+				to += ',';
+			to += std::to_string(q["queue"].as_int());
 		}
 		fmt::print("queue nums:  fail open at a full queue: {}; never: {}\n", open.empty() ? "none" : open,
 		           closed.empty() ? "none" : closed);
