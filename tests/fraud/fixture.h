@@ -27,9 +27,11 @@ inline Config uk_config()
 	Config c;
 	c.enabled = true;
 	c.country_code = "44";
-	c.national_prefix = "0";
+	// One-character literals assigned to a std::string trip GCC 12's
+	// -Wrestrict false positive at -O3 (PR 105651); a moved temporary does not.
+	c.national_prefix = std::string(1, '0');
 	c.international_prefixes = {"00"};
-	c.dial_out_prefix = "9";
+	c.dial_out_prefix = std::string(1, '9');
 	c.data_dir = data_dir();
 	return c;
 }
@@ -37,8 +39,8 @@ inline Config uk_config()
 inline Config nanp_config()
 {
 	Config c = uk_config();
-	c.country_code = "1";
-	c.national_prefix = "1";
+	c.country_code = std::string(1, '1');
+	c.national_prefix = std::string(1, '1');
 	c.international_prefixes = {"011"};
 	c.dial_out_prefix = "";
 	return c;

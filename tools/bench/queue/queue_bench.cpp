@@ -736,8 +736,11 @@ int main(int argc, char** argv)
 					const double r = drain_queues(snd, pbx, wire, o, q, per_queue);
 					(q == 1 ? one : many).push_back(r);
 					std::string spread;
-					for (uint64_t n : per_queue)
-						spread += (spread.empty() ? "" : " ") + std::to_string(n);
+					for (uint64_t n : per_queue) {
+						if (!spread.empty())
+							spread += ' ';
+						spread += std::to_string(n);
+					}
 					std::printf("  %u queue%s: %8.0f pps, packets per queue: %s\n", q, q > 1 ? "s" : "", r,
 					            spread.c_str());
 					std::fflush(stdout);
