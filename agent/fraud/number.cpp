@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "agent/fraud/text_file.h"
+#include "agent/util/hex.h"
 
 namespace sipguard::fraud {
 
@@ -206,16 +207,7 @@ bool NumberingPlan::is_emergency(std::string_view digits) const
 
 namespace {
 
-int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+using util::hex_value;
 
 // RFC 3966 §5.1.1 visual separators, plus blanks and '/' that people type.
 bool is_separator(char c) { return c == '-' || c == '.' || c == '(' || c == ')' || c == ' ' || c == '/'; }

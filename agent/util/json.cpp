@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "agent/util/hex.h"
 #include "agent/util/json_string.h"
 
 namespace sipguard::util::json {
@@ -192,23 +193,13 @@ private:
 		out = Value(std::strtod(num.c_str(), nullptr));
 		return true;
 	}
-	static int hex(char c)
-	{
-		if (c >= '0' && c <= '9')
-			return c - '0';
-		if (c >= 'a' && c <= 'f')
-			return c - 'a' + 10;
-		if (c >= 'A' && c <= 'F')
-			return c - 'A' + 10;
-		return -1;
-	}
 	bool u4(unsigned& cp)
 	{
 		if (pos_ + 4 > t_.size())
 			return fail("four hex digits");
 		cp = 0;
 		for (int i = 0; i < 4; ++i) {
-			int h = hex(t_[pos_ + i]);
+			int h = hex_value(t_[pos_ + i]);
 			if (h < 0)
 				return fail("four hex digits");
 			cp = cp * 16 + static_cast<unsigned>(h);
