@@ -67,10 +67,8 @@ struct DaemonSettings {
 	} prefilter;
 };
 
-// Default budget for unknown sources per queue, packets/s: a fifth of what
-// one queue inspected in sipguard-bench-queue on the project's 2-core VM
-// (about 240k packets/s of 500-byte datagrams), so unknown sources can take
-// at most that share of the agent and known ones keep the rest.
+// Default budget for unknown sources per queue, packets/s: a fifth of one
+// queue's measured capacity (docs/operations.md), so known sources keep the rest.
 inline constexpr uint32_t kUnknownRatePerQueue = 48000;
 
 // prefilter.unknown_rate 0: kUnknownRatePerQueue for each queue that can have

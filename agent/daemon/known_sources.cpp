@@ -3,7 +3,7 @@
 #include "agent/daemon/known_sources.h"
 
 #include "agent/daemon/config.h"
-#include "agent/util/hash.h"
+#include "agent/net/ip_address.h"
 
 namespace sipguard::daemon {
 
@@ -21,7 +21,7 @@ void KnownSources::touch(const net::IpAddress& addr, util::TimePoint now)
 {
 	if (!settings_.enabled || !send_)
 		return;
-	const uint64_t h = util::hash_bytes(addr.bytes.data(), addr.size(), seed_);
+	const uint64_t h = net::hash_address(addr, seed_);
 	Slot& slot = slots_[h % kSlots];
 	if (slot.addr == addr && now - slot.at < settings_.refresh && now >= slot.at)
 		return;
