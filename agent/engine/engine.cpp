@@ -627,7 +627,7 @@ Verdict EnginePass::udp()
 namespace {
 
 // TCP header flags (RFC 793 §3.1).
-constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04;
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kUrg = 0x20;
 // A flow's first data segment lies within this distance of its SYN, which
 // is remembered this long (Linux gives up a handshake after about 63 s).
 constexpr int32_t kSynWindow = 1 << 20;
@@ -764,6 +764,14 @@ Verdict EnginePass::tcp()
 	else
 		mode_ = cfg_.dry_run || st_->allowlisted ? TcpStream::Mode::Observe : TcpStream::Mode::Enforce;
 
+	// Urgent data: the PBX's socket (without SO_OOBINLINE, Linux's default)
+	// takes the byte the urgent pointer marks out of the stream, also when
+	// it marks a later segment's byte, so the PBX would read other bytes than
+	// the ones judged here. SIP never sends urgent data.
+	if ((flags & kUrg) && !(flags & kRst) && mode_ == TcpStream::Mode::Enforce) {
+		++c_.tcp_urgent;
+		return Verdict::Drop;
+	}
 	if (flags & kRst) {
 		// The PBX's own RST ends its connection. A remote's RST ends it only
 		// where the PBX's TCP takes it (RFC 5961 §3.2); any other is passed
