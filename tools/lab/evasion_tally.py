@@ -49,6 +49,11 @@ def at_pbx(src, method, creds_user=None):
     return n
 
 
+def check_syncs(src):
+    """NOTIFYs from SRC that Kamailio read as Event: check-sync (its "SGLAB notify" line)."""
+    return sum(1 for line in kam if "SGLAB notify " in line and f" src={src} " in line and " event=[check-sync" in line)
+
+
 def attacker(out):
     """What the attacker sent and learnt, from rawsip.py's JSON line or guess.py's summary."""
     try:
@@ -86,14 +91,14 @@ for line in open(a.runs):
     r = {"pass": int(pass_), "name": name, "src": src, **attacker(out), "pbx": t["pbx"],
          "ext_pbx": t["users"] if "enum" in name else None,
          "guesses_pbx": at_pbx(src, "REGISTER", a.user) if "guess" in name else None,
-         "notify_pbx": at_pbx(src, "NOTIFY") if "notify" in name or "smuggle" in name else None,
+         "notify_pbx": check_syncs(src) if "notify" in name or "smuggle" in name else None,
          "fails": t["fails"], "detectors": t["detectors"], "ban_after_s": None}
     if t["ban_ts"] is not None and src in first_packet:
         r["ban_after_s"] = round(max(0.0, t["ban_ts"] - first_packet[src]), 3)
     rows.append(r)
 
 hdr = ("| attack               | sipguard | source          | sent | with creds | at PBX | ext at PBX | guesses at PBX "
-       "| NOTIFY at PBX | ban after  | detector         | attacker got        |")
+       "| check-sync at PBX | ban after  | detector         | attacker got        |")
 print(hdr)
 print(re.sub(r"[^|]", "-", hdr))
 for r in sorted(rows, key=lambda r: (r["pass"], list(x["name"] for x in rows).index(r["name"]))):
@@ -104,9 +109,10 @@ for r in sorted(rows, key=lambda r: (r["pass"], list(x["name"] for x in rows).in
         ban = "not banned" if r["pass"] else "-"
     print(f"| {r['name']:<20} | {'yes' if r['pass'] else 'no':<8} | {r['src']:<15} | {r['sent']:>4} | "
           f"{r['creds_sent']:>10} | {r['pbx']:>6} | {opt(r['ext_pbx']):>10} | {opt(r['guesses_pbx']):>14} | "
-          f"{opt(r['notify_pbx']):>13} | {ban:<10} | {','.join(r['detectors']) or '-':<16} | {r['got']:<19} |")
+          f"{opt(r['notify_pbx']):>17} | {ban:<10} | {','.join(r['detectors']) or '-':<16} | {r['got']:<19} |")
 print("(sent: requests the attacker sent; with creds: of them with credentials; at PBX: requests Kamailio logged"
-      " from that source; ban after: from its first packet on the PBX's wire)")
+      " from that source; check-sync at PBX: NOTIFYs Kamailio read as Event: check-sync; ban after: from its"
+      " first packet on the PBX's wire)")
 if a.json:
     with open(a.json, "w") as fh:
         json.dump(rows, fh)
