@@ -337,6 +337,7 @@ private:
 	Verdict request(const sip::Message& msg);
 	Verdict response(const sip::Message& msg);
 	Verdict malformed(std::string_view what);
+	bool forged_notify(const sip::Message& msg, std::string_view what, Verdict& v);
 	// The account paths below are rare (a blocked pair, a guarded account,
 	// a configured per-account rate): out of line and cold, so the code
 	// every request runs stays small in the instruction cache.
@@ -907,6 +908,21 @@ Verdict EnginePass::malformed(std::string_view what)
 	return (cfg_.malformed.drop && !cfg_.dry_run) ? Verdict::Drop : Verdict::Accept;
 }
 
+// A forged NOTIFY (check-sync, or one our parser refused) from an untrusted
+// source: dropped unless allowlisted or in dry run, and an offence towards a
+// ban; true when that ban was emitted.
+bool EnginePass::forged_notify(const sip::Message& msg, std::string_view what, Verdict& v)
+{
+	++c_.forged_dropped;
+	if (!cfg_.dry_run && !st_->allowlisted) {
+		v = Verdict::Drop;
+		remember_drop_ = true;
+	}
+	std::string_view sample = msg.event_params.empty() ? msg.event : msg.event_params;
+	return !st_->allowlisted && detect::forged::on_offence(cfg_.forged, *st_, what, sample, now_, m_.finding) &&
+	       emit(m_.finding, false);
+}
+
 Verdict EnginePass::message(const sip::Message& msg)
 {
 	if (msg.kind == sip::Kind::NotSip) {
@@ -918,8 +934,17 @@ Verdict EnginePass::message(const sip::Message& msg)
 		++c_.not_sip;
 		return malformed(sip::to_string(msg.not_sip));
 	}
-	if (msg.error != sip::Malformation::None)
-		return malformed(sip::to_string(msg.error));
+	if (msg.error != sip::Malformation::None) {
+		Verdict v = malformed(sip::to_string(msg.error));
+		// Our parser stops at the error, so the Event it has (if any) may not
+		// be the one the PBX, or the phone it relays to, reads: a malformed
+		// NOTIFY from an untrusted source is handled as a forged one.
+		if (msg.kind == sip::Kind::Request && msg.method == sip::Method::Notify && dir_ == nfq::Direction::In &&
+		    cfg_.forged.enabled && !st_->trusted &&
+		    forged_notify(msg, "malformed NOTIFY from an untrusted source", v))
+			return Verdict::Drop;
+		return v;
+	}
 	++c_.sip_messages;
 	count_by_method(c_, msg);
 
@@ -1259,18 +1284,9 @@ Verdict EnginePass::request(const sip::Message& msg)
 
 	Verdict v = Verdict::Accept;
 	Finding& f = m_.finding;
-	if (!st.trusted && detect::forged::is_forged_control(cfg_.forged, msg)) {
-		++c_.forged_dropped;
-		if (!cfg_.dry_run && !st.allowlisted) {
-			v = Verdict::Drop;
-			remember_drop_ = true;
-		}
-		std::string_view sample = msg.event_params.empty() ? msg.event : msg.event_params;
-		if (!st.allowlisted &&
-		    detect::forged::on_offence(cfg_.forged, st, "NOTIFY check-sync from an untrusted source", sample, now_, f) &&
-		    emit(f, false))
-			return Verdict::Drop;
-	}
+	if (!st.trusted && detect::forged::is_forged_control(cfg_.forged, msg) &&
+	    forged_notify(msg, "NOTIFY check-sync from an untrusted source", v))
+		return Verdict::Drop;
 
 	if (!st.allowlisted) {
 		if (st.pairs_blocked_until > now_ && blocked_pair(msg, r))
