@@ -3,7 +3,8 @@
 # End-to-end: the evasion scenario (tools/lab/evasion.sh, issue 17) with
 # sipguard only, against the lab's Kamailio with TCP: what an attacker with a
 # raw socket gets to the PBX by cutting, retransmitting, marking urgent or
-# fragmenting its requests is no more than what it gets by sending them plainly.
+# fragmenting its requests is no more than what it gets by sending them plainly,
+# and a check-sync NOTIFY that sipguard's parser refuses does not reach it either.
 # Usage: lab_evasion_e2e.sh [PATH/TO/sipguard]; exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 # shellcheck source=tools/lab/lib.sh
@@ -18,9 +19,10 @@ command -v nft >/dev/null || { echo "SKIP: nft missing" >&2; exit 77; }
 usage() { echo "lab_evasion_e2e.sh [PATH/TO/sipguard]" >&2; }
 
 # The lab stays up until this script exits (lab_init's trap); the figures
-# are in its temp dir.
+# are in its temp dir. 45 passwords (1234 is the 40th) keep the run short.
+EVA_GUESSES=45
 cmd_evasion --protected-only tcp-guess-inorder tcp-guess-tail tcp-notify tcp-notify-tail tcp-notify-urgent \
-	udp-guess udp-guess-frag udp-guess6 udp-guess-frag6
+	udp-notify-maxfwd udp-notify-2events udp-guess udp-guess-frag udp-guess6 udp-guess-frag6
 EVA_JSON=$LAB_TMP/evasion.json
 
 # get NAME FIELD: one figure of the attack's row.
@@ -42,7 +44,7 @@ check "tcp: tail-first guessing got no more guesses to Kamailio than in order, +
 	le "$g_tail" "$((g_in + 1))"
 check "tcp: tail-first guessing was banned ($(get tcp-guess-tail detectors)) and did not crack the PIN ($(get tcp-guess-tail got))" \
 	eq "$(get tcp-guess-tail detectors)/$(get tcp-guess-tail cracked)" brute_force/false
-for n in tcp-notify tcp-notify-tail tcp-notify-urgent; do
+for n in tcp-notify tcp-notify-tail tcp-notify-urgent udp-notify-maxfwd udp-notify-2events; do
 	check "$n: the forged check-sync NOTIFY never reached Kamailio ($(get "$n" notify_pbx); $(get "$n" got))" \
 		eq "$(get "$n" notify_pbx)" 0
 done

@@ -5,9 +5,9 @@
 # Kamailio with TCP (kamailio.cfg's WITH_TCP), one lab; each attack runs twice
 # in the same run, first against the unprotected PBX, then with sipguard (its
 # default config, started in between), from a fresh attacker address each
-# time (10.77.141-155.66 / fd00:77:141-14f::66 unprotected, 10.77.171-185.66 /
-# fd00:77:161-16f::66 with sipguard: a /24 and a /48 each), each protected
-# attack against a sipguard of its own (restarted, no state):
+# time (10.77.141-160.66 / fd00:77:141-154::66 unprotected, 10.77.171-190.66 /
+# fd00:77:161-174::66 with sipguard: a /24 and a /48 each), each protected
+# guesser and enumerator against a sipguard of its own (restarted, no state):
 #   tcp-enum-inorder, tcp-enum-tail      REGISTER for extensions 100-199 over TCP
 #                                        (tools/lab/rawsip.py, raw socket), each
 #                                        message whole, or its final CRLF first
@@ -21,6 +21,9 @@
 #   tcp-smuggle-cl-n-0, -l-n-cl-0        an OPTIONS with two Content-Lengths (long and
 #                                        long, compact and long), the first counting
 #                                        the NOTIFY behind it as its body, the second 0
+#   udp-notify-maxfwd                    the check-sync NOTIFY over UDP with Max-Forwards: 256
+#                                        (out of range: sipguard's parser refuses it, Kamailio not)
+#   udp-notify-2events                the same with a second Event header (dialog) after it
 #   udp-guess(6), udp-guess-frag(6)      guess.py over UDP, unpadded and padded to
 #                                        about 3000 bytes (IPv4 / IPv6 fragments)
 # Every attack is bounded in count (100 extensions, 60 passwords), in time
@@ -28,10 +31,12 @@
 # What reached Kamailio comes from its own log; evasion_tally.py prints the table.
 
 EVA_ATTACKS_DEFAULT=(tcp-enum-inorder tcp-enum-tail tcp-guess-inorder tcp-guess-tail tcp-guess-tail6
-	tcp-notify tcp-notify-tail tcp-notify-urgent tcp-smuggle-cl-n-0 tcp-smuggle-l-n-cl-0 udp-guess udp-guess-frag udp-guess6 udp-guess-frag6)
+	tcp-notify tcp-notify-tail tcp-notify-urgent tcp-smuggle-cl-n-0 tcp-smuggle-l-n-cl-0
+	udp-notify-maxfwd udp-notify-2events udp-guess udp-guess-frag udp-guess6 udp-guess-frag6)
 EVA_PAD=3000 # bytes of padding for the fragmented guesses (MTU 1500)
+EVA_GUESSES=${EVA_GUESSES:-60} # passwords per guesser (1234 is the 40th)
 
-# eva_addr PASS I V: attacker address I (1..15) of pass PASS (0 unprotected, 1 sipguard), IPv4 or 6.
+# eva_addr PASS I V: attacker address I (1..20) of pass PASS (0 unprotected, 1 sipguard), IPv4 or 6.
 eva_addr() {
 	if [ "$3" = 6 ]; then
 		printf 'fd00:77:%x::66\n' $((0x140 + 0x20 * $1 + $2))
@@ -82,7 +87,7 @@ eva_run() {
 		;;
 	tcp-guess-*)
 		ip netns exec "$NS_ATK" timeout 60 python3 "$LAB_DIR/rawsip.py" --mode guess --order "$order" \
-			--src "$src" --dst "$dst" --user "$LAB_WEAK_USER" --dict "$LAB_DIR/svcrack-dict.txt" --count 60 \
+			--src "$src" --dst "$dst" --user "$LAB_WEAK_USER" --dict "$LAB_DIR/svcrack-dict.txt" --count "$EVA_GUESSES" \
 			--rate 10 --max-time 45 >"$out" 2>&1 || true
 		;;
 	tcp-smuggle-*)
@@ -97,11 +102,28 @@ eva_run() {
 		ip netns exec "$NS_ATK" timeout 30 python3 "$LAB_DIR/rawsip.py" --mode notify --order "$order" \
 			--src "$src" --dst "$dst" --notify-ms 3000 --max-time 20 >"$out" 2>&1 || true
 		;;
+	udp-notify-*)
+		local extra="Max-Forwards: 70" ev=""
+		[ "$base" = udp-notify-maxfwd ] && extra="Max-Forwards: 256"
+		[ "$base" = udp-notify-2events ] && ev="Event: dialog"
+		ip netns exec "$NS_ATK" timeout 10 python3 "$LAB_DIR/sipsend.py" --src "$src" --dst "$dst" >"$out" 2>&1 <<-EOF || true
+			NOTIFY sip:100@$dst SIP/2.0
+			Via: SIP/2.0/UDP $src:5060;branch=z9hG4bK-ev$RANDOM;rport
+			$extra
+			From: <sip:$src>;tag=ev$RANDOM
+			To: <sip:100@$dst>
+			Call-ID: evasion-$RANDOM@$src
+			CSeq: 1 NOTIFY
+			Event: check-sync;reboot=true
+			${ev:-Subscription-State: terminated}
+			Content-Length: 0
+		EOF
+		;;
 	udp-guess*)
 		local pad=0
 		[ "$base" = udp-guess-frag ] && pad=$EVA_PAD
 		ip netns exec "$NS_ATK" timeout 40 python3 "$LAB_DIR/guess.py" --src "$src" --dst "$dst" \
-			--user "$LAB_WEAK_USER" --dict "$LAB_DIR/svcrack-dict.txt" --count 60 --rate 10 --wait 1 \
+			--user "$LAB_WEAK_USER" --dict "$LAB_DIR/svcrack-dict.txt" --count "$EVA_GUESSES" --rate 10 --wait 1 \
 			--max-time 30 --pad "$pad" >"$out" 2>&1 || true
 		;;
 	*) lab_die "unknown evasion attack $name (known: ${EVA_ATTACKS_DEFAULT[*]})" ;;
@@ -109,9 +131,10 @@ eva_run() {
 	printf '%s\t%s\t%s\t%s\n' "$pass" "$name" "$src" "$out" >>"$LAB_TMP/eva-runs.tsv"
 }
 
-# A sipguard with no state for each protected attack: the guessers share user
-# 105, and an account already under attack is guarded (agent/engine), so a
-# later attack would meet a warier agent than the earlier one it is compared with.
+# A sipguard with no state for each protected guesser or enumerator: the
+# guessers share user 105, and an account already under attack is guarded
+# (agent/engine), so a later attack would meet a warier agent than the earlier
+# one it is compared with. The NOTIFYs come from addresses of their own.
 eva_sipguard_fresh() {
 	if [ "${LAB_PROTECTED:-0}" = 1 ]; then
 		lab_stop "$SIPGUARD_PID"
@@ -141,7 +164,7 @@ cmd_evasion() {
 		esac
 	done
 	[ ${#names[@]} -gt 0 ] || names=("${EVA_ATTACKS_DEFAULT[@]}")
-	[ ${#names[@]} -le 15 ] || lab_die "at most 15 evasion attacks a run"
+	[ ${#names[@]} -le 20 ] || lab_die "at most 20 evasion attacks a run"
 	lab_require_peers
 	command -v nft >/dev/null || { echo "SKIP: nft missing" >&2; exit 77; }
 	lab_sipguard_available || lab_die "sipguard not runnable ($LAB_SIPGUARD_MISSING)"
@@ -158,7 +181,10 @@ cmd_evasion() {
 		i=0
 		for a in "${names[@]}"; do
 			i=$((i + 1))
-			[ "$pass" = 1 ] && eva_sipguard_fresh
+			# A fresh sipguard for the first protected attack and each guesser or enumerator.
+			if [ "$pass" = 1 ] && { [ "${LAB_PROTECTED:-0}" = 0 ] || [[ $a == *-guess* || $a == *-enum* ]]; }; then
+				eva_sipguard_fresh
+			fi
 			eva_run "$pass" "$i" "$a"
 			sleep 0.3
 		done

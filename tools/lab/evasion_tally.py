@@ -76,6 +76,9 @@ def attacker(out):
             n, c, f = int(m.group(1)), int(m.group(2)), m.group(3)
             return {"sent": n + c, "creds_sent": c, "got": "PIN cracked" if f != "none" else "not cracked",
                     "found": 0, "cracked": f != "none", "stopped": ""}
+        if line.startswith("SIP/2.0 ") or line == "(no response)":  # sipsend.py: one request
+            got = "NOTIFY answered " + line.split()[1] if line.startswith("SIP/") else "NOTIFY unanswered"
+            return {"sent": 1, "creds_sent": 0, "got": got, "found": 0, "cracked": False, "stopped": ""}
     return {"sent": 0, "creds_sent": 0, "got": "no output", "found": 0, "cracked": False, "stopped": ""}
 
 
