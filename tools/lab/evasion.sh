@@ -78,7 +78,7 @@ eva_run() {
 	[ "$v" = 6 ] && dst=$PBX_IP6
 	local out=$LAB_TMP/eva-$pass-$name.out base=${name%6}
 	order=inorder
-	case $base in *-tail) order=tail ;; esac
+	case $base in *-tail) order="tail" ;; esac
 	lab_log "evasion: $name from $src ($([ "$pass" = 1 ] && echo sipguard || echo unprotected))"
 	case $base in
 	tcp-enum-*)
