@@ -115,6 +115,7 @@ const CounterTable<Shard>& traffic_table()
 		  {{{"cause", "tcp_window_full"}}, engine(&EngineCounters::tcp_window_full)},
 		  {{{"cause", "tcp_midstream"}}, engine(&EngineCounters::tcp_midstream_dropped)},
 		  {{{"cause", "tcp_flows_over_cap"}}, engine(&EngineCounters::tcp_flows_over_cap)},
+		  {{{"cause", "tcp_urgent"}}, engine(&EngineCounters::tcp_urgent)},
 		  {{{"cause", "udp_redropped"}}, engine(&EngineCounters::udp_redropped)},
 		  {{{"cause", "fragment"}}, engine(&EngineCounters::first_fragments_dropped)}}},
 		{"sipguard_evictions_total", Type::Counter, "Entries evicted from full bounded tables, by table.",

@@ -337,6 +337,7 @@ private:
 	Verdict request(const sip::Message& msg);
 	Verdict response(const sip::Message& msg);
 	Verdict malformed(std::string_view what);
+	bool forged_notify(const sip::Message& msg, std::string_view what, Verdict& v);
 	// The account paths below are rare (a blocked pair, a guarded account,
 	// a configured per-account rate): out of line and cold, so the code
 	// every request runs stays small in the instruction cache.
@@ -627,7 +628,7 @@ Verdict EnginePass::udp()
 namespace {
 
 // TCP header flags (RFC 793 §3.1).
-constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04;
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kUrg = 0x20;
 // A flow's first data segment lies within this distance of its SYN, which
 // is remembered this long (Linux gives up a handshake after about 63 s).
 constexpr int32_t kSynWindow = 1 << 20;
@@ -764,6 +765,14 @@ Verdict EnginePass::tcp()
 	else
 		mode_ = cfg_.dry_run || st_->allowlisted ? TcpStream::Mode::Observe : TcpStream::Mode::Enforce;
 
+	// Urgent data: the PBX's socket (without SO_OOBINLINE, Linux's default)
+	// takes the byte the urgent pointer marks out of the stream, also when
+	// it marks a later segment's byte, so the PBX would read other bytes than
+	// the ones judged here. SIP never sends urgent data.
+	if ((flags & kUrg) && !(flags & kRst) && mode_ == TcpStream::Mode::Enforce) {
+		++c_.tcp_urgent;
+		return Verdict::Drop;
+	}
 	if (flags & kRst) {
 		// The PBX's own RST ends its connection. A remote's RST ends it only
 		// where the PBX's TCP takes it (RFC 5961 §3.2); any other is passed
@@ -899,6 +908,21 @@ Verdict EnginePass::malformed(std::string_view what)
 	return (cfg_.malformed.drop && !cfg_.dry_run) ? Verdict::Drop : Verdict::Accept;
 }
 
+// A forged NOTIFY (check-sync, or one our parser refused) from an untrusted
+// source: dropped unless allowlisted or in dry run, and an offence towards a
+// ban; true when that ban was emitted.
+bool EnginePass::forged_notify(const sip::Message& msg, std::string_view what, Verdict& v)
+{
+	++c_.forged_dropped;
+	if (!cfg_.dry_run && !st_->allowlisted) {
+		v = Verdict::Drop;
+		remember_drop_ = true;
+	}
+	std::string_view sample = msg.event_params.empty() ? msg.event : msg.event_params;
+	return !st_->allowlisted && detect::forged::on_offence(cfg_.forged, *st_, what, sample, now_, m_.finding) &&
+	       emit(m_.finding, false);
+}
+
 Verdict EnginePass::message(const sip::Message& msg)
 {
 	if (msg.kind == sip::Kind::NotSip) {
@@ -910,8 +934,17 @@ Verdict EnginePass::message(const sip::Message& msg)
 		++c_.not_sip;
 		return malformed(sip::to_string(msg.not_sip));
 	}
-	if (msg.error != sip::Malformation::None)
-		return malformed(sip::to_string(msg.error));
+	if (msg.error != sip::Malformation::None) {
+		Verdict v = malformed(sip::to_string(msg.error));
+		// Our parser stops at the error, so the Event it has (if any) may not
+		// be the one the PBX, or the phone it relays to, reads: a malformed
+		// NOTIFY from an untrusted source is handled as a forged one.
+		if (msg.kind == sip::Kind::Request && msg.method == sip::Method::Notify && dir_ == nfq::Direction::In &&
+		    cfg_.forged.enabled && !st_->trusted &&
+		    forged_notify(msg, "malformed NOTIFY from an untrusted source", v))
+			return Verdict::Drop;
+		return v;
+	}
 	++c_.sip_messages;
 	count_by_method(c_, msg);
 
@@ -1251,18 +1284,9 @@ Verdict EnginePass::request(const sip::Message& msg)
 
 	Verdict v = Verdict::Accept;
 	Finding& f = m_.finding;
-	if (!st.trusted && detect::forged::is_forged_control(cfg_.forged, msg)) {
-		++c_.forged_dropped;
-		if (!cfg_.dry_run && !st.allowlisted) {
-			v = Verdict::Drop;
-			remember_drop_ = true;
-		}
-		std::string_view sample = msg.event_params.empty() ? msg.event : msg.event_params;
-		if (!st.allowlisted &&
-		    detect::forged::on_offence(cfg_.forged, st, "NOTIFY check-sync from an untrusted source", sample, now_, f) &&
-		    emit(f, false))
-			return Verdict::Drop;
-	}
+	if (!st.trusted && detect::forged::is_forged_control(cfg_.forged, msg) &&
+	    forged_notify(msg, "NOTIFY check-sync from an untrusted source", v))
+		return Verdict::Drop;
 
 	if (!st.allowlisted) {
 		if (st.pairs_blocked_until > now_ && blocked_pair(msg, r))

@@ -109,6 +109,7 @@ struct EngineCounters {
 	uint64_t tcp_window_full = 0;  // the flow's buffer or its list of out-of-order segments is full
 	uint64_t tcp_midstream_dropped = 0; // flow without a SYN not at a SIP start line, bytes before its pickup, SYN with data
 	uint64_t tcp_flows_over_cap = 0; // a new flow of a remote holding engine.tcp_flows_per_source: not tracked
+	uint64_t tcp_urgent = 0;       // a remote's segment with URG (the PBX's socket would drop the marked byte): never passes
 	// Accepted or ignored.
 	uint64_t tcp_duplicates = 0;   // accepted: resent bytes identical to the judged copy
 	uint64_t tcp_midstream = 0;    // flows picked up without a SYN, at a SIP start line

@@ -460,6 +460,43 @@ TEST_CASE("forged control: NOTIFY check-sync from an untrusted source is dropped
 	CHECK_FALSE(h.banned(prov));
 }
 
+TEST_CASE("forged control: a NOTIFY the parser refuses, or with two Event headers, is dropped from untrusted sources")
+{
+	// The lab's udp-notify-* probes: Kamailio reads Event: check-sync in each.
+	auto cfg = std::make_shared<engine::Config>();
+	cfg->trusted.push_back(*net::Cidr::parse("198.51.100.200"));
+	Harness h(cfg);
+	auto notify = [](const std::string& from, const std::string& version, const std::string& headers) {
+		return fmt::format("NOTIFY sip:201@pbx {}\r\nVia: SIP/2.0/UDP {}:5060;branch=z9hG4bK-{}\r\n"
+		                   "From: <sip:{}>;tag=1\r\nTo: <sip:201@pbx>\r\nCall-ID: n-{}\r\nCSeq: 1 NOTIFY\r\n{}"
+		                   "Subscription-State: terminated\r\nContent-Length: 0\r\n\r\n",
+		                   version, from, from, from, from, headers);
+	};
+	const std::vector<std::pair<std::string, std::string>> cases{
+		{"SIP/2.0", "Max-Forwards: 256\r\nEvent: check-sync;reboot=true\r\n"},
+		{"SIP/2.0 ", "Event: check-sync;reboot=true\r\n"},
+		{"SIP/2.0", "Event: check-sync x\r\n"},
+		{"SIP/2.0", "Event: check-sync;reboot=true\r\nEvent: dialog\r\n"},
+		{"SIP/2.0", "Event: dialog\r\nEvent: check-sync;reboot=true\r\n"},
+	};
+	for (size_t i = 0; i < cases.size(); ++i) {
+		const std::string from = fmt::format("203.0.113.{}", 80 + i);
+		CAPTURE(cases[i].second);
+		CHECK(h.in(ip(from), notify(from, cases[i].first, cases[i].second)) == Verdict::Drop);
+		CHECK(h.engine.counters().forged_dropped == i + 1);
+	}
+	CHECK(h.engine.counters().malformed == cases.size());
+	// A well-formed NOTIFY of another package passes; so do a malformed
+	// OPTIONS (malformed.drop is off) and a trusted peer's malformed NOTIFY.
+	CHECK(h.in(ip("203.0.113.90"), notify("203.0.113.90", "SIP/2.0", "Event: dialog\r\n")) == Verdict::Accept);
+	std::string options = notify("203.0.113.91", "SIP/2.0", "Max-Forwards: 256\r\n");
+	options.replace(0, 6, "OPTIONS");
+	options.replace(options.find("1 NOTIFY"), 8, "1 OPTIONS");
+	CHECK(h.in(ip("203.0.113.91"), options) == Verdict::Accept);
+	CHECK(h.in(ip("198.51.100.200"), notify("198.51.100.200", "SIP/2.0 ", "Event: check-sync\r\n")) == Verdict::Accept);
+	CHECK(h.engine.counters().forged_dropped == cases.size());
+}
+
 TEST_CASE("policy: a victim named in Via, Contact and From is never banned, only the packet's source")
 {
 	Harness h;

