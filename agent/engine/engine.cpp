@@ -1236,6 +1236,9 @@ void EnginePass::report_guarded(const ResponseFacts& r, const detect::AccountTab
 
 void EnginePass::prove(const sip::Message& msg)
 {
+	proven_ = false;
+	if (st_->known() || st_->allowlisted || st_->trusted)
+		return; // a better tier already
 	const sip::Credentials& cr = msg.authorization.present ? msg.authorization : msg.proxy_authorization;
 	proven_ = (cr.present && m_.proof.answered(remote_, remote_hash_, cr.nonce, now_)) ||
 	          m_.proof.proven(remote_, remote_hash_, now_);
