@@ -359,13 +359,14 @@ TEST_CASE("pre-filter with 4 queues: an address takes queue i while unknown and 
 }
 
 TEST_CASE("pre-filter: reconcile sees a deleted meter rule, a flushed chain sip or a deleted known set; repair "
-          "restores them and the known sources' elements")
+          "restores them and the known sources' and proven receivers' elements")
 {
 	test::require_root_or_skip();
 	test::ProbeLab lab{kSources};
 	rules::TableSpec spec = prefilter_spec();
 	install(lab, spec);
 	add_known(lab, {kKnown4});
+	add_known(lab, {kUnknown6}, true); // a proven receiver
 	auto clean = rules::reconcile(lab.nl(), spec, lab.backend(), {}, rules::system_now());
 	REQUIRE(clean.ok());
 	CHECK_MESSAGE(clean->clean(), clean->summary());
@@ -404,6 +405,7 @@ TEST_CASE("pre-filter: reconcile sees a deleted meter rule, a flushed chain sip 
 		// The known source survived the reinstall; the meter works again.
 		std::string known = lab.pbx().exec_capture("nft list set inet sipguard known4");
 		CHECK(known.find(kKnown4) != std::string::npos);
+		CHECK(lab.pbx().exec_capture("nft list set inet sipguard proven6").find(kUnknown6) != std::string::npos);
 		auto got = lab.send_from_each({kKnown4, kUnknown4}, test::ProbeLab::kPort, kOptions, 40);
 		CHECK(got[kKnown4] == 40);
 		CHECK(got[kUnknown4] == 0);
