@@ -145,6 +145,8 @@ const char* set_name_of(const ElementOp& op)
 		return op.target.base.is_v4() ? kSetMedia4 : kSetMedia6;
 	if (op.is_known)
 		return op.target.base.is_v4() ? kSetKnown4 : kSetKnown6;
+	if (op.is_proven)
+		return op.target.base.is_v4() ? kSetProven4 : kSetProven6;
 	if (op.last.valid())
 		return op.target.base.is_v4() ? kSetBanNet4 : kSetBanNet6;
 	return ban_set_name(op.target);

@@ -25,7 +25,8 @@ struct ElementOp {
 	};
 	Kind kind = Kind::Add;
 	bool is_media = false;
-	bool is_known = false; // known4/known6 (pre-filter): a host, like a host ban
+	bool is_known = false;  // known4/known6 (pre-filter): a host, like a host ban
+	bool is_proven = false; // proven4/proven6 (pre-filter): likewise
 	net::Cidr target; // media: host address; range: `first` in target.base
 	// An interval range that need not be a prefix, [target.base, last]
 	// (bannet4/bannet6); family None = the prefix `target`.

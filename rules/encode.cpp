@@ -130,7 +130,7 @@ uint32_t set_id_of(const std::string& name)
 {
 	static const char* const order[] = {kSetBan4,   kSetBan6,   kSetBanNet4,  kSetBanNet6, kSetAllow4,
 	                                    kSetAllow6, kSetMedia4, kSetMedia6,   kSetSipPorts, kSetKnown4,
-	                                    kSetKnown6, kSetMeter4, kSetMeter6};
+	                                    kSetKnown6, kSetMeter4, kSetMeter6,   kSetProven4, kSetProven6};
 	for (uint32_t i = 0; i < std::size(order); ++i)
 		if (name == order[i])
 			return i + 1;
@@ -223,6 +223,8 @@ std::vector<SetDef> set_definitions(const TableSpec& spec)
 		const PrefilterSpec& pf = spec.prefilter;
 		defs.push_back({kSetKnown4, kTypeIpAddr, 4, NFT_SET_TIMEOUT, pf.known_size, 0, {}});
 		defs.push_back({kSetKnown6, kTypeIp6Addr, 16, NFT_SET_TIMEOUT, pf.known_size, 0, {}});
+		defs.push_back({kSetProven4, kTypeIpAddr, 4, NFT_SET_TIMEOUT, pf.proven_size, 0, {}});
+		defs.push_back({kSetProven6, kTypeIp6Addr, 16, NFT_SET_TIMEOUT, pf.proven_size, 0, {}});
 		if (pf.limits) {
 			// `flags dynamic,timeout` as nft makes a meter: the packet path
 			// adds elements (NFT_SET_EVAL), each with the set's timeout.
@@ -324,8 +326,8 @@ namespace {
 
 // The rules of chain `sip` (rules/README.md, "Pre-filter"): known sources to
 // the known queue range (bypass as configured), the rest through the
-// per-source meter and the global budget, then to the unknown range without
-// bypass.
+// per-source meter; proven receivers then to the unknown range, everyone else
+// through the global budget first; the unknown range has no bypass.
 void append_sip_rules(std::vector<RulePtr>& rules, const TableSpec& spec, QueueBackend backend)
 {
 	const PrefilterSpec& pf = spec.prefilter;
@@ -352,6 +354,16 @@ void append_sip_rules(std::vector<RulePtr>& rules, const TableSpec& spec, QueueB
 			set_comment(r.get(), kCommentSourceDrop);
 			rules.push_back(std::move(r));
 		}
+	}
+	// Proven receivers (past their meter): never the global budget, and the
+	// unknown range, so never failed open either.
+	for (const char* set : {kSetProven4, kSetProven6}) {
+		auto r = ban_rule(set == kSetProven4 ? NFPROTO_IPV4 : NFPROTO_IPV6, set);
+		nftnl_rule_set_str(r.get(), NFTNL_RULE_CHAIN, kChainSip);
+		queue_to(r, spec.queue_base, false, kCommentQueueProven);
+		rules.push_back(std::move(r));
+	}
+	if (pf.limits) {
 		auto r = new_rule(kChainSip);
 		add_expr(r.get(), make_limit_over_expr(pf.unknown_rate, pf.unknown_burst));
 		add_counter(r.get());

@@ -57,7 +57,7 @@ std::string validate(const TableSpec& spec)
 		if (!c.base.valid())
 			return "allowlist entry without an address";
 	if (const PrefilterSpec& pf = spec.prefilter; pf.enabled) {
-		if (pf.known_size == 0 || pf.meter_size == 0)
+		if (pf.known_size == 0 || pf.proven_size == 0 || pf.meter_size == 0)
 			return "pre-filter set sizes must be at least 1";
 		if (pf.source_rate == 0 || pf.unknown_rate == 0)
 			return "pre-filter rates must be at least 1 packet/s";
@@ -272,7 +272,8 @@ namespace {
 Status collect_kept(Netlink& nl, std::vector<ElementOp>& kept)
 {
 	for (const char* name :
-	     {kSetBan4, kSetBan6, kSetBanNet4, kSetBanNet6, kSetMedia4, kSetMedia6, kSetKnown4, kSetKnown6}) {
+	     {kSetBan4, kSetBan6, kSetBanNet4, kSetBanNet6, kSetMedia4, kSetMedia6, kSetKnown4, kSetKnown6, kSetProven4,
+	      kSetProven6}) {
 		std::vector<RawElement> raw;
 		Status st = list_set_raw(nl, name, raw);
 		if (!st.ok()) {
@@ -281,7 +282,8 @@ Status collect_kept(Netlink& nl, std::vector<ElementOp>& kept)
 			return st;
 		}
 		bool media = std::strncmp(name, "media", 5) == 0;
-		bool known = std::strncmp(name, "known", 5) == 0;
+		bool proven = std::strncmp(name, "proven", 6) == 0;
+		bool known = proven || std::strncmp(name, "known", 5) == 0;
 		bool v4 = name[std::strlen(name) - 1] == '4';
 		size_t alen = v4 ? 4 : 16;
 		if (known) {
@@ -290,7 +292,8 @@ Status collect_kept(Netlink& nl, std::vector<ElementOp>& kept)
 					continue;
 				ElementOp op;
 				op.kind = ElementOp::Kind::Add;
-				op.is_known = true;
+				op.is_known = !proven;
+				op.is_proven = proven;
 				op.timeout = r.timeout;
 				op.expires_in = r.expires_in;
 				op.target = net::Cidr::host(v4 ? net::IpAddress::v4(r.key.data()) : net::IpAddress::v6(r.key.data()));
@@ -351,9 +354,9 @@ Status install(Netlink& nl, const TableSpec& spec, QueueBackend backend)
 		if (exists)
 			if (Status st = collect_kept(nl, kept); !st.ok())
 				return st;
-		// Without the pre-filter the new table has no known sets.
+		// Without the pre-filter the new table has no known or proven sets.
 		if (!spec.prefilter.enabled)
-			std::erase_if(kept, [](const ElementOp& op) { return op.is_known; });
+			std::erase_if(kept, [](const ElementOp& op) { return op.is_known || op.is_proven; });
 	}
 
 	auto build = [&](size_t keep_n) {
@@ -493,6 +496,7 @@ Status read_counters(Netlink& nl, Counters& out)
 						{kCommentBudgetDrop, &out.budget_drop_packets},
 						{kCommentQueueKnown, &out.queued_known},
 						{kCommentQueueUnknown, &out.queued_unknown},
+						{kCommentQueueProven, &out.queued_proven},
 						{kCommentQueue, &out.queued_other},
 						{kCommentQueuePbx, &out.queued_other},
 					};

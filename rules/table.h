@@ -31,6 +31,10 @@ inline constexpr const char* kSetSipPorts = "sipports";
 // per-source meters for everyone else.
 inline constexpr const char* kSetKnown4 = "known4";
 inline constexpr const char* kSetKnown6 = "known6";
+// Proven receivers: sources that answered a challenge sent to their address
+// (agent/engine/receiver_proof.h); metered, never budget-limited.
+inline constexpr const char* kSetProven4 = "proven4";
+inline constexpr const char* kSetProven6 = "proven6";
 inline constexpr const char* kSetMeter4 = "meter4";
 inline constexpr const char* kSetMeter6 = "meter6";
 inline constexpr const char* kChainPrerouting = "prerouting";
@@ -51,6 +55,7 @@ inline constexpr const char* kCommentMediaDrop = "sipguard-media-drop";
 inline constexpr const char* kCommentQueue = "sipguard-queue";            // input, pre-filter off
 inline constexpr const char* kCommentQueueKnown = "sipguard-queue-known"; // sip chain, bypass
 inline constexpr const char* kCommentQueueUnknown = "sipguard-queue-unknown"; // sip chain, no bypass
+inline constexpr const char* kCommentQueueProven = "sipguard-queue-proven";   // sip chain, no bypass
 inline constexpr const char* kCommentQueuePbx = "sipguard-queue-pbx";     // output
 inline constexpr const char* kCommentSourceDrop = "sipguard-prefilter-source";
 inline constexpr const char* kCommentBudgetDrop = "sipguard-prefilter-budget";
@@ -84,6 +89,7 @@ struct PrefilterSpec {
 	uint32_t unknown_rate = 50000;
 	uint32_t unknown_burst = 5000;
 	uint32_t known_size = 65536;
+	uint32_t proven_size = 65536;
 	uint32_t meter_size = 65536;
 	// A meter entry lives this long after the source's last packet (each
 	// packet refreshes it); at least the bucket's refill time, so an entry
@@ -173,8 +179,9 @@ struct Counters {
 	uint64_t budget_drop_packets = 0; // global budget for unknown sources
 	uint64_t queued_known = 0;        // sip chain, known sources (bypass)
 	uint64_t queued_unknown = 0;      // sip chain, unknown sources (no bypass)
+	uint64_t queued_proven = 0;       // sip chain, proven receivers (no bypass, past the meter)
 	uint64_t queued_other = 0;        // input with the pre-filter off, and output (the PBX's own)
-	uint64_t queued() const { return queued_known + queued_unknown + queued_other; }
+	uint64_t queued() const { return queued_known + queued_unknown + queued_proven + queued_other; }
 };
 // Reads the counter expressions of our rules (identified by comment).
 Status read_counters(Netlink& nl, Counters& out);

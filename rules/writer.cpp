@@ -66,6 +66,11 @@ bool Writer::known(const net::IpAddress& addr, std::chrono::seconds timeout)
 	return submit({WriterRequest::Op::Known, net::Cidr::host(addr), 0, timeout});
 }
 
+bool Writer::proven(const net::IpAddress& addr, std::chrono::seconds timeout)
+{
+	return submit({WriterRequest::Op::Proven, net::Cidr::host(addr), 0, timeout});
+}
+
 bool Writer::open_pinhole(const net::IpAddress& addr, uint16_t port, std::chrono::seconds timeout)
 {
 	return submit({WriterRequest::Op::OpenPinhole, net::Cidr::host(addr), port, timeout});
@@ -132,6 +137,10 @@ ElementOp to_op(const WriterRequest& r)
 		op.kind = ElementOp::Kind::Refresh;
 		op.is_known = true;
 		break;
+	case WriterRequest::Op::Proven:
+		op.kind = ElementOp::Kind::Refresh;
+		op.is_proven = true;
+		break;
 	}
 	return op;
 }
@@ -152,8 +161,8 @@ void Writer::apply(std::vector<WriterRequest>& requests)
 	auto key_less = [&](size_t a, size_t b) {
 		const ElementOp& x = all[a];
 		const ElementOp& y = all[b];
-		return std::tie(x.is_media, x.is_known, x.target.base.family, x.target.base.bytes, x.target.prefix_len, x.port) <
-		       std::tie(y.is_media, y.is_known, y.target.base.family, y.target.base.bytes, y.target.prefix_len, y.port);
+		return std::tie(x.is_media, x.is_known, x.is_proven, x.target.base.family, x.target.base.bytes, x.target.prefix_len, x.port) <
+		       std::tie(y.is_media, y.is_known, y.is_proven, y.target.base.family, y.target.base.bytes, y.target.prefix_len, y.port);
 	};
 	std::stable_sort(order.begin(), order.end(), key_less);
 	std::vector<uint8_t> keep(all.size(), 0);
@@ -191,13 +200,14 @@ void Writer::apply(std::vector<WriterRequest>& requests)
 		LOG(Rules, Error, "writing elements: {}", result.transport.message);
 	for (const FailedOp& f : result.failures) {
 		const ElementOp& op = ops[f.index];
-		// A full known set refuses refreshes of new sources: expected under
-		// load, counted in failed_elements, not logged one by one.
-		if (!op.is_known)
+		// A full known or proven set refuses refreshes of new sources:
+		// expected under load, counted in failed_elements, not logged one by one.
+		if (!op.is_known && !op.is_proven)
 			LOG(Rules, Error, "{}", f.message);
 		if (on_failure_) {
 			WriterRequest r{};
-			r.op = op.is_known ? WriterRequest::Op::Known
+			r.op = op.is_known    ? WriterRequest::Op::Known
+			     : op.is_proven ? WriterRequest::Op::Proven
 			     : op.is_media ? (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::ClosePinhole
 			                                                          : WriterRequest::Op::OpenPinhole)
 			                   : (op.kind == ElementOp::Kind::Delete ? WriterRequest::Op::Unban

@@ -24,7 +24,7 @@ struct WriterConfig {
 };
 
 struct WriterRequest {
-	enum class Op : uint8_t { Ban, Unban, OpenPinhole, ClosePinhole, Known };
+	enum class Op : uint8_t { Ban, Unban, OpenPinhole, ClosePinhole, Known, Proven };
 	Op op = Op::Ban;
 	net::Cidr target;       // Ban/Unban: the prefix; pinholes: host address
 	uint16_t port = 0;      // pinholes only
@@ -62,6 +62,8 @@ public:
 	bool close_pinhole(const net::IpAddress& addr, uint16_t port);
 	// Adds or refreshes a pre-filter known source (known4/known6) with this timeout.
 	bool known(const net::IpAddress& addr, std::chrono::seconds timeout);
+	// Adds or refreshes a pre-filter proven receiver (proven4/proven6).
+	bool proven(const net::IpAddress& addr, std::chrono::seconds timeout);
 
 	// Runs `job` on the writer thread with the writer's socket, after every
 	// request submitted before this call and before any submitted after it.

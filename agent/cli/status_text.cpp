@@ -68,9 +68,10 @@ void print_prefilter(const json::Value& p)
 	}
 	if (!p["limits"].as_bool())
 		fmt::print("pre-filter:  on WITHOUT rate limits: {}\n", p["limits_missing"].as_string());
-	fmt::print("pre-filter:  {} known sources; queued {} known, {} unknown; dropped {} over the per-source rate, {} over "
-	           "the unknown budget ({} pkt/s); {} failed open\n",
-	           p["known_sources"].as_int(), p["queued"]["known"].as_int(), p["queued"]["unknown"].as_int(),
+	fmt::print("pre-filter:  {} known sources, {} proven receivers; queued {} known, {} proven, {} unknown; dropped {} "
+	           "over the per-source rate, {} over the unknown budget ({} pkt/s); {} failed open\n",
+	           p["known_sources"].as_int(), p["proven_sources"].as_int(), p["queued"]["known"].as_int(),
+	           p["queued"]["proven"].as_int(), p["queued"]["unknown"].as_int(),
 	           p["drops"]["source_rate"].as_int(), p["drops"]["unknown_budget"].as_int(), p["unknown_rate"].as_int(),
 	           p["failed_open"].as_int());
 }

@@ -66,6 +66,7 @@ rules::TableSpec table_spec(const Config& cfg)
 	// A tenth of a second's budget at once.
 	spec.prefilter.unknown_burst = std::max<uint32_t>(spec.prefilter.unknown_rate / 10, 1);
 	spec.prefilter.known_size = pf.max_known;
+	spec.prefilter.proven_size = pf.max_proven;
 	spec.prefilter.meter_size = pf.meter_size;
 	// An entry outlives the time its bucket takes to refill, so one that
 	// expires would have been full anyway.

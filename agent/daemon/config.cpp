@@ -129,6 +129,17 @@ const config::Row<DaemonSettings> kDaemonRows[] = {
 	  .help = "Size of the kernel's known sets (each of IPv4 and IPv6); past it, new sources stay unknown.",
 	  .min = 16, .max = 4194304, .apply = Apply::Rules},
 	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::max_known>()},
+	{{.name = "prefilter.proven_timeout", .type = T::Duration, .default_value = "\"10m\"",
+	  .help = "A proven receiver (a source that answered a challenge the PBX sent to its address; it is metered\n"
+	          "per source but skips the global budget) stays in the kernel's proven set this long after its\n"
+	          "last proof, refreshed at most once per prefilter.refresh.",
+	  .min = 10 * 1000, .max = 24 * 3600 * 1000LL},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::proven_timeout>()},
+	{{.name = "prefilter.max_proven", .type = T::Int, .default_value = "65536",
+	  .help = "Size of the kernel's proven sets (each of IPv4 and IPv6); past it, new proven receivers stay\n"
+	          "under the global budget.",
+	  .min = 16, .max = 4194304, .apply = Apply::Rules},
+	 config::bind<&DaemonSettings::prefilter, &DaemonSettings::Prefilter::max_proven>()},
 	{{.name = "prefilter.meter_size", .type = T::Int, .default_value = "65536",
 	  .help = "Unknown sources metered at once (each of IPv4 and IPv6); past it, only the global budget applies.",
 	  .min = 16, .max = 4194304, .apply = Apply::Rules},

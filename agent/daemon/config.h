@@ -63,6 +63,8 @@ struct DaemonSettings {
 		util::Millis known_timeout{3600 * 1000};
 		util::Millis refresh{60 * 1000};
 		uint32_t max_known = 0;
+		util::Millis proven_timeout{600 * 1000};
+		uint32_t max_proven = 0;
 		uint32_t meter_size = 0;
 	} prefilter;
 };

@@ -17,6 +17,13 @@ KnownSources::Settings KnownSources::settings_of(const Config& cfg)
 	return s;
 }
 
+KnownSources::Settings KnownSources::proven_settings_of(const Config& cfg)
+{
+	Settings s = settings_of(cfg);
+	s.timeout = std::chrono::ceil<std::chrono::seconds>(cfg.daemon().prefilter.proven_timeout);
+	return s;
+}
+
 void KnownSources::touch(const net::IpAddress& addr, util::TimePoint now)
 {
 	if (!settings_.enabled || !send_)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// One queue thread's feed of the pre-filter's known sets: sources the engine
-// knows to be good go to known4/known6 through the rules writer, each at most
-// once per refresh interval (a fixed, direct-mapped table of when it was last
-// sent; no allocation, no lock).
+// One queue thread's feed of one pair of the pre-filter's sets: sources the
+// engine knows to be good go to known4/known6, proven receivers to
+// proven4/proven6, through the rules writer, each at most once per refresh
+// interval (a fixed, direct-mapped table of when it was last sent; no
+// allocation, no lock). One instance per pair.
 #pragma once
 
 #include <array>
@@ -39,6 +40,8 @@ public:
 
 	// The settings a config implies (prefilter.*; off without the pre-filter).
 	static Settings settings_of(const Config& cfg);
+	// The same for the proven sets (prefilter.proven_timeout).
+	static Settings proven_settings_of(const Config& cfg);
 
 	metrics::ShardCounter sent;     // elements handed to the writer
 	metrics::ShardCounter rejected; // the writer's queue was full (tried again on a later packet)

@@ -50,6 +50,8 @@ PrefilterScrape PrefilterReader::read(const Runtime& rt)
 	for (const auto& shard : rt.shards) {
 		s.refreshes += shard->known.sent.get();
 		s.refreshes_rejected += shard->known.rejected.get();
+		s.proven_refreshes += shard->proven.sent.get();
+		s.proven_refreshes_rejected += shard->proven.rejected.get();
 	}
 	std::lock_guard lock(mu_);
 	if (!nl_.is_open())
@@ -63,11 +65,16 @@ PrefilterScrape PrefilterReader::read(const Runtime& rt)
 			std::vector<rules::RawElement> raw;
 			if (rules::list_set_raw(nl_, v4 ? rules::kSetKnown4 : rules::kSetKnown6, raw).ok())
 				(v4 ? known4_ : known6_) = raw.size();
+			raw.clear();
+			if (rules::list_set_raw(nl_, v4 ? rules::kSetProven4 : rules::kSetProven6, raw).ok())
+				(v4 ? proven4_ : proven6_) = raw.size();
 		}
 		next_count_ = now + (std::chrono::steady_clock::now() - now) * kKnownCountSpacing;
 	}
 	s.known4 = s.enabled ? known4_ : 0;
 	s.known6 = s.enabled ? known6_ : 0;
+	s.proven4 = s.enabled ? proven4_ : 0;
+	s.proven6 = s.enabled ? proven6_ : 0;
 	const auto queues = rt.kernel_queue_stats();
 	meter_.update(s.counters.queued(), taken_by_queues(queues));
 	s.failed_open = meter_.total();
@@ -83,8 +90,10 @@ const metrics::CounterTable<PrefilterScrape>& prefilter_table()
 	static const metrics::CounterTable<PrefilterScrape> table = {
 		{"sipguard_kernel_queued_packets_total", Type::Counter,
 		 "Packets table inet sipguard's queue rules sent to the agent's queues, by source: known (pre-filter, "
-		 "bypass), unknown (pre-filter, no bypass), other (no pre-filter, and the PBX's own).",
+		 "bypass), proven (pre-filter, metered, no budget, no bypass), unknown (pre-filter, no bypass), other "
+		 "(no pre-filter, and the PBX's own).",
 		 {{{{"source", "known"}}, ctr(&rules::Counters::queued_known)},
+		  {{{"source", "proven"}}, ctr(&rules::Counters::queued_proven)},
 		  {{{"source", "unknown"}}, ctr(&rules::Counters::queued_unknown)},
 		  {{{"source", "other"}}, ctr(&rules::Counters::queued_other)}}},
 		{"sipguard_kernel_failed_open_packets_total", Type::Counter,
@@ -99,6 +108,15 @@ const metrics::CounterTable<PrefilterScrape>& prefilter_table()
 		 "Known-set additions and refreshes the queue threads asked for, by outcome.",
 		 {{{{"outcome", "submitted"}}, metrics::field(&PrefilterScrape::refreshes)},
 		  {{{"outcome", "queue_full"}}, metrics::field(&PrefilterScrape::refreshes_rejected)}}},
+		{"sipguard_prefilter_proven_sources", Type::Gauge,
+		 "Sources in the pre-filter's proven sets (answered a challenge sent to their address: metered per source, "
+		 "never the global budget).",
+		 {{{{"family", "ipv4"}}, metrics::field(&PrefilterScrape::proven4)},
+		  {{{"family", "ipv6"}}, metrics::field(&PrefilterScrape::proven6)}}},
+		{"sipguard_prefilter_proven_updates_total", Type::Counter,
+		 "Proven-set additions and refreshes the queue threads asked for, by outcome.",
+		 {{{{"outcome", "submitted"}}, metrics::field(&PrefilterScrape::proven_refreshes)},
+		  {{{"outcome", "queue_full"}}, metrics::field(&PrefilterScrape::proven_refreshes_rejected)}}},
 	};
 	return table;
 }
@@ -113,12 +131,14 @@ util::json::Value prefilter_json(const PrefilterScrape& s, const PrefilterState&
 		v.set("limits_missing", state.limits_detail);
 	v.set("unknown_rate", static_cast<uint64_t>(unknown_rate));
 	v.set("known_sources", s.known4 + s.known6);
+	v.set("proven_sources", s.proven4 + s.proven6);
 	Value drops = util::json::Object{};
 	drops.set("source_rate", s.counters.source_drop_packets);
 	drops.set("unknown_budget", s.counters.budget_drop_packets);
 	v.set("drops", std::move(drops));
 	Value queued = util::json::Object{};
 	queued.set("known", s.counters.queued_known);
+	queued.set("proven", s.counters.queued_proven);
 	queued.set("unknown", s.counters.queued_unknown);
 	queued.set("other", s.counters.queued_other);
 	v.set("queued", std::move(queued));

@@ -60,9 +60,11 @@ struct PrefilterScrape {
 	bool enabled = false;
 	bool limits = false;
 	rules::Counters counters;
-	uint64_t known4 = 0, known6 = 0; // elements in the known sets
+	uint64_t known4 = 0, known6 = 0;   // elements in the known sets
+	uint64_t proven4 = 0, proven6 = 0; // elements in the proven sets
 	uint64_t failed_open = 0;
 	uint64_t refreshes = 0, refreshes_rejected = 0; // known-set updates from the shards
+	uint64_t proven_refreshes = 0, proven_refreshes_rejected = 0; // proven-set updates
 	bool read_ok = false;
 };
 
@@ -84,11 +86,13 @@ private:
 	FailedOpenMeter meter_;
 	std::chrono::steady_clock::time_point next_count_{};
 	uint64_t known4_ = 0, known6_ = 0;
+	uint64_t proven4_ = 0, proven6_ = 0;
 };
 
 // The families: sipguard_kernel_queued_packets_total{source},
 // sipguard_kernel_failed_open_packets_total, sipguard_prefilter_known_sources{family},
-// sipguard_prefilter_known_updates_total{outcome}.
+// sipguard_prefilter_known_updates_total{outcome}, sipguard_prefilter_proven_sources{family},
+// sipguard_prefilter_proven_updates_total{outcome}.
 const metrics::CounterTable<PrefilterScrape>& prefilter_table();
 
 // The `prefilter` object of `status --json`.

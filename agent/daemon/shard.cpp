@@ -13,12 +13,15 @@ namespace sipguard::daemon {
 Shard::Shard(Runtime& rt, const calls::Config& calls_config, uint64_t hash_seed)
 	: known([&rt](const net::IpAddress& a, std::chrono::seconds t) { return rt.writer && rt.writer->known(a, t); },
 	        hash_seed),
+	  proven([&rt](const net::IpAddress& a, std::chrono::seconds t) { return rt.writer && rt.writer->proven(a, t); },
+	         hash_seed),
 	  rt_(rt), hook_(calls_config, rt.call_limits.get()),
 	  engine_(rt.engine_config(), *rt.bans, *this, hash_seed, rt.accounts.get()),
 	  version_(rt.config_version.load(std::memory_order_acquire))
 {
 	engine_.set_call_hook(&hook_);
 	known.configure(KnownSources::settings_of(*rt.config()));
+	proven.configure(KnownSources::proven_settings_of(*rt.config()));
 	engine_.set_fraud(rt.fraud ? rt.fraud->gate() : nullptr);
 }
 
@@ -44,6 +47,7 @@ nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
 		version_ = v;
 		engine_.set_config(rt_.engine_config());
 		known.configure(KnownSources::settings_of(*rt_.config()));
+		proven.configure(KnownSources::proven_settings_of(*rt_.config()));
 		engine_.set_fraud(rt_.fraud ? rt_.fraud->gate() : nullptr);
 	}
 	tick(now);
@@ -53,6 +57,8 @@ nfq::Verdict Shard::on_packet(const nfq::PacketView& p, nfq::Direction dir)
 	(verdict == nfq::Verdict::Accept ? accepted[di] : dropped[di]).add();
 	if (verdict == nfq::Verdict::Accept && engine_.last_source_known())
 		known.touch(p.remote(dir), now);
+	else if (verdict == nfq::Verdict::Accept && engine_.last_source_proven())
+		proven.touch(p.remote(dir), now);
 	return verdict;
 }
 

@@ -39,6 +39,8 @@ public:
 	metrics::ShardCounter pinhole_submit_failed;
 	// This shard's known-good sources, fed to the pre-filter's known sets.
 	KnownSources known;
+	// Its proven receivers, fed to the pre-filter's proven sets.
+	KnownSources proven;
 
 private:
 	void tick(util::TimePoint now);

@@ -13,6 +13,7 @@
 #include "agent/detect/detectors.h"
 #include "agent/detect/pair_table.h"
 #include "agent/engine/fraud_gate.h"
+#include "agent/engine/receiver_proof.h"
 #include "agent/engine/tcp_stream.h"
 #include "agent/sip/parser.h"
 #include "agent/util/hash.h"
@@ -226,7 +227,8 @@ struct Engine::Impl {
 		  flows(cfg->tables.tcp_flows), syns(2 * static_cast<size_t>(cfg->tables.tcp_flows)), evicted(kEvictedFlows),
 		  source_flows(cfg->tables.tcp_flows),
 		  own_accounts(shared ? nullptr : std::make_unique<detect::AccountTable>(cfg->tables.accounts, seed)),
-		  accounts(shared ? *shared : *own_accounts), pairs(cfg->tables.account_pairs), fraud_calls(kFraudCalls)
+		  accounts(shared ? *shared : *own_accounts), pairs(cfg->tables.account_pairs), fraud_calls(kFraudCalls),
+		  proof(seed)
 	{
 	}
 
@@ -252,6 +254,7 @@ struct Engine::Impl {
 	detect::PairTable pairs;
 	util::LruTable<FraudCall> fraud_calls;
 	detect::TokenBucket global_unknown;
+	ReceiverProof proof; // proven receivers (receiver_proof.h)
 	sip::Message msg; // reused: parse() resets it
 	Finding finding;  // reused scratch
 	TcpScratch tcp;   // shared by the flows' streams
@@ -276,7 +279,7 @@ size_t Engine::table_bytes() const
 	return m.sources.bytes() + m.prefixes.bytes() + m.txns.bytes() + m.flows.bytes() + m.syns.bytes() +
 	       m.evicted.bytes() + m.source_flows.bytes() + m.redrop.bytes() + streams +
 	       m.histories.bytes() + m.prefix_histories.bytes() + m.pairs.bytes() + m.fraud_calls.bytes() +
-	       (m.own_accounts ? m.own_accounts->bytes() : 0);
+	       m.proof.bytes() + (m.own_accounts ? m.own_accounts->bytes() : 0);
 }
 
 void Engine::on_tick(util::TimePoint now)
@@ -310,6 +313,9 @@ public:
 	Verdict run();
 	// After run(): the remote is known good and not allowlisted or trusted.
 	bool source_known() const { return st_ && !st_->allowlisted && st_->known(); }
+	// After run(): the remote sent a request and is a proven receiver
+	// (receiver_proof.h), not known, allowlisted or trusted.
+	bool source_proven() const { return proven_ && st_ && !st_->allowlisted && !st_->trusted && !st_->known(); }
 
 private:
 	Verdict udp();
@@ -335,6 +341,9 @@ private:
 	void conflict() override;
 	Verdict message(const sip::Message& msg);
 	Verdict request(const sip::Message& msg);
+	// Sets proven_: the request answers a challenge sent to its source, or
+	// the source proved itself before (receiver_proof.h).
+	void prove(const sip::Message& msg);
 	Verdict response(const sip::Message& msg);
 	Verdict malformed(std::string_view what);
 	bool forged_notify(const sip::Message& msg, std::string_view what, Verdict& v);
@@ -454,6 +463,7 @@ private:
 	SourceState* st_ = nullptr;
 	TcpStream::Mode mode_ = TcpStream::Mode::Enforce;
 	bool remember_drop_ = false; // a request dropped as forged or by the call policy
+	bool proven_ = false;        // the remote is a proven receiver (requests in only)
 	Lazy lazy_{*this};
 };
 
@@ -952,6 +962,7 @@ Verdict EnginePass::message(const sip::Message& msg)
 	if (msg.is_request()) {
 		++c_.requests;
 		if (dir_ == nfq::Direction::In) {
+			prove(msg);
 			v = request(msg);
 		} else if (msg.method == sip::Method::Options || msg.method == sip::Method::Invite ||
 		           msg.method == sip::Method::Register || msg.method == sip::Method::Subscribe) {
@@ -961,8 +972,13 @@ Verdict EnginePass::message(const sip::Message& msg)
 		}
 	} else {
 		++c_.responses;
-		if (dir_ == nfq::Direction::Out)
+		if (dir_ == nfq::Direction::Out) {
+			if (msg.status == 401 || msg.status == 407) {
+				const sip::Challenge& ch = msg.status == 401 ? msg.www_authenticate : msg.proxy_authenticate;
+				m_.proof.challenged(remote_, remote_hash_, ch.nonce, now_);
+			}
 			v = response(msg);
+		}
 	}
 	if (v == Verdict::Drop && banned())
 		return v;
@@ -1251,6 +1267,16 @@ void EnginePass::report_guarded(const ResponseFacts& r, const detect::AccountTab
 	report(f);
 }
 
+void EnginePass::prove(const sip::Message& msg)
+{
+	proven_ = false;
+	if (st_->known() || st_->allowlisted || st_->trusted)
+		return; // a better tier already
+	const sip::Credentials& cr = msg.authorization.present ? msg.authorization : msg.proxy_authorization;
+	proven_ = (cr.present && m_.proof.answered(remote_, remote_hash_, cr.nonce, now_)) ||
+	          m_.proof.proven(remote_, remote_hash_, now_);
+}
+
 Verdict EnginePass::request(const sip::Message& msg)
 {
 	SourceState& st = *st_;
@@ -1293,7 +1319,7 @@ Verdict EnginePass::request(const sip::Message& msg)
 			return Verdict::Drop;
 		if (creds && cfg_.account.enabled && m_.accounts.guarded(r.account, now_) && guarded_account(msg, r))
 			return Verdict::Drop;
-		if (!st.known() && !m_.global_unknown.take(cfg_.flood.global_unknown, 1.0, now_)) {
+		if (!st.known() && !proven_ && !m_.global_unknown.take(cfg_.flood.global_unknown, 1.0, now_)) {
 			// Shed, not banned: under a spoofed flood the global guard keeps
 			// the PBX alive without trusting any single source address.
 			++c_.shed;
@@ -1433,6 +1459,7 @@ Verdict Engine::on_packet(const nfq::PacketView& packet, nfq::Direction directio
 	EnginePass pass(*impl_, counters_, hook_, fraud_, packet, direction, now);
 	Verdict v = pass.run();
 	last_known_ = pass.source_known();
+	last_proven_ = pass.source_proven();
 	if (v == Verdict::Drop)
 		++counters_.dropped;
 	else

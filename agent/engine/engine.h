@@ -155,6 +155,11 @@ public:
 	// them from the config). The daemon feeds the pre-filter's known sets
 	// from this.
 	bool last_source_known() const { return last_known_; }
+	// Whether the source of the last on_packet sent a request and is a
+	// proven receiver (receiver_proof.h: it answered a challenge the PBX
+	// sent to its address), not known, allowlisted or trusted. The daemon
+	// feeds the pre-filter's proven sets from this.
+	bool last_source_proven() const { return last_proven_; }
 	// Fixed memory held by the shard's tables, in bytes (for the docs/bench);
 	// an account table shared with other shards is not counted.
 	size_t table_bytes() const;
@@ -168,6 +173,7 @@ private:
 	FraudGate* fraud_ = nullptr;
 	EngineCounters counters_;
 	bool last_known_ = false;
+	bool last_proven_ = false;
 };
 
 } // namespace sipguard::engine

@@ -158,6 +158,7 @@ struct Credentials {
 	std::string_view username;
 	std::string_view realm;
 	std::string_view uri;
+	std::string_view nonce; // as written, without the quotes
 	bool has_nonce = false;
 	bool has_response = false;
 };
@@ -167,6 +168,7 @@ struct Challenge {
 	bool present = false;
 	std::string_view scheme;
 	std::string_view realm;
+	std::string_view nonce; // as written, without the quotes
 	bool has_nonce = false;
 	std::string_view qop;
 };

@@ -32,7 +32,8 @@ TEST_CASE("prefilter keys become the table's pre-filter; unknown_rate 0 is the d
           "only the known sources' bypass")
 {
 	auto r = daemon::load_config_text("[daemon]\nqueues = 3\nfail_open = false\n[prefilter]\nsource_rate = 40\n"
-	                                  "source_burst = 400\nmax_known = 1000\nmeter_size = 2000\n",
+	                                  "source_burst = 400\nmax_known = 1000\nmeter_size = 2000\nmax_proven = 3000\n"
+	                                  "proven_timeout = \"2m\"\n",
 	                                  "t.toml");
 	REQUIRE(r.config);
 	rules::TableSpec spec = daemon::table_spec(*r.config);
@@ -45,6 +46,9 @@ TEST_CASE("prefilter keys become the table's pre-filter; unknown_rate 0 is the d
 	CHECK(spec.prefilter.unknown_burst == derived / 10);
 	CHECK(spec.prefilter.known_size == 1000);
 	CHECK(spec.prefilter.meter_size == 2000);
+	CHECK(spec.prefilter.proven_size == 3000);
+	CHECK(daemon::KnownSources::proven_settings_of(*r.config).timeout == 120s);
+	CHECK(daemon::KnownSources::settings_of(*r.config).timeout == 3600s);
 	CHECK(spec.prefilter.meter_timeout == 11s); // burst / rate + 1 > 10 s
 	CHECK(rules::validate(spec).empty());
 

@@ -529,8 +529,8 @@ TEST_CASE("table spec validation")
 	CHECK(std::string(to_string(QueueBackend::CompatNfqueueV3)) == "xt NFQUEUE v3 (nft_compat)");
 }
 
-TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass, unknown ones pass the meter and "
-          "the budget, then queue without bypass")
+TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass, unknown ones pass the meter, "
+          "proven receivers then queue without bypass, the others pass the budget first")
 {
 	TableSpec spec;
 	spec.queue_count = 2;
@@ -540,6 +540,7 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 	spec.prefilter.unknown_rate = 5000;
 	spec.prefilter.unknown_burst = 700;
 	spec.prefilter.known_size = 1000;
+	spec.prefilter.proven_size = 3000;
 	spec.prefilter.meter_size = 2000;
 	auto defs = set_definitions(spec);
 	auto set = [&](const char* name) {
@@ -550,6 +551,9 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 	CHECK(set(kSetKnown4).flags == NFT_SET_TIMEOUT);
 	CHECK(set(kSetKnown4).size == 1000);
 	CHECK(set(kSetKnown6).key_len == 16);
+	CHECK(set(kSetProven4).flags == NFT_SET_TIMEOUT);
+	CHECK(set(kSetProven4).size == 3000);
+	CHECK(set(kSetProven6).key_len == 16);
 	CHECK(set(kSetMeter4).flags == (NFT_SET_TIMEOUT | NFT_SET_EVAL));
 	CHECK(set(kSetMeter4).size == 2000);
 	CHECK(set(kSetMeter6).timeout_ms == 10000);
@@ -566,7 +570,7 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 			CHECK(std::string(nftnl_expr_get_str(e[4], NFTNL_EXPR_IMM_CHAIN)) == kChainSip);
 		}
 		auto sip = make_chain_rules(kChainSip, spec, backend);
-		REQUIRE(sip.size() == 8); // allow4/6, known4/6, meter4/6, budget, unknown
+		REQUIRE(sip.size() == 10); // allow4/6, known4/6, meter4/6, proven4/6, budget, unknown
 		auto bypass_of = [&](const nftnl_expr* q) {
 			if (backend == QueueBackend::Native)
 				return (nftnl_expr_get_u16(q, NFTNL_EXPR_QUEUE_FLAGS) & NFT_QUEUE_FLAG_BYPASS) != 0;
@@ -611,15 +615,24 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 			CHECK(name_of(e[4]) == "counter");
 			CHECK(static_cast<int>(nftnl_expr_get_u32(e[5], NFTNL_EXPR_IMM_VERDICT)) == NF_DROP);
 		}
+		for (size_t i = 6; i < 8; ++i) {
+			auto back = roundtrip(sip[i].get());
+			auto e = exprs(back.get());
+			REQUIRE(e.size() == 6); // nfproto, cmp, saddr, lookup, counter, queue
+			CHECK(std::string(nftnl_expr_get_str(e[3], NFTNL_EXPR_LOOKUP_SET)) == (i == 6 ? kSetProven4 : kSetProven6));
+			// Proven receivers: the unknown range, never fail-open.
+			CHECK_FALSE(bypass_of(e[5]));
+			CHECK(range_of(e[5]) == std::pair(0, 2));
+		}
 		{
-			auto back = roundtrip(sip[6].get());
+			auto back = roundtrip(sip[8].get());
 			auto e = exprs(back.get());
 			REQUIRE(e.size() == 3); // limit, counter, drop
 			CHECK(nftnl_expr_get_u64(e[0], NFTNL_EXPR_LIMIT_RATE) == 5000);
 			CHECK(nftnl_expr_get_u32(e[0], NFTNL_EXPR_LIMIT_BURST) == 700);
 			CHECK(nftnl_expr_get_u32(e[0], NFTNL_EXPR_LIMIT_TYPE) == NFT_LIMIT_PKTS);
 		}
-		auto back_last = roundtrip(sip[7].get());
+		auto back_last = roundtrip(sip[9].get());
 		auto last = exprs(back_last.get());
 		REQUIRE(last.size() == 2); // counter, queue
 		CHECK_FALSE(bypass_of(last[1]));
@@ -641,8 +654,8 @@ TEST_CASE("pre-filter: input jumps to chain sip; known sources queue with bypass
 		// Without the kernel's limit: only the split.
 		TableSpec split = spec;
 		split.prefilter.limits = false;
-		CHECK(make_chain_rules(kChainSip, split, backend).size() == 5);
-		CHECK(set_definitions(split).size() == 11);
+		CHECK(make_chain_rules(kChainSip, split, backend).size() == 7);
+		CHECK(set_definitions(split).size() == 13);
 	}
 	CHECK(validate(spec).empty());
 	CHECK(known_queue_base(spec) == 2);

@@ -93,7 +93,7 @@ def collect(a):
     src_drop = metric_delta(m0, m1, k + 'dropped_packets_total{rule="prefilter_source"}')
     budget_drop = metric_delta(m0, m1, k + 'dropped_packets_total{rule="prefilter_budget"}')
     failed_open = metric_delta(m0, m1, k + "failed_open_packets_total")
-    queued = {s: metric_delta(m0, m1, k + f'queued_packets_total{{source="{s}"}}') for s in ("known", "unknown", "other")}
+    queued = {s: metric_delta(m0, m1, k + f'queued_packets_total{{source="{s}"}}') for s in ("known", "proven", "unknown", "other")}
     if not protected:
         src_drop = budget_drop = failed_open = None
     if a.config in ("open", "closed"):  # prefilter.enabled = false: no pre-filter rules
@@ -112,7 +112,7 @@ def collect(a):
         "legit_at_pbx": f["legit_at_pbx"],
         "prefilter_dropped": None if src_drop is None else src_drop + (budget_drop or 0),
         "prefilter_source_dropped": src_drop, "prefilter_budget_dropped": budget_drop,
-        "queued_known": queued["known"], "queued_unknown": queued["unknown"], "queued_other": queued["other"],
+        "queued_known": queued["known"], "queued_proven": queued["proven"], "queued_unknown": queued["unknown"], "queued_other": queued["other"],
         "hooks_unqueued": hooks_unqueued,
         "sip_packets_at_hooks": a.hooked if protected else None,
         "queued": a.queued if protected else None, "queue_dropped": a.queue_dropped if protected else None,

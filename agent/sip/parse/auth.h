@@ -54,7 +54,10 @@ enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Q
 			cred->username = value;
 			break;
 		case AuthParam::Realm: cred->realm = value; break;
-		case AuthParam::Nonce: cred->has_nonce = true; break;
+		case AuthParam::Nonce:
+			cred->has_nonce = true;
+			cred->nonce = value;
+			break;
 		case AuthParam::Uri: cred->uri = value; break;
 		case AuthParam::Response: cred->has_response = true; break;
 		default: break;
@@ -62,7 +65,10 @@ enum class AuthParam : uint8_t { Other, Username, Realm, Nonce, Uri, Response, Q
 	} else {
 		switch (which) {
 		case AuthParam::Realm: chal->realm = value; break;
-		case AuthParam::Nonce: chal->has_nonce = true; break;
+		case AuthParam::Nonce:
+			chal->has_nonce = true;
+			chal->nonce = value;
+			break;
 		case AuthParam::Qop: chal->qop = value; break;
 		default: break;
 		}

@@ -156,14 +156,14 @@ bool auth_shortcut_agrees(std::string_view value)
 	if (parse_auth_params<true>(Cur{b, e, e}, &cf, nullptr) != parse_auth_params<false>(Cur{b, e, e}, &cg, nullptr))
 		return false;
 	if (cf.present != cg.present || !eq(cf.scheme, cg.scheme) || !eq(cf.username, cg.username)
-	    || !eq(cf.realm, cg.realm) || !eq(cf.uri, cg.uri) || cf.has_nonce != cg.has_nonce
+	    || !eq(cf.realm, cg.realm) || !eq(cf.uri, cg.uri) || cf.has_nonce != cg.has_nonce || !eq(cf.nonce, cg.nonce)
 	    || cf.has_response != cg.has_response)
 		return false;
 	Challenge hf, hg;
 	if (parse_auth_params<true>(Cur{b, e, e}, nullptr, &hf) != parse_auth_params<false>(Cur{b, e, e}, nullptr, &hg))
 		return false;
 	return hf.present == hg.present && eq(hf.scheme, hg.scheme) && eq(hf.realm, hg.realm)
-	       && hf.has_nonce == hg.has_nonce && eq(hf.qop, hg.qop);
+	       && hf.has_nonce == hg.has_nonce && eq(hf.nonce, hg.nonce) && eq(hf.qop, hg.qop);
 }
 
 bool auth_shortcut_accepts(std::string_view value)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Privileged: the pre-filter in a real kernel: known sources skip the meters, an unknown source over its rate or the global budget is dropped in the kernel (counted), unknown SIP never fails open while known SIP does at a full queue, one address takes the same offset in both queue ranges, and a repair restores the rules.
+// Privileged: the pre-filter in a real kernel: known sources skip the meters, an unknown source over its rate or the global budget is dropped in the kernel (counted), a proven receiver skips the budget but not its meter, unknown SIP never fails open while known SIP does at a full queue, one address takes the same offset in both queue ranges, and a repair restores the rules.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -65,19 +65,34 @@ void install(test::ProbeLab& lab, rules::TableSpec& spec)
 	REQUIRE_MESSAGE(st.ok(), st.message);
 }
 
-void add_known(test::ProbeLab& lab, const std::vector<const char*>& addrs)
+void add_known(test::ProbeLab& lab, const std::vector<const char*>& addrs, bool proven = false)
 {
 	std::vector<rules::ElementOp> ops;
 	for (const char* a : addrs) {
 		rules::ElementOp op;
 		op.kind = rules::ElementOp::Kind::Refresh;
-		op.is_known = true;
+		op.is_known = !proven;
+		op.is_proven = proven;
 		op.target = net::Cidr::host(*net::IpAddress::parse(a));
 		op.timeout = 600s;
 		ops.push_back(op);
 	}
 	rules::Status st = rules::commit_element_ops(lab.nl(), ops);
 	REQUIRE_MESSAGE(st.ok(), st.message);
+}
+
+nfq::KernelQueueStats proc_queue(const test::ProbeLab& lab, uint16_t num);
+
+// Binds queue `num` in the pbx namespace; the test never reads it.
+void bind_stalled(const test::ProbeLab& lab, nfq::Queue& q, uint16_t num, uint32_t max_len, bool fail_open)
+{
+	EnterNetns in(lab.pbx());
+	nfq::QueueConfig qc;
+	qc.queue_num = num;
+	qc.max_len = max_len;
+	qc.fail_open = fail_open;
+	util::Status st = q.open(qc);
+	REQUIRE_MESSAGE(st, st.message);
 }
 
 rules::Counters counters(test::ProbeLab& lab)
@@ -145,6 +160,60 @@ TEST_CASE("pre-filter: the global budget for unknown sources drops in the kernel
 	CHECK(got[kUnknown4] + got[kUnknown6] == 0);
 }
 
+TEST_CASE("pre-filter: with the global budget exhausted by a flood from many unknown addresses, a proven receiver's "
+          "packets still reach the queue, an unproven source's do not, and a proven one over its own rate is dropped")
+{
+	test::require_root_or_skip();
+	constexpr const char* kProven4 = "192.0.2.40";
+	constexpr const char* kProven6 = "2001:db8:1::40";
+	std::vector<std::string> flood;
+	for (int i = 0; i < 24; ++i)
+		flood.push_back("192.0.2." + std::to_string(100 + i));
+	std::vector<std::string> all = flood;
+	all.insert(all.end(), {kProven4, kProven6, kUnknown4});
+	test::ProbeLab lab{all};
+	rules::TableSpec spec = prefilter_spec();
+	spec.prefilter.source_rate = 10;
+	spec.prefilter.source_burst = 2 * kBurst; // every source's first kBurst fit its bucket
+	spec.prefilter.unknown_rate = 10;         // one bucket of 10 for every unknown source together
+	spec.prefilter.unknown_burst = 10;
+	install(lab, spec);
+	add_known(lab, {kProven4, kProven6}, true);
+	INFO(table_text(lab));
+	// The unknown range, bound without fail-open and never read: its id
+	// sequence counts what reached it.
+	nfq::Queue q0;
+	bind_stalled(lab, q0, 0, 4096, false);
+
+	// 24 × 40 datagrams from spoofed-looking newcomers: the budget lets about 10 in.
+	lab.send_from_each(flood, test::ProbeLab::kPort, kOptions, 40);
+	rules::Counters c = counters(lab);
+	CHECK(c.budget_drop_packets >= 24 * 40 - 15);
+	CHECK(c.source_drop_packets == 0);
+
+	// The budget is empty: the proven receivers' packets all reach the queue,
+	// the unproven source's are dropped by the budget.
+	lab.send_from_each({kProven4, kProven6, kUnknown4}, test::ProbeLab::kPort, kOptions, kBurst);
+	rules::Counters d = counters(lab);
+	CHECK(d.queued_proven == 2 * kBurst);
+	CHECK(d.budget_drop_packets - c.budget_drop_packets >= kBurst - 5);
+	CHECK(d.queued_unknown - c.queued_unknown <= 5);
+	nfq::KernelQueueStats stats = proc_queue(lab, 0);
+	CHECK(stats.queue_dropped == 0);
+	CHECK(stats.id_sequence == d.queued_proven + d.queued_unknown);
+
+	// Over its own rate (kBurst more: its bucket held 2 × kBurst, refilled
+	// by 10/s), a proven receiver is metered like anyone.
+	lab.send_from_each({kProven4}, test::ProbeLab::kPort, kOptions, 2 * kBurst);
+	rules::Counters e = counters(lab);
+	CHECK(e.source_drop_packets >= kBurst - 20);
+	CHECK(e.queued_proven - d.queued_proven <= kBurst + 20);
+	CHECK(e.queued_proven - d.queued_proven >= kBurst);
+	CHECK(e.budget_drop_packets == d.budget_drop_packets);
+	std::string meter = lab.pbx().exec_capture("nft list set inet sipguard meter4");
+	CHECK(meter.find(kProven4) != std::string::npos);
+}
+
 namespace {
 
 // Both queue ranges bound and never read, as the daemon configures them with
@@ -154,17 +223,8 @@ struct StalledPair {
 	nfq::Queue unknown, known;
 	explicit StalledPair(const test::ProbeLab& lab)
 	{
-		EnterNetns in(lab.pbx());
-		nfq::QueueConfig qc;
-		qc.max_len = 16;
-		qc.queue_num = 0;
-		qc.fail_open = false;
-		util::Status st = unknown.open(qc);
-		REQUIRE_MESSAGE(st, st.message);
-		qc.queue_num = 1;
-		qc.fail_open = true;
-		st = known.open(qc);
-		REQUIRE_MESSAGE(st, st.message);
+		bind_stalled(lab, unknown, 0, 16, false);
+		bind_stalled(lab, known, 1, 16, true);
 	}
 };
 
@@ -299,13 +359,14 @@ TEST_CASE("pre-filter with 4 queues: an address takes queue i while unknown and 
 }
 
 TEST_CASE("pre-filter: reconcile sees a deleted meter rule, a flushed chain sip or a deleted known set; repair "
-          "restores them and the known sources' elements")
+          "restores them and the known sources' and proven receivers' elements")
 {
 	test::require_root_or_skip();
 	test::ProbeLab lab{kSources};
 	rules::TableSpec spec = prefilter_spec();
 	install(lab, spec);
 	add_known(lab, {kKnown4});
+	add_known(lab, {kUnknown6}, true); // a proven receiver
 	auto clean = rules::reconcile(lab.nl(), spec, lab.backend(), {}, rules::system_now());
 	REQUIRE(clean.ok());
 	CHECK_MESSAGE(clean->clean(), clean->summary());
@@ -344,6 +405,7 @@ TEST_CASE("pre-filter: reconcile sees a deleted meter rule, a flushed chain sip 
 		// The known source survived the reinstall; the meter works again.
 		std::string known = lab.pbx().exec_capture("nft list set inet sipguard known4");
 		CHECK(known.find(kKnown4) != std::string::npos);
+		CHECK(lab.pbx().exec_capture("nft list set inet sipguard proven6").find(kUnknown6) != std::string::npos);
 		auto got = lab.send_from_each({kKnown4, kUnknown4}, test::ProbeLab::kPort, kOptions, 40);
 		CHECK(got[kKnown4] == 40);
 		CHECK(got[kUnknown4] == 0);
