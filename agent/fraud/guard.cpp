@@ -176,16 +176,21 @@ struct Guard::Impl {
 			live.erase(slot);
 	}
 
+	// A full table ends the call that started first.
+	[[gnu::noinline]] void end_oldest(util::TimePoint now)
+	{
+		uint32_t oldest = util::kNoSlot;
+		for (uint32_t s = 0; s < live.capacity(); ++s)
+			if (live.live(s) && (oldest == util::kNoSlot || live[s].start < live[oldest].start))
+				oldest = s;
+		end_call(oldest, now, true);
+	}
+
 	uint32_t record_live(const CallAttempt& a, uint64_t h, uint64_t account_hash, const Number& n, Verdict v,
 	                     bool counted, util::TimePoint now)
 	{
-		if (live.full()) {
-			uint32_t oldest = util::kNoSlot;
-			for (uint32_t s = 0; s < live.capacity(); ++s)
-				if (live.live(s) && (oldest == util::kNoSlot || live[s].start < live[oldest].start))
-					oldest = s;
-			end_call(oldest, now, true);
-		}
+		if (live.full())
+			end_oldest(now);
 		const uint32_t slot = live.insert(h);
 		LiveCall& c = live[slot];
 		c.hash = h;
@@ -219,6 +224,28 @@ struct Guard::Impl {
 		    std::memcmp(c.call_id, call_id.data(), call_id.size()) != 0)
 			return util::kNoSlot;
 		return ref.slot;
+	}
+
+	// Without a CallRef: the Call-ID's entries by lookup (out of line, so
+	// that the calls with one run less code).
+	[[gnu::noinline]] void answer_by_call_id(std::string_view call_id, util::TimePoint now)
+	{
+		const uint64_t h = util::hash_text(call_id, seed);
+		live.for_each_hash(h, [&](uint32_t slot) {
+			const LiveCall& c = live[slot];
+			if (c.is_answered || (c.verdict != Verdict::Allow && c.verdict != Verdict::Warn) ||
+			    find_live(call_id, h, std::string_view(c.account, c.account_len), false) != slot)
+				return;
+			answer(slot, now);
+		});
+	}
+
+	[[gnu::noinline]] void end_by_call_id(std::string_view call_id, util::TimePoint now)
+	{
+		const uint64_t h = util::hash_text(call_id, seed);
+		// Every entry of the Call-ID (one per account that sent it) ends.
+		for (uint32_t slot; (slot = find_live(call_id, h, {}, true)) != util::kNoSlot;)
+			end_call(slot, now, false);
 	}
 
 	void answer(uint32_t slot, util::TimePoint now)
@@ -466,14 +493,7 @@ void Guard::on_answered(std::string_view call_id, util::TimePoint now, const Cal
 			m.answer(slot, now);
 		return;
 	}
-	const uint64_t h = util::hash_text(call_id, m.config.hash_seed);
-	m.live.for_each_hash(h, [&](uint32_t slot) {
-		LiveCall& c = m.live[slot];
-		if (c.is_answered || (c.verdict != Verdict::Allow && c.verdict != Verdict::Warn) ||
-		    m.find_live(call_id, h, std::string_view(c.account, c.account_len), false) != slot)
-			return;
-		m.answer(slot, now);
-	});
+	m.answer_by_call_id(call_id, now);
 }
 
 void Guard::on_ended(std::string_view call_id, util::TimePoint now, const CallRef& ref)
@@ -485,14 +505,7 @@ void Guard::on_ended(std::string_view call_id, util::TimePoint now, const CallRe
 		m.end_call(slot, now, false); // the Call-ID's one entry
 		return;
 	}
-	const uint64_t h = util::hash_text(call_id, m.config.hash_seed);
-	// Every entry of the Call-ID (one per account that sent it) ends.
-	for (;;) {
-		const uint32_t slot = m.find_live(call_id, h, {}, true);
-		if (slot == util::kNoSlot)
-			break;
-		m.end_call(slot, now, false);
-	}
+	m.end_by_call_id(call_id, now);
 }
 
 void Guard::on_tick(util::TimePoint now)

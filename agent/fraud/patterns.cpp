@@ -37,12 +37,16 @@ const AccountState* Patterns::find(std::string_view account) const
 
 uint32_t Patterns::get_slot(std::string_view account, uint64_t h)
 {
-	uint32_t slot = slot_of(account, h);
-	if (slot != util::kNoSlot) {
-		accounts_.touch(slot);
-		return slot;
-	}
-	slot = accounts_.insert(h);
+	const uint32_t slot = slot_of(account, h);
+	if (slot == util::kNoSlot)
+		return create(account, h);
+	accounts_.touch(slot);
+	return slot;
+}
+
+uint32_t Patterns::create(std::string_view account, uint64_t h)
+{
+	const uint32_t slot = accounts_.insert(h);
 	AccountState& a = accounts_[slot];
 	// Reset field by field: assignment from a temporary would put 3 KB on the
 	// stack per new account. Windows and international slots are cleared

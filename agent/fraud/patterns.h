@@ -184,6 +184,7 @@ public:
 private:
 	uint32_t slot_of(std::string_view account, uint64_t h) const;
 	uint32_t get_slot(std::string_view account, uint64_t h);
+	[[gnu::noinline]] uint32_t create(std::string_view account, uint64_t h); // a new account's slot, reset
 	AccountState& get(std::string_view account) { return accounts_[get_slot(account, hash_of(account))]; }
 
 	PatternConfig config_;
