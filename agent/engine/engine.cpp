@@ -212,6 +212,7 @@ struct FraudCall {
 	uint32_t cseq = 0;     // of the INVITE whose final response ends or answers the call
 	bool denied = false;   // dropped: its retransmissions are dropped too
 	bool answered = false;
+	fraud::CallRef ref;    // the guard's entry, for on_answered/on_ended
 };
 // Calls being set up or up per shard (the least recently used is forgotten;
 // its end then reaches the guard through the guard's timeout, or a trunk's BYE).
@@ -257,6 +258,7 @@ struct Engine::Impl {
 	ReceiverProof proof; // proven receivers (receiver_proof.h)
 	sip::Message msg; // reused: parse() resets it
 	Finding finding;  // reused scratch
+	fraud::Decision fraud_decision; // reused: decide() rewrites its event only when there is one
 	TcpScratch tcp;   // shared by the flows' streams
 };
 
@@ -1086,14 +1088,14 @@ Verdict EnginePass::fraud_invite(const sip::Message& msg)
 		a.direction = fraud::CallDirection::ToTrunk;
 	}
 
-	fraud::Decision d;
+	fraud::Decision& d = m_.fraud_decision;
 	if (!fraud_->decide(a, now_, d)) {
 		++c_.fraud_linked;
 		return Verdict::Accept;
 	}
 	++c_.fraud_decided;
 	s = m_.fraud_calls.insert(key);
-	m_.fraud_calls[s] = FraudCall{key, msg.cseq, d.drop(), false};
+	m_.fraud_calls[s] = FraudCall{key, msg.cseq, d.drop(), false, d.call};
 	if (!d.drop())
 		return Verdict::Accept;
 	++c_.fraud_dropped;
@@ -1143,7 +1145,7 @@ void EnginePass::fraud_bye(const sip::Message& msg)
 	}
 	if (s == util::kNoSlot && !net::Cidr::any_contains(cfg_.trunks, remote_))
 		return;
-	fraud_->on_ended(msg.call_id, now_);
+	fraud_->on_ended(msg.call_id, now_, s != util::kNoSlot ? m_.fraud_calls[s].ref : fraud::CallRef{});
 	if (s != util::kNoSlot && !m_.fraud_calls[s].denied)
 		m_.fraud_calls.erase(s);
 }
@@ -1164,11 +1166,11 @@ void EnginePass::fraud_response(const sip::Message& msg)
 	if (c.answered)
 		return; // a 2xx retransmitted, or another fork's answer or failure: the call stands
 	if (msg.status < 300) {
-		fraud_->on_answered(msg.call_id, now_);
+		fraud_->on_answered(msg.call_id, now_, c.ref);
 		c.answered = true;
 		return;
 	}
-	fraud_->on_ended(msg.call_id, now_);
+	fraud_->on_ended(msg.call_id, now_, c.ref);
 	m_.fraud_calls.erase(s);
 }
 

@@ -4,8 +4,6 @@
 
 #include <fmt/core.h>
 
-#include "agent/util/hash.h"
-
 namespace sipguard::engine {
 
 namespace {
@@ -32,14 +30,15 @@ std::string fraud_reason(const fraud::Event& e)
 	return fmt::format("call {}", verdict);
 }
 
-FraudGate::FraudGate(fraud::Guard& guard, FraudEvents* events, uint64_t seed)
-	: guard_(guard), events_(events), seed_(seed), linked_(kLinkedCalls)
+FraudGate::FraudGate(fraud::Guard& guard, FraudEvents* events)
+	: guard_(guard), events_(events), linked_(kLinkedCalls)
 {
 }
 
 bool FraudGate::decide(const fraud::CallAttempt& a, util::TimePoint now, fraud::Decision& out)
 {
-	const uint64_t key = util::hash_text(a.call_id, seed_) | 1;
+	const uint64_t hash = guard_.call_hash(a.call_id);
+	const uint64_t key = hash | 1;
 	{
 		std::lock_guard lock(mu_);
 		const uint32_t s = linked_.find(key, [&](const Linked& l) { return l.key == key; });
@@ -54,7 +53,7 @@ bool FraudGate::decide(const fraud::CallAttempt& a, util::TimePoint now, fraud::
 			linked_.touch(s);
 		}
 	}
-	out = guard_.decide(a, now);
+	guard_.decide(a, hash, now, out);
 	decisions_[static_cast<size_t>(out.verdict)][static_cast<size_t>(out.event.number_class)].fetch_add(
 		1, std::memory_order_relaxed);
 	if (out.has_event && events_)

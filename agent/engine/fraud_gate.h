@@ -38,14 +38,22 @@ public:
 	// call leaving towards the trunk (an LRU of hashes, no strings).
 	static constexpr size_t kLinkedCalls = 8192;
 
-	// `guard` and `events` (may be null) must outlive the gate.
-	FraudGate(fraud::Guard& guard, FraudEvents* events, uint64_t seed = 0x5eedf7a4dULL);
+	// `guard` and `events` (may be null) must outlive the gate. Call-IDs
+	// are hashed once, with the guard's seed, for the gate and the guard.
+	FraudGate(fraud::Guard& guard, FraudEvents* events);
 
 	// Decides `a` unless it is the trunk leg of a call decided on its phone
 	// leg (same Call-ID): then returns false and `out` is untouched.
 	bool decide(const fraud::CallAttempt& a, util::TimePoint now, fraud::Decision& out);
-	void on_answered(std::string_view call_id, util::TimePoint now) { guard_.on_answered(call_id, now); }
-	void on_ended(std::string_view call_id, util::TimePoint now) { guard_.on_ended(call_id, now); }
+	// `ref` is the decision's Decision::call when the caller kept it.
+	void on_answered(std::string_view call_id, util::TimePoint now, const fraud::CallRef& ref = {})
+	{
+		guard_.on_answered(call_id, now, ref);
+	}
+	void on_ended(std::string_view call_id, util::TimePoint now, const fraud::CallRef& ref = {})
+	{
+		guard_.on_ended(call_id, now, ref);
+	}
 	void on_tick(util::TimePoint now) { guard_.on_tick(now); }
 
 	// Decisions by verdict and number class (the metrics' labels), as
@@ -67,7 +75,6 @@ private:
 
 	fraud::Guard& guard_;
 	FraudEvents* events_;
-	uint64_t seed_;
 	std::mutex mu_;
 	util::LruTable<Linked> linked_;
 	std::array<std::array<std::atomic<uint64_t>, fraud::kNumberClassCount>, fraud::kVerdictCount> decisions_{};

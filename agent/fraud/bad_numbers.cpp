@@ -63,7 +63,7 @@ util::Status BadNumbers::add_text(std::string_view text, std::string name, std::
 
 void BadNumbers::freeze() { map_.freeze(); }
 
-BadNumbers::Hit BadNumbers::find(std::string_view e164) const
+BadNumbers::Hit BadNumbers::find(const PrefixMap::Key& e164) const
 {
 	const PrefixMap::Match m = map_.longest(e164);
 	if (m.value == PrefixMap::kNone)

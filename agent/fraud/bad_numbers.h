@@ -41,7 +41,8 @@ public:
 	};
 	// The longest entry of any list that prefixes `e164`; on a tie the list
 	// loaded first. No allocation.
-	Hit find(std::string_view e164) const;
+	Hit find(std::string_view e164) const { return find(PrefixMap::encode(e164)); }
+	Hit find(const PrefixMap::Key& e164) const;
 
 	const std::vector<List>& lists() const { return lists_; }
 	size_t size() const { return map_.size(); }

@@ -42,6 +42,7 @@ struct LiveCall {
 	uint64_t hash = 0;
 	char account[kMaxAccountName] = {};
 	uint8_t account_len = 0;
+	uint64_t account_hash = 0;  // Patterns' hash of the (cut) account name
 	util::TimePoint start{}, answered{};
 	int32_t country = -1;
 	NumberClass number_class = NumberClass::Unparsable;
@@ -108,7 +109,7 @@ std::vector<util::Duration> ladder_of(const Config& c)
 
 struct Guard::Impl {
 	explicit Impl(const Config& c, Built b)
-		: config(c), built(std::move(b)), patterns(c.pattern, c.max_accounts, c.hash_seed),
+		: seed(c.hash_seed), config(c), built(std::move(b)), patterns(c.pattern, c.max_accounts, c.hash_seed),
 		  locks(c.max_locks, ladder_of(c), c.lock_forget, c.hash_seed), live(c.max_live_calls),
 		  recent(c.recent_findings)
 	{
@@ -121,6 +122,7 @@ struct Guard::Impl {
 		uint64_t seconds = 0;
 	};
 
+	const uint64_t seed; // config.hash_seed at construction; reconfigure keeps it
 	Config config;
 	Built built;
 	Patterns patterns;
@@ -137,7 +139,10 @@ struct Guard::Impl {
 	std::vector<Cell> summary; // (country id + 1, class)
 	uint64_t seq = 0;
 	util::TimePoint last_now{};
+	TimeZone::Span zone_span; // the business-hours zone's offset around the last call
 	mutable std::mutex mu;
+
+	bool hours_inside(util::TimePoint t) { return built.hours.inside(t, zone_span); }
 
 	uint32_t find_live(std::string_view call_id, uint64_t h, std::string_view account, bool any_account) const
 	{
@@ -161,25 +166,31 @@ struct Guard::Impl {
 			const auto secs =
 				static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - c.answered).count());
 			cell(c.country, c.number_class).seconds += secs;
-			patterns.record_use(std::string_view(c.account, c.account_len), c.country, 0, secs);
+			patterns.record_use(std::string_view(c.account, c.account_len), c.account_hash, c.country, 0, secs);
 		}
 		if (c.counted)
-			patterns.call_ended(std::string_view(c.account, c.account_len));
+			patterns.call_ended(std::string_view(c.account, c.account_len), c.account_hash);
 		if (evicted)
 			live.evict(slot);
 		else
 			live.erase(slot);
 	}
 
-	void record_live(const CallAttempt& a, uint64_t h, const Number& n, Verdict v, bool counted, util::TimePoint now)
+	// A full table ends the call that started first.
+	[[gnu::noinline]] void end_oldest(util::TimePoint now)
 	{
-		if (live.full()) {
-			uint32_t oldest = util::kNoSlot;
-			for (uint32_t s = 0; s < live.capacity(); ++s)
-				if (live.live(s) && (oldest == util::kNoSlot || live[s].start < live[oldest].start))
-					oldest = s;
-			end_call(oldest, now, true);
-		}
+		uint32_t oldest = util::kNoSlot;
+		for (uint32_t s = 0; s < live.capacity(); ++s)
+			if (live.live(s) && (oldest == util::kNoSlot || live[s].start < live[oldest].start))
+				oldest = s;
+		end_call(oldest, now, true);
+	}
+
+	uint32_t record_live(const CallAttempt& a, uint64_t h, uint64_t account_hash, const Number& n, Verdict v,
+	                     bool counted, util::TimePoint now)
+	{
+		if (live.full())
+			end_oldest(now);
 		const uint32_t slot = live.insert(h);
 		LiveCall& c = live[slot];
 		c.hash = h;
@@ -187,6 +198,9 @@ struct Guard::Impl {
 		std::memcpy(c.call_id, a.call_id.data(), c.call_id_len);
 		c.account_len = static_cast<uint8_t>(std::min(a.account.size(), kMaxAccountName));
 		std::memcpy(c.account, a.account.data(), c.account_len);
+		// The account is looked up again by its stored (cut) name.
+		c.account_hash = c.account_len == a.account.size() ? account_hash
+		                                                    : patterns.hash_of(std::string_view(c.account, c.account_len));
 		c.start = now;
 		c.answered = {};
 		c.country = n.country ? n.country->id : -1;
@@ -194,6 +208,53 @@ struct Guard::Impl {
 		c.verdict = v;
 		c.counted = counted;
 		c.is_answered = false;
+		return slot;
+	}
+
+	// The live call `ref` names when it is still the entry of `call_id`
+	// (a Call-ID shorter than the stored cut, so equal bytes mean an equal
+	// hash), else kNoSlot.
+	uint32_t resolve(std::string_view call_id, const CallRef& ref) const
+	{
+		if (ref.slot == util::kNoSlot || ref.slot >= live.capacity() || call_id.size() >= kMaxCallId ||
+		    !live.live(ref.slot))
+			return util::kNoSlot;
+		const LiveCall& c = live[ref.slot];
+		if (c.hash != ref.hash || c.call_id_len != call_id.size() ||
+		    std::memcmp(c.call_id, call_id.data(), call_id.size()) != 0)
+			return util::kNoSlot;
+		return ref.slot;
+	}
+
+	// Without a CallRef: the Call-ID's entries by lookup (out of line, so
+	// that the calls with one run less code).
+	[[gnu::noinline]] void answer_by_call_id(std::string_view call_id, util::TimePoint now)
+	{
+		const uint64_t h = util::hash_text(call_id, seed);
+		live.for_each_hash(h, [&](uint32_t slot) {
+			const LiveCall& c = live[slot];
+			if (c.is_answered || (c.verdict != Verdict::Allow && c.verdict != Verdict::Warn) ||
+			    find_live(call_id, h, std::string_view(c.account, c.account_len), false) != slot)
+				return;
+			answer(slot, now);
+		});
+	}
+
+	[[gnu::noinline]] void end_by_call_id(std::string_view call_id, util::TimePoint now)
+	{
+		const uint64_t h = util::hash_text(call_id, seed);
+		// Every entry of the Call-ID (one per account that sent it) ends.
+		for (uint32_t slot; (slot = find_live(call_id, h, {}, true)) != util::kNoSlot;)
+			end_call(slot, now, false);
+	}
+
+	void answer(uint32_t slot, util::TimePoint now)
+	{
+		LiveCall& c = live[slot];
+		c.is_answered = true;
+		c.answered = now;
+		++cell(c.country, c.number_class).calls;
+		patterns.record_use(std::string_view(c.account, c.account_len), c.account_hash, c.country, 1, 0);
 	}
 
 	// The bad-number lists, then the rules (emergency and locks come first, in the callers).
@@ -205,7 +266,7 @@ struct Guard::Impl {
 	};
 	Destination destination(const Number& n, const CallAttempt& a) const
 	{
-		if (const BadNumbers::Hit hit = n.length ? built.bad->find(n.e164()) : BadNumbers::Hit{})
+		if (const BadNumbers::Hit hit = n.length ? built.bad->find(n.key) : BadNumbers::Hit{})
 			return {true, Reason::BadNumber, built.bad->lists()[static_cast<size_t>(hit.list)].name, hit.list};
 		const PolicyResult r = built.policy.decide({&n, a.source_class, a.direction, a.account});
 		if (r.action == RuleAction::Deny)
@@ -236,28 +297,28 @@ util::Result<std::unique_ptr<Guard>> Guard::create(const Config& config)
 
 const Config& Guard::config() const { return impl_->config; }
 
-Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
+namespace {
+
+// What decide() found, kept out of the Event until there is one to fill.
+struct Outcome {
+	Reason reason = Reason::None;
+	std::string_view rule; // rule, list or pattern name
+	bool critical = false;
+	Pattern pattern = Pattern::CallsPerMinute;
+	uint32_t count = 0, threshold = 0, stopped_calls = 0, lock_step = 0;
+	util::Duration lock_duration{};
+};
+
+// The event of a decision other than a plain Allow (rare: out of line).
+[[gnu::cold, gnu::noinline]] void describe(Event& e, const CallAttempt& a, const Number& n, util::TimePoint now,
+                                           Verdict v, const Outcome& o)
 {
-	Impl& m = *impl_;
-	std::lock_guard lock(m.mu);
-	m.last_now = now;
-	Decision d;
-	Number n;
-	m.built.plan.normalise(a.dialled, n);
-	++m.by_class[static_cast<size_t>(n.number_class)];
-
-	// A retransmission (same Call-ID and account) gets the first verdict, uncounted.
-	const uint64_t cid_hash = util::hash_text(a.call_id, m.config.hash_seed);
-	if (!a.call_id.empty()) {
-		const uint32_t slot = m.find_live(a.call_id, cid_hash, a.account, false);
-		if (slot != util::kNoSlot) {
-			d.verdict = m.live[slot].verdict;
-			return d;
-		}
-	}
-
-	Event& e = d.event;
+	e = Event{};
 	e.when = now;
+	e.verdict = v;
+	e.reason = o.reason;
+	e.critical = o.critical;
+	e.pattern = o.pattern;
 	e.number_class = n.number_class;
 	e.source_class = a.source_class;
 	e.direction = a.direction;
@@ -269,65 +330,105 @@ Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
 		copy_text(e.country_code, n.country->code);
 		copy_text(e.country, n.country->label);
 	}
+	copy_text(e.rule, o.rule);
+	e.count = o.count;
+	e.threshold = o.threshold;
+	e.stopped_calls = o.stopped_calls;
+	e.lock_step = o.lock_step;
+	e.lock_duration = o.lock_duration;
+}
+
+} // namespace
+
+uint64_t Guard::call_hash(std::string_view call_id) const { return util::hash_text(call_id, impl_->seed); }
+
+void Guard::decide(const CallAttempt& a, uint64_t cid_hash, util::TimePoint now, Decision& out)
+{
+	Impl& m = *impl_;
+	std::lock_guard lock(m.mu);
+	m.last_now = now;
+	out.has_event = false;
+	Number n;
+	m.built.plan.normalise(a.dialled, n);
+	++m.by_class[static_cast<size_t>(n.number_class)];
+
+	// A retransmission (same Call-ID and account) gets the first verdict, uncounted.
+	if (!a.call_id.empty()) {
+		const uint32_t slot = m.find_live(a.call_id, cid_hash, a.account, false);
+		if (slot != util::kNoSlot) {
+			out.verdict = m.live[slot].verdict;
+			out.event.number_class = NumberClass::Unparsable; // as an empty event has it
+			out.call = {slot, cid_hash};
+			return;
+		}
+	}
+	// One hash of the account for the locks and the patterns (the same seed).
+	const uint64_t account_hash = a.account.empty() ? 0 : m.patterns.hash_of(a.account);
+	Outcome o;
 
 	auto finish = [&](Verdict v, bool counted) {
-		d.verdict = e.verdict = v;
+		out.verdict = v;
 		++m.by_verdict[static_cast<size_t>(v)];
+		out.call = {};
 		if (!a.call_id.empty()) {
 			// One Call-ID is one call: an INVITE of another account (the
 			// same INVITE re-sent with credentials after a 407) replaces it.
 			for (uint32_t old; (old = m.find_live(a.call_id, cid_hash, {}, true)) != util::kNoSlot;)
 				m.end_call(old, now, false);
-			m.record_live(a, cid_hash, n, v, counted, now);
+			out.call = {m.record_live(a, cid_hash, account_hash, n, v, counted, now), cid_hash};
 		}
 		if (v != Verdict::Allow) {
-			d.has_event = true;
-			e.seq = ++m.seq;
-			m.remember(e);
+			out.has_event = true;
+			describe(out.event, a, n, now, v, o);
+			out.event.seq = ++m.seq;
+			m.remember(out.event);
+		} else {
+			out.event.number_class = n.number_class;
 		}
-		return d;
 	};
 
 	if (n.number_class == NumberClass::Emergency)
 		return finish(Verdict::Allow, false); // never blocked, never counted, whatever the lock or rules
 
 	if (!a.account.empty()) {
-		if (uint32_t* stopped = m.locks.locked(a.account, now)) {
+		if (uint32_t* stopped = m.locks.locked(a.account, account_hash, now)) {
 			++*stopped;
 			++m.locked_stopped;
-			e.reason = Reason::Locked;
-			e.stopped_calls = *stopped;
-			copy_text(e.rule, "locked");
+			o.reason = Reason::Locked;
+			o.stopped_calls = *stopped;
+			o.rule = "locked";
 			return finish(Verdict::DenyAndLock, false);
 		}
 	}
 
 	const Impl::Destination dest = m.destination(n, a);
 	Verdict v = dest.deny ? Verdict::Deny : Verdict::Allow;
-	e.reason = dest.reason;
+	o.reason = dest.reason;
 	if (dest.deny)
-		copy_text(e.rule, dest.rule);
+		o.rule = dest.rule;
 	if (dest.list >= 0)
 		++m.bad_hits[static_cast<size_t>(dest.list)];
 	else if (dest.deny)
 		++m.policy_denied;
 
 	const bool external = n.number_class != NumberClass::Internal && n.number_class != NumberClass::Emergency;
-	bool lock_now = e.reason == Reason::BadNumber && m.config.lock_on_bad_number && !a.account.empty();
+	bool lock_now = o.reason == Reason::BadNumber && m.config.lock_on_bad_number && !a.account.empty();
+	uint32_t account_slot = util::kNoSlot;
 	if (!a.account.empty() && external) {
-		const bool after_hours = m.built.hours.enabled() && !m.built.hours.inside(now + m.built.clock_offset);
+		const bool after_hours = m.built.hours.enabled() && !m.hours_inside(now + m.built.clock_offset);
 		PatternFinding f;
-		if (m.patterns.observe({a.account, &n, now, after_hours, v != Verdict::Allow}, f, m.pattern_warn,
-		                       m.pattern_critical)) {
+		account_slot = m.patterns.slot(a.account, account_hash);
+		if (m.patterns.observe(account_slot, {a.account, &n, now, after_hours, v != Verdict::Allow}, f,
+		                       m.pattern_warn, m.pattern_critical)) {
 			// A critical pattern locks; it names the event unless a list did.
 			// A warning names it only when nothing denied the call.
-			if ((f.critical && e.reason != Reason::BadNumber) || (!f.critical && v == Verdict::Allow)) {
-				e.reason = Reason::Pattern;
-				e.pattern = f.pattern;
-				e.critical = f.critical;
-				e.count = f.count;
-				e.threshold = f.threshold;
-				copy_text(e.rule, to_string(f.pattern));
+			if ((f.critical && o.reason != Reason::BadNumber) || (!f.critical && v == Verdict::Allow)) {
+				o.reason = Reason::Pattern;
+				o.pattern = f.pattern;
+				o.critical = f.critical;
+				o.count = f.count;
+				o.threshold = f.threshold;
+				o.rule = to_string(f.pattern);
 			}
 			if (f.critical)
 				lock_now = true;
@@ -336,15 +437,17 @@ Decision Guard::decide(const CallAttempt& a, util::TimePoint now)
 		}
 	}
 	if (lock_now) {
-		const Locks::Lock l = m.locks.lock(a.account, now, std::string_view(e.rule.data()));
+		// The lock's reason is the event's rule as the event holds it.
+		const std::string_view reason = o.rule.substr(0, std::tuple_size_v<decltype(Event::rule)> - 1);
+		const Locks::Lock l = m.locks.lock(a.account, now, reason.substr(0, reason.find('\0')));
 		++m.locks_imposed;
-		e.lock_step = l.step;
-		e.lock_duration = l.duration;
+		o.lock_step = l.step;
+		o.lock_duration = l.duration;
 		return finish(Verdict::DenyAndLock, false);
 	}
 	const bool counted = (v == Verdict::Allow || v == Verdict::Warn) && external && !a.account.empty();
 	if (counted)
-		m.patterns.call_started(a.account);
+		m.patterns.call_started_at(account_slot);
 	return finish(v, counted);
 }
 
@@ -378,37 +481,31 @@ Explanation Guard::explain(const CallAttempt& a, util::TimePoint now) const
 	return x;
 }
 
-void Guard::on_answered(std::string_view call_id, util::TimePoint now)
+void Guard::on_answered(std::string_view call_id, util::TimePoint now, const CallRef& ref)
 {
 	Impl& m = *impl_;
 	std::lock_guard lock(m.mu);
 	m.last_now = now;
-	const uint64_t h = util::hash_text(call_id, m.config.hash_seed);
-	m.live.for_each_hash(h, [&](uint32_t slot) {
-		LiveCall& c = m.live[slot];
-		if (c.is_answered || (c.verdict != Verdict::Allow && c.verdict != Verdict::Warn) ||
-		    m.find_live(call_id, h, std::string_view(c.account, c.account_len), false) != slot)
-			return;
-		c.is_answered = true;
-		c.answered = now;
-		++m.cell(c.country, c.number_class).calls;
-		m.patterns.record_use(std::string_view(c.account, c.account_len), c.country, 1, 0);
-	});
+	// A Call-ID has one live entry (decide() replaces an older one).
+	if (const uint32_t slot = m.resolve(call_id, ref); slot != util::kNoSlot) {
+		const LiveCall& c = m.live[slot];
+		if (!c.is_answered && (c.verdict == Verdict::Allow || c.verdict == Verdict::Warn))
+			m.answer(slot, now);
+		return;
+	}
+	m.answer_by_call_id(call_id, now);
 }
 
-void Guard::on_ended(std::string_view call_id, util::TimePoint now)
+void Guard::on_ended(std::string_view call_id, util::TimePoint now, const CallRef& ref)
 {
 	Impl& m = *impl_;
 	std::lock_guard lock(m.mu);
 	m.last_now = now;
-	const uint64_t h = util::hash_text(call_id, m.config.hash_seed);
-	// Every entry of the Call-ID (one per account that sent it) ends.
-	for (;;) {
-		const uint32_t slot = m.find_live(call_id, h, {}, true);
-		if (slot == util::kNoSlot)
-			break;
-		m.end_call(slot, now, false);
+	if (const uint32_t slot = m.resolve(call_id, ref); slot != util::kNoSlot) {
+		m.end_call(slot, now, false); // the Call-ID's one entry
+		return;
 	}
+	m.end_by_call_id(call_id, now);
 }
 
 void Guard::on_tick(util::TimePoint now)
@@ -486,6 +583,7 @@ util::Status Guard::reconfigure(const Config& config)
 	m.summary = std::move(summary);
 	m.bad_hits.assign(b->bad->lists().size(), 0);
 	m.built = std::move(*b);
+	m.zone_span = {};
 	m.patterns.set_config(config.pattern);
 	m.locks.set_ladder(ladder_of(config), std::chrono::duration_cast<util::Duration>(config.lock_forget));
 	const uint64_t seed = m.config.hash_seed;

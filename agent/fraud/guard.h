@@ -93,10 +93,19 @@ struct Event {
 	std::string to_text() const;            // one log line
 };
 
+// Where decide() keeps the call: passed back to on_answered/on_ended, it
+// spares them the Call-ID's hash and lookup (checked, so a stale one is
+// harmless: they then look the Call-ID up).
+struct CallRef {
+	uint32_t slot = UINT32_MAX;
+	uint64_t hash = 0;
+};
+
 struct Decision {
 	Verdict verdict = Verdict::Allow;
 	bool has_event = false;                 // false for a plain Allow
-	Event event;
+	Event event;                            // without has_event only event.number_class is set
+	CallRef call;                           // for on_answered/on_ended
 	bool drop() const { return verdict == Verdict::Deny || verdict == Verdict::DenyAndLock; }
 };
 
@@ -170,13 +179,28 @@ public:
 	const Config& config() const;
 
 	// An initial INVITE (no To tag). Allocation-free in steady state.
-	Decision decide(const CallAttempt& attempt, util::TimePoint now);
+	Decision decide(const CallAttempt& attempt, util::TimePoint now)
+	{
+		Decision d;
+		decide(attempt, now, d);
+		return d;
+	}
+	// The same into `out`: its event is rewritten whole when there is one,
+	// else only its number_class.
+	void decide(const CallAttempt& attempt, util::TimePoint now, Decision& out)
+	{
+		decide(attempt, call_hash(attempt.call_id), now, out);
+	}
+	// With `hash` = call_hash(attempt.call_id), for a caller that has it.
+	void decide(const CallAttempt& attempt, uint64_t hash, util::TimePoint now, Decision& out);
+	// The guard's seeded hash of a Call-ID (the seed never changes).
+	uint64_t call_hash(std::string_view call_id) const;
 	// The destination checks of decide() alone; counts and changes nothing.
 	Explanation explain(const CallAttempt& attempt, util::TimePoint now) const;
 	// The call's 200 OK and its end (BYE, CANCEL, failure, timeout): live
 	// calls and summaries. Unknown Call-IDs are ignored.
-	void on_answered(std::string_view call_id, util::TimePoint now);
-	void on_ended(std::string_view call_id, util::TimePoint now);
+	void on_answered(std::string_view call_id, util::TimePoint now, const CallRef& ref = {});
+	void on_ended(std::string_view call_id, util::TimePoint now, const CallRef& ref = {});
 	// Expires locks and forgets live calls that never ended.
 	void on_tick(util::TimePoint now);
 

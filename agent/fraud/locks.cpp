@@ -27,10 +27,13 @@ void Locks::set_ladder(std::vector<util::Duration> ladder, util::Duration forget
 	forget_ = forget;
 }
 
-uint32_t Locks::find(std::string_view account) const
+uint64_t Locks::hash_of(std::string_view account) const { return util::hash_text(account, seed_); }
+
+uint32_t Locks::find(std::string_view account) const { return find(account, util::hash_text(account, seed_)); }
+
+uint32_t Locks::find(std::string_view account, uint64_t h) const
 {
 	// Accounts longer than kMaxAccountName are compared by their first bytes and full hash.
-	const uint64_t h = util::hash_text(account, seed_);
 	const size_t cut = std::min(account.size(), kMaxAccountName);
 	return table_.find(h, [&](const Entry& e) {
 		return e.hash == h && e.name_len == cut && std::memcmp(e.name, account.data(), cut) == 0;
@@ -78,9 +81,11 @@ Locks::Lock Locks::lock(std::string_view account, util::TimePoint now, std::stri
 	return {e.step, e.until - e.since, e.until};
 }
 
-uint32_t* Locks::locked(std::string_view account, util::TimePoint now)
+uint32_t* Locks::locked(std::string_view account, uint64_t hash, util::TimePoint now)
 {
-	const uint32_t slot = find(account);
+	if (table_.size() == 0)
+		return nullptr;
+	const uint32_t slot = find(account, hash);
 	if (slot == util::kNoSlot || table_[slot].until <= now)
 		return nullptr;
 	return &table_[slot].stopped;

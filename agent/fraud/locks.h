@@ -34,7 +34,13 @@ public:
 
 	// The account's stopped-calls counter when it is locked at `now` (the
 	// caller increments it), else null.
-	uint32_t* locked(std::string_view account, util::TimePoint now);
+	uint32_t* locked(std::string_view account, util::TimePoint now)
+	{
+		return locked(account, hash_of(account), now);
+	}
+	// The same with the account's hash_of() known.
+	uint32_t* locked(std::string_view account, uint64_t hash, util::TimePoint now);
+	uint64_t hash_of(std::string_view account) const;
 
 	// True when the account was locked at `now`; the ladder step is kept.
 	bool unlock(std::string_view account, util::TimePoint now);
@@ -60,6 +66,7 @@ private:
 		char reason[48] = {};
 	};
 	uint32_t find(std::string_view account) const;
+	uint32_t find(std::string_view account, uint64_t hash) const;
 	Entry& get(std::string_view account);
 
 	std::vector<util::Duration> ladder_;

@@ -119,13 +119,13 @@ void NumberTables::freeze()
 	short_map_.freeze();
 }
 
-const CountryEntry* NumberTables::country_of(std::string_view e164) const
+const CountryEntry* NumberTables::country_of(const PrefixMap::Key& e164) const
 {
 	const PrefixMap::Match m = country_map_.longest(e164);
 	return m.value == PrefixMap::kNone ? nullptr : &countries_[m.value];
 }
 
-const RangeEntry* NumberTables::range_of(std::string_view e164) const
+const RangeEntry* NumberTables::range_of(const PrefixMap::Key& e164) const
 {
 	const PrefixMap::Match m = range_map_.longest(e164);
 	return m.value == PrefixMap::kNone ? nullptr : &ranges_[m.value];
@@ -169,6 +169,7 @@ util::Result<NumberingPlan> NumberingPlan::create(const Config& config, std::sha
 			return util::Status::invalid(
 				fmt::format("fraud.country_code: \"{}\" is not a country code of the number tables",
 				            config.country_code));
+		p.home_ = home;
 	}
 	for (const std::string& ip : config.international_prefixes) {
 		if (ip == "+")
@@ -236,22 +237,26 @@ void NumberingPlan::normalise(std::string_view text, Number& out) const
 	if (text.size() > kMaxDialled)
 		return unparsable(out, "longer than 128 bytes");
 	// URI scheme, host and parameters: only the user part / telephone number counts.
-	for (std::string_view scheme : {"tel:", "sip:", "sips:"})
-		if (starts_with_nocase(text, scheme)) {
-			text.remove_prefix(scheme.size());
-			break;
-		}
-	if (const size_t at = text.find('@'); at != std::string_view::npos)
-		text = text.substr(0, at);
-	if (const size_t semi = text.find_first_of(";?"); semi != std::string_view::npos)
-		text = text.substr(0, semi);
-
-	// Digits (and '*'/'#' of feature codes) with separators removed.
+	if (!text.empty() && ((text[0] | 0x20) == 's' || (text[0] | 0x20) == 't'))
+		for (std::string_view scheme : {"tel:", "sip:", "sips:"})
+			if (starts_with_nocase(text, scheme)) {
+				text.remove_prefix(scheme.size());
+				break;
+			}
+	// Digits (and '*'/'#' of feature codes) with separators removed; the
+	// first '@', ';' or '?' (as written, not %-escaped) ends the number:
+	// host, parameters, headers.
 	char raw[kMaxDialled];
 	size_t n = 0;
 	bool plus = false, feature = false;
 	for (size_t i = 0; i < text.size(); ++i) {
 		char c = text[i];
+		if (c >= '0' && c <= '9') {
+			raw[n++] = c;
+			continue;
+		}
+		if (c == '@' || c == ';' || c == '?')
+			break;
 		if (c == '%') {
 			const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
 			const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
@@ -341,9 +346,10 @@ void NumberingPlan::normalise(std::string_view text, Number& out) const
 					out.number_class = sc->number_class;
 					out.range = sc;
 					out.home = true;
-					out.country = tables_->country_of(country_code_);
+					out.country = home_;
 					std::copy(key, key + country_code_.size() + digits.size(), out.digits);
 					out.length = static_cast<uint8_t>(country_code_.size() + digits.size());
+					out.key = PrefixMap::encode(out.e164());
 					return;
 				}
 			}
@@ -362,12 +368,12 @@ void NumberingPlan::normalise(std::string_view text, Number& out) const
 
 void NumberingPlan::classify_e164(Number& out) const
 {
-	const std::string_view e164 = out.e164();
-	out.country = tables_->country_of(e164);
-	out.range = tables_->range_of(e164);
-	if (out.country && out.country->code.size() >= e164.size())
+	out.key = PrefixMap::encode(out.e164());
+	out.country = tables_->country_of(out.key);
+	out.range = tables_->range_of(out.key);
+	if (out.country && out.country->code.size() >= out.length)
 		return unparsable(out, "a country code without a number");
-	out.home = out.country && !country_code_.empty() && out.country->code == country_code_;
+	out.home = out.country && out.country == home_;
 	const NumberClass range_class = out.range ? out.range->number_class : NumberClass::National;
 	if (out.range && (range_class == NumberClass::Satellite || range_class == NumberClass::Premium))
 		out.number_class = range_class; // at home or abroad

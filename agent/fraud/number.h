@@ -47,8 +47,10 @@ public:
 	void freeze();
 
 	// The country whose code is the longest prefix of `e164`, or null.
-	const CountryEntry* country_of(std::string_view e164) const;
-	const RangeEntry* range_of(std::string_view e164) const;
+	const CountryEntry* country_of(std::string_view e164) const { return country_of(PrefixMap::encode(e164)); }
+	const CountryEntry* country_of(const PrefixMap::Key& e164) const;
+	const RangeEntry* range_of(std::string_view e164) const { return range_of(PrefixMap::encode(e164)); }
+	const RangeEntry* range_of(const PrefixMap::Key& e164) const;
 	// A home short code: `cc` + the dialled digits.
 	const RangeEntry* short_code_of(std::string_view cc_and_digits) const;
 	std::span<const CountryEntry> countries() const { return countries_; }
@@ -73,6 +75,7 @@ struct Number {
 	const CountryEntry* country = nullptr;
 	const RangeEntry* range = nullptr; // the range or short code that gave the class, if any
 	std::string_view why;              // Unparsable: a static reason
+	PrefixMap::Key key;                // `digits` encoded for the prefix maps (bad lists); set with them
 
 	std::string_view e164() const { return {digits, length}; }
 };
@@ -95,6 +98,7 @@ private:
 	void classify_e164(Number& out) const;
 
 	std::shared_ptr<const NumberTables> tables_;
+	const CountryEntry* home_ = nullptr; // the entry of country_code_ in *tables_
 	std::string country_code_;
 	std::string national_prefix_;
 	std::vector<std::string> international_prefixes_; // longest first

@@ -35,43 +35,47 @@ const AccountState* Patterns::find(std::string_view account) const
 	return slot == util::kNoSlot ? nullptr : &accounts_[slot];
 }
 
-AccountState& Patterns::get(std::string_view account)
+uint32_t Patterns::get_slot(std::string_view account, uint64_t h)
 {
-	const uint64_t h = hash_of(account);
-	uint32_t slot = slot_of(account, h);
-	if (slot != util::kNoSlot) {
-		accounts_.touch(slot);
-		return accounts_[slot];
-	}
-	slot = accounts_.insert(h);
+	const uint32_t slot = slot_of(account, h);
+	if (slot == util::kNoSlot)
+		return create(account, h);
+	accounts_.touch(slot);
+	return slot;
+}
+
+uint32_t Patterns::create(std::string_view account, uint64_t h)
+{
+	const uint32_t slot = accounts_.insert(h);
 	AccountState& a = accounts_[slot];
-	// Reset field by field: assignment from a temporary would put 3 KB on the stack per new account.
+	// Reset field by field: assignment from a temporary would put 3 KB on the
+	// stack per new account. Windows and international slots are cleared
+	// when first used.
 	a.name_len = static_cast<uint8_t>(std::min(account.size(), kMaxAccountName));
 	std::memcpy(a.name, account.data(), a.name_len);
 	a.full_len = static_cast<uint16_t>(std::min<size_t>(account.size(), UINT16_MAX));
 	a.hash = h;
-	a.minute = {};
-	a.day = {};
-	a.denied = {};
-	a.after_hours = {};
-	a.new_countries = {};
+	a.minute.reset();
+	a.day.reset();
+	a.denied.reset();
+	a.after_hours.reset();
+	a.new_countries.reset();
 	a.last_number = 0;
 	a.same_run = 0;
 	a.concurrent = 0;
-	for (auto& r : a.international)
-		r = {};
-	a.international_next = 0;
+	a.international_used = 0;
 	a.countries.reset();
 	for (auto& u : a.use)
 		u = {};
-	return a;
+	return slot;
 }
 
-void Patterns::record_use(std::string_view account, int32_t country, uint32_t calls, uint64_t seconds)
+void Patterns::record_use(std::string_view account, uint64_t hash, int32_t country, uint32_t calls,
+                          uint64_t seconds)
 {
 	if (country < 0 || account.empty())
 		return;
-	AccountState& a = get(account);
+	AccountState& a = accounts_[get_slot(account, hash)];
 	AccountState::Use* slot = nullptr;
 	for (auto& u : a.use)
 		if (u.country == country || u.country == AccountState::kNoCountry) {
@@ -90,10 +94,11 @@ void Patterns::record_use(std::string_view account, int32_t country, uint32_t ca
 	slot->seconds += seconds;
 }
 
-uint32_t Patterns::observe(const Call& call, PatternFinding& worst, std::array<uint64_t, kPatternCount>& warn_hits,
+uint32_t Patterns::observe(uint32_t slot, const Call& call, PatternFinding& worst,
+                           std::array<uint64_t, kPatternCount>& warn_hits,
                            std::array<uint64_t, kPatternCount>& critical_hits)
 {
-	AccountState& a = get(call.account);
+	AccountState& a = accounts_[slot];
 	const int64_t secs = std::chrono::duration_cast<std::chrono::seconds>(call.now.time_since_epoch()).count();
 	const int64_t minute = secs / 60, hour = secs / 3600;
 	const Number& n = *call.number;
@@ -103,7 +108,8 @@ uint32_t Patterns::observe(const Call& call, PatternFinding& worst, std::array<u
 	counts[static_cast<size_t>(Pattern::CallsPerDay)] = a.day.add(hour);
 	counts[static_cast<size_t>(Pattern::ConcurrentCalls)] = a.concurrent + 1;
 
-	const uint64_t number_hash = util::hash_text(n.e164(), seed_);
+	// The encoded digits identify the number exactly; mixing them with the seed is the number's hash.
+	const uint64_t number_hash = util::mix64(n.key.bits ^ seed_);
 	a.same_run = a.same_run > 0 && a.last_number == number_hash ? a.same_run + 1 : 1;
 	a.last_number = number_hash;
 	counts[static_cast<size_t>(Pattern::SameNumber)] = a.same_run;
@@ -113,25 +119,34 @@ uint32_t Patterns::observe(const Call& call, PatternFinding& worst, std::array<u
 		// Distinct international numbers called in the last hour.
 		const auto h32 = static_cast<uint32_t>(number_hash);
 		const auto m32 = static_cast<int32_t>(minute);
-		// One pass: the number's live slot, the oldest slot (a stale one
-		// first) and the live count.
-		size_t seen = kInternationalSlots, oldest = 0;
+		// One pass over the filled slots: the number's live slot and the live
+		// count. A new number takes the first empty slot, or when all are
+		// filled the oldest (a stale one first).
+		const size_t used = a.international_used;
+		size_t seen = kInternationalSlots;
 		uint32_t distinct = 0;
-		for (size_t i = 0; i < kInternationalSlots; ++i) {
+		for (size_t i = 0; i < used; ++i) {
 			const auto& r = a.international[i];
 			const bool live = r.minute != INT32_MIN && r.minute > m32 - 60;
 			distinct += live;
 			if (live && r.number == h32 && seen == kInternationalSlots)
 				seen = i;
-			if (r.minute < a.international[oldest].minute)
-				oldest = i;
 		}
 		if (seen != kInternationalSlots) {
 			a.international[seen].minute = m32;
 		} else {
-			const auto& o = a.international[oldest];
-			distinct += !(o.minute != INT32_MIN && o.minute > m32 - 60); // a stale slot becomes live
-			a.international[oldest] = {h32, m32};
+			size_t oldest = used;
+			if (used == kInternationalSlots) {
+				oldest = 0;
+				for (size_t i = 1; i < kInternationalSlots; ++i)
+					if (a.international[i].minute < a.international[oldest].minute)
+						oldest = i;
+			} else if (m32 != INT32_MIN) {
+				++a.international_used; // a slot written with INT32_MIN stays empty
+			}
+			auto& o = a.international[oldest];
+			distinct += oldest >= used || !(o.minute != INT32_MIN && o.minute > m32 - 60); // a stale slot becomes live
+			o = {h32, m32};
 		}
 		counts[static_cast<size_t>(Pattern::InternationalPerHour)] = distinct;
 
@@ -177,11 +192,9 @@ uint32_t Patterns::observe(const Call& call, PatternFinding& worst, std::array<u
 	return found;
 }
 
-void Patterns::call_started(std::string_view account) { ++get(account).concurrent; }
-
-void Patterns::call_ended(std::string_view account)
+void Patterns::call_ended(std::string_view account, uint64_t hash)
 {
-	const uint32_t slot = slot_of(account, hash_of(account));
+	const uint32_t slot = slot_of(account, hash);
 	if (slot != util::kNoSlot && accounts_[slot].concurrent > 0)
 		--accounts_[slot].concurrent;
 }

@@ -58,6 +58,12 @@ struct Window {
 		advance(bucket);
 		return sum;
 	}
+	// Empty again; the counts are cleared by the next advance().
+	void reset()
+	{
+		last = INT64_MIN;
+		sum = 0;
+	}
 };
 
 inline constexpr size_t kMaxAccountName = 64;
@@ -83,7 +89,8 @@ struct AccountState {
 		int32_t minute = INT32_MIN;
 	};
 	Recent international[kInternationalSlots] = {};
-	uint32_t international_next = 0;
+	// international[0, used) have been filled; the rest are empty (they fill in order).
+	uint32_t international_used = 0;
 	std::bitset<NumberTables::kMaxCountries> countries; // baseline: country ids called
 	struct Use {
 		int32_t country = kNoCountry; // id; kOther: every country once the slots are full
@@ -116,6 +123,13 @@ public:
 		bool denied = false;      // denied by policy or a bad-number list
 	};
 
+	// The seeded hash the table keys accounts by: callers that hold it pass
+	// it on instead of hashing the name again.
+	uint64_t hash_of(std::string_view account) const;
+	// The account's slot, created (or its LRU entry refreshed) now; valid
+	// until the next call that may insert (observe, call_started, record_use).
+	uint32_t slot(std::string_view account, uint64_t hash) { return get_slot(account, hash); }
+
 	// Counts an external call (not internal, not emergency) against its
 	// account and returns how many thresholds it reached (0: none). `worst`
 	// is the first critical finding in Pattern order, else the first warning.
@@ -123,13 +137,26 @@ public:
 	// crossing); a critical level fires at and above it. `warn_hits` and
 	// `critical_hits` are incremented per pattern.
 	uint32_t observe(const Call& call, PatternFinding& worst, std::array<uint64_t, kPatternCount>& warn_hits,
+	                 std::array<uint64_t, kPatternCount>& critical_hits)
+	{
+		return observe(get_slot(call.account, hash_of(call.account)), call, worst, warn_hits, critical_hits);
+	}
+	// The same for the account at `slot` (from slot()).
+	uint32_t observe(uint32_t slot, const Call& call, PatternFinding& worst,
+	                 std::array<uint64_t, kPatternCount>& warn_hits,
 	                 std::array<uint64_t, kPatternCount>& critical_hits);
 	// A call allowed through (concurrent calls) and its end.
-	void call_started(std::string_view account);
-	void call_ended(std::string_view account);
+	void call_started(std::string_view account) { call_started_at(get_slot(account, hash_of(account))); }
+	void call_started_at(uint32_t slot) { ++accounts_[slot].concurrent; }
+	void call_ended(std::string_view account) { call_ended(account, hash_of(account)); }
+	void call_ended(std::string_view account, uint64_t hash);
 
 	// An answered call (calls = 1) or an ended one's seconds, per country id (not -1).
-	void record_use(std::string_view account, int32_t country, uint32_t calls, uint64_t seconds);
+	void record_use(std::string_view account, int32_t country, uint32_t calls, uint64_t seconds)
+	{
+		record_use(account, hash_of(account), country, calls, seconds);
+	}
+	void record_use(std::string_view account, uint64_t hash, int32_t country, uint32_t calls, uint64_t seconds);
 	// Calls f(account, const AccountState&) for every live account.
 	template <class F>
 	void for_each_account(F&& f) const
@@ -155,9 +182,10 @@ public:
 	void remap_countries(const NumberTables& from, const NumberTables& to);
 
 private:
-	uint64_t hash_of(std::string_view account) const;
 	uint32_t slot_of(std::string_view account, uint64_t h) const;
-	AccountState& get(std::string_view account);
+	uint32_t get_slot(std::string_view account, uint64_t h);
+	[[gnu::noinline]] uint32_t create(std::string_view account, uint64_t h); // a new account's slot, reset
+	AccountState& get(std::string_view account) { return accounts_[get_slot(account, hash_of(account))]; }
 
 	PatternConfig config_;
 	uint64_t seed_;

@@ -87,6 +87,20 @@ util::Result<Policy> Policy::compile(const Config& config, const NumberTables& t
 
 namespace {
 
+// The rule's prefix and account lists (out of line: the default rules have none).
+[[gnu::noinline]] bool lists_match(const Policy::Rule& r, const PolicyQuery& q)
+{
+	const Number& n = *q.number;
+	if (!r.prefixes.empty() && std::none_of(r.prefixes.begin(), r.prefixes.end(), [&](const std::string& p) {
+		    return n.e164().substr(0, p.size()) == p && n.length >= p.size();
+	    }))
+		return false;
+	if (!r.accounts.empty() &&
+	    std::find(r.accounts.begin(), r.accounts.end(), q.account) == r.accounts.end())
+		return false;
+	return true;
+}
+
 bool matches(const Policy::Rule& r, const PolicyQuery& q)
 {
 	const Number& n = *q.number;
@@ -99,14 +113,7 @@ bool matches(const Policy::Rule& r, const PolicyQuery& q)
 	if (!r.countries.empty() &&
 	    (!n.country || !std::binary_search(r.countries.begin(), r.countries.end(), n.country->id)))
 		return false;
-	if (!r.prefixes.empty() && std::none_of(r.prefixes.begin(), r.prefixes.end(), [&](const std::string& p) {
-		    return n.e164().substr(0, p.size()) == p && n.length >= p.size();
-	    }))
-		return false;
-	if (!r.accounts.empty() &&
-	    std::find(r.accounts.begin(), r.accounts.end(), q.account) == r.accounts.end())
-		return false;
-	return true;
+	return (r.prefixes.empty() && r.accounts.empty()) || lists_match(r, q);
 }
 
 } // namespace

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A longest-prefix map over digit strings (at most 15 digits, the E.164
 // maximum), built once at config time and read-only afterwards: sorted
-// 64-bit keys (value * 16 + length), one binary search per length present.
+// 64-bit keys (the digits as nibbles, so numeric order is lexicographic
+// order) and, per entry, its longest proper prefix in the map. A lookup is
+// one binary search and a short walk up that chain.
 #pragma once
 
 #include <algorithm>
@@ -18,27 +20,51 @@ class PrefixMap {
 public:
 	static constexpr uint32_t kNone = UINT32_MAX;
 
-	// Build phase: add() any number of prefixes (1..15 ASCII digits), then
-	// freeze() once. A repeated prefix keeps the value added first.
+	// Up to 15 digits, digit i as the nibble (digit + 1) at bits 60-4i..63-4i;
+	// the nibbles after the last digit are 0. A string sorts before every
+	// string it prefixes, so key order is lexicographic order. Encode a
+	// number once and look it up in several maps.
+	struct Key {
+		uint64_t bits = 0;
+		uint32_t length = 0; // digits encoded
+	};
+	static Key encode(std::string_view digits)
+	{
+		Key k;
+		k.length = static_cast<uint32_t>(std::min(digits.size(), kMaxDigits));
+		for (uint32_t i = 0; i < k.length; ++i)
+			k.bits |= static_cast<uint64_t>(digits[i] - '0' + 1) << (60 - 4 * i);
+		return k;
+	}
+
+	// Build phase: add() any number of prefixes (1..15 ASCII digits; an
+	// empty one is ignored), then freeze() once. A repeated prefix keeps the
+	// value added first.
 	void add(std::string_view digits, uint32_t value)
 	{
-		pending_.push_back({key(digits), value});
-		lengths_ |= 1u << digits.size();
+		if (!digits.empty())
+			pending_.push_back({encode(digits), value});
 	}
 
 	void freeze()
 	{
 		std::stable_sort(pending_.begin(), pending_.end(),
-		                 [](const Pending& a, const Pending& b) { return a.key < b.key; });
+		                 [](const Pending& a, const Pending& b) { return a.key.bits < b.key.bits; });
 		keys_.clear();
-		values_.clear();
+		entries_.clear();
 		keys_.reserve(pending_.size());
-		values_.reserve(pending_.size());
+		entries_.reserve(pending_.size());
+		// In key order the prefixes of an entry are on a stack of open entries.
+		std::vector<uint32_t> open;
 		for (const Pending& p : pending_) {
-			if (!keys_.empty() && keys_.back() == p.key)
+			if (!keys_.empty() && keys_.back() == p.key.bits)
 				continue;
-			keys_.push_back(p.key);
-			values_.push_back(p.value);
+			while (!open.empty() && !is_prefix(keys_[open.back()], entries_[open.back()].length, p.key.bits))
+				open.pop_back();
+			const auto index = static_cast<uint32_t>(keys_.size());
+			keys_.push_back(p.key.bits);
+			entries_.push_back({p.value, open.empty() ? kNone : open.back(), p.key.length});
+			open.push_back(index);
 		}
 		pending_.clear();
 		pending_.shrink_to_fit();
@@ -53,20 +79,24 @@ public:
 	};
 
 	// The longest prefix of `digits` (ASCII digits only) in the map.
-	Match longest(std::string_view digits) const
+	Match longest(std::string_view digits) const { return longest(encode(digits)); }
+
+	Match longest(const Key& k) const
 	{
-		uint64_t prefix_value[kMaxDigits + 1];
-		const size_t n = std::min(digits.size(), kMaxDigits);
-		prefix_value[0] = 0;
-		for (size_t i = 0; i < n; ++i)
-			prefix_value[i + 1] = prefix_value[i] * 10 + static_cast<uint64_t>(digits[i] - '0');
-		for (size_t len = n; len > 0; --len) {
-			if (!(lengths_ & (1u << len)))
-				continue;
-			const uint64_t k = prefix_value[len] * 16 + len;
-			auto it = std::lower_bound(keys_.begin(), keys_.end(), k);
-			if (it != keys_.end() && *it == k)
-				return {values_[static_cast<size_t>(it - keys_.begin())], static_cast<uint32_t>(len)};
+		// The last key <= k: the longest prefix of k in the map is it or one
+		// of its prefixes (every key between that prefix and k starts with it).
+		size_t lo = 0, n = keys_.size();
+		while (n > 1) {
+			const size_t half = n / 2;
+			lo = keys_[lo + half] <= k.bits ? lo + half : lo;
+			n -= half;
+		}
+		if (n == 0 || keys_[lo] > k.bits)
+			return {};
+		for (uint32_t i = static_cast<uint32_t>(lo); i != kNone; i = entries_[i].parent) {
+			const Entry& e = entries_[i];
+			if (is_prefix(keys_[i], e.length, k.bits))
+				return {e.value, e.length};
 		}
 		return {};
 	}
@@ -77,33 +107,33 @@ public:
 	{
 		for (size_t i = 0; i < keys_.size(); ++i) {
 			char buf[kMaxDigits];
-			const auto len = static_cast<size_t>(keys_[i] % 16);
-			uint64_t v = keys_[i] / 16;
-			for (size_t j = len; j > 0; --j) {
-				buf[j - 1] = static_cast<char>('0' + v % 10);
-				v /= 10;
-			}
-			f(std::string_view(buf, len), values_[i]);
+			const uint32_t len = entries_[i].length;
+			for (uint32_t j = 0; j < len; ++j)
+				buf[j] = static_cast<char>('0' + ((keys_[i] >> (60 - 4 * j)) & 0xf) - 1);
+			f(std::string_view(buf, len), entries_[i].value);
 		}
 	}
 
 private:
-	static uint64_t key(std::string_view digits)
+	// Whether the `length` digits of `prefix` start `bits`.
+	static bool is_prefix(uint64_t prefix, uint32_t length, uint64_t bits)
 	{
-		uint64_t v = 0;
-		for (char c : digits)
-			v = v * 10 + static_cast<uint64_t>(c - '0');
-		return v * 16 + digits.size();
+		const uint64_t mask = length == 0 ? 0 : ~uint64_t{0} << (64 - 4 * length);
+		return (bits & mask) == prefix;
 	}
 
 	struct Pending {
-		uint64_t key;
+		Key key;
 		uint32_t value;
+	};
+	struct Entry {
+		uint32_t value;
+		uint32_t parent; // the longest proper prefix in the map, kNone if none
+		uint32_t length;
 	};
 	std::vector<Pending> pending_;
 	std::vector<uint64_t> keys_;
-	std::vector<uint32_t> values_;
-	uint32_t lengths_ = 0; // bit n set: some key has n digits
+	std::vector<Entry> entries_;
 };
 
 } // namespace sipguard::fraud

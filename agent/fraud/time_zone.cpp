@@ -256,27 +256,41 @@ int64_t rule_day(int64_t year, uint8_t month, uint8_t week, uint8_t weekday)
 
 } // namespace
 
-int32_t TimeZone::footer_offset(int64_t utc) const
+TimeZone::Span TimeZone::footer_span(int64_t utc) const
 {
 	if (!footer_dst_)
-		return std_offset_;
+		return {std_offset_, INT64_MIN, INT64_MAX};
+	// The rule's year is that of standard local time: within it the DST
+	// start and end are fixed, so the offset changes only at those two.
 	const int64_t year = year_of(floor_div(utc + std_offset_, 86400));
 	const int64_t start = rule_day(year, start_.month, start_.week, start_.weekday) + start_.time - std_offset_;
 	const int64_t end = rule_day(year, end_.month, end_.week, end_.weekday) + end_.time - dst_offset_;
 	const bool dst = start < end ? (utc >= start && utc < end) : (utc < end || utc >= start);
-	return dst ? dst_offset_ : std_offset_;
+	Span s{dst ? dst_offset_ : std_offset_, days_from_civil(year, 1, 1) * 86400 - std_offset_,
+	       days_from_civil(year + 1, 1, 1) * 86400 - std_offset_};
+	for (const int64_t change : {start, end}) {
+		if (change <= utc)
+			s.from = std::max(s.from, change);
+		else
+			s.until = std::min(s.until, change);
+	}
+	return s;
 }
 
-int32_t TimeZone::offset_at(int64_t utc) const
+TimeZone::Span TimeZone::span_at(int64_t utc) const
 {
 	if (transitions_.empty())
-		return has_footer_ ? footer_offset(utc) : initial_;
+		return has_footer_ ? footer_span(utc) : Span{initial_, INT64_MIN, INT64_MAX};
 	if (utc < transitions_.front())
-		return initial_;
-	if (utc >= transitions_.back() && has_footer_)
-		return footer_offset(utc);
+		return {initial_, INT64_MIN, transitions_.front()};
+	if (utc >= transitions_.back() && has_footer_) {
+		Span s = footer_span(utc);
+		s.from = std::max(s.from, transitions_.back());
+		return s;
+	}
 	const auto it = std::upper_bound(transitions_.begin(), transitions_.end(), utc);
-	return offsets_[static_cast<size_t>(it - transitions_.begin()) - 1];
+	const auto i = static_cast<size_t>(it - transitions_.begin()) - 1;
+	return {offsets_[i], transitions_[i], it == transitions_.end() ? INT64_MAX : *it};
 }
 
 util::Result<BusinessHours> BusinessHours::parse(std::string_view hours, std::string_view days, TimeZone zone)
@@ -333,12 +347,14 @@ util::Result<BusinessHours> BusinessHours::parse(std::string_view hours, std::st
 	return b;
 }
 
-bool BusinessHours::inside(util::TimePoint now) const
+bool BusinessHours::inside(util::TimePoint now, TimeZone::Span& cache) const
 {
 	if (!enabled_)
 		return true;
 	const int64_t utc = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-	const int64_t local = utc + zone_.offset_at(utc);
+	if (!cache.contains(utc))
+		cache = zone_.span_at(utc);
+	const int64_t local = utc + cache.offset;
 	const int64_t days = floor_div(local, 86400);
 	const auto minute = static_cast<uint32_t>((local - days * 86400) / 60);
 	const auto weekday = static_cast<int>(((days % 7) + 11) % 7);

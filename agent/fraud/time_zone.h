@@ -26,7 +26,16 @@ public:
 	static util::Result<TimeZone> fixed(std::string_view offset);
 
 	// Seconds east of UTC at `utc` (seconds since the epoch).
-	int32_t offset_at(int64_t utc) const;
+	int32_t offset_at(int64_t utc) const { return span_at(utc).offset; }
+
+	// An offset and a time range [from, until) around the asked time in
+	// which it holds: callers keep one and ask again only outside it.
+	struct Span {
+		int32_t offset = 0;
+		int64_t from = 0, until = 0; // empty: holds nowhere
+		bool contains(int64_t utc) const { return utc >= from && utc < until; }
+	};
+	Span span_at(int64_t utc) const;
 	const std::string& name() const { return name_; }
 
 private:
@@ -35,7 +44,7 @@ private:
 		int32_t time = 7200;
 	};
 	bool parse_footer(std::string_view tz);
-	int32_t footer_offset(int64_t utc) const;
+	Span footer_span(int64_t utc) const;
 
 	std::string name_ = "UTC";
 	std::vector<int64_t> transitions_; // UTC seconds, ascending
@@ -56,7 +65,14 @@ public:
 
 	bool enabled() const { return enabled_; }
 	// Whether `now` (already shifted by clock_offset) is inside.
-	bool inside(util::TimePoint now) const;
+	bool inside(util::TimePoint now) const
+	{
+		TimeZone::Span scratch;
+		return inside(now, scratch);
+	}
+	// The same, reusing `cache` (the zone's offset around the last time
+	// asked; start with an empty one and reset it when the zone changes).
+	bool inside(util::TimePoint now, TimeZone::Span& cache) const;
 	const TimeZone& zone() const { return zone_; }
 
 private:

@@ -3,8 +3,11 @@
 // passes, the warning level warns, the critical level denies and locks.
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include <fmt/format.h>
 
+#include "agent/fraud/patterns.h"
 #include "tests/fraud/fixture.h"
 
 using namespace sipguard;
@@ -248,4 +251,57 @@ TEST_CASE("defaults: a busy small office day is never warned or locked")
 	// 999 and 112 at any hour.
 	CHECK(x.call("999", at_seconds(kMonday10 + 17 * 3600)).verdict == Verdict::Allow);
 	CHECK(x.call("112", at_seconds(kMonday10 + 17 * 3600)).verdict == Verdict::Allow);
+}
+
+TEST_CASE("international_per_hour: distinct numbers in the last hour over 128 slots, against a model of the slots")
+{
+	// Patterns directly: critical 1 reports the count on every foreign call.
+	const Config c = uk_config();
+	const NumberingPlan plan = plan_of(c);
+	PatternConfig pc{{0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 1}, {0, 0}, {0, 0}, {0, 0}};
+	Patterns patterns(pc, 16, 0x5eed);
+	// The model: 128 slots of (number, minute); a known live number refreshes its
+	// minute, a new one takes the slot with the oldest minute (the first such).
+	struct Slot {
+		std::string number;
+		int64_t minute = INT64_MIN;
+	};
+	std::vector<Slot> model(kInternationalSlots);
+	std::mt19937 rng(19);
+	int64_t now = kMonday10;
+	std::array<uint64_t, kPatternCount> warn{}, critical{};
+	for (int call = 0; call < 6000; ++call) {
+		// Mostly a few seconds apart, sometimes minutes, now and then hours.
+		const uint32_t r = rng() % 100;
+		now += r < 90 ? rng() % 20 : r < 99 ? rng() % 900 : rng() % 10000;
+		// From 300 numbers: more than the slots hold within an hour.
+		const std::string dialled = fmt::format("+4930{}", 1000 + rng() % 300);
+		Number n;
+		plan.normalise(dialled, n);
+		REQUIRE(n.number_class == NumberClass::International);
+		const int64_t minute = now / 60;
+		size_t seen = model.size(), oldest = 0;
+		uint32_t distinct = 0;
+		for (size_t i = 0; i < model.size(); ++i) {
+			const bool live = model[i].minute != INT64_MIN && model[i].minute > minute - 60;
+			distinct += live;
+			if (live && model[i].number == dialled && seen == model.size())
+				seen = i;
+			if (model[i].minute < model[oldest].minute)
+				oldest = i;
+		}
+		if (seen != model.size()) {
+			model[seen].minute = minute;
+		} else {
+			distinct += !(model[oldest].minute != INT64_MIN && model[oldest].minute > minute - 60);
+			model[oldest] = {dialled, minute};
+		}
+		PatternFinding f;
+		REQUIRE(patterns.observe({"alice", &n, at_seconds(now), false, false}, f, warn, critical) == 1);
+		CHECK(f.pattern == Pattern::InternationalPerHour);
+		if (f.count != distinct) {
+			CAPTURE(call);
+			CHECK(f.count == distinct);
+		}
+	}
 }

@@ -156,3 +156,50 @@ TEST_CASE("every truncation of a real TZif file is an error or a zone, and offse
 	}
 	CHECK(zones > 0); // the whole file, at least
 }
+
+TEST_CASE("an offset span holds the offset from its start to its end, and a cached span answers as the zone does")
+{
+	std::vector<std::pair<std::string, TimeZone>> zones;
+	zones.emplace_back("UTC", TimeZone());
+	zones.emplace_back("+05:30", *TimeZone::fixed("+05:30"));
+	zones.emplace_back("GMT0BST", *TimeZone::from_tzif(tzif_with_footer("GMT0BST,M3.5.0/1,M10.5.0"), "gb"));
+	zones.emplace_back("NZ", *TimeZone::from_tzif(tzif_with_footer("NZST-12NZDT,M9.5.0,M4.1.0/3"), "nz"));
+	for (const char* name : {"Europe/London", "America/New_York", "Australia/Sydney"})
+		if (have_zone(name))
+			zones.emplace_back(name, *TimeZone::load(name, "/usr/share/zoneinfo"));
+	for (const auto& [name, z] : zones) {
+		CAPTURE(name);
+		// 1960 to 2070 in uneven steps (about 5 days), and the seconds around each span's ends.
+		for (int64_t t = -315619200; t < 3155760000; t += 432000 + t % 7919) {
+			const TimeZone::Span s = z.span_at(t);
+			CAPTURE(t);
+			REQUIRE(s.contains(t));
+			CHECK(s.offset == z.offset_at(t));
+			if (s.from != INT64_MIN) {
+				CHECK(z.offset_at(s.from) == s.offset);
+			}
+			if (s.until != INT64_MAX) {
+				CHECK(z.offset_at(s.until - 1) == s.offset);
+			}
+		}
+	}
+	if (have_zone("Europe/London")) {
+		// The spans end where the clocks change (2026-03-29 01:00 UTC, 2026-10-25 01:00 UTC).
+		auto london = TimeZone::load("Europe/London", "/usr/share/zoneinfo");
+		REQUIRE(london);
+		CHECK(london->span_at(1774745999).until == 1774746000);
+		CHECK(london->span_at(1774746000).from == 1774746000);
+		CHECK(london->span_at(1792889999).until == 1792890000);
+	}
+	// Business hours with a kept span say what they say without one, hour by hour over two years.
+	auto sydney = have_zone("Australia/Sydney") ? TimeZone::load("Australia/Sydney", "/usr/share/zoneinfo")
+	                                            : TimeZone::from_tzif(tzif_with_footer("NZST-12NZDT,M9.5.0,M4.1.0/3"), "nz");
+	REQUIRE(sydney);
+	auto b = BusinessHours::parse("08:30-17:00", "mon-fri", *sydney);
+	REQUIRE(b);
+	TimeZone::Span cache;
+	for (int64_t t = kMonday10; t < kMonday10 + 2 * 365 * 86400; t += 1800) {
+		CAPTURE(t);
+		CHECK(b->inside(at_seconds(t), cache) == b->inside(at_seconds(t)));
+	}
+}
