@@ -48,6 +48,8 @@ std::shared_ptr<engine::Config> small_config()
 	c->tables.prefixes = 8;
 	c->tables.transactions = 16;
 	c->tables.tcp_flows = 4;
+	c->tables.accounts = 8;
+	c->tables.account_pairs = 16;
 	c->ban.max_active = 32;
 	for (const char* a : {"198.51.100.7", "2001:db8:a11::7"})
 		c->allowlist.push_back(*net::Cidr::parse(a));

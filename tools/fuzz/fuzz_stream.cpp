@@ -80,6 +80,8 @@ std::shared_ptr<engine::Config> small_config(bool drop_malformed)
 	c->tables.prefixes = 8;
 	c->tables.transactions = 32;
 	c->tables.tcp_flows = 4;
+	c->tables.accounts = 8;
+	c->tables.account_pairs = 16;
 	c->ban.max_active = 32;
 	return c;
 }
