@@ -23,22 +23,14 @@
 #include "agent/control/server.h"
 #include "agent/daemon/control_handlers.h"
 #include "tests/daemon/harness.h"
+#include "tests/temp_dir.h"
 
 using namespace sipguard;
+using test::TempDir;
 using namespace std::chrono_literals;
 namespace json = util::json;
 
 namespace {
-
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sg-cli-ban-XXXXXX";
-		path = ::mkdtemp(tmpl);
-	}
-	~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::string slurp(const std::filesystem::path& p)
 {
@@ -51,7 +43,7 @@ std::string slurp(const std::filesystem::path& p)
 // A Runtime answering on `dir`/control.sock, as `sipguard run` wires it
 // (the runtime is the ban manager's listener and publishes to followers).
 struct FakeDaemon {
-	TempDir dir;
+	TempDir dir{"sg-cli-ban"};
 	std::unique_ptr<daemon::Runtime> rt = test::make_runtime();
 	control::CommandTable commands;
 

@@ -3,15 +3,13 @@
 // shards fed packets directly, for the command handler and exporter tests.
 #pragma once
 
-#include <stdlib.h>
-
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "agent/daemon/exporter.h"
 #include "agent/daemon/runtime.h"
+#include "tests/temp_dir.h"
 
 namespace sipguard::test {
 
@@ -49,18 +47,5 @@ inline std::string scrape(const daemon::Runtime& rt)
 	x.collect(e);
 	return e.text();
 }
-
-// A directory under /tmp, removed with its contents.
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sg-daemon-test-XXXXXX";
-		path = ::mkdtemp(tmpl);
-	}
-	~TempDir() { std::filesystem::remove_all(path); }
-	TempDir(const TempDir&) = delete;
-	TempDir& operator=(const TempDir&) = delete;
-};
 
 } // namespace sipguard::test
