@@ -79,6 +79,21 @@ void establish_inbound(Fixture& f)
 	REQUIRE(f.in(kPhone, ack) == Decision::Accept);
 }
 
+// A re-INVITE with `offer` in the dialog of establish_inbound, sent by the
+// remote (`from_remote`) or by the PBX, and its 200 OK with `answer`.
+void reinvite(Fixture& f, int cseq, bool from_remote, std::string offer, std::string answer)
+{
+	const Msg req = in_dialog("INVITE", cseq, from_remote, std::move(offer));
+	const Msg ok = in_dialog_response(200, "OK", req, std::move(answer));
+	if (from_remote) {
+		f.in(kPhone, req);
+		f.out(kPhone, ok);
+	} else {
+		f.out(kPhone, req);
+		f.in(kPhone, ok);
+	}
+}
+
 } // namespace
 
 TEST_CASE("inbound call: remote's INVITE SDP and the PBX's 200 open RTP and RTCP; BYE closes them")
@@ -229,9 +244,7 @@ TEST_CASE("re-INVITE moves media; the old pinholes close when the new offer is a
 	strict.nat_policy = NatPolicy::Sdp;
 	Fixture g(strict);
 	establish_inbound(g);
-	Msg reinv2 = in_dialog("INVITE", 2, true, audio("198.51.100.8", 41000));
-	g.in(kPhone, reinv2);
-	g.out(kPhone, in_dialog_response(200, "OK", reinv2, audio(kPbx, 10020)));
+	reinvite(g, 2, true, audio("198.51.100.8", 41000), audio(kPbx, 10020));
 	CHECK_FALSE(g.is_open(kPhone, 10000));
 	CHECK_FALSE(g.is_open("198.51.100.8", 10000));
 	CHECK(g.is_open("198.51.100.8", 10020));
@@ -262,9 +275,7 @@ TEST_CASE("hold: RTP stops, RTCP stays; resume reopens RTP")
 	{
 		Fixture f;
 		establish_inbound(f);
-		Msg hold = in_dialog("INVITE", 2, true, audio(kPhone, 40000, {"sendonly"}));
-		f.in(kPhone, hold);
-		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000, {"recvonly"})));
+		reinvite(f, 2, true, audio(kPhone, 40000, {"sendonly"}), audio(kPbx, 10000, {"recvonly"}));
 		CHECK(f.is_open(kPhone, 10000));
 		CHECK(f.is_open(kPhone, 10001));
 	}
@@ -272,23 +283,17 @@ TEST_CASE("hold: RTP stops, RTCP stays; resume reopens RTP")
 	{
 		Fixture f;
 		establish_inbound(f);
-		Msg hold = in_dialog("INVITE", 1, false, audio(kPbx, 10000, {"sendonly"}));
-		f.out(kPhone, hold);
-		f.in(kPhone, in_dialog_response(200, "OK", hold, audio(kPhone, 40000, {"recvonly"})));
+		reinvite(f, 1, false, audio(kPbx, 10000, {"sendonly"}), audio(kPhone, 40000, {"recvonly"}));
 		CHECK_FALSE(f.is_open(kPhone, 10000));
 		CHECK(f.is_open(kPhone, 10001)); // RFC 3264 §5.1: RTCP continues on hold
-		Msg resume = in_dialog("INVITE", 2, false, audio(kPbx, 10000));
-		f.out(kPhone, resume);
-		f.in(kPhone, in_dialog_response(200, "OK", resume, audio(kPhone, 40000)));
+		reinvite(f, 2, false, audio(kPbx, 10000), audio(kPhone, 40000));
 		CHECK(f.is_open(kPhone, 10000));
 	}
 	SUBCASE("inactive")
 	{
 		Fixture f;
 		establish_inbound(f);
-		Msg hold = in_dialog("INVITE", 2, true, audio(kPhone, 40000, {"inactive"}));
-		f.in(kPhone, hold);
-		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000, {"inactive"})));
+		reinvite(f, 2, true, audio(kPhone, 40000, {"inactive"}), audio(kPbx, 10000, {"inactive"}));
 		CHECK_FALSE(f.is_open(kPhone, 10000));
 		CHECK(f.is_open(kPhone, 10001));
 	}
@@ -298,15 +303,11 @@ TEST_CASE("hold: RTP stops, RTCP stays; resume reopens RTP")
 		strict.nat_policy = NatPolicy::Sdp;
 		Fixture f(strict);
 		establish_inbound(f);
-		Msg hold = in_dialog("INVITE", 2, true, audio("0.0.0.0", 40000));
-		f.in(kPhone, hold);
-		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000)));
+		reinvite(f, 2, true, audio("0.0.0.0", 40000), audio(kPbx, 10000));
 		CHECK_FALSE(f.is_open(kPhone, 10000));
 		CHECK(f.is_open(kPhone, 10001));
 		CHECK_FALSE(f.is_open("0.0.0.0", 10000));
-		Msg resume = in_dialog("INVITE", 3, true, audio(kPhone, 40000));
-		f.in(kPhone, resume);
-		f.out(kPhone, in_dialog_response(200, "OK", resume, audio(kPbx, 10000)));
+		reinvite(f, 3, true, audio(kPhone, 40000), audio(kPbx, 10000));
 		CHECK(f.is_open(kPhone, 10000));
 	}
 }
@@ -324,9 +325,8 @@ TEST_CASE("audio and video: a pinhole pair per m-line; port 0 closes a stream")
 	CHECK(f.is_open(kPhone, 10003));
 	CHECK(f.open_count() == 4);
 	// The remote drops video (RFC 3264 §8.2: port 0).
-	Msg reinv = in_dialog("INVITE", 2, true, sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 0, {}, ""}}));
-	f.in(kPhone, reinv);
-	f.out(kPhone, in_dialog_response(200, "OK", reinv, sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 0, {}, ""}})));
+	reinvite(f, 2, true, sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 0, {}, ""}}),
+	         sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 0, {}, ""}}));
 	CHECK(f.is_open(kPhone, 10000));
 	CHECK_FALSE(f.is_open(kPhone, 10002));
 	CHECK_FALSE(f.is_open(kPhone, 10003));
