@@ -102,6 +102,16 @@ void dump(const replay::Result& r)
 		MESSAGE(replay::format_event(e, false));
 }
 
+// Time of the hand-written captures, and an OPTIONS with `user_agent`.
+const util::TimePoint kCaptureTime{std::chrono::seconds(1'800'000'000)};
+Req options(const char* user_agent)
+{
+	Req r;
+	r.method = "OPTIONS";
+	r.user_agent = user_agent;
+	return r;
+}
+
 } // namespace
 
 TEST_CASE("replay: benign corpus captures give zero bans with the default config")
@@ -294,10 +304,8 @@ TEST_CASE("replay: raw-IP link type, IPv4 fragments, TCP segments and direction 
 	auto pbx = *net::IpAddress::parse("192.0.2.1");
 	auto scanner = *net::IpAddress::parse("203.0.113.5");
 	auto other = *net::IpAddress::parse("198.51.100.1");
-	util::TimePoint t{std::chrono::seconds(1'800'000'000)};
-	Req big;
-	big.method = "OPTIONS";
-	big.user_agent = "friendly-scanner";
+	const util::TimePoint t = kCaptureTime;
+	Req big = options("friendly-scanner");
 	big.extra_headers = "X-Pad: " + std::string(3000, 'a') + "\r\n";
 	// Not to or from --local: skipped.
 	w.udp(t, scanner, 5060, other, 5060, request(big));
@@ -338,10 +346,8 @@ TEST_CASE("replay: every supported link type decodes the same capture")
 	auto scanner = *net::IpAddress::parse("2001:db8:bad::5");
 	auto pbx4 = *net::IpAddress::parse("192.0.2.1");
 	auto scanner4 = *net::IpAddress::parse("203.0.113.5");
-	util::TimePoint t{std::chrono::seconds(1'800'000'000)};
-	Req probe;
-	probe.method = "OPTIONS";
-	probe.user_agent = "sipvicious";
+	const util::TimePoint t = kCaptureTime;
+	const Req probe = options("sipvicious");
 	using L = replay::PcapWriter::Link;
 	for (L link : {L::Ethernet, L::EthernetVlan, L::Raw, L::Sll, L::Sll2, L::Null}) {
 		CAPTURE(static_cast<int>(link));
