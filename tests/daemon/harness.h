@@ -3,7 +3,10 @@
 // shards fed packets directly, for the command handler and exporter tests.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -46,6 +49,14 @@ inline std::string scrape(const daemon::Runtime& rt)
 	daemon::metrics::Exposition e;
 	x.collect(e);
 	return e.text();
+}
+
+// Each of `lines` is a whole line of the daemon's scrape.
+inline void check_scrape_has(const daemon::Runtime& rt, std::initializer_list<const char*> lines)
+{
+	const std::string t = scrape(rt);
+	for (const char* line : lines)
+		CHECK_MESSAGE(t.find("\n" + std::string(line) + "\n") != std::string::npos, line);
 }
 
 } // namespace sipguard::test
