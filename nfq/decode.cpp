@@ -37,12 +37,16 @@ uint32_t be32(const uint8_t* p)
 // length may exceed what is here.
 DecodeStatus decode_l4(uint8_t proto, std::span<const uint8_t> l4, bool first_fragment, PacketView& out)
 {
-	if (proto == kProtoUdp) {
-		out.l4 = L4::Udp;
-		if (l4.size() < kUdpHeader)
-			return DecodeStatus::Truncated;
-		out.sport = be16(l4.data());
-		out.dport = be16(l4.data() + 2);
+	if (proto != kProtoUdp && proto != kProtoTcp)
+		return DecodeStatus::NotUdpOrTcp;
+	const bool udp = proto == kProtoUdp;
+	out.l4 = udp ? L4::Udp : L4::Tcp;
+	if (l4.size() < (udp ? kUdpHeader : kTcpMinHeader))
+		return DecodeStatus::Truncated;
+	// Both headers start with the source and destination ports.
+	out.sport = be16(l4.data());
+	out.dport = be16(l4.data() + 2);
+	if (udp) {
 		size_t ulen = be16(l4.data() + 4);
 		// RFC 768: the length includes the header. Zero is only legal for an
 		// IPv6 jumbogram (RFC 2675), which cannot carry SIP here.
@@ -56,23 +60,15 @@ DecodeStatus decode_l4(uint8_t proto, std::span<const uint8_t> l4, bool first_fr
 		out.payload = l4.subspan(kUdpHeader, ulen - kUdpHeader);
 		return DecodeStatus::Ok;
 	}
-	if (proto == kProtoTcp) {
-		out.l4 = L4::Tcp;
-		if (l4.size() < kTcpMinHeader)
-			return DecodeStatus::Truncated;
-		out.sport = be16(l4.data());
-		out.dport = be16(l4.data() + 2);
-		out.tcp_seq = be32(l4.data() + 4);
-		out.tcp_flags = l4[13];
-		size_t doff = static_cast<size_t>(l4[12] >> 4) * 4; // RFC 9293 §3.1
-		if (doff < kTcpMinHeader)
-			return DecodeStatus::BadHeader;
-		if (doff > l4.size())
-			return DecodeStatus::Truncated;
-		out.payload = l4.subspan(doff);
-		return DecodeStatus::Ok;
-	}
-	return DecodeStatus::NotUdpOrTcp;
+	out.tcp_seq = be32(l4.data() + 4);
+	out.tcp_flags = l4[13];
+	size_t doff = static_cast<size_t>(l4[12] >> 4) * 4; // RFC 9293 §3.1
+	if (doff < kTcpMinHeader)
+		return DecodeStatus::BadHeader;
+	if (doff > l4.size())
+		return DecodeStatus::Truncated;
+	out.payload = l4.subspan(doff);
+	return DecodeStatus::Ok;
 }
 
 DecodeStatus decode_v4(std::span<const uint8_t> p, PacketView& out, bool cut)

@@ -17,6 +17,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 
+#include "agent/util/enum_names.h"
 #include "agent/util/netlink_recv.h"
 #include "rules/nl_attrs.h"
 #include "rules/table.h"
@@ -126,24 +127,13 @@ bool parse_attrs(uint8_t msg, const nlmsghdr* nlh, Attrs& at)
 	});
 }
 
+constexpr auto kWhatNames = util::enum_names<What::Element>({
+	"table", "chain", "rule", "set", "element"
+}, "?");
+
 } // namespace
 
-std::string_view to_string(What what)
-{
-	switch (what) {
-	case What::Table:
-		return "table";
-	case What::Chain:
-		return "chain";
-	case What::Rule:
-		return "rule";
-	case What::Set:
-		return "set";
-	case What::Element:
-		return "element";
-	}
-	return "?";
-}
+std::string_view to_string(What what) { return kWhatNames(what); }
 
 std::string describe(const MonitorEvent& e)
 {
@@ -187,32 +177,7 @@ std::string describe(const MonitorEvent& e)
 	return s;
 }
 
-Monitor::~Monitor()
-{
-	if (sock_)
-		mnl_socket_close(sock_);
-}
-
-Monitor::Monitor(Monitor&& other) noexcept
-	: sock_(other.sock_), ignored_(std::move(other.ignored_)), rx_(std::move(other.rx_))
-{
-	other.sock_ = nullptr;
-}
-
-Monitor& Monitor::operator=(Monitor&& other) noexcept
-{
-	if (this != &other) {
-		if (sock_)
-			mnl_socket_close(sock_);
-		sock_ = other.sock_;
-		ignored_ = std::move(other.ignored_);
-		rx_ = std::move(other.rx_);
-		other.sock_ = nullptr;
-	}
-	return *this;
-}
-
-int Monitor::fd() const { return sock_ ? mnl_socket_get_fd(sock_) : -1; }
+int Monitor::fd() const { return sock_ ? mnl_socket_get_fd(sock_.get()) : -1; }
 
 void Monitor::ignore_port(uint32_t portid)
 {
@@ -237,7 +202,7 @@ Status Monitor::open()
 	int size = kReceiveBuffer;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-	sock_ = sock;
+	sock_.reset(sock);
 	rx_.resize(kRxBuffer);
 	return Status::success();
 }
@@ -310,7 +275,7 @@ Status Monitor::read(std::vector<MonitorEvent>& out, size_t max_messages)
 	size_t consumed = 0;
 	while (consumed < max_messages) {
 		const util::NetlinkDatagram got =
-			util::recv_netlink(mnl_socket_get_fd(sock_), rx_.data(), rx_.size(), MSG_DONTWAIT);
+			util::recv_netlink(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(), MSG_DONTWAIT);
 		if (got.len < 0) {
 			if (errno == EINTR)
 				continue;
@@ -367,7 +332,7 @@ Status Monitor::wait(int timeout_ms, std::vector<MonitorEvent>& out)
 {
 	if (!sock_)
 		return Status::failure(EBADF, "nf_tables monitor is not open");
-	pollfd pfd{mnl_socket_get_fd(sock_), POLLIN, 0};
+	pollfd pfd{mnl_socket_get_fd(sock_.get()), POLLIN, 0};
 	int r;
 	do
 		r = poll(&pfd, 1, timeout_ms);

@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
+#include "rules/mnl_socket.h"
 #include "rules/status.h"
 
-struct mnl_socket;
 struct nlmsghdr;
 
 namespace sipguard::rules {
@@ -48,13 +48,6 @@ std::string describe(const MonitorEvent& e);
 // Not thread-safe; one owner thread.
 class Monitor {
 public:
-	Monitor() = default;
-	~Monitor();
-	Monitor(Monitor&& other) noexcept;
-	Monitor& operator=(Monitor&& other) noexcept;
-	Monitor(const Monitor&) = delete;
-	Monitor& operator=(const Monitor&) = delete;
-
 	Status open();
 	bool is_open() const { return sock_ != nullptr; }
 	int fd() const;
@@ -77,7 +70,7 @@ public:
 	bool parse(const nlmsghdr* nlh, MonitorEvent& out) const;
 
 private:
-	mnl_socket* sock_ = nullptr;
+	MnlSocket sock_;
 	std::vector<uint32_t> ignored_;
 	std::vector<char> rx_;
 };

@@ -104,31 +104,7 @@ Batch::Framed Batch::frame(uint32_t first_seq) const
 	return out;
 }
 
-Netlink::~Netlink()
-{
-	if (sock_)
-		mnl_socket_close(sock_);
-}
-
-Netlink::Netlink(Netlink&& other) noexcept
-	: sock_(other.sock_), portid_(other.portid_), seq_(other.seq_), rx_(std::move(other.rx_))
-{
-	other.sock_ = nullptr;
-}
-
-Netlink& Netlink::operator=(Netlink&& other) noexcept
-{
-	if (this != &other) {
-		if (sock_)
-			mnl_socket_close(sock_);
-		sock_ = other.sock_;
-		portid_ = other.portid_;
-		seq_ = other.seq_;
-		rx_ = std::move(other.rx_);
-		other.sock_ = nullptr;
-	}
-	return *this;
-}
+void MnlSocketClose::operator()(mnl_socket* sock) const noexcept { mnl_socket_close(sock); }
 
 Status Netlink::open()
 {
@@ -149,7 +125,7 @@ Status Netlink::open()
 	(void)mnl_socket_setsockopt(sock, NETLINK_EXT_ACK, &one, sizeof one);
 	set_buffer(sock, SO_SNDBUFFORCE, SO_SNDBUF);
 	set_buffer(sock, SO_RCVBUFFORCE, SO_RCVBUF);
-	sock_ = sock;
+	sock_.reset(sock);
 	portid_ = mnl_socket_get_portid(sock);
 	seq_ = static_cast<uint32_t>(time(nullptr)) << 8;
 	rx_.resize(kRxBuffer);
@@ -165,7 +141,7 @@ Status Netlink::commit(const Batch& batch, std::vector<std::pair<size_t, int>>* 
 	uint32_t first = seq_ + 1;
 	seq_ += static_cast<uint32_t>(batch.message_count()) + 2;
 	Batch::Framed framed = batch.frame(first);
-	ssize_t sent = mnl_socket_sendto(sock_, framed.bytes.data(), framed.bytes.size());
+	ssize_t sent = mnl_socket_sendto(sock_.get(), framed.bytes.data(), framed.bytes.size());
 	if (sent < 0) {
 		int err = errno;
 		return Status::failure(err, describe_error("send nf_tables batch of " +
@@ -190,13 +166,13 @@ Status Netlink::receive_acks(uint32_t first_seq, size_t count, const Batch& batc
 		// already queued. After an error the kernel may stop early (fatal
 		// batch errors are reported once, for the offending message), so
 		// then we only drain what is there; otherwise wait (bounded).
-		pollfd pfd{mnl_socket_get_fd(sock_), POLLIN, 0};
+		pollfd pfd{mnl_socket_get_fd(sock_.get()), POLLIN, 0};
 		int pr = poll(&pfd, 1, saw_error ? 0 : 5000);
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr <= 0)
 			break;
-		ssize_t n = recv(mnl_socket_get_fd(sock_), rx_.data(), rx_.size(), MSG_DONTWAIT);
+		ssize_t n = recv(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(), MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -288,21 +264,21 @@ Status Netlink::dump(const std::function<nlmsghdr*(char* buf, uint32_t seq)>& bu
 	// Replies left over from an earlier exchange (there should be none)
 	// would fail the sequence check below; drop them first.
 	{
-		pollfd pfd{mnl_socket_get_fd(sock_), POLLIN, 0};
+		pollfd pfd{mnl_socket_get_fd(sock_.get()), POLLIN, 0};
 		while (poll(&pfd, 1, 0) > 0 &&
-		       recv(mnl_socket_get_fd(sock_), rx_.data(), rx_.size(), MSG_DONTWAIT) > 0) {
+		       recv(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(), MSG_DONTWAIT) > 0) {
 		}
 	}
 	std::vector<char> req(MNL_SOCKET_BUFFER_SIZE, 0);
 	uint32_t seq = ++seq_;
 	nlmsghdr* nlh = build(req.data(), seq);
-	if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) {
+	if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
 		int err = errno;
 		return Status::failure(err, describe_error(what, err));
 	}
 	DumpContext ctx{&on_message};
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(sock_, rx_.data(), rx_.size());
+		ssize_t n = mnl_socket_recvfrom(sock_.get(), rx_.data(), rx_.size());
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -312,9 +288,9 @@ Status Netlink::dump(const std::function<nlmsghdr*(char* buf, uint32_t seq)>& bu
 		// mnl_cb_run checks the sequence number and port id of every reply.
 		int ret = mnl_cb_run(rx_.data(), static_cast<size_t>(n), seq, portid_, dump_cb, &ctx);
 		if (ctx.thrown) {
-			pollfd pfd{mnl_socket_get_fd(sock_), POLLIN, 0};
+			pollfd pfd{mnl_socket_get_fd(sock_.get()), POLLIN, 0};
 			while (poll(&pfd, 1, 0) > 0 &&
-			       recv(mnl_socket_get_fd(sock_), rx_.data(), rx_.size(), MSG_DONTWAIT) > 0) {
+			       recv(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(), MSG_DONTWAIT) > 0) {
 			}
 			std::rethrow_exception(ctx.thrown);
 		}
@@ -326,9 +302,9 @@ Status Netlink::dump(const std::function<nlmsghdr*(char* buf, uint32_t seq)>& bu
 			int err = errno;
 			// Drain the rest of a multipart dump so the next request does
 			// not read stale replies.
-			pollfd pfd{mnl_socket_get_fd(sock_), POLLIN, 0};
+			pollfd pfd{mnl_socket_get_fd(sock_.get()), POLLIN, 0};
 			while (poll(&pfd, 1, 0) > 0 &&
-			       recv(mnl_socket_get_fd(sock_), rx_.data(), rx_.size(), MSG_DONTWAIT) > 0) {
+			       recv(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(), MSG_DONTWAIT) > 0) {
 			}
 			return Status::failure(err, describe_error(what, err));
 		}

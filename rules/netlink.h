@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "rules/mnl_socket.h"
 #include "rules/status.h"
 
-struct mnl_socket;
 struct nlmsghdr;
 
 namespace sipguard::rules {
@@ -59,13 +59,6 @@ private:
 // the thread that calls open(). Not thread-safe; one owner thread at a time.
 class Netlink {
 public:
-	Netlink() = default;
-	~Netlink();
-	Netlink(Netlink&& other) noexcept;
-	Netlink& operator=(Netlink&& other) noexcept;
-	Netlink(const Netlink&) = delete;
-	Netlink& operator=(const Netlink&) = delete;
-
 	Status open();
 	bool is_open() const { return sock_ != nullptr; }
 	uint32_t portid() const { return portid_; }
@@ -88,7 +81,7 @@ private:
 	Status receive_acks(uint32_t first_seq, size_t count, const Batch& batch,
 	                    std::vector<std::pair<size_t, int>>* errors);
 
-	mnl_socket* sock_ = nullptr;
+	MnlSocket sock_;
 	uint32_t portid_ = 0;
 	uint32_t seq_ = 0;
 	std::vector<char> rx_;

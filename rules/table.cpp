@@ -13,6 +13,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include "agent/util/enum_names.h"
 #include "agent/util/log.h"
 #include "rules/ban_diff.h"
 #include "rules/elements.h"
@@ -77,29 +78,19 @@ uint32_t total_queues(const TableSpec& spec)
 	return spec.prefilter.enabled ? 2u * spec.queue_count : spec.queue_count;
 }
 
-std::string_view to_string(QueueBackend backend)
-{
-	switch (backend) {
-	case QueueBackend::Native:
-		return "native nft queue";
-	case QueueBackend::CompatNfqueueV3:
-		return "xt NFQUEUE v3 (nft_compat)";
-	}
-	return "?";
-}
+namespace {
 
-std::string_view to_string(DefragBackend backend)
-{
-	switch (backend) {
-	case DefragBackend::None:
-		return "none";
-	case DefragBackend::Tproxy:
-		return "tproxy";
-	case DefragBackend::Conntrack:
-		return "conntrack";
-	}
-	return "?";
-}
+constexpr auto kQueueBackendNames = util::enum_names<QueueBackend::CompatNfqueueV3>({
+	"native nft queue", "xt NFQUEUE v3 (nft_compat)"
+}, "?");
+constexpr auto kDefragBackendNames = util::enum_names<DefragBackend::Conntrack>({
+	"none", "tproxy", "conntrack"
+}, "?");
+
+} // namespace
+
+std::string_view to_string(QueueBackend backend) { return kQueueBackendNames(backend); }
+std::string_view to_string(DefragBackend backend) { return kDefragBackendNames(backend); }
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "agent/util/enum_names.h"
 #include "agent/util/hash.h"
 
 namespace sipguard::calls {
@@ -13,26 +14,17 @@ namespace sipguard::calls {
 using sip::Method;
 using Direction = nfq::Direction;
 
-std::string_view to_string(PinholeOp op)
-{
-	switch (op) {
-	case PinholeOp::Open: return "open";
-	case PinholeOp::Refresh: return "refresh";
-	case PinholeOp::Close: return "close";
-	}
-	return "?";
-}
+namespace {
 
-std::string_view to_string(Decision d)
-{
-	switch (d) {
-	case Decision::Accept: return "accept";
-	case Decision::DropForged: return "drop-forged";
-	case Decision::DropUnknownDialog: return "drop-unknown-dialog";
-	case Decision::DropCallLimit: return "drop-call-limit";
-	}
-	return "?";
-}
+constexpr auto kPinholeOpNames = util::enum_names<PinholeOp::Close>({"open", "refresh", "close"}, "?");
+constexpr auto kDecisionNames = util::enum_names<Decision::DropCallLimit>({
+	"accept", "drop-forged", "drop-unknown-dialog", "drop-call-limit"
+}, "?");
+
+} // namespace
+
+std::string_view to_string(PinholeOp op) { return kPinholeOpNames(op); }
+std::string_view to_string(Decision d) { return kDecisionNames(d); }
 
 namespace {
 

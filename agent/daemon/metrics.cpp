@@ -7,20 +7,17 @@
 
 #include <fmt/core.h>
 
+#include "agent/util/enum_names.h"
+
 namespace sipguard::daemon::metrics {
 
 namespace {
 
-std::string_view type_name(Type t)
-{
-	switch (t) {
-	case Type::Counter: return "counter";
-	case Type::Gauge: return "gauge";
-	case Type::Histogram: return "histogram";
-	case Type::Summary: return "summary";
-	}
-	return "untyped";
-}
+constexpr auto kTypeNames = util::enum_names<Type::Summary>({
+	"counter", "gauge", "histogram", "summary"
+}, "untyped");
+
+std::string_view type_name(Type t) { return kTypeNames(t); }
 
 std::string format_value(double v)
 {
@@ -33,29 +30,14 @@ std::string format_value(double v)
 	return fmt::format("{}", v);
 }
 
-std::string escape_help(std::string_view v)
+// HELP text escapes backslash and newline; label values also the double quote.
+std::string escape(std::string_view v, bool quote)
 {
 	std::string out;
 	for (char c : v) {
 		if (c == '\\')
 			out += "\\\\";
-		else if (c == '\n')
-			out += "\\n";
-		else
-			out += c;
-	}
-	return out;
-}
-
-} // namespace
-
-std::string escape_label(std::string_view v)
-{
-	std::string out;
-	for (char c : v) {
-		if (c == '\\')
-			out += "\\\\";
-		else if (c == '"')
+		else if (c == '"' && quote)
 			out += "\\\"";
 		else if (c == '\n')
 			out += "\\n";
@@ -64,6 +46,12 @@ std::string escape_label(std::string_view v)
 	}
 	return out;
 }
+
+std::string escape_help(std::string_view v) { return escape(v, false); }
+
+} // namespace
+
+std::string escape_label(std::string_view v) { return escape(v, true); }
 
 void Exposition::family(std::string_view name, Type type, std::string_view help)
 {

@@ -25,10 +25,7 @@ bool on_offence(const ForgedConfig& cfg, SourceState& st, std::string_view what,
 {
 	if (!cfg.enabled)
 		return false;
-	if (restart_window(st.forged_window, now, cfg.window))
-		st.forged = 0;
-	++st.forged;
-	if (st.forged < cfg.max_messages)
+	if (count_in_window(st.forged_window, st.forged, now, cfg.window) < cfg.max_messages)
 		return false;
 	begin_finding(out, Detector::ForgedControl, what, now, cfg.window);
 	out.evidence.add_count("offences", st.forged);

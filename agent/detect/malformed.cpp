@@ -10,10 +10,7 @@ bool on_message(const MalformedConfig& cfg, SourceState& st, std::string_view wh
 {
 	if (!cfg.enabled)
 		return false;
-	if (restart_window(st.malformed_window, now, cfg.window))
-		st.malformed = 0;
-	++st.malformed;
-	if (st.malformed < cfg.max_messages)
+	if (count_in_window(st.malformed_window, st.malformed, now, cfg.window) < cfg.max_messages)
 		return false;
 	begin_finding(out, Detector::Malformed, "malformed SIP messages", now, cfg.window);
 	out.evidence.add_count("malformed", st.malformed);

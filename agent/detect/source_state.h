@@ -24,6 +24,15 @@ inline bool restart_window(util::TimePoint& start, util::TimePoint now, util::Mi
 	return true;
 }
 
+// Counts one event in a window that starts afresh once `window` has lapsed;
+// returns the count so far.
+inline uint16_t count_in_window(util::TimePoint& start, uint16_t& count, util::TimePoint now, util::Millis window)
+{
+	if (restart_window(start, now, window))
+		count = 0;
+	return ++count;
+}
+
 // A token bucket in double precision; `last` is when it was last refilled.
 struct TokenBucket {
 	double tokens = -1; // < 0: not yet initialised (starts full)

@@ -11,16 +11,13 @@ namespace sipguard::fraud {
 util::Result<std::shared_ptr<const BadNumbers>> BadNumbers::load(std::span<const std::string> paths)
 {
 	auto lists = std::make_shared<BadNumbers>();
-	for (const std::string& path : paths) {
-		util::Result<std::string> text = read_file(path);
-		if (!text)
-			return text.status();
+	// A list is named after its file.
+	const auto add = [&lists](const std::string& text, const std::string& path) {
 		const size_t slash = path.rfind('/');
-		if (util::Status st =
-		        lists->add_text(*text, slash == std::string::npos ? path : path.substr(slash + 1), path);
-		    !st)
-			return st;
-	}
+		return lists->add_text(text, slash == std::string::npos ? path : path.substr(slash + 1), path);
+	};
+	if (util::Status st = for_each_file(paths, add); !st)
+		return st;
 	lists->freeze();
 	return std::shared_ptr<const BadNumbers>(std::move(lists));
 }

@@ -43,13 +43,9 @@ std::string_view next_word(std::string_view& line)
 util::Result<std::shared_ptr<const NumberTables>> NumberTables::load(std::span<const std::string> paths)
 {
 	auto tables = std::make_shared<NumberTables>();
-	for (const std::string& path : paths) {
-		util::Result<std::string> text = read_file(path);
-		if (!text)
-			return text.status();
-		if (util::Status st = tables->add_text(*text, path); !st)
-			return st;
-	}
+	const auto add = [&tables](const std::string& text, const std::string& path) { return tables->add_text(text, path); };
+	if (util::Status st = for_each_file(paths, add); !st)
+		return st;
 	tables->freeze();
 	return std::shared_ptr<const NumberTables>(std::move(tables));
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,21 @@ namespace sipguard::fraud {
 
 // The file's bytes, at most `max_bytes`; errors name the path.
 util::Result<std::string> read_file(const std::string& path, size_t max_bytes = 64u << 20);
+
+// Reads each of `paths` in turn and calls add(text, path); stops at the
+// first read or add that fails and returns its Status.
+template <class F>
+util::Status for_each_file(std::span<const std::string> paths, F&& add)
+{
+	for (const std::string& path : paths) {
+		util::Result<std::string> text = read_file(path);
+		if (!text)
+			return text.status();
+		if (util::Status st = add(*text, path); !st)
+			return st;
+	}
+	return util::Status::success();
+}
 
 // Calls f(line_number, text) for every line that is not blank after its
 // comment ('#' to the end) is cut and blanks trimmed; stops at the first

@@ -4,63 +4,29 @@
 #include "agent/sip/message.h"
 
 #include "agent/sip/scan.h"
+#include "agent/util/enum_names.h"
 
 namespace sipguard::sip {
 
-std::string_view to_string(Malformation m)
-{
-	switch (m) {
-	case Malformation::None: return "none";
-	case Malformation::Empty: return "empty";
-	case Malformation::BadStartLine: return "bad_start_line";
-	case Malformation::BadVersion: return "bad_version";
-	case Malformation::BadMethod: return "bad_method";
-	case Malformation::BadRequestUri: return "bad_request_uri";
-	case Malformation::BadStatusCode: return "bad_status_code";
-	case Malformation::BadHeaderSyntax: return "bad_header_syntax";
-	case Malformation::MissingHeader: return "missing_header";
-	case Malformation::DuplicateHeader: return "duplicate_header";
-	case Malformation::BadVia: return "bad_via";
-	case Malformation::BadFromTo: return "bad_from_to";
-	case Malformation::BadCSeq: return "bad_cseq";
-	case Malformation::CSeqMethodMismatch: return "cseq_method_mismatch";
-	case Malformation::BadContentLength: return "bad_content_length";
-	case Malformation::ContentLengthMismatch: return "content_length_mismatch";
-	case Malformation::UnbalancedQuote: return "unbalanced_quote";
-	case Malformation::OversizedField: return "oversized_field";
-	case Malformation::TooManyHeaders: return "too_many_headers";
-	case Malformation::NulByte: return "nul_byte";
-	case Malformation::NoHeaderEnd: return "no_header_end";
-	case Malformation::BadSdp: return "bad_sdp";
-	case Malformation::BadContact: return "bad_contact";
-	case Malformation::BadAuthorization: return "bad_authorization";
-	case Malformation::BadNumber: return "bad_number";
-	}
-	return "unknown";
-}
+namespace {
 
-std::string_view to_string(NotSipKind k)
-{
-	switch (k) {
-	case NotSipKind::None: return "none";
-	case NotSipKind::Keepalive: return "keepalive";
-	case NotSipKind::Stun: return "stun";
-	case NotSipKind::Http: return "http";
-	case NotSipKind::Binary: return "binary";
-	case NotSipKind::Text: return "text";
-	}
-	return "unknown";
-}
+constexpr auto kMalformationNames = util::enum_names<Malformation::BadNumber>({
+	"none", "empty", "bad_start_line", "bad_version", "bad_method", "bad_request_uri",
+	"bad_status_code", "bad_header_syntax", "missing_header", "duplicate_header", "bad_via",
+	"bad_from_to", "bad_cseq", "cseq_method_mismatch", "bad_content_length",
+	"content_length_mismatch", "unbalanced_quote", "oversized_field", "too_many_headers",
+	"nul_byte", "no_header_end", "bad_sdp", "bad_contact", "bad_authorization", "bad_number"
+}, "unknown");
+constexpr auto kNotSipKindNames = util::enum_names<NotSipKind::Text>({
+	"none", "keepalive", "stun", "http", "binary", "text"
+}, "unknown");
+constexpr auto kKindNames = util::enum_names<Kind::NotSip>({"request", "response", "not_sip"}, "unknown");
 
-std::string_view to_string(Kind k)
-{
-	switch (k) {
-	case Kind::Request: return "request";
-	case Kind::Response: return "response";
-	case Kind::NotSip: return "not_sip";
-	}
-	return "unknown";
-}
+} // namespace
+
+std::string_view to_string(Malformation m) { return kMalformationNames(m); }
+std::string_view to_string(NotSipKind k) { return kNotSipKindNames(k); }
+std::string_view to_string(Kind k) { return kKindNames(k); }
 
 Method method_from_token(std::string_view t)
 {

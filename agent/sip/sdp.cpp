@@ -8,34 +8,24 @@
 #include <cstring>
 
 #include "agent/sip/scan.h"
+#include "agent/util/enum_names.h"
 
 namespace sipguard::sip::sdp {
 
-std::string_view to_string(Direction d)
-{
-	switch (d) {
-	case Direction::SendRecv: return "sendrecv";
-	case Direction::SendOnly: return "sendonly";
-	case Direction::RecvOnly: return "recvonly";
-	case Direction::Inactive: return "inactive";
-	}
-	return "unknown";
-}
+namespace {
 
-std::string_view to_string(Error e)
-{
-	switch (e) {
-	case Error::None: return "none";
-	case Error::Empty: return "empty";
-	case Error::BadLine: return "bad_line";
-	case Error::BadConnection: return "bad_connection";
-	case Error::BadMedia: return "bad_media";
-	case Error::TooManyMedia: return "too_many_media";
-	case Error::Oversized: return "oversized";
-	case Error::NoConnection: return "no_connection";
-	}
-	return "unknown";
-}
+constexpr auto kDirectionNames = util::enum_names<Direction::Inactive>({
+	"sendrecv", "sendonly", "recvonly", "inactive"
+}, "unknown");
+constexpr auto kErrorNames = util::enum_names<Error::NoConnection>({
+	"none", "empty", "bad_line", "bad_connection", "bad_media", "too_many_media", "oversized",
+	"no_connection"
+}, "unknown");
+
+} // namespace
+
+std::string_view to_string(Direction d) { return kDirectionNames(d); }
+std::string_view to_string(Error e) { return kErrorNames(e); }
 
 namespace {
 

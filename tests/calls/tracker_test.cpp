@@ -66,6 +66,14 @@ Msg in_dialog_response(int status, const char* reason, const Msg& req, std::stri
 	return m;
 }
 
+// nat_policy "sdp": media only from the SDP's addresses, not the signalling one.
+Config sdp_only()
+{
+	Config c;
+	c.nat_policy = NatPolicy::Sdp;
+	return c;
+}
+
 // Inbound call from kPhone (media 198.51.100.7:40000) answered by the PBX on
 // port 10000: the usual office case.
 void establish_inbound(Fixture& f)
@@ -77,6 +85,21 @@ void establish_inbound(Fixture& f)
 	f.out(kPhone, response(200, "OK", "callee", audio(kPbx, 10000)));
 	Msg ack = in_dialog("ACK", 1, true);
 	REQUIRE(f.in(kPhone, ack) == Decision::Accept);
+}
+
+// A re-INVITE with `offer` in the dialog of establish_inbound, sent by the
+// remote (`from_remote`) or by the PBX, and its 200 OK with `answer`.
+void reinvite(Fixture& f, int cseq, bool from_remote, std::string offer, std::string answer)
+{
+	const Msg req = in_dialog("INVITE", cseq, from_remote, std::move(offer));
+	const Msg ok = in_dialog_response(200, "OK", req, std::move(answer));
+	if (from_remote) {
+		f.in(kPhone, req);
+		f.out(kPhone, ok);
+	} else {
+		f.out(kPhone, req);
+		f.in(kPhone, ok);
+	}
 }
 
 } // namespace
@@ -225,13 +248,9 @@ TEST_CASE("re-INVITE moves media; the old pinholes close when the new offer is a
 	CHECK(f.is_open(kPhone, 10000)); // signalling address (nat_policy sdp+signalling)
 	CHECK(f.open_count() == 4);
 
-	Config strict;
-	strict.nat_policy = NatPolicy::Sdp;
-	Fixture g(strict);
+	Fixture g(sdp_only());
 	establish_inbound(g);
-	Msg reinv2 = in_dialog("INVITE", 2, true, audio("198.51.100.8", 41000));
-	g.in(kPhone, reinv2);
-	g.out(kPhone, in_dialog_response(200, "OK", reinv2, audio(kPbx, 10020)));
+	reinvite(g, 2, true, audio("198.51.100.8", 41000), audio(kPbx, 10020));
 	CHECK_FALSE(g.is_open(kPhone, 10000));
 	CHECK_FALSE(g.is_open("198.51.100.8", 10000));
 	CHECK(g.is_open("198.51.100.8", 10020));
@@ -241,9 +260,7 @@ TEST_CASE("re-INVITE moves media; the old pinholes close when the new offer is a
 
 TEST_CASE("a rejected re-INVITE leaves the media as it was (RFC 3261 §14.1)")
 {
-	Config strict;
-	strict.nat_policy = NatPolicy::Sdp;
-	Fixture f(strict);
+	Fixture f(sdp_only());
 	establish_inbound(f);
 	Msg reinv = in_dialog("INVITE", 2, true, audio("198.51.100.8", 41000));
 	f.in(kPhone, reinv);
@@ -258,64 +275,48 @@ TEST_CASE("a rejected re-INVITE leaves the media as it was (RFC 3261 §14.1)")
 
 TEST_CASE("hold: RTP stops, RTCP stays; resume reopens RTP")
 {
-	SUBCASE("the remote holds us with sendonly: it still sends (music on hold)")
+	SUBCASE("the remote holds us: sendonly still sends (music on hold), inactive does not")
 	{
-		Fixture f;
-		establish_inbound(f);
-		Msg hold = in_dialog("INVITE", 2, true, audio(kPhone, 40000, {"sendonly"}));
-		f.in(kPhone, hold);
-		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000, {"recvonly"})));
-		CHECK(f.is_open(kPhone, 10000));
-		CHECK(f.is_open(kPhone, 10001));
+		struct Hold {
+			const char* offer;  // the remote's direction attribute
+			const char* answer; // the PBX's
+			bool rtp;           // the remote's RTP still passes
+		};
+		for (const Hold h : {Hold{"sendonly", "recvonly", true}, Hold{"inactive", "inactive", false}}) {
+			CAPTURE(h.offer);
+			Fixture f;
+			establish_inbound(f);
+			reinvite(f, 2, true, audio(kPhone, 40000, {h.offer}), audio(kPbx, 10000, {h.answer}));
+			CHECK(f.is_open(kPhone, 10000) == h.rtp);
+			CHECK(f.is_open(kPhone, 10001));
+		}
 	}
 	SUBCASE("the PBX holds the remote with sendonly: the remote sends no RTP")
 	{
 		Fixture f;
 		establish_inbound(f);
-		Msg hold = in_dialog("INVITE", 1, false, audio(kPbx, 10000, {"sendonly"}));
-		f.out(kPhone, hold);
-		f.in(kPhone, in_dialog_response(200, "OK", hold, audio(kPhone, 40000, {"recvonly"})));
+		reinvite(f, 1, false, audio(kPbx, 10000, {"sendonly"}), audio(kPhone, 40000, {"recvonly"}));
 		CHECK_FALSE(f.is_open(kPhone, 10000));
 		CHECK(f.is_open(kPhone, 10001)); // RFC 3264 §5.1: RTCP continues on hold
-		Msg resume = in_dialog("INVITE", 2, false, audio(kPbx, 10000));
-		f.out(kPhone, resume);
-		f.in(kPhone, in_dialog_response(200, "OK", resume, audio(kPhone, 40000)));
+		reinvite(f, 2, false, audio(kPbx, 10000), audio(kPhone, 40000));
 		CHECK(f.is_open(kPhone, 10000));
-	}
-	SUBCASE("inactive")
-	{
-		Fixture f;
-		establish_inbound(f);
-		Msg hold = in_dialog("INVITE", 2, true, audio(kPhone, 40000, {"inactive"}));
-		f.in(kPhone, hold);
-		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000, {"inactive"})));
-		CHECK_FALSE(f.is_open(kPhone, 10000));
-		CHECK(f.is_open(kPhone, 10001));
 	}
 	SUBCASE("c=0.0.0.0 (RFC 2543 hold) keeps RTCP at the last known address")
 	{
-		Config strict;
-		strict.nat_policy = NatPolicy::Sdp;
-		Fixture f(strict);
+		Fixture f(sdp_only());
 		establish_inbound(f);
-		Msg hold = in_dialog("INVITE", 2, true, audio("0.0.0.0", 40000));
-		f.in(kPhone, hold);
-		f.out(kPhone, in_dialog_response(200, "OK", hold, audio(kPbx, 10000)));
+		reinvite(f, 2, true, audio("0.0.0.0", 40000), audio(kPbx, 10000));
 		CHECK_FALSE(f.is_open(kPhone, 10000));
 		CHECK(f.is_open(kPhone, 10001));
 		CHECK_FALSE(f.is_open("0.0.0.0", 10000));
-		Msg resume = in_dialog("INVITE", 3, true, audio(kPhone, 40000));
-		f.in(kPhone, resume);
-		f.out(kPhone, in_dialog_response(200, "OK", resume, audio(kPbx, 10000)));
+		reinvite(f, 3, true, audio(kPhone, 40000), audio(kPbx, 10000));
 		CHECK(f.is_open(kPhone, 10000));
 	}
 }
 
 TEST_CASE("audio and video: a pinhole pair per m-line; port 0 closes a stream")
 {
-	Config strict;
-	strict.nat_policy = NatPolicy::Sdp;
-	Fixture f(strict);
+	Fixture f(sdp_only());
 	f.in(kPhone, invite(sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 40002, {}, ""}})));
 	f.out(kPhone, response(200, "OK", "callee", sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 10002, {}, ""}})));
 	CHECK(f.is_open(kPhone, 10000));
@@ -324,9 +325,8 @@ TEST_CASE("audio and video: a pinhole pair per m-line; port 0 closes a stream")
 	CHECK(f.is_open(kPhone, 10003));
 	CHECK(f.open_count() == 4);
 	// The remote drops video (RFC 3264 §8.2: port 0).
-	Msg reinv = in_dialog("INVITE", 2, true, sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 0, {}, ""}}));
-	f.in(kPhone, reinv);
-	f.out(kPhone, in_dialog_response(200, "OK", reinv, sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 0, {}, ""}})));
+	reinvite(f, 2, true, sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 0, {}, ""}}),
+	         sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 0, {}, ""}}));
 	CHECK(f.is_open(kPhone, 10000));
 	CHECK_FALSE(f.is_open(kPhone, 10002));
 	CHECK_FALSE(f.is_open(kPhone, 10003));
@@ -335,15 +335,13 @@ TEST_CASE("audio and video: a pinhole pair per m-line; port 0 closes a stream")
 
 TEST_CASE("a video answer with port 0 rejects only video; media-level c= is used")
 {
-	Config strict;
-	strict.nat_policy = NatPolicy::Sdp;
-	Fixture f(strict);
+	Fixture f(sdp_only());
 	f.in(kPhone, invite(sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 40002, {}, "198.51.100.99"}})));
 	f.out(kPhone, response(200, "OK", "callee", sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 10002, {}, ""}})));
 	CHECK(f.is_open("198.51.100.99", 10002)); // video from the media-level address
 	CHECK_FALSE(f.is_open(kPhone, 10002));
 	CHECK(f.is_open(kPhone, 10000));
-	Fixture g(strict);
+	Fixture g(sdp_only());
 	g.in(kPhone, invite(sdp(kPhone, {{"audio", 40000, {}, ""}, {"video", 40002, {}, ""}})));
 	g.out(kPhone, response(200, "OK", "callee", sdp(kPbx, {{"audio", 10000, {}, ""}, {"video", 0, {}, ""}})));
 	CHECK(g.open_count() == 2);
@@ -351,8 +349,7 @@ TEST_CASE("a video answer with port 0 rejects only video; media-level c= is used
 
 TEST_CASE("RTCP: a=rtcp names the port (RFC 3605); rtcp-mux needs none (RFC 5761)")
 {
-	Config strict;
-	strict.nat_policy = NatPolicy::Sdp;
+	const Config strict = sdp_only();
 	{
 		Fixture f(strict);
 		f.in(kPhone, invite(audio(kPhone, 40000, {"rtcp:40100 IN IP4 198.51.100.77"})));
@@ -409,9 +406,7 @@ TEST_CASE("late offer: 200 carries the offer, ACK the answer")
 
 TEST_CASE("reliable provisional: offer in 183, answer in PRACK (RFC 3262); UPDATE changes early media (RFC 3311)")
 {
-	Config strict;
-	strict.nat_policy = NatPolicy::Sdp;
-	Fixture f(strict);
+	Fixture f(sdp_only());
 	f.in(kPhone, invite());
 	f.out(kPhone, response(183, "Session Progress", "callee", audio(kPbx, 10000)));
 	CHECK(f.open_count() == 0);
@@ -750,9 +745,7 @@ TEST_CASE("call limit holds for retransmissions of the dropped INVITE while the 
 
 TEST_CASE("after a restart: the PBX's own re-INVITE adopts the call; the remote may then end it")
 {
-	Config strict;
-	strict.nat_policy = NatPolicy::Sdp;
-	Fixture f(strict);
+	Fixture f(sdp_only());
 	// The call was set up before the agent started: the remote's re-INVITE
 	// is an unknown dialog (policy drop)...
 	CHECK(f.in(kPhone, in_dialog("INVITE", 5, true, audio(kPhone, 40000))) == Decision::DropUnknownDialog);
@@ -774,8 +767,7 @@ TEST_CASE("after a restart: the PBX's own re-INVITE adopts the call; the remote 
 
 TEST_CASE("ICE: reflexive and relayed candidates may send media too (RFC 8445)")
 {
-	Config c;
-	c.nat_policy = NatPolicy::Sdp;
+	const Config c = sdp_only();
 	Fixture f(c);
 	// Host address in c=, public reflexive and relayed candidates, an mDNS
 	// host candidate and a TCP candidate (both ignored).

@@ -27,8 +27,10 @@
 
 #include "agent/control/client.h"
 #include "agent/control/server.h"
+#include "tests/temp_dir.h"
 
 using namespace sipguard;
+using test::TempDir;
 using namespace sipguard::control;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -42,20 +44,10 @@ const std::string kMetrics(64 * 1024, 'm');
 // `bans` is with tens of thousands of bans.
 constexpr size_t kHugeAnswer = 10 * 1024 * 1024;
 
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sg-ctl-robust-XXXXXX";
-		path = ::mkdtemp(tmpl);
-	}
-	~TempDir() { std::filesystem::remove_all(path); }
-};
-
 // A control server on a socket in a temp dir with a handler that counts
 // what it executes.
 struct Daemon {
-	TempDir dir;
+	TempDir dir{"sg-ctl-robust"};
 	std::string path = (dir.path / "control.sock").string();
 	std::atomic<int> status_calls{0};
 	std::atomic<int> ban_calls{0};

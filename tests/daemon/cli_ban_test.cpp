@@ -23,22 +23,14 @@
 #include "agent/control/server.h"
 #include "agent/daemon/control_handlers.h"
 #include "tests/daemon/harness.h"
+#include "tests/temp_dir.h"
 
 using namespace sipguard;
+using test::TempDir;
 using namespace std::chrono_literals;
 namespace json = util::json;
 
 namespace {
-
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sg-cli-ban-XXXXXX";
-		path = ::mkdtemp(tmpl);
-	}
-	~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::string slurp(const std::filesystem::path& p)
 {
@@ -51,7 +43,7 @@ std::string slurp(const std::filesystem::path& p)
 // A Runtime answering on `dir`/control.sock, as `sipguard run` wires it
 // (the runtime is the ban manager's listener and publishes to followers).
 struct FakeDaemon {
-	TempDir dir;
+	TempDir dir{"sg-cli-ban"};
 	std::unique_ptr<daemon::Runtime> rt = test::make_runtime();
 	control::CommandTable commands;
 
@@ -92,6 +84,24 @@ struct FakeDaemon {
 		r.err = slurp(err);
 		return r;
 	}
+
+	// `sipguard ARGS` exits 0 and prints `out`.
+	void succeeds(const std::string& args, const std::string& out) const
+	{
+		CAPTURE(args);
+		const Run r = cli(args);
+		CHECK(r.status == 0);
+		CHECK(r.out == out);
+	}
+
+	// `sipguard ARGS` is refused by the rails: exit 1, "refusing to ban WHY" on stderr.
+	void refuses(const std::string& args, const std::string& why) const
+	{
+		CAPTURE(args);
+		const Run r = cli(args);
+		CHECK(r.status == 1);
+		CHECK(r.err == "sipguard: refusing to ban " + why + "\n");
+	}
 };
 
 const std::vector<std::string> kEventKeys{"ts",     "event",    "addr",       "prefix_len",   "detector",
@@ -120,28 +130,16 @@ TEST_CASE("sipguard ban: a refused ban exits 1 with the rails' message; --force 
 	CHECK(r.status == 1);
 	CHECK(r.out.empty());
 	CHECK(r.err == "sipguard: refusing to ban 0.0.0.0/0: it is the whole address family (/0)\n");
-	r = d.cli("ban ::/0 --force");
-	CHECK(r.status == 1);
-	CHECK(r.err == "sipguard: refusing to ban ::/0: it is the whole address family (/0)\n");
-	r = d.cli("ban 127.0.0.0/8 --force --for 1h");
-	CHECK(r.status == 1);
-	CHECK(r.err == "sipguard: refusing to ban 127.0.0.0/8: it covers loopback\n");
+	d.refuses("ban ::/0 --force", "::/0: it is the whole address family (/0)");
+	d.refuses("ban 127.0.0.0/8 --force --for 1h", "127.0.0.0/8: it covers loopback");
 
-	r = d.cli("ban 45.0.0.0/8");
-	CHECK(r.status == 1);
-	CHECK(r.err == "sipguard: refusing to ban 45.0.0.0/8: it is broader than the minimum prefix (minimum /16 for "
-	               "IPv4; --force overrides)\n");
-	r = d.cli("ban 45.0.0.0/8 --force --for 10m");
-	CHECK(r.status == 0);
-	CHECK(r.out == "banned 45.0.0.0/8 for 10m (offence 1)\n");
+	d.refuses("ban 45.0.0.0/8",
+	          "45.0.0.0/8: it is broader than the minimum prefix (minimum /16 for IPv4; --force overrides)");
+	d.succeeds("ban 45.0.0.0/8 --force --for 10m", "banned 45.0.0.0/8 for 10m (offence 1)\n");
 	CHECK(d.rt->bans->active_count() == 1);
 
-	r = d.cli("ban ::ffff:192.0.2.5 --for 1h");
-	CHECK(r.status == 0);
-	CHECK(r.out == "banned 192.0.2.5/32 for 1h (offence 1)\n");
-	r = d.cli("unban ::ffff:192.0.2.5");
-	CHECK(r.status == 0);
-	CHECK(r.out == "unbanned 192.0.2.5\n");
+	d.succeeds("ban ::ffff:192.0.2.5 --for 1h", "banned 192.0.2.5/32 for 1h (offence 1)\n");
+	d.succeeds("unban ::ffff:192.0.2.5", "unbanned 192.0.2.5\n");
 
 	r = d.cli("ban 45.67.89.10 --reason " + std::string(300, 'x'));
 	CHECK(r.status == 2);
@@ -157,9 +155,7 @@ TEST_CASE("sipguard ban --for: at most 100 years, refused with the bound in the 
 	r = d.cli("ban 192.0.2.7 --for 5300w");
 	CHECK(r.status == 2);
 	CHECK(d.rt->bans->active_count() == 0);
-	r = d.cli("ban 192.0.2.7 --for 36500d");
-	CHECK(r.status == 0);
-	CHECK(r.out == "banned 192.0.2.7/32 for 36500d (offence 1)\n");
+	d.succeeds("ban 192.0.2.7 --for 36500d", "banned 192.0.2.7/32 for 36500d (offence 1)\n");
 }
 
 TEST_CASE("sipguard bans: an operator's control bytes are never printed raw")

@@ -17,22 +17,14 @@
 
 #include "agent/control/client.h"
 #include "agent/control/server.h"
+#include "tests/temp_dir.h"
 
 using namespace sipguard;
+using test::TempDir;
 using namespace sipguard::control;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sg-ctl-XXXXXX";
-		path = ::mkdtemp(tmpl);
-	}
-	~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::unique_ptr<ControlServer> make_server(const TempDir& d, std::atomic<int>& calls)
 {
@@ -77,7 +69,7 @@ std::string raw_exchange(const std::string& path, const std::string& data)
 
 TEST_CASE("requests get responses, errors stay errors, sockets are 0660")
 {
-	TempDir d;
+	TempDir d{"sg-ctl"};
 	std::atomic<int> calls{0};
 	auto s = make_server(d, calls);
 	struct stat st{};
@@ -111,7 +103,7 @@ TEST_CASE("requests get responses, errors stay errors, sockets are 0660")
 
 TEST_CASE("followers receive published events; HTTP GET /metrics is served")
 {
-	TempDir d;
+	TempDir d{"sg-ctl"};
 	std::atomic<int> calls{0};
 	auto s = make_server(d, calls);
 	ControlClient f((d.path / "control.sock").string());
@@ -133,7 +125,7 @@ TEST_CASE("followers receive published events; HTTP GET /metrics is served")
 
 TEST_CASE("a second server refuses a live socket; a stale one is replaced")
 {
-	TempDir d;
+	TempDir d{"sg-ctl"};
 	std::atomic<int> calls{0};
 	auto s = make_server(d, calls);
 	ControlServer::Options o;

@@ -54,23 +54,21 @@ TEST_CASE("requests by method and responses by class come from the parse, summed
 	// Malformed past a good start line: counted as malformed, not by method.
 	test::send_udp(b, Direction::In, "198.51.100.11", "OPTIONS sip:100@pbx SIP/2.0\r\nVia: broken\r\n\r\n");
 
-	const std::string t = test::scrape(*rt);
-	for (const char* line : {
-		     "sipguard_sip_requests_total{method=\"INVITE\"} 1",
-		     "sipguard_sip_requests_total{method=\"OPTIONS\"} 1",
-		     "sipguard_sip_requests_total{method=\"other\"} 1",
-		     "sipguard_sip_requests_total{method=\"BYE\"} 0",
-		     "sipguard_sip_responses_total{class=\"1xx\"} 1",
-		     "sipguard_sip_responses_total{class=\"2xx\"} 1",
-		     "sipguard_sip_responses_total{class=\"4xx\"} 1",
-		     "sipguard_sip_responses_total{class=\"6xx\"} 0",
-		     "sipguard_malformed_total{kind=\"malformed\"} 1",
-		     "sipguard_packets_total{direction=\"in\"} 4",
-		     "sipguard_packets_total{direction=\"out\"} 3",
-		     "sipguard_verdicts_total{direction=\"out\",verdict=\"accept\"} 3",
-		     "sipguard_calls_total 1",
-	     })
-		CHECK_MESSAGE(has(t, line), line);
+	test::check_scrape_has(*rt, {
+		"sipguard_sip_requests_total{method=\"INVITE\"} 1",
+		"sipguard_sip_requests_total{method=\"OPTIONS\"} 1",
+		"sipguard_sip_requests_total{method=\"other\"} 1",
+		"sipguard_sip_requests_total{method=\"BYE\"} 0",
+		"sipguard_sip_responses_total{class=\"1xx\"} 1",
+		"sipguard_sip_responses_total{class=\"2xx\"} 1",
+		"sipguard_sip_responses_total{class=\"4xx\"} 1",
+		"sipguard_sip_responses_total{class=\"6xx\"} 0",
+		"sipguard_malformed_total{kind=\"malformed\"} 1",
+		"sipguard_packets_total{direction=\"in\"} 4",
+		"sipguard_packets_total{direction=\"out\"} 3",
+		"sipguard_verdicts_total{direction=\"out\",verdict=\"accept\"} 3",
+		"sipguard_calls_total 1",
+	});
 }
 
 TEST_CASE("a banned source's requests still count by method while the engine drops them")
@@ -82,14 +80,12 @@ TEST_CASE("a banned source's requests still count by method while the engine dro
 		test::send_udp(*rt->shards[0], Direction::In, "203.0.113.9", test::request(scan));
 	}
 	REQUIRE(rt->bans->active_count() == 1);
-	const std::string t = test::scrape(*rt);
-	for (const char* line : {
-		     "sipguard_sip_requests_total{method=\"OPTIONS\"} 3",
-		     "sipguard_findings_total{detector=\"scanner\"} 1",
-		     "sipguard_dropped_total{cause=\"banned\"} 2",
-		     "sipguard_bans_active 1",
-	     })
-		CHECK_MESSAGE(has(t, line), line);
+	test::check_scrape_has(*rt, {
+		"sipguard_sip_requests_total{method=\"OPTIONS\"} 3",
+		"sipguard_findings_total{detector=\"scanner\"} 1",
+		"sipguard_dropped_total{cause=\"banned\"} 2",
+		"sipguard_bans_active 1",
+	});
 }
 
 TEST_CASE("the families come in their documented order, each declared once")

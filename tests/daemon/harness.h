@@ -3,15 +3,16 @@
 // shards fed packets directly, for the command handler and exporter tests.
 #pragma once
 
-#include <stdlib.h>
+#include <doctest/doctest.h>
 
 #include <cstdint>
-#include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
 #include "agent/daemon/exporter.h"
 #include "agent/daemon/runtime.h"
+#include "tests/temp_dir.h"
 
 namespace sipguard::test {
 
@@ -50,17 +51,18 @@ inline std::string scrape(const daemon::Runtime& rt)
 	return e.text();
 }
 
-// A directory under /tmp, removed with its contents.
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sg-daemon-test-XXXXXX";
-		path = ::mkdtemp(tmpl);
+// Each of `lines` is a whole line of the daemon's scrape.
+inline void check_scrape_has(const daemon::Runtime& rt, std::initializer_list<const char*> lines)
+{
+	const std::string t = scrape(rt);
+	for (const char* line : lines) {
+		// Appended, not "\n" + std::string(line): GCC 12 -O3 flags that as a
+		// -Wrestrict false positive (PR 105651).
+		std::string whole = "\n";
+		whole += line;
+		whole += '\n';
+		CHECK_MESSAGE(t.find(whole) != std::string::npos, line);
 	}
-	~TempDir() { std::filesystem::remove_all(path); }
-	TempDir(const TempDir&) = delete;
-	TempDir& operator=(const TempDir&) = delete;
-};
+}
 
 } // namespace sipguard::test

@@ -16,20 +16,12 @@
 #include <string>
 
 #include "agent/daemon/instance_lock.h"
+#include "tests/temp_dir.h"
 
 using namespace sipguard;
+using test::TempDir;
 
 namespace {
-
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sipguard-lock-XXXXXX";
-		path = ::mkdtemp(tmpl);
-	}
-	~TempDir() { std::filesystem::remove_all(path); }
-};
 
 std::string test_name(const char* what) { return "sipguard-test/" + std::to_string(::getpid()) + "/" + what; }
 
@@ -37,7 +29,7 @@ std::string test_name(const char* what) { return "sipguard-test/" + std::to_stri
 
 TEST_CASE("one daemon per state directory: the second is refused with the first one's pid")
 {
-	TempDir dir;
+	TempDir dir{"sipguard-lock"};
 	const std::string state = (dir.path / "state" / "sub").string();
 	const std::string name = test_name("dir");
 	daemon::InstanceLock first;
@@ -63,7 +55,7 @@ TEST_CASE("one daemon per state directory: the second is refused with the first 
 
 TEST_CASE("one daemon per network namespace: another state directory is refused too, with the holder's pid")
 {
-	TempDir dir;
+	TempDir dir{"sipguard-lock"};
 	const std::string name = test_name("netns");
 	daemon::InstanceLock first;
 	util::Status st = first.acquire((dir.path / "a").string(), name);
@@ -97,7 +89,7 @@ TEST_CASE("one daemon per network namespace: another state directory is refused 
 
 TEST_CASE("a name bound by a process that never listens is not a sipguard: the start goes on")
 {
-	TempDir dir;
+	TempDir dir{"sipguard-lock"};
 	const std::string name = test_name("squat");
 	sockaddr_un sa{};
 	sa.sun_family = AF_UNIX;

@@ -67,20 +67,18 @@ TEST_CASE("status and metrics: restored and failed bans, kernel health")
 	CHECK(s["kernel"]["repairs"]["table"].as_int() == 0);
 	CHECK(s["kernel"]["repairs"]["element"].as_int() == 0);
 
-	const std::string m = test::scrape(*rt);
-	for (const char* line : {
-		     "\nsipguard_kernel_in_sync 0\n",
-		     "\nsipguard_kernel_divergent_elements 0\n",
-		     "\nsipguard_kernel_repairs_total{what=\"table\"} 0\n",
-		     "\nsipguard_kernel_repairs_total{what=\"chain\"} 0\n",
-		     "\nsipguard_kernel_repairs_total{what=\"rule\"} 0\n",
-		     "\nsipguard_kernel_repairs_total{what=\"set\"} 0\n",
-		     "\nsipguard_kernel_repairs_total{what=\"element\"} 0\n",
-		     "\nsipguard_kernel_checks_total{result=\"failed\"} 0\n",
-		     "\nsipguard_restored_bans{result=\"restored\"} 7\n",
-		     "\nsipguard_restored_bans{result=\"failed\"} 2\n",
-	     })
-		CHECK_MESSAGE(m.find(line) != std::string::npos, line);
+	test::check_scrape_has(*rt, {
+		"sipguard_kernel_in_sync 0",
+		"sipguard_kernel_divergent_elements 0",
+		"sipguard_kernel_repairs_total{what=\"table\"} 0",
+		"sipguard_kernel_repairs_total{what=\"chain\"} 0",
+		"sipguard_kernel_repairs_total{what=\"rule\"} 0",
+		"sipguard_kernel_repairs_total{what=\"set\"} 0",
+		"sipguard_kernel_repairs_total{what=\"element\"} 0",
+		"sipguard_kernel_checks_total{result=\"failed\"} 0",
+		"sipguard_restored_bans{result=\"restored\"} 7",
+		"sipguard_restored_bans{result=\"failed\"} 2",
+	});
 }
 
 TEST_CASE("a check counts real element differences, not elements ending within the tolerance")

@@ -11,25 +11,15 @@
 #include <fmt/core.h>
 
 #include "agent/daemon/persistence.h"
+#include "tests/temp_dir.h"
 
 using namespace sipguard;
+using test::TempDir;
 using namespace sipguard::daemon;
-
-namespace {
-struct TempDir {
-	std::filesystem::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sipguard-persist-XXXXXX";
-		path = ::mkdtemp(tmpl);
-	}
-	~TempDir() { std::filesystem::remove_all(path); }
-};
-} // namespace
 
 TEST_CASE("bans and offence history round-trip with their absolute expiry")
 {
-	TempDir dir;
+	TempDir dir{"sipguard-persist"};
 	const std::string path = (dir.path / "state.json").string();
 	const int64_t now = unix_now_ms();
 	SavedState s;
@@ -58,7 +48,7 @@ TEST_CASE("bans and offence history round-trip with their absolute expiry")
 
 TEST_CASE("bans that expired while the daemon was down are dropped")
 {
-	TempDir dir;
+	TempDir dir{"sipguard-persist"};
 	const std::string path = (dir.path / "state.json").string();
 	SavedState s;
 	s.bans.push_back({*net::Cidr::parse("192.0.2.1"), 1000, 0, "flood", "", 1, false});
@@ -72,7 +62,7 @@ TEST_CASE("bans that expired while the daemon was down are dropped")
 
 TEST_CASE("a missing file is a first start, corrupt lines are skipped")
 {
-	TempDir dir;
+	TempDir dir{"sipguard-persist"};
 	const std::string path = (dir.path / "state.json").string();
 	LoadedState none = load_state(path, 0);
 	CHECK_FALSE(none.found);
@@ -100,7 +90,7 @@ TEST_CASE("a missing file is a first start, corrupt lines are skipped")
 
 TEST_CASE("a ban line without a real expiry is unreadable, warned and counted: there are no permanent bans")
 {
-	TempDir dir;
+	TempDir dir{"sipguard-persist"};
 	const std::string path = (dir.path / "state.json").string();
 	const int64_t now = 1764450000000;
 	const int64_t century = 100LL * 365 * 24 * 3600 * 1000;
@@ -132,7 +122,7 @@ TEST_CASE("a ban line without a real expiry is unreadable, warned and counted: t
 
 TEST_CASE("saving replaces the previous file atomically")
 {
-	TempDir dir;
+	TempDir dir{"sipguard-persist"};
 	const std::string path = (dir.path / "state.json").string();
 	SavedState a;
 	a.bans.push_back({*net::Cidr::parse("192.0.2.1"), 0, 0, "x", "", 1, false});

@@ -156,19 +156,13 @@ TEST_CASE("the engine's known-good answer for the pre-filter: a registration ans
 	CHECK(h.engine.last_source_known());
 
 	const auto prober = test::ip("198.51.100.20");
-	test::Req opt;
-	opt.method = "OPTIONS";
-	opt.via_host = "198.51.100.20";
-	opt.call_id = "probe-1";
+	const test::Req opt{.method = "OPTIONS", .call_id = "probe-1", .via_host = "198.51.100.20"};
 	h.in(prober, test::request(opt));
 	h.out(prober, test::response(opt, 200));
 	CHECK_FALSE(h.engine.last_source_known());
 
 	const auto trunk = test::ip("198.51.100.30");
-	test::Req qualify;
-	qualify.method = "OPTIONS";
-	qualify.via_host = "192.0.2.1";
-	qualify.call_id = "qualify-1";
+	const test::Req qualify{.method = "OPTIONS", .call_id = "qualify-1", .via_host = "192.0.2.1"};
 	h.out(trunk, test::request(qualify));
 	CHECK(h.engine.last_source_known());
 

@@ -14,10 +14,13 @@
 
 #include "agent/engine/ban_log.h"
 #include "agent/engine/ban_manager.h"
+#include "tests/engine/log_file.h"
 
 using namespace sipguard;
 using namespace std::chrono_literals;
 using engine::BanOutcome;
+using test::LogFile;
+using test::read_all;
 
 namespace {
 
@@ -43,17 +46,6 @@ struct Recorder : engine::BanListener {
 		events.push_back(std::string(c == engine::UnbanCause::Expired ? "expire " : "unban ") + b.target.to_string());
 	}
 };
-
-std::string read_all(FILE* f)
-{
-	std::rewind(f);
-	std::string s;
-	char buf[4096];
-	size_t n;
-	while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-		s.append(buf, n);
-	return s;
-}
 
 const util::TimePoint t0{std::chrono::seconds(1'800'000'000)};
 
@@ -152,17 +144,13 @@ TEST_CASE("dry run: findings are logged as 'finding' lines, nothing is banned")
 {
 	engine::Config cfg;
 	cfg.dry_run = true;
-	FILE* f = std::tmpfile();
-	engine::BanLog log;
-	log.attach(f);
-	log.set_human_stream(nullptr);
-	engine::BanManager m(cfg, &log);
+	LogFile lf;
+	engine::BanManager m(cfg, &lf.log);
 	CHECK(m.on_finding(finding(ip("203.0.113.9"), t0), t0).outcome == BanOutcome::DryRun);
 	CHECK(m.active_count() == 0);
-	std::string s = read_all(f);
+	std::string s = lf.text();
 	CHECK(s.find("\"event\":\"finding\"") != std::string::npos);
 	CHECK(s.find("dry run") != std::string::npos);
-	std::fclose(f);
 }
 
 TEST_CASE("manual ban/unban, explain, snapshot and restore with remaining time")
@@ -272,11 +260,8 @@ TEST_CASE("ban log: human line")
 TEST_CASE("ban manager and ban log are safe to share between engine shards")
 {
 	engine::Config cfg;
-	FILE* f = std::tmpfile();
-	engine::BanLog log;
-	log.attach(f);
-	log.set_human_stream(nullptr);
-	engine::BanManager m(cfg, &log);
+	LogFile lf;
+	engine::BanManager m(cfg, &lf.log);
 	constexpr int kThreads = 4, kPer = 500;
 	std::atomic<int> missing{0};
 	std::vector<std::thread> threads;
@@ -296,11 +281,10 @@ TEST_CASE("ban manager and ban log are safe to share between engine shards")
 		th.join();
 	CHECK(missing.load() == 0);
 	CHECK(m.active_count() == kThreads * kPer);
-	CHECK(log.lines_written() == kThreads * kPer);
-	std::string s = read_all(f);
+	CHECK(lf.log.lines_written() == kThreads * kPer);
+	std::string s = lf.text();
 	CHECK(std::count(s.begin(), s.end(), '\n') == kThreads * kPer);
 	CHECK(m.expire(t0 + 10min) == kThreads * kPer);
-	std::fclose(f);
 }
 
 // ---- the safety rails on every ban path ----
@@ -308,18 +292,6 @@ TEST_CASE("ban manager and ban log are safe to share between engine shards")
 namespace {
 
 net::Cidr cidr(std::string_view t) { return *net::Cidr::parse(t); }
-
-struct LogFile {
-	FILE* f = std::tmpfile();
-	engine::BanLog log;
-	LogFile()
-	{
-		log.attach(f);
-		log.set_human_stream(nullptr);
-	}
-	~LogFile() { std::fclose(f); }
-	std::string text() { return read_all(f); }
-};
 
 } // namespace
 

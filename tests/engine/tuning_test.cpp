@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "tests/engine/harness.h"
+#include "tests/engine/log_file.h"
 
 using namespace sipguard;
 using namespace sipguard::test;
@@ -39,18 +40,6 @@ void dump_findings(const Harness& h)
 {
 	for (const auto& f : h.sink.findings)
 		MESSAGE("finding: ", detect::to_string(f.finding.detector), ": ", f.finding.reason);
-}
-
-std::string read_all(FILE* f)
-{
-	std::fflush(f);
-	std::rewind(f);
-	std::string s;
-	char buf[4096];
-	size_t n;
-	while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
-		s.append(buf, n);
-	return s;
 }
 
 } // namespace
@@ -461,11 +450,8 @@ TEST_CASE("call-limit: a tracker's limit report is a finding in the ban log, ban
 	SUBCASE("default: reported, not banned; the INVITE is dropped by the tracker's decision")
 	{
 		engine::Config cfg;
-		FILE* file = std::tmpfile();
-		engine::BanLog log;
-		log.attach(file);
-		log.set_human_stream(nullptr);
-		engine::BanManager bans(cfg, &log);
+		test::LogFile lf;
+		engine::BanManager bans(cfg, &lf.log);
 		RecordingSink sink;
 		engine::Engine eng(std::make_shared<engine::Config>(cfg), bans, sink);
 		LimitHook hook;
@@ -489,12 +475,11 @@ TEST_CASE("call-limit: a tracker's limit report is a finding in the ban log, ban
 		// INVITE is still dropped (the tracker's decision).
 		CHECK(eng.on_packet(p, nfq::Direction::In, now + std::chrono::seconds(1)) == Verdict::Drop);
 		CHECK(sink.findings.size() == 1);
-		std::string s = read_all(file);
+		std::string s = lf.text();
 		CHECK(s.find("\"event\":\"finding\"") != std::string::npos);
 		CHECK(s.find("\"detector\":\"call-limit\"") != std::string::npos);
 		CHECK(s.find("\"subject\":[\"201\"]") != std::string::npos);
 		CHECK(s.find("\"limit\":4") != std::string::npos);
-		std::fclose(file);
 	}
 	SUBCASE("detect.call_limit.ban = true bans the source")
 	{

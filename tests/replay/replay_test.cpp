@@ -14,6 +14,7 @@
 #include "tests/corpus.h"
 #include "tests/engine/sip_builder.h"
 #include "tests/replay/attack_captures.h"
+#include "tests/temp_dir.h"
 #include "tools/replay/pcap_source.h"
 #include "tools/replay/pcap_writer.h"
 #include "tools/replay/replay.h"
@@ -25,16 +26,6 @@ using detect::Detector;
 using replay::Event;
 
 namespace {
-
-struct TempDir {
-	fs::path path;
-	TempDir()
-	{
-		char tmpl[] = "/tmp/sg-replay-XXXXXX";
-		path = mkdtemp(tmpl);
-	}
-	~TempDir() { fs::remove_all(path); }
-};
 
 replay::Result run(const std::string& path, std::vector<std::string> local, std::vector<uint16_t> ports = {5060})
 {
@@ -109,6 +100,16 @@ void dump(const replay::Result& r)
 {
 	for (const auto& e : r.events)
 		MESSAGE(replay::format_event(e, false));
+}
+
+// Time of the hand-written captures, and an OPTIONS with `user_agent`.
+const util::TimePoint kCaptureTime{std::chrono::seconds(1'800'000'000)};
+Req options(const char* user_agent)
+{
+	Req r;
+	r.method = "OPTIONS";
+	r.user_agent = user_agent;
+	return r;
 }
 
 } // namespace
@@ -192,20 +193,32 @@ TEST_CASE("replay: aaa.pcap's real 401/407/403 challenges are matched to their r
 
 TEST_CASE("replay: attack captures are banned by the right detector within the targets")
 {
-	TempDir dir;
+	TempDir dir{"sg-replay"};
 	for (bool v6 : {false, true}) {
 		CAPTURE(v6);
 		const std::string pbx = v6 ? "2001:db8::1" : "192.0.2.1";
 		const auto attacker = *net::IpAddress::parse(v6 ? "2001:db8:bad::5" : "203.0.113.5");
 
+		// The scenario's capture replayed against the PBX; its first event
+		// of `kind` is there and comes from `detector`.
+		struct Replayed {
+			Capture c;
+			replay::Result r;
+			const Event* ban = nullptr;
+		};
+		auto banned = [&](Scenario s, Detector detector, Event::Kind kind = Event::Kind::Ban) {
+			Replayed x{write_capture(s, dir.path, v6), {}, nullptr};
+			x.r = run(x.c.path, {pbx});
+			x.ban = first(x.r, kind);
+			REQUIRE(x.ban);
+			CHECK(x.ban->detector == detector);
+			return x;
+		};
+
 		SUBCASE("svmap with friendly-scanner: banned on its first probe")
 		{
-			auto c = write_capture(Scenario::SvmapFriendlyScanner, dir.path, v6);
-			auto r = run(c.path, {pbx});
+			auto [c, r, ban] = banned(Scenario::SvmapFriendlyScanner, Detector::Scanner);
 			REQUIRE(r.ok);
-			const Event* ban = first(r, Event::Kind::Ban);
-			REQUIRE(ban);
-			CHECK(ban->detector == Detector::Scanner);
 			CHECK(ban->packet == c.requests.front().frame);
 			CHECK(ban->target == net::Cidr::host(attacker));
 			// Every later probe and every answer (the first one's too) dropped.
@@ -213,67 +226,39 @@ TEST_CASE("replay: attack captures are banned by the right detector within the t
 		}
 		SUBCASE("svmap with a phone User-Agent: banned by behaviour")
 		{
-			auto c = write_capture(Scenario::SvmapPhoneUa, dir.path, v6);
-			auto r = run(c.path, {pbx});
-			const Event* ban = first(r, Event::Kind::Ban);
-			REQUIRE(ban);
-			CHECK(ban->detector == Detector::Scanner);
+			auto [c, r, ban] = banned(Scenario::SvmapPhoneUa, Detector::Scanner);
 			CHECK(requests_reached(c, ban->packet) <= 4);
 		}
 		SUBCASE("svwar REGISTER: enumeration, at most 10 extensions reach the PBX")
 		{
-			auto c = write_capture(Scenario::SvwarRegister, dir.path, v6);
-			auto r = run(c.path, {pbx});
-			const Event* ban = first(r, Event::Kind::Ban);
-			REQUIRE(ban);
-			CHECK(ban->detector == Detector::Enumeration);
+			auto [c, r, ban] = banned(Scenario::SvwarRegister, Detector::Enumeration);
 			CHECK(users_reached(c, ban->packet, attacker) <= 10);
 			CHECK(count(r, Event::Kind::Ban) == 1);
 		}
 		SUBCASE("svwar INVITE: enumeration, at most 10 extensions reach the PBX")
 		{
-			auto c = write_capture(Scenario::SvwarInvite, dir.path, v6);
-			auto r = run(c.path, {pbx});
-			const Event* ban = first(r, Event::Kind::Ban);
-			REQUIRE(ban);
-			CHECK(ban->detector == Detector::Enumeration);
+			auto [c, r, ban] = banned(Scenario::SvwarInvite, Detector::Enumeration);
 			CHECK(users_reached(c, ban->packet, attacker) <= 10);
 		}
 		SUBCASE("svcrack: brute force, at most 5 failed attempts")
 		{
-			auto c = write_capture(Scenario::Svcrack, dir.path, v6);
-			auto r = run(c.path, {pbx});
-			const Event* ban = first(r, Event::Kind::Ban);
-			REQUIRE(ban);
-			CHECK(ban->detector == Detector::BruteForce);
+			auto [c, r, ban] = banned(Scenario::Svcrack, Detector::BruteForce);
 			// The first request has no credentials; each later one is an attempt.
 			CHECK(requests_reached(c, ban->packet) - 1 <= 5);
 		}
 		SUBCASE("INVITE flood at 500/s: banned within 100 ms")
 		{
-			auto c = write_capture(Scenario::FloodInvite, dir.path, v6);
-			auto r = run(c.path, {pbx});
-			const Event* ban = first(r, Event::Kind::Ban);
-			REQUIRE(ban);
-			CHECK(ban->detector == Detector::Flood);
+			auto [c, r, ban] = banned(Scenario::FloodInvite, Detector::Flood);
 			CHECK(ban->offset_s - c.first_request_s <= 0.100);
 		}
 		SUBCASE("REGISTER flood at 500/s: banned within 100 ms")
 		{
-			auto c = write_capture(Scenario::FloodRegister, dir.path, v6);
-			auto r = run(c.path, {pbx});
-			const Event* ban = first(r, Event::Kind::Ban);
-			REQUIRE(ban);
-			CHECK(ban->detector == Detector::Flood);
+			auto [c, r, ban] = banned(Scenario::FloodRegister, Detector::Flood);
 			CHECK(ban->offset_s - c.first_request_s <= 0.100);
 		}
 		SUBCASE("flood from 20 addresses of one /24 (/64): prefix ban within 100 ms")
 		{
-			auto c = write_capture(Scenario::FloodPrefix, dir.path, v6);
-			auto r = run(c.path, {pbx});
-			const Event* ban = first(r, Event::Kind::PrefixBan);
-			REQUIRE(ban);
-			CHECK(ban->detector == Detector::Flood);
+			auto [c, r, ban] = banned(Scenario::FloodPrefix, Detector::Flood, Event::Kind::PrefixBan);
 			CHECK(ban->target.prefix_len == (v6 ? 64 : 24));
 			CHECK(ban->offset_s - c.first_request_s <= 0.100);
 		}
@@ -292,7 +277,7 @@ TEST_CASE("replay: attack captures are banned by the right detector within the t
 
 TEST_CASE("replay: deterministic output, text and JSON")
 {
-	TempDir dir;
+	TempDir dir{"sg-replay"};
 	auto c = write_capture(Scenario::SvwarRegister, dir.path);
 	auto a = run(c.path, {"192.0.2.1"});
 	auto b = run(c.path, {"192.0.2.1"});
@@ -312,17 +297,15 @@ TEST_CASE("replay: deterministic output, text and JSON")
 
 TEST_CASE("replay: raw-IP link type, IPv4 fragments, TCP segments and direction from --local")
 {
-	TempDir dir;
+	TempDir dir{"sg-replay"};
 	std::string path = (dir.path / "mixed.pcap").string();
 	replay::PcapWriter w;
 	REQUIRE(w.open(path, replay::PcapWriter::Link::Raw).ok());
 	auto pbx = *net::IpAddress::parse("192.0.2.1");
 	auto scanner = *net::IpAddress::parse("203.0.113.5");
 	auto other = *net::IpAddress::parse("198.51.100.1");
-	util::TimePoint t{std::chrono::seconds(1'800'000'000)};
-	Req big;
-	big.method = "OPTIONS";
-	big.user_agent = "friendly-scanner";
+	const util::TimePoint t = kCaptureTime;
+	Req big = options("friendly-scanner");
 	big.extra_headers = "X-Pad: " + std::string(3000, 'a') + "\r\n";
 	// Not to or from --local: skipped.
 	w.udp(t, scanner, 5060, other, 5060, request(big));
@@ -358,15 +341,13 @@ TEST_CASE("replay: raw-IP link type, IPv4 fragments, TCP segments and direction 
 
 TEST_CASE("replay: every supported link type decodes the same capture")
 {
-	TempDir dir;
+	TempDir dir{"sg-replay"};
 	auto pbx = *net::IpAddress::parse("2001:db8::1");
 	auto scanner = *net::IpAddress::parse("2001:db8:bad::5");
 	auto pbx4 = *net::IpAddress::parse("192.0.2.1");
 	auto scanner4 = *net::IpAddress::parse("203.0.113.5");
-	util::TimePoint t{std::chrono::seconds(1'800'000'000)};
-	Req probe;
-	probe.method = "OPTIONS";
-	probe.user_agent = "sipvicious";
+	const util::TimePoint t = kCaptureTime;
+	const Req probe = options("sipvicious");
 	using L = replay::PcapWriter::Link;
 	for (L link : {L::Ethernet, L::EthernetVlan, L::Raw, L::Sll, L::Sll2, L::Null}) {
 		CAPTURE(static_cast<int>(link));
@@ -388,7 +369,7 @@ TEST_CASE("replay: unreadable capture is a clear error naming the file")
 	auto r = run("/nonexistent/dir/capture.pcap", {"192.0.2.1"});
 	CHECK_FALSE(r.ok);
 	CHECK(r.error.find("/nonexistent/dir/capture.pcap") != std::string::npos);
-	TempDir dir;
+	TempDir dir{"sg-replay"};
 	std::string junk = (dir.path / "junk.pcap").string();
 	FILE* f = std::fopen(junk.c_str(), "w");
 	std::fputs("this is not a capture\n", f);

@@ -2,6 +2,8 @@
 // Capture reader: link layers, IP-in-IP and fragments down to IP packets.
 #include "tools/replay/pcap_source.h"
 
+#include <optional>
+
 #include <fmt/core.h>
 
 namespace sipguard::replay {
@@ -71,37 +73,30 @@ bool PcapSource::strip_link(std::span<const uint8_t> f, std::span<const uint8_t>
 {
 	const uint8_t* p = f.data();
 	size_t off = 0;
-	uint16_t type = 0;
+	std::optional<uint16_t> type; // the link header's EtherType, where it has one
 	switch (linktype_) {
 	case kEthernet:
 		if (f.size() < 14)
 			return false;
-		off = 12;
-		type = be16(p + off);
-		off += 2;
+		off = 14;
+		type = be16(p + 12);
 		// 802.1Q / 802.1ad / QinQ tags.
 		while ((type == 0x8100 || type == 0x88a8 || type == 0x9100) && off + 4 <= f.size()) {
 			type = be16(p + off + 2);
 			off += 4;
 		}
-		if (!is_ip_ethertype(type))
-			return false;
 		break;
-	case kSll:
+	case kSll: // Linux cooked v1: 16 bytes, the protocol at 14
 		if (f.size() < 16)
 			return false;
 		type = be16(p + 14);
 		off = 16;
-		if (!is_ip_ethertype(type))
-			return false;
 		break;
-	case kSll2:
+	case kSll2: // v2: 20 bytes, the protocol first
 		if (f.size() < 20)
 			return false;
 		type = be16(p);
 		off = 20;
-		if (!is_ip_ethertype(type))
-			return false;
 		break;
 	case kNull:
 	case kLoop:
@@ -114,7 +109,7 @@ bool PcapSource::strip_link(std::span<const uint8_t> f, std::span<const uint8_t>
 		off = 0;
 		break;
 	}
-	if (f.size() <= off)
+	if ((type && !is_ip_ethertype(*type)) || f.size() <= off)
 		return false;
 	ip = f.subspan(off);
 	uint8_t v = ip[0] >> 4;

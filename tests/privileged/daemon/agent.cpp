@@ -33,14 +33,6 @@ std::string read_file(const std::filesystem::path& p)
 	return ss.str();
 }
 
-TempDir::TempDir()
-{
-	char tmpl[] = "/tmp/sg-daemon-test-XXXXXX";
-	path = ::mkdtemp(tmpl);
-}
-
-TempDir::~TempDir() { std::filesystem::remove_all(path); }
-
 Agent::Agent(const Netns& ns, const std::filesystem::path& dir, std::string extra)
 	: ns_(ns), dir_(dir), extra_(std::move(extra))
 {

@@ -11,6 +11,7 @@
 
 #include "agent/util/json.h"
 #include "tests/privileged/netns.h"
+#include "tests/temp_dir.h"
 
 namespace sipguard::test {
 
@@ -19,14 +20,6 @@ namespace json = util::json;
 // SIPGUARD_BIN, set by meson.
 std::string sipguard_bin();
 std::string read_file(const std::filesystem::path& p);
-
-struct TempDir {
-	std::filesystem::path path;
-	TempDir();
-	~TempDir();
-	TempDir(const TempDir&) = delete;
-	TempDir& operator=(const TempDir&) = delete;
-};
 
 // One daemon process inside `ns`; killed (SIGKILL) by the destructor if the
 // test did not stop it.

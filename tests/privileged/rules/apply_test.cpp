@@ -13,29 +13,13 @@
 #include "rules/elements.h"
 #include "rules/netlink.h"
 #include "rules/table.h"
-#include "tests/privileged/netns.h"
+#include "tests/privileged/rules/kernel_table.h"
 
 using namespace sipguard;
 using namespace std::chrono_literals;
-using sipguard::test::EnterNetns;
 using sipguard::test::Netns;
 
 namespace {
-
-rules::Netlink open_with_table(const Netns& ns)
-{
-	rules::Netlink nl;
-	{
-		EnterNetns in(ns);
-		rules::Status st = nl.open();
-		REQUIRE_MESSAGE(st.ok(), st.message);
-	}
-	rules::QueueBackend backend;
-	REQUIRE(rules::probe_queue_backend(nl, backend).ok());
-	rules::Status st = rules::install(nl, {}, backend);
-	REQUIRE_MESSAGE(st.ok(), st.message);
-	return nl;
-}
 
 net::IpAddress ip(const char* text) { return *net::IpAddress::parse(text); }
 
@@ -58,11 +42,8 @@ rules::ElementOp range(const char* first, const char* last, std::chrono::millise
 
 std::set<std::string> kernel_elements(rules::Netlink& nl)
 {
-	std::vector<rules::ListedPiece> listed;
-	rules::Status st = rules::list_ban_pieces(nl, listed);
-	REQUIRE_MESSAGE(st.ok(), st.message);
 	std::set<std::string> out;
-	for (const auto& p : listed)
+	for (const auto& p : test::ban_pieces(nl))
 		out.insert(rules::piece_text(p.first, p.last));
 	return out;
 }
@@ -76,7 +57,7 @@ TEST_CASE("robust apply: overlapping and invalid elements are refused alone, eve
 {
 	test::require_root_or_skip();
 	Netns ns("rules-apply");
-	rules::Netlink nl = open_with_table(ns);
+	rules::Netlink nl = test::open_with_table(ns);
 
 	std::vector<rules::ElementOp> ops;
 	for (int i = 1; i <= 40; ++i)
@@ -127,7 +108,7 @@ TEST_CASE("robust apply: removing an element that already expired counts as appl
 {
 	test::require_root_or_skip();
 	Netns ns("rules-apply-gone");
-	rules::Netlink nl = open_with_table(ns);
+	rules::Netlink nl = test::open_with_table(ns);
 	std::vector<rules::ElementOp> add = {host("192.0.2.1", 600000ms), range("10.0.0.0", "10.0.0.255", 600000ms)};
 	REQUIRE(rules::apply_robust(nl, add).ok());
 	std::vector<rules::ListedPiece> listed;

@@ -12,7 +12,7 @@
 #include "rules/netlink.h"
 #include "rules/table.h"
 #include "rules/writer.h"
-#include "tests/privileged/netns.h"
+#include "tests/privileged/rules/kernel_table.h"
 
 using namespace sipguard;
 using namespace std::chrono_literals;
@@ -21,19 +21,12 @@ using sipguard::test::Netns;
 
 namespace {
 
-rules::Netlink open_with_table(const Netns& ns, rules::TableSpec spec = {})
+// The table with the media pinhole sets.
+rules::TableSpec with_media()
 {
-	rules::Netlink nl;
-	{
-		EnterNetns in(ns);
-		rules::Status st = nl.open();
-		REQUIRE_MESSAGE(st.ok(), st.message);
-	}
-	rules::QueueBackend backend;
-	REQUIRE(rules::probe_queue_backend(nl, backend).ok());
-	rules::Status st = rules::install(nl, spec, backend);
-	REQUIRE_MESSAGE(st.ok(), st.message);
-	return nl;
+	rules::TableSpec spec;
+	spec.pin_media = true;
+	return spec;
 }
 
 net::Cidr cidr(const char* text)
@@ -62,7 +55,7 @@ TEST_CASE("bans: hosts and prefixes, IPv4 and IPv6, listed back with their timeo
 {
 	test::require_root_or_skip();
 	Netns ns("rules-elem");
-	rules::Netlink nl = open_with_table(ns);
+	rules::Netlink nl = test::open_with_table(ns);
 
 	std::vector<rules::BanElement> bans = {
 		{cidr("192.0.2.10"), 600s},
@@ -126,7 +119,7 @@ TEST_CASE("a refused element names the set and the element and aborts only its o
 	Netns ns("rules-err");
 	rules::TableSpec spec;
 	spec.ban_set_size = 4;
-	rules::Netlink nl = open_with_table(ns, spec);
+	rules::Netlink nl = test::open_with_table(ns, spec);
 	std::vector<rules::BanElement> bans;
 	for (uint32_t i = 0; i < 6; ++i)
 		bans.push_back({nth_v4(i), 60s});
@@ -146,7 +139,7 @@ TEST_CASE("100,000 IPv4 and 20,000 IPv6 bans are inserted, listed and deleted in
 {
 	test::require_root_or_skip();
 	Netns ns("rules-scale");
-	rules::Netlink nl = open_with_table(ns);
+	rules::Netlink nl = test::open_with_table(ns);
 	std::vector<rules::BanElement> bans;
 	for (uint32_t i = 0; i < 100000; ++i)
 		bans.push_back({nth_v4(i), 3600s});
@@ -184,9 +177,7 @@ TEST_CASE("media pinholes: addr . port elements with timeouts")
 {
 	test::require_root_or_skip();
 	Netns ns("rules-media");
-	rules::TableSpec spec;
-	spec.pin_media = true;
-	rules::Netlink nl = open_with_table(ns, spec);
+	rules::Netlink nl = test::open_with_table(ns, with_media());
 	std::vector<rules::MediaElement> media = {
 		{*net::IpAddress::parse("192.0.2.20"), 10002, 60s},
 		{*net::IpAddress::parse("2001:db8::20"), 10004, 90s},
@@ -211,9 +202,7 @@ TEST_CASE("the writer thread batches requests from several threads")
 {
 	test::require_root_or_skip();
 	Netns ns("rules-writer");
-	rules::TableSpec spec;
-	spec.pin_media = true;
-	rules::Netlink nl = open_with_table(ns, spec);
+	rules::Netlink nl = test::open_with_table(ns, with_media());
 	rules::Netlink for_listing;
 	{
 		EnterNetns in(ns);
@@ -264,7 +253,7 @@ TEST_CASE("restoring an element sets its remaining time (NFTA_SET_ELEM_EXPIRATIO
 {
 	test::require_root_or_skip();
 	Netns ns("rules-expire");
-	rules::Netlink nl = open_with_table(ns);
+	rules::Netlink nl = test::open_with_table(ns);
 	rules::ElementOp op;
 	op.kind = rules::ElementOp::Kind::Add;
 	op.target = cidr("192.0.2.44");

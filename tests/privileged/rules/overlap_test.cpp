@@ -13,6 +13,7 @@
 #include "rules/projection.h"
 #include "rules/reconcile.h"
 #include "rules/table.h"
+#include "tests/privileged/rules/kernel_table.h"
 #include "tests/privileged/rules/probe_lab.h"
 
 using namespace sipguard;
@@ -70,9 +71,7 @@ struct Matrix {
 	// What the daemon will do on every change: list, project, diff, apply.
 	void apply()
 	{
-		std::vector<rules::ListedPiece> listed;
-		rules::Status st = rules::list_ban_pieces(lab.nl(), listed);
-		REQUIRE_MESSAGE(st.ok(), st.message);
+		const std::vector<rules::ListedPiece> listed = test::ban_pieces(lab.nl());
 		rules::Projection p = rules::project(records, rules::system_now());
 		rules::ElementDiff d = rules::diff_pieces(p.pieces, listed);
 		rules::ApplyResult r = rules::apply_robust(lab.nl(), rules::diff_ops(d));
@@ -87,9 +86,7 @@ struct Matrix {
 		std::string step = step_name;
 		CAPTURE(step);
 		auto now = rules::system_now();
-		std::vector<rules::ListedPiece> listed;
-		rules::Status st = rules::list_ban_pieces(lab.nl(), listed);
-		REQUIRE_MESSAGE(st.ok(), st.message);
+		const std::vector<rules::ListedPiece> listed = test::ban_pieces(lab.nl());
 		rules::Projection p = rules::project(records, now);
 		rules::ElementDiff d = rules::diff_pieces(p.pieces, listed, {.tolerance = 300ms});
 		CHECK_MESSAGE(d.empty(), "kernel:\n", show(listed), d.missing(), " missing, ", d.extra(), " extra, ",

@@ -11,7 +11,7 @@
 #include "rules/reconcile.h"
 #include "rules/table.h"
 #include "rules/writer.h"
-#include "tests/privileged/netns.h"
+#include "tests/privileged/rules/kernel_table.h"
 
 using namespace sipguard;
 using namespace std::chrono_literals;
@@ -24,11 +24,8 @@ net::Cidr cidr(const char* text) { return *net::Cidr::parse(text); }
 
 std::set<std::string> elements(rules::Netlink& nl)
 {
-	std::vector<rules::ListedPiece> listed;
-	rules::Status st = rules::list_ban_pieces(nl, listed);
-	REQUIRE_MESSAGE(st.ok(), st.message);
 	std::set<std::string> out;
-	for (const auto& p : listed)
+	for (const auto& p : test::ban_pieces(nl))
 		out.insert(std::string(rules::set_name(p.set)) + " " + rules::piece_text(p.first, p.last));
 	return out;
 }

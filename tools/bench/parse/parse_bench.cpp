@@ -33,6 +33,7 @@
 
 #include "agent/sip/parser.h"
 #include "agent/sip/sdp.h"
+#include "tests/sip/test_util.h"
 
 // Every heap allocation in the process goes through malloc/calloc/realloc
 // (libstdc++'s operator new and libosip2's osip_malloc both call malloc), so
@@ -75,6 +76,7 @@ extern "C" void free(void* p)
 namespace {
 
 using namespace sipguard;
+using sip::test::wire;
 
 // Per-thread CPU time, not wall time: figures are "per core" and other load
 // on the machine (a parallel build) does not count against either parser.
@@ -83,22 +85,6 @@ double cpu_now()
 	timespec ts{};
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-std::string crlf(const char* text)
-{
-	std::string s;
-	for (const char* p = text; *p; ++p) {
-		if (*p == '\n')
-			s += '\r';
-		s += *p;
-	}
-	const size_t head = s.find("\r\n\r\n");
-	const size_t body = head == std::string::npos ? 0 : s.size() - head - 4;
-	const size_t cl = s.find("{CL}");
-	if (cl != std::string::npos)
-		s.replace(cl, 4, std::to_string(body));
-	return s;
 }
 
 const char* const kSdpOffer = R"(v=0
@@ -161,9 +147,9 @@ struct Sample {
 std::vector<Sample> samples()
 {
 	std::vector<Sample> v;
-	v.push_back({"REGISTER", crlf(register_msg("a3f1c2", 1, "").c_str()), false});
-	v.push_back({"REGISTER+auth", crlf(register_msg("b81e07", 2, kAuthorization).c_str()), false});
-	v.push_back({"INVITE+SDP", crlf((std::string(R"(INVITE sip:2001@pbx.example.com SIP/2.0
+	v.push_back({"REGISTER", wire(register_msg("a3f1c2", 1, "").c_str()), false});
+	v.push_back({"REGISTER+auth", wire(register_msg("b81e07", 2, kAuthorization).c_str()), false});
+	v.push_back({"INVITE+SDP", wire((std::string(R"(INVITE sip:2001@pbx.example.com SIP/2.0
 Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK-524287-1---c7d2e9;rport
 Max-Forwards: 70
 Contact: <sip:1001@192.0.2.101:5060;transport=UDP>
@@ -180,7 +166,7 @@ Content-Length: {CL}
 
 )") + kSdpOffer).c_str()),
 	             true});
-	v.push_back({"200 OK+SDP", crlf((std::string(R"(SIP/2.0 200 OK
+	v.push_back({"200 OK+SDP", wire((std::string(R"(SIP/2.0 200 OK
 Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK-524287-1---c7d2e9;received=192.0.2.101;rport=5060
 From: "Alice" <sip:1001@pbx.example.com>;tag=9fxced76
 To: <sip:2001@pbx.example.com>;tag=as6151ad25
@@ -195,7 +181,7 @@ Content-Length: {CL}
 
 )") + kSdpAnswer).c_str()),
 	             true});
-	v.push_back({"401", crlf(R"(SIP/2.0 401 Unauthorized
+	v.push_back({"401", wire(R"(SIP/2.0 401 Unauthorized
 Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK-524287-1---a3f1c2;received=192.0.2.101;rport=5060
 From: <sip:1001@pbx.example.com>;tag=5c8a1d2e
 To: <sip:1001@pbx.example.com>;tag=as3e0f5b2a
@@ -209,7 +195,7 @@ Content-Length: 0
 
 )"),
 	             false});
-	v.push_back({"OPTIONS", crlf(R"(OPTIONS sip:100@198.51.100.20 SIP/2.0
+	v.push_back({"OPTIONS", wire(R"(OPTIONS sip:100@198.51.100.20 SIP/2.0
 Via: SIP/2.0/UDP 198.51.100.7:5070;branch=z9hG4bK-1337766095;rport
 Content-Length: 0
 From: "sipvicious"<sip:100@1.1.1.1>;tag=6434396633623535313363340131363738343935383536
@@ -223,7 +209,7 @@ Max-Forwards: 70
 
 )"),
 	             false});
-	v.push_back({"BYE", crlf(R"(BYE sip:2001@203.0.113.5:5060 SIP/2.0
+	v.push_back({"BYE", wire(R"(BYE sip:2001@203.0.113.5:5060 SIP/2.0
 Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK-524287-1---f00d12;rport
 Max-Forwards: 70
 Contact: <sip:1001@192.0.2.101:5060;transport=UDP>

@@ -22,12 +22,12 @@
 
 #include "agent/calls/tracker.h"
 #include "agent/sip/parser.h"
-#include "agent/util/log.h"
 #include "rules/elements.h"
 #include "rules/netlink.h"
 #include "rules/table.h"
 #include "rules/writer.h"
 #include "tests/privileged/netns.h"
+#include "tools/bench/bench_io.h"
 
 extern char** environ;
 
@@ -229,11 +229,8 @@ int main(int argc, char** argv)
 	Options opt;
 	if (!parse_options(argc, argv, opt))
 		return 2;
-	if (geteuid() != 0) {
-		std::fprintf(stderr, "sipguard-bench-pinholes: needs root (it creates a network namespace)\n");
+	if (!bench::running_as_root("sipguard-bench-pinholes", "it creates a network namespace"))
 		return 77;
-	}
-	log::set_threshold(log::Level::Warning);
 
 	try {
 		test::Netns ns("pinbench");
@@ -356,12 +353,7 @@ int main(int argc, char** argv)
 		}
 		std::printf("ratio (b)/(c): %.1fx   target (b) >= 1000 calls/s: %s\n", ours / ref, ours >= 1000 ? "met" : "NOT met");
 		// Figures from a loaded machine are lower; say how loaded it was.
-		if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-			char buf[128] = {};
-			if (std::fgets(buf, sizeof(buf), f))
-				std::printf("load average during the run: %s", buf);
-			std::fclose(f);
-		}
+		std::printf("load average during the run: %s\n", bench::load_average().c_str());
 		(void)rules::remove(nl);
 	} catch (const std::exception& e) {
 		std::fprintf(stderr, "sipguard-bench-pinholes: %s\n", e.what());

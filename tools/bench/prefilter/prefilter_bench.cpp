@@ -21,17 +21,16 @@
 #include <thread>
 #include <vector>
 
-#include "agent/util/log.h"
 #include "nfq/queue.h"
 #include "rules/elements_internal.h"
 #include "rules/netlink.h"
 #include "rules/table.h"
 #include "tests/privileged/netns.h"
-#include "tools/bench/queue/bench_io.h"
+#include "tools/bench/bench_io.h"
 
 using namespace sipguard;
 using Clock = std::chrono::steady_clock;
-using bench::addr4;
+using bench::median;
 using bench::pin_to_cpu;
 
 namespace {
@@ -61,31 +60,16 @@ std::string datagram()
 // As fast as sendmmsg goes, bounded by count and time; returns seconds.
 double send_all(const test::Netns& ns, const std::string& d, const Options& o, uint64_t& sent)
 {
-	pin_to_cpu(0);
-	test::EnterNetns in(ns);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	sockaddr_in src = addr4(kSenderAddr, 5062), dst = addr4(kPbxAddr, kSipPort);
-	bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
-	connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
-	mmsghdr msgs[kBatch];
-	iovec iov[kBatch];
-	for (unsigned i = 0; i < kBatch; ++i) {
-		iov[i] = {const_cast<char*>(d.data()), d.size()};
-		msgs[i] = {};
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
-	sent = 0;
-	const auto t0 = Clock::now();
-	const auto limit = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
-	while (sent < o.count && Clock::now() < limit) {
-		int k = sendmmsg(fd, msgs, kBatch, 0);
-		if (k > 0)
-			sent += static_cast<uint64_t>(k);
-	}
-	double s = std::chrono::duration<double>(Clock::now() - t0).count();
-	close(fd);
-	return s;
+	bench::SendSpec spec;
+	spec.from = kSenderAddr;
+	spec.to = kPbxAddr;
+	spec.to_port = kSipPort;
+	spec.count = o.count;
+	spec.seconds = o.seconds;
+	spec.batch = kBatch;
+	const bench::SendResult r = bench::send_udp(ns, {d}, spec);
+	sent = r.sent;
+	return r.seconds;
 }
 
 class AcceptAll : public nfq::Handler {
@@ -186,12 +170,6 @@ double run_once(const test::Netns& snd, const test::Netns& pbx, const std::strin
 	return secs > 0 ? static_cast<double>(got.load()) / secs : 0;
 }
 
-double median(std::vector<double> v)
-{
-	std::sort(v.begin(), v.end());
-	return v.empty() ? 0 : v[v.size() / 2];
-}
-
 } // namespace
 
 int main(int argc, char** argv)
@@ -211,24 +189,15 @@ int main(int argc, char** argv)
 			return 2;
 		}
 	}
-	if (geteuid() != 0) {
-		std::fprintf(stderr, "sipguard-bench-prefilter: needs root (network namespaces, nftables, NFQUEUE)\n");
+	if (!bench::running_as_root("sipguard-bench-prefilter", "network namespaces, nftables, NFQUEUE"))
 		return 77;
-	}
-	log::set_threshold(log::Level::Warning);
 	try {
 		test::Netns snd("pfs"), pbx("pfp");
 		test::link_veth(snd, "s0", {std::string(kSenderAddr) + "/24"}, pbx, "p0", {std::string(kPbxAddr) + "/24"});
 		const std::string d = datagram();
-		char load[64] = {};
-		if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-			if (!std::fgets(load, sizeof load, f))
-				load[0] = 0;
-			std::fclose(f);
-		}
 		std::printf("pre-filter bench: %zu-byte SIP datagrams from one known source, %.1fs per run, %d reps, "
-		            "%d unknown sources in meter4, load %s",
-		            d.size(), o.seconds, o.reps, o.meter_entries, load);
+		            "%d unknown sources in meter4, load %s\n",
+		            d.size(), o.seconds, o.reps, o.meter_entries, bench::load_average().c_str());
 		Options warm = o;
 		warm.count = 1000;
 		set_table(pbx, false, o);

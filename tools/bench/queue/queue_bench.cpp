@@ -31,18 +31,19 @@
 #include "agent/engine/ban_manager.h"
 #include "agent/engine/engine.h"
 #include "agent/sip/parser.h"
-#include "agent/util/log.h"
 #include "nfq/proc_stats.h"
 #include "nfq/queue.h"
 #include "rules/netlink.h"
 #include "rules/table.h"
 #include "tests/privileged/netns.h"
-#include "tools/bench/queue/bench_io.h"
+#include "tools/bench/bench_io.h"
 #include "tools/bench/queue/reference_consumer.h"
 
 using namespace sipguard;
 using Clock = std::chrono::steady_clock;
 using bench::addr4;
+using bench::median;
+using bench::SendResult;
 using bench::pin_to_cpu;
 
 namespace {
@@ -139,11 +140,6 @@ std::vector<std::string> make_datagrams()
 	return out;
 }
 
-struct SendResult {
-	uint64_t sent = 0;
-	double seconds = 0;
-};
-
 // Bounded sender: stops at `count` datagrams or `seconds`, whichever first.
 // rate_pps == 0: as fast as sendmmsg goes.
 // Spoofed source i of o.sources: a multiplicative hash over the /9.
@@ -188,47 +184,16 @@ std::vector<std::string> spoofed_packets(const std::vector<std::string>& dgrams,
 SendResult send_datagrams(const test::Netns& ns, const std::vector<std::string>& dgrams, const Options& o,
                           double rate_pps)
 {
-	pin_to_cpu(0);
-	test::EnterNetns in(ns);
-	const bool raw = o.sources > 1;
-	int fd = raw ? socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW) : socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	sockaddr_in src = addr4(kSenderAddr, 5062), dst = addr4(kPbxAddr, raw ? 0 : kSipPort);
-	if (!raw)
-		bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src);
-	connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
-	std::vector<mmsghdr> msgs(kSendBatch);
-	std::vector<iovec> iov(kSendBatch);
-	SendResult r;
-	auto t0 = Clock::now();
-	auto limit = t0 + std::chrono::duration<double>(o.seconds);
-	size_t tmpl = 0;
-	while (r.sent < o.count) {
-		auto now = Clock::now();
-		if (now >= limit)
-			break;
-		if (rate_pps > 0) {
-			// Sleep until this batch is due, so the sender leaves its CPU to
-			// the softirq work and the sink it shares the CPU with.
-			auto due = t0 + std::chrono::duration_cast<Clock::duration>(
-			                    std::chrono::duration<double>(static_cast<double>(r.sent) / rate_pps));
-			if (due > now)
-				std::this_thread::sleep_until(due);
-		}
-		unsigned n = static_cast<unsigned>(std::min<uint64_t>(kSendBatch, o.count - r.sent));
-		for (unsigned i = 0; i < n; ++i) {
-			const std::string& d = dgrams[tmpl++ % dgrams.size()];
-			iov[i] = {const_cast<char*>(d.data()), d.size()};
-			msgs[i] = {};
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-		}
-		int k = sendmmsg(fd, msgs.data(), n, 0);
-		if (k > 0)
-			r.sent += static_cast<uint64_t>(k);
-	}
-	r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-	close(fd);
-	return r;
+	bench::SendSpec spec;
+	spec.from = kSenderAddr;
+	spec.to = kPbxAddr;
+	spec.to_port = kSipPort;
+	spec.raw = o.sources > 1;
+	spec.count = o.count;
+	spec.seconds = o.seconds;
+	spec.rate_pps = rate_pps;
+	spec.batch = kSendBatch;
+	return bench::send_udp(ns, dgrams, spec);
 }
 
 class NullHandler : public nfq::Handler {
@@ -495,12 +460,6 @@ void print(Mode m, const RunResult& r, double rate)
 	std::fflush(stdout);
 }
 
-double median(std::vector<double> v)
-{
-	std::sort(v.begin(), v.end());
-	return v.empty() ? 0 : v[v.size() / 2];
-}
-
 bool set_table(const test::Netns& pbx, bool present, unsigned queues = 1)
 {
 	test::EnterNetns in(pbx);
@@ -622,11 +581,8 @@ int main(int argc, char** argv)
 		usage();
 		return 2;
 	}
-	if (geteuid() != 0) {
-		std::fprintf(stderr, "sipguard-bench-queue: needs root (network namespaces, NFQUEUE)\n");
+	if (!bench::running_as_root("sipguard-bench-queue", "network namespaces, NFQUEUE"))
 		return 77;
-	}
-	log::set_threshold(log::Level::Warning);
 	try {
 		test::Netns snd("qbs"), pbx("qbp");
 		test::link_veth(snd, "s0", {std::string(kSenderAddr) + "/24"}, pbx, "p0", {std::string(kPbxAddr) + "/24"});
@@ -636,18 +592,7 @@ int main(int argc, char** argv)
 		const std::vector<std::string> dgrams = make_datagrams();
 		const std::vector<std::string> wire = o.sources > 1 ? spoofed_packets(dgrams, o) : dgrams;
 		// Other work on the machine skews every figure; say how busy it was.
-		auto loadavg = [] {
-			char buf[64] = {};
-			FILE* f = std::fopen("/proc/loadavg", "r");
-			if (f) {
-				if (!std::fgets(buf, sizeof buf, f))
-					buf[0] = 0;
-				std::fclose(f);
-			}
-			std::string l = buf;
-			return l.substr(0, l.find(' ', l.find(' ', l.find(' ') + 1) + 1));
-		};
-		std::printf("load average at start: %s\n", loadavg().c_str());
+		std::printf("load average at start: %s\n", bench::load_average().c_str());
 		std::printf("queue bench: %zu-byte SIP datagrams from %u source address%s, %.1fs or %llu per run, %d reps, "
 		            "fail-open %s, sender on CPU0, consumer on CPU1, %u cores\n",
 		            dgrams[0].size(), o.sources, o.sources > 1 ? "es (spoofed, 10.128.0.0/9)" : "", o.seconds,
@@ -756,7 +701,7 @@ int main(int argc, char** argv)
 				            o.queues, mq, m1 > 0 ? mq / (o.queues * m1) : 0);
 		}
 		set_table(pbx, false);
-		std::printf("\nload average at end: %s\n", loadavg().c_str());
+		std::printf("\nload average at end: %s\n", bench::load_average().c_str());
 		std::printf("sipguard paced run: %s (kernel queue drops + failed open + uninspected + lost = %llu)\n",
 		            bad == 0 ? "no drops" : "DROPS", static_cast<unsigned long long>(bad));
 		return ok ? 0 : 1;
