@@ -167,7 +167,10 @@ TEST_CASE("an offset span holds the offset from its start to its end, and a cach
 	for (const char* name : {"Europe/London", "America/New_York", "Australia/Sydney"})
 		if (have_zone(name))
 			zones.emplace_back(name, *TimeZone::load(name, "/usr/share/zoneinfo"));
-	for (const auto& [name, z] : zones) {
+	for (const auto& entry : zones) {
+		// Named, not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+		const std::string& name = entry.first;
+		const TimeZone& z = entry.second;
 		CAPTURE(name);
 		// 1960 to 2070 in uneven steps (about 5 days), and the seconds around each span's ends.
 		for (int64_t t = -315619200; t < 3155760000; t += 432000 + t % 7919) {
