@@ -2,7 +2,7 @@
 // The daemon's lifecycle: start-up in dependency order, the main loop
 // (signals, expiry, saves, watchdog, reload requests, kernel checks) and a
 // clean stop.
-// Queue threads run to completion in their shards (shard.cpp); control
+// Queue threads (queue_threads.cpp) run to completion in their shards (shard.cpp); control
 // commands (control_handlers.cpp) and metrics (exporter.cpp) run on the
 // control thread; reloads (apply_config.cpp) and saves (saved_bans.cpp) on
 // the main thread; kernel checks and repairs (kernel_watch.cpp,
@@ -14,7 +14,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -34,9 +33,11 @@
 #include "agent/daemon/exporter.h"
 #include "agent/daemon/instance_lock.h"
 #include "agent/daemon/kernel_watch.h"
-#include "agent/daemon/runtime.h"
 #include "agent/daemon/own_addresses.h"
+#include "agent/daemon/runtime.h"
+#include "agent/daemon/queue_threads.h"
 #include "agent/daemon/saved_bans.h"
+#include "agent/daemon/table_install.h"
 #include "agent/util/hash.h"
 #include "agent/util/log.h"
 #include "agent/util/unique_fd.h"
@@ -59,7 +60,6 @@ private:
 	bool start();
 	bool start_signals();
 	bool start_control(const DaemonSettings& d);
-	bool start_queues(const Config& cfg);
 	void save_state_now(const char* why);
 	bool main_loop(); // false: a queue thread died (exit non-zero so systemd restarts us)
 	std::string reload(); // "" on success, else the reason the old config stays
@@ -154,46 +154,6 @@ bool Daemon::start_control(const DaemonSettings& d)
 	return true;
 }
 
-bool Daemon::start_queues(const Config& cfg)
-{
-	const DaemonSettings& d = cfg.daemon();
-	std::vector<nfq::QueueConfig> qcfgs;
-	std::vector<nfq::Handler*> handlers;
-	rt_.call_limits = std::make_unique<calls::SharedLimits>(cfg.calls().max_tracked_users, cfg.calls().trunks.size(),
-	                                                        util::random_seed());
-	for (unsigned i = 0; i < d.queues; ++i) {
-		nfq::QueueConfig q;
-		q.queue_num = static_cast<uint16_t>(d.queue_base + i);
-		q.max_len = d.queue_maxlen;
-		// With the pre-filter this is the unknown sources' range: they must
-		// never pass uninspected, and the kernel's fail-open is per queue.
-		q.fail_open = d.fail_open && !d.prefilter.enabled;
-		qcfgs.push_back(q);
-		calls::Config cc = cfg.calls();
-		cc.hash_seed ^= util::random_seed();
-		rt_.shards.push_back(std::make_unique<Shard>(rt_, cc, util::random_seed()));
-		handlers.push_back(rt_.shards.back().get());
-	}
-	// The known sources' range (rules::known_queue_base): the same hash puts
-	// an address at the same offset, so thread i reads queues i and Q+i.
-	if (d.prefilter.enabled)
-		for (unsigned i = 0; i < d.queues; ++i) {
-			nfq::QueueConfig q = qcfgs[i];
-			q.queue_num = static_cast<uint16_t>(d.queue_base + d.queues + i);
-			q.fail_open = d.fail_open;
-			qcfgs.push_back(q);
-		}
-	if (util::Status st = rt_.queues.open(qcfgs, d.queues); !st) {
-		LOG(Daemon, Error, "cannot bind the queues: {}", st.message);
-		return false;
-	}
-	if (util::Status st = rt_.queues.start(handlers, stop_queues_); !st) {
-		LOG(Daemon, Error, "cannot start the queue threads: {}", st.message);
-		return false;
-	}
-	return true;
-}
-
 bool Daemon::start()
 {
 	const ConfigPtr cfg = rt_.config();
@@ -232,28 +192,10 @@ bool Daemon::start()
 		return false;
 	}
 	spec_ = table_spec(*cfg);
-	if (rules::Status st = rules::install_auto(nl_, spec_, rt_.backend); !st) {
-		LOG(Daemon, Error, "cannot install table inet sipguard: {}", st.message);
+	if (util::Status st = install_table(nl_, *cfg, rt_, spec_); !st) {
+		LOG(Daemon, Error, "{}", st.message);
 		return false;
 	}
-	rt_.defrag = spec_.defrag;
-	rt_.prefilter.limits = spec_.prefilter.limits;
-	if (!spec_.prefilter.limits)
-		rt_.prefilter.limits_detail = "the kernel has no nft_dynset/nft_limit (CONFIG_NFT_LIMIT): per-source and "
-		                              "global rate limits are off, known and unknown sources are still told apart";
-	if (d.prefilter.enabled)
-		LOG(Daemon, Info, "pre-filter on: {} pkt/s per unknown source (burst {}), {} pkt/s for all unknown sources{}",
-		    spec_.prefilter.source_rate, spec_.prefilter.source_burst, spec_.prefilter.unknown_rate,
-		    spec_.prefilter.limits ? std::string() : "; " + rt_.prefilter.limits_detail);
-	LOG(Daemon, Info,
-	    "table inet sipguard installed (queue backend {}, fragment reassembly {}, queues {}..{}, SIP ports {}, media "
-	    "pinning {})",
-	    rules::to_string(rt_.backend), rules::to_string(spec_.defrag), d.queue_base, d.queue_base + rules::total_queues(spec_) - 1,
-	    fmt::join(d.sip_ports, ","),
-	    d.media_pinning ? fmt::format("on {}-{}", d.rtp_range.lo, d.rtp_range.hi) : std::string("off"));
-	if (spec_.defrag == rules::DefragBackend::None)
-		LOG(Daemon, Warning, "the kernel has neither the nft tproxy nor the ct expression: fragmented SIP reaches the "
-		                     "agent in pieces; first fragments from sources not known to be good are dropped");
 
 	rt_.kernel.set_table(spec_, rt_.backend);
 	own_addresses_.start(*rt_.bans); // before the restore: no saved ban may cover this host
@@ -284,8 +226,12 @@ bool Daemon::start()
 	// followers); the control thread starts after them, so it never sees the
 	// shards and queues while they are being built. Early clients wait in the
 	// listen backlog.
-	if (!start_control(d) || !start_queues(*cfg))
+	if (!start_control(d))
 		return false;
+	if (util::Status st = start_queue_threads(rt_, *cfg, stop_queues_); !st) {
+		LOG(Daemon, Error, "{}", st.message);
+		return false;
+	}
 	rt_.control->start();
 	LOG(Daemon, Info, "sipguard {} running: {} queue thread{}, control socket {}, config {}", SIPGUARD_VERSION,
 	    d.queues, d.queues == 1 ? "" : "s", d.control_socket, cfg->source());
